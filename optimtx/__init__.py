@@ -1,0 +1,44 @@
+"""optimtx: pure, composable gradient transforms for PyTorch, and an MMEngine-style facade.
+
+Example:
+    >>> import torch, optimtx as otx
+    >>> params = {"w": torch.tensor([1.0, -2.0])}
+    >>> tx = otx.chain(otx.clip_by_global_norm(1.0), otx.scale(-0.1))
+    >>> state = tx.init(params)
+    >>> updates, state = tx.update({"w": torch.tensor([3.0, 4.0])}, state, params)
+    >>> otx.apply_updates(params, updates)
+    {'w': tensor([ 0.9400, -2.0800])}
+"""
+
+from __future__ import annotations
+
+import logging as _logging
+
+__version__ = "0.1.0"
+
+_logging.getLogger("optimtx").addHandler(_logging.NullHandler())
+
+from optimtx.base import EmptyState as EmptyState  # noqa: E402
+from optimtx.base import GradientTransformation as GradientTransformation  # noqa: E402
+from optimtx.base import apply_updates as apply_updates  # noqa: E402
+from optimtx.base import chain as chain  # noqa: E402
+from optimtx.base import identity as identity  # noqa: E402
+from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
+from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
+from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
+from optimtx.transforms.scaling import scale as scale  # noqa: E402
+from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
+
+__all__ = [
+    "ClipByGlobalNormState",
+    "EmptyState",
+    "GradientTransformation",
+    "OptimtxWarning",
+    "__version__",
+    "apply_updates",
+    "chain",
+    "clip_by_global_norm",
+    "clip_by_value",
+    "identity",
+    "scale",
+]

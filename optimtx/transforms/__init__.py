@@ -1,0 +1,1 @@
+"""Gradient transforms, one module per concern."""

@@ -1,0 +1,109 @@
+"""Gradient clipping: by global norm (like ``clip_grad_norm_``) and by value."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from optimtx.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.tree import global_norm, leaves, rebuild
+from optimtx.validation import check_non_negative, check_norm_type
+
+
+class ClipByGlobalNormState(NamedTuple):
+    """State of :func:`clip_by_global_norm`.
+
+    Attributes:
+        norm: the total norm of the last gradients, before clipping (0-d float32 tensor).
+    """
+
+    norm: Tensor
+
+
+def clip_coefficient(total_norm: Tensor, max_norm: float | Tensor) -> Tensor:
+    """``min(max_norm / (total_norm + 1e-6), 1)``, the factor ``clip_grad_norm_`` applies.
+
+    A clamp instead of an ``if``, so nothing is read back to the host.
+
+    Example:
+        >>> clip_coefficient(torch.tensor(10.0), 1.0)
+        tensor(0.1000)
+    """
+    return torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)
+
+
+def clip_by_global_norm(
+    max_norm: float | Tensor, norm_type: float | str = 2.0, error_if_nonfinite: bool = False
+) -> GradientTransformation:
+    """Scale all updates so that their total norm is at most ``max_norm``.
+
+    Same result as ``torch.nn.utils.clip_grad_norm_(grads, max_norm, norm_type)``
+    applied to a copy of the gradients. The pre-clip norm is kept in the state
+    (``state.norm``) so a caller can report it without recomputing it.
+
+    Args:
+        max_norm: the largest allowed total norm (>= 0).
+        norm_type: the p of the p-norm; ``float('inf')`` or ``'inf'`` for the max norm.
+        error_if_nonfinite: raise ``RuntimeError`` when the total norm is NaN or inf.
+            This check reads the norm on the host, so it costs a device sync.
+
+    Example:
+        >>> tx = clip_by_global_norm(1.0)
+        >>> g = {"w": torch.tensor([3.0, 4.0])}
+        >>> clipped, state = tx.update(g, tx.init(g))
+        >>> clipped["w"], state.norm
+        (tensor([0.6000, 0.8000]), tensor(5.))
+    """
+    check_non_negative("max_norm", max_norm)
+    norm_type = check_norm_type(norm_type)
+
+    def init(params: Params) -> ClipByGlobalNormState:
+        del params
+        return ClipByGlobalNormState(norm=torch.zeros((), dtype=torch.float32))
+
+    def update(updates: Updates, state: ClipByGlobalNormState, params: Params | None = None, **extra: Any):
+        del params, extra
+        grads = leaves(updates)
+        if not grads:
+            return {}, state
+        total = global_norm(updates, norm_type)
+        if error_if_nonfinite and not torch.isfinite(total):
+            raise RuntimeError(
+                f"The total norm of order {norm_type} of the gradients is non-finite ({total}), so it "
+                "cannot be clipped. Set error_if_nonfinite=False to scale by the non-finite norm anyway."
+            )
+        coef = clip_coefficient(total, max_norm)
+        clipped = torch._foreach_mul(grads, coef.to(grads[0].device))
+        new_state = ClipByGlobalNormState(norm=total.detach().to(state.norm.device, torch.float32))
+        return rebuild(updates, clipped), new_state
+
+    return GradientTransformation(init, update)
+
+
+def clip_by_value(clip_value: float) -> GradientTransformation:
+    """Clamp every update element to ``[-clip_value, clip_value]``.
+
+    Same result as ``torch.nn.utils.clip_grad_value_`` on a copy of the gradients.
+
+    Example:
+        >>> tx = clip_by_value(0.5)
+        >>> tx.update({"w": torch.tensor([-2.0, 0.1, 3.0])}, tx.init({}))[0]
+        {'w': tensor([-0.5000,  0.1000,  0.5000])}
+    """
+    check_non_negative("clip_value", clip_value)
+
+    def init(params: Params) -> EmptyState:
+        del params
+        return EmptyState()
+
+    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+        del params, extra
+        grads = leaves(updates)
+        if not grads:
+            return {}, state
+        clamped = torch._foreach_clamp_max(torch._foreach_clamp_min(grads, -clip_value), clip_value)
+        return rebuild(updates, clamped), state
+
+    return GradientTransformation(init, update)

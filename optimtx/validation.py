@@ -1,0 +1,99 @@
+"""Construction-time checks of hyperparameters, with errors that name the bad value.
+
+Python numbers are checked eagerly. 0-d tensors (as ``inject_hyperparams`` passes them)
+and schedules (callables) are accepted unchecked: reading a tensor would sync with the
+device, and a schedule's values are only known at run time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from torch import Tensor
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_type(name: str, value: Any) -> None:
+    if isinstance(value, Tensor) or callable(value) or _is_number(value):
+        return
+    raise TypeError(f"{name} must be a number, a 0-d tensor or a schedule, got {value!r}.")
+
+
+def check_non_negative(name: str, value: Any) -> None:
+    """Raise ``ValueError`` if ``value`` is a number below 0 (or NaN).
+
+    Example:
+        >>> check_non_negative("lr", -1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid lr: -1.0. It must be a number >= 0.
+    """
+    _check_type(name, value)
+    if _is_number(value) and not value >= 0:
+        raise ValueError(f"Invalid {name}: {value!r}. It must be a number >= 0.")
+
+
+def check_positive(name: str, value: Any) -> None:
+    """Raise ``ValueError`` if ``value`` is a number <= 0 (or NaN).
+
+    Example:
+        >>> check_positive("growth_factor", 0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid growth_factor: 0. It must be a number > 0.
+    """
+    _check_type(name, value)
+    if _is_number(value) and not value > 0:
+        raise ValueError(f"Invalid {name}: {value!r}. It must be a number > 0.")
+
+
+def check_unit_interval(name: str, value: Any, *, closed_right: bool = False) -> None:
+    """Raise ``ValueError`` if ``value`` is a number outside ``[0, 1)`` (``[0, 1]`` if ``closed_right``).
+
+    Example:
+        >>> check_unit_interval("betas[0]", 1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid betas[0]: 1.0. It must be in [0, 1).
+    """
+    _check_type(name, value)
+    if not _is_number(value):
+        return
+    ok = 0 <= value <= 1 if closed_right else 0 <= value < 1
+    if not ok:
+        interval = "[0, 1]" if closed_right else "[0, 1)"
+        raise ValueError(f"Invalid {name}: {value!r}. It must be in {interval}.")
+
+
+def check_norm_type(norm_type: Any) -> float:
+    """Return ``norm_type`` as a float; ``'inf'`` strings and ``math.inf`` are accepted.
+
+    Example:
+        >>> check_norm_type("inf")
+        inf
+    """
+    if isinstance(norm_type, str) and norm_type.lower() == "inf":
+        return math.inf
+    if not _is_number(norm_type) or not norm_type > 0:
+        raise ValueError(f"Invalid norm_type: {norm_type!r}. It must be a number > 0 or 'inf'.")
+    return float(norm_type)
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """Return ``value`` if it is an int >= 1, else raise.
+
+    Example:
+        >>> check_positive_int("every_k", 0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid every_k: 0. It must be an integer >= 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer >= 1, got {value!r}.")
+    if value < 1:
+        raise ValueError(f"Invalid {name}: {value!r}. It must be an integer >= 1.")
+    return value

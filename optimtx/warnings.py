@@ -1,0 +1,7 @@
+"""optimtx's warning categories (filter them with ``warnings.filterwarnings``)."""
+
+from __future__ import annotations
+
+
+class OptimtxWarning(UserWarning):
+    """Base class of every warning optimtx emits."""
