@@ -57,9 +57,9 @@ class AmpOptimWrapper(OptimWrapper):
         ...     out = model(torch.full((4, 2), 0.5))
         >>> out.dtype
         torch.float16
-        >>> wrapper.update_params(out.float().mean())
+        >>> wrapper.update_params(out.float().mean())  # 65536 * grad overflows float16
         >>> wrapper.step_was_skipped, wrapper.state_dict()["loss_scaler"]["scale"]
-        (False, 65536.0)
+        (True, 32768.0)
     """
 
     valid_dtypes = ("float16", "bfloat16", "float32", "float64")
