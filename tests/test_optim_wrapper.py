@@ -360,6 +360,7 @@ def sgd():
         (dict(clip_grad=[]), TypeError, r"\[\]"),
         (dict(clip_grad=dict(type="norm")), ValueError, "max_norm"),
         (dict(clip_grad=dict(type="value", max_norm=1)), ValueError, "max_norm"),
+        (dict(clip_grad=dict(max_norm=1, clip_value=1)), ValueError, "clip_value"),
         (dict(clip_grad=dict(max_nrom=1)), ValueError, "max_norm"),
         (dict(clip_grad=dict(type="l2", max_norm=1)), ValueError, "'l2'"),
         (dict(clip_grad=dict(max_norm=-1.0)), ValueError, "-1.0"),
