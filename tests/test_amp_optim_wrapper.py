@@ -252,3 +252,14 @@ def test_bad_arguments(kwargs, error, needle):
 def test_int_loss_scale_is_accepted():
     wrapper = AmpOptimWrapper(512, optimizer=torch.optim.SGD([nn.Parameter(torch.ones(1))], lr=0.1))
     assert wrapper.loss_scaler.get_scale() == 512.0
+
+
+def test_example_script_trains():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "optim_wrapper_training.py"
+    spec = importlib.util.spec_from_file_location("optim_wrapper_training", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(epochs=2, verbose=False) > 0.75
