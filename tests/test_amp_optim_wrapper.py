@@ -91,7 +91,8 @@ def test_overflow_steps_change_only_the_scale():
 def test_accumulation_matches_grad_scaler():
     ref, ours = make_model(), make_model()
     ref_opt, scaler = torch.optim.SGD(ref.parameters(), lr=0.1), torch.amp.GradScaler("cpu", init_scale=256.0)
-    wrapper = AmpOptimWrapper(dict(init_scale=256.0), optimizer=torch.optim.SGD(ours.parameters(), lr=0.1), accumulative_counts=2)
+    opt = torch.optim.SGD(ours.parameters(), lr=0.1)
+    wrapper = AmpOptimWrapper(dict(init_scale=256.0), optimizer=opt, accumulative_counts=2)
     for i, (x, y) in enumerate(DATA[:6]):
         with torch.autocast("cpu", dtype=torch.float16):
             out = ref(x)
@@ -141,7 +142,8 @@ def test_bfloat16_matches_plain_autocast_without_scaling():
 
 
 def test_bfloat16_with_an_explicit_scale_is_honoured():
-    wrapper = AmpOptimWrapper(dict(init_scale=8.0), dtype="bf16-mixed", optimizer=torch.optim.SGD(make_model().parameters(), lr=0.1))
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1)
+    wrapper = AmpOptimWrapper(dict(init_scale=8.0), dtype="bf16-mixed", optimizer=opt)
     assert wrapper.loss_scaler.is_enabled() and wrapper.loss_scaler.get_scale() == 8.0
 
 
@@ -190,7 +192,8 @@ def test_backward_and_step_call_the_scaler_like_grad_scaler():
 
 def trained_wrapper(seed: int = 0, lr: float = 0.1) -> AmpOptimWrapper:
     model = make_model(seed)
-    wrapper = AmpOptimWrapper(dict(init_scale=1024.0, growth_interval=1), optimizer=torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9))
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    wrapper = AmpOptimWrapper(dict(init_scale=1024.0, growth_interval=1), optimizer=opt)
     for x, y in DATA[:3]:
         with wrapper.optim_context(model):
             out = model(x)
@@ -203,8 +206,9 @@ def test_state_dict_layout_and_loading():
     sd = wrapper.state_dict()
     scaler_state = sd.pop("loss_scaler")
     assert str(sd) == str(wrapper.optimizer.state_dict())
-    assert scaler_state == {"scale": 8192.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 1, "_growth_tracker": 0}
-    assert all(type(scaler_state[k]) is t for k, t in [("scale", float), ("growth_interval", int), ("_growth_tracker", int)])
+    expected = {"scale": 8192.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 1, "_growth_tracker": 0}
+    assert scaler_state == expected
+    assert [type(scaler_state[k]) for k in expected] == [float, float, float, int, int]
 
     fresh = AmpOptimWrapper(optimizer=torch.optim.SGD(make_model(1).parameters(), lr=0.5))
     full = wrapper.state_dict()
@@ -242,6 +246,7 @@ def test_bad_loss_scaler_state_changes_nothing():
         (dict(dtype=torch.int32), ValueError, "int32"),
         (dict(dtype=16), TypeError, "16"),
         (dict(accumulative_counts=0), ValueError, "0"),
+        (dict(use_fsdp=True), ValueError, "use_fsdp"),
     ],
 )
 def test_bad_arguments(kwargs, error, needle):

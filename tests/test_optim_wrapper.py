@@ -48,7 +48,9 @@ def test_plain_training_matches_torch_loop():
     assert_same(params_of(ref), params_of(ours))
 
 
-@pytest.mark.parametrize("clip", [dict(max_norm=0.05), dict(max_norm=0.05, norm_type="inf"), dict(type="value", clip_value=0.01)])
+@pytest.mark.parametrize(
+    "clip", [dict(max_norm=0.05), dict(max_norm=0.05, norm_type="inf"), dict(type="value", clip_value=0.01)]
+)
 def test_accumulation_and_clipping_match_torch_loop(clip):
     ref, ours = make_model(), make_model()
     ref_opt = torch.optim.Adam(ref.parameters(), lr=0.01)
@@ -120,7 +122,9 @@ def test_matches_mmengine_side_by_side():
     theirs = mm_optim.OptimWrapper(
         torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9), accumulative_counts=3, clip_grad=dict(max_norm=0.05)
     )
-    mine = OptimWrapper(torch.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9), accumulative_counts=3, clip_grad=dict(max_norm=0.05))
+    mine = OptimWrapper(
+        torch.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9), accumulative_counts=3, clip_grad=dict(max_norm=0.05)
+    )
     theirs.initialize_count_status(ref, 0, 10)
     mine.initialize_count_status(ours, 0, 10)
     for x, y in DATA:
@@ -215,7 +219,8 @@ def test_initial_counters_and_defaults():
     opt = torch.optim.SGD([nn.Parameter(torch.ones(1))], lr=0.1)
     wrapper = OptimWrapper(opt)
     assert wrapper.optimizer is opt and wrapper.clip_grad_kwargs is None
-    assert (wrapper._accumulative_counts, wrapper._inner_count, wrapper._max_counts, wrapper._remainder_counts) == (1, 0, -1, -1)
+    counters = (wrapper._accumulative_counts, wrapper._inner_count, wrapper._max_counts, wrapper._remainder_counts)
+    assert counters == (1, 0, -1, -1)
     wrapper.initialize_count_status(nn.Linear(1, 1), 0, 100)
     assert OptimWrapper(opt, accumulative_counts=3)._remainder_counts == -1
 
@@ -277,7 +282,8 @@ def test_step_is_reassignable_and_global_step_settable():
 # --------------------------------------------------------- groups, lr, state
 def two_group_sgd() -> torch.optim.SGD:
     model = nn.ModuleDict(dict(a=nn.Linear(1, 1), b=nn.Linear(1, 1)))
-    return torch.optim.SGD([{"params": model.a.parameters()}, {"params": model.b.parameters(), "lr": 0.01}], lr=0.1, momentum=0.8)
+    groups = [{"params": model.a.parameters()}, {"params": model.b.parameters(), "lr": 0.01}]
+    return torch.optim.SGD(groups, lr=0.1, momentum=0.8)
 
 
 def test_get_lr_and_momentum():

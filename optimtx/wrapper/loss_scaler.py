@@ -69,7 +69,12 @@ class LossScaler:
         return self._enabled
 
     def scale(self, loss: Tensor) -> Tensor:
-        """``loss * scale`` (``loss`` itself when disabled)."""
+        """``loss * scale`` (``loss`` itself when disabled).
+
+        Example:
+            >>> LossScaler(init_scale=8.0).scale(torch.tensor(0.5))
+            tensor(4.)
+        """
         if not self._enabled:
             return loss
         self._move_to(loss.device)
@@ -115,7 +120,15 @@ class LossScaler:
             del optimizer.found_inf
 
     def update(self, new_scale: float | None = None) -> None:
-        """Grow or back off the scale (as ``GradScaler.update``), or set it to ``new_scale``."""
+        """Grow or back off the scale (as ``GradScaler.update``), or set it to ``new_scale``.
+
+        Example:
+            >>> p = torch.nn.Parameter(torch.ones(1)); p.grad = torch.tensor([float("inf")])
+            >>> scaler = LossScaler(init_scale=8.0)
+            >>> scaler.step(torch.optim.SGD([p], lr=1.0)); scaler.update()
+            >>> scaler.get_scale(), scaler.step_was_skipped(), p.data
+            (4.0, True, tensor([1.]))
+        """
         if not self._enabled:
             return
         found = self._found()
@@ -138,7 +151,12 @@ class LossScaler:
         return float(self._scale.item()) if self._enabled else 1.0
 
     def state_dict(self) -> dict[str, Any]:
-        """GradScaler's state keys, as Python numbers."""
+        """GradScaler's state keys, as Python numbers.
+
+        Example:
+            >>> LossScaler(init_scale=2.0).state_dict()
+            {'scale': 2.0, 'growth_factor': 2.0, 'backoff_factor': 0.5, 'growth_interval': 2000, '_growth_tracker': 0}
+        """
         return {
             "scale": self.get_scale(),
             "growth_factor": self.growth_factor,
@@ -189,7 +207,7 @@ def check_scaler_state(state_dict: Any) -> None:
         >>> check_scaler_state({"scale": 2.0})
         Traceback (most recent call last):
         ...
-        ValueError: The loss_scaler state misses ['growth_factor', 'backoff_factor', 'growth_interval', '_growth_tracker']. ...
+        ValueError: The loss_scaler state misses ['growth_factor', ...
     """
     if not isinstance(state_dict, dict):
         raise TypeError(f"The loss_scaler state must be a dict, got {type(state_dict).__name__}.")
