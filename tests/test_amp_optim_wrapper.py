@@ -11,8 +11,8 @@ from torch import nn
 from optimtx.optim import AmpOptimWrapper
 from optimtx.wrapper.loss_scaler import LossScaler
 
-torch.manual_seed(0)
-DATA = [(torch.randn(8, 3), torch.randn(8, 2)) for _ in range(12)]
+_GEN = torch.Generator().manual_seed(0)
+DATA = [(torch.randn(8, 3, generator=_GEN), torch.randn(8, 2, generator=_GEN)) for _ in range(12)]
 OVERFLOW_STEPS = {4, 5}  # an inf input makes every gradient non-finite on these steps
 
 

@@ -13,8 +13,8 @@ from torch import nn
 import optimtx as otx
 from optimtx.optim import OptimWrapper
 
-torch.manual_seed(0)
-DATA = [(torch.randn(4, 3), torch.randn(4, 2)) for _ in range(10)]
+_GEN = torch.Generator().manual_seed(0)
+DATA = [(torch.randn(4, 3, generator=_GEN), torch.randn(4, 2, generator=_GEN)) for _ in range(10)]
 
 
 def make_model(seed: int = 0) -> nn.Module:
@@ -317,7 +317,7 @@ def test_state_dict_layouts_and_round_trip():
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     wrapper = OptimWrapper(opt)
     wrapper.update_params(loss_of(model, *DATA[0]))
-    assert wrapper.state_dict() == opt.state_dict() or str(wrapper.state_dict()) == str(opt.state_dict())
+    assert str(wrapper.state_dict()) == str(opt.state_dict())
     other = torch.optim.SGD(make_model(1).parameters(), lr=0.3, momentum=0.5)
     wrapper.load_state_dict(other.state_dict())
     assert str(wrapper.state_dict()) == str(other.state_dict())
