@@ -23,10 +23,47 @@ from optimtx.base import GradientTransformation as GradientTransformation  # noq
 from optimtx.base import apply_updates as apply_updates  # noqa: E402
 from optimtx.base import chain as chain  # noqa: E402
 from optimtx.base import identity as identity  # noqa: E402
+from optimtx import schedules as schedules  # noqa: E402
+from optimtx.state_io import load_state_dict as load_state_dict  # noqa: E402
+from optimtx.state_io import state_dict as state_dict  # noqa: E402
+from optimtx.transforms.accumulate import AccumulateState as AccumulateState  # noqa: E402
+from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
+from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
+from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
+from optimtx.transforms.amp import ScaleByAmpState as ScaleByAmpState  # noqa: E402
+from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # noqa: E402
+from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
+from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
+from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
+from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState  # noqa: E402
+from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams  # noqa: E402
+from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams  # noqa: E402
+from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams  # noqa: E402
+from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState  # noqa: E402
+from optimtx.transforms.lion import scale_by_lion as scale_by_lion  # noqa: E402
+from optimtx.transforms.masking import MaskedState as MaskedState  # noqa: E402
+from optimtx.transforms.masking import MultiTransformState as MultiTransformState  # noqa: E402
+from optimtx.transforms.masking import masked as masked  # noqa: E402
+from optimtx.transforms.masking import multi_transform as multi_transform  # noqa: E402
+from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
+from optimtx.transforms.momentum import trace as trace  # noqa: E402
+from optimtx.transforms.optimizers import adagrad as adagrad  # noqa: E402
+from optimtx.transforms.optimizers import adam as adam  # noqa: E402
+from optimtx.transforms.optimizers import adamw as adamw  # noqa: E402
+from optimtx.transforms.optimizers import lion as lion  # noqa: E402
+from optimtx.transforms.optimizers import rmsprop as rmsprop  # noqa: E402
+from optimtx.transforms.optimizers import sgd as sgd  # noqa: E402
+from optimtx.transforms.rms import ScaleByAdagradState as ScaleByAdagradState  # noqa: E402
+from optimtx.transforms.rms import ScaleByRmsState as ScaleByRmsState  # noqa: E402
+from optimtx.transforms.rms import scale_by_adagrad as scale_by_adagrad  # noqa: E402
+from optimtx.transforms.rms import scale_by_rms as scale_by_rms  # noqa: E402
+from optimtx.transforms.scaling import ScaleByLearningRateState as ScaleByLearningRateState  # noqa: E402
 from optimtx.transforms.scaling import scale as scale  # noqa: E402
+from optimtx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate  # noqa: E402
+from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
 from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
@@ -34,19 +71,56 @@ from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: 
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict  # noqa: E402
 
 __all__ = [
+    "AccumulateState",
     "AmpOptimWrapper",
+    "ApplyIfFiniteState",
     "ClipByGlobalNormState",
     "EmptyState",
     "GradientTransformation",
+    "InjectHyperparamsState",
     "LossScaler",
+    "MaskedState",
+    "MultiTransformState",
     "OptimWrapper",
     "OptimWrapperDict",
     "OptimtxWarning",
+    "ScaleByAdagradState",
+    "ScaleByAdamState",
+    "ScaleByAmpState",
+    "ScaleByLearningRateState",
+    "ScaleByLionState",
+    "ScaleByRmsState",
+    "TraceState",
     "__version__",
+    "accumulate",
+    "adagrad",
+    "adam",
+    "adamw",
+    "add_decayed_weights",
+    "apply_if_finite",
     "apply_updates",
     "chain",
     "clip_by_global_norm",
     "clip_by_value",
+    "current_loss_scale",
+    "get_hyperparams",
     "identity",
+    "inject_hyperparams",
+    "lion",
+    "load_state_dict",
+    "masked",
+    "multi_transform",
+    "rmsprop",
     "scale",
+    "scale_by_adagrad",
+    "scale_by_adam",
+    "scale_by_amp",
+    "scale_by_learning_rate",
+    "scale_by_lion",
+    "scale_by_rms",
+    "schedules",
+    "set_hyperparams",
+    "sgd",
+    "state_dict",
+    "trace",
 ]
