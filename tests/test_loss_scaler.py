@@ -80,3 +80,22 @@ def test_bad_state_is_rejected():
         LossScaler().load_state_dict([1.0])
     with pytest.raises(ValueError, match="_growth_tracker"):
         LossScaler().load_state_dict({"scale": 1.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 1})
+
+
+@given(
+    values=st.lists(st.floats(-1e4, 1e4) | st.sampled_from([float("inf"), float("nan")]), min_size=1, max_size=8),
+    scale=st.sampled_from([1.0, 3.0, 1024.0, 65536.0]),
+    half=st.booleans(),
+)
+def test_in_place_unscale_equals_pure_unscale_grads(values, scale, half):
+    from optimtx.transforms.amp import unscale_grads
+
+    dtype = torch.float16 if half else torch.float32
+    grad = torch.tensor(values, dtype=dtype)
+    p = torch.nn.Parameter(torch.zeros(len(values), dtype=dtype))
+    p.grad = grad.clone()
+    scaler = LossScaler(init_scale=scale)
+    scaler.unscale_(torch.optim.SGD([p], lr=0.1))
+    (expected,), found = unscale_grads([grad], torch.tensor(scale))
+    torch.testing.assert_close(p.grad, expected, rtol=0, atol=0, equal_nan=True)
+    assert torch.equal(scaler._found(), found)

@@ -1,8 +1,10 @@
 """Dynamic and static loss scaling for the AMP facade, step for step like ``torch.amp.GradScaler``.
 
 ``LossScaler`` has GradScaler's method names (``scale``, ``unscale_``, ``step``, ``update``,
-``get_scale``, ``state_dict``) and the same numbers: it runs the same unscale / inf-check and
-scale-update kernels on the gradients it owns. What differs: it works on any device, accepts
+``get_scale``, ``state_dict``) and the same numbers. The scale update is the pure
+:func:`optimtx.transforms.amp.next_scale`; unscaling runs GradScaler's in-place
+unscale-and-check kernel on the ``.grad`` buffers the facade owns, which gives the same
+numbers as the pure :func:`optimtx.transforms.amp.unscale_grads` (tested) without copies. What differs: it works on any device, accepts
 Python ints, and keeps the "was this step skipped" flag as a tensor until someone asks.
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimtx.transforms.amp import next_scale
 from optimtx.validation import check_positive, check_positive_int
 
 _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
@@ -135,9 +138,11 @@ class LossScaler:
         if new_scale is not None:
             self._scale.fill_(float(new_scale))
         else:
-            torch._amp_update_scale_(
+            scale, tracker = next_scale(
                 self._scale, self._growth_tracker, found, self.growth_factor, self.backoff_factor, self.growth_interval
             )
+            self._scale.copy_(scale)
+            self._growth_tracker.copy_(tracker)
         self._last_found_inf = found
         self._found_inf = None
         self._unscaled = False
