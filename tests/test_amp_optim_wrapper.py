@@ -268,3 +268,31 @@ def test_example_script_trains():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(epochs=2, verbose=False) > 0.75
+
+
+def test_facade_matches_the_pure_scale_by_amp_chain():
+    import optimtx as otx
+    from torch.func import functional_call
+
+    model, template = make_model(), make_model()
+    wrapper = AmpOptimWrapper(
+        loss_scale=dict(SCALER_ARGS), optimizer=torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    )
+    params = {k: v.detach().clone().requires_grad_(True) for k, v in template.named_parameters()}
+    tx = otx.scale_by_amp(otx.sgd(0.1, momentum=0.9), **SCALER_ARGS)
+    state = tx.init(params)
+    for i in range(len(DATA)):
+        x, y = batch(i)
+        with wrapper.optim_context(model):
+            out = model(x)
+        wrapper.update_params(nn.functional.mse_loss(out.float(), y))
+
+        with torch.autocast("cpu", dtype=torch.float16):
+            pure_out = functional_call(template, params, (x,))
+        scaled = nn.functional.mse_loss(pure_out.float(), y) * otx.current_loss_scale(state)
+        grads = dict(zip(params, torch.autograd.grad(scaled, list(params.values())), strict=True))
+        updates, state = tx.update(grads, state, params)
+        params = {k: v.detach().requires_grad_(True) for k, v in otx.apply_updates(params, updates).items()}
+        assert wrapper.loss_scaler.get_scale() == float(otx.current_loss_scale(state))
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.detach(), params[name].detach(), rtol=1e-6, atol=1e-7)
