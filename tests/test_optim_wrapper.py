@@ -447,3 +447,14 @@ def test_optim_context_skips_sync_while_accumulating(tmp_path):
     assert not torch.equal(r0["accumulating"], r1["accumulating"])  # no_sync: local gradients differ
     assert torch.equal(r0["syncing"], r1["syncing"])  # third micro-step: all-reduced
     torch.testing.assert_close(r0["syncing"], (r0["accumulating"] + r1["accumulating"]) / 2)
+
+
+def test_multi_group_layout_matches_mmengine():
+    mm_optim = pytest.importorskip("mmengine.optim")
+    theirs, mine = mm_optim.OptimWrapper(two_group_sgd()), OptimWrapper(two_group_sgd())
+    assert mine.get_lr() == theirs.get_lr() and mine.get_momentum() == theirs.get_momentum()
+    assert len(mine.param_groups) == len(theirs.param_groups) == 3
+    ours_sd, their_sd = mine.state_dict(), theirs.state_dict()
+    assert set(ours_sd) == set(their_sd)
+    assert str(ours_sd["base_param_settings"]) == str(their_sd["base_param_settings"])
+    assert repr(mine) == repr(theirs)
