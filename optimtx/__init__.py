@@ -60,8 +60,13 @@ from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: 
 from optimtx.transforms.scaling import scale as scale  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
 from optimtx.warnings import SchedulerOrderWarning as SchedulerOrderWarning  # noqa: E402
+from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
+from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
+from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: E402
+from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict  # noqa: E402
 
 __all__ = [
+    "AmpOptimWrapper",
     "ClipByGlobalNormState",
     "ConstantLR",
     "ConstantMomentum",
@@ -80,11 +85,14 @@ __all__ = [
     "LinearLR",
     "LinearMomentum",
     "LinearParamScheduler",
+    "LossScaler",
     "MultiStepLR",
     "MultiStepMomentum",
     "MultiStepParamScheduler",
     "OneCycleLR",
     "OneCycleParamScheduler",
+    "OptimWrapper",
+    "OptimWrapperDict",
     "OptimtxWarning",
     "PolyLR",
     "PolyMomentum",
