@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from optimtx.param_scheduler.base import INF, _ParamScheduler
+from optimtx.param_scheduler.base import INF, _ParamScheduler, check_optimizer
 
 _ANNEAL_STRATEGIES = ("cos", "linear")
 
@@ -81,6 +81,7 @@ class OneCycleParamScheduler(_ParamScheduler):
         by_epoch: bool = True,
         verbose: bool = False,
     ) -> None:
+        check_optimizer(optimizer)
         if param_name != "lr":
             raise ValueError(f"OneCycle only schedules the learning rate: param_name must be 'lr', got {param_name!r}.")
         self.eta_max = eta_max
