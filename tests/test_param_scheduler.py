@@ -446,3 +446,15 @@ def test_cosine_annealing_reaches_eta_min_and_mirrors_back():
     lrs = [v[0] for v in _lrs(opt, sched, 9)]
     closed = [0.01 + 0.09 * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(9)]
     assert lrs == pytest.approx(closed, rel=1e-9)
+
+
+def test_docs_quick_start_runs():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "param_scheduler.md").read_text()
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exec(compile(snippet, "docs/param_scheduler.md", "exec"), namespace)
+    assert len(namespace["lrs"]) == 25
