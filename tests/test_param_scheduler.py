@@ -458,3 +458,38 @@ def test_docs_quick_start_runs():
         warnings.simplefilter("error")
         exec(compile(snippet, "docs/param_scheduler.md", "exec"), namespace)
     assert len(namespace["lrs"]) == 25
+
+
+# ---------------------------------------------------------------- closed forms and composition
+
+
+@given(start=st.floats(0.05, 1.0), stop=st.floats(0.0, 1.0), length=st.integers(2, 12))
+def test_linear_alone_follows_its_closed_form(start, stop, length):
+    opt = _sgd(1)
+    sched = otx.LinearLR(opt, start_factor=start, end_factor=stop, end=length)
+    total = length - 1
+    expected = [0.1 * (start + (stop - start) * min(t, total) / total) for t in range(length + 2)]
+    assert [v[0] for v in _lrs(opt, sched, length + 2)] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@given(power=st.floats(0.5, 3.0), eta_min=st.floats(0.0, 0.05), length=st.integers(2, 12))
+def test_poly_alone_follows_its_closed_form(power, eta_min, length):
+    opt = _sgd(1)
+    sched = otx.PolyLR(opt, eta_min=eta_min, power=power, end=length)
+    total = length - 1
+    expected = [eta_min + (0.1 - eta_min) * (1 - min(t, total) / total) ** power for t in range(length + 2)]
+    assert [v[0] for v in _lrs(opt, sched, length + 2)] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@given(g1=st.floats(0.5, 1.0), g2=st.floats(0.5, 1.0))
+def test_chained_exponentials_multiply(g1, g2):
+    one, two = _sgd(), _sgd()
+    single = otx.ExponentialLR(one, gamma=g1 * g2)
+    pair = [otx.ExponentialLR(two, gamma=g1), otx.ExponentialLR(two, gamma=g2)]
+    for _ in range(6):
+        one.step()
+        two.step()
+        single.step()
+        for sched in pair:
+            sched.step()
+    assert [g["lr"] for g in two.param_groups] == pytest.approx([g["lr"] for g in one.param_groups], rel=1e-9)

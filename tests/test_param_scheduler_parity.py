@@ -209,3 +209,34 @@ def test_same_warnings_as_mmengine_when_stepped_first():
         return [issubclass(w.category, UserWarning) and "how-to-adjust-learning-rate" in str(w.message) for w in record]
 
     assert caught(ours) == caught(mm) == [True]
+
+
+@pytest.mark.parametrize(
+    "name, args, kwargs",
+    [
+        ("MultiStepLR", (), dict(milestones=[2, 4, 4])),
+        ("CosineRestartMomentum", (), dict(periods=[3, 4], restart_weights=[1, 0.5], eta_min=0.0)),
+        ("OneCycleLR", (), dict(eta_max=0.2, total_steps=STEPS, anneal_strategy="linear")),
+        ("LinearParamScheduler", ("lr",), dict(start_factor=0.2, end=6)),
+        ("ReduceOnPlateauLR", (), dict(patience=0, factor=0.5)),
+    ],
+)
+def test_state_saved_by_mmengine_resumes_in_optimtx(name, args, kwargs):
+    """A checkpoint written by MMEngine's scheduler continues with the same values in optimtx's."""
+    mine, theirs = _pair("sgd", wrapped=True)
+    original = getattr(mm, name)(theirs, *args, **kwargs)
+    plateau = name.startswith("ReduceOnPlateau")
+    for i in range(3):
+        theirs.step()
+        original.step({"loss": 1.0}) if plateau else original.step()
+    resumed = getattr(ours, name)(mine, *args, **kwargs)
+    # A resume builds the schedulers, then loads the optimizer's groups and the schedulers' states.
+    for group_mine, group_theirs in zip(mine.param_groups, theirs.param_groups):
+        group_mine.update({k: v for k, v in group_theirs.items() if k != "params"})
+    resumed.load_state_dict(original.state_dict())
+    for i in range(5):
+        theirs.step()
+        mine.step()
+        for scheduler in (original, resumed):
+            scheduler.step({"loss": 1.0}) if plateau else scheduler.step()
+        _assert_same(_snapshot(mine) + [resumed.last_step], _snapshot(theirs) + [original.last_step])

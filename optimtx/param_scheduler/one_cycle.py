@@ -19,13 +19,14 @@ def _anneal(strategy: str, start: float, end: float, pct: float) -> float:
 def _phases(param_name: str, total_steps: int, pct_start: float, three_phase: bool) -> list[dict[str, Any]]:
     """Each phase: the step it ends at and the group keys holding its start and end values."""
     initial, peak, low = f"initial_{param_name}", f"max_{param_name}", f"min_{param_name}"
+    start_key, end_key = f"start_{param_name}", f"end_{param_name}"  # MMEngine's keys, so its states load
     up_end = float(pct_start * total_steps) - 1
     if three_phase:
         stops = [(up_end, initial, peak), (float(2 * pct_start * total_steps) - 2, peak, initial)]
         stops.append((total_steps - 1, initial, low))
     else:
         stops = [(up_end, initial, peak), (total_steps - 1, peak, low)]
-    return [{"end_step": stop, "start": start, "end": end} for stop, start, end in stops]
+    return [{"end_step": stop, start_key: start, end_key: end} for stop, start, end in stops]
 
 
 class OneCycleParamScheduler(_ParamScheduler):
@@ -134,4 +135,42 @@ class OneCycleParamScheduler(_ParamScheduler):
         else:
             phase = self._schedule_phases[-1]
         pct = (step - start_step) / (phase["end_step"] - start_step)
-        return _anneal(self.anneal_strategy, group[phase["start"]], group[phase["end"]], pct)
+        start, end = group[phase[f"start_{self.param_name}"]], group[phase[f"end_{self.param_name}"]]
+        return _anneal(self.anneal_strategy, start, end, pct)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a state; one saved by MMEngine (holding ``anneal_func``) is accepted too.
+
+        Example:
+            >>> import torch
+            >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+            >>> sched = OneCycleParamScheduler(opt, "lr", eta_max=1.0, total_steps=10)
+            >>> sched.load_state_dict({"anneal_func": OneCycleParamScheduler._annealing_linear})
+            >>> sched.anneal_strategy
+            'linear'
+        """
+        state = dict(state_dict) if isinstance(state_dict, dict) else state_dict
+        func = state.pop("anneal_func", None) if isinstance(state, dict) else None
+        if func is not None:
+            state.setdefault("anneal_strategy", "linear" if "linear" in getattr(func, "__name__", "") else "cos")
+        super().load_state_dict(state)
+
+    @staticmethod
+    def _annealing_cos(start: float, end: float, pct: float) -> float:
+        """Cosine interpolation from ``start`` (pct=0) to ``end`` (pct=1).
+
+        Example:
+            >>> OneCycleParamScheduler._annealing_cos(1.0, 0.0, 0.5)
+            0.5
+        """
+        return _anneal("cos", start, end, pct)
+
+    @staticmethod
+    def _annealing_linear(start: float, end: float, pct: float) -> float:
+        """Linear interpolation from ``start`` (pct=0) to ``end`` (pct=1).
+
+        Example:
+            >>> OneCycleParamScheduler._annealing_linear(1.0, 0.0, 0.25)
+            0.75
+        """
+        return _anneal("linear", start, end, pct)
