@@ -290,9 +290,12 @@ def test_counter_wraps_step_once_and_counts():
     assert first._global_step == 0
 
 
-def test_counter_makes_no_reference_cycle():
+def test_counter_holds_the_optimizer_only_weakly():
     opt = _sgd()
     sched = otx.StepLR(opt, step_size=2)
+    held = [cell.cell_contents for cell in opt.step.__closure__]
+    assert not any(obj is opt or getattr(obj, "__self__", None) is opt for obj in held)
+    assert any(isinstance(obj, weakref.ref) and obj() is opt for obj in held)
     ref = weakref.ref(opt)
     del opt, sched
     gc.collect()
