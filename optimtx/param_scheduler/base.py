@@ -46,12 +46,12 @@ def check_optimizer(optimizer: Any) -> None:
         >>> check_optimizer("sgd")
         Traceback (most recent call last):
         ...
-        TypeError: ``optimizer`` should be an Optimizer or an OptimWrapper (with param_groups, step and defaults), but got str.
+        TypeError: ``optimizer`` should be an Optimizer or an OptimWrapper (with param_groups, step and defaults); a str is not an Optimizer.
     """
     if not _is_optimizer_like(optimizer):
         raise TypeError(
-            "``optimizer`` should be an Optimizer or an OptimWrapper (with param_groups, step and defaults), "
-            f"but got {type(optimizer).__name__}."
+            "``optimizer`` should be an Optimizer or an OptimWrapper (with param_groups, step and defaults); "
+            f"a {type(optimizer).__name__} is not an Optimizer."
         )
 
 
