@@ -25,6 +25,8 @@ from optimtx.param_scheduler import ExponentialParamScheduler as ExponentialPara
 from optimtx.param_scheduler import LinearLR as LinearLR  # noqa: E402
 from optimtx.param_scheduler import LinearMomentum as LinearMomentum  # noqa: E402
 from optimtx.param_scheduler import LinearParamScheduler as LinearParamScheduler  # noqa: E402
+from optimtx.param_scheduler import LRSchedulerMixin as LRSchedulerMixin  # noqa: E402
+from optimtx.param_scheduler import MomentumSchedulerMixin as MomentumSchedulerMixin  # noqa: E402
 from optimtx.param_scheduler import MultiStepLR as MultiStepLR  # noqa: E402
 from optimtx.param_scheduler import MultiStepMomentum as MultiStepMomentum  # noqa: E402
 from optimtx.param_scheduler import MultiStepParamScheduler as MultiStepParamScheduler  # noqa: E402

@@ -74,6 +74,12 @@ def test_scheduler_classes_cover_every_public_scheduler():
     assert len(families) == 10
 
 
+def test_star_import_of_the_porting_module_works():
+    namespace: dict = {}
+    exec("from optimtx.optim import *", namespace)
+    assert {"StepLR", "MomentumSchedulerMixin", "_ParamScheduler", "OptimWrapper"} <= set(namespace)
+
+
 # ---------------------------------------------------------------- windows and steps
 
 
