@@ -30,23 +30,18 @@ class LRSchedulerMixin:
         super().__init__(optimizer, "lr", *args, **kwargs)  # type: ignore[call-arg]
 
 
-def _lrs(opt: Any, sched: Any, n: int) -> list[float]:
-    """Learning rates of group 0 seen by ``n`` optimizer steps (helper for the examples)."""
-    values = []
-    for _ in range(n):
-        values.append(round(opt.param_groups[0]["lr"], 6))
-        opt.step()
-        sched.step()
-    return values
-
-
 class ConstantLR(LRSchedulerMixin, ConstantParamScheduler):
     """Scale the learning rate by ``factor`` until step ``end - 1``; see :class:`ConstantParamScheduler`.
 
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> _lrs(opt, ConstantLR(opt, factor=0.5, end=2), 3)
+        >>> sched = ConstantLR(opt, factor=0.5, end=2)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["lr"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [0.5, 1.0, 1.0]
     """
 
@@ -57,7 +52,12 @@ class CosineAnnealingLR(LRSchedulerMixin, CosineAnnealingParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> _lrs(opt, CosineAnnealingLR(opt, T_max=2, eta_min=0.0), 3)
+        >>> sched = CosineAnnealingLR(opt, T_max=2, eta_min=0.0)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["lr"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [1.0, 0.5, 0.0]
     """
 
@@ -68,7 +68,12 @@ class CosineRestartLR(LRSchedulerMixin, CosineRestartParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> _lrs(opt, CosineRestartLR(opt, periods=[2, 1], restart_weights=[1, 0.5], eta_min=0), 3)
+        >>> sched = CosineRestartLR(opt, periods=[2, 1], restart_weights=[1, 0.5], eta_min=0)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["lr"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [1.0, 0.5, 0.5]
     """
 
@@ -79,7 +84,12 @@ class ExponentialLR(LRSchedulerMixin, ExponentialParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> _lrs(opt, ExponentialLR(opt, gamma=0.5), 3)
+        >>> sched = ExponentialLR(opt, gamma=0.5)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["lr"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [1.0, 0.5, 0.25]
     """
 
@@ -90,7 +100,12 @@ class LinearLR(LRSchedulerMixin, LinearParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> _lrs(opt, LinearLR(opt, start_factor=0.5, end=2), 3)
+        >>> sched = LinearLR(opt, start_factor=0.5, end=2)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["lr"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [0.5, 1.0, 1.0]
     """
 
@@ -101,7 +116,12 @@ class MultiStepLR(LRSchedulerMixin, MultiStepParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> _lrs(opt, MultiStepLR(opt, milestones=[1], gamma=0.5), 3)
+        >>> sched = MultiStepLR(opt, milestones=[1], gamma=0.5)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["lr"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [1.0, 0.5, 0.5]
     """
 
@@ -114,7 +134,12 @@ class OneCycleLR(LRSchedulerMixin, OneCycleParamScheduler):
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> sched = OneCycleLR(opt, eta_max=1.0, total_steps=3, pct_start=0.5, anneal_strategy="linear",
         ...                    div_factor=2.0, final_div_factor=5.0)
-        >>> _lrs(opt, sched, 3)
+        >>> sched = sched
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["lr"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [0.5, 0.7, 0.1]
     """
 
@@ -125,7 +150,12 @@ class PolyLR(LRSchedulerMixin, PolyParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> _lrs(opt, PolyLR(opt, eta_min=0.0, end=3), 3)
+        >>> sched = PolyLR(opt, eta_min=0.0, end=3)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["lr"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [1.0, 0.5, 0.0]
     """
 
@@ -149,6 +179,11 @@ class StepLR(LRSchedulerMixin, StepParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> _lrs(opt, StepLR(opt, step_size=2, gamma=0.5), 3)
+        >>> sched = StepLR(opt, step_size=2, gamma=0.5)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["lr"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [1.0, 1.0, 0.5]
     """

@@ -69,23 +69,18 @@ class MomentumSchedulerMixin:
                 group["betas"] = (group["momentum"], group["betas"][1])
 
 
-def _momenta(opt: Any, sched: Any, n: int) -> list[float]:
-    """Momentum of group 0 seen by ``n`` optimizer steps (helper for the examples)."""
-    values = []
-    for _ in range(n):
-        values.append(round(opt.param_groups[0]["momentum"], 6))
-        opt.step()
-        sched.step()
-    return values
-
-
 class ConstantMomentum(MomentumSchedulerMixin, ConstantParamScheduler):
     """Scale the momentum by ``factor`` until step ``end - 1``; see :class:`ConstantParamScheduler`.
 
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> _momenta(opt, ConstantMomentum(opt, factor=0.5, end=2), 3)
+        >>> sched = ConstantMomentum(opt, factor=0.5, end=2)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [0.4, 0.8, 0.8]
     """
 
@@ -96,7 +91,12 @@ class CosineAnnealingMomentum(MomentumSchedulerMixin, CosineAnnealingParamSchedu
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> _momenta(opt, CosineAnnealingMomentum(opt, T_max=2, eta_min=0.0), 3)
+        >>> sched = CosineAnnealingMomentum(opt, T_max=2, eta_min=0.0)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [0.8, 0.4, 0.0]
     """
 
@@ -107,7 +107,12 @@ class CosineRestartMomentum(MomentumSchedulerMixin, CosineRestartParamScheduler)
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> _momenta(opt, CosineRestartMomentum(opt, periods=[2, 1], restart_weights=[1, 0.5], eta_min=0), 3)
+        >>> sched = CosineRestartMomentum(opt, periods=[2, 1], restart_weights=[1, 0.5], eta_min=0)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [0.8, 0.4, 0.4]
     """
 
@@ -118,7 +123,12 @@ class ExponentialMomentum(MomentumSchedulerMixin, ExponentialParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> _momenta(opt, ExponentialMomentum(opt, gamma=0.5), 3)
+        >>> sched = ExponentialMomentum(opt, gamma=0.5)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [0.8, 0.4, 0.2]
     """
 
@@ -129,7 +139,12 @@ class LinearMomentum(MomentumSchedulerMixin, LinearParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> _momenta(opt, LinearMomentum(opt, start_factor=0.5, end=2), 3)
+        >>> sched = LinearMomentum(opt, start_factor=0.5, end=2)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [0.4, 0.8, 0.8]
     """
 
@@ -140,7 +155,12 @@ class MultiStepMomentum(MomentumSchedulerMixin, MultiStepParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> _momenta(opt, MultiStepMomentum(opt, milestones=[1], gamma=0.5), 3)
+        >>> sched = MultiStepMomentum(opt, milestones=[1], gamma=0.5)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [0.8, 0.4, 0.4]
     """
 
@@ -151,7 +171,12 @@ class PolyMomentum(MomentumSchedulerMixin, PolyParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> _momenta(opt, PolyMomentum(opt, eta_min=0.0, end=3), 3)
+        >>> sched = PolyMomentum(opt, eta_min=0.0, end=3)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [0.8, 0.4, 0.0]
     """
 
@@ -175,6 +200,11 @@ class StepMomentum(MomentumSchedulerMixin, StepParamScheduler):
     Example:
         >>> import torch
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> _momenta(opt, StepMomentum(opt, step_size=2, gamma=0.5), 3)
+        >>> sched = StepMomentum(opt, step_size=2, gamma=0.5)
+        >>> values = []
+        >>> for _ in range(3):
+        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
+        ...     opt.step(); sched.step()
+        >>> values
         [0.8, 0.8, 0.4]
     """
