@@ -35,6 +35,37 @@ from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # n
 from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
+# -- parameter schedulers (MMEngine names) --
+from optimtx.param_scheduler import ConstantLR as ConstantLR  # noqa: E402
+from optimtx.param_scheduler import ConstantMomentum as ConstantMomentum  # noqa: E402
+from optimtx.param_scheduler import ConstantParamScheduler as ConstantParamScheduler  # noqa: E402
+from optimtx.param_scheduler import CosineAnnealingLR as CosineAnnealingLR  # noqa: E402
+from optimtx.param_scheduler import CosineAnnealingMomentum as CosineAnnealingMomentum  # noqa: E402
+from optimtx.param_scheduler import CosineAnnealingParamScheduler as CosineAnnealingParamScheduler  # noqa: E402
+from optimtx.param_scheduler import CosineRestartLR as CosineRestartLR  # noqa: E402
+from optimtx.param_scheduler import CosineRestartMomentum as CosineRestartMomentum  # noqa: E402
+from optimtx.param_scheduler import CosineRestartParamScheduler as CosineRestartParamScheduler  # noqa: E402
+from optimtx.param_scheduler import ExponentialLR as ExponentialLR  # noqa: E402
+from optimtx.param_scheduler import ExponentialMomentum as ExponentialMomentum  # noqa: E402
+from optimtx.param_scheduler import ExponentialParamScheduler as ExponentialParamScheduler  # noqa: E402
+from optimtx.param_scheduler import LinearLR as LinearLR  # noqa: E402
+from optimtx.param_scheduler import LinearMomentum as LinearMomentum  # noqa: E402
+from optimtx.param_scheduler import LinearParamScheduler as LinearParamScheduler  # noqa: E402
+from optimtx.param_scheduler import MultiStepLR as MultiStepLR  # noqa: E402
+from optimtx.param_scheduler import MultiStepMomentum as MultiStepMomentum  # noqa: E402
+from optimtx.param_scheduler import MultiStepParamScheduler as MultiStepParamScheduler  # noqa: E402
+from optimtx.param_scheduler import OneCycleLR as OneCycleLR  # noqa: E402
+from optimtx.param_scheduler import OneCycleParamScheduler as OneCycleParamScheduler  # noqa: E402
+from optimtx.param_scheduler import PolyLR as PolyLR  # noqa: E402
+from optimtx.param_scheduler import PolyMomentum as PolyMomentum  # noqa: E402
+from optimtx.param_scheduler import PolyParamScheduler as PolyParamScheduler  # noqa: E402
+from optimtx.param_scheduler import ReduceOnPlateauLR as ReduceOnPlateauLR  # noqa: E402
+from optimtx.param_scheduler import ReduceOnPlateauMomentum as ReduceOnPlateauMomentum  # noqa: E402
+from optimtx.param_scheduler import ReduceOnPlateauParamScheduler as ReduceOnPlateauParamScheduler  # noqa: E402
+from optimtx.param_scheduler import StepLR as StepLR  # noqa: E402
+from optimtx.param_scheduler import StepMomentum as StepMomentum  # noqa: E402
+from optimtx.param_scheduler import StepParamScheduler as StepParamScheduler  # noqa: E402
+# -- end parameter schedulers --
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
@@ -65,6 +96,7 @@ from optimtx.transforms.scaling import scale as scale  # noqa: E402
 from optimtx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate  # noqa: E402
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
+from optimtx.warnings import SchedulerOrderWarning as SchedulerOrderWarning  # noqa: E402
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
 from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
 from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: E402
@@ -75,21 +107,51 @@ __all__ = [
     "AmpOptimWrapper",
     "ApplyIfFiniteState",
     "ClipByGlobalNormState",
+    "ConstantLR",
+    "ConstantMomentum",
+    "ConstantParamScheduler",
+    "CosineAnnealingLR",
+    "CosineAnnealingMomentum",
+    "CosineAnnealingParamScheduler",
+    "CosineRestartLR",
+    "CosineRestartMomentum",
+    "CosineRestartParamScheduler",
     "EmptyState",
+    "ExponentialLR",
+    "ExponentialMomentum",
+    "ExponentialParamScheduler",
     "GradientTransformation",
     "InjectHyperparamsState",
+    "LinearLR",
+    "LinearMomentum",
+    "LinearParamScheduler",
     "LossScaler",
     "MaskedState",
+    "MultiStepLR",
+    "MultiStepMomentum",
+    "MultiStepParamScheduler",
     "MultiTransformState",
+    "OneCycleLR",
+    "OneCycleParamScheduler",
     "OptimWrapper",
     "OptimWrapperDict",
     "OptimtxWarning",
+    "PolyLR",
+    "PolyMomentum",
+    "PolyParamScheduler",
+    "ReduceOnPlateauLR",
+    "ReduceOnPlateauMomentum",
+    "ReduceOnPlateauParamScheduler",
     "ScaleByAdagradState",
     "ScaleByAdamState",
     "ScaleByAmpState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
     "ScaleByRmsState",
+    "SchedulerOrderWarning",
+    "StepLR",
+    "StepMomentum",
+    "StepParamScheduler",
     "TraceState",
     "__version__",
     "accumulate",
