@@ -68,7 +68,6 @@ from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_w
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
 
 __all__ = [
-    "TransformOptimizer",
     "AccumulateState",
     "ApplyIfFiniteState",
     "ClipByGlobalNormState",
@@ -85,6 +84,7 @@ __all__ = [
     "ScaleByLionState",
     "ScaleByRmsState",
     "TraceState",
+    "TransformOptimizer",
     "__version__",
     "accumulate",
     "adagrad",
