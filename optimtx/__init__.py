@@ -72,6 +72,7 @@ from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: 
 from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState  # noqa: E402
 from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams  # noqa: E402
 from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams  # noqa: E402
+from optimtx.torch_optimizer import TransformOptimizer as TransformOptimizer  # noqa: E402
 from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams  # noqa: E402
 from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState  # noqa: E402
 from optimtx.transforms.lion import scale_by_lion as scale_by_lion  # noqa: E402
@@ -153,6 +154,7 @@ __all__ = [
     "StepMomentum",
     "StepParamScheduler",
     "TraceState",
+    "TransformOptimizer",
     "__version__",
     "accumulate",
     "adagrad",
