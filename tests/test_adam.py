@@ -53,3 +53,26 @@ def test_amsgrad_uses_the_largest_second_moment():
 
 def test_bias_correction_is_float64():
     assert otx.transforms.adam.bias_correction(torch.tensor(0.9), torch.tensor(3)).dtype == torch.float64
+
+
+def _plain_adam_two_steps(g1, g2, b1, b2, eps):
+    """Adam's direction after two steps, written with ordinary tensor ops (the autograd reference)."""
+    m = (1 - b1) * g1
+    v = (1 - b2) * g1 * g1
+    m = b1 * m + (1 - b1) * g2
+    v = b2 * v + (1 - b2) * g2 * g2
+    return (m / (1 - b1**2)) / (v.sqrt() / (1 - b2**2).sqrt() + eps)
+
+
+def test_gradients_flow_correctly_through_the_update():
+    gen = torch.Generator().manual_seed(0)
+    g1, g2 = (torch.randn(5, generator=gen, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    hyper = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (0.8, 0.9, 1e-3)]
+    tx = otx.scale_by_adam(*hyper)
+    _, state = tx.update({"w": g1}, tx.init({"w": g1.detach()}))
+    out, _ = tx.update({"w": g2}, state)
+    inputs = [g1, g2, *hyper]
+    got = torch.autograd.grad(out["w"].sum(), inputs)
+    expected = torch.autograd.grad(_plain_adam_two_steps(g1, g2, *hyper).sum(), inputs)
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.transforms.kernels import add, decay_add_square, lerp, mul
+from optimtx.transforms.kernels import decay_add_square, lerp
 from optimtx.tree import leaves, rebuild, zeros_like
 from optimtx.validation import check_non_negative, check_unit_interval
 
@@ -37,6 +37,19 @@ def bias_correction(decay: float | Tensor, count: Tensor) -> Tensor:
         tensor(0.7500, dtype=torch.float64)
     """
     return 1 - decay ** count.to(torch.float64)
+
+
+def _denominator(nu: list[Tensor], b1: float | Tensor, b2: float | Tensor, eps: float | Tensor, count: Tensor):
+    """``bc1 * (sqrt(nu) / sqrt(bc2) + eps)``: ``mu`` divided by it is Adam's bias-corrected direction.
+
+    Folding both bias corrections into the denominator costs one pass over the tensors
+    fewer than correcting ``mu`` separately.
+    """
+    bc1 = bias_correction(b1, count)
+    root = list(torch._foreach_pow(nu, 0.5))  # not sqrt: pow's backward does not keep its output
+    torch._foreach_mul_(root, bc1 / bias_correction(b2, count).sqrt())
+    torch._foreach_add_(root, eps * bc1)
+    return root
 
 
 def scale_by_adam(
@@ -83,9 +96,7 @@ def scale_by_adam(
         mu = lerp(leaves(state.mu), grads, 1 - b1)
         nu = decay_add_square(leaves(state.nu), grads, b2, 1 - b2)
         nu_max = list(torch._foreach_maximum(leaves(state.nu_max), nu)) if amsgrad else []
-        root = torch._foreach_sqrt(nu_max if amsgrad else nu)
-        denom = add(list(torch._foreach_div(root, bias_correction(b2, count).sqrt())), eps)
-        out = mul(list(torch._foreach_div(mu, denom)), 1 / bias_correction(b1, count))
+        out = torch._foreach_div(mu, _denominator(nu_max if amsgrad else nu, b1, b2, eps, count))
         new_state = ScaleByAdamState(
             count=count,
             mu=rebuild(updates, mu),
