@@ -76,3 +76,14 @@ def test_gradients_flow_correctly_through_the_update():
     expected = torch.autograd.grad(_plain_adam_two_steps(g1, g2, *hyper).sum(), inputs)
     for a, b in zip(got, expected):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
+@given(b1=st.floats(0.0, 0.99), b2=st.floats(0.0, 0.999), eps=st.sampled_from([1e-8, 1e-3]), run=gradient_runs())
+def test_adamax_state_and_step_match_torch(b1, b2, eps, run):
+    params, grads_seq = run
+    ps = torch_params(params)
+    opt = torch.optim.Adamax(ps, lr=1.0, betas=(b1, b2), eps=eps, foreach=False)
+    for k, out, step, torch_state, state in lockstep(otx.scale_by_adamax(b1, b2, eps), opt, ps, params, grads_seq):
+        torch.testing.assert_close(out, step, **TOL)
+        torch.testing.assert_close(state.mu[k], torch_state["exp_avg"], **TOL)
+        torch.testing.assert_close(state.inf_norm[k], torch_state["exp_inf"], **TOL)

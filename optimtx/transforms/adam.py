@@ -52,6 +52,12 @@ def _denominator(nu: list[Tensor], b1: float | Tensor, b2: float | Tensor, eps: 
     return root
 
 
+def _first_moment_step(updates: Updates, state: Any, b1: float | Tensor) -> tuple[list[Tensor], Tensor, list[Tensor]]:
+    """The start every Adam-style update shares: the gradients, the next count, the new first moment."""
+    grads = leaves(updates)
+    return grads, state.count + 1, lerp(leaves(state.mu), grads, 1 - b1) if grads else []
+
+
 def scale_by_adam(
     b1: float | Tensor = 0.9, b2: float | Tensor = 0.999, eps: float | Tensor = 1e-8, amsgrad: bool = False
 ) -> GradientTransformation:
@@ -89,11 +95,9 @@ def scale_by_adam(
 
     def update(updates: Updates, state: ScaleByAdamState, params: Params | None = None, **extra: Any):
         del params, extra
-        grads = leaves(updates)
-        count = state.count + 1
+        grads, count, mu = _first_moment_step(updates, state, b1)
         if not grads:
             return {}, state._replace(count=count)
-        mu = lerp(leaves(state.mu), grads, 1 - b1)
         nu = decay_add_square(leaves(state.nu), grads, b2, 1 - b2)
         nu_max = list(torch._foreach_maximum(leaves(state.nu_max), nu)) if amsgrad else []
         out = torch._foreach_div(mu, _denominator(nu_max if amsgrad else nu, b1, b2, eps, count))
@@ -103,6 +107,57 @@ def scale_by_adam(
             nu=rebuild(updates, nu),
             nu_max=rebuild(updates, nu_max) if amsgrad else {},
         )
+        return rebuild(updates, out), new_state
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByAdamaxState(NamedTuple):
+    """State of :func:`scale_by_adamax`.
+
+    Attributes:
+        count: how many updates were made (int64 0-d tensor), torch's ``step``.
+        mu: first moment (``exp_avg``) of each parameter.
+        inf_norm: the decayed running maximum of ``|g|`` (``exp_inf``) of each parameter.
+    """
+
+    count: Tensor
+    mu: dict[str, Tensor]
+    inf_norm: dict[str, Tensor]
+
+
+def scale_by_adamax(
+    b1: float | Tensor = 0.9, b2: float | Tensor = 0.999, eps: float | Tensor = 1e-8
+) -> GradientTransformation:
+    """Rescale updates as ``torch.optim.Adamax`` does (Adam with an infinity norm).
+
+    ``m = lerp(m, g, 1 - b1)``, ``u = max(b2 * u, |g| + eps)``; the output is
+    ``m / (u * (1 - b1**t))``.
+
+    Example:
+        >>> tx = scale_by_adamax(eps=0.0)
+        >>> g = {"w": torch.tensor([2.0, -0.5])}
+        >>> tx.update(g, tx.init(g))[0]
+        {'w': tensor([ 1., -1.])}
+    """
+    check_unit_interval("b1", b1)
+    check_unit_interval("b2", b2)
+    check_non_negative("eps", eps)
+
+    def init(params: Params) -> ScaleByAdamaxState:
+        return ScaleByAdamaxState(count=torch.zeros((), dtype=torch.int64), mu=zeros_like(params), inf_norm=zeros_like(params))
+
+    def update(updates: Updates, state: ScaleByAdamaxState, params: Params | None = None, **extra: Any):
+        del params, extra
+        grads, count, mu = _first_moment_step(updates, state, b1)
+        if not grads:
+            return {}, state._replace(count=count)
+        magnitude = list(torch._foreach_abs(grads))
+        torch._foreach_add_(magnitude, eps)  # fresh, and abs's backward needs its input, not this
+        inf_norm = torch._foreach_maximum(torch._foreach_mul(leaves(state.inf_norm), b2), magnitude)
+        out = list(torch._foreach_div(mu, inf_norm))
+        torch._foreach_mul_(out, 1 / bias_correction(b1, count))  # fresh, and div's backward needs only its inputs
+        new_state = ScaleByAdamaxState(count=count, mu=rebuild(updates, mu), inf_norm=rebuild(updates, inf_norm))
         return rebuild(updates, out), new_state
 
     return GradientTransformation(init, update)
