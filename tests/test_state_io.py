@@ -52,11 +52,11 @@ def test_every_problem_is_reported_at_once():
     tx = otx.chain(otx.clip_by_global_norm(1.0), otx.adam(0.1))
     template = tx.init(PARAMS)
     sd = otx.state_dict(template)
-    adam_sd = sd[1][0]
+    adam_sd = sd["1"]["0"]
     field = next(k for k, v in adam_sd.items() if isinstance(v, dict))
-    bad = [dict(sd[0]), [dict(adam_sd)] + sd[1][1:]]
-    bad[0]["extra"] = torch.zeros(())
-    bad[1][0][field] = {"w": torch.zeros(2, 3), "c": torch.zeros(1)}
+    bad = {"0": dict(sd["0"]), "1": {**sd["1"], "0": dict(adam_sd)}}
+    bad["0"]["extra"] = torch.zeros(())
+    bad["1"]["0"][field] = {"w": torch.zeros(2, 3), "c": torch.zeros(1)}
     with pytest.raises(ValueError) as err:
         otx.load_state_dict(template, bad)
     msg = str(err.value)
@@ -67,12 +67,14 @@ def test_every_problem_is_reported_at_once():
 
 def test_structure_and_dtype_mismatches():
     template = otx.chain(otx.identity(), otx.clip_by_global_norm(1.0)).init(PARAMS)
-    with pytest.raises(ValueError, match="expected a list of 2 entries, got 1"):
-        otx.load_state_dict(template, [{}])
+    with pytest.raises(ValueError, match=r"state: missing \['1'\], unexpected \[\]"):
+        otx.load_state_dict(template, {"0": {}})
+    with pytest.raises(ValueError, match="expected a dict with keys"):
+        otx.load_state_dict(template, [{}, {}])
     with pytest.raises(ValueError, match="got \\(\\) torch.float64"):
-        otx.load_state_dict(template, [{}, {"norm": torch.zeros((), dtype=torch.float64)}])
+        otx.load_state_dict(template, {"0": {}, "1": {"norm": torch.zeros((), dtype=torch.float64)}})
     with pytest.raises(ValueError, match="expected a tensor"):
-        otx.load_state_dict(template, [{}, {"norm": 1.0}])
+        otx.load_state_dict(template, {"0": {}, "1": {"norm": 1.0}})
 
 
 def test_unsupported_state_leaf():
