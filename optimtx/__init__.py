@@ -29,7 +29,9 @@ from optimtx.state_io import state_dict as state_dict  # noqa: E402
 from optimtx.transforms.accumulate import AccumulateState as AccumulateState  # noqa: E402
 from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
+from optimtx.transforms.adam import ScaleByAdamaxState as ScaleByAdamaxState  # noqa: E402
 from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
+from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: E402
 from optimtx.transforms.amp import ScaleByAmpState as ScaleByAmpState  # noqa: E402
 from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # noqa: E402
 from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
@@ -84,6 +86,7 @@ from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
 from optimtx.transforms.momentum import trace as trace  # noqa: E402
 from optimtx.transforms.optimizers import adagrad as adagrad  # noqa: E402
 from optimtx.transforms.optimizers import adam as adam  # noqa: E402
+from optimtx.transforms.optimizers import adamax as adamax  # noqa: E402
 from optimtx.transforms.optimizers import adamw as adamw  # noqa: E402
 from optimtx.transforms.optimizers import lion as lion  # noqa: E402
 from optimtx.transforms.optimizers import rmsprop as rmsprop  # noqa: E402
@@ -145,6 +148,7 @@ __all__ = [
     "ReduceOnPlateauParamScheduler",
     "ScaleByAdagradState",
     "ScaleByAdamState",
+    "ScaleByAdamaxState",
     "ScaleByAmpState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
@@ -159,6 +163,7 @@ __all__ = [
     "accumulate",
     "adagrad",
     "adam",
+    "adamax",
     "adamw",
     "add_decayed_weights",
     "apply_if_finite",
@@ -178,6 +183,7 @@ __all__ = [
     "scale",
     "scale_by_adagrad",
     "scale_by_adam",
+    "scale_by_adamax",
     "scale_by_amp",
     "scale_by_learning_rate",
     "scale_by_lion",
