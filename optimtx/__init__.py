@@ -28,11 +28,19 @@ from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_no
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
 from optimtx.transforms.scaling import scale as scale  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
+from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
+from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
+from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: E402
+from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict  # noqa: E402
 
 __all__ = [
+    "AmpOptimWrapper",
     "ClipByGlobalNormState",
     "EmptyState",
     "GradientTransformation",
+    "LossScaler",
+    "OptimWrapper",
+    "OptimWrapperDict",
     "OptimtxWarning",
     "__version__",
     "apply_updates",
