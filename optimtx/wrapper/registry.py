@@ -8,7 +8,6 @@ Scopes are not modelled; a registry may have a ``parent`` that lookups fall back
 
 from __future__ import annotations
 
-import copy
 import difflib
 import importlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -224,7 +223,7 @@ def resolve_type(cfg: Mapping[str, Any], registry: Registry) -> Callable[..., An
 def merge_cfg(
     cfg: Mapping[str, Any], registry: Registry, default_args: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Validate ``cfg`` and return a deep copy with ``default_args`` filled in (cfg wins).
+    """Validate ``cfg`` and return a shallow copy with ``default_args`` filled in (cfg wins).
 
     Example:
         >>> merge_cfg(dict(type="A", x=1), Registry("demo"), dict(x=2, y=3))
@@ -240,8 +239,9 @@ def merge_cfg(
         raise KeyError(
             f'`cfg` or `default_args` must contain the key "type", but got {dict(cfg)!r} and {default_args!r}'
         )
-    # Deep copy the user's config only: default_args may hold live objects (an optimizer).
-    merged = copy.deepcopy(dict(cfg))
+    # A shallow copy: configs may carry live objects (parameter generators, optimizers),
+    # and only top-level keys are popped, so the caller's dict stays untouched.
+    merged = dict(cfg)
     for key, value in (default_args or {}).items():
         merged.setdefault(key, value)
     return merged

@@ -1,13 +1,16 @@
-"""``ZeroRedundancyOptimizer`` that takes the local optimizer by name, for configs."""
+"""``ZeroRedundancyOptimizer`` that takes the local optimizer by name, for configs.
+
+``torch.distributed.optim`` is imported on first use only: importing it emits
+deprecation warnings from ``torch.jit`` and costs time that non-ZeRO users should not pay.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 import torch
-import torch.distributed as dist
-from torch.distributed.optim import ZeroRedundancyOptimizer as _TorchZeroRedundancyOptimizer
 
 
 def local_optimizer_class(optimizer_type: str) -> type[torch.optim.Optimizer]:
@@ -25,11 +28,31 @@ def local_optimizer_class(optimizer_type: str) -> type[torch.optim.Optimizer]:
     return cls
 
 
-class ZeroRedundancyOptimizer(_TorchZeroRedundancyOptimizer):
+@functools.cache
+def zero_optimizer_class() -> type[torch.optim.Optimizer]:
+    """The ``torch.distributed.optim.ZeroRedundancyOptimizer`` subclass built by :func:`ZeroRedundancyOptimizer`."""
+    import torch.distributed as dist
+    from torch.distributed.optim import ZeroRedundancyOptimizer as TorchZero
+
+    class NamedZeroRedundancyOptimizer(TorchZero):
+        """torch's ZeRO-1 optimizer whose ``state_dict()`` is the full state on rank 0 and ``{}`` elsewhere."""
+
+        def __init__(self, params: Iterable[Any], optimizer_type: str, **kwargs: Any):
+            super().__init__(list(params), local_optimizer_class(optimizer_type), **kwargs)
+
+        def state_dict(self) -> dict[str, Any]:
+            self.consolidate_state_dict()
+            return super().state_dict() if dist.get_rank() == 0 else {}
+
+    return NamedZeroRedundancyOptimizer
+
+
+def ZeroRedundancyOptimizer(params: Iterable[Any], optimizer_type: str, **kwargs: Any) -> torch.optim.Optimizer:  # noqa: N802
     """torch's ZeRO-1 optimizer with the local optimizer given by name (``optimizer_type='SGD'``).
 
-    Needs an initialised process group. ``state_dict()`` gathers the shards on every
-    rank and returns the full state on rank 0 and ``{}`` on the other ranks.
+    Named like a class because configs refer to it as ``type='ZeroRedundancyOptimizer'``
+    (as in MMEngine). Needs an initialised process group. The optimizer's ``state_dict()``
+    gathers the shards and returns the full state on rank 0 and ``{}`` on other ranks.
 
     Args:
         params: parameters or param-group dicts, sharded across the ranks.
@@ -41,11 +64,4 @@ class ZeroRedundancyOptimizer(_TorchZeroRedundancyOptimizer):
         >>> list(inspect.signature(ZeroRedundancyOptimizer).parameters)[:2]
         ['params', 'optimizer_type']
     """
-
-    def __init__(self, params: Iterable[Any], optimizer_type: str, **kwargs: Any):
-        super().__init__(list(params), local_optimizer_class(optimizer_type), **kwargs)
-
-    def state_dict(self) -> dict[str, Any]:
-        """The consolidated state on rank 0; ``{}`` elsewhere."""
-        self.consolidate_state_dict()
-        return super().state_dict() if dist.get_rank() == 0 else {}
+    return zero_optimizer_class()(params, optimizer_type, **kwargs)
