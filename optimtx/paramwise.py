@@ -20,225 +20,20 @@ hyperparameters; parameters with equal hyperparameters share a label.
 from __future__ import annotations
 
 import difflib
-import importlib.util
+import inspect
 import logging
 import warnings
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.instancenorm import _InstanceNorm
 
+from optimtx.paramwise_rules import DUPLICATE, FROZEN, ParamwiseRules, walk_modules
 from optimtx.warnings import UnmatchedCustomKeyWarning
 
 logger = logging.getLogger("optimtx")
-
-NORM_TYPES = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
-DECAY_MULTS = ("bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult")
-FROZEN = "frozen"
-DUPLICATE = "duplicate"
-
-
-def is_norm(module: nn.Module) -> bool:
-    """Whether ``module`` counts as a norm layer for ``norm_decay_mult`` (type based, like MMEngine).
-
-    Example:
-        >>> is_norm(nn.BatchNorm2d(2)), is_norm(nn.Linear(1, 1))
-        (True, False)
-    """
-    return isinstance(module, NORM_TYPES)
-
-
-def is_depthwise_conv(module: nn.Module) -> bool:
-    """Whether ``module`` is a ``Conv2d`` with ``groups == in_channels``.
-
-    Example:
-        >>> is_depthwise_conv(nn.Conv2d(4, 4, 3, groups=4)), is_depthwise_conv(nn.Conv2d(4, 4, 3))
-        (True, False)
-    """
-    return isinstance(module, nn.Conv2d) and module.in_channels == module.groups
-
-
-def is_dcn(module: nn.Module) -> bool:
-    """Whether ``module`` is an mmcv deformable conv (always False without mmcv).
-
-    Example:
-        >>> is_dcn(nn.Conv2d(1, 1, 1))
-        False
-    """
-    if importlib.util.find_spec("mmcv") is None:
-        return False
-    try:
-        from mmcv.ops import DeformConv2d, ModulatedDeformConv2d
-    except ImportError:
-        return False
-    return isinstance(module, (DeformConv2d, ModulatedDeformConv2d))
-
-
-def validate_paramwise_cfg(paramwise_cfg: Any, weight_decay: float | None) -> None:
-    """Raise ``TypeError``/``ValueError`` for a malformed ``paramwise_cfg``.
-
-    Unknown keys are allowed: custom constructors read their own keys from it.
-
-    Example:
-        >>> validate_paramwise_cfg(dict(norm_decay_mult=0.0), weight_decay=None)
-        Traceback (most recent call last):
-        ...
-        ValueError: paramwise_cfg sets norm_decay_mult but the optimizer has no weight_decay ...
-    """
-    if not isinstance(paramwise_cfg, Mapping):
-        raise TypeError(f"paramwise_cfg should be None or a dict, but got {type(paramwise_cfg)}")
-    custom_keys = paramwise_cfg.get("custom_keys", {})
-    if not isinstance(custom_keys, Mapping):
-        raise TypeError(
-            f"If specified, custom_keys must be a dict, but got {type(custom_keys)}: "
-            "map a name substring to options, e.g. {'backbone': dict(lr_mult=0.1)}."
-        )
-    if weight_decay is not None:
-        return
-    for key, options in custom_keys.items():
-        if isinstance(options, Mapping) and "decay_mult" in options:
-            raise ValueError(
-                f"custom_keys[{key!r}] sets decay_mult but the optimizer has no weight_decay "
-                "(base_wd should not be None); set optimizer.weight_decay."
-            )
-    for mult in DECAY_MULTS:
-        if mult in paramwise_cfg:
-            raise ValueError(
-                f"paramwise_cfg sets {mult} but the optimizer has no weight_decay "
-                "(base_wd should not be None); set optimizer.weight_decay."
-            )
-
-
-@dataclass(frozen=True)
-class ParamwiseRules:
-    """A validated ``paramwise_cfg`` with the base ``lr``/``weight_decay`` it scales.
-
-    Example:
-        >>> rules = ParamwiseRules.from_cfg(dict(bias_lr_mult=2.0), lr=0.1, weight_decay=None)
-        >>> rules.options("bias", nn.Parameter(torch.ones(1)), nn.Linear(1, 1), "fc")
-        ({'lr': 0.2}, 'bias_lr_mult')
-    """
-
-    custom_keys: Mapping[str, Mapping[str, Any]]
-    sorted_keys: tuple[str, ...]
-    lr: float | None
-    weight_decay: float | None
-    mults: Mapping[str, Any] = field(default_factory=dict)
-    bypass_duplicate: bool = False
-
-    @classmethod
-    def from_cfg(
-        cls, paramwise_cfg: Mapping[str, Any] | None, lr: float | None, weight_decay: float | None
-    ) -> ParamwiseRules:
-        """Validate ``paramwise_cfg`` and freeze it into rules."""
-        cfg = {} if paramwise_cfg is None else paramwise_cfg
-        validate_paramwise_cfg(cfg, weight_decay)
-        custom_keys = dict(cfg.get("custom_keys", {}))
-        mult_names = ("bias_lr_mult", "dcn_offset_lr_mult", "flat_decay_mult", *DECAY_MULTS)
-        return cls(
-            custom_keys=custom_keys,
-            # Alphabetical first, then a stable sort by length: longest wins, ties alphabetical.
-            sorted_keys=tuple(sorted(sorted(custom_keys), key=len, reverse=True)),
-            lr=lr,
-            weight_decay=weight_decay,
-            mults={name: cfg.get(name) for name in mult_names},
-            bypass_duplicate=bool(cfg.get("bypass_duplicate", False)),
-        )
-
-    def _scaled_lr(self, mult: Any, why: str) -> float:
-        if self.lr is None:
-            raise ValueError(f"{why} scales the learning rate, but the optimizer config has no lr; set optimizer.lr.")
-        return self.lr * mult
-
-    def custom_options(self, match_name: str) -> tuple[dict[str, Any], str] | None:
-        """The options of the first custom key contained in ``match_name``, or ``None``."""
-        for key in self.sorted_keys:
-            if key in match_name:
-                custom = self.custom_keys[key]
-                options = {"lr": self._scaled_lr(custom.get("lr_mult", 1.0), f"custom_keys[{key!r}]")}
-                if self.weight_decay is not None:
-                    options["weight_decay"] = self.weight_decay * custom.get("decay_mult", 1.0)
-                options.update(custom)
-                return options, f"custom_keys[{key!r}]"
-        return None
-
-    def options(
-        self, name: str, param: torch.Tensor, module: nn.Module, prefix: str, is_dcn_module: Any = None
-    ) -> tuple[dict[str, Any], str]:
-        """Group keys for parameter ``name`` of ``module`` (at ``prefix``), and the rule that set them.
-
-        The rule is ``'default'`` when nothing applied (the group keeps the optimizer's defaults).
-        """
-        custom = self.custom_options(f"{prefix}.{name}")
-        if custom is not None:
-            return custom
-        options: dict[str, Any] = {}
-        rules = [*self._lr_rules(name, module, prefix, is_dcn_module, options)]
-        if self.weight_decay is not None:
-            rules += self._decay_rule(name, param, module, is_dcn_module, options)
-        return options, "+".join(rules) or "default"
-
-    def _lr_rules(self, name: str, module: nn.Module, prefix: str, is_dcn_module: Any, options: dict) -> list[str]:
-        rules = []
-        bias_lr_mult, dcn_mult = self.mults["bias_lr_mult"], self.mults["dcn_offset_lr_mult"]
-        if name == "bias" and not (is_norm(module) or is_dcn_module) and bias_lr_mult is not None:
-            options["lr"] = self._scaled_lr(bias_lr_mult, "bias_lr_mult")
-            rules.append("bias_lr_mult")
-        if "conv_offset" in prefix and is_dcn_module and dcn_mult is not None and isinstance(module, nn.Conv2d):
-            options["lr"] = self._scaled_lr(dcn_mult, "dcn_offset_lr_mult")
-            rules.append("dcn_offset_lr_mult")
-        return rules
-
-    def _decay_rule(
-        self, name: str, param: torch.Tensor, module: nn.Module, is_dcn_module: Any, options: dict
-    ) -> list[str]:
-        mults = self.mults
-        if is_norm(module) and mults["norm_decay_mult"] is not None:
-            rule = "norm_decay_mult"
-        elif name == "bias" and not is_dcn_module and mults["bias_decay_mult"] is not None:
-            rule = "bias_decay_mult"
-        elif is_depthwise_conv(module) and mults["dwconv_decay_mult"] is not None:
-            rule = "dwconv_decay_mult"
-        elif param.ndim == 1 and not is_dcn_module and mults["flat_decay_mult"] is not None:
-            rule = "flat_decay_mult"
-        else:
-            return []
-        options["weight_decay"] = self.weight_decay * mults[rule]
-        return [rule]
-
-    def skip_reason(self, param: torch.Tensor, kept: set[int]) -> str | None:
-        """``'duplicate'`` (with ``bypass_duplicate``), ``'frozen'``, or ``None`` to keep ``param``."""
-        if self.bypass_duplicate and id(param) in kept:
-            return DUPLICATE
-        if not param.requires_grad:
-            return FROZEN
-        return None
-
-    def effective(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """``options`` with the base lr/weight_decay filled in where the group does not set them."""
-        base = {"lr": self.lr, "weight_decay": self.weight_decay}
-        return {**{k: v for k, v in base.items() if v is not None}, **options}
-
-
-def walk_modules(model: nn.Module, prefix: str = "", is_dcn_module: Any = None) -> Iterator[tuple[nn.Module, str, Any]]:
-    """Yield ``(module, prefix, is_dcn_module)`` in MMEngine's ``add_params`` order.
-
-    Children are taken per parent (``named_children``), so a module shared by two
-    parents is visited twice, as in MMEngine.
-
-    Example:
-        >>> [p for _, p, _ in walk_modules(nn.Sequential(nn.Linear(1, 1), nn.ReLU()))]
-        ['', '0', '1']
-    """
-    yield model, prefix, is_dcn_module
-    child_dcn = is_dcn(model)
-    for child_name, child in model.named_children():
-        child_prefix = f"{prefix}.{child_name}" if prefix else child_name
-        yield from walk_modules(child, child_prefix, child_dcn)
 
 
 @dataclass
@@ -403,3 +198,85 @@ def paramwise_labels(
     """
     rules = ParamwiseRules.from_cfg(paramwise_cfg, lr, weight_decay)
     return assign_labels(resolve(model, paramwise_cfg, lr, weight_decay), rules)
+
+
+def _lr_name(parameters: Mapping[str, inspect.Parameter]) -> str | None:
+    return next((name for name in ("lr", "learning_rate") if name in parameters), None)
+
+
+def _factory_kwargs(
+    label: str, options: Mapping[str, Any], lr_name: str | None, parameters: Mapping[str, inspect.Parameter]
+) -> dict[str, Any]:
+    kwargs = {}
+    for key, value in options.items():
+        if key in ("lr_mult", "decay_mult"):
+            continue  # already folded into lr / weight_decay
+        name = lr_name if key == "lr" else key
+        if name not in parameters:
+            raise TypeError(
+                f"label {label!r} sets {key}={value!r}, which the transform factory does not accept; "
+                f"it accepts {', '.join(parameters)}."
+            )
+        kwargs[name] = value
+    return kwargs
+
+
+def zero_updates() -> Any:
+    """A transform whose updates are all zeros (used for frozen parameters).
+
+    Example:
+        >>> tx = zero_updates()
+        >>> tx.update({"w": torch.ones(2)}, tx.init({}))[0]
+        {'w': tensor([0., 0.])}
+    """
+    from optimtx.base import EmptyState, GradientTransformation
+    from optimtx.tree import zeros_like
+
+    def update(updates: Any, state: Any, params: Any = None, **extra: Any) -> Any:
+        del params, extra
+        return zeros_like(updates), state
+
+    return GradientTransformation(lambda params: EmptyState(), update)
+
+
+def paramwise(
+    factory: Callable[..., Any], model: nn.Module, paramwise_cfg: Mapping[str, Any] | None, **hparams: Any
+) -> Any:
+    """``multi_transform`` with one ``factory(**hparams)`` per label of :func:`paramwise_labels`.
+
+    The functional twin of ``DefaultOptimWrapperConstructor``: the base learning rate is
+    ``hparams['lr']`` (or ``learning_rate``, or the factory's default) and the base weight
+    decay is ``hparams.get('weight_decay')``; each label's ``lr``/``weight_decay`` and
+    custom entries override them. Frozen parameters get zero updates.
+
+    Example:
+        >>> import optimtx as otx
+        >>> model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
+        >>> tx = paramwise(otx.sgd, model, dict(norm_decay_mult=0.0), lr=0.1, weight_decay=0.01)
+        >>> params = {k: v.detach() for k, v in model.named_parameters()}
+        >>> updates, _ = tx.update({k: torch.zeros_like(v) for k, v in params.items()}, tx.init(params), params)
+        >>> float(updates["1.weight"].abs().sum()), float(updates["0.weight"].abs().sum()) > 0
+        (0.0, True)
+    """
+    import optimtx
+
+    multi_transform = getattr(optimtx, "multi_transform", None)
+    if multi_transform is None:
+        raise RuntimeError("paramwise() needs optimtx.multi_transform, which this build does not have.")
+    parameters = inspect.signature(factory).parameters
+    lr_name = _lr_name(parameters)
+    base_lr = hparams.get(lr_name) if lr_name in hparams else _default(parameters, lr_name)
+    labels, label_hparams = paramwise_labels(model, paramwise_cfg, lr=base_lr, weight_decay=hparams.get("weight_decay"))
+    transforms = {
+        label: factory(**{**hparams, **_factory_kwargs(label, options, lr_name, parameters)})
+        for label, options in label_hparams.items()
+    }
+    if FROZEN in labels.values():
+        transforms[FROZEN] = zero_updates()
+    return multi_transform(transforms, labels)
+
+
+def _default(parameters: Mapping[str, inspect.Parameter], name: str | None) -> Any:
+    if name is None or parameters[name].default is inspect.Parameter.empty:
+        return None
+    return parameters[name].default

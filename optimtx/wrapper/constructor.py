@@ -22,7 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from optimtx.paramwise import ParamDecision, ParamwiseRules, is_dcn, log_skipped
+from optimtx.paramwise import ParamDecision, log_skipped
+from optimtx.paramwise_rules import ParamwiseRules, is_dcn
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
 logger = logging.getLogger("optimtx")
