@@ -142,19 +142,15 @@ def register_optim_wrappers(registry: Registry = OPTIM_WRAPPERS) -> list[str]:
     """Register ``OptimWrapper`` and ``AmpOptimWrapper``.
 
     Example:
-        >>> isinstance(register_optim_wrappers(), list)
-        True
+        >>> register_optim_wrappers()
+        ['OptimWrapper', 'AmpOptimWrapper']
     """
-    names = []
-    for module_name, class_name in (
-        ("optimtx.wrapper.optim_wrapper", "OptimWrapper"),
-        ("optimtx.wrapper.amp_optim_wrapper", "AmpOptimWrapper"),
-    ):
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        registry.register_module(module=getattr(importlib.import_module(module_name), class_name), force=True)
-        names.append(class_name)
-    return names
+    from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper
+    from optimtx.wrapper.optim_wrapper import OptimWrapper
+
+    for wrapper_cls in (OptimWrapper, AmpOptimWrapper):
+        registry.register_module(module=wrapper_cls, force=True)
+    return ["OptimWrapper", "AmpOptimWrapper"]
 
 
 def public_functions(module: ModuleType, returns: str | None = None) -> dict[str, Callable[..., Any]]:
