@@ -108,7 +108,7 @@ def warn_unmatched_custom_keys(custom_keys: Mapping[str, Any], match_names: list
         if any(key in name for name in match_names):
             continue
         close = difflib.get_close_matches(key, match_names, n=3, cutoff=0.3)
-        hint = f" Closest parameter names: {', '.join(close)}." if close else ""
+        hint = f" Closest parameter names: {', '.join(n.lstrip('.') for n in close)}." if close else ""
         warnings.warn(
             f"custom_keys entry {key!r} matches no parameter name (keys match as substrings "
             f"of 'module.param').{hint}",

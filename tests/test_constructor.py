@@ -8,6 +8,8 @@ import pytest
 import torch
 from torch import nn
 
+import optimtx as otx
+
 from optimtx.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from optimtx.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS, Registry
 from optimtx.wrapper.constructor import first_parameter_name, merge_param_groups, optimizer_class
@@ -146,3 +148,9 @@ def test_registered_subclass_with_its_own_key_and_raw_optimizer():
     )
     optimizer = ctor(ExampleModel())
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.05) and optimizer.param_groups[0]["weight_decay"] == 0.9
+
+
+def test_unmatched_custom_key_warns_at_build():
+    ctor = DefaultOptimWrapperConstructor(dict(optimizer=SGD_CFG), dict(custom_keys={"conv3": dict(lr_mult=0.1)}))
+    with pytest.warns(otx.UnmatchedCustomKeyWarning, match="'conv3' matches no parameter name.*conv1.weight"):
+        ctor(ExampleModel())

@@ -115,3 +115,21 @@ def test_zero_optimizer_single_process_group():
         assert set(wrapper.optimizer.state_dict()["state"]) == {0, 1}
     finally:
         dist.destroy_process_group()
+
+
+class RecordingOptimizer(torch.optim.SGD):
+    """Stands in for TransformOptimizer: an optimizer class taking a ``transform``."""
+
+    def __init__(self, params, transform, lr=0.1):
+        super().__init__(params, lr=lr)
+        self.transform = transform
+
+
+def test_optimizer_transform_config_is_built_from_transforms():
+    OPTIMIZERS.register_module(module=RecordingOptimizer, force=True)
+    cfg = dict(type="RecordingOptimizer", transform=dict(type="chain", transforms=[dict(type="clip_by_value", clip_value=1.0)]))
+    opt = OPTIMIZERS.build(cfg, default_args=dict(params=[torch.zeros(1, requires_grad=True)]))
+    assert isinstance(opt.transform, otx.GradientTransformation)
+    updates, _ = opt.transform.update({"w": torch.tensor([5.0])}, opt.transform.init({"w": torch.zeros(1)}))
+    assert updates["w"].item() == 1.0
+    assert cfg["transform"]["type"] == "chain"  # the config still holds the description, not the object

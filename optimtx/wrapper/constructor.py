@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from optimtx.paramwise import ParamDecision, log_skipped
+from optimtx.paramwise import ParamDecision, log_skipped, warn_unmatched_custom_keys
 from optimtx.paramwise_rules import ParamwiseRules, is_dcn
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
@@ -139,6 +139,7 @@ class DefaultOptimWrapperConstructor:
         self.base_wd = self.optimizer_cfg.get("weight_decay")
         self._validate_cfg()
         self._skipped: list[ParamDecision] = []
+        self._visited: list[str] = []
 
     def _validate_cfg(self) -> None:
         ParamwiseRules.from_cfg(self.paramwise_cfg, self.base_lr, self.base_wd)
@@ -162,6 +163,7 @@ class DefaultOptimWrapperConstructor:
         kept = {id(p) for group in params for p in group["params"]}
         for name, param in module.named_parameters(recurse=False):
             full_name = f"{prefix}.{name}" if prefix else name
+            self._visited.append(f"{prefix}.{name}")
             reason = rules.skip_reason(param, kept)
             if reason is not None:
                 self._skipped.append(ParamDecision(full_name, param, {}, reason, skipped=True))
@@ -184,9 +186,11 @@ class DefaultOptimWrapperConstructor:
         if not self.paramwise_cfg:
             return model.parameters()
         per_param: list[dict[str, Any]] = []
-        self._skipped = []
+        self._skipped, self._visited = [], []
         self.add_params(per_param, model)
         log_skipped(self._skipped)
+        if self._visited:  # only the default add_params records what it saw
+            warn_unmatched_custom_keys(self.paramwise_cfg.get("custom_keys", {}), self._visited)
         base = {k: v for k, v in (("lr", self.base_lr), ("weight_decay", self.base_wd)) if v is not None}
         groups = merge_param_groups(per_param, base)
         logger.info("%s", summarize_groups(groups))
