@@ -13,10 +13,9 @@ parameter and key, which floods INFO logs on large models).
 
 from __future__ import annotations
 
-import copy
 import inspect
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -160,13 +159,15 @@ class DefaultOptimWrapperConstructor:
         ``bypass_duplicate`` repeated ones, are left out.
         """
         rules = self._rules()
-        kept = {id(p) for group in params for p in group["params"]}
+        # Only bypass_duplicate looks at what was kept; building the set costs O(params) per module.
+        kept = {id(p) for group in params for p in group["params"]} if rules.bypass_duplicate else set()
+        visited, skipped = self.__dict__.setdefault("_visited", []), self.__dict__.setdefault("_skipped", [])
         for name, param in module.named_parameters(recurse=False):
             full_name = f"{prefix}.{name}" if prefix else name
-            self._visited.append(f"{prefix}.{name}")
+            visited.append(f"{prefix}.{name}")
             reason = rules.skip_reason(param, kept)
             if reason is not None:
-                self._skipped.append(ParamDecision(full_name, param, {}, reason, skipped=True))
+                skipped.append(ParamDecision(full_name, param, {}, reason, skipped=True))
                 logger.debug("%s is skipped (%s)", full_name, reason)
                 continue
             options, _ = rules.options(name, param, module, prefix, is_dcn_module)
@@ -179,7 +180,7 @@ class DefaultOptimWrapperConstructor:
             child_prefix = f"{prefix}.{child_name}" if prefix else child_name
             self.add_params(params, child, prefix=child_prefix, is_dcn_module=child_dcn)
 
-    def param_groups(self, model: nn.Module) -> list[dict[str, Any]] | Any:
+    def param_groups(self, model: nn.Module) -> list[dict[str, Any]] | Iterator[nn.Parameter]:
         """The optimizer's ``params`` argument for ``model``: merged groups, or ``model.parameters()``."""
         if hasattr(model, "module"):
             model = model.module
