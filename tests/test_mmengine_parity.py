@@ -8,11 +8,14 @@ import warnings
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from optimtx.paramwise import paramwise_labels
 from optimtx.wrapper.builder import build_optim_wrapper
 from optimtx.wrapper.explain import explain
 from tests.paramwise_cases import MODELS, PARAMWISE_CFGS, SIX_MULTS, ExampleModel, SharedModel
+from tests.strategies import paramwise_cfgs
 
 mmengine_optim = pytest.importorskip("mmengine.optim")
 
@@ -134,3 +137,18 @@ def test_training_steps_match_mmengine(name):
     for key in ours:
         torch.testing.assert_close(ours[key], theirs[key], rtol=1e-5, atol=1e-6)
     assert any(not torch.equal(ours[k], initial[k]) for k in ours)  # training actually moved the weights
+
+
+@settings(max_examples=40)
+@given(cfg=st.booleans().flatmap(lambda decay: st.tuples(st.just(decay), paramwise_cfgs(with_decay=decay))))
+def test_random_paramwise_cfgs_equal_mmengine(cfg):
+    with_decay, paramwise_cfg = cfg
+    optimizer = dict(type="SGD", lr=0.1, weight_decay=0.5) if with_decay else dict(type="SGD", lr=0.1)
+    model = ExampleModel()
+    model.sub.gn.requires_grad_(False)
+    full = dict(optimizer=optimizer, paramwise_cfg=paramwise_cfg)
+    ours = build_optim_wrapper(model, full).optimizer
+    assert per_param(ours, model) == mmengine_table(model, full)
+    labels, hparams = paramwise_labels(model, paramwise_cfg, lr=0.1, weight_decay=optimizer.get("weight_decay"))
+    assert len(ours.param_groups) == len(hparams)  # one torch group per label
+    assert len({tuple(sorted(h.items(), key=str)) for h in hparams.values()}) == len(hparams)
