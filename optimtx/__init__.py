@@ -25,6 +25,11 @@ from optimtx.base import chain as chain  # noqa: E402
 from optimtx.base import identity as identity  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
 from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
+from optimtx.transforms.amp import ScaleByAmpState as ScaleByAmpState  # noqa: E402
+from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # noqa: E402
+from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
+from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
+from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
@@ -67,6 +72,7 @@ from optimtx.wrapper.registry import Registry as Registry  # noqa: E402
 
 __all__ = [
     "AmpOptimWrapper",
+    "ApplyIfFiniteState",
     "ClipByGlobalNormState",
     "DefaultOptimWrapperConstructor",
     "EmptyState",
@@ -83,6 +89,7 @@ __all__ = [
     "SCHEDULES",
     "ScaleByAdagradState",
     "ScaleByAdamState",
+    "ScaleByAmpState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
     "ScaleByRmsState",
@@ -94,11 +101,13 @@ __all__ = [
     "adam",
     "adamw",
     "add_decayed_weights",
+    "apply_if_finite",
     "apply_updates",
     "build_optim_wrapper",
     "chain",
     "clip_by_global_norm",
     "clip_by_value",
+    "current_loss_scale",
     "explain",
     "identity",
     "lion",
@@ -108,6 +117,7 @@ __all__ = [
     "scale",
     "scale_by_adagrad",
     "scale_by_adam",
+    "scale_by_amp",
     "scale_by_learning_rate",
     "scale_by_lion",
     "scale_by_rms",

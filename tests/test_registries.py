@@ -133,3 +133,12 @@ def test_optimizer_transform_config_is_built_from_transforms():
     updates, _ = opt.transform.update({"w": torch.tensor([5.0])}, opt.transform.init({"w": torch.zeros(1)}))
     assert updates["w"].item() == 1.0
     assert cfg["transform"]["type"] == "chain"  # the config still holds the description, not the object
+
+
+def test_combinator_config_builds_its_inner_transform():
+    cfg = dict(type="apply_if_finite", inner=dict(type="chain", transforms=[dict(type="sgd", lr=0.5)]))
+    tx = TRANSFORMS.build(cfg)
+    params = {"w": torch.ones(2)}
+    finite, _ = tx.update({"w": torch.ones(2)}, tx.init(params), params)
+    skipped, _ = tx.update({"w": torch.tensor([1.0, float("nan")])}, tx.init(params), params)
+    assert torch.equal(finite["w"], torch.full((2,), -0.5)) and torch.equal(skipped["w"], torch.zeros(2))
