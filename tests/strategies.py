@@ -11,12 +11,14 @@ SHAPES = st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple)
 
 
 @st.composite
-def trees(draw, min_leaves: int = 1, max_leaves: int = 4, nonfinite: bool = False, dtype=torch.float32):
+def trees(
+    draw, min_leaves: int = 1, max_leaves: int = 4, nonfinite: bool = False, dtype=torch.float32, min_ndim: int = 0
+):
     """A dict[str, Tensor] of small tensors; with ``nonfinite`` some entries may be inf/nan."""
     n = draw(st.integers(min_leaves, max_leaves))
     out = {}
     for i in range(n):
-        shape = draw(SHAPES)
+        shape = draw(SHAPES.filter(lambda s: len(s) >= min_ndim))
         seed = draw(st.integers(0, 2**31 - 1))
         scale = draw(st.sampled_from([1e-3, 1.0, 1e3]))
         gen = torch.Generator().manual_seed(seed)
