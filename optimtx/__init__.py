@@ -29,12 +29,14 @@ from optimtx.state_io import state_dict as state_dict  # noqa: E402
 from optimtx.transforms.accumulate import AccumulateState as AccumulateState  # noqa: E402
 from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
+from optimtx.transforms.adam import ScaleByAdamaxState as ScaleByAdamaxState  # noqa: E402
 from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
 from optimtx.transforms.amp import ScaleByAmpState as ScaleByAmpState  # noqa: E402
 from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # noqa: E402
 from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
+from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: E402
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
@@ -52,6 +54,7 @@ from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
 from optimtx.transforms.momentum import trace as trace  # noqa: E402
 from optimtx.transforms.optimizers import adagrad as adagrad  # noqa: E402
 from optimtx.transforms.optimizers import adam as adam  # noqa: E402
+from optimtx.transforms.optimizers import adamax as adamax  # noqa: E402
 from optimtx.transforms.optimizers import adamw as adamw  # noqa: E402
 from optimtx.transforms.optimizers import lion as lion  # noqa: E402
 from optimtx.transforms.optimizers import rmsprop as rmsprop  # noqa: E402
@@ -106,6 +109,7 @@ __all__ = [
     "SCHEDULES",
     "ScaleByAdagradState",
     "ScaleByAdamState",
+    "ScaleByAdamaxState",
     "ScaleByAmpState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
@@ -117,6 +121,7 @@ __all__ = [
     "accumulate",
     "adagrad",
     "adam",
+    "adamax",
     "adamw",
     "add_decayed_weights",
     "apply_if_finite",
@@ -140,6 +145,7 @@ __all__ = [
     "scale",
     "scale_by_adagrad",
     "scale_by_adam",
+    "scale_by_adamax",
     "scale_by_amp",
     "scale_by_learning_rate",
     "scale_by_lion",
