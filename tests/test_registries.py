@@ -142,3 +142,22 @@ def test_combinator_config_builds_its_inner_transform():
     finite, _ = tx.update({"w": torch.ones(2)}, tx.init(params), params)
     skipped, _ = tx.update({"w": torch.tensor([1.0, float("nan")])}, tx.init(params), params)
     assert torch.equal(finite["w"], torch.full((2,), -0.5)) and torch.equal(skipped["w"], torch.zeros(2))
+
+
+def test_schedule_configs_nest_inside_transform_configs():
+    cfg = dict(type="scale_by_learning_rate", lr=dict(type="linear", init_value=1.0, end_value=0.0, transition_steps=2))
+    tx = TRANSFORMS.build(cfg)
+    state = tx.init({"w": torch.zeros(1)})
+    first, state = tx.update({"w": torch.ones(1)}, state)
+    second, state = tx.update({"w": torch.ones(1)}, state)
+    assert first["w"].item() == -1.0 and second["w"].item() == -0.5
+    assert "inject_hyperparams" not in TRANSFORMS  # returns a factory, not a transform
+
+
+def test_accumulate_config_wraps_its_inner_transform():
+    tx = TRANSFORMS.build(dict(type="accumulate", inner=dict(type="sgd", lr=1.0), every_k=2))
+    params = {"w": torch.zeros(1)}
+    state = tx.init(params)
+    first, state = tx.update({"w": torch.ones(1)}, state, params)
+    second, state = tx.update({"w": torch.full((1,), 3.0)}, state, params)
+    assert first["w"].item() == 0.0 and second["w"].item() == -2.0

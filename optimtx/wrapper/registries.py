@@ -154,7 +154,7 @@ def register_optim_wrappers(registry: Registry = OPTIM_WRAPPERS) -> list[str]:
 
 
 def public_functions(module: ModuleType, returns: str | None = None) -> dict[str, Callable[..., Any]]:
-    """The public functions defined in ``module``, optionally only those whose return annotation mentions ``returns``.
+    """The public functions defined in ``module``, optionally only those whose return annotation is ``returns``.
 
     Functions without a return annotation are kept.
 
@@ -168,7 +168,9 @@ def public_functions(module: ModuleType, returns: str | None = None) -> dict[str
         if name.startswith("_") or not inspect.isfunction(obj) or obj.__module__ != module.__name__:
             continue
         annotation = obj.__annotations__.get("return")
-        if returns is not None and annotation is not None and returns not in str(annotation):
+        # Exact match on the last dotted part: ``Callable[..., GradientTransformation]`` (a factory
+        # of factories such as inject_hyperparams) is not a transform.
+        if returns is not None and annotation is not None and str(annotation).split(".")[-1] != returns:
             continue
         found[name] = obj
     return found
