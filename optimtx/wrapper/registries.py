@@ -22,10 +22,11 @@ from optimtx.wrapper.registry import Registry, merge_cfg, resolve_type
 from optimtx.wrapper.zero_optimizer import ZeroRedundancyOptimizer
 
 
-def build_nested(value: Any) -> Any:
+def build_nested(value: Any, inject: bool = False) -> Any:
     """Build every ``dict(type=...)`` inside ``value`` (lists, tuples and dicts are walked).
 
-    Names are looked up in :data:`TRANSFORMS`, then :data:`SCHEDULES`.
+    Names are looked up in :data:`TRANSFORMS`, then :data:`SCHEDULES`. With ``inject``,
+    transforms are built as by :func:`build_injected_transform`.
 
     Example:
         >>> build_nested([dict(type="identity")])[0].__class__.__name__
@@ -33,30 +34,32 @@ def build_nested(value: Any) -> Any:
     """
     if isinstance(value, Mapping) and "type" in value:
         name = value["type"]
-        use_schedules = isinstance(name, str) and name not in TRANSFORMS and name in SCHEDULES
-        return (SCHEDULES if use_schedules else TRANSFORMS).build(value)
+        if isinstance(name, str) and name not in TRANSFORMS and name in SCHEDULES:
+            return SCHEDULES.build(value)
+        return build_transform_from_cfg(value, TRANSFORMS, inject=inject)
     if isinstance(value, Mapping):
-        return {k: build_nested(v) for k, v in value.items()}
+        return {k: build_nested(v, inject) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(build_nested(v) for v in value)
+        return type(value)(build_nested(v, inject) for v in value)
     return value
 
 
-def _var_positional_name(fn: Callable[..., Any]) -> str | None:
+def _signature(fn: Callable[..., Any]) -> Mapping[str, inspect.Parameter]:
     try:
-        parameters = inspect.signature(fn).parameters.values()
+        return inspect.signature(fn).parameters
     except (TypeError, ValueError):
-        return None
-    return next((p.name for p in parameters if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
+        return {}
 
 
 def build_transform_from_cfg(
-    cfg: Mapping[str, Any], registry: Registry, default_args: Mapping[str, Any] | None = None
+    cfg: Mapping[str, Any], registry: Registry, default_args: Mapping[str, Any] | None = None, inject: bool = False
 ) -> Any:
     """Build a transform config, building nested configs first.
 
     A factory taking ``*args`` (``chain(*transforms)``) receives the list stored under
-    that argument's name: ``dict(type='chain', transforms=[...])``.
+    that argument's name: ``dict(type='chain', transforms=[...])``. With ``inject``, every
+    factory that takes an ``lr`` is wrapped in ``inject_hyperparams`` (see
+    :func:`build_injected_transform`).
 
     Example:
         >>> tx = TRANSFORMS.build(dict(type="chain", transforms=[dict(type="clip_by_global_norm", max_norm=1.0)]))
@@ -66,18 +69,50 @@ def build_transform_from_cfg(
     args = merge_cfg(cfg, registry, default_args)
     factory = resolve_type(args, registry)
     args.pop("type")
-    var_positional = _var_positional_name(factory)
+    parameters = _signature(factory)
+    var_positional = next((p.name for p in parameters.values() if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
     positional = args.pop(var_positional) if var_positional in args else ()
     if not isinstance(positional, (list, tuple)):
         raise TypeError(f"{var_positional!r} of {factory.__name__} must be a list, got {positional!r}.")
-    kwargs = {key: build_nested(value) for key, value in args.items()}
-    return factory(*build_nested(list(positional)), **kwargs)
+    kwargs = {key: build_nested(value, inject) for key, value in args.items()}
+    positional = build_nested(list(positional), inject)
+    if inject and "lr" in parameters:
+        return _injected_factory(factory, parameters["lr"], kwargs)(*positional, **kwargs)
+    return factory(*positional, **kwargs)
+
+
+def _injected_factory(factory: Callable[..., Any], lr: inspect.Parameter, kwargs: dict[str, Any]) -> Callable[..., Any]:
+    from optimtx.transforms.hyperparams import inject_hyperparams
+
+    if "lr" not in kwargs and lr.default is not inspect.Parameter.empty:
+        kwargs["lr"] = lr.default
+    if isinstance(kwargs.get("lr"), int) and not isinstance(kwargs["lr"], bool):
+        kwargs["lr"] = float(kwargs["lr"])  # inject_hyperparams only injects floats
+    return inject_hyperparams(factory)
+
+
+def build_injected_transform(cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None) -> Any:
+    """Build a transform config with the hyperparameters of every ``lr``-taking factory injected.
+
+    Used by ``TransformOptimizer`` for ``transform=dict(...)``: each factory with an ``lr``
+    argument (``sgd``, ``adamw``, ``scale_by_learning_rate``...) is built through
+    ``inject_hyperparams`` with its ``lr`` filled in (default value if the config has none),
+    so the optimizer's param groups get an ``lr`` key that schedulers can change.
+
+    Example:
+        >>> from optimtx.transforms.hyperparams import get_hyperparams
+        >>> tx = build_injected_transform(dict(type="chain", transforms=[
+        ...     dict(type="clip_by_global_norm", max_norm=1.0), dict(type="sgd", lr=1, momentum=0.9)]))
+        >>> get_hyperparams(tx.init({"w": torch.zeros(1)}))
+        {'lr': tensor(1.), 'momentum': tensor(0.9000)}
+    """
+    return build_transform_from_cfg(cfg, TRANSFORMS, default_args, inject=True)
 
 
 def build_optimizer_from_cfg(
     cfg: Mapping[str, Any], registry: Registry, default_args: Mapping[str, Any] | None = None
 ) -> torch.optim.Optimizer:
-    """Build an optimizer; a ``transform`` given as a config dict is built from :data:`TRANSFORMS`.
+    """Build an optimizer; a ``transform`` config dict is built by :func:`build_injected_transform`.
 
     Example:
         >>> opt = OPTIMIZERS.build(dict(type="SGD", params=[torch.zeros(1, requires_grad=True)], lr=0.1))
@@ -88,7 +123,7 @@ def build_optimizer_from_cfg(
     optimizer_cls = resolve_type(args, registry)
     args.pop("type")
     if isinstance(args.get("transform"), Mapping):
-        args["transform"] = build_nested(args["transform"])
+        args["transform"] = build_injected_transform(args["transform"])
     return optimizer_cls(**args)
 
 
