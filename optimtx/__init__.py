@@ -37,12 +37,44 @@ from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
 from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: E402
+# -- parameter schedulers (MMEngine names) --
+from optimtx.param_scheduler import ConstantLR as ConstantLR  # noqa: E402
+from optimtx.param_scheduler import ConstantMomentum as ConstantMomentum  # noqa: E402
+from optimtx.param_scheduler import ConstantParamScheduler as ConstantParamScheduler  # noqa: E402
+from optimtx.param_scheduler import CosineAnnealingLR as CosineAnnealingLR  # noqa: E402
+from optimtx.param_scheduler import CosineAnnealingMomentum as CosineAnnealingMomentum  # noqa: E402
+from optimtx.param_scheduler import CosineAnnealingParamScheduler as CosineAnnealingParamScheduler  # noqa: E402
+from optimtx.param_scheduler import CosineRestartLR as CosineRestartLR  # noqa: E402
+from optimtx.param_scheduler import CosineRestartMomentum as CosineRestartMomentum  # noqa: E402
+from optimtx.param_scheduler import CosineRestartParamScheduler as CosineRestartParamScheduler  # noqa: E402
+from optimtx.param_scheduler import ExponentialLR as ExponentialLR  # noqa: E402
+from optimtx.param_scheduler import ExponentialMomentum as ExponentialMomentum  # noqa: E402
+from optimtx.param_scheduler import ExponentialParamScheduler as ExponentialParamScheduler  # noqa: E402
+from optimtx.param_scheduler import LinearLR as LinearLR  # noqa: E402
+from optimtx.param_scheduler import LinearMomentum as LinearMomentum  # noqa: E402
+from optimtx.param_scheduler import LinearParamScheduler as LinearParamScheduler  # noqa: E402
+from optimtx.param_scheduler import MultiStepLR as MultiStepLR  # noqa: E402
+from optimtx.param_scheduler import MultiStepMomentum as MultiStepMomentum  # noqa: E402
+from optimtx.param_scheduler import MultiStepParamScheduler as MultiStepParamScheduler  # noqa: E402
+from optimtx.param_scheduler import OneCycleLR as OneCycleLR  # noqa: E402
+from optimtx.param_scheduler import OneCycleParamScheduler as OneCycleParamScheduler  # noqa: E402
+from optimtx.param_scheduler import PolyLR as PolyLR  # noqa: E402
+from optimtx.param_scheduler import PolyMomentum as PolyMomentum  # noqa: E402
+from optimtx.param_scheduler import PolyParamScheduler as PolyParamScheduler  # noqa: E402
+from optimtx.param_scheduler import ReduceOnPlateauLR as ReduceOnPlateauLR  # noqa: E402
+from optimtx.param_scheduler import ReduceOnPlateauMomentum as ReduceOnPlateauMomentum  # noqa: E402
+from optimtx.param_scheduler import ReduceOnPlateauParamScheduler as ReduceOnPlateauParamScheduler  # noqa: E402
+from optimtx.param_scheduler import StepLR as StepLR  # noqa: E402
+from optimtx.param_scheduler import StepMomentum as StepMomentum  # noqa: E402
+from optimtx.param_scheduler import StepParamScheduler as StepParamScheduler  # noqa: E402
+# -- end parameter schedulers --
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
 from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState  # noqa: E402
 from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams  # noqa: E402
 from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams  # noqa: E402
+from optimtx.torch_optimizer import TransformOptimizer as TransformOptimizer  # noqa: E402
 from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams  # noqa: E402
 from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState  # noqa: E402
 from optimtx.transforms.lion import scale_by_lion as scale_by_lion  # noqa: E402
@@ -68,6 +100,7 @@ from optimtx.transforms.scaling import scale as scale  # noqa: E402
 from optimtx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate  # noqa: E402
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
+from optimtx.warnings import SchedulerOrderWarning as SchedulerOrderWarning  # noqa: E402
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
 from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
 from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: E402
@@ -91,20 +124,46 @@ __all__ = [
     "AmpOptimWrapper",
     "ApplyIfFiniteState",
     "ClipByGlobalNormState",
+    "ConstantLR",
+    "ConstantMomentum",
+    "ConstantParamScheduler",
+    "CosineAnnealingLR",
+    "CosineAnnealingMomentum",
+    "CosineAnnealingParamScheduler",
+    "CosineRestartLR",
+    "CosineRestartMomentum",
+    "CosineRestartParamScheduler",
     "DefaultOptimWrapperConstructor",
     "EmptyState",
     "ExplainRow",
+    "ExponentialLR",
+    "ExponentialMomentum",
+    "ExponentialParamScheduler",
     "GradientTransformation",
     "InjectHyperparamsState",
+    "LinearLR",
+    "LinearMomentum",
+    "LinearParamScheduler",
     "LossScaler",
     "MaskedState",
+    "MultiStepLR",
+    "MultiStepMomentum",
+    "MultiStepParamScheduler",
     "MultiTransformState",
     "OPTIMIZERS",
     "OPTIM_WRAPPERS",
     "OPTIM_WRAPPER_CONSTRUCTORS",
+    "OneCycleLR",
+    "OneCycleParamScheduler",
     "OptimWrapper",
     "OptimWrapperDict",
     "OptimtxWarning",
+    "PolyLR",
+    "PolyMomentum",
+    "PolyParamScheduler",
+    "ReduceOnPlateauLR",
+    "ReduceOnPlateauMomentum",
+    "ReduceOnPlateauParamScheduler",
     "Registry",
     "SCHEDULES",
     "ScaleByAdagradState",
@@ -114,8 +173,13 @@ __all__ = [
     "ScaleByLearningRateState",
     "ScaleByLionState",
     "ScaleByRmsState",
+    "SchedulerOrderWarning",
+    "StepLR",
+    "StepMomentum",
+    "StepParamScheduler",
     "TRANSFORMS",
     "TraceState",
+    "TransformOptimizer",
     "UnmatchedCustomKeyWarning",
     "__version__",
     "accumulate",

@@ -9,3 +9,7 @@ class OptimtxWarning(UserWarning):
 
 class UnmatchedCustomKeyWarning(OptimtxWarning):
     """A ``paramwise_cfg.custom_keys`` entry matches no parameter name (likely a typo)."""
+
+
+class SchedulerOrderWarning(OptimtxWarning):
+    """A parameter scheduler was stepped before its optimizer (or could not tell)."""

@@ -59,7 +59,10 @@ def _keyword_arguments(factory: Factory, args: tuple, kwargs: dict) -> dict[str,
 
 
 def _to_tensor(value: Any, like: Tensor) -> Tensor:
-    return torch.as_tensor(value).to(like.device, like.dtype)
+    if isinstance(value, Tensor):
+        return value.to(like.device, like.dtype)
+    # Python numbers go straight to the stored dtype: a float32 detour would round them.
+    return torch.tensor(value, dtype=like.dtype, device=like.device)
 
 
 def _materialise(value: Any, dtype: torch.dtype, device: torch.device | None) -> Value:
