@@ -115,6 +115,7 @@ from optimtx.wrapper.explain import explain as explain  # noqa: E402
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS  # noqa: E402
 from optimtx.wrapper.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS  # noqa: E402
 from optimtx.wrapper.registries import OPTIMIZERS as OPTIMIZERS  # noqa: E402
+from optimtx.wrapper.registries import PARAM_SCHEDULERS as PARAM_SCHEDULERS  # noqa: E402
 from optimtx.wrapper.registries import SCHEDULES as SCHEDULES  # noqa: E402
 from optimtx.wrapper.registries import TRANSFORMS as TRANSFORMS  # noqa: E402
 from optimtx.wrapper.registry import Registry as Registry  # noqa: E402
@@ -158,6 +159,7 @@ __all__ = [
     "OptimWrapper",
     "OptimWrapperDict",
     "OptimtxWarning",
+    "PARAM_SCHEDULERS",
     "PolyLR",
     "PolyMomentum",
     "PolyParamScheduler",

@@ -12,6 +12,7 @@ import optimtx.wrapper.constructor  # noqa: F401  (registers DefaultOptimWrapper
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS
 from optimtx.wrapper.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS
 from optimtx.wrapper.registries import OPTIMIZERS as OPTIMIZERS
+from optimtx.wrapper.registries import PARAM_SCHEDULERS as PARAM_SCHEDULERS
 from optimtx.wrapper.registries import SCHEDULES as SCHEDULES
 from optimtx.wrapper.registries import TRANSFORMS as TRANSFORMS
 from optimtx.wrapper.registry import Registry as Registry
@@ -21,6 +22,7 @@ __all__ = [
     "OPTIMIZERS",
     "OPTIM_WRAPPERS",
     "OPTIM_WRAPPER_CONSTRUCTORS",
+    "PARAM_SCHEDULERS",
     "SCHEDULES",
     "TRANSFORMS",
     "Registry",

@@ -13,7 +13,7 @@ import optimtx as otx
 from optimtx.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from optimtx.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS, Registry
 from optimtx.wrapper.constructor import first_parameter_name, merge_param_groups, optimizer_class
-from tests.paramwise_cases import SIX_MULTS, ExampleModel
+from tests.paramwise_cases import SIX_MULTS, ExampleModel, TransformerBlock
 
 SGD_CFG = dict(type="SGD", lr=0.01, momentum=0.0001, weight_decay=0.9)
 
@@ -154,3 +154,26 @@ def test_unmatched_custom_key_warns_at_build():
     ctor = DefaultOptimWrapperConstructor(dict(optimizer=SGD_CFG), dict(custom_keys={"conv3": dict(lr_mult=0.1)}))
     with pytest.warns(otx.UnmatchedCustomKeyWarning, match="'conv3' matches no parameter name.*conv1.weight"):
         ctor(ExampleModel())
+
+
+def test_transform_optimizer_config_with_paramwise_rules_trains_like_per_group_adamw():
+    # A model without a norm right after a biased layer: there the bias gradient is pure
+    # rounding noise, which Adam turns into full-size steps and any two implementations diverge.
+    transform = dict(type="chain", transforms=[dict(type="adamw", lr=1e-2, weight_decay=0.5)])
+    paramwise_cfg = dict(norm_decay_mult=0.0, flat_decay_mult=0.1)
+    cfg = dict(optimizer=dict(type="TransformOptimizer", transform=transform), paramwise_cfg=paramwise_cfg)
+    torch.manual_seed(0)
+    model = TransformerBlock()
+    reference = TransformerBlock()
+    reference.load_state_dict(model.state_dict())
+    wrapper = otx.build_optim_wrapper(model, cfg)
+    assert [g["weight_decay"] for g in wrapper.optimizer.param_groups] == pytest.approx([0.05, 0.0, 0.5])
+    torch_wrapper = otx.build_optim_wrapper(
+        reference, dict(optimizer=dict(type="AdamW", lr=1e-2, weight_decay=0.5), paramwise_cfg=paramwise_cfg)
+    )
+    x = torch.randn(8, 4)
+    for _ in range(3):
+        wrapper.update_params(model(x).square().mean())
+        torch_wrapper.update_params(reference(x).square().mean())
+    for (name, got), want in zip(model.named_parameters(), reference.parameters()):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6, msg=name)

@@ -161,3 +161,17 @@ def test_accumulate_config_wraps_its_inner_transform():
     first, state = tx.update({"w": torch.ones(1)}, state, params)
     second, state = tx.update({"w": torch.full((1,), 3.0)}, state, params)
     assert first["w"].item() == 0.0 and second["w"].item() == -2.0
+
+
+def test_param_schedulers_build_from_configs_on_a_built_wrapper():
+    from optimtx.registry import PARAM_SCHEDULERS
+
+    model = torch.nn.Linear(2, 1)
+    wrapper = otx.build_optim_wrapper(model, dict(optimizer=dict(type="SGD", lr=1.0)))
+    scheduler = PARAM_SCHEDULERS.build(
+        dict(type="LinearLR", start_factor=0.5, end_factor=1.0, end=2, by_epoch=False), default_args=dict(optimizer=wrapper)
+    )
+    assert isinstance(scheduler, otx.optim.LinearLR)
+    assert wrapper.get_lr()["lr"] == [0.5]
+    with pytest.raises(KeyError, match="Did you mean 'LinearLR'"):
+        PARAM_SCHEDULERS.build(dict(type="LinearLr"), default_args=dict(optimizer=wrapper))

@@ -46,6 +46,31 @@ def optimizer_class(optimizer_cfg: Mapping[str, Any]) -> type:
     return cls
 
 
+def transform_hparam(optimizer_cfg: Mapping[str, Any], key: str) -> Any:
+    """The value of ``key`` in the optimizer's ``transform`` config, if exactly one factory sets it.
+
+    Example:
+        >>> cfg = dict(type="TransformOptimizer", transform=dict(type="chain", transforms=[
+        ...     dict(type="clip_by_global_norm", max_norm=1.0), dict(type="adamw", lr=1e-3)]))
+        >>> transform_hparam(cfg, "lr"), transform_hparam(cfg, "weight_decay")
+        (0.001, None)
+    """
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            if "type" in node and key in node:
+                found.append(node[key])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(optimizer_cfg.get("transform"))
+    return found[0] if len(found) == 1 else None
+
+
 def first_parameter_name(cls: Any) -> str:
     """The name of the first constructor argument (``params`` for torch optimizers).
 
@@ -111,8 +136,9 @@ class DefaultOptimWrapperConstructor:
         optim_wrapper_cfg: a copy of the wrapper config without ``optimizer``.
         optimizer_cfg: the optimizer config.
         paramwise_cfg: the rules (``{}`` when none).
-        base_lr: ``optimizer_cfg.get('lr')``.
-        base_wd: ``optimizer_cfg.get('weight_decay')``.
+        base_lr: ``optimizer_cfg.get('lr')``; for an optimizer configured by a ``transform``
+            dict (``TransformOptimizer``), the one ``lr`` found in that config.
+        base_wd: ``optimizer_cfg.get('weight_decay')``, with the same ``transform`` fallback.
 
     Example:
         >>> model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
@@ -134,8 +160,8 @@ class DefaultOptimWrapperConstructor:
         self.optim_wrapper_cfg = dict(optim_wrapper_cfg)
         self.optimizer_cfg = self.optim_wrapper_cfg.pop("optimizer")
         self.paramwise_cfg = {} if paramwise_cfg is None else paramwise_cfg
-        self.base_lr = self.optimizer_cfg.get("lr")
-        self.base_wd = self.optimizer_cfg.get("weight_decay")
+        self.base_lr = self.optimizer_cfg.get("lr", transform_hparam(self.optimizer_cfg, "lr"))
+        self.base_wd = self.optimizer_cfg.get("weight_decay", transform_hparam(self.optimizer_cfg, "weight_decay"))
         self._validate_cfg()
         self._skipped: list[ParamDecision] = []
         self._visited: list[str] = []

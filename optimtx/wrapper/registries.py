@@ -1,4 +1,4 @@
-"""The registries configs refer to: optimizers, wrappers, constructors, transforms, schedules.
+"""The registries configs refer to: optimizers, wrappers, constructors, transforms, schedules, schedulers.
 
 Each registry is filled by a ``register_*`` function below, run once when this
 module is imported (only optimtx's own tables change). To add entries from a new
@@ -132,6 +132,7 @@ OPTIM_WRAPPERS = Registry("optim_wrapper")
 OPTIM_WRAPPER_CONSTRUCTORS = Registry("optimizer wrapper constructor")
 TRANSFORMS = Registry("transform", build_func=build_transform_from_cfg)
 SCHEDULES = Registry("schedule")
+PARAM_SCHEDULERS = Registry("parameter scheduler")
 
 
 def register_torch_optimizers(registry: Registry = OPTIMIZERS) -> list[str]:
@@ -251,8 +252,23 @@ def register_schedules(registry: Registry = SCHEDULES) -> list[str]:
     return list(public_functions(module))
 
 
+def register_param_schedulers(registry: Registry = PARAM_SCHEDULERS) -> list[str]:
+    """Register the MMEngine-style parameter schedulers (``LinearLR``, ``CosineAnnealingMomentum``...).
+
+    Example:
+        >>> "LinearLR" in register_param_schedulers()
+        True
+    """
+    from optimtx.param_scheduler import SCHEDULER_CLASSES
+
+    for cls in SCHEDULER_CLASSES:
+        registry.register_module(module=cls, force=True)
+    return [cls.__name__ for cls in SCHEDULER_CLASSES]
+
+
 register_torch_optimizers()
 register_optimtx_optimizers()
 register_optim_wrappers()
 register_transforms()
 register_schedules()
+register_param_schedulers()
