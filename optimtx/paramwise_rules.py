@@ -5,6 +5,7 @@ See :mod:`optimtx.paramwise` for the rules in words and the label-level API.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,18 @@ def is_depthwise_conv(module: nn.Module) -> bool:
     return isinstance(module, nn.Conv2d) and module.in_channels == module.groups
 
 
+@functools.cache
+def dcn_types() -> tuple[type, ...]:
+    """mmcv's deformable conv classes, or ``()`` without mmcv (looked up once)."""
+    if importlib.util.find_spec("mmcv") is None:
+        return ()
+    try:
+        from mmcv.ops import DeformConv2d, ModulatedDeformConv2d
+    except ImportError:
+        return ()
+    return (DeformConv2d, ModulatedDeformConv2d)
+
+
 def is_dcn(module: nn.Module) -> bool:
     """Whether ``module`` is an mmcv deformable conv (always False without mmcv).
 
@@ -48,13 +61,8 @@ def is_dcn(module: nn.Module) -> bool:
         >>> is_dcn(nn.Conv2d(1, 1, 1))
         False
     """
-    if importlib.util.find_spec("mmcv") is None:
-        return False
-    try:
-        from mmcv.ops import DeformConv2d, ModulatedDeformConv2d
-    except ImportError:
-        return False
-    return isinstance(module, (DeformConv2d, ModulatedDeformConv2d))
+    types = dcn_types()
+    return bool(types) and isinstance(module, types)
 
 
 def validate_paramwise_cfg(paramwise_cfg: Any, weight_decay: float | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from optimtx import explain
@@ -64,3 +65,13 @@ def test_parameters_missing_from_an_optimizer():
     model = torch.nn.Linear(1, 1)
     rows = explain_param_groups(model, torch.optim.SGD([model.weight], lr=0.1))
     assert rows[1].label == "absent" and rows[1].rule == "not in optimizer"
+
+
+def test_transform_optimizer_configs_are_explained_from_the_transform():
+    transform = dict(type="chain", transforms=[dict(type="clip_by_global_norm", max_norm=1.0), dict(type="adamw", lr=0.02)])
+    cfg = dict(optimizer=dict(type="TransformOptimizer", transform=transform), paramwise_cfg=dict(bias_lr_mult=2.0))
+    model = ExampleModel()
+    rows = {r.name: (r.lr, r.weight_decay) for r in explain(model, cfg)}
+    assert rows["conv1.weight"] == (0.02, 0.01) and rows["conv2.bias"] == (0.04, 0.01)  # adamw's default decay
+    built = {r.name: (r.lr, r.weight_decay) for r in explain(model, build_optim_wrapper(model, cfg))}
+    assert built == pytest.approx(rows)

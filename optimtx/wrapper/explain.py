@@ -12,7 +12,8 @@ from torch import nn
 
 from optimtx.paramwise import assign_labels, resolve
 from optimtx.paramwise_rules import FROZEN, ParamwiseRules
-from optimtx.wrapper.constructor import optimizer_class
+from optimtx.wrapper.constructor import first_parameter_name, optimizer_class, transform_hparam
+from optimtx.wrapper.registries import OPTIMIZERS
 
 
 @dataclass(frozen=True)
@@ -53,18 +54,24 @@ def _fmt(value: Any) -> str:
 
 
 def optimizer_defaults(optimizer_cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``lr`` and ``weight_decay`` an optimizer config ends up with (config value or class default).
+    """The ``lr`` and ``weight_decay`` an optimizer config ends up with (config value or default).
+
+    Read from an optimizer built on a one-element probe tensor, so defaults of any
+    optimizer (``TransformOptimizer`` included) are exact; falls back to the class
+    signature when the probe cannot be built (e.g. ZeRO without a process group).
 
     Example:
         >>> optimizer_defaults(dict(type="AdamW", lr=0.1))
         {'lr': 0.1, 'weight_decay': 0.01}
     """
-    parameters = inspect.signature(optimizer_class(optimizer_cfg)).parameters
-    defaults = {}
-    for key in ("lr", "weight_decay"):
-        default = parameters[key].default if key in parameters else None
-        defaults[key] = optimizer_cfg.get(key, None if default is inspect.Parameter.empty else default)
-    return defaults
+    cls = optimizer_class(optimizer_cfg)
+    probe_cfg = {**optimizer_cfg, first_parameter_name(cls): [torch.zeros(1, requires_grad=True)]}
+    try:
+        built = OPTIMIZERS.build(probe_cfg).defaults
+    except Exception:  # noqa: BLE001 - any failure just means "use the signature"
+        parameters = inspect.signature(cls).parameters
+        built = {k: p.default for k, p in parameters.items() if p.default is not inspect.Parameter.empty}
+    return {key: optimizer_cfg.get(key, built.get(key)) for key in ("lr", "weight_decay")}
 
 
 def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation:
@@ -106,7 +113,8 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation:
             ExplainRow(n, "default", defaults["lr"], defaults["weight_decay"], "default", not p.requires_grad)
             for n, p in model.named_parameters()
         )
-    base_lr, base_wd = cfg["optimizer"].get("lr"), cfg["optimizer"].get("weight_decay")
+    base_lr = cfg["optimizer"].get("lr", transform_hparam(cfg["optimizer"], "lr"))
+    base_wd = cfg["optimizer"].get("weight_decay", transform_hparam(cfg["optimizer"], "weight_decay"))
     decisions = resolve(model, paramwise_cfg, base_lr, base_wd)
     labels, hparams = assign_labels(decisions, ParamwiseRules.from_cfg(paramwise_cfg, base_lr, base_wd))
     rows = Explanation()

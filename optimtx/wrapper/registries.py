@@ -77,17 +77,23 @@ def build_transform_from_cfg(
     kwargs = {key: build_nested(value, inject) for key, value in args.items()}
     positional = build_nested(list(positional), inject)
     if inject and "lr" in parameters:
-        return _injected_factory(factory, parameters["lr"], kwargs)(*positional, **kwargs)
+        return _injected_factory(factory, parameters, kwargs)(*positional, **kwargs)
     return factory(*positional, **kwargs)
 
 
-def _injected_factory(factory: Callable[..., Any], lr: inspect.Parameter, kwargs: dict[str, Any]) -> Callable[..., Any]:
+def _injected_factory(
+    factory: Callable[..., Any], parameters: Mapping[str, inspect.Parameter], kwargs: dict[str, Any]
+) -> Callable[..., Any]:
     from optimtx.transforms.hyperparams import inject_hyperparams
 
-    if "lr" not in kwargs and lr.default is not inspect.Parameter.empty:
-        kwargs["lr"] = lr.default
-    if isinstance(kwargs.get("lr"), int) and not isinstance(kwargs["lr"], bool):
-        kwargs["lr"] = float(kwargs["lr"])  # inject_hyperparams only injects floats
+    # Fill lr and weight_decay in (as floats, the only numbers inject_hyperparams injects)
+    # so every param group has them and paramwise rules or schedulers can override them.
+    for name in ("lr", "weight_decay"):
+        default = parameters[name].default if name in parameters else inspect.Parameter.empty
+        if name not in kwargs and isinstance(default, (int, float)) and not isinstance(default, bool):
+            kwargs[name] = default
+        if isinstance(kwargs.get(name), int) and not isinstance(kwargs[name], bool):
+            kwargs[name] = float(kwargs[name])
     return inject_hyperparams(factory)
 
 
@@ -96,15 +102,16 @@ def build_injected_transform(cfg: Mapping[str, Any], default_args: Mapping[str, 
 
     Used by ``TransformOptimizer`` for ``transform=dict(...)``: each factory with an ``lr``
     argument (``sgd``, ``adamw``, ``scale_by_learning_rate``...) is built through
-    ``inject_hyperparams`` with its ``lr`` filled in (default value if the config has none),
-    so the optimizer's param groups get an ``lr`` key that schedulers can change.
+    ``inject_hyperparams`` with its ``lr`` (and ``weight_decay``, if it takes one) filled in
+    from the defaults when the config has none, so the optimizer's param groups get
+    those keys and schedulers or paramwise rules can change them per group.
 
     Example:
         >>> from optimtx.transforms.hyperparams import get_hyperparams
         >>> tx = build_injected_transform(dict(type="chain", transforms=[
         ...     dict(type="clip_by_global_norm", max_norm=1.0), dict(type="sgd", lr=1, momentum=0.9)]))
         >>> get_hyperparams(tx.init({"w": torch.zeros(1)}))
-        {'lr': tensor(1.), 'momentum': tensor(0.9000)}
+        {'lr': tensor(1.), 'momentum': tensor(0.9000), 'weight_decay': tensor(0.)}
     """
     return build_transform_from_cfg(cfg, TRANSFORMS, default_args, inject=True)
 
