@@ -31,12 +31,12 @@ from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamaxState as ScaleByAdamaxState  # noqa: E402
 from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
+from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: E402
 from optimtx.transforms.amp import ScaleByAmpState as ScaleByAmpState  # noqa: E402
 from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # noqa: E402
 from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
-from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: E402
 # -- parameter schedulers (MMEngine names) --
 from optimtx.param_scheduler import ConstantLR as ConstantLR  # noqa: E402
 from optimtx.param_scheduler import ConstantMomentum as ConstantMomentum  # noqa: E402

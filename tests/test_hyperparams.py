@@ -85,7 +85,10 @@ def test_static_and_int_arguments_stay_python_values():
 
 def test_float64_params_get_float64_hyperparams():
     tx = otx.inject_hyperparams(otx.sgd)(lr=0.1)
-    assert otx.get_hyperparams(tx.init({"w": torch.ones(1, dtype=torch.float64)}))["lr"].dtype == torch.float64
+    state = tx.init({"w": torch.ones(1, dtype=torch.float64)})
+    assert otx.get_hyperparams(state)["lr"].dtype == torch.float64
+    assert otx.get_hyperparams(state)["lr"].item() == 0.1  # no float32 rounding on the way
+    assert otx.get_hyperparams(otx.set_hyperparams(state, lr=0.3))["lr"].item() == 0.3
 
 
 def test_errors():

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import find_one
+from optimtx.state_tree import find_one, zero_counter
 from optimtx.transforms.finite import found_nonfinite, guarded_update
 from optimtx.tree import leaves, rebuild
 from optimtx.validation import check_positive, check_positive_int
@@ -148,12 +148,10 @@ def scale_by_amp(
     _check_amp_args(init_scale, growth_factor, backoff_factor, growth_interval)
 
     def init(params: Params) -> ScaleByAmpState:
-        first = next(iter(params.values()), None)
-        device = first.device if first is not None else None
-        zero = torch.zeros((), dtype=torch.int64, device=device)
+        zero = zero_counter(params)
         first_scale = init_scale if enabled else 1.0
         return ScaleByAmpState(
-            scale=torch.as_tensor(first_scale, dtype=torch.float32, device=device).clone(),
+            scale=torch.as_tensor(first_scale, dtype=torch.float32, device=zero.device).clone(),
             growth_tracker=zero,
             skipped_steps=zero.clone(),
             inner_state=inner.init(params),

@@ -59,8 +59,8 @@ def _selected(mask: MaskSpec, tree: Mapping[str, Tensor]) -> list[str]:
 def masked(inner: GradientTransformation, mask: MaskSpec) -> GradientTransformation:
     """Apply ``inner`` to the entries where ``mask`` is True; pass the others through unchanged.
 
-    ``inner`` only ever sees the masked sub-tree (its state covers those entries only).
-    Equivalent to running ``inner`` on ``{k: g[k] for k in names if mask[k]}`` and
+    ``inner`` only ever sees the masked sub-tree (its state covers those entries only);
+    keyword extras are passed on as given, not masked. Equivalent to running ``inner`` on ``{k: g[k] for k in names if mask[k]}`` and
     putting the results back in place.
 
     Args:
