@@ -23,15 +23,65 @@ from optimtx.base import GradientTransformation as GradientTransformation  # noq
 from optimtx.base import apply_updates as apply_updates  # noqa: E402
 from optimtx.base import chain as chain  # noqa: E402
 from optimtx.base import identity as identity  # noqa: E402
+from optimtx import schedules as schedules  # noqa: E402
+from optimtx.state_io import load_state_dict as load_state_dict  # noqa: E402
+from optimtx.state_io import state_dict as state_dict  # noqa: E402
+from optimtx.transforms.accumulate import AccumulateState as AccumulateState  # noqa: E402
+from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamaxState as ScaleByAdamaxState  # noqa: E402
 from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
 from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: E402
+from optimtx.transforms.amp import ScaleByAmpState as ScaleByAmpState  # noqa: E402
+from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # noqa: E402
+from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
+from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
+from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
+# -- parameter schedulers (MMEngine names) --
+from optimtx.param_scheduler import ConstantLR as ConstantLR  # noqa: E402
+from optimtx.param_scheduler import ConstantMomentum as ConstantMomentum  # noqa: E402
+from optimtx.param_scheduler import ConstantParamScheduler as ConstantParamScheduler  # noqa: E402
+from optimtx.param_scheduler import CosineAnnealingLR as CosineAnnealingLR  # noqa: E402
+from optimtx.param_scheduler import CosineAnnealingMomentum as CosineAnnealingMomentum  # noqa: E402
+from optimtx.param_scheduler import CosineAnnealingParamScheduler as CosineAnnealingParamScheduler  # noqa: E402
+from optimtx.param_scheduler import CosineRestartLR as CosineRestartLR  # noqa: E402
+from optimtx.param_scheduler import CosineRestartMomentum as CosineRestartMomentum  # noqa: E402
+from optimtx.param_scheduler import CosineRestartParamScheduler as CosineRestartParamScheduler  # noqa: E402
+from optimtx.param_scheduler import ExponentialLR as ExponentialLR  # noqa: E402
+from optimtx.param_scheduler import ExponentialMomentum as ExponentialMomentum  # noqa: E402
+from optimtx.param_scheduler import ExponentialParamScheduler as ExponentialParamScheduler  # noqa: E402
+from optimtx.param_scheduler import LinearLR as LinearLR  # noqa: E402
+from optimtx.param_scheduler import LinearMomentum as LinearMomentum  # noqa: E402
+from optimtx.param_scheduler import LinearParamScheduler as LinearParamScheduler  # noqa: E402
+from optimtx.param_scheduler import MultiStepLR as MultiStepLR  # noqa: E402
+from optimtx.param_scheduler import MultiStepMomentum as MultiStepMomentum  # noqa: E402
+from optimtx.param_scheduler import MultiStepParamScheduler as MultiStepParamScheduler  # noqa: E402
+from optimtx.param_scheduler import OneCycleLR as OneCycleLR  # noqa: E402
+from optimtx.param_scheduler import OneCycleParamScheduler as OneCycleParamScheduler  # noqa: E402
+from optimtx.param_scheduler import PolyLR as PolyLR  # noqa: E402
+from optimtx.param_scheduler import PolyMomentum as PolyMomentum  # noqa: E402
+from optimtx.param_scheduler import PolyParamScheduler as PolyParamScheduler  # noqa: E402
+from optimtx.param_scheduler import ReduceOnPlateauLR as ReduceOnPlateauLR  # noqa: E402
+from optimtx.param_scheduler import ReduceOnPlateauMomentum as ReduceOnPlateauMomentum  # noqa: E402
+from optimtx.param_scheduler import ReduceOnPlateauParamScheduler as ReduceOnPlateauParamScheduler  # noqa: E402
+from optimtx.param_scheduler import StepLR as StepLR  # noqa: E402
+from optimtx.param_scheduler import StepMomentum as StepMomentum  # noqa: E402
+from optimtx.param_scheduler import StepParamScheduler as StepParamScheduler  # noqa: E402
+# -- end parameter schedulers --
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
+from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState  # noqa: E402
+from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams  # noqa: E402
+from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams  # noqa: E402
+from optimtx.torch_optimizer import TransformOptimizer as TransformOptimizer  # noqa: E402
+from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams  # noqa: E402
 from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState  # noqa: E402
 from optimtx.transforms.lion import scale_by_lion as scale_by_lion  # noqa: E402
+from optimtx.transforms.masking import MaskedState as MaskedState  # noqa: E402
+from optimtx.transforms.masking import MultiTransformState as MultiTransformState  # noqa: E402
+from optimtx.transforms.masking import masked as masked  # noqa: E402
+from optimtx.transforms.masking import multi_transform as multi_transform  # noqa: E402
 from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
 from optimtx.transforms.momentum import trace as trace  # noqa: E402
 from optimtx.transforms.optimizers import adagrad as adagrad  # noqa: E402
@@ -50,39 +100,97 @@ from optimtx.transforms.scaling import scale as scale  # noqa: E402
 from optimtx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate  # noqa: E402
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
+from optimtx.warnings import SchedulerOrderWarning as SchedulerOrderWarning  # noqa: E402
+from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
+from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
+from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: E402
+from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict  # noqa: E402
 
 __all__ = [
+    "AccumulateState",
+    "AmpOptimWrapper",
+    "ApplyIfFiniteState",
     "ClipByGlobalNormState",
+    "ConstantLR",
+    "ConstantMomentum",
+    "ConstantParamScheduler",
+    "CosineAnnealingLR",
+    "CosineAnnealingMomentum",
+    "CosineAnnealingParamScheduler",
+    "CosineRestartLR",
+    "CosineRestartMomentum",
+    "CosineRestartParamScheduler",
     "EmptyState",
+    "ExponentialLR",
+    "ExponentialMomentum",
+    "ExponentialParamScheduler",
     "GradientTransformation",
+    "InjectHyperparamsState",
+    "LinearLR",
+    "LinearMomentum",
+    "LinearParamScheduler",
+    "LossScaler",
+    "MaskedState",
+    "MultiStepLR",
+    "MultiStepMomentum",
+    "MultiStepParamScheduler",
+    "MultiTransformState",
+    "OneCycleLR",
+    "OneCycleParamScheduler",
+    "OptimWrapper",
+    "OptimWrapperDict",
     "OptimtxWarning",
+    "PolyLR",
+    "PolyMomentum",
+    "PolyParamScheduler",
+    "ReduceOnPlateauLR",
+    "ReduceOnPlateauMomentum",
+    "ReduceOnPlateauParamScheduler",
     "ScaleByAdagradState",
     "ScaleByAdamState",
     "ScaleByAdamaxState",
+    "ScaleByAmpState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
     "ScaleByRmsState",
+    "SchedulerOrderWarning",
+    "StepLR",
+    "StepMomentum",
+    "StepParamScheduler",
     "TraceState",
+    "TransformOptimizer",
     "__version__",
+    "accumulate",
     "adagrad",
     "adam",
     "adamax",
     "adamw",
     "add_decayed_weights",
+    "apply_if_finite",
     "apply_updates",
     "chain",
     "clip_by_global_norm",
     "clip_by_value",
+    "current_loss_scale",
+    "get_hyperparams",
     "identity",
+    "inject_hyperparams",
     "lion",
+    "load_state_dict",
+    "masked",
+    "multi_transform",
     "rmsprop",
     "scale",
     "scale_by_adagrad",
     "scale_by_adam",
     "scale_by_adamax",
+    "scale_by_amp",
     "scale_by_learning_rate",
     "scale_by_lion",
     "scale_by_rms",
+    "schedules",
+    "set_hyperparams",
     "sgd",
+    "state_dict",
     "trace",
 ]

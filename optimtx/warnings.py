@@ -5,3 +5,7 @@ from __future__ import annotations
 
 class OptimtxWarning(UserWarning):
     """Base class of every warning optimtx emits."""
+
+
+class SchedulerOrderWarning(OptimtxWarning):
+    """A parameter scheduler was stepped before its optimizer (or could not tell)."""

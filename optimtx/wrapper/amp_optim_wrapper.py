@@ -1,0 +1,194 @@
+"""``AmpOptimWrapper``: ``OptimWrapper`` plus autocast and loss scaling, on CUDA and on the CPU.
+
+Decisions (see docs/optim_wrapper.md):
+
+- ``dtype=None`` autocasts to float16 on every device (MMEngine's CUDA default), with
+  dynamic loss scaling.
+- bfloat16 has float32's exponent range, so with ``loss_scale='dynamic'`` scaling is turned
+  off: the scale stays 1.0, gradients are not checked and no step is skipped. An explicit
+  number or dict is honoured.
+- On the CPU, autocast only exists for float16 and bfloat16; with float32/float64 the
+  forward runs in the model's own dtype (loss scaling still works as configured).
+- Unlike MMEngine: works on the CPU, accepts an int ``loss_scale``, raises
+  ``ValueError``/``TypeError`` instead of ``AssertionError``, accepts ``'16-mixed'`` and
+  ``'bf16-mixed'``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from optimtx.wrapper.loss_scaler import LossScaler, check_scaler_state
+from optimtx.wrapper.optim_wrapper import OptimWrapper
+
+_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "16-mixed": torch.float16,
+    "bf16-mixed": torch.bfloat16,
+}
+_SCALER_KEYS = ("init_scale", "growth_factor", "backoff_factor", "growth_interval", "enabled")
+_CPU_AUTOCAST_DTYPES = (torch.float16, torch.bfloat16)
+
+
+class AmpOptimWrapper(OptimWrapper):
+    """Mixed-precision training: autocast in ``optim_context`` and loss scaling in ``backward``/``step``.
+
+    Args:
+        loss_scale: ``'dynamic'`` (GradScaler's defaults), a number (static scale, reset after
+            every update) or a dict of ``init_scale``, ``growth_factor``, ``backoff_factor``,
+            ``growth_interval``, ``enabled``.
+        dtype: the autocast dtype: ``None`` (float16), ``'float16'``, ``'bfloat16'``,
+            ``'float32'``, ``'float64'``, ``'16-mixed'``, ``'bf16-mixed'`` or a ``torch.dtype``.
+        use_fsdp: accepted for MMEngine configs; only ``False`` is supported.
+        **kwargs: ``optimizer``, ``accumulative_counts``, ``clip_grad`` as for :class:`OptimWrapper`.
+
+    Example:
+        >>> model = torch.nn.Linear(2, 1)
+        >>> wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+        >>> with wrapper.optim_context(model):
+        ...     out = model(torch.full((4, 2), 0.5))
+        >>> out.dtype
+        torch.float16
+        >>> wrapper.update_params(out.float().mean())  # 65536 * grad overflows float16
+        >>> wrapper.step_was_skipped, wrapper.state_dict()["loss_scaler"]["scale"]
+        (True, 32768.0)
+    """
+
+    valid_dtypes = ("float16", "bfloat16", "float32", "float64")
+
+    def __init__(
+        self,
+        loss_scale: str | float | dict = "dynamic",
+        dtype: str | torch.dtype | None = None,
+        use_fsdp: bool = False,
+        **kwargs: Any,
+    ):
+        if use_fsdp:
+            raise ValueError(
+                "use_fsdp=True is not supported: optimtx has no sharded loss scaler. "
+                "Use torch.distributed.fsdp.sharded_grad_scaler.ShardedGradScaler directly, or leave use_fsdp=False."
+            )
+        super().__init__(**kwargs)
+        self.cast_dtype = parse_amp_dtype(dtype)
+        self.autocast_dtype = torch.float16 if self.cast_dtype is None else self.cast_dtype
+        scaler_kwargs, self._scale_update_param = parse_loss_scale(loss_scale, self.autocast_dtype)
+        self.loss_scaler = LossScaler(**scaler_kwargs)
+
+    def backward(self, loss: Tensor, **kwargs: Any) -> None:
+        """Backward ``loss * scale``, then count one more micro-step."""
+        self.loss_scaler.scale(loss).backward(**kwargs)
+        self._inner_count += 1
+
+    def step(self, **kwargs: Any) -> None:
+        """Unscale (and clip) the gradients, step unless they overflowed, update the scale."""
+        if self._clip is not None:
+            self.loss_scaler.unscale_(self.optimizer)
+            self._clip_grad()
+        self.loss_scaler.step(self.optimizer, **kwargs)
+        self.loss_scaler.update(self._scale_update_param)
+
+    @property
+    def step_was_skipped(self) -> bool:
+        """Whether the last ``step`` was skipped because the gradients held inf or NaN."""
+        return self.loss_scaler.step_was_skipped()
+
+    @contextmanager
+    def optim_context(self, model: nn.Module) -> Iterator[None]:
+        """DDP ``no_sync`` on accumulation steps (as :class:`OptimWrapper`) plus autocast."""
+        device_type = _device_type(self.optimizer)
+        enabled = device_type != "cpu" or self.autocast_dtype in _CPU_AUTOCAST_DTYPES
+        with super().optim_context(model):
+            with torch.autocast(device_type=device_type, dtype=self.autocast_dtype, enabled=enabled):
+                yield
+
+    def state_dict(self) -> dict[str, Any]:
+        """:meth:`OptimWrapper.state_dict` plus ``'loss_scaler'`` (GradScaler's keys)."""
+        state = super().state_dict()
+        state["loss_scaler"] = self.loss_scaler.state_dict()
+        return state
+
+    def _check_loadable(self, state_dict: Mapping[str, Any]) -> None:
+        state = self._split_state_dict(state_dict)
+        if state.get("loss_scaler") is not None:
+            check_scaler_state(state["loss_scaler"])
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Load a state from :meth:`state_dict` or a plain optimizer state dict (nothing changes on error)."""
+        self._check_loadable(state_dict)
+        state = self._split_state_dict(state_dict)
+        scaler_state = state.pop("loss_scaler", None)
+        self._load_checked(state)
+        if scaler_state is not None:
+            self.loss_scaler.load_state_dict(scaler_state)
+
+
+def parse_amp_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
+    """The ``torch.dtype`` for an AMP ``dtype`` argument (``None`` stays ``None``).
+
+    Example:
+        >>> parse_amp_dtype("bf16-mixed")
+        torch.bfloat16
+        >>> parse_amp_dtype("fp16")
+        Traceback (most recent call last):
+        ...
+        ValueError: Unknown AMP dtype 'fp16'. ...
+    """
+    if dtype is None:
+        return None
+    if isinstance(dtype, torch.dtype):
+        if not dtype.is_floating_point:
+            raise ValueError(f"The AMP dtype must be a floating point dtype, got {dtype!r}.")
+        return dtype
+    if isinstance(dtype, str):
+        if dtype in _DTYPES:
+            return _DTYPES[dtype]
+        close = difflib.get_close_matches(dtype, list(_DTYPES), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"Unknown AMP dtype {dtype!r}.{hint} Accepted: None, a torch.dtype or one of {list(_DTYPES)}.")
+    raise TypeError(f"dtype must be None, a string or a torch.dtype, got {dtype!r}.")
+
+
+def parse_loss_scale(loss_scale: Any, autocast_dtype: torch.dtype) -> tuple[dict[str, Any], float | None]:
+    """The ``LossScaler`` arguments and the static scale for a ``loss_scale`` argument.
+
+    Example:
+        >>> parse_loss_scale("dynamic", torch.float16)
+        ({}, None)
+        >>> parse_loss_scale(512, torch.float16)
+        ({'init_scale': 512.0}, 512.0)
+        >>> parse_loss_scale("dynamic", torch.bfloat16)
+        ({'enabled': False}, None)
+    """
+    if isinstance(loss_scale, str) and loss_scale == "dynamic":
+        # bfloat16 gradients do not underflow the way float16 ones do, so scaling buys nothing.
+        return ({"enabled": False} if autocast_dtype == torch.bfloat16 else {}), None
+    if isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool):
+        if not loss_scale > 0 or loss_scale == float("inf"):
+            raise ValueError(f"Invalid loss_scale: {loss_scale!r}. A static loss scale must be a finite number > 0.")
+        return {"init_scale": float(loss_scale)}, float(loss_scale)
+    if isinstance(loss_scale, Mapping):
+        unknown = [key for key in loss_scale if key not in _SCALER_KEYS]
+        if unknown:
+            raise ValueError(f"Unknown loss_scale keys {unknown}. Accepted keys: {list(_SCALER_KEYS)}.")
+        return dict(loss_scale), None
+    raise TypeError(
+        f"loss_scale must be of type float, dict, or 'dynamic', got {loss_scale!r}. "
+        "Use 'dynamic', a number such as 512.0, or a dict like dict(init_scale=1024.0)."
+    )
+
+
+def _device_type(optimizer: torch.optim.Optimizer) -> str:
+    for group in optimizer.param_groups:
+        for param in group.get("params", ()):
+            if isinstance(param, Tensor):
+                return param.device.type
+    return "cpu"

@@ -1,0 +1,364 @@
+"""``OptimWrapper``: a torch optimizer plus accumulation, clipping and MMEngine's method names.
+
+Behaviour follows MMEngine's ``OptimWrapper`` method by method, with these deliberate
+differences: bad arguments raise ``ValueError``/``TypeError`` naming the value (not
+``AssertionError``); the caller's ``clip_grad`` and state dicts are never modified; unknown or
+missing ``clip_grad`` keys raise at construction; the last accumulation window never gets a
+loss factor of 0; a ``load_state_dict`` that does not fit raises and changes nothing; the
+pre-clip gradient norm stays a tensor (``last_grad_norm``) instead of being logged, so no
+host sync is forced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from optimtx.logging import print_log
+from optimtx.validation import check_positive_int
+from optimtx.wrapper.grad_clipping import ClipConfig, clip_grads_, parse_clip_grad
+
+
+class OptimWrapper:
+    """Run backward, clipping, ``optimizer.step`` and ``zero_grad`` in MMEngine's order.
+
+    Args:
+        optimizer: a ``torch.optim.Optimizer`` (or anything with its interface).
+        accumulative_counts: number of ``update_params`` calls whose gradients are summed
+            before one optimizer step (the loss is divided by it).
+        clip_grad: ``None``, ``dict(max_norm=..., norm_type=2, error_if_nonfinite=False)``
+            (clip by total norm) or ``dict(type='value', clip_value=...)``.
+
+    Example:
+        >>> model = torch.nn.Linear(1, 1)
+        >>> wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1), accumulative_counts=2)
+        >>> for _ in range(2):
+        ...     wrapper.update_params(model(torch.ones(1, 1)).sum())
+        >>> wrapper.inner_count, wrapper.get_lr()
+        (2, {'lr': [0.1]})
+    """
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        accumulative_counts: int = 1,
+        clip_grad: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.optimizer = optimizer
+        self._accumulative_counts = check_positive_int("accumulative_counts", accumulative_counts)
+        self._clip: ClipConfig | None = parse_clip_grad(clip_grad)
+        self.clip_grad_kwargs: dict[str, Any] | None = None if self._clip is None else dict(self._clip.kwargs)
+        if self._clip is not None:
+            self.grad_name = "grad_norm" if self._clip.kind == "norm" else "grad_value"
+        self.last_grad_norm: Tensor | None = None
+        self._inner_count = 0
+        self._max_counts = -1
+        self._remainder_counts = -1
+        self.base_param_settings = _base_param_settings(optimizer)
+
+    # ----------------------------------------------------------------- training
+    def update_params(
+        self, loss: Tensor, step_kwargs: dict | None = None, zero_kwargs: dict | None = None
+    ) -> None:
+        """Backward the scaled loss; step and zero the gradients when a window is complete.
+
+        Example:
+            >>> p = torch.nn.Parameter(torch.ones(1))
+            >>> w = OptimWrapper(torch.optim.SGD([p], lr=0.5))
+            >>> w.update_params((2 * p).sum())
+            >>> p.data, p.grad
+            (tensor([0.]), None)
+        """
+        step_kwargs = {} if step_kwargs is None else step_kwargs
+        zero_kwargs = {} if zero_kwargs is None else zero_kwargs
+        loss = self.scale_loss(loss)
+        self.backward(loss)
+        if self.should_update():
+            self.step(**step_kwargs)
+            self.zero_grad(**zero_kwargs)
+
+    def backward(self, loss: Tensor, **kwargs: Any) -> None:
+        """``loss.backward(**kwargs)``, then count one more micro-step.
+
+        Example:
+            >>> p = torch.nn.Parameter(torch.ones(1))
+            >>> w = OptimWrapper(torch.optim.SGD([p], lr=0.5))
+            >>> w.backward((3 * p).sum()); p.grad, w.inner_count
+            (tensor([3.]), 1)
+        """
+        loss.backward(**kwargs)
+        self._inner_count += 1
+
+    def step(self, **kwargs: Any) -> None:
+        """Clip the gradients (if configured), then ``optimizer.step(**kwargs)``.
+
+        Example:
+            >>> p = torch.nn.Parameter(torch.zeros(2)); p.grad = torch.tensor([3.0, 4.0])
+            >>> w = OptimWrapper(torch.optim.SGD([p], lr=1.0), clip_grad=dict(max_norm=1.0))
+            >>> w.step(); p.data, w.last_grad_norm
+            (tensor([-0.6000, -0.8000]), tensor(5.))
+        """
+        if self._clip is not None:
+            self._clip_grad()
+        self.optimizer.step(**kwargs)
+
+    def zero_grad(self, **kwargs: Any) -> None:
+        """``optimizer.zero_grad(**kwargs)``.
+
+        Example:
+            >>> p = torch.nn.Parameter(torch.zeros(1)); p.grad = torch.ones(1)
+            >>> OptimWrapper(torch.optim.SGD([p], lr=1.0)).zero_grad(); p.grad is None
+            True
+        """
+        self.optimizer.zero_grad(**kwargs)
+
+    def _clip_grad(self) -> None:
+        grads = [p.grad for p in _trainable_params(self.optimizer) if p.grad is not None]
+        if not grads or self._clip is None:
+            return
+        norm = clip_grads_(grads, self._clip)
+        if norm is not None:
+            self.last_grad_norm = norm
+
+    @contextmanager
+    def optim_context(self, model: nn.Module) -> Iterator[None]:
+        """Run the forward pass under this; it skips DDP's gradient sync on accumulation steps.
+
+        Example:
+            >>> model = torch.nn.Linear(1, 1)
+            >>> w = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+            >>> with w.optim_context(model):
+            ...     out = model(torch.ones(1, 1))
+        """
+        skip_sync = not self.should_sync() and hasattr(model, "no_sync")
+        with model.no_sync() if skip_sync else nullcontext():
+            yield
+
+    # ------------------------------------------------------------ accumulation
+    def scale_loss(self, loss: Tensor) -> Tensor:
+        """``loss`` divided by the length of the current accumulation window.
+
+        Example:
+            >>> w = OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1), accumulative_counts=4)
+            >>> w.scale_loss(torch.tensor(2.0))
+            tensor(0.5000)
+        """
+        if isinstance(loss, Tensor) and loss.numel() != 1:
+            raise ValueError(
+                f"The loss must be a scalar (one element), got a tensor of shape {tuple(loss.shape)}. "
+                "Reduce it first, e.g. loss.mean() or loss.sum()."
+            )
+        return loss / self._loss_factor()
+
+    def _loss_factor(self) -> int:
+        acc = self._accumulative_counts
+        if acc == 1 or self._max_counts == -1:
+            return acc
+        if self._inner_count < self._max_counts - self._remainder_counts:
+            return acc
+        # MMEngine would divide by 0 here once max_counts is passed with no remainder.
+        return self._remainder_counts if self._remainder_counts > 0 else acc
+
+    def should_update(self) -> bool:
+        """True when the last ``backward`` completed an accumulation window (call it after backward).
+
+        Example:
+            >>> w = OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1))
+            >>> w.should_update()
+            True
+        """
+        return self._inner_count % self._accumulative_counts == 0 or self._inner_count == self._max_counts
+
+    def should_sync(self) -> bool:
+        """True when the next ``backward`` completes a window, so gradients must be all-reduced.
+
+        Example:
+            >>> w = OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1), accumulative_counts=2)
+            >>> w.should_sync()
+            False
+        """
+        upcoming = self._inner_count + 1
+        return upcoming % self._accumulative_counts == 0 or upcoming == self._max_counts
+
+    def initialize_count_status(self, model: nn.Module, init_counts: int, max_counts: int) -> None:
+        """Set the micro-step count (e.g. on resume) and the total, so the last window is scaled right.
+
+        Logs a WARNING on ``logging.getLogger("optimtx")`` when ``init_counts`` is not on a
+        window boundary, and another when ``model`` has BatchNorm layers and gradients are
+        accumulated.
+
+        Example:
+            >>> w = OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1), accumulative_counts=3)
+            >>> w.initialize_count_status(torch.nn.Linear(1, 1), 0, 10)
+            >>> w._remainder_counts
+            1
+        """
+        acc = self._accumulative_counts
+        if init_counts % acc != 0:
+            print_log(
+                f"Resumed iteration number is not divisible by accumulative_counts ({init_counts} % {acc} != 0): "
+                "the first accumulation window after resuming is shorter than the others.",
+                logger="current",
+                level=logging.WARNING,
+            )
+        if acc > 1 and _has_batch_norm(model):
+            print_log(
+                "Gradient accumulative may slightly decrease performance because the model has BatchNorm "
+                "layers: their statistics see micro-batches, not the accumulated batch.",
+                logger="current",
+                level=logging.WARNING,
+            )
+        self._inner_count = init_counts
+        self._max_counts = max_counts
+        self._remainder_counts = max_counts % acc
+
+    @property
+    def inner_count(self) -> int:
+        """Number of ``backward`` calls so far (set by ``initialize_count_status`` on resume)."""
+        return self._inner_count
+
+    # ------------------------------------------------------ groups and states
+    @property
+    def param_groups(self) -> list[dict]:
+        """The optimizer's groups, plus the base settings dict when there is more than one group."""
+        if self.base_param_settings is None:
+            return self.optimizer.param_groups
+        return self.optimizer.param_groups + [self.base_param_settings]
+
+    @property
+    def defaults(self) -> dict:
+        """The optimizer's ``defaults`` (the same dict)."""
+        return self.optimizer.defaults
+
+    def get_lr(self) -> dict[str, list[float]]:
+        """``{'lr': [lr of each group]}``, preceded by ``'base_lr'`` when there are several groups.
+
+        Example:
+            >>> OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)).get_lr()
+            {'lr': [0.1]}
+        """
+        result: dict[str, list[float]] = {}
+        if self.base_param_settings is not None:
+            result["base_lr"] = [self.base_param_settings["lr"]]
+        result["lr"] = [group["lr"] for group in self.optimizer.param_groups]
+        return result
+
+    def get_momentum(self) -> dict[str, list[float]]:
+        """``{'momentum': [...]}``: each group's ``momentum``, else ``betas[0]``, else 0.
+
+        Example:
+            >>> p = torch.nn.Parameter(torch.ones(1))
+            >>> OptimWrapper(torch.optim.Adam([p], betas=(0.8, 0.99))).get_momentum()
+            {'momentum': [0.8]}
+        """
+        return {"momentum": [_group_momentum(group) for group in self.optimizer.param_groups]}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state dict, plus ``'base_param_settings'`` when there are several groups.
+
+        Example:
+            >>> sorted(OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)).state_dict())
+            ['param_groups', 'state']
+        """
+        state = self.optimizer.state_dict()
+        if self.base_param_settings is not None:
+            state["base_param_settings"] = self.base_param_settings
+        return state
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Load a state from :meth:`state_dict` (or a plain optimizer state dict).
+
+        The argument is not modified. A state that does not fit the optimizer (other
+        number of groups or parameters) raises ``ValueError`` before anything changes.
+
+        Example:
+            >>> w = OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1))
+            >>> other = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.5)
+            >>> w.load_state_dict(other.state_dict()); w.get_lr()
+            {'lr': [0.5]}
+        """
+        state = self._split_state_dict(state_dict)
+        self._load_checked(state)
+
+    def _check_loadable(self, state_dict: Mapping[str, Any]) -> None:
+        """Raise if ``state_dict`` cannot be loaded; change nothing."""
+        self._split_state_dict(state_dict)
+
+    def _split_state_dict(self, state_dict: Mapping[str, Any]) -> dict[str, Any]:
+        """A checked shallow copy of ``state_dict``; raises if it does not fit."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"state_dict must be a dict from state_dict(), got {type(state_dict).__name__}.")
+        state = dict(state_dict)
+        check_optimizer_state_fits(self.optimizer, state)
+        return state
+
+    def _load_checked(self, state: dict[str, Any]) -> None:
+        base = state.pop("base_param_settings", None)
+        self.optimizer.load_state_dict(state)
+        if base is not None:
+            self.base_param_settings = base
+
+    def __repr__(self) -> str:
+        return (
+            f"Type: {type(self).__name__}\n"
+            f"_accumulative_counts: {self._accumulative_counts}\n"
+            f"optimizer: \n{self.optimizer!r}\n"
+        )
+
+
+def check_optimizer_state_fits(optimizer: torch.optim.Optimizer, state: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` unless ``state`` has the optimizer's number of groups and parameters.
+
+    Example:
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
+        >>> check_optimizer_state_fits(opt, {"state": {}, "param_groups": []})
+        Traceback (most recent call last):
+        ...
+        ValueError: The state dict has 0 param groups but the optimizer has 1. ...
+    """
+    missing = [key for key in ("state", "param_groups") if key not in state]
+    if missing:
+        raise ValueError(f"The state dict has no {missing} entry; pass the result of state_dict().")
+    saved = [len(group.get("params", ())) for group in state["param_groups"]]
+    current = [len(group.get("params", ())) for group in optimizer.param_groups]
+    if len(saved) != len(current):
+        raise ValueError(
+            f"The state dict has {len(saved)} param groups but the optimizer has {len(current)}. "
+            "Load a state saved from an optimizer built the same way."
+        )
+    if saved != current:
+        raise ValueError(
+            f"The state dict's param groups hold {saved} parameters but the optimizer's hold {current}. "
+            "Load a state saved from an optimizer built the same way."
+        )
+
+
+def _base_param_settings(optimizer: torch.optim.Optimizer) -> dict | None:
+    if len(optimizer.param_groups) <= 1:
+        return None
+    settings: dict[str, Any] = {"params": torch.tensor([0.0])}
+    settings.update(optimizer.defaults)
+    return settings
+
+
+def _trainable_params(optimizer: torch.optim.Optimizer) -> list[Tensor]:
+    return [p for group in optimizer.param_groups for p in group.get("params", ()) if p.requires_grad]
+
+
+def _group_momentum(group: Mapping[str, Any]) -> float:
+    if "momentum" in group:
+        return group["momentum"]
+    if "betas" in group:
+        return group["betas"][0]
+    return 0
+
+
+def _has_batch_norm(model: Any) -> bool:
+    if not isinstance(model, nn.Module):
+        return False
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
