@@ -14,6 +14,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -49,20 +50,23 @@ def time_steps(step: Callable[[], None], iters: int) -> float:
 
 def compare(
     ours: Callable[[], None], theirs: Callable[[], None], warmup: int, repeats: int, iters: int
-) -> tuple[float, float, float]:
-    """Median seconds per step of ``ours`` and ``theirs``, and the median of their per-repeat ratio.
+) -> dict[str, float]:
+    """Seconds per step of ``ours`` and ``theirs``: medians, minima, and the median per-repeat ratio.
 
-    The two are timed alternately in every repeat, so load from other processes hits both alike.
+    The two are timed alternately in every repeat, so load from other processes hits both
+    alike; the minima are the least disturbed repeats, worth reading on a busy machine.
     """
     for _ in range(warmup):
         ours()
         theirs()
     pairs = [(time_steps(ours, iters), time_steps(theirs, iters)) for _ in range(repeats)]
-    return (
-        statistics.median(a for a, _ in pairs),
-        statistics.median(b for _, b in pairs),
-        statistics.median(a / b for a, b in pairs),
-    )
+    return {
+        "optimtx_ms": statistics.median(a for a, _ in pairs) * 1e3,
+        "torch_ms": statistics.median(b for _, b in pairs) * 1e3,
+        "optimtx_min_ms": min(a for a, _ in pairs) * 1e3,
+        "torch_min_ms": min(b for _, b in pairs) * 1e3,
+        "ratio": statistics.median(a / b for a, b in pairs),
+    }
 
 
 def optimtx_step(shapes: list[Shape]) -> Callable[[], None]:
@@ -94,30 +98,23 @@ def torch_step(shapes: list[Shape]) -> Callable[[], None]:
 
 
 def bench_set(name: str, quick: bool = False) -> dict[str, float | int | str]:
-    """Time both paths on parameter set ``name``: median ms per step and median ratio optimtx / torch."""
+    """Time both paths on parameter set ``name`` (ms per step, see :func:`compare`)."""
     shapes = PARAM_SETS[name]()
     repeats, iters = (3, 3) if quick else (9, 5)
-    ours, theirs, ratio = compare(optimtx_step(shapes), torch_step(shapes), warmup=2, repeats=repeats, iters=iters)
-    return {
-        "set": name,
-        "tensors": len(shapes),
-        "values": numel(shapes),
-        "optimtx_ms": ours * 1e3,
-        "torch_ms": theirs * 1e3,
-        "ratio": ratio,
-    }
+    timings = compare(optimtx_step(shapes), torch_step(shapes), warmup=2, repeats=repeats, iters=iters)
+    return {"set": name, "tensors": len(shapes), "values": numel(shapes), **timings}
 
 
 def format_table(rows: list[dict[str, float | int | str]]) -> str:
     """A Markdown table of :func:`bench_set` results."""
     lines = [
-        "| parameter set | tensors | values | optimtx (ms) | torch foreach (ms) | optimtx / torch |",
+        "| parameter set | tensors | values | optimtx median (min) ms | torch median (min) ms | optimtx / torch |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['set']} | {r['tensors']} | {r['values']:,} | {r['optimtx_ms']:.2f} | "
-            f"{r['torch_ms']:.2f} | {r['ratio']:.2f} |"
+            f"| {r['set']} | {r['tensors']} | {r['values']:,} | {r['optimtx_ms']:.1f} ({r['optimtx_min_ms']:.1f}) | "
+            f"{r['torch_ms']:.1f} ({r['torch_min_ms']:.1f}) | {r['ratio']:.2f} |"
         )
     return "\n".join(lines)
 
@@ -125,9 +122,13 @@ def format_table(rows: list[dict[str, float | int | str]]) -> str:
 def main(argv: list[str] | None = None) -> list[dict[str, float | int | str]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--sets", nargs="*", default=list(PARAM_SETS), choices=list(PARAM_SETS))
     args = parser.parse_args(argv)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU; load average {load}")
     rows = [bench_set(name, quick=args.quick) for name in args.sets]
     print(format_table(rows))
     return rows
