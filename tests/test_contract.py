@@ -86,3 +86,19 @@ def test_state_dict_round_trips_with_weights_only(case):
     buf.seek(0)
     loaded = otx.load_state_dict(tx.init(params), torch.load(buf, weights_only=True))
     assert _serialise(loaded) == _serialise(state)
+
+
+@pytest.mark.parametrize("case", TABLE, ids=IDS)
+def test_updates_and_states_keep_leaf_dtypes(case):
+    """0-d and low-precision leaves keep their dtype (a 0-d hyperparameter tensor must not promote them)."""
+    tx = _build(case)
+    params = {
+        "scalar": torch.tensor(0.5),
+        "vec": torch.linspace(-1, 1, 4),
+        "half": torch.linspace(-1, 1, 3, dtype=torch.bfloat16),
+        "half_scalar": torch.tensor(0.25, dtype=torch.bfloat16),
+    }
+    state = tx.init(params)
+    for _ in range(2):
+        updates, state = _call(tx, {k: v * 0.1 for k, v in params.items()}, state, params)
+    assert {k: u.dtype for k, u in updates.items()} == {k: p.dtype for k, p in params.items()}

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
+from optimtx.transforms.kernels import mul
 from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import find_one, zero_counter
 from optimtx.transforms.finite import found_nonfinite, guarded_update
@@ -40,7 +41,7 @@ def unscale_grads(grads: list[Tensor], scale: Tensor) -> tuple[list[Tensor], Ten
     found_inf = found_nonfinite(grads)
     if not grads:
         return [], found_inf
-    unscaled = torch._foreach_mul(grads, inv_scale.to(grads[0].device))
+    unscaled = mul(grads, inv_scale.to(grads[0].device))
     # A 0-d half grad times the 0-d float32 factor promotes to float32; keep the grad's dtype.
     return [u if u.dtype == g.dtype else u.to(g.dtype) for u, g in zip(unscaled, grads)], found_inf
 
