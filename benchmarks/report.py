@@ -1,0 +1,61 @@
+"""Turning timed cases into summaries (for JSON) and a printed table."""
+
+from __future__ import annotations
+
+from cases import Case
+
+
+def summarize_case(case: Case, bandwidth: dict[str, float]) -> dict[str, object]:
+    """Medians, ratios to the baseline, the bandwidth bound, and the targets, as plain data."""
+    medians: dict[str, float | None] = {v.name: v.median_ms for v in case.variants}
+    medians.update({name: None for name in case.missing})
+    base = medians.get(case.baseline)
+    bound_ms = case.bytes_per_step / (bandwidth["best"] * 1e9) * 1e3
+    rows = []
+    for v in case.variants:
+        rows.append({
+            "name": v.name, "role": v.role, "median_ms": round(v.median_ms, 3), "min_ms": round(min(v.times_ms), 3),
+            "vs_baseline": None if base is None else round(v.median_ms / base, 3),
+            "bound_fraction": round(bound_ms / v.median_ms, 3), "note": v.note,
+        })
+    for name, why in case.missing.items():
+        rows.append({"name": name, "role": "n/a", "median_ms": None, "reason": why})
+    targets = [
+        {"target": t.describe(), "ratio": _round(t.ratio(medians)), "met": t.met(medians)} for t in case.targets
+    ]
+    return {
+        "case": case.case_id, "title": case.title, "params": case.param_set, "baseline": case.baseline,
+        "bytes_per_step": case.bytes_per_step, "bound_ms": round(bound_ms, 3), "bound_note": case.bound_note,
+        "variants": rows, "targets": targets, **case.extra,
+    }
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def print_header(info: dict[str, object], bandwidth: dict[str, float]) -> None:
+    print(" | ".join(f"{k}={v}" for k, v in info.items()))
+    print(f"memory bandwidth: copy {bandwidth['copy']:.1f} GB/s, triad {bandwidth['triad']:.1f} GB/s")
+
+
+def print_case(summary: dict[str, object]) -> None:
+    """One block per case: a row per variant, then the targets."""
+    print(f"\n{summary['case']} {summary['title']} [{summary['params']}]")
+    if "bound_ms" in summary:
+        print(f"  bandwidth bound {summary['bound_ms']:.2f} ms ({summary['bound_note']})")
+    unit = summary.get("unit", "ms")
+    for row in summary["variants"]:
+        value = row.get("median_ms") if unit == "ms" else row.get("value")
+        if value is None:
+            print(f"  {row['name']:<42} {'n/a':>10}   ({row.get('reason', '')})")
+            continue
+        ratio = row.get("vs_baseline")
+        ratio_s = "" if ratio is None else f"x{ratio:.2f}"
+        frac = row.get("bound_fraction")
+        frac_s = "" if frac is None else f"{100 * frac:5.0f}% of bound"
+        print(f"  {row['name']:<42} {value:>10.2f} {unit:<3} {ratio_s:>7}  {frac_s}  {row.get('note', '')}")
+    for t in summary["targets"]:
+        verdict = {True: "MET", False: "not met", None: "n/a"}[t["met"]]
+        ratio = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}"
+        print(f"  target {t['target']}: {ratio} -> {verdict}")
