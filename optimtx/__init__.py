@@ -23,10 +23,29 @@ from optimtx.base import GradientTransformation as GradientTransformation  # noq
 from optimtx.base import apply_updates as apply_updates  # noqa: E402
 from optimtx.base import chain as chain  # noqa: E402
 from optimtx.base import identity as identity  # noqa: E402
+from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
+from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
+from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState  # noqa: E402
+from optimtx.transforms.lion import scale_by_lion as scale_by_lion  # noqa: E402
+from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
+from optimtx.transforms.momentum import trace as trace  # noqa: E402
+from optimtx.transforms.optimizers import adagrad as adagrad  # noqa: E402
+from optimtx.transforms.optimizers import adam as adam  # noqa: E402
+from optimtx.transforms.optimizers import adamw as adamw  # noqa: E402
+from optimtx.transforms.optimizers import lion as lion  # noqa: E402
+from optimtx.transforms.optimizers import rmsprop as rmsprop  # noqa: E402
+from optimtx.transforms.optimizers import sgd as sgd  # noqa: E402
+from optimtx.transforms.rms import ScaleByAdagradState as ScaleByAdagradState  # noqa: E402
+from optimtx.transforms.rms import ScaleByRmsState as ScaleByRmsState  # noqa: E402
+from optimtx.transforms.rms import scale_by_adagrad as scale_by_adagrad  # noqa: E402
+from optimtx.transforms.rms import scale_by_rms as scale_by_rms  # noqa: E402
+from optimtx.transforms.scaling import ScaleByLearningRateState as ScaleByLearningRateState  # noqa: E402
 from optimtx.transforms.scaling import scale as scale  # noqa: E402
+from optimtx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate  # noqa: E402
+from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
 from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
@@ -42,11 +61,30 @@ __all__ = [
     "OptimWrapper",
     "OptimWrapperDict",
     "OptimtxWarning",
+    "ScaleByAdagradState",
+    "ScaleByAdamState",
+    "ScaleByLearningRateState",
+    "ScaleByLionState",
+    "ScaleByRmsState",
+    "TraceState",
     "__version__",
+    "adagrad",
+    "adam",
+    "adamw",
+    "add_decayed_weights",
     "apply_updates",
     "chain",
     "clip_by_global_norm",
     "clip_by_value",
     "identity",
+    "lion",
+    "rmsprop",
     "scale",
+    "scale_by_adagrad",
+    "scale_by_adam",
+    "scale_by_learning_rate",
+    "scale_by_lion",
+    "scale_by_rms",
+    "sgd",
+    "trace",
 ]

@@ -30,3 +30,13 @@ def trees(draw, min_leaves: int = 1, max_leaves: int = 4, nonfinite: bool = Fals
 
 def clone_tree(tree):
     return {k: v.clone() for k, v in tree.items()}
+
+
+@st.composite
+def gradient_runs(draw, min_steps: int = 2, max_steps: int = 8, dtype=torch.float64):
+    """``(params, [grads_step_1, ...])``: a small float64 tree and a sequence of gradients for it."""
+    params = draw(trees(min_leaves=1, max_leaves=3, dtype=dtype))
+    steps = draw(st.integers(min_steps, max_steps))
+    gen = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
+    grads = [{k: torch.randn(v.shape, generator=gen, dtype=dtype) for k, v in params.items()} for _ in range(steps)]
+    return params, grads

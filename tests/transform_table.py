@@ -11,6 +11,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import torch
+
 import optimtx as otx
 
 
@@ -45,5 +47,120 @@ TABLE: list[TransformCase] = [
     ),
     TransformCase(
         "clip_by_value", otx.clip_by_value, {"clip_value": 0.1}, invalid=(({"clip_value": -1}, ValueError, "clip_value"),)
+    ),
+    TransformCase(
+        "scale_by_learning_rate",
+        otx.scale_by_learning_rate,
+        {"lr": 0.1},
+        invalid=(({"lr": -0.1}, ValueError, "lr"), ({"lr": "fast"}, TypeError, "lr")),
+    ),
+    TransformCase(
+        "scale_by_learning_rate_schedule",
+        otx.scale_by_learning_rate,
+        {"lr": lambda count: 0.1 / (1.0 + count)},
+        invalid=(({"lr": torch.ones(2)}, ValueError, "0-d"),),
+    ),
+    TransformCase(
+        "add_decayed_weights",
+        otx.add_decayed_weights,
+        {"weight_decay": 0.1},
+        invalid=(({"weight_decay": -0.1}, ValueError, "weight_decay"), ({"weight_decay": 0.1, "mask": 3}, TypeError, "mask")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "add_decayed_weights_masked",
+        otx.add_decayed_weights,
+        {"weight_decay": 0.1, "mask": lambda params: {k: v.ndim > 1 for k, v in params.items()}},
+        needs_params=True,
+    ),
+    TransformCase(
+        "trace",
+        otx.trace,
+        {"momentum": 0.9, "dampening": 0.1},
+        invalid=(
+            ({"momentum": -0.9}, ValueError, "momentum"),
+            ({"momentum": 0.0, "nesterov": True}, ValueError, "nesterov"),
+            ({"momentum": 0.9, "dampening": 0.5, "nesterov": True}, ValueError, "dampening"),
+        ),
+    ),
+    TransformCase("trace_nesterov", otx.trace, {"momentum": 0.9, "nesterov": True}),
+    TransformCase(
+        "scale_by_adam",
+        otx.scale_by_adam,
+        {"b1": 0.8, "b2": 0.99},
+        invalid=(
+            ({"b1": 1.0}, ValueError, "b1"),
+            ({"b2": -0.1}, ValueError, "b2"),
+            ({"eps": -1.0}, ValueError, "eps"),
+        ),
+    ),
+    TransformCase("scale_by_adam_amsgrad", otx.scale_by_adam, {"amsgrad": True}),
+    TransformCase(
+        "scale_by_rms",
+        otx.scale_by_rms,
+        {"alpha": 0.9, "centered": True},
+        invalid=(({"alpha": -0.9}, ValueError, "alpha"), ({"eps": -1.0}, ValueError, "eps")),
+    ),
+    TransformCase(
+        "scale_by_adagrad",
+        otx.scale_by_adagrad,
+        {"initial_accumulator_value": 0.1},
+        invalid=(({"initial_accumulator_value": -0.1}, ValueError, "initial_accumulator_value"),),
+    ),
+    TransformCase(
+        "scale_by_lion", otx.scale_by_lion, {"b1": 0.9, "b2": 0.99}, invalid=(({"b1": 1.5}, ValueError, "b1"),)
+    ),
+    TransformCase(
+        "sgd",
+        otx.sgd,
+        {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-2, "nesterov": True},
+        invalid=(
+            ({"lr": -0.1}, ValueError, "lr"),
+            ({"lr": 0.1, "momentum": -0.9}, ValueError, "momentum"),
+            ({"lr": 0.1, "weight_decay": -1.0}, ValueError, "weight_decay"),
+            ({"lr": 0.1, "nesterov": True}, ValueError, "nesterov"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase(
+        "adam",
+        otx.adam,
+        {"lr": 1e-3, "weight_decay": 1e-2, "amsgrad": True},
+        invalid=(
+            ({"lr": -1e-3}, ValueError, "lr"),
+            ({"betas": (1.0, 0.999)}, ValueError, "betas"),
+            ({"betas": (0.9, 1.0)}, ValueError, "betas"),
+            ({"eps": -1e-8}, ValueError, "eps"),
+            ({"weight_decay": -1e-2}, ValueError, "weight_decay"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase(
+        "adamw",
+        otx.adamw,
+        {"lr": 1e-3},
+        invalid=(({"betas": (0.9,)}, ValueError, "betas"), ({"weight_decay": -1.0}, ValueError, "weight_decay")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "rmsprop",
+        otx.rmsprop,
+        {"lr": 1e-2, "momentum": 0.9, "centered": True, "weight_decay": 1e-3},
+        invalid=(({"alpha": -0.1}, ValueError, "alpha"), ({"momentum": -0.1}, ValueError, "momentum")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "adagrad",
+        otx.adagrad,
+        {"lr": 1e-2, "lr_decay": 1e-3, "weight_decay": 1e-3},
+        invalid=(({"lr_decay": -1.0}, ValueError, "lr_decay"), ({"eps": -1.0}, ValueError, "eps")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "lion",
+        otx.lion,
+        {"lr": 1e-4, "weight_decay": 1e-2},
+        invalid=(({"betas": (0.9, 1.0)}, ValueError, "betas"), ({"lr": -1.0}, ValueError, "lr")),
+        needs_params=True,
     ),
 ]

@@ -1,14 +1,18 @@
-"""Stateless rescaling of updates."""
+"""Rescaling of updates: by a constant factor, or by a (scheduled) learning rate."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
 from optimtx.tree import leaves, rebuild
+from optimtx.validation import check_non_negative
+
+Schedule = Callable[[Tensor], float | Tensor]
 
 
 def scale(factor: float | Tensor) -> GradientTransformation:
@@ -30,5 +34,59 @@ def scale(factor: float | Tensor) -> GradientTransformation:
         del params, extra
         us = leaves(updates)
         return (rebuild(updates, torch._foreach_mul(us, factor)) if us else {}), state
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByLearningRateState(NamedTuple):
+    """State of :func:`scale_by_learning_rate` when the learning rate is a schedule.
+
+    Attributes:
+        count: how many updates were made so far (int64 0-d tensor); the schedule is
+            evaluated at this value before it is incremented.
+    """
+
+    count: Tensor
+
+
+def _check_scalar(name: str, value: Any) -> None:
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise ValueError(f"Invalid {name}: a tensor of shape {tuple(value.shape)}. It must be a 0-d tensor.")
+
+
+def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True) -> GradientTransformation:
+    """Multiply every update by ``-lr`` (``lr`` if ``flip_sign=False``).
+
+    ``lr`` is a number, a 0-d tensor, or a schedule: a callable taking the step count
+    (int64 0-d tensor, starting at 0) and returning the rate for that step. Only a
+    schedule needs a counter, so only then is the state a
+    :class:`ScaleByLearningRateState`; otherwise it is ``EmptyState()``.
+
+    Example:
+        >>> tx = scale_by_learning_rate(lambda count: 0.1 / (1 + count))
+        >>> state = tx.init({})
+        >>> u, state = tx.update({"w": torch.ones(1)}, state)
+        >>> u, state.count
+        ({'w': tensor([-0.1000])}, tensor(1))
+        >>> tx.update({"w": torch.ones(1)}, state)[0]
+        {'w': tensor([-0.0500])}
+    """
+    check_non_negative("lr", lr)
+    _check_scalar("lr", lr)
+    if not callable(lr):
+        return scale(-lr if flip_sign else lr)
+    schedule = lr
+
+    def init(params: Params) -> ScaleByLearningRateState:
+        del params
+        return ScaleByLearningRateState(count=torch.zeros((), dtype=torch.int64))
+
+    def update(updates: Updates, state: ScaleByLearningRateState, params: Params | None = None, **extra: Any):
+        del params, extra
+        rate = schedule(state.count)
+        factor = -rate if flip_sign else rate
+        us = leaves(updates)
+        scaled = rebuild(updates, torch._foreach_mul(us, factor)) if us else {}
+        return scaled, ScaleByLearningRateState(count=state.count + 1)
 
     return GradientTransformation(init, update)

@@ -1,0 +1,71 @@
+"""Batched kernels whose scalar may be a Python number or a 0-d tensor.
+
+``torch._foreach_*`` ops take Python numbers through their ``Scalar`` overloads, which
+are the cheapest, but a 0-d tensor passed there is read back to the host. Hyperparameters
+arrive as tensors under ``inject_hyperparams``, so these helpers pick the tensor-safe
+overloads for tensors and the fused scalar overloads for numbers. All are out of place.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+Scalar = float | Tensor
+
+
+def add_scaled(xs: list[Tensor], ys: list[Tensor], alpha: Scalar) -> list[Tensor]:
+    """``x + alpha * y`` for each pair.
+
+    Example:
+        >>> add_scaled([torch.ones(2)], [torch.ones(2)], torch.tensor(0.5))
+        [tensor([1.5000, 1.5000])]
+    """
+    if isinstance(alpha, Tensor):
+        return list(torch._foreach_add(xs, torch._foreach_mul(ys, alpha)))
+    return list(torch._foreach_add(xs, ys, alpha=alpha))
+
+
+def lerp(xs: list[Tensor], ys: list[Tensor], weight: Scalar) -> list[Tensor]:
+    """``x + weight * (y - x)`` for each pair (``torch.lerp``).
+
+    Example:
+        >>> lerp([torch.zeros(2)], [torch.ones(2)], 0.25)
+        [tensor([0.2500, 0.2500])]
+    """
+    if isinstance(weight, Tensor):
+        return add_scaled(xs, list(torch._foreach_sub(ys, xs)), weight)
+    return list(torch._foreach_lerp(xs, ys, weight))
+
+
+def decay_add_square(xs: list[Tensor], gs: list[Tensor], decay: Scalar, rate: Scalar) -> list[Tensor]:
+    """``decay * x + rate * g * g`` for each pair: a running (mean of) squared gradients.
+
+    Example:
+        >>> decay_add_square([torch.ones(1)], [torch.full((1,), 2.0)], 0.5, 0.5)
+        [tensor([2.5000])]
+    """
+    decayed = torch._foreach_mul(xs, decay)
+    if isinstance(rate, Tensor):
+        return list(torch._foreach_addcmul(decayed, torch._foreach_mul(gs, rate), gs))
+    return list(torch._foreach_addcmul(decayed, gs, gs, value=rate))
+
+
+def mul(xs: list[Tensor], factor: Scalar) -> list[Tensor]:
+    """``factor * x`` for each tensor.
+
+    Example:
+        >>> mul([torch.ones(1)], torch.tensor(3.0))
+        [tensor([3.])]
+    """
+    return list(torch._foreach_mul(xs, factor))
+
+
+def add(xs: list[Tensor], value: Scalar) -> list[Tensor]:
+    """``x + value`` for each tensor.
+
+    Example:
+        >>> add([torch.ones(1)], 1e-8)
+        [tensor([1.])]
+    """
+    return list(torch._foreach_add(xs, value))

@@ -1,0 +1,57 @@
+"""The sign-of-interpolated-momentum update of Lion (Chen et al., 2023)."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from optimtx.base import GradientTransformation, Params, Updates
+from optimtx.transforms.kernels import add_scaled, mul
+from optimtx.tree import leaves, rebuild, zeros_like
+from optimtx.validation import check_unit_interval
+
+
+class ScaleByLionState(NamedTuple):
+    """State of :func:`scale_by_lion`.
+
+    Attributes:
+        mu: the momentum of each parameter (``m`` in the paper).
+    """
+
+    mu: dict[str, Tensor]
+
+
+def scale_by_lion(b1: float | Tensor = 0.9, b2: float | Tensor = 0.99) -> GradientTransformation:
+    """Replace updates by ``sign(b1 * m + (1 - b1) * g)``, then set ``m = b2 * m + (1 - b2) * g``.
+
+    This is Lion's update direction without the learning rate and weight decay
+    (see :func:`optimtx.lion` for the full optimizer).
+
+    Args:
+        b1: interpolation factor for the update direction, in [0, 1).
+        b2: decay of the momentum, in [0, 1).
+
+    Example:
+        >>> tx = scale_by_lion()
+        >>> g = {"w": torch.tensor([0.3, -2.0, 0.0])}
+        >>> tx.update(g, tx.init(g))[0]
+        {'w': tensor([ 1., -1.,  0.])}
+    """
+    check_unit_interval("b1", b1)
+    check_unit_interval("b2", b2)
+
+    def init(params: Params) -> ScaleByLionState:
+        return ScaleByLionState(mu=zeros_like(params))
+
+    def update(updates: Updates, state: ScaleByLionState, params: Params | None = None, **extra: Any):
+        del params, extra
+        grads, mu = leaves(updates), leaves(state.mu)
+        if not grads:
+            return {}, state
+        direction = torch._foreach_sign(add_scaled(mul(mu, b1), grads, 1 - b1))
+        new_mu = add_scaled(mul(mu, b2), grads, 1 - b2)
+        return rebuild(updates, direction), ScaleByLionState(mu=rebuild(updates, new_mu))
+
+    return GradientTransformation(init, update)

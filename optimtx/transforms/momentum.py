@@ -1,0 +1,93 @@
+"""Momentum: the heavy-ball trace of ``torch.optim.SGD``."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from optimtx.base import GradientTransformation, Params, Updates
+from optimtx.transforms.kernels import add_scaled, mul
+from optimtx.tree import leaves, rebuild, zeros_like
+from optimtx.validation import check_non_negative
+
+
+class TraceState(NamedTuple):
+    """State of :func:`trace`.
+
+    Attributes:
+        count: how many updates were made (int64 0-d tensor); 0 marks the first step.
+        trace: the momentum buffer of each parameter (zeros until the first step).
+    """
+
+    count: Tensor
+    trace: dict[str, Tensor]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_nesterov(momentum: Any, dampening: Any, nesterov: bool) -> None:
+    """Raise ``ValueError`` for Nesterov without momentum or with dampening, as torch does.
+
+    Tensor values cannot be read without a device sync, so they pass.
+
+    Example:
+        >>> check_nesterov(0.0, 0.0, True)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid nesterov=True with momentum=0.0, dampening=0.0. Nesterov needs momentum > 0 and dampening == 0.
+    """
+    if not nesterov:
+        return
+    if (_is_number(momentum) and momentum <= 0) or (_is_number(dampening) and dampening != 0):
+        raise ValueError(
+            f"Invalid nesterov=True with momentum={momentum!r}, dampening={dampening!r}. "
+            "Nesterov needs momentum > 0 and dampening == 0."
+        )
+
+
+def trace(momentum: float | Tensor, dampening: float | Tensor = 0.0, nesterov: bool = False) -> GradientTransformation:
+    """Momentum exactly as ``torch.optim.SGD`` keeps it.
+
+    On the first step the buffer is the gradient itself; afterwards
+    ``buf = momentum * buf + (1 - dampening) * g``. The output is ``buf``, or
+    ``g + momentum * buf`` with ``nesterov=True``. "First step" is read from a counter
+    in the state with ``torch.where``, never from a Python flag, so the transform stays pure.
+
+    Args:
+        momentum: the momentum factor (>= 0).
+        dampening: how much of the gradient is left out of the buffer after the first step.
+        nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+
+    Example:
+        >>> tx = trace(0.9, dampening=0.5)
+        >>> g = {"w": torch.ones(1)}
+        >>> u, s = tx.update(g, tx.init(g))
+        >>> u, tx.update(g, s)[0]
+        ({'w': tensor([1.])}, {'w': tensor([1.4000])})
+    """
+    check_non_negative("momentum", momentum)
+    if not (_is_number(dampening) or isinstance(dampening, Tensor)):
+        raise TypeError(f"dampening must be a number or a 0-d tensor, got {dampening!r}.")
+    check_nesterov(momentum, dampening, nesterov)
+
+    def init(params: Params) -> TraceState:
+        return TraceState(count=torch.zeros((), dtype=torch.int64), trace=zeros_like(params))
+
+    def update(updates: Updates, state: TraceState, params: Params | None = None, **extra: Any):
+        del params, extra
+        grads, bufs = leaves(updates), leaves(state.trace)
+        new_count = state.count + 1
+        if not grads:
+            return {}, TraceState(count=new_count, trace={})
+        first = state.count == 0
+        keep = torch.where(first, 0.0, torch.as_tensor(momentum, dtype=torch.float64))
+        take = torch.where(first, 1.0, 1 - torch.as_tensor(dampening, dtype=torch.float64))
+        new_bufs = add_scaled(mul(bufs, keep), grads, take)
+        out = add_scaled(grads, new_bufs, momentum) if nesterov else new_bufs
+        return rebuild(updates, out), TraceState(count=new_count, trace=rebuild(updates, new_bufs))
+
+    return GradientTransformation(init, update)

@@ -1,0 +1,109 @@
+"""Scaling by accumulated squared gradients: the cores of ``RMSprop`` and ``Adagrad``."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from optimtx.base import GradientTransformation, Params, Updates
+from optimtx.transforms.kernels import add, decay_add_square, lerp
+from optimtx.tree import leaves, rebuild, zeros_like
+from optimtx.validation import check_non_negative
+
+
+class ScaleByRmsState(NamedTuple):
+    """State of :func:`scale_by_rms`.
+
+    Attributes:
+        nu: running average of squared gradients (torch's ``square_avg``).
+        mu: with ``centered``, running average of gradients (``grad_avg``); else ``{}``.
+    """
+
+    nu: dict[str, Tensor]
+    mu: dict[str, Tensor]
+
+
+class ScaleByAdagradState(NamedTuple):
+    """State of :func:`scale_by_adagrad`.
+
+    Attributes:
+        sum: the sum of squared gradients of each parameter (torch's ``sum``).
+    """
+
+    sum: dict[str, Tensor]
+
+
+def scale_by_rms(alpha: float | Tensor = 0.99, eps: float | Tensor = 1e-8, centered: bool = False) -> GradientTransformation:
+    """Divide updates by the root mean square of past gradients, as ``torch.optim.RMSprop``.
+
+    ``v = alpha * v + (1 - alpha) * g * g``; the output is ``g / (sqrt(v) + eps)``, or with
+    ``centered`` ``g / (sqrt(v - m * m) + eps)`` where ``m = lerp(m, g, 1 - alpha)``. Unlike
+    optax's ``scale_by_rms``, ``eps`` is added outside the square root, as torch does.
+
+    Args:
+        alpha: smoothing constant (>= 0).
+        eps: added to the denominator (>= 0).
+        centered: normalise by the estimated variance instead of the second moment.
+
+    Example:
+        >>> tx = scale_by_rms(alpha=0.75, eps=0.0)
+        >>> g = {"w": torch.tensor([2.0])}
+        >>> tx.update(g, tx.init(g))[0]  # 2 / sqrt(0.25 * 4)
+        {'w': tensor([2.])}
+    """
+    check_non_negative("alpha", alpha)
+    check_non_negative("eps", eps)
+
+    def init(params: Params) -> ScaleByRmsState:
+        return ScaleByRmsState(nu=zeros_like(params), mu=zeros_like(params) if centered else {})
+
+    def update(updates: Updates, state: ScaleByRmsState, params: Params | None = None, **extra: Any):
+        del params, extra
+        grads = leaves(updates)
+        if not grads:
+            return {}, state
+        nu = decay_add_square(leaves(state.nu), grads, alpha, 1 - alpha)
+        if centered:
+            mu = lerp(leaves(state.mu), grads, 1 - alpha)
+            root = torch._foreach_sqrt(torch._foreach_addcmul(nu, mu, mu, value=-1))
+        else:
+            mu, root = [], torch._foreach_sqrt(nu)
+        out = torch._foreach_div(grads, add(list(root), eps))
+        new_state = ScaleByRmsState(nu=rebuild(updates, nu), mu=rebuild(updates, mu) if centered else {})
+        return rebuild(updates, out), new_state
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_adagrad(initial_accumulator_value: float = 0.0, eps: float | Tensor = 1e-10) -> GradientTransformation:
+    """Divide updates by the root of the summed squared gradients, as ``torch.optim.Adagrad``.
+
+    ``s = s + g * g`` (``s`` starts at ``initial_accumulator_value``); the output is
+    ``g / (sqrt(s) + eps)``. Adagrad's ``lr_decay`` belongs to the learning rate, see
+    :func:`optimtx.adagrad`.
+
+    Example:
+        >>> tx = scale_by_adagrad(initial_accumulator_value=5.0, eps=0.0)
+        >>> g = {"w": torch.tensor([2.0])}
+        >>> tx.update(g, tx.init(g))[0]  # 2 / sqrt(5 + 4)
+        {'w': tensor([0.6667])}
+    """
+    check_non_negative("initial_accumulator_value", initial_accumulator_value)
+    check_non_negative("eps", eps)
+
+    def init(params: Params) -> ScaleByAdagradState:
+        sums = {k: torch.full_like(v, initial_accumulator_value) for k, v in params.items()}
+        return ScaleByAdagradState(sum=sums)
+
+    def update(updates: Updates, state: ScaleByAdagradState, params: Params | None = None, **extra: Any):
+        del params, extra
+        grads = leaves(updates)
+        if not grads:
+            return {}, state
+        sums = torch._foreach_addcmul(leaves(state.sum), grads, grads)
+        out = torch._foreach_div(grads, add(list(torch._foreach_sqrt(sums)), eps))
+        return rebuild(updates, out), ScaleByAdagradState(sum=rebuild(updates, sums))
+
+    return GradientTransformation(init, update)
