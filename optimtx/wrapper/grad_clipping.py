@@ -43,6 +43,8 @@ def parse_clip_grad(clip_grad: Mapping[str, Any] | None) -> ClipConfig | None:
     Example:
         >>> parse_clip_grad(dict(max_norm=1.0))
         ClipConfig(kind='norm', kwargs={'max_norm': 1.0})
+        >>> parse_clip_grad(dict(clip_value=0.5))  # no type: inferred from the keys
+        ClipConfig(kind='value', kwargs={'clip_value': 0.5})
         >>> parse_clip_grad(dict(type='value'))
         Traceback (most recent call last):
         ...
@@ -56,7 +58,7 @@ def parse_clip_grad(clip_grad: Mapping[str, Any] | None) -> ClipConfig | None:
             f"dict(type='value', clip_value=0.5), got {clip_grad!r}."
         )
     kwargs = dict(clip_grad)
-    kind = kwargs.pop("type", "norm")
+    kind = kwargs.pop("type", _default_kind(kwargs))
     if kind not in _ALLOWED_KEYS:
         raise ValueError(f"clip_grad type must be 'norm' or 'value', got {kind!r}.")
     _check_keys(clip_grad, kind, kwargs)
@@ -67,6 +69,12 @@ def parse_clip_grad(clip_grad: Mapping[str, Any] | None) -> ClipConfig | None:
     else:
         check_non_negative("clip_value", kwargs["clip_value"])
     return ClipConfig(kind, kwargs)
+
+
+def _default_kind(kwargs: Mapping[str, Any]) -> str:
+    # MMEngine always defaults to 'norm', so dict(clip_value=...) fails only when clipping runs;
+    # a dict that clearly describes a value clip is taken as one.
+    return "value" if "clip_value" in kwargs and "max_norm" not in kwargs else "norm"
 
 
 def _check_keys(clip_grad: Mapping[str, Any], kind: str, kwargs: dict[str, Any]) -> None:

@@ -165,7 +165,7 @@ class LossScaler:
 
     def _found(self) -> Tensor:
         if self._found_inf is None:
-            self._found_inf = torch.zeros(1, dtype=torch.float32, device=self._scale.device)
+            self._found_inf = torch.zeros((), dtype=torch.float32, device=self._scale.device)
         return self._found_inf
 
     def _check_and_unscale(self, grads: list[Tensor], inv_scale: Tensor) -> None:
@@ -174,7 +174,7 @@ class LossScaler:
         for grad in grads:
             groups[(grad.device, grad.dtype)].append(grad)
         for (device, _), group in groups.items():
-            found_here = torch.zeros(1, dtype=torch.float32, device=device)
+            found_here = torch.zeros((), dtype=torch.float32, device=device)
             torch._amp_foreach_non_finite_check_and_unscale_(group, found_here, inv_scale.to(device))
             found.add_(found_here.to(found.device))
 
