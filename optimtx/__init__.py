@@ -51,33 +51,59 @@ from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper
 from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
 from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: E402
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict  # noqa: E402
+from optimtx.paramwise import paramwise as paramwise  # noqa: E402
+from optimtx.paramwise import paramwise_labels as paramwise_labels  # noqa: E402
+from optimtx.warnings import UnmatchedCustomKeyWarning as UnmatchedCustomKeyWarning  # noqa: E402
+from optimtx.wrapper.builder import build_optim_wrapper as build_optim_wrapper  # noqa: E402
+from optimtx.wrapper.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor  # noqa: E402
+from optimtx.wrapper.explain import ExplainRow as ExplainRow  # noqa: E402
+from optimtx.wrapper.explain import explain as explain  # noqa: E402
+from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS  # noqa: E402
+from optimtx.wrapper.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS  # noqa: E402
+from optimtx.wrapper.registries import OPTIMIZERS as OPTIMIZERS  # noqa: E402
+from optimtx.wrapper.registries import SCHEDULES as SCHEDULES  # noqa: E402
+from optimtx.wrapper.registries import TRANSFORMS as TRANSFORMS  # noqa: E402
+from optimtx.wrapper.registry import Registry as Registry  # noqa: E402
 
 __all__ = [
     "AmpOptimWrapper",
     "ClipByGlobalNormState",
+    "DefaultOptimWrapperConstructor",
     "EmptyState",
+    "ExplainRow",
     "GradientTransformation",
     "LossScaler",
+    "OPTIMIZERS",
+    "OPTIM_WRAPPERS",
+    "OPTIM_WRAPPER_CONSTRUCTORS",
     "OptimWrapper",
     "OptimWrapperDict",
     "OptimtxWarning",
+    "Registry",
+    "SCHEDULES",
     "ScaleByAdagradState",
     "ScaleByAdamState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
     "ScaleByRmsState",
+    "TRANSFORMS",
     "TraceState",
+    "UnmatchedCustomKeyWarning",
     "__version__",
     "adagrad",
     "adam",
     "adamw",
     "add_decayed_weights",
     "apply_updates",
+    "build_optim_wrapper",
     "chain",
     "clip_by_global_norm",
     "clip_by_value",
+    "explain",
     "identity",
     "lion",
+    "paramwise",
+    "paramwise_labels",
     "rmsprop",
     "scale",
     "scale_by_adagrad",

@@ -5,3 +5,7 @@ from __future__ import annotations
 
 class OptimtxWarning(UserWarning):
     """Base class of every warning optimtx emits."""
+
+
+class UnmatchedCustomKeyWarning(OptimtxWarning):
+    """A ``paramwise_cfg.custom_keys`` entry matches no parameter name (likely a typo)."""

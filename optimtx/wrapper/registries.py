@@ -1,0 +1,221 @@
+"""The registries configs refer to: optimizers, wrappers, constructors, transforms, schedules.
+
+Each registry is filled by a ``register_*`` function below, run once when this
+module is imported (only optimtx's own tables change). To add entries from a new
+module, extend the matching function (e.g. :func:`register_optimtx_optimizers`) or
+call ``REGISTRY.register_module`` yourself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import pkgutil
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import Any
+
+import torch
+
+from optimtx.wrapper.registry import Registry, merge_cfg, resolve_type
+from optimtx.wrapper.zero_optimizer import ZeroRedundancyOptimizer
+
+
+def build_nested(value: Any) -> Any:
+    """Build every ``dict(type=...)`` inside ``value`` (lists, tuples and dicts are walked).
+
+    Names are looked up in :data:`TRANSFORMS`, then :data:`SCHEDULES`.
+
+    Example:
+        >>> build_nested([dict(type="identity")])[0].__class__.__name__
+        'GradientTransformation'
+    """
+    if isinstance(value, Mapping) and "type" in value:
+        name = value["type"]
+        use_schedules = isinstance(name, str) and name not in TRANSFORMS and name in SCHEDULES
+        return (SCHEDULES if use_schedules else TRANSFORMS).build(value)
+    if isinstance(value, Mapping):
+        return {k: build_nested(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(build_nested(v) for v in value)
+    return value
+
+
+def _var_positional_name(fn: Callable[..., Any]) -> str | None:
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return next((p.name for p in parameters if p.kind is inspect.Parameter.VAR_POSITIONAL), None)
+
+
+def build_transform_from_cfg(
+    cfg: Mapping[str, Any], registry: Registry, default_args: Mapping[str, Any] | None = None
+) -> Any:
+    """Build a transform config, building nested configs first.
+
+    A factory taking ``*args`` (``chain(*transforms)``) receives the list stored under
+    that argument's name: ``dict(type='chain', transforms=[...])``.
+
+    Example:
+        >>> tx = TRANSFORMS.build(dict(type="chain", transforms=[dict(type="clip_by_global_norm", max_norm=1.0)]))
+        >>> tx.update({"w": torch.tensor([3.0, 4.0])}, tx.init({"w": torch.zeros(2)}))[0]
+        {'w': tensor([0.6000, 0.8000])}
+    """
+    args = merge_cfg(cfg, registry, default_args)
+    factory = resolve_type(args, registry)
+    args.pop("type")
+    args = {key: build_nested(value) for key, value in args.items()}
+    var_positional = _var_positional_name(factory)
+    positional = args.pop(var_positional) if var_positional in args else ()
+    if not isinstance(positional, (list, tuple)):
+        raise TypeError(f"{var_positional!r} of {factory.__name__} must be a list, got {positional!r}.")
+    return factory(*positional, **args)
+
+
+def build_optimizer_from_cfg(
+    cfg: Mapping[str, Any], registry: Registry, default_args: Mapping[str, Any] | None = None
+) -> torch.optim.Optimizer:
+    """Build an optimizer; a ``transform`` given as a config dict is built from :data:`TRANSFORMS`.
+
+    Example:
+        >>> opt = OPTIMIZERS.build(dict(type="SGD", params=[torch.zeros(1, requires_grad=True)], lr=0.1))
+        >>> opt.defaults["lr"]
+        0.1
+    """
+    args = merge_cfg(cfg, registry, default_args)
+    optimizer_cls = resolve_type(args, registry)
+    args.pop("type")
+    if isinstance(args.get("transform"), Mapping):
+        args["transform"] = build_nested(args["transform"])
+    return optimizer_cls(**args)
+
+
+OPTIMIZERS = Registry("optimizer", build_func=build_optimizer_from_cfg)
+OPTIM_WRAPPERS = Registry("optim_wrapper")
+OPTIM_WRAPPER_CONSTRUCTORS = Registry("optimizer wrapper constructor")
+TRANSFORMS = Registry("transform", build_func=build_transform_from_cfg)
+SCHEDULES = Registry("schedule")
+
+
+def register_torch_optimizers(registry: Registry = OPTIMIZERS) -> list[str]:
+    """Register every ``torch.optim.Optimizer`` subclass in ``torch.optim`` under its class name.
+
+    torch's ``Adafactor`` is registered as ``'TorchAdafactor'`` (MMEngine keeps ``'Adafactor'``
+    for transformers' version), and :class:`ZeroRedundancyOptimizer` is added.
+
+    Example:
+        >>> "AdamW" in OPTIMIZERS and "TorchAdafactor" in OPTIMIZERS
+        True
+    """
+    names = []
+    for attr in dir(torch.optim):
+        obj = getattr(torch.optim, attr)
+        if inspect.isclass(obj) and issubclass(obj, torch.optim.Optimizer):
+            name = "TorchAdafactor" if attr == "Adafactor" else attr
+            registry.register_module(name=name, module=obj, force=True)
+            names.append(name)
+    registry.register_module(module=ZeroRedundancyOptimizer, force=True)
+    return [*names, "ZeroRedundancyOptimizer"]
+
+
+def register_optimtx_optimizers(registry: Registry = OPTIMIZERS) -> list[str]:
+    """Register optimtx's own ``torch.optim.Optimizer`` classes (``TransformOptimizer``).
+
+    Extend this function when a new optimizer class is added to optimtx.
+
+    Example:
+        >>> isinstance(register_optimtx_optimizers(), list)
+        True
+    """
+    names = []
+    for module_name, class_name in (("optimtx.torch_optimizer", "TransformOptimizer"),):
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        registry.register_module(module=getattr(importlib.import_module(module_name), class_name), force=True)
+        names.append(class_name)
+    return names
+
+
+def register_optim_wrappers(registry: Registry = OPTIM_WRAPPERS) -> list[str]:
+    """Register ``OptimWrapper`` and ``AmpOptimWrapper``.
+
+    Example:
+        >>> register_optim_wrappers()
+        ['OptimWrapper', 'AmpOptimWrapper']
+    """
+    from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper
+    from optimtx.wrapper.optim_wrapper import OptimWrapper
+
+    for wrapper_cls in (OptimWrapper, AmpOptimWrapper):
+        registry.register_module(module=wrapper_cls, force=True)
+    return ["OptimWrapper", "AmpOptimWrapper"]
+
+
+def public_functions(module: ModuleType, returns: str | None = None) -> dict[str, Callable[..., Any]]:
+    """The public functions defined in ``module``, optionally only those whose return annotation mentions ``returns``.
+
+    Functions without a return annotation are kept.
+
+    Example:
+        >>> import optimtx.transforms.clipping as clipping
+        >>> sorted(public_functions(clipping, returns="GradientTransformation"))
+        ['clip_by_global_norm', 'clip_by_value']
+    """
+    found = {}
+    for name, obj in vars(module).items():
+        if name.startswith("_") or not inspect.isfunction(obj) or obj.__module__ != module.__name__:
+            continue
+        annotation = obj.__annotations__.get("return")
+        if returns is not None and annotation is not None and returns not in str(annotation):
+            continue
+        found[name] = obj
+    return found
+
+
+def register_transforms(registry: Registry = TRANSFORMS) -> list[str]:
+    """Register ``chain``, ``identity`` and every public factory of the ``optimtx.transforms`` modules.
+
+    Modules are discovered with ``pkgutil``, so a new transform file is picked up without
+    editing this list.
+
+    Example:
+        >>> {"chain", "clip_by_global_norm"} <= set(TRANSFORMS.module_dict)
+        True
+    """
+    import optimtx.base
+    import optimtx.transforms
+
+    modules = [optimtx.base] + [
+        importlib.import_module(f"optimtx.transforms.{info.name}")
+        for info in pkgutil.iter_modules(optimtx.transforms.__path__)
+    ]
+    names = []
+    for module in modules:
+        for name, fn in public_functions(module, returns="GradientTransformation").items():
+            registry.register_module(name=name, module=fn, force=True)
+            names.append(name)
+    return names
+
+
+def register_schedules(registry: Registry = SCHEDULES) -> list[str]:
+    """Register every public function of ``optimtx.schedules`` (when that module exists).
+
+    Example:
+        >>> isinstance(register_schedules(), list)
+        True
+    """
+    if importlib.util.find_spec("optimtx.schedules") is None:
+        return []
+    module = importlib.import_module("optimtx.schedules")
+    for name, fn in public_functions(module).items():
+        registry.register_module(name=name, module=fn, force=True)
+    return list(public_functions(module))
+
+
+register_torch_optimizers()
+register_optimtx_optimizers()
+register_optim_wrappers()
+register_transforms()
+register_schedules()
