@@ -22,7 +22,7 @@ def summarize_case(case: Case, bandwidth: dict[str, float]) -> dict[str, object]
         rows.append({"name": name, "role": "n/a", "median_ms": None, "reason": why})
     targets = [
         {"target": t.describe(), "ratio": _round(t.ratio(medians)), "met": t.met(medians)} for t in case.targets
-    ]
+    ] + list(case.extra.pop("checks", []))
     return {
         "case": case.case_id, "title": case.title, "params": case.param_set, "baseline": case.baseline,
         "bytes_per_step": case.bytes_per_step, "bound_ms": round(bound_ms, 3), "bound_note": case.bound_note,
