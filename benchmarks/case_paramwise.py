@@ -51,9 +51,12 @@ def _torch(param_set, device, per_param):
 
 
 def _mmengine_build(model):
+    from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
 
-    logging.getLogger("mmengine").setLevel(logging.WARNING)  # it logs one line per parameter and key
+    logger = MMLogger.get_current_instance()  # it logs one line per parameter and key
+    for item in (logger, *logger.handlers):
+        item.setLevel(logging.WARNING)
     return build_optim_wrapper(model, dict(optimizer=dict(OPTIMIZER), paramwise_cfg=dict(PARAMWISE)))
 
 

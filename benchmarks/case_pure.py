@@ -73,7 +73,7 @@ def _pure_eager(param_set, device):
 def _pure_compiled(param_set, device, case):
     from optimtx.compile import compile_step
 
-    fast = compile_step(_transform())
+    fast = compile_step(_transform(), donate=True)
     params, grads = _trees(param_set, device)
     carry = {"params": params, "state": fast.init(params)}
 

@@ -59,3 +59,32 @@ def print_case(summary: dict[str, object]) -> None:
         verdict = {True: "MET", False: "not met", None: "n/a"}[t["met"]]
         ratio = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}"
         print(f"  target {t['target']}: {ratio} -> {verdict}")
+
+
+def markdown(out: dict[str, object]) -> str:
+    """The run as Markdown: the machine, then one table row per variant and one line per target."""
+    m = out["machine"]
+    bw = out["bandwidth_gbs"]
+    lines = [
+        f"Machine: {m['cpu']}, nproc={m['nproc']}, torch {m['torch']}, device {m['device']}; "
+        f"bandwidth probe: copy {bw['copy']:.1f} GB/s, triad {bw['triad']:.1f} GB/s. "
+        f"Mode {out['mode']}, {out['repeats']} timed steps per variant after {out['warmup']} warm-up.",
+        "",
+        "| case | params | variant | median | vs baseline | of bound |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for case in out["cases"]:
+        unit = case.get("unit", "ms")
+        for row in case["variants"]:
+            value = row.get("median_ms") if unit == "ms" else row.get("value")
+            shown = "n/a" if value is None else f"{value:.2f} {unit}"
+            ratio = "" if row.get("vs_baseline") is None else f"x{row['vs_baseline']:.2f}"
+            frac = "" if row.get("bound_fraction") is None else f"{100 * row['bound_fraction']:.0f}%"
+            lines.append(f"| {case['case']} | {case['params']} | {row['name']} | {shown} | {ratio} | {frac} |")
+    lines += ["", "| case | params | target | measured | verdict |", "|---|---|---|---:|---|"]
+    for case in out["cases"]:
+        for t in case["targets"]:
+            verdict = {True: "met", False: "not met", None: "n/a"}[t["met"]]
+            ratio = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}"
+            lines.append(f"| {case['case']} | {case['params']} | {t['target']} | {ratio} | {verdict} |")
+    return "\n".join(lines) + "\n"

@@ -30,7 +30,7 @@ from case_amp import amp_clip_case, overhead_case  # noqa: E402
 from case_memory import accumulation_case  # noqa: E402
 from case_paramwise import paramwise_case  # noqa: E402
 from case_pure import pure_case  # noqa: E402
-from report import print_case, print_header, summarize_case  # noqa: E402
+from report import markdown, print_case, print_header, summarize_case  # noqa: E402
 from timing import probe_bandwidth, time_round_robin  # noqa: E402
 
 QUICK_PLAN = [
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default=None, help="comma-separated case ids to run, e.g. T1,T3")
     parser.add_argument("--output", default=str(HERE / "results" / "latest.json"))
     args = parser.parse_args(argv)
-    args.repeats = args.repeats or (9 if args.quick else 25)
+    args.repeats = args.repeats or (15 if args.quick else 31)
     args.warmup = args.warmup or (2 if args.quick else 4)
     device = torch.device(args.device)
     plan = QUICK_PLAN if args.quick else FULL_PLAN
@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(out, indent=1) + "\n")
+    Path(args.output).with_suffix(".md").write_text(markdown(out))
     print(f"\nwrote {args.output} ({out['wall_s']} s)")
     return 0
 
