@@ -23,6 +23,7 @@ class Target:
     kind: str = "speedup"
 
     def ratio(self, medians: dict[str, float | None]) -> float | None:
+        """The ratio the target is about, from per-variant times (medians or minima)."""
         a, b = medians.get(self.faster), medians.get(self.slower)
         if a is None or b is None:
             return None
