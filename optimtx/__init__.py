@@ -24,7 +24,9 @@ from optimtx.base import apply_updates as apply_updates  # noqa: E402
 from optimtx.base import chain as chain  # noqa: E402
 from optimtx.base import identity as identity  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
+from optimtx.transforms.adam import ScaleByAdamaxState as ScaleByAdamaxState  # noqa: E402
 from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
+from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: E402
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
@@ -34,6 +36,7 @@ from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
 from optimtx.transforms.momentum import trace as trace  # noqa: E402
 from optimtx.transforms.optimizers import adagrad as adagrad  # noqa: E402
 from optimtx.transforms.optimizers import adam as adam  # noqa: E402
+from optimtx.transforms.optimizers import adamax as adamax  # noqa: E402
 from optimtx.transforms.optimizers import adamw as adamw  # noqa: E402
 from optimtx.transforms.optimizers import lion as lion  # noqa: E402
 from optimtx.transforms.optimizers import rmsprop as rmsprop  # noqa: E402
@@ -83,6 +86,7 @@ __all__ = [
     "SCHEDULES",
     "ScaleByAdagradState",
     "ScaleByAdamState",
+    "ScaleByAdamaxState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
     "ScaleByRmsState",
@@ -92,6 +96,7 @@ __all__ = [
     "__version__",
     "adagrad",
     "adam",
+    "adamax",
     "adamw",
     "add_decayed_weights",
     "apply_updates",
@@ -108,6 +113,7 @@ __all__ = [
     "scale",
     "scale_by_adagrad",
     "scale_by_adam",
+    "scale_by_adamax",
     "scale_by_learning_rate",
     "scale_by_lion",
     "scale_by_rms",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 from hypothesis import given
@@ -63,6 +65,11 @@ def adam_kwargs(draw, default_decay):
 
 
 @st.composite
+def adamax_kwargs(draw):
+    return dict(lr=draw(LR), betas=(draw(BETA), draw(BETA)), eps=draw(EPS), weight_decay=draw(DECAY))
+
+
+@st.composite
 def rmsprop_kwargs(draw):
     return dict(
         lr=draw(st.floats(1e-4, 0.1)),
@@ -98,6 +105,11 @@ def test_adam_matches_torch(kwargs, run):
 @given(kwargs=adam_kwargs(1e-2), run=gradient_runs())
 def test_adamw_matches_torch(kwargs, run):
     check_parity(otx.adamw, torch.optim.AdamW, kwargs, run)
+
+
+@given(kwargs=adamax_kwargs(), run=gradient_runs())
+def test_adamax_matches_torch(kwargs, run):
+    check_parity(otx.adamax, torch.optim.Adamax, kwargs, run)
 
 
 @given(kwargs=rmsprop_kwargs(), run=gradient_runs())
@@ -149,6 +161,7 @@ FACTORIES = {
     "sgd": (otx.sgd, sgd_kwargs()),
     "adam": (otx.adam, adam_kwargs(0.0)),
     "adamw": (otx.adamw, adam_kwargs(1e-2)),
+    "adamax": (otx.adamax, adamax_kwargs()),
     "rmsprop": (otx.rmsprop, rmsprop_kwargs()),
     "adagrad": (otx.adagrad, adagrad_kwargs()),
     "lion": (otx.lion, st.fixed_dictionaries({"lr": LR, "betas": st.tuples(BETA, BETA), "weight_decay": DECAY})),
@@ -206,3 +219,29 @@ def test_updates_are_differentiable_through_the_learning_rate():
     otx.apply_updates(params, updates)["w"].sum().backward()
     # d/d lr of p - lr * (sign-like adam step + wd * p): -(1 - 1 + 0.01 * 3) summed over both entries
     torch.testing.assert_close(lr.grad, torch.tensor(-0.03), rtol=1e-4, atol=1e-6)
+
+
+TORCH_ONLY = ("self", "params", "foreach", "capturable", "maximize", "differentiable")
+
+
+@pytest.mark.parametrize(
+    "factory,cls",
+    [
+        (otx.sgd, torch.optim.SGD),
+        (otx.adam, torch.optim.Adam),
+        (otx.adamw, torch.optim.AdamW),
+        (otx.adamax, torch.optim.Adamax),
+        (otx.rmsprop, torch.optim.RMSprop),
+        (otx.adagrad, torch.optim.Adagrad),
+    ],
+)
+def test_arguments_and_defaults_are_torch_ones(factory, cls):
+    ours = inspect.signature(factory).parameters
+    theirs = {
+        name: p
+        for name, p in inspect.signature(cls.__init__).parameters.items()
+        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and name not in TORCH_ONLY
+    }
+    assert list(ours) == list(theirs)
+    for name, p in theirs.items():
+        assert ours[name].default == p.default, name

@@ -96,6 +96,12 @@ TABLE: list[TransformCase] = [
     ),
     TransformCase("scale_by_adam_amsgrad", otx.scale_by_adam, {"amsgrad": True}),
     TransformCase(
+        "scale_by_adamax",
+        otx.scale_by_adamax,
+        {"b1": 0.8},
+        invalid=(({"b2": 1.0}, ValueError, "b2"), ({"eps": -1.0}, ValueError, "eps")),
+    ),
+    TransformCase(
         "scale_by_rms",
         otx.scale_by_rms,
         {"alpha": 0.9, "centered": True},
@@ -161,6 +167,13 @@ TABLE: list[TransformCase] = [
         otx.lion,
         {"lr": 1e-4, "weight_decay": 1e-2},
         invalid=(({"betas": (0.9, 1.0)}, ValueError, "betas"), ({"lr": -1.0}, ValueError, "lr")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "adamax",
+        otx.adamax,
+        {"lr": 2e-3, "weight_decay": 1e-2},
+        invalid=(({"betas": (0.9, 2.0)}, ValueError, "betas"), ({"lr": -1.0}, ValueError, "lr")),
         needs_params=True,
     ),
 ]

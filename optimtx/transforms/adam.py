@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.transforms.kernels import add, decay_add_square, lerp, mul
+from optimtx.transforms.kernels import decay_add_square, lerp
 from optimtx.tree import leaves, rebuild, zeros_like
 from optimtx.validation import check_non_negative, check_unit_interval
 
@@ -37,6 +37,25 @@ def bias_correction(decay: float | Tensor, count: Tensor) -> Tensor:
         tensor(0.7500, dtype=torch.float64)
     """
     return 1 - decay ** count.to(torch.float64)
+
+
+def _denominator(nu: list[Tensor], b1: float | Tensor, b2: float | Tensor, eps: float | Tensor, count: Tensor):
+    """``bc1 * (sqrt(nu) / sqrt(bc2) + eps)``: ``mu`` divided by it is Adam's bias-corrected direction.
+
+    Folding both bias corrections into the denominator costs one pass over the tensors
+    fewer than correcting ``mu`` separately.
+    """
+    bc1 = bias_correction(b1, count)
+    root = list(torch._foreach_pow(nu, 0.5))  # not sqrt: pow's backward does not keep its output
+    torch._foreach_mul_(root, bc1 / bias_correction(b2, count).sqrt())
+    torch._foreach_add_(root, eps * bc1)
+    return root
+
+
+def _first_moment_step(updates: Updates, state: Any, b1: float | Tensor) -> tuple[list[Tensor], Tensor, list[Tensor]]:
+    """The start every Adam-style update shares: the gradients, the next count, the new first moment."""
+    grads = leaves(updates)
+    return grads, state.count + 1, lerp(leaves(state.mu), grads, 1 - b1) if grads else []
 
 
 def scale_by_adam(
@@ -76,22 +95,69 @@ def scale_by_adam(
 
     def update(updates: Updates, state: ScaleByAdamState, params: Params | None = None, **extra: Any):
         del params, extra
-        grads = leaves(updates)
-        count = state.count + 1
+        grads, count, mu = _first_moment_step(updates, state, b1)
         if not grads:
             return {}, state._replace(count=count)
-        mu = lerp(leaves(state.mu), grads, 1 - b1)
         nu = decay_add_square(leaves(state.nu), grads, b2, 1 - b2)
         nu_max = list(torch._foreach_maximum(leaves(state.nu_max), nu)) if amsgrad else []
-        root = torch._foreach_sqrt(nu_max if amsgrad else nu)
-        denom = add(list(torch._foreach_div(root, bias_correction(b2, count).sqrt())), eps)
-        out = mul(list(torch._foreach_div(mu, denom)), 1 / bias_correction(b1, count))
+        out = torch._foreach_div(mu, _denominator(nu_max if amsgrad else nu, b1, b2, eps, count))
         new_state = ScaleByAdamState(
             count=count,
             mu=rebuild(updates, mu),
             nu=rebuild(updates, nu),
             nu_max=rebuild(updates, nu_max) if amsgrad else {},
         )
+        return rebuild(updates, out), new_state
+
+    return GradientTransformation(init, update)
+
+
+class ScaleByAdamaxState(NamedTuple):
+    """State of :func:`scale_by_adamax`.
+
+    Attributes:
+        count: how many updates were made (int64 0-d tensor), torch's ``step``.
+        mu: first moment (``exp_avg``) of each parameter.
+        inf_norm: the decayed running maximum of ``|g|`` (``exp_inf``) of each parameter.
+    """
+
+    count: Tensor
+    mu: dict[str, Tensor]
+    inf_norm: dict[str, Tensor]
+
+
+def scale_by_adamax(
+    b1: float | Tensor = 0.9, b2: float | Tensor = 0.999, eps: float | Tensor = 1e-8
+) -> GradientTransformation:
+    """Rescale updates as ``torch.optim.Adamax`` does (Adam with an infinity norm).
+
+    ``m = lerp(m, g, 1 - b1)``, ``u = max(b2 * u, |g| + eps)``; the output is
+    ``m / (u * (1 - b1**t))``.
+
+    Example:
+        >>> tx = scale_by_adamax(eps=0.0)
+        >>> g = {"w": torch.tensor([2.0, -0.5])}
+        >>> tx.update(g, tx.init(g))[0]
+        {'w': tensor([ 1., -1.])}
+    """
+    check_unit_interval("b1", b1)
+    check_unit_interval("b2", b2)
+    check_non_negative("eps", eps)
+
+    def init(params: Params) -> ScaleByAdamaxState:
+        return ScaleByAdamaxState(count=torch.zeros((), dtype=torch.int64), mu=zeros_like(params), inf_norm=zeros_like(params))
+
+    def update(updates: Updates, state: ScaleByAdamaxState, params: Params | None = None, **extra: Any):
+        del params, extra
+        grads, count, mu = _first_moment_step(updates, state, b1)
+        if not grads:
+            return {}, state._replace(count=count)
+        magnitude = list(torch._foreach_abs(grads))
+        torch._foreach_add_(magnitude, eps)  # fresh, and abs's backward needs its input, not this
+        inf_norm = torch._foreach_maximum(torch._foreach_mul(leaves(state.inf_norm), b2), magnitude)
+        out = list(torch._foreach_div(mu, inf_norm))
+        torch._foreach_mul_(out, 1 / bias_correction(b1, count))  # fresh, and div's backward needs only its inputs
+        new_state = ScaleByAdamaxState(count=count, mu=rebuild(updates, mu), inf_norm=rebuild(updates, inf_norm))
         return rebuild(updates, out), new_state
 
     return GradientTransformation(init, update)

@@ -3,7 +3,11 @@
 ``torch._foreach_*`` ops take Python numbers through their ``Scalar`` overloads, which
 are the cheapest, but a 0-d tensor passed there is read back to the host. Hyperparameters
 arrive as tensors under ``inject_hyperparams``, so these helpers pick the tensor-safe
-overloads for tensors and the fused scalar overloads for numbers. All are out of place.
+overloads for tensors and the fused scalar overloads for numbers.
+
+None of them modifies its arguments. Some finish with an in-place op on a buffer they
+have just allocated themselves, to save an allocation; they only do so where the op that
+made the buffer does not keep it for its backward pass, so autograd stays correct.
 """
 
 from __future__ import annotations
@@ -45,10 +49,12 @@ def decay_add_square(xs: list[Tensor], gs: list[Tensor], decay: Scalar, rate: Sc
         >>> decay_add_square([torch.ones(1)], [torch.full((1,), 2.0)], 0.5, 0.5)
         [tensor([2.5000])]
     """
-    decayed = torch._foreach_mul(xs, decay)
+    decayed = list(torch._foreach_mul(xs, decay))  # fresh, and mul's backward does not need it
     if isinstance(rate, Tensor):
-        return list(torch._foreach_addcmul(decayed, torch._foreach_mul(gs, rate), gs))
-    return list(torch._foreach_addcmul(decayed, gs, gs, value=rate))
+        torch._foreach_addcmul_(decayed, torch._foreach_mul(gs, rate), gs)
+    else:
+        torch._foreach_addcmul_(decayed, gs, gs, value=rate)
+    return decayed
 
 
 def mul(xs: list[Tensor], factor: Scalar) -> list[Tensor]:

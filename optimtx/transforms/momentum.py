@@ -56,6 +56,8 @@ def trace(momentum: float | Tensor, dampening: float | Tensor = 0.0, nesterov: b
     ``buf = momentum * buf + (1 - dampening) * g``. The output is ``buf``, or
     ``g + momentum * buf`` with ``nesterov=True``. "First step" is read from a counter
     in the state with ``torch.where``, never from a Python flag, so the transform stays pure.
+    With ``momentum == 0`` (possible as a tensor) it returns the gradient unchanged, as
+    torch does when it has no momentum (``dampening`` is then ignored).
 
     Args:
         momentum: the momentum factor (>= 0).
@@ -83,9 +85,11 @@ def trace(momentum: float | Tensor, dampening: float | Tensor = 0.0, nesterov: b
         new_count = state.count + 1
         if not grads:
             return {}, TraceState(count=new_count, trace={})
-        first = state.count == 0
-        keep = torch.where(first, 0.0, torch.as_tensor(momentum, dtype=torch.float64))
-        take = torch.where(first, 1.0, 1 - torch.as_tensor(dampening, dtype=torch.float64))
+        momentum_t = torch.as_tensor(momentum, dtype=torch.float64)
+        # With momentum 0 torch skips the buffer, so dampening never applies: treat every step as the first.
+        restart = torch.logical_or(state.count == 0, momentum_t == 0)
+        keep = torch.where(restart, 0.0, momentum_t)
+        take = torch.where(restart, 1.0, 1 - torch.as_tensor(dampening, dtype=torch.float64))
         new_bufs = add_scaled(mul(bufs, keep), grads, take)
         out = add_scaled(grads, new_bufs, momentum) if nesterov else new_bufs
         return rebuild(updates, out), TraceState(count=new_count, trace=rebuild(updates, new_bufs))

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, chain
-from optimtx.transforms.adam import scale_by_adam
+from optimtx.transforms.adam import scale_by_adam, scale_by_adamax
 from optimtx.transforms.lion import scale_by_lion
 from optimtx.transforms.momentum import check_nesterov, trace
 from optimtx.transforms.rms import scale_by_adagrad, scale_by_rms
@@ -53,7 +53,7 @@ def _betas(betas: Sequence[Hyper]) -> tuple[Hyper, Hyper]:
 
 
 def sgd(
-    lr: Hyper, momentum: Hyper = 0, dampening: Hyper = 0, weight_decay: Hyper = 0, nesterov: bool = False
+    lr: Hyper = 1e-3, momentum: Hyper = 0, dampening: Hyper = 0, weight_decay: Hyper = 0, nesterov: bool = False
 ) -> GradientTransformation:
     """``torch.optim.SGD`` as a transform: decay, momentum, then ``-lr``.
 
@@ -115,6 +115,22 @@ def adamw(
     check_non_negative("lr", lr)
     b1, b2 = _betas(betas)
     return chain(scale_by_adam(b1, b2, eps, amsgrad), *_decay(weight_decay), scale_by_learning_rate(lr))
+
+
+def adamax(
+    lr: Hyper = 2e-3, betas: tuple[Hyper, Hyper] = (0.9, 0.999), eps: Hyper = 1e-8, weight_decay: Hyper = 0
+) -> GradientTransformation:
+    """``torch.optim.Adamax``: L2 decay added to the gradient, Adamax scaling, then ``-lr``.
+
+    Example:
+        >>> tx = adamax(0.1)
+        >>> p = {"w": torch.ones(1)}
+        >>> tx.update({"w": torch.full((1,), 5.0)}, tx.init(p), p)[0]
+        {'w': tensor([-0.1000])}
+    """
+    check_non_negative("lr", lr)
+    b1, b2 = _betas(betas)
+    return chain(*_decay(weight_decay), scale_by_adamax(b1, b2, eps), scale_by_learning_rate(lr))
 
 
 def rmsprop(
