@@ -23,15 +23,33 @@ from optimtx.base import GradientTransformation as GradientTransformation  # noq
 from optimtx.base import apply_updates as apply_updates  # noqa: E402
 from optimtx.base import chain as chain  # noqa: E402
 from optimtx.base import identity as identity  # noqa: E402
+from optimtx import schedules as schedules  # noqa: E402
+from optimtx.state_io import load_state_dict as load_state_dict  # noqa: E402
+from optimtx.state_io import state_dict as state_dict  # noqa: E402
+from optimtx.transforms.accumulate import AccumulateState as AccumulateState  # noqa: E402
+from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamaxState as ScaleByAdamaxState  # noqa: E402
 from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
 from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: E402
+from optimtx.transforms.amp import ScaleByAmpState as ScaleByAmpState  # noqa: E402
+from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # noqa: E402
+from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
+from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
+from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
+from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState  # noqa: E402
+from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams  # noqa: E402
+from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams  # noqa: E402
+from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams  # noqa: E402
 from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState  # noqa: E402
 from optimtx.transforms.lion import scale_by_lion as scale_by_lion  # noqa: E402
+from optimtx.transforms.masking import MaskedState as MaskedState  # noqa: E402
+from optimtx.transforms.masking import MultiTransformState as MultiTransformState  # noqa: E402
+from optimtx.transforms.masking import masked as masked  # noqa: E402
+from optimtx.transforms.masking import multi_transform as multi_transform  # noqa: E402
 from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
 from optimtx.transforms.momentum import trace as trace  # noqa: E402
 from optimtx.transforms.optimizers import adagrad as adagrad  # noqa: E402
@@ -69,13 +87,18 @@ from optimtx.wrapper.registries import TRANSFORMS as TRANSFORMS  # noqa: E402
 from optimtx.wrapper.registry import Registry as Registry  # noqa: E402
 
 __all__ = [
+    "AccumulateState",
     "AmpOptimWrapper",
+    "ApplyIfFiniteState",
     "ClipByGlobalNormState",
     "DefaultOptimWrapperConstructor",
     "EmptyState",
     "ExplainRow",
     "GradientTransformation",
+    "InjectHyperparamsState",
     "LossScaler",
+    "MaskedState",
+    "MultiTransformState",
     "OPTIMIZERS",
     "OPTIM_WRAPPERS",
     "OPTIM_WRAPPER_CONSTRUCTORS",
@@ -87,6 +110,7 @@ __all__ = [
     "ScaleByAdagradState",
     "ScaleByAdamState",
     "ScaleByAdamaxState",
+    "ScaleByAmpState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
     "ScaleByRmsState",
@@ -94,19 +118,27 @@ __all__ = [
     "TraceState",
     "UnmatchedCustomKeyWarning",
     "__version__",
+    "accumulate",
     "adagrad",
     "adam",
     "adamax",
     "adamw",
     "add_decayed_weights",
+    "apply_if_finite",
     "apply_updates",
     "build_optim_wrapper",
     "chain",
     "clip_by_global_norm",
     "clip_by_value",
+    "current_loss_scale",
     "explain",
+    "get_hyperparams",
     "identity",
+    "inject_hyperparams",
     "lion",
+    "load_state_dict",
+    "masked",
+    "multi_transform",
     "paramwise",
     "paramwise_labels",
     "rmsprop",
@@ -114,9 +146,13 @@ __all__ = [
     "scale_by_adagrad",
     "scale_by_adam",
     "scale_by_adamax",
+    "scale_by_amp",
     "scale_by_learning_rate",
     "scale_by_lion",
     "scale_by_rms",
+    "schedules",
+    "set_hyperparams",
     "sgd",
+    "state_dict",
     "trace",
 ]

@@ -11,8 +11,8 @@ from torch import nn
 from optimtx.optim import AmpOptimWrapper
 from optimtx.wrapper.loss_scaler import LossScaler
 
-torch.manual_seed(0)
-DATA = [(torch.randn(8, 3), torch.randn(8, 2)) for _ in range(12)]
+_GEN = torch.Generator().manual_seed(0)
+DATA = [(torch.randn(8, 3, generator=_GEN), torch.randn(8, 2, generator=_GEN)) for _ in range(12)]
 OVERFLOW_STEPS = {4, 5}  # an inf input makes every gradient non-finite on these steps
 
 
@@ -91,7 +91,8 @@ def test_overflow_steps_change_only_the_scale():
 def test_accumulation_matches_grad_scaler():
     ref, ours = make_model(), make_model()
     ref_opt, scaler = torch.optim.SGD(ref.parameters(), lr=0.1), torch.amp.GradScaler("cpu", init_scale=256.0)
-    wrapper = AmpOptimWrapper(dict(init_scale=256.0), optimizer=torch.optim.SGD(ours.parameters(), lr=0.1), accumulative_counts=2)
+    opt = torch.optim.SGD(ours.parameters(), lr=0.1)
+    wrapper = AmpOptimWrapper(dict(init_scale=256.0), optimizer=opt, accumulative_counts=2)
     for i, (x, y) in enumerate(DATA[:6]):
         with torch.autocast("cpu", dtype=torch.float16):
             out = ref(x)
@@ -141,7 +142,8 @@ def test_bfloat16_matches_plain_autocast_without_scaling():
 
 
 def test_bfloat16_with_an_explicit_scale_is_honoured():
-    wrapper = AmpOptimWrapper(dict(init_scale=8.0), dtype="bf16-mixed", optimizer=torch.optim.SGD(make_model().parameters(), lr=0.1))
+    opt = torch.optim.SGD(make_model().parameters(), lr=0.1)
+    wrapper = AmpOptimWrapper(dict(init_scale=8.0), dtype="bf16-mixed", optimizer=opt)
     assert wrapper.loss_scaler.is_enabled() and wrapper.loss_scaler.get_scale() == 8.0
 
 
@@ -190,7 +192,8 @@ def test_backward_and_step_call_the_scaler_like_grad_scaler():
 
 def trained_wrapper(seed: int = 0, lr: float = 0.1) -> AmpOptimWrapper:
     model = make_model(seed)
-    wrapper = AmpOptimWrapper(dict(init_scale=1024.0, growth_interval=1), optimizer=torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9))
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    wrapper = AmpOptimWrapper(dict(init_scale=1024.0, growth_interval=1), optimizer=opt)
     for x, y in DATA[:3]:
         with wrapper.optim_context(model):
             out = model(x)
@@ -203,8 +206,9 @@ def test_state_dict_layout_and_loading():
     sd = wrapper.state_dict()
     scaler_state = sd.pop("loss_scaler")
     assert str(sd) == str(wrapper.optimizer.state_dict())
-    assert scaler_state == {"scale": 8192.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 1, "_growth_tracker": 0}
-    assert all(type(scaler_state[k]) is t for k, t in [("scale", float), ("growth_interval", int), ("_growth_tracker", int)])
+    expected = {"scale": 8192.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 1, "_growth_tracker": 0}
+    assert scaler_state == expected
+    assert [type(scaler_state[k]) for k in expected] == [float, float, float, int, int]
 
     fresh = AmpOptimWrapper(optimizer=torch.optim.SGD(make_model(1).parameters(), lr=0.5))
     full = wrapper.state_dict()
@@ -242,6 +246,7 @@ def test_bad_loss_scaler_state_changes_nothing():
         (dict(dtype=torch.int32), ValueError, "int32"),
         (dict(dtype=16), TypeError, "16"),
         (dict(accumulative_counts=0), ValueError, "0"),
+        (dict(use_fsdp=True), ValueError, "use_fsdp"),
     ],
 )
 def test_bad_arguments(kwargs, error, needle):
@@ -252,3 +257,42 @@ def test_bad_arguments(kwargs, error, needle):
 def test_int_loss_scale_is_accepted():
     wrapper = AmpOptimWrapper(512, optimizer=torch.optim.SGD([nn.Parameter(torch.ones(1))], lr=0.1))
     assert wrapper.loss_scaler.get_scale() == 512.0
+
+
+def test_example_script_trains():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "optim_wrapper_training.py"
+    spec = importlib.util.spec_from_file_location("optim_wrapper_training", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(epochs=2, verbose=False) > 0.75
+
+
+def test_facade_matches_the_pure_scale_by_amp_chain():
+    import optimtx as otx
+    from torch.func import functional_call
+
+    model, template = make_model(), make_model()
+    wrapper = AmpOptimWrapper(
+        loss_scale=dict(SCALER_ARGS), optimizer=torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    )
+    params = {k: v.detach().clone().requires_grad_(True) for k, v in template.named_parameters()}
+    tx = otx.scale_by_amp(otx.sgd(0.1, momentum=0.9), **SCALER_ARGS)
+    state = tx.init(params)
+    for i in range(len(DATA)):
+        x, y = batch(i)
+        with wrapper.optim_context(model):
+            out = model(x)
+        wrapper.update_params(nn.functional.mse_loss(out.float(), y))
+
+        with torch.autocast("cpu", dtype=torch.float16):
+            pure_out = functional_call(template, params, (x,))
+        scaled = nn.functional.mse_loss(pure_out.float(), y) * otx.current_loss_scale(state)
+        grads = dict(zip(params, torch.autograd.grad(scaled, list(params.values())), strict=True))
+        updates, state = tx.update(grads, state, params)
+        params = {k: v.detach().requires_grad_(True) for k, v in otx.apply_updates(params, updates).items()}
+        assert wrapper.loss_scaler.get_scale() == float(otx.current_loss_scale(state))
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.detach(), params[name].detach(), rtol=1e-6, atol=1e-7)

@@ -105,6 +105,8 @@ def test_bad_state_dict_loads_nothing():
         d.load_state_dict({"optim1": other, "gen": other})
     with pytest.raises(ValueError, match="param groups"):
         d.load_state_dict({"optim1": other, "optim2": {"state": {}, "param_groups": []}})
+    with pytest.raises(TypeError, match="list"):
+        d.load_state_dict([other])
     assert str(d.state_dict()) == before
 
 

@@ -195,7 +195,9 @@ TUTORIAL_GROUP = {
     "lr": 0.01, "momentum": 0, "dampening": 0, "weight_decay": 0, "nesterov": False,
     "maximize": False, "foreach": None, "params": [0, 1],
 }  # fmt: skip
-TUTORIAL_SCALER = {"scale": 65536.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2000, "_growth_tracker": 0}
+TUTORIAL_SCALER = {
+    "scale": 65536.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2000, "_growth_tracker": 0,
+}  # fmt: skip
 
 
 def test_export_and_load_state_dicts_section(capsys):

@@ -48,6 +48,7 @@ class AmpOptimWrapper(OptimWrapper):
             ``growth_interval``, ``enabled``.
         dtype: the autocast dtype: ``None`` (float16), ``'float16'``, ``'bfloat16'``,
             ``'float32'``, ``'float64'``, ``'16-mixed'``, ``'bf16-mixed'`` or a ``torch.dtype``.
+        use_fsdp: accepted for MMEngine configs; only ``False`` is supported.
         **kwargs: ``optimizer``, ``accumulative_counts``, ``clip_grad`` as for :class:`OptimWrapper`.
 
     Example:
@@ -64,7 +65,18 @@ class AmpOptimWrapper(OptimWrapper):
 
     valid_dtypes = ("float16", "bfloat16", "float32", "float64")
 
-    def __init__(self, loss_scale: str | float | dict = "dynamic", dtype: str | torch.dtype | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        loss_scale: str | float | dict = "dynamic",
+        dtype: str | torch.dtype | None = None,
+        use_fsdp: bool = False,
+        **kwargs: Any,
+    ):
+        if use_fsdp:
+            raise ValueError(
+                "use_fsdp=True is not supported: optimtx has no sharded loss scaler. "
+                "Use torch.distributed.fsdp.sharded_grad_scaler.ShardedGradScaler directly, or leave use_fsdp=False."
+            )
         super().__init__(**kwargs)
         self.cast_dtype = parse_amp_dtype(dtype)
         self.autocast_dtype = torch.float16 if self.cast_dtype is None else self.cast_dtype

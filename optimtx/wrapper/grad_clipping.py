@@ -91,7 +91,9 @@ def _check_keys(clip_grad: Mapping[str, Any], kind: str, kwargs: dict[str, Any])
     required = _REQUIRED_KEY[kind]
     if required not in kwargs:
         shown = ", ".join(f"{k}={v!r}" for k, v in clip_grad.items())
-        raise ValueError(f"clip_grad=dict({shown}) has no {required!r}. Add it, e.g. dict(type={kind!r}, {required}=1.0).")
+        raise ValueError(
+            f"clip_grad=dict({shown}) has no {required!r}. Add it, e.g. dict(type={kind!r}, {required}=1.0)."
+        )
 
 
 def clip_grads_(grads: list[Tensor], config: ClipConfig) -> Tensor | None:

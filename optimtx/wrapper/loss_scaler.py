@@ -1,8 +1,10 @@
 """Dynamic and static loss scaling for the AMP facade, step for step like ``torch.amp.GradScaler``.
 
 ``LossScaler`` has GradScaler's method names (``scale``, ``unscale_``, ``step``, ``update``,
-``get_scale``, ``state_dict``) and the same numbers: it runs the same unscale / inf-check and
-scale-update kernels on the gradients it owns. What differs: it works on any device, accepts
+``get_scale``, ``state_dict``) and the same numbers. The scale update is the pure
+:func:`optimtx.transforms.amp.next_scale`; unscaling runs GradScaler's in-place
+unscale-and-check kernel on the ``.grad`` buffers the facade owns, which gives the same
+numbers as the pure :func:`optimtx.transforms.amp.unscale_grads` (tested) without copies. What differs: it works on any device, accepts
 Python ints, and keeps the "was this step skipped" flag as a tensor until someone asks.
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimtx.transforms.amp import next_scale
 from optimtx.validation import check_positive, check_positive_int
 
 _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
@@ -69,7 +72,12 @@ class LossScaler:
         return self._enabled
 
     def scale(self, loss: Tensor) -> Tensor:
-        """``loss * scale`` (``loss`` itself when disabled)."""
+        """``loss * scale`` (``loss`` itself when disabled).
+
+        Example:
+            >>> LossScaler(init_scale=8.0).scale(torch.tensor(0.5))
+            tensor(4.)
+        """
         if not self._enabled:
             return loss
         self._move_to(loss.device)
@@ -115,16 +123,26 @@ class LossScaler:
             del optimizer.found_inf
 
     def update(self, new_scale: float | None = None) -> None:
-        """Grow or back off the scale (as ``GradScaler.update``), or set it to ``new_scale``."""
+        """Grow or back off the scale (as ``GradScaler.update``), or set it to ``new_scale``.
+
+        Example:
+            >>> p = torch.nn.Parameter(torch.ones(1)); p.grad = torch.tensor([float("inf")])
+            >>> scaler = LossScaler(init_scale=8.0)
+            >>> scaler.step(torch.optim.SGD([p], lr=1.0)); scaler.update()
+            >>> scaler.get_scale(), scaler.step_was_skipped(), p.data
+            (4.0, True, tensor([1.]))
+        """
         if not self._enabled:
             return
         found = self._found()
         if new_scale is not None:
             self._scale.fill_(float(new_scale))
         else:
-            torch._amp_update_scale_(
+            scale, tracker = next_scale(
                 self._scale, self._growth_tracker, found, self.growth_factor, self.backoff_factor, self.growth_interval
             )
+            self._scale.copy_(scale)
+            self._growth_tracker.copy_(tracker)
         self._last_found_inf = found
         self._found_inf = None
         self._unscaled = False
@@ -138,7 +156,12 @@ class LossScaler:
         return float(self._scale.item()) if self._enabled else 1.0
 
     def state_dict(self) -> dict[str, Any]:
-        """GradScaler's state keys, as Python numbers."""
+        """GradScaler's state keys, as Python numbers.
+
+        Example:
+            >>> LossScaler(init_scale=2.0).state_dict()
+            {'scale': 2.0, 'growth_factor': 2.0, 'backoff_factor': 0.5, 'growth_interval': 2000, '_growth_tracker': 0}
+        """
         return {
             "scale": self.get_scale(),
             "growth_factor": self.growth_factor,
@@ -189,7 +212,7 @@ def check_scaler_state(state_dict: Any) -> None:
         >>> check_scaler_state({"scale": 2.0})
         Traceback (most recent call last):
         ...
-        ValueError: The loss_scaler state misses ['growth_factor', 'backoff_factor', 'growth_interval', '_growth_tracker']. ...
+        ValueError: The loss_scaler state misses ['growth_factor', ...
     """
     if not isinstance(state_dict, dict):
         raise TypeError(f"The loss_scaler state must be a dict, got {type(state_dict).__name__}.")

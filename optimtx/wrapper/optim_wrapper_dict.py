@@ -29,7 +29,8 @@ class OptimWrapperDict(OptimWrapper):
         (['gen', 'disc'], 2, True)
     """
 
-    def __init__(self, **optim_wrapper_dict: OptimWrapper) -> None:  # noqa: super().__init__ is not wanted
+    def __init__(self, **optim_wrapper_dict: OptimWrapper) -> None:
+        # No super().__init__(): the container has no optimizer or counters of its own.
         for name, wrapper in optim_wrapper_dict.items():
             if not isinstance(wrapper, OptimWrapper):
                 raise TypeError(
@@ -90,6 +91,8 @@ class OptimWrapperDict(OptimWrapper):
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Load the named states (a subset of names is fine); nothing is loaded if any name or state does not fit."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"state_dict must be a dict of named states, got {type(state_dict).__name__}.")
         unknown = [name for name in state_dict if name not in self.optim_wrappers]
         if unknown:
             raise ValueError(

@@ -1,0 +1,295 @@
+"""Schedules: pure functions from a step count to a hyperparameter value.
+
+Every factory here returns a callable ``schedule(step)``. ``step`` is a Python int
+(the result is a Python float) or a 0-d tensor such as a transform's int64 counter
+(the result is a 0-d tensor in the default float dtype, computed on the step's device
+with tensor ops only, so it neither syncs with the host nor breaks
+``torch.compile(fullgraph=True)``). The math runs in float64 either way.
+
+Step 0 is the first update. Conventions follow optax: ``warmup_cosine_decay``'s
+``decay_steps`` counts the warmup too, ``join`` restarts each schedule at 0 at its
+boundary, and ``multistep`` multiplies the value by each boundary's scale once the
+step reaches that boundary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from optimtx.validation import check_positive_int
+
+Schedule = Callable[[Any], Any]
+
+
+def _check_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")
+    return float(value)
+
+
+def _check_non_negative_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"Invalid {name}: {value!r}. It must be an integer >= 0.")
+    return value
+
+
+def _as_step(step: Any) -> Tensor:
+    if isinstance(step, Tensor):
+        if step.ndim != 0:
+            raise ValueError(f"A schedule's step must be an int or a 0-d tensor, got shape {tuple(step.shape)}.")
+        return step
+    if isinstance(step, bool) or not isinstance(step, int):
+        raise TypeError(f"A schedule's step must be an int or a 0-d tensor, got {step!r}.")
+    return torch.tensor(step, dtype=torch.int64)
+
+
+def _finish(step: Any, value: Tensor) -> Any:
+    return value.to(torch.get_default_dtype()) if isinstance(step, Tensor) else float(value)
+
+
+def _schedule(formula: Callable[[Tensor], Tensor]) -> Schedule:
+    """Lift ``formula`` (float64 0-d tensor -> tensor) to accept an int or any 0-d tensor."""
+
+    def schedule(step: Any) -> Any:
+        return _finish(step, formula(_as_step(step).to(torch.float64)))
+
+    return schedule
+
+
+def constant(value: float) -> Schedule:
+    """Always ``value``.
+
+    Example:
+        >>> constant(0.1)(7)
+        0.1
+    """
+    value = _check_number("value", value)
+    return _schedule(lambda t: torch.full_like(t, value))
+
+
+def linear(init_value: float, end_value: float, transition_steps: int, transition_begin: int = 0) -> Schedule:
+    """From ``init_value`` to ``end_value`` in a straight line over ``transition_steps`` steps, then flat.
+
+    The ramp starts at step ``transition_begin``.
+
+    Example:
+        >>> [linear(0.0, 1.0, 4)(s) for s in (0, 2, 4, 9)]
+        [0.0, 0.5, 1.0, 1.0]
+    """
+    init_value, end_value = _check_number("init_value", init_value), _check_number("end_value", end_value)
+    check_positive_int("transition_steps", transition_steps)
+    _check_non_negative_int("transition_begin", transition_begin)
+
+    def formula(t: Tensor) -> Tensor:
+        frac = torch.clamp((t - transition_begin) / transition_steps, 0.0, 1.0)
+        return init_value + (end_value - init_value) * frac
+
+    return _schedule(formula)
+
+
+def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Schedule:
+    """Half a cosine from ``init_value`` down to ``alpha * init_value`` over ``decay_steps``, then flat.
+
+    Example:
+        >>> [round(cosine_decay(1.0, 10)(s), 4) for s in (0, 5, 10, 20)]
+        [1.0, 0.5, 0.0, 0.0]
+    """
+    init_value, alpha = _check_number("init_value", init_value), _check_number("alpha", alpha)
+    check_positive_int("decay_steps", decay_steps)
+
+    def formula(t: Tensor) -> Tensor:
+        cosine = 0.5 * (1.0 + torch.cos(math.pi * torch.clamp(t, 0.0, decay_steps) / decay_steps))
+        return init_value * ((1.0 - alpha) * cosine + alpha)
+
+    return _schedule(formula)
+
+
+def warmup_cosine_decay(
+    init_value: float, peak_value: float, warmup_steps: int, decay_steps: int, end_value: float = 0.0
+) -> Schedule:
+    """Linear warmup from ``init_value`` to ``peak_value``, then a cosine down to ``end_value``.
+
+    ``decay_steps`` is the whole length, warmup included (as in optax), so the cosine
+    lasts ``decay_steps - warmup_steps`` steps.
+
+    Example:
+        >>> s = warmup_cosine_decay(0.0, 1.0, warmup_steps=2, decay_steps=6)
+        >>> [round(s(i), 4) for i in range(8)]
+        [0.0, 0.5, 1.0, 0.8536, 0.5, 0.1464, 0.0, 0.0]
+    """
+    init_value, peak_value = _check_number("init_value", init_value), _check_number("peak_value", peak_value)
+    end_value = _check_number("end_value", end_value)
+    _check_non_negative_int("warmup_steps", warmup_steps)
+    check_positive_int("decay_steps", decay_steps)
+    if decay_steps <= warmup_steps:
+        raise ValueError(
+            f"Invalid decay_steps: {decay_steps!r}. It counts the warmup too, so it must be > warmup_steps "
+            f"({warmup_steps!r})."
+        )
+    cosine_steps = decay_steps - warmup_steps
+
+    def formula(t: Tensor) -> Tensor:
+        warm = init_value + (peak_value - init_value) * torch.clamp(t / max(warmup_steps, 1), 0.0, 1.0)
+        done = torch.clamp(t - warmup_steps, 0.0, cosine_steps) / cosine_steps
+        decayed = end_value + (peak_value - end_value) * 0.5 * (1.0 + torch.cos(math.pi * done))
+        return torch.where(t < warmup_steps, warm, decayed)
+
+    return _schedule(formula)
+
+
+def _multistep_table(
+    boundaries_and_scales: Mapping[int, float] | None, milestones: Sequence[int] | None, gamma: float
+) -> list[tuple[int, float]]:
+    if (boundaries_and_scales is None) == (milestones is None):
+        raise ValueError(
+            "multistep() takes either boundaries_and_scales={step: scale} or milestones=[...] "
+            f"with gamma, not {'both' if milestones is not None else 'neither'}."
+        )
+    if milestones is not None:
+        gamma = _check_number("gamma", gamma)
+        if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Sequence):
+            raise ValueError(f"Invalid milestones: {milestones!r}. It must be a list of integers >= 0.")
+        table = [(_check_non_negative_int("milestones[i]", m), gamma) for m in milestones]
+    else:
+        if not isinstance(boundaries_and_scales, Mapping):
+            raise ValueError(f"Invalid boundaries_and_scales: {boundaries_and_scales!r}. It must be a dict step -> scale.")
+        table = [
+            (_check_non_negative_int("boundary", b), _check_number(f"scale at {b!r}", s))
+            for b, s in boundaries_and_scales.items()
+        ]
+    return sorted(table)
+
+
+def multistep(
+    init_value: float,
+    boundaries_and_scales: Mapping[int, float] | None = None,
+    *,
+    milestones: Sequence[int] | None = None,
+    gamma: float = 0.1,
+) -> Schedule:
+    """Piecewise constant: from each boundary step on, the value is multiplied by its scale.
+
+    Give either ``boundaries_and_scales`` (optax's ``piecewise_constant_schedule``) or
+    ``milestones`` and ``gamma`` (``torch.optim.lr_scheduler.MultiStepLR``: every
+    milestone multiplies by ``gamma``; a repeated milestone counts twice).
+
+    Example:
+        >>> s = multistep(1.0, {2: 0.5, 4: 0.1})
+        >>> [s(i) for i in range(6)]
+        [1.0, 1.0, 0.5, 0.5, 0.05, 0.05]
+        >>> [multistep(1.0, milestones=[1, 3], gamma=0.5)(i) for i in range(4)]
+        [1.0, 0.5, 0.5, 0.25]
+    """
+    init_value = _check_number("init_value", init_value)
+    table = _multistep_table(boundaries_and_scales, milestones, gamma)
+
+    def formula(t: Tensor) -> Tensor:
+        value = torch.full_like(t, init_value)
+        for boundary, factor in table:
+            value = torch.where(t >= boundary, value * factor, value)
+        return value
+
+    return _schedule(formula)
+
+
+def exponential_decay(
+    init_value: float,
+    transition_steps: int,
+    decay_rate: float,
+    transition_begin: int = 0,
+    staircase: bool = False,
+    end_value: float | None = None,
+) -> Schedule:
+    """``init_value * decay_rate ** ((step - transition_begin) / transition_steps)``.
+
+    Flat at ``init_value`` before ``transition_begin``; with ``staircase`` the exponent
+    is rounded down; ``end_value`` bounds the value (below when decaying, above when
+    growing).
+
+    Example:
+        >>> [exponential_decay(1.0, 2, 0.5)(s) for s in (0, 1, 2, 4)]
+        [1.0, 0.7071067811865476, 0.5, 0.25]
+    """
+    init_value, decay_rate = _check_number("init_value", init_value), _check_number("decay_rate", decay_rate)
+    if decay_rate <= 0:
+        raise ValueError(f"Invalid decay_rate: {decay_rate!r}. It must be a number > 0.")
+    check_positive_int("transition_steps", transition_steps)
+    _check_non_negative_int("transition_begin", transition_begin)
+    if not isinstance(staircase, bool):
+        raise TypeError(f"staircase must be True or False, got {staircase!r}.")
+    end = None if end_value is None else _check_number("end_value", end_value)
+
+    def formula(t: Tensor) -> Tensor:
+        exponent = torch.clamp(t - transition_begin, min=0.0) / transition_steps
+        if staircase:
+            exponent = torch.floor(exponent)
+        value = init_value * torch.pow(torch.full_like(t, decay_rate), exponent)
+        if end is None:
+            return value
+        return torch.clamp(value, min=end) if decay_rate < 1 else torch.clamp(value, max=end)
+
+    return _schedule(formula)
+
+
+def polynomial(
+    init_value: float, end_value: float, power: float, transition_steps: int, transition_begin: int = 0
+) -> Schedule:
+    """``(init_value - end_value) * (1 - done) ** power + end_value``, ``done`` going 0 -> 1 over the transition.
+
+    Example:
+        >>> [polynomial(1.0, 0.0, 2, 4)(s) for s in (0, 2, 4, 8)]
+        [1.0, 0.25, 0.0, 0.0]
+    """
+    init_value, end_value = _check_number("init_value", init_value), _check_number("end_value", end_value)
+    power = _check_number("power", power)
+    check_positive_int("transition_steps", transition_steps)
+    _check_non_negative_int("transition_begin", transition_begin)
+
+    def formula(t: Tensor) -> Tensor:
+        done = torch.clamp(t - transition_begin, 0.0, transition_steps) / transition_steps
+        return (init_value - end_value) * torch.pow(1.0 - done, power) + end_value
+
+    return _schedule(formula)
+
+
+def join(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
+    """Schedule ``i`` runs from ``boundaries[i-1]`` on, seeing the step counted from that boundary.
+
+    Needs one boundary fewer than schedules, in non-decreasing order. Any callable
+    step -> value works as a part; under a tensor step it gets a tensor step.
+
+    Example:
+        >>> s = join([linear(0.0, 1.0, 2), constant(0.5)], boundaries=[2])
+        >>> [s(i) for i in range(4)]
+        [0.0, 0.5, 0.5, 0.5]
+    """
+    schedules, boundaries = list(schedules), list(boundaries)
+    if not schedules or not all(callable(s) for s in schedules):
+        raise ValueError(f"Invalid schedules: {schedules!r}. It must be a non-empty list of schedules.")
+    if len(boundaries) != len(schedules) - 1:
+        raise ValueError(
+            f"join() got {len(schedules)} schedules and {len(boundaries)} boundaries; "
+            "it needs exactly one boundary fewer than schedules."
+        )
+    for b in boundaries:
+        _check_non_negative_int("boundary", b)
+    if boundaries != sorted(boundaries):
+        raise ValueError(f"Invalid boundaries: {boundaries!r}. They must be in non-decreasing order.")
+
+    def schedule(step: Any) -> Any:
+        t = _as_step(step)
+        if not isinstance(step, Tensor):  # a host int: pick the piece in Python, keep float64 values
+            i = sum(b <= step for b in boundaries)
+            return float(schedules[i](step - boundaries[i - 1] if i else step))
+        value = torch.as_tensor(schedules[0](t), dtype=torch.float64)
+        for boundary, part in zip(boundaries, schedules[1:]):
+            later = torch.as_tensor(part(t - boundary), dtype=torch.float64)
+            value = torch.where(t < boundary, value, later)
+        return _finish(step, value)
+
+    return schedule

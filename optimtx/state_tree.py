@@ -1,0 +1,127 @@
+"""Generic helpers over nested transform states.
+
+A state is a nest of NamedTuples (``<Thing>State``), tuples (``chain``), dicts
+(per-parameter buffers, per-label states) and tensors; anything else (``None``,
+Python numbers) is a constant leaf. These helpers walk such nests without knowing
+which transform built them, so combinators can select whole states with
+``torch.where`` and callers can find one kind of state inside any chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+def is_namedtuple(node: Any) -> bool:
+    """Whether ``node`` is a NamedTuple instance (a tuple with ``_fields``).
+
+    Example:
+        >>> from optimtx.base import EmptyState
+        >>> is_namedtuple(EmptyState()), is_namedtuple((1, 2))
+        (True, False)
+    """
+    return isinstance(node, tuple) and hasattr(node, "_fields")
+
+
+def map_tensors(fn: Callable[..., Tensor], state: Any, *others: Any) -> Any:
+    """Apply ``fn`` to the tensors of ``state`` (and the matching tensors of ``others``).
+
+    The nests must have the same structure; non-tensor leaves are taken from ``state``.
+
+    Example:
+        >>> map_tensors(lambda a, b: a + b, {"x": torch.ones(1)}, {"x": torch.ones(1)})
+        {'x': tensor([2.])}
+    """
+    if isinstance(state, Tensor):
+        return fn(state, *others)
+    if is_namedtuple(state):
+        return type(state)(*(map_tensors(fn, *parts) for parts in zip(state, *others, strict=True)))
+    if isinstance(state, tuple):
+        return tuple(map_tensors(fn, *parts) for parts in zip(state, *others, strict=True))
+    if isinstance(state, dict):
+        return {k: map_tensors(fn, v, *(o[k] for o in others)) for k, v in state.items()}
+    return state
+
+
+def select(pred: Tensor, on_true: Any, on_false: Any) -> Any:
+    """Pick ``on_true`` where the 0-d bool ``pred`` holds, else ``on_false``, tensor by tensor.
+
+    A device-side choice (``torch.where``), so nothing is read back to the host.
+
+    Example:
+        >>> select(torch.tensor(False), {"x": torch.ones(2)}, {"x": torch.zeros(2)})
+        {'x': tensor([0., 0.])}
+    """
+
+    def pick(a: Tensor, b: Tensor) -> Tensor:
+        return torch.where(pred.to(a.device), a, b)
+
+    return map_tensors(pick, on_true, on_false)
+
+
+def iter_nodes(state: Any) -> Iterator[Any]:
+    """Every node of a state nest, the root first (depth-first).
+
+    Example:
+        >>> [type(n).__name__ for n in iter_nodes(({"a": torch.ones(1)},))]
+        ['tuple', 'dict', 'Tensor']
+    """
+    yield state
+    if isinstance(state, tuple):
+        children = list(state)
+    elif isinstance(state, dict):
+        children = list(state.values())
+    else:
+        return
+    for child in children:
+        yield from iter_nodes(child)
+
+
+def find_one(state: Any, kind: type, what: str) -> Any:
+    """The single node of type ``kind`` inside ``state``; ``ValueError`` if none or several.
+
+    Args:
+        state: any transform state (a chain's tuple, a combinator's state, ...).
+        kind: the state class to look for.
+        what: how the error should name the transform that makes such a state.
+
+    Example:
+        >>> from optimtx.base import EmptyState
+        >>> find_one((torch.ones(1), EmptyState()), EmptyState, "identity()")
+        EmptyState()
+    """
+    found = [n for n in iter_nodes(state) if isinstance(n, kind)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ValueError(
+            f"No {kind.__name__} found in the given state (a {type(state).__name__}); "
+            f"pass the state of a transform built with {what}, or of a chain that contains one."
+        )
+    raise ValueError(
+        f"Found {len(found)} {kind.__name__} nodes in the given state, so the choice is ambiguous; "
+        f"pass the sub-state of the one {what} you mean."
+    )
+
+
+def replace_node(state: Any, old: Any, new: Any) -> Any:
+    """A copy of ``state`` in which the node that *is* ``old`` (identity) becomes ``new``.
+
+    Example:
+        >>> inner = {"a": torch.ones(1)}
+        >>> replace_node((inner, 3), inner, {"a": torch.zeros(1)})
+        ({'a': tensor([0.])}, 3)
+    """
+    if state is old:
+        return new
+    if is_namedtuple(state):
+        return type(state)(*(replace_node(s, old, new) for s in state))
+    if isinstance(state, tuple):
+        return tuple(replace_node(s, old, new) for s in state)
+    if isinstance(state, dict):
+        return {k: replace_node(v, old, new) for k, v in state.items()}
+    return state

@@ -1,0 +1,190 @@
+"""Hyperparameters held in the state as tensors, so they can be read, set and scheduled between steps."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from optimtx.base import GradientTransformation, Params, State, Updates
+from optimtx.state_tree import find_one, replace_node
+
+Factory = Callable[..., GradientTransformation]
+Value = Tensor | tuple[Tensor, ...]
+
+
+class InjectHyperparamsState(NamedTuple):
+    """State of a transform built by :func:`inject_hyperparams`.
+
+    Attributes:
+        count: updates applied so far (int64 0-d); schedules are evaluated at it.
+        hyperparams: dict name -> 0-d float tensor (or tuple of them, e.g. ``betas``):
+            the values used by the last update (before any update: the first values).
+        inner_state: the state of the transform the factory builds.
+    """
+
+    count: Tensor
+    hyperparams: dict[str, Value]
+    inner_state: State
+
+
+def _is_scalar(value: Any) -> bool:
+    if isinstance(value, Tensor):
+        return value.ndim == 0 and value.is_floating_point()
+    return isinstance(value, float)
+
+
+def _is_numeric(value: Any) -> bool:
+    if isinstance(value, (tuple, list)):
+        return bool(value) and all(_is_scalar(v) for v in value)
+    return _is_scalar(value)
+
+
+def _keyword_arguments(factory: Factory, args: tuple, kwargs: dict) -> dict[str, Any]:
+    try:
+        bound = inspect.signature(factory).bind(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(f"inject_hyperparams({getattr(factory, '__name__', factory)}): {err}") from None
+    out: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        kind = bound.signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            raise TypeError("inject_hyperparams() cannot inject *args; pass the arguments by name.")
+        out.update(value if kind is inspect.Parameter.VAR_KEYWORD else {name: value})
+    return out
+
+
+def _to_tensor(value: Any, like: Tensor) -> Tensor:
+    return torch.as_tensor(value).to(like.device, like.dtype)
+
+
+def _materialise(value: Any, dtype: torch.dtype, device: torch.device | None) -> Value:
+    like = torch.zeros((), dtype=dtype, device=device)
+    if isinstance(value, (tuple, list)):
+        return tuple(_to_tensor(v, like) for v in value)
+    return _to_tensor(value, like)
+
+
+def _float_dtype(params: Params) -> torch.dtype:
+    dtypes = [p.dtype for p in params.values() if p.is_floating_point()]
+    widest = torch.float32
+    for d in dtypes:
+        widest = torch.promote_types(widest, d)
+    return widest
+
+
+def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Callable[..., GradientTransformation]:
+    """Wrap ``factory`` so its numeric hyperparameters live in the state as tensors.
+
+    ``inject_hyperparams(adam)(lr=1e-3, betas=(0.9, 0.999))`` behaves like
+    ``adam(lr=1e-3, betas=(0.9, 0.999))``, but the values sit in
+    ``state.hyperparams`` (see :func:`get_hyperparams` / :func:`set_hyperparams`) and the
+    inner transform is rebuilt from them at every update. Arguments are sorted as:
+
+    * names in ``static_args``, ints, bools, strings, ``None`` and the like: passed as given;
+    * floats, 0-d float tensors, and tuples of them: injected, as 0-d tensors in the
+      params' widest float dtype (at least float32);
+    * other callables: schedules, evaluated at the count of applied updates; their value
+      is stored too (a value set by hand is replaced at the next update).
+
+    Pass a float (``lr=1.0``, not ``lr=1``) to make a value injectable. Wrapped in
+    ``apply_if_finite``, ``scale_by_amp`` or ``accumulate``, the count only advances on
+    updates that are applied, since skipped steps leave this state untouched.
+
+    Example:
+        >>> from optimtx.transforms.scaling import scale
+        >>> tx = inject_hyperparams(scale)(factor=-0.5)
+        >>> state = tx.init({"w": torch.ones(1)})
+        >>> tx.update({"w": torch.ones(1)}, set_hyperparams(state, factor=-2.0))[0]
+        {'w': tensor([-2.])}
+    """
+    if not callable(factory):
+        raise TypeError(f"inject_hyperparams() needs a transform factory, got {factory!r}.")
+    if isinstance(static_args, str) or not all(isinstance(n, str) for n in static_args):
+        raise TypeError(f"static_args must be a sequence of argument names, got {static_args!r}.")
+
+    @functools.wraps(factory)
+    def make(*args: Any, **kwargs: Any) -> GradientTransformation:
+        values = _keyword_arguments(factory, args, kwargs)
+        static = {k: v for k, v in values.items() if k in static_args or not (callable(v) or _is_numeric(v))}
+        schedules = {k: v for k, v in values.items() if k not in static and callable(v)}
+        numeric = {k: v for k, v in values.items() if k not in static and k not in schedules}
+        factory(**static, **numeric, **{k: s(0) for k, s in schedules.items()})  # validates eagerly
+        return _injected(factory, static, numeric, schedules)
+
+    return make
+
+
+def _injected(factory: Factory, static: dict, numeric: dict, schedules: dict) -> GradientTransformation:
+    def build(hyperparams: dict[str, Value]) -> GradientTransformation:
+        return factory(**static, **hyperparams)
+
+    def init(params: Params) -> InjectHyperparamsState:
+        first = next(iter(params.values()), None)
+        device = first.device if first is not None else None
+        dtype = _float_dtype(params)
+        count = torch.zeros((), dtype=torch.int64, device=device)
+        firsts = {**numeric, **{k: s(count) for k, s in schedules.items()}}
+        hyperparams = {k: _materialise(v, dtype, device) for k, v in firsts.items()}
+        return InjectHyperparamsState(count, hyperparams, build(hyperparams).init(params))
+
+    def update(updates: Updates, state: InjectHyperparamsState, params: Params | None = None, **extra: Any):
+        current = dict(state.hyperparams)
+        for name, schedule in schedules.items():
+            current[name] = _to_tensor(schedule(state.count), state.hyperparams[name])
+        new_updates, inner_state = build(current).update(updates, state.inner_state, params, **extra)
+        return new_updates, InjectHyperparamsState(state.count + 1, current, inner_state)
+
+    return GradientTransformation(init, update)
+
+
+def get_hyperparams(state: State) -> dict[str, Value]:
+    """The injected hyperparameters (name -> tensor) of the one :class:`InjectHyperparamsState` in ``state``.
+
+    ``state`` may be a chain's or combinator's state; with several injected transforms
+    inside, pass the sub-state you mean (``ValueError`` otherwise).
+
+    Example:
+        >>> from optimtx.transforms.scaling import scale
+        >>> tx = inject_hyperparams(scale)(factor=0.5)
+        >>> get_hyperparams(tx.init({"w": torch.ones(1)}))
+        {'factor': tensor(0.5000)}
+    """
+    return dict(find_one(state, InjectHyperparamsState, "inject_hyperparams(...)").hyperparams)
+
+
+def set_hyperparams(state: State, **values: Any) -> State:
+    """A copy of ``state`` with new values for injected hyperparameters (the input is not changed).
+
+    Values may be numbers or 0-d tensors (tuples of them for tuple hyperparameters);
+    they are converted to the stored dtype and device (tensors stay differentiable).
+
+    Example:
+        >>> from optimtx.transforms.scaling import scale
+        >>> tx = inject_hyperparams(scale)(factor=0.5)
+        >>> state = set_hyperparams(tx.init({"w": torch.ones(1)}), factor=0.25)
+        >>> get_hyperparams(state)["factor"]
+        tensor(0.2500)
+    """
+    node = find_one(state, InjectHyperparamsState, "inject_hyperparams(...)")
+    unknown = [k for k in values if k not in node.hyperparams]
+    if unknown:
+        raise ValueError(f"Unknown hyperparameters {unknown}; the injected ones are {sorted(node.hyperparams)}.")
+    hyperparams = dict(node.hyperparams)
+    for name, value in values.items():
+        hyperparams[name] = _converted(name, value, hyperparams[name])
+    return replace_node(state, node, node._replace(hyperparams=hyperparams))
+
+
+def _converted(name: str, value: Any, old: Value) -> Value:
+    if isinstance(old, tuple):
+        if not isinstance(value, (tuple, list)) or len(value) != len(old):
+            raise ValueError(f"Invalid {name}: {value!r}. It must be a sequence of {len(old)} numbers.")
+        return tuple(_converted(f"{name}[{i}]", v, o) for i, (v, o) in enumerate(zip(value, old)))
+    if isinstance(value, bool) or not isinstance(value, (int, float, Tensor)) or torch.as_tensor(value).ndim:
+        raise ValueError(f"Invalid {name}: {value!r}. It must be a number or a 0-d tensor.")
+    return _to_tensor(value, old)
