@@ -37,6 +37,7 @@ from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # n
 from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
+from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: E402
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402

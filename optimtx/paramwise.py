@@ -108,7 +108,7 @@ def warn_unmatched_custom_keys(custom_keys: Mapping[str, Any], match_names: list
         if any(key in name for name in match_names):
             continue
         close = difflib.get_close_matches(key, match_names, n=3, cutoff=0.3)
-        hint = f" Closest parameter names: {', '.join(close)}." if close else ""
+        hint = f" Closest parameter names: {', '.join(n.lstrip('.') for n in close)}." if close else ""
         warnings.warn(
             f"custom_keys entry {key!r} matches no parameter name (keys match as substrings "
             f"of 'module.param').{hint}",
@@ -144,20 +144,34 @@ def label_of(rule: str) -> str:
 
 
 def assign_labels(decisions: list[ParamDecision], rules: ParamwiseRules) -> tuple[dict[str, str], dict[str, dict]]:
-    """Group trainable decisions by effective hyperparameters; name each group after its first rule."""
+    """Group trainable decisions by effective hyperparameters; name each group after the rules in it.
+
+    Example:
+        >>> model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
+        >>> cfg = dict(norm_decay_mult=0.0, bias_decay_mult=0.0)
+        >>> assign_labels(resolve(model, cfg, 0.1, 0.5), ParamwiseRules.from_cfg(cfg, 0.1, 0.5))[0]
+        {'0.weight': 'default', '0.bias': 'bias+norm', '1.weight': 'bias+norm', '1.bias': 'bias+norm'}
+    """
+    groups: list[tuple[dict[str, Any], list[str], list[str]]] = []  # (effective, short rule names, param names)
     labels: dict[str, str] = {}
-    hparams: dict[str, dict[str, Any]] = {}
     for d in decisions:
         if d.skipped:
             if d.rule == FROZEN:
                 labels[d.name] = FROZEN
             continue
         effective = rules.effective(d.options)
-        label = next((lb for lb, hp in hparams.items() if hp == effective), None)
-        if label is None:
-            label = _unique(label_of(d.rule), hparams)
-            hparams[label] = effective
-        labels[d.name] = label
+        group = next((g for g in groups if g[0] == effective), None)
+        if group is None:
+            group = (effective, [], [])
+            groups.append(group)
+        group[1].extend(part for part in label_of(d.rule).split("+") if part not in group[1])
+        group[2].append(d.name)
+        labels[d.name] = ""
+    hparams: dict[str, dict[str, Any]] = {}
+    for effective, parts, names in groups:
+        label = _unique("+".join(parts), hparams)
+        hparams[label] = effective
+        labels.update(dict.fromkeys(names, label))
     return labels, hparams
 
 

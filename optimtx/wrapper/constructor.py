@@ -13,16 +13,15 @@ parameter and key, which floods INFO logs on large models).
 
 from __future__ import annotations
 
-import copy
 import inspect
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from optimtx.paramwise import ParamDecision, log_skipped
+from optimtx.paramwise import ParamDecision, log_skipped, warn_unmatched_custom_keys
 from optimtx.paramwise_rules import ParamwiseRules, is_dcn
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
@@ -139,6 +138,7 @@ class DefaultOptimWrapperConstructor:
         self.base_wd = self.optimizer_cfg.get("weight_decay")
         self._validate_cfg()
         self._skipped: list[ParamDecision] = []
+        self._visited: list[str] = []
 
     def _validate_cfg(self) -> None:
         ParamwiseRules.from_cfg(self.paramwise_cfg, self.base_lr, self.base_wd)
@@ -159,12 +159,15 @@ class DefaultOptimWrapperConstructor:
         ``bypass_duplicate`` repeated ones, are left out.
         """
         rules = self._rules()
-        kept = {id(p) for group in params for p in group["params"]}
+        # Only bypass_duplicate looks at what was kept; building the set costs O(params) per module.
+        kept = {id(p) for group in params for p in group["params"]} if rules.bypass_duplicate else set()
+        visited, skipped = self.__dict__.setdefault("_visited", []), self.__dict__.setdefault("_skipped", [])
         for name, param in module.named_parameters(recurse=False):
             full_name = f"{prefix}.{name}" if prefix else name
+            visited.append(f"{prefix}.{name}")
             reason = rules.skip_reason(param, kept)
             if reason is not None:
-                self._skipped.append(ParamDecision(full_name, param, {}, reason, skipped=True))
+                skipped.append(ParamDecision(full_name, param, {}, reason, skipped=True))
                 logger.debug("%s is skipped (%s)", full_name, reason)
                 continue
             options, _ = rules.options(name, param, module, prefix, is_dcn_module)
@@ -177,16 +180,18 @@ class DefaultOptimWrapperConstructor:
             child_prefix = f"{prefix}.{child_name}" if prefix else child_name
             self.add_params(params, child, prefix=child_prefix, is_dcn_module=child_dcn)
 
-    def param_groups(self, model: nn.Module) -> list[dict[str, Any]] | Any:
+    def param_groups(self, model: nn.Module) -> list[dict[str, Any]] | Iterator[nn.Parameter]:
         """The optimizer's ``params`` argument for ``model``: merged groups, or ``model.parameters()``."""
         if hasattr(model, "module"):
             model = model.module
         if not self.paramwise_cfg:
             return model.parameters()
         per_param: list[dict[str, Any]] = []
-        self._skipped = []
+        self._skipped, self._visited = [], []
         self.add_params(per_param, model)
         log_skipped(self._skipped)
+        if self._visited:  # only the default add_params records what it saw
+            warn_unmatched_custom_keys(self.paramwise_cfg.get("custom_keys", {}), self._visited)
         base = {k: v for k, v in (("lr", self.base_lr), ("weight_decay", self.base_wd)) if v is not None}
         groups = merge_param_groups(per_param, base)
         logger.info("%s", summarize_groups(groups))

@@ -66,12 +66,12 @@ def build_transform_from_cfg(
     args = merge_cfg(cfg, registry, default_args)
     factory = resolve_type(args, registry)
     args.pop("type")
-    args = {key: build_nested(value) for key, value in args.items()}
     var_positional = _var_positional_name(factory)
     positional = args.pop(var_positional) if var_positional in args else ()
     if not isinstance(positional, (list, tuple)):
         raise TypeError(f"{var_positional!r} of {factory.__name__} must be a list, got {positional!r}.")
-    return factory(*positional, **args)
+    kwargs = {key: build_nested(value) for key, value in args.items()}
+    return factory(*build_nested(list(positional)), **kwargs)
 
 
 def build_optimizer_from_cfg(
