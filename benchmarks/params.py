@@ -4,25 +4,7 @@ from __future__ import annotations
 
 import torch
 
-try:  # the core branch ships the canonical list; keep a local copy until it is merged
-    from shapes import resnet50_shapes
-except ImportError:  # pragma: no cover - depends on what is merged
-
-    def resnet50_shapes() -> list[tuple[int, ...]]:
-        """The 161 parameter shapes of torchvision's ResNet-50 (25,557,032 values)."""
-        shapes: list[tuple[int, ...]] = [(64, 3, 7, 7), (64,), (64,)]
-        inplanes = 64
-        for planes, blocks in ((64, 3), (128, 4), (256, 6), (512, 3)):
-            for block in range(blocks):
-                width, out = planes, planes * 4
-                shapes += [(width, inplanes, 1, 1), (width,), (width,)]
-                shapes += [(width, width, 3, 3), (width,), (width,)]
-                shapes += [(out, width, 1, 1), (out,), (out,)]
-                if block == 0:
-                    shapes += [(out, inplanes, 1, 1), (out,), (out,)]
-                inplanes = out
-        return shapes + [(1000, 2048), (1000,)]
-
+from shapes import resnet50_shapes
 
 PARAM_SETS = {
     "resnet50": resnet50_shapes,
