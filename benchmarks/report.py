@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 from cases import Case
 
 
@@ -10,6 +12,7 @@ def summarize_case(case: Case, bandwidth: dict[str, float]) -> dict[str, object]
     medians: dict[str, float | None] = {v.name: v.median_ms for v in case.variants}
     medians.update({name: None for name in case.missing})
     minima: dict[str, float | None] = {v.name: min(v.times_ms) for v in case.variants}
+    times = {v.name: v.times_ms for v in case.variants}
     base = medians.get(case.baseline)
     bound_ms = case.bytes_per_step / (bandwidth["best"] * 1e9) * 1e3
     rows = []
@@ -23,7 +26,7 @@ def summarize_case(case: Case, bandwidth: dict[str, float]) -> dict[str, object]
         rows.append({"name": name, "role": "n/a", "median_ms": None, "reason": why})
     targets = [
         {"target": t.describe(), "ratio": _round(t.ratio(medians)), "met": t.met(medians),
-         "ratio_of_minima": _round(t.ratio(minima))}
+         "ratio_of_minima": _round(t.ratio(minima)), "paired": _round(_paired(t, times))}
         for t in case.targets
     ] + list(case.extra.pop("checks", []))
     return {
@@ -31,6 +34,19 @@ def summarize_case(case: Case, bandwidth: dict[str, float]) -> dict[str, object]
         "bytes_per_step": case.bytes_per_step, "bound_ms": round(bound_ms, 3), "bound_note": case.bound_note,
         "variants": rows, "targets": targets, **case.extra,
     }
+
+
+def _paired(target, times: dict[str, list[float]]) -> float | None:
+    """The target's ratio per round-robin round (variants timed seconds apart), median over rounds.
+
+    Load from other processes changes within a run; two variants timed in the same round
+    see nearly the same load, so this is the steadiest estimate on a shared machine.
+    """
+    if target.faster not in times or target.slower not in times:
+        return None
+    ratios = [target.ratio({target.faster: a, target.slower: b})
+              for a, b in zip(times[target.faster], times[target.slower])]
+    return statistics.median(ratios)
 
 
 def _round(x: float | None) -> float | None:
@@ -62,7 +78,7 @@ def print_case(summary: dict[str, object]) -> None:
     for t in summary["targets"]:
         verdict = {True: "MET", False: "not met", None: "n/a"}[t["met"]]
         ratio = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}"
-        low = "" if t.get("ratio_of_minima") is None else f" (from minima {t['ratio_of_minima']:.2f})"
+        low = "" if t.get("ratio_of_minima") is None else f" (minima {t['ratio_of_minima']:.2f}, paired {t['paired']:.2f})"
         print(f"  target {t['target']}: {ratio}{low} -> {verdict}")
 
 
@@ -87,11 +103,13 @@ def markdown(out: dict[str, object]) -> str:
             frac = "" if row.get("bound_fraction") is None else f"{100 * row['bound_fraction']:.0f}%"
             low = "" if row.get("min_ms") is None else f"{row['min_ms']:.2f}"
             lines.append(f"| {case['case']} | {case['params']} | {row['name']} | {shown} | {low} | {ratio} | {frac} |")
-    lines += ["", "| case | params | target | from medians | from minima | verdict |", "|---|---|---|---:|---:|---|"]
+    lines += ["", "| case | params | target | from medians | from minima | paired | verdict |",
+              "|---|---|---|---:|---:|---:|---|"]
     for case in out["cases"]:
         for t in case["targets"]:
             verdict = {True: "met", False: "not met", None: "n/a"}[t["met"]]
             ratio = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}"
             low = "" if t.get("ratio_of_minima") is None else f"{t['ratio_of_minima']:.2f}"
-            lines.append(f"| {case['case']} | {case['params']} | {t['target']} | {ratio} | {low} | {verdict} |")
+            paired = "" if t.get("paired") is None else f"{t['paired']:.2f}"
+            lines.append(f"| {case['case']} | {case['params']} | {t['target']} | {ratio} | {low} | {paired} | {verdict} |")
     return "\n".join(lines) + "\n"
