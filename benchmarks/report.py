@@ -14,13 +14,11 @@ def summarize_case(case: Case, bandwidth: dict[str, float]) -> dict[str, object]
     minima: dict[str, float | None] = {v.name: min(v.times_ms) for v in case.variants}
     times = {v.name: v.times_ms for v in case.variants}
     base = medians.get(case.baseline)
-    bound_ms = case.bytes_per_step / (bandwidth["best"] * 1e9) * 1e3
     rows = []
     for v in case.variants:
         rows.append({
             "name": v.name, "role": v.role, "median_ms": round(v.median_ms, 3), "min_ms": round(min(v.times_ms), 3),
-            "vs_baseline": None if base is None else round(v.median_ms / base, 3),
-            "bound_fraction": round(bound_ms / v.median_ms, 3), "note": v.note,
+            "vs_baseline": None if base is None else round(v.median_ms / base, 3), "note": v.note,
         })
     for name, why in case.missing.items():
         rows.append({"name": name, "role": "n/a", "median_ms": None, "reason": why})
@@ -29,11 +27,24 @@ def summarize_case(case: Case, bandwidth: dict[str, float]) -> dict[str, object]
          "ratio_of_minima": _round(t.ratio(minima)), "paired": _round(_paired(t, times))}
         for t in case.targets
     ] + list(case.extra.pop("checks", []))
-    return {
+    summary = {
         "case": case.case_id, "title": case.title, "params": case.param_set, "baseline": case.baseline,
-        "bytes_per_step": case.bytes_per_step, "bound_ms": round(bound_ms, 3), "bound_note": case.bound_note,
+        "bytes_per_step": case.bytes_per_step, "bound_note": case.bound_note,
         "variants": rows, "targets": targets, **case.extra,
     }
+    set_bound(summary, bandwidth)
+    return summary
+
+
+def set_bound(summary: dict[str, object], bandwidth: dict[str, float]) -> None:
+    """(Re)compute a timed case's bandwidth bound and each variant's fraction of it."""
+    if "bytes_per_step" not in summary:
+        return
+    bound_ms = summary["bytes_per_step"] / (bandwidth["best"] * 1e9) * 1e3
+    summary["bound_ms"] = round(bound_ms, 3)
+    for row in summary["variants"]:
+        if row.get("median_ms"):
+            row["bound_fraction"] = round(bound_ms / row["median_ms"], 3)
 
 
 def _paired(target, times: dict[str, list[float]]) -> float | None:
@@ -55,7 +66,8 @@ def _round(x: float | None) -> float | None:
 
 def print_header(info: dict[str, object], bandwidth: dict[str, float]) -> None:
     print(" | ".join(f"{k}={v}" for k, v in info.items()))
-    print(f"memory bandwidth: copy {bandwidth['copy']:.1f} GB/s, triad {bandwidth['triad']:.1f} GB/s")
+    print(f"memory bandwidth: read {bandwidth['read']:.1f}, copy {bandwidth['copy']:.1f}, "
+          f"triad {bandwidth['triad']:.1f} GB/s")
 
 
 def print_case(summary: dict[str, object]) -> None:
@@ -88,7 +100,7 @@ def markdown(out: dict[str, object]) -> str:
     bw = out["bandwidth_gbs"]
     lines = [
         f"Machine: {m['cpu']}, nproc={m['nproc']}, torch {m['torch']}, device {m['device']}; "
-        f"bandwidth probe: copy {bw['copy']:.1f} GB/s, triad {bw['triad']:.1f} GB/s. "
+        f"bandwidth probe (best of the run): read {bw['read']:.1f}, copy {bw['copy']:.1f}, triad {bw['triad']:.1f} GB/s. "
         f"Mode {out['mode']}, {out['repeats']} timed steps per variant after {out['warmup']} warm-up.",
         "",
         "| case | params | variant | median | min | vs baseline | of bound |",
