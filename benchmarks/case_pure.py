@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import torch
 import torch._inductor.config
@@ -85,7 +86,8 @@ def _pure_compiled(param_set, device, case):
     # thread: on 2 cores the worker pool costs more to start than it saves.
     torch._dynamo.reset()
     start = time.perf_counter()
-    with torch._inductor.config.patch(force_disable_caches=True, compile_threads=1):
+    with torch._inductor.config.patch(force_disable_caches=True, compile_threads=1), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*force_disable_caches")  # dynamo says PGO is off too
         step()
     sync(device)
     seconds = time.perf_counter() - start

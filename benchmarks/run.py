@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default=None, help="comma-separated case ids to run, e.g. T1,T3")
     parser.add_argument("--output", default=str(HERE / "results" / "latest.json"))
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # show each case as it finishes, even when piped
     args.repeats = args.repeats or (15 if args.quick else 31)
     args.warmup = args.warmup or (2 if args.quick else 4)
     device = torch.device(args.device)
