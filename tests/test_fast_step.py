@@ -7,7 +7,7 @@ import torch
 
 from optimtx.wrapper.fast_step import FusedStepResult, fused_amp_step, supports_fused_amp_step
 
-SHAPES = [(8, 3), (5,), (300, 256), (2, 2, 3), (1,)]  # (300, 256) takes the dot-product norm path
+SHAPES = [(8, 3), (5,), (300, 256), (2, 2, 3), (1,)]
 
 
 def _params(seed: int = 0) -> list[torch.nn.Parameter]:

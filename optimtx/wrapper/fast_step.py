@@ -26,9 +26,6 @@ from torch import Tensor
 from optimtx.transforms.clipping import clip_coefficient
 from optimtx.validation import check_non_negative, check_norm_type
 
-# Tensors at least this large get their own dot-product kernel in the norm pass.
-_DOT_MIN_NUMEL = 1 << 16
-
 
 class FusedStepResult(NamedTuple):
     """What :func:`fused_amp_step` reports (both 0-d float32 tensors on the scale's device).
@@ -79,10 +76,6 @@ def fused_amp_step(
     sequence above; after a skipped step they are left scaled. Updating the scale is the
     caller's job, e.g. ``torch._amp_update_scale_(scale, growth_tracker, result.found_inf,
     2.0, 0.5, 2000)``, which is what ``GradScaler.update`` runs.
-
-    Norms of millions of values carry float32 summation error (around 1e-4 relative); this
-    function sums with BLAS dot products for large tensors, ``clip_grad_norm_`` with its own
-    kernels, so the two norms agree to that level, not bitwise.
 
     The overflow flag is the finiteness of the norm of the scaled gradients. It matches
     ``GradScaler``'s element check except when finite gradients are so large that their
@@ -152,30 +145,13 @@ def _total_norm(grads: list[Tensor], norm_type: float, device: torch.device) -> 
         return torch.zeros((), dtype=torch.float32, device=device)
     per_group = []
     for (grad_device, dtype), group in _by_device_and_dtype(grads).items():
-        if norm_type == 2.0 and dtype in (torch.float32, torch.float64):
-            total = _two_norm(group)
-        else:
-            # Half-precision squares of scaled gradients overflow; accumulate in at least float32.
-            norms = torch._foreach_norm(group, norm_type, dtype=torch.promote_types(dtype, torch.float32))
-            total = torch.linalg.vector_norm(torch.stack(norms), norm_type)
-        per_group.append(total.to(device, torch.float32))
+        # Half-precision squares of scaled gradients overflow; accumulate in at least float32.
+        # (BLAS dot products read faster on an idle CPU but slow down badly under contention.)
+        norms = torch._foreach_norm(group, norm_type, dtype=torch.promote_types(dtype, torch.float32))
+        per_group.append(torch.linalg.vector_norm(torch.stack(norms), norm_type).to(device, torch.float32))
     if len(per_group) == 1:
         return per_group[0]
     return torch.linalg.vector_norm(torch.stack(per_group), norm_type)
-
-
-def _two_norm(grads: list[Tensor]) -> Tensor:
-    """The 2-norm of ``grads``: BLAS dot products for large tensors, one batched kernel for the rest.
-
-    On the CPU ``torch.dot`` reads memory about twice as fast as the norm kernels, which is
-    what this pass is bound by; small tensors stay batched to avoid per-call overhead.
-    """
-    large = [g for g in grads if g.numel() >= _DOT_MIN_NUMEL and g.is_contiguous()]
-    small = [g for g in grads if not (g.numel() >= _DOT_MIN_NUMEL and g.is_contiguous())]
-    squares = [torch.dot(g.view(-1), g.view(-1)) for g in large]
-    if small:
-        squares.append(torch.stack(torch._foreach_norm(small, 2.0)).square().sum())
-    return torch.stack(squares).sum().sqrt()
 
 
 def _by_device_and_dtype(grads: list[Tensor]) -> dict[tuple[torch.device, torch.dtype], list[Tensor]]:
