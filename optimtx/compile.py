@@ -1,0 +1,235 @@
+"""Compile a pure update into a few fused kernels by running it on flat buffers.
+
+``torch.compile`` of a chain over a tree of 161 tensors traces every ``_foreach_*`` op
+once per tensor, so the graph, and the compile time, grow with the number of leaves.
+Elementwise transforms (Adam moments, decay, learning-rate scaling, value clipping)
+and transforms that only reduce over everything at once (clipping by the global
+norm) give the same numbers on one long vector as on its pieces. So the helpers here
+group the leaves by ``(device, dtype)``, view each group as one flat 1-D buffer, and
+compile the update over a tree of a few flat leaves: a graph of constant size.
+
+When the leaves already are consecutive pieces of one buffer (the parameters that
+:func:`compile_step` returns are), the flat view costs nothing; otherwise the leaves are
+copied into a fresh buffer (one read and one write of each value).
+
+Not for transforms whose result depends on how the values are cut into tensors:
+per-name masks or labels (``masked``, ``multi_transform``), per-tensor norms or trust
+ratios. Compile those with plain ``torch.compile`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import torch
+import torch.utils._pytree as pytree
+from torch import Tensor
+
+from optimtx.base import GradientTransformation, Params, Updates, apply_updates
+from optimtx.tree import Tree
+
+State = Any
+
+
+class FlatLayout(NamedTuple):
+    """How a tree's leaves sit in flat per-``(device, dtype)`` buffers.
+
+    Attributes:
+        keys: the tree's keys, in order.
+        shapes: each leaf's shape.
+        groups: flat-buffer name -> the keys it holds, in order (names look like ``"float32@cpu"``).
+    """
+
+    keys: tuple[str, ...]
+    shapes: tuple[torch.Size, ...]
+    groups: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, tree: Mapping[str, Tensor]) -> FlatLayout:
+        """The layout of ``tree``.
+
+        Example:
+            >>> FlatLayout.of({"w": torch.ones(2, 2), "b": torch.ones(2)}).groups
+            {'float32@cpu': ('w', 'b')}
+        """
+        groups: dict[str, list[str]] = {}
+        for key, leaf in tree.items():
+            name = f"{str(leaf.dtype).removeprefix('torch.')}@{leaf.device}"
+            groups.setdefault(name, []).append(key)
+        shapes = tuple(leaf.shape for leaf in tree.values())
+        return cls(tuple(tree.keys()), shapes, {g: tuple(ks) for g, ks in groups.items()})
+
+    def flatten(self, tree: Mapping[str, Tensor], out: dict[str, Tensor] | None = None) -> Tree:
+        """One 1-D buffer per group: a view when the leaves are consecutive in memory, else a copy.
+
+        ``out`` (a dict, filled on first use) keeps the buffers copies go into, for reuse.
+
+        Example:
+            >>> FlatLayout.of({"w": torch.ones(2)}).flatten({"w": torch.tensor([1.0, 2.0])})
+            {'float32@cpu': tensor([1., 2.])}
+        """
+        if tuple(tree.keys()) != self.keys:
+            raise ValueError(
+                f"this tree's keys {list(tree.keys())[:5]}... differ from the layout's {list(self.keys)[:5]}...; "
+                "pass trees with the keys, in the order, that init() saw."
+            )
+        return {name: _flat(tree, keys, name, out) for name, keys in self.groups.items()}
+
+    def unflatten(self, flat: Mapping[str, Tensor]) -> Tree:
+        """The tree whose leaves are views into the ``flat`` buffers (no copy).
+
+        Example:
+            >>> layout = FlatLayout.of({"w": torch.ones(2), "b": torch.ones(1)})
+            >>> layout.unflatten({"float32@cpu": torch.arange(3.0)})
+            {'w': tensor([0., 1.]), 'b': tensor([2.])}
+        """
+        shape_of = dict(zip(self.keys, self.shapes))
+        pieces: dict[str, Tensor] = {}
+        for name, keys in self.groups.items():
+            sizes = [shape_of[k].numel() for k in keys]
+            for key, piece in zip(keys, torch.split(flat[name], sizes)):
+                pieces[key] = piece.view(shape_of[key])
+        return {k: pieces[k] for k in self.keys}
+
+
+def _flat(tree: Mapping[str, Tensor], keys: tuple[str, ...], name: str, out: dict[str, Tensor] | None) -> Tensor:
+    leaves = [tree[k] for k in keys]
+    view = _consecutive_view(leaves)
+    if view is not None:
+        return view
+    pieces = [leaf.reshape(-1) for leaf in leaves]
+    if out is None:
+        return torch.cat(pieces)
+    if name not in out:
+        out[name] = torch.empty(sum(p.numel() for p in pieces), dtype=leaves[0].dtype, device=leaves[0].device)
+    return torch.cat(pieces, out=out[name])
+
+
+def _consecutive_view(leaves: list[Tensor]) -> Tensor | None:
+    """A 1-D view covering ``leaves`` when they tile one storage back to back, else ``None``."""
+    first = leaves[0]
+    offset = first.storage_offset()
+    for leaf in leaves:
+        if not leaf.is_contiguous() or leaf.untyped_storage().data_ptr() != first.untyped_storage().data_ptr():
+            return None
+        if leaf.storage_offset() != offset:
+            return None
+        offset += leaf.numel()
+    return first.as_strided((offset - first.storage_offset(),), (1,), first.storage_offset())
+
+
+class CompiledStep(NamedTuple):
+    """A compiled training step for a pure transform (see :func:`compile_step`).
+
+    Attributes:
+        init: ``init(params) -> state``, the inner transform's state over the flat buffers.
+        step: ``step(params, grads, state) -> (new_params, new_state)``; ``new_params`` are
+            views into one new flat buffer per group, so the next step reads them without a copy.
+        layout: the :class:`FlatLayout` fixed by ``init``.
+    """
+
+    init: Callable[[Params], State]
+    step: Callable[[Params, Updates, State], tuple[Tree, State]]
+    layout: Callable[[], FlatLayout]
+
+
+def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_kwargs: Any) -> CompiledStep:
+    """Compile ``update`` followed by ``apply_updates`` over flat buffers, for a fast pure training step.
+
+    ``step(params, grads, state)`` returns what
+    ``u, s = tx.update(grads, state, params); apply_updates(params, u), s`` returns, up to float
+    rounding (sums over one long vector instead of per-tensor pieces), for transforms that are
+    elementwise or reduce over all values at once (see the module notes).
+
+    With ``donate=True`` (as JAX's ``donate_argnums``) the step writes the new parameters and
+    state into the buffers of the ones passed in, and gathers gradients into one reused
+    buffer, so a step allocates nothing. Fresh large buffers cost a page fault per 4 KiB on
+    first touch, which on a CPU can cost more than the update itself. Then the ``params``
+    and ``state`` passed to ``step`` are overwritten: use only the returned ones.
+
+    Args:
+        tx: the pure transform, e.g. ``chain(clip_by_global_norm(1.0), adamw(1e-3))``.
+        donate: reuse the input buffers for the outputs (see above).
+        **compile_kwargs: passed to ``torch.compile`` (default ``fullgraph=True``; e.g.
+            ``backend="eager"`` to check numerics quickly).
+
+    Example:
+        >>> from optimtx import chain, clip_by_global_norm, scale
+        >>> fast = compile_step(chain(clip_by_global_norm(1.0), scale(-0.5)), backend="eager")
+        >>> params = {"w": torch.zeros(2), "b": torch.zeros(1)}
+        >>> state = fast.init(params)
+        >>> params, state = fast.step(params, {"w": torch.tensor([3.0, 0.0]), "b": torch.tensor([4.0])}, state)
+        >>> params
+        {'w': tensor([-0.3000, 0.0000]), 'b': tensor([-0.4000])}
+    """
+    holder: dict[str, Any] = {}
+
+    def flat_step(flat_params: Tree, flat_grads: Tree, state: State) -> tuple[Tree, State]:
+        updates, new_state = tx.update(flat_grads, state, flat_params)
+        new_params = apply_updates(flat_params, updates)
+        if not donate:
+            return new_params, new_state
+        # In-place copies of graph inputs: inductor stores the results straight into these buffers.
+        for old, new in zip(_tensors(state), _tensors(new_state), strict=True):
+            old.copy_(new)
+        for key, new in new_params.items():
+            flat_params[key].copy_(new)
+        return flat_params, state
+
+    compiled = torch.compile(flat_step, **{"fullgraph": True, **compile_kwargs})
+
+    def init(params: Params) -> State:
+        holder["layout"] = FlatLayout.of(params)
+        holder["staging"] = {}
+        return tx.init(holder["layout"].flatten(params))
+
+    def step(params: Params, grads: Updates, state: State) -> tuple[Tree, State]:
+        layout = _layout(holder)
+        staging = holder["staging"] if donate else None
+        new_flat, new_state = compiled(layout.flatten(params), layout.flatten(grads, out=staging), state)
+        return layout.unflatten(new_flat), new_state
+
+    return CompiledStep(init, step, lambda: _layout(holder))
+
+
+def _tensors(state: State) -> list[Tensor]:
+    leaves, _ = pytree.tree_flatten(state)
+    return [leaf for leaf in leaves if isinstance(leaf, Tensor)]
+
+
+def compile_update(tx: GradientTransformation, **compile_kwargs: Any) -> GradientTransformation:
+    """``tx`` with its ``update`` compiled over flat per-``(device, dtype)`` buffers.
+
+    The result is a :class:`GradientTransformation` like ``tx``: same updates (to float
+    rounding, for elementwise or globally reducing transforms), views into flat buffers as
+    leaves. Its state is ``tx``'s state over the flat tree (keys such as ``"float32@cpu"``).
+    Prefer :func:`compile_step` in a training loop: it also fuses ``apply_updates``.
+
+    Example:
+        >>> from optimtx import chain, clip_by_global_norm, scale
+        >>> tx = compile_update(chain(clip_by_global_norm(1.0), scale(-1.0)), backend="eager")
+        >>> g = {"w": torch.tensor([3.0]), "b": torch.tensor([4.0])}
+        >>> tx.update(g, tx.init(g))[0]
+        {'w': tensor([-0.6000]), 'b': tensor([-0.8000])}
+    """
+    holder: dict[str, FlatLayout] = {}
+    compiled = torch.compile(tx.update, **{"fullgraph": True, **compile_kwargs})
+
+    def init(params: Params) -> State:
+        holder["layout"] = FlatLayout.of(params)
+        return tx.init(holder["layout"].flatten(params))
+
+    def update(updates: Updates, state: State, params: Params | None = None, **extra: Any) -> tuple[Tree, State]:
+        layout = _layout(holder)
+        flat_params = None if params is None else layout.flatten(params)
+        flat_updates, new_state = compiled(layout.flatten(updates), state, flat_params, **extra)
+        return layout.unflatten(flat_updates), new_state
+
+    return GradientTransformation(init, update)
+
+
+def _layout(holder: dict[str, FlatLayout]) -> FlatLayout:
+    if "layout" not in holder:
+        raise ValueError("call init(params) before update/step: the flat layout is fixed by init.")
+    return holder["layout"]
