@@ -75,6 +75,13 @@ from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyper
 from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams  # noqa: E402
 from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams  # noqa: E402
 from optimtx.torch_optimizer import TransformOptimizer as TransformOptimizer  # noqa: E402
+from optimtx.compile import CompiledStep as CompiledStep  # noqa: E402
+from optimtx.compile import FlatLayout as FlatLayout  # noqa: E402
+from optimtx.compile import compile_step as compile_step  # noqa: E402
+from optimtx.compile import compile_update as compile_update  # noqa: E402
+from optimtx.wrapper.fast_step import FusedStepResult as FusedStepResult  # noqa: E402
+from optimtx.wrapper.fast_step import fused_amp_step as fused_amp_step  # noqa: E402
+from optimtx.wrapper.fast_step import supports_fused_amp_step as supports_fused_amp_step  # noqa: E402
 from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams  # noqa: E402
 from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState  # noqa: E402
 from optimtx.transforms.lion import scale_by_lion as scale_by_lion  # noqa: E402
@@ -125,6 +132,7 @@ __all__ = [
     "AmpOptimWrapper",
     "ApplyIfFiniteState",
     "ClipByGlobalNormState",
+    "CompiledStep",
     "ConstantLR",
     "ConstantMomentum",
     "ConstantParamScheduler",
@@ -140,6 +148,8 @@ __all__ = [
     "ExponentialLR",
     "ExponentialMomentum",
     "ExponentialParamScheduler",
+    "FlatLayout",
+    "FusedStepResult",
     "GradientTransformation",
     "InjectHyperparamsState",
     "LinearLR",
@@ -196,8 +206,11 @@ __all__ = [
     "chain",
     "clip_by_global_norm",
     "clip_by_value",
+    "compile_step",
+    "compile_update",
     "current_loss_scale",
     "explain",
+    "fused_amp_step",
     "get_hyperparams",
     "identity",
     "inject_hyperparams",
@@ -220,5 +233,6 @@ __all__ = [
     "set_hyperparams",
     "sgd",
     "state_dict",
+    "supports_fused_amp_step",
     "trace",
 ]

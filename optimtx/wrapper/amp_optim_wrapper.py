@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from optimtx.wrapper.fast_step import fused_amp_step, supports_fused_amp_step
 from optimtx.wrapper.loss_scaler import LossScaler, check_scaler_state
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 
@@ -89,12 +90,37 @@ class AmpOptimWrapper(OptimWrapper):
         self._inner_count += 1
 
     def step(self, **kwargs: Any) -> None:
-        """Unscale (and clip) the gradients, step unless they overflowed, update the scale."""
-        if self._clip is not None:
-            self.loss_scaler.unscale_(self.optimizer)
-            self._clip_grad()
-        self.loss_scaler.step(self.optimizer, **kwargs)
+        """Unscale (and clip) the gradients, step unless they overflowed, update the scale.
+
+        With a fused torch optimizer (``fused=True``) and norm clipping or none, this takes
+        the two-pass path of :func:`~optimtx.wrapper.fast_step.fused_amp_step`: the unscale
+        and the clip coefficient ride along in the optimizer's ``grad_scale`` and the skip
+        decision in its ``found_inf``, so nothing is read back to the host.
+        """
+        if not kwargs and self._can_take_fused_step():
+            self._fused_step()
+        else:
+            if self._clip is not None:
+                self.loss_scaler.unscale_(self.optimizer)
+                self._clip_grad()
+            self.loss_scaler.step(self.optimizer, **kwargs)
         self.loss_scaler.update(self._scale_update_param)
+
+    def _can_take_fused_step(self) -> bool:
+        clip_ok = self._clip is None or (
+            self._clip.kind == "norm" and not self._clip.kwargs.get("error_if_nonfinite", False)
+        )
+        scaler = self.loss_scaler
+        return clip_ok and scaler.is_enabled() and not scaler.unscaled and supports_fused_amp_step(self.optimizer)
+
+    def _fused_step(self) -> None:
+        clip = self._clip.kwargs if self._clip is not None else {}
+        result = fused_amp_step(
+            self.optimizer, self.loss_scaler.scale_tensor, clip.get("max_norm"), clip.get("norm_type", 2.0)
+        )
+        if self._clip is not None:
+            self.last_grad_norm = result.total_norm
+        self.loss_scaler.record_found_inf(result.found_inf)
 
     @property
     def step_was_skipped(self) -> bool:

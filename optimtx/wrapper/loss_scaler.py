@@ -147,6 +147,37 @@ class LossScaler:
         self._found_inf = None
         self._unscaled = False
 
+    @property
+    def scale_tensor(self) -> Tensor:
+        """The current scale as a 0-d float32 tensor (the live buffer: read it, don't modify it).
+
+        Example:
+            >>> LossScaler(init_scale=8.0).scale_tensor
+            tensor(8.)
+        """
+        return self._scale
+
+    @property
+    def unscaled(self) -> bool:
+        """Whether the gradients were already unscaled in the current step.
+
+        Example:
+            >>> LossScaler().unscaled
+            False
+        """
+        return self._unscaled
+
+    def record_found_inf(self, found_inf: Tensor) -> None:
+        """Record the overflow flag of a step taken outside :meth:`step`; :meth:`update` reads it.
+
+        Example:
+            >>> scaler = LossScaler(init_scale=8.0)
+            >>> scaler.record_found_inf(torch.tensor(1.0))
+            >>> scaler.update(); scaler.get_scale()
+            4.0
+        """
+        self._found_inf = found_inf.to(self._scale.device, torch.float32)
+
     def step_was_skipped(self) -> bool:
         """Whether the last step (up to the last :meth:`update`) was skipped. Reads one value from the device."""
         return self._last_found_inf is not None and bool(self._last_found_inf.item())
