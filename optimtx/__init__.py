@@ -105,6 +105,20 @@ from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper
 from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
 from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: E402
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict  # noqa: E402
+from optimtx.paramwise import paramwise as paramwise  # noqa: E402
+from optimtx.paramwise import paramwise_labels as paramwise_labels  # noqa: E402
+from optimtx.warnings import UnmatchedCustomKeyWarning as UnmatchedCustomKeyWarning  # noqa: E402
+from optimtx.wrapper.builder import build_optim_wrapper as build_optim_wrapper  # noqa: E402
+from optimtx.wrapper.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor  # noqa: E402
+from optimtx.wrapper.explain import ExplainRow as ExplainRow  # noqa: E402
+from optimtx.wrapper.explain import explain as explain  # noqa: E402
+from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS  # noqa: E402
+from optimtx.wrapper.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS  # noqa: E402
+from optimtx.wrapper.registries import OPTIMIZERS as OPTIMIZERS  # noqa: E402
+from optimtx.wrapper.registries import PARAM_SCHEDULERS as PARAM_SCHEDULERS  # noqa: E402
+from optimtx.wrapper.registries import SCHEDULES as SCHEDULES  # noqa: E402
+from optimtx.wrapper.registries import TRANSFORMS as TRANSFORMS  # noqa: E402
+from optimtx.wrapper.registry import Registry as Registry  # noqa: E402
 
 __all__ = [
     "AccumulateState",
@@ -120,7 +134,9 @@ __all__ = [
     "CosineRestartLR",
     "CosineRestartMomentum",
     "CosineRestartParamScheduler",
+    "DefaultOptimWrapperConstructor",
     "EmptyState",
+    "ExplainRow",
     "ExponentialLR",
     "ExponentialMomentum",
     "ExponentialParamScheduler",
@@ -135,17 +151,23 @@ __all__ = [
     "MultiStepMomentum",
     "MultiStepParamScheduler",
     "MultiTransformState",
+    "OPTIMIZERS",
+    "OPTIM_WRAPPERS",
+    "OPTIM_WRAPPER_CONSTRUCTORS",
     "OneCycleLR",
     "OneCycleParamScheduler",
     "OptimWrapper",
     "OptimWrapperDict",
     "OptimtxWarning",
+    "PARAM_SCHEDULERS",
     "PolyLR",
     "PolyMomentum",
     "PolyParamScheduler",
     "ReduceOnPlateauLR",
     "ReduceOnPlateauMomentum",
     "ReduceOnPlateauParamScheduler",
+    "Registry",
+    "SCHEDULES",
     "ScaleByAdagradState",
     "ScaleByAdamState",
     "ScaleByAdamaxState",
@@ -157,8 +179,10 @@ __all__ = [
     "StepLR",
     "StepMomentum",
     "StepParamScheduler",
+    "TRANSFORMS",
     "TraceState",
     "TransformOptimizer",
+    "UnmatchedCustomKeyWarning",
     "__version__",
     "accumulate",
     "adagrad",
@@ -168,10 +192,12 @@ __all__ = [
     "add_decayed_weights",
     "apply_if_finite",
     "apply_updates",
+    "build_optim_wrapper",
     "chain",
     "clip_by_global_norm",
     "clip_by_value",
     "current_loss_scale",
+    "explain",
     "get_hyperparams",
     "identity",
     "inject_hyperparams",
@@ -179,6 +205,8 @@ __all__ = [
     "load_state_dict",
     "masked",
     "multi_transform",
+    "paramwise",
+    "paramwise_labels",
     "rmsprop",
     "scale",
     "scale_by_adagrad",

@@ -1,8 +1,9 @@
 """Any transform state as plain nested dicts (for checkpoints), and back, with validation.
 
-The plain form uses only dicts, lists, tensors and Python scalars, so
+The plain form uses only dicts, tensors and Python scalars, so
 ``torch.load(path, weights_only=True)`` reads it. NamedTuple states become dicts keyed
-by field name, tuples (``chain`` states) become lists, dicts stay dicts.
+by field name, tuples (``chain`` states) become dicts keyed ``"0"``, ``"1"``, ... (like
+``nn.Sequential``), dicts stay dicts.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ def state_dict(state: Any) -> Any:
     Example:
         >>> from optimtx.transforms.clipping import ClipByGlobalNormState
         >>> state_dict((ClipByGlobalNormState(torch.tensor(1.0)),))
-        [{'norm': tensor(1.)}]
+        {'0': {'norm': tensor(1.)}}
     """
     if isinstance(state, Tensor):
         return state.detach()
     if is_namedtuple(state):
         return {field: state_dict(value) for field, value in zip(state._fields, state)}
     if isinstance(state, (tuple, list)):
-        return [state_dict(s) for s in state]
+        return {str(i): state_dict(s) for i, s in enumerate(state)}
     if isinstance(state, dict):
         return {k: state_dict(v) for k, v in state.items()}
     if isinstance(state, _SCALARS):
@@ -75,11 +76,9 @@ def _load(template: Any, sd: Any, path: str, problems: list[str]) -> Any:
         complete = fields is not None and len(fields) == len(template._fields)
         return type(template)(**fields) if complete else None
     if isinstance(template, (tuple, list)):
-        if not isinstance(sd, (list, tuple)) or len(sd) != len(template):
-            got = f"{len(sd)} entries" if isinstance(sd, (list, tuple)) else type(sd).__name__
-            problems.append(f"{path}: expected a list of {len(template)} entries, got {got}")
-            return None
-        return type(template)(_load(t, s, f"{path}[{i}]", problems) for i, (t, s) in enumerate(zip(template, sd)))
+        entries = _load_mapping({str(i): t for i, t in enumerate(template)}, sd, path, problems, attr=False)
+        complete = entries is not None and len(entries) == len(template)
+        return type(template)(entries.values()) if complete else None
     if isinstance(template, dict):
         return _load_mapping(template, sd, path, problems, attr=False)
     if type(sd) is not type(template):

@@ -9,11 +9,25 @@ which transform built them, so combinators can select whole states with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import torch
 from torch import Tensor
+
+
+def zero_counter(params: Mapping[str, Tensor]) -> Tensor:
+    """An int64 0-d zero on the device of the first parameter (the default device if there are none).
+
+    Counters live next to the parameters, so selecting states with a device-side
+    predicate never copies that predicate to another device (which would sync).
+
+    Example:
+        >>> zero_counter({"w": torch.ones(2)})
+        tensor(0)
+    """
+    first = next(iter(params.values()), None)
+    return torch.zeros((), dtype=torch.int64, device=first.device if first is not None else None)
 
 
 def is_namedtuple(node: Any) -> bool:

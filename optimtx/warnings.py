@@ -7,5 +7,9 @@ class OptimtxWarning(UserWarning):
     """Base class of every warning optimtx emits."""
 
 
+class UnmatchedCustomKeyWarning(OptimtxWarning):
+    """A ``paramwise_cfg.custom_keys`` entry matches no parameter name (likely a typo)."""
+
+
 class SchedulerOrderWarning(OptimtxWarning):
     """A parameter scheduler was stepped before its optimizer (or could not tell)."""

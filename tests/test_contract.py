@@ -8,6 +8,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 
+import optimtx as otx
 from tests.strategies import clone_tree, trees
 from tests.transform_table import TABLE
 
@@ -20,6 +21,14 @@ def _build(case):
 
 def _call(tx, grads, state, params):
     return tx.update(grads, state, params)
+
+
+def _stepped(case):
+    """The transform, sample params, and its state after one update."""
+    tx = _build(case)
+    params = {"a": torch.randn(3, 2), "b": torch.randn(4)}
+    _, state = _call(tx, {k: torch.randn_like(v) for k, v in params.items()}, tx.init(params), params)
+    return tx, params, state
 
 
 @pytest.mark.parametrize("case", TABLE, ids=IDS)
@@ -45,10 +54,7 @@ def test_update_is_pure_and_deterministic(case, tree):
 
 @pytest.mark.parametrize("case", TABLE, ids=IDS)
 def test_state_round_trips_through_torch_save(case):
-    tx = _build(case)
-    params = {"a": torch.randn(3, 2), "b": torch.randn(4)}
-    state = tx.init(params)
-    _, state = _call(tx, {k: torch.randn_like(v) for k, v in params.items()}, state, params)
+    _, _, state = _stepped(case)
     buf = io.BytesIO()
     torch.save(state, buf)
     buf.seek(0)
@@ -70,3 +76,29 @@ def _serialise(state) -> bytes:
     buf = io.BytesIO()
     torch.save(state, buf)
     return buf.getvalue()
+
+
+@pytest.mark.parametrize("case", TABLE, ids=IDS)
+def test_state_dict_round_trips_with_weights_only(case):
+    tx, params, state = _stepped(case)
+    buf = io.BytesIO()
+    torch.save(otx.state_dict(state), buf)
+    buf.seek(0)
+    loaded = otx.load_state_dict(tx.init(params), torch.load(buf, weights_only=True))
+    assert _serialise(loaded) == _serialise(state)
+
+
+@pytest.mark.parametrize("case", TABLE, ids=IDS)
+def test_updates_and_states_keep_leaf_dtypes(case):
+    """0-d and low-precision leaves keep their dtype (a 0-d hyperparameter tensor must not promote them)."""
+    tx = _build(case)
+    params = {
+        "scalar": torch.tensor(0.5),
+        "vec": torch.linspace(-1, 1, 4),
+        "half": torch.linspace(-1, 1, 3, dtype=torch.bfloat16),
+        "half_scalar": torch.tensor(0.25, dtype=torch.bfloat16),
+    }
+    state = tx.init(params)
+    for _ in range(2):
+        updates, state = _call(tx, {k: v * 0.1 for k, v in params.items()}, state, params)
+    assert {k: u.dtype for k, u in updates.items()} == {k: p.dtype for k, p in params.items()}

@@ -176,4 +176,61 @@ TABLE: list[TransformCase] = [
         invalid=(({"betas": (0.9, 2.0)}, ValueError, "betas"), ({"lr": -1.0}, ValueError, "lr")),
         needs_params=True,
     ),
+    # Combinators, each with a sample inner transform.
+    TransformCase(
+        "accumulate",
+        otx.accumulate,
+        {"inner": otx.adam(0.1), "every_k": 2},
+        invalid=(
+            ({"inner": otx.adam(0.1), "every_k": 0}, ValueError, "every_k"),
+            ({"inner": "adam", "every_k": 2}, TypeError, "GradientTransformation"),
+        ),
+    ),
+    TransformCase(
+        "scale_by_amp",
+        otx.scale_by_amp,
+        {"inner": otx.sgd(0.1, momentum=0.9), "init_scale": 4.0, "growth_interval": 1},
+        invalid=(
+            ({"inner": otx.identity(), "growth_factor": 0.5}, ValueError, "growth_factor"),
+            ({"inner": otx.identity(), "backoff_factor": 2.0}, ValueError, "backoff_factor"),
+            ({"inner": otx.identity(), "growth_interval": 0}, ValueError, "growth_interval"),
+            ({"inner": otx.identity(), "enabled": 1}, TypeError, "enabled"),
+        ),
+    ),
+    TransformCase("scale_by_amp_disabled", otx.scale_by_amp, {"inner": otx.adam(0.1), "enabled": False}),
+    TransformCase(
+        "apply_if_finite",
+        otx.apply_if_finite,
+        {"inner": otx.adamw(0.1)},
+        needs_params=True,
+        invalid=(({"inner": None}, TypeError, "GradientTransformation"),),
+    ),
+    TransformCase(
+        "masked",
+        otx.masked,
+        {"inner": otx.adamw(0.1), "mask": lambda p: {k: i % 2 == 0 for i, k in enumerate(p)}},
+        needs_params=True,
+        invalid=(({"inner": otx.identity(), "mask": ["w"]}, TypeError, "mask"),),
+    ),
+    TransformCase(
+        "multi_transform",
+        otx.multi_transform,
+        {
+            "transforms": {"even": otx.sgd(0.1, momentum=0.9), "odd": otx.lion(0.01)},
+            "labels": lambda p: {k: ("even", "odd")[i % 2] for i, k in enumerate(p)},
+        },
+        invalid=(
+            ({"transforms": {}, "labels": {}}, TypeError, "non-empty"),
+            ({"transforms": {"a": "sgd"}, "labels": {}}, TypeError, "transforms"),
+        ),
+    ),
+    TransformCase(
+        "inject_hyperparams",
+        lambda **kw: otx.inject_hyperparams(otx.adam)(**kw),
+        {"lr": otx.schedules.cosine_decay(0.1, 5), "betas": (0.9, 0.99)},
+        invalid=(
+            ({"lr": -1.0}, ValueError, "lr"),
+            ({"lr": 0.1, "momentum": 0.9}, TypeError, "unexpected keyword"),
+        ),
+    ),
 ]

@@ -11,6 +11,7 @@ hyperparameter at once (e.g. a linear warmup under a multi-step decay).
 
 from __future__ import annotations
 
+import abc
 import numbers
 import warnings
 import weakref
@@ -132,7 +133,7 @@ def _scale_epochs(value: Any, epoch_length: int) -> Any:
     return value * epoch_length
 
 
-class _ParamScheduler:
+class _ParamScheduler(abc.ABC):
     """Base class: schedules ``param_name`` in every group of ``optimizer``.
 
     Subclasses implement ``_get_value()`` (the new value of every group for the
@@ -284,8 +285,9 @@ class _ParamScheduler:
         """
         return self._last_value
 
+    @abc.abstractmethod
     def _get_value(self) -> list[Any]:
-        raise NotImplementedError(f"{type(self).__name__} must implement _get_value().")
+        """The values of every param group for the current ``last_step`` (each subclass's rule)."""
 
     def print_value(self, is_verbose: bool, group: int, value: float) -> None:
         """Log the new value of ``group`` (only when ``is_verbose``).

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import select
+from optimtx.state_tree import select, zero_counter
 from optimtx.transforms.finite import guarded_update
 from optimtx.tree import Tree, leaves, rebuild, zeros_like
 from optimtx.validation import check_positive_int
@@ -61,8 +61,7 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool = True
         raise TypeError(f"average must be True or False, got {average!r}.")
 
     def init(params: Params) -> AccumulateState:
-        first = next(iter(params.values()), None)
-        zero = torch.zeros((), dtype=torch.int64, device=first.device if first is not None else None)
+        zero = zero_counter(params)
         return AccumulateState(zero, zero.clone(), zeros_like(params), inner.init(params))
 
     def update(updates: Updates, state: AccumulateState, params: Params | None = None, **extra: Any):

@@ -8,9 +8,10 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.transforms.kernels import decay_add_square, lerp
+from optimtx.transforms.kernels import decay_add_square, lerp, mul
 from optimtx.tree import leaves, rebuild, zeros_like
 from optimtx.validation import check_non_negative, check_unit_interval
+from optimtx.state_tree import zero_counter
 
 
 class ScaleByAdamState(NamedTuple):
@@ -87,7 +88,7 @@ def scale_by_adam(
 
     def init(params: Params) -> ScaleByAdamState:
         return ScaleByAdamState(
-            count=torch.zeros((), dtype=torch.int64),
+            count=zero_counter(params),
             mu=zeros_like(params),
             nu=zeros_like(params),
             nu_max=zeros_like(params) if amsgrad else {},
@@ -145,7 +146,7 @@ def scale_by_adamax(
     check_non_negative("eps", eps)
 
     def init(params: Params) -> ScaleByAdamaxState:
-        return ScaleByAdamaxState(count=torch.zeros((), dtype=torch.int64), mu=zeros_like(params), inf_norm=zeros_like(params))
+        return ScaleByAdamaxState(count=zero_counter(params), mu=zeros_like(params), inf_norm=zeros_like(params))
 
     def update(updates: Updates, state: ScaleByAdamaxState, params: Params | None = None, **extra: Any):
         del params, extra
@@ -154,7 +155,7 @@ def scale_by_adamax(
             return {}, state._replace(count=count)
         magnitude = list(torch._foreach_abs(grads))
         torch._foreach_add_(magnitude, eps)  # fresh, and abs's backward needs its input, not this
-        inf_norm = torch._foreach_maximum(torch._foreach_mul(leaves(state.inf_norm), b2), magnitude)
+        inf_norm = torch._foreach_maximum(mul(leaves(state.inf_norm), b2), magnitude)
         out = list(torch._foreach_div(mu, inf_norm))
         torch._foreach_mul_(out, 1 / bias_correction(b1, count))  # fresh, and div's backward needs only its inputs
         new_state = ScaleByAdamaxState(count=count, mu=rebuild(updates, mu), inf_norm=rebuild(updates, inf_norm))

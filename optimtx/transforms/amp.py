@@ -14,8 +14,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
+from optimtx.transforms.kernels import mul
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import find_one
+from optimtx.state_tree import find_one, zero_counter
 from optimtx.transforms.finite import found_nonfinite, guarded_update
 from optimtx.tree import leaves, rebuild
 from optimtx.validation import check_positive, check_positive_int
@@ -40,7 +41,7 @@ def unscale_grads(grads: list[Tensor], scale: Tensor) -> tuple[list[Tensor], Ten
     found_inf = found_nonfinite(grads)
     if not grads:
         return [], found_inf
-    unscaled = torch._foreach_mul(grads, inv_scale.to(grads[0].device))
+    unscaled = mul(grads, inv_scale.to(grads[0].device))
     # A 0-d half grad times the 0-d float32 factor promotes to float32; keep the grad's dtype.
     return [u if u.dtype == g.dtype else u.to(g.dtype) for u, g in zip(unscaled, grads)], found_inf
 
@@ -148,12 +149,10 @@ def scale_by_amp(
     _check_amp_args(init_scale, growth_factor, backoff_factor, growth_interval)
 
     def init(params: Params) -> ScaleByAmpState:
-        first = next(iter(params.values()), None)
-        device = first.device if first is not None else None
-        zero = torch.zeros((), dtype=torch.int64, device=device)
+        zero = zero_counter(params)
         first_scale = init_scale if enabled else 1.0
         return ScaleByAmpState(
-            scale=torch.as_tensor(first_scale, dtype=torch.float32, device=device).clone(),
+            scale=torch.as_tensor(first_scale, dtype=torch.float32, device=zero.device).clone(),
             growth_tracker=zero,
             skipped_steps=zero.clone(),
             inner_state=inner.init(params),

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.transforms.kernels import mul
 from optimtx.tree import global_norm, leaves, rebuild
 from optimtx.validation import check_non_negative, check_norm_type
 
@@ -75,7 +76,7 @@ def clip_by_global_norm(
                 "cannot be clipped. Set error_if_nonfinite=False to scale by the non-finite norm anyway."
             )
         coef = clip_coefficient(total, max_norm)
-        clipped = torch._foreach_mul(grads, coef.to(grads[0].device))
+        clipped = mul(grads, coef.to(grads[0].device))
         new_state = ClipByGlobalNormState(norm=total.detach().to(state.norm.device, torch.float32))
         return rebuild(updates, clipped), new_state
 

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import select
+from optimtx.state_tree import select, zero_counter
 from optimtx.tree import Tree, leaves, rebuild
 
 
@@ -100,8 +100,8 @@ def apply_if_finite(inner: GradientTransformation) -> GradientTransformation:
         raise TypeError(f"apply_if_finite() needs a GradientTransformation, got {inner!r}.")
 
     def init(params: Params) -> ApplyIfFiniteState:
-        zero = torch.zeros((), dtype=torch.int64)
-        return ApplyIfFiniteState(zero, zero.clone(), torch.ones((), dtype=torch.bool), inner.init(params))
+        zero = zero_counter(params)
+        return ApplyIfFiniteState(zero, zero.clone(), torch.ones_like(zero, dtype=torch.bool), inner.init(params))
 
     def update(updates: Updates, state: ApplyIfFiniteState, params: Params | None = None, **extra: Any):
         skip = found_nonfinite(leaves(updates)) > 0

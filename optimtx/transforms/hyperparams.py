@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import find_one, replace_node
+from optimtx.state_tree import find_one, replace_node, zero_counter
 
 Factory = Callable[..., GradientTransformation]
 Value = Tensor | tuple[Tensor, ...]
@@ -116,7 +116,8 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
         static = {k: v for k, v in values.items() if k in static_args or not (callable(v) or _is_numeric(v))}
         schedules = {k: v for k, v in values.items() if k not in static and callable(v)}
         numeric = {k: v for k, v in values.items() if k not in static and k not in schedules}
-        factory(**static, **numeric, **{k: s(0) for k, s in schedules.items()})  # validates eagerly
+        first_values = {k: s(torch.zeros((), dtype=torch.int64)) for k, s in schedules.items()}
+        factory(**static, **numeric, **first_values)  # validates the Python values eagerly
         return _injected(factory, static, numeric, schedules)
 
     return make
@@ -127,10 +128,8 @@ def _injected(factory: Factory, static: dict, numeric: dict, schedules: dict) ->
         return factory(**static, **hyperparams)
 
     def init(params: Params) -> InjectHyperparamsState:
-        first = next(iter(params.values()), None)
-        device = first.device if first is not None else None
-        dtype = _float_dtype(params)
-        count = torch.zeros((), dtype=torch.int64, device=device)
+        count = zero_counter(params)
+        dtype, device = _float_dtype(params), count.device
         firsts = {**numeric, **{k: s(count) for k, s in schedules.items()}}
         hyperparams = {k: _materialise(v, dtype, device) for k, v in firsts.items()}
         return InjectHyperparamsState(count, hyperparams, build(hyperparams).init(params))

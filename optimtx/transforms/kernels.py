@@ -18,6 +18,16 @@ from torch import Tensor
 Scalar = float | Tensor
 
 
+def _like(out: list[Tensor], xs: list[Tensor]) -> list[Tensor]:
+    """``out`` with each tensor in the dtype of the matching ``xs`` entry.
+
+    A 0-d tensor scalar promotes 0-d operands (a float64 momentum turns a 0-d float32
+    parameter's buffer into float64); dimensioned operands are never promoted, so this
+    only converts where a 0-d tensor was.
+    """
+    return [o if o.dtype == x.dtype else o.to(x.dtype) for o, x in zip(out, xs)]
+
+
 def add_scaled(xs: list[Tensor], ys: list[Tensor], alpha: Scalar) -> list[Tensor]:
     """``x + alpha * y`` for each pair.
 
@@ -26,7 +36,7 @@ def add_scaled(xs: list[Tensor], ys: list[Tensor], alpha: Scalar) -> list[Tensor
         [tensor([1.5000, 1.5000])]
     """
     if isinstance(alpha, Tensor):
-        return list(torch._foreach_add(xs, torch._foreach_mul(ys, alpha)))
+        return _like(list(torch._foreach_add(xs, torch._foreach_mul(ys, alpha))), xs)
     return list(torch._foreach_add(xs, ys, alpha=alpha))
 
 
@@ -49,7 +59,7 @@ def decay_add_square(xs: list[Tensor], gs: list[Tensor], decay: Scalar, rate: Sc
         >>> decay_add_square([torch.ones(1)], [torch.full((1,), 2.0)], 0.5, 0.5)
         [tensor([2.5000])]
     """
-    decayed = list(torch._foreach_mul(xs, decay))  # fresh, and mul's backward does not need it
+    decayed = _like(list(torch._foreach_mul(xs, decay)), xs)  # fresh, and neither backward needs it
     if isinstance(rate, Tensor):
         torch._foreach_addcmul_(decayed, torch._foreach_mul(gs, rate), gs)
     else:
@@ -64,7 +74,8 @@ def mul(xs: list[Tensor], factor: Scalar) -> list[Tensor]:
         >>> mul([torch.ones(1)], torch.tensor(3.0))
         [tensor([3.])]
     """
-    return list(torch._foreach_mul(xs, factor))
+    out = list(torch._foreach_mul(xs, factor))
+    return _like(out, xs) if isinstance(factor, Tensor) else out
 
 
 def add(xs: list[Tensor], value: Scalar) -> list[Tensor]:
@@ -74,4 +85,5 @@ def add(xs: list[Tensor], value: Scalar) -> list[Tensor]:
         >>> add([torch.ones(1)], 1e-8)
         [tensor([1.])]
     """
-    return list(torch._foreach_add(xs, value))
+    out = list(torch._foreach_add(xs, value))
+    return _like(out, xs) if isinstance(value, Tensor) else out

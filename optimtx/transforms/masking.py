@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, Union
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
+from optimtx.transforms.weight_decay import resolve_mask
 from optimtx.tree import Tree, rebuild
 
 MaskSpec = Union[Mapping[str, bool], Callable[[Params], Mapping[str, bool]]]
@@ -52,18 +53,14 @@ class MaskedState(NamedTuple):
 
 
 def _selected(mask: MaskSpec, tree: Mapping[str, Tensor]) -> list[str]:
-    resolved = resolve_per_name(mask, tree, "mask")
-    for name, flag in resolved.items():
-        if not isinstance(flag, bool):
-            raise TypeError(f"mask[{name!r}] must be True or False, got {flag!r}.")
-    return [k for k, flag in resolved.items() if flag]
+    return [k for k, flag in zip(tree, resolve_mask(mask, tree)) if flag]
 
 
 def masked(inner: GradientTransformation, mask: MaskSpec) -> GradientTransformation:
     """Apply ``inner`` to the entries where ``mask`` is True; pass the others through unchanged.
 
-    ``inner`` only ever sees the masked sub-tree (its state covers those entries only).
-    Equivalent to running ``inner`` on ``{k: g[k] for k in names if mask[k]}`` and
+    ``inner`` only ever sees the masked sub-tree (its state covers those entries only);
+    keyword extras are passed on as given, not masked. Equivalent to running ``inner`` on ``{k: g[k] for k in names if mask[k]}`` and
     putting the results back in place.
 
     Args:
@@ -107,12 +104,12 @@ class MultiTransformState(NamedTuple):
 
 
 def _groups(transforms: Mapping[Hashable, Any], labels: LabelSpec, tree: Mapping[str, Tensor]) -> dict:
-    resolved = resolve_per_name(labels, tree, f"labels (transforms are given for {sorted(map(repr, transforms))})")
+    resolved = resolve_per_name(labels, tree, f"labels (transforms are given for {list(transforms)})")
     unknown = sorted({repr(v) for v in resolved.values() if v not in transforms})
     if unknown:
         raise ValueError(
             f"labels {', '.join(unknown)} have no transform; transforms are given for "
-            f"{sorted(map(repr, transforms))}. Add a transform for each of these labels, or relabel "
+            f"{list(transforms)}. Add a transform for each of these labels, or relabel "
             "those parameters."
         )
     return {label: [k for k, v in resolved.items() if v == label] for label in transforms}

@@ -11,6 +11,7 @@ from optimtx.base import GradientTransformation, Params, Updates
 from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.tree import leaves, rebuild, zeros_like
 from optimtx.validation import check_non_negative
+from optimtx.state_tree import zero_counter
 
 
 class TraceState(NamedTuple):
@@ -77,7 +78,7 @@ def trace(momentum: float | Tensor, dampening: float | Tensor = 0.0, nesterov: b
     check_nesterov(momentum, dampening, nesterov)
 
     def init(params: Params) -> TraceState:
-        return TraceState(count=torch.zeros((), dtype=torch.int64), trace=zeros_like(params))
+        return TraceState(count=zero_counter(params), trace=zeros_like(params))
 
     def update(updates: Updates, state: TraceState, params: Params | None = None, **extra: Any):
         del params, extra

@@ -9,6 +9,8 @@ import torch
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.state_tree import zero_counter
+from optimtx.transforms.kernels import mul
 from optimtx.tree import leaves, rebuild
 from optimtx.validation import check_non_negative
 
@@ -33,7 +35,7 @@ def scale(factor: float | Tensor) -> GradientTransformation:
     def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
         del params, extra
         us = leaves(updates)
-        return (rebuild(updates, torch._foreach_mul(us, factor)) if us else {}), state
+        return (rebuild(updates, mul(us, factor)) if us else {}), state
 
     return GradientTransformation(init, update)
 
@@ -78,15 +80,14 @@ def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True
     schedule = lr
 
     def init(params: Params) -> ScaleByLearningRateState:
-        del params
-        return ScaleByLearningRateState(count=torch.zeros((), dtype=torch.int64))
+        return ScaleByLearningRateState(count=zero_counter(params))
 
     def update(updates: Updates, state: ScaleByLearningRateState, params: Params | None = None, **extra: Any):
         del params, extra
         rate = schedule(state.count)
         factor = -rate if flip_sign else rate
         us = leaves(updates)
-        scaled = rebuild(updates, torch._foreach_mul(us, factor)) if us else {}
+        scaled = rebuild(updates, mul(us, factor)) if us else {}
         return scaled, ScaleByLearningRateState(count=state.count + 1)
 
     return GradientTransformation(init, update)

@@ -1,0 +1,30 @@
+"""MMEngine-style import path for registries: ``from optimtx.registry import OPTIM_WRAPPER_CONSTRUCTORS``.
+
+Example:
+    >>> from optimtx.registry import OPTIMIZERS
+    >>> OPTIMIZERS.get("SGD")
+    <class 'torch.optim.sgd.SGD'>
+"""
+
+from __future__ import annotations
+
+import optimtx.wrapper.constructor  # noqa: F401  (registers DefaultOptimWrapperConstructor)
+from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS
+from optimtx.wrapper.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS
+from optimtx.wrapper.registries import OPTIMIZERS as OPTIMIZERS
+from optimtx.wrapper.registries import PARAM_SCHEDULERS as PARAM_SCHEDULERS
+from optimtx.wrapper.registries import SCHEDULES as SCHEDULES
+from optimtx.wrapper.registries import TRANSFORMS as TRANSFORMS
+from optimtx.wrapper.registry import Registry as Registry
+from optimtx.wrapper.registry import build_from_cfg as build_from_cfg
+
+__all__ = [
+    "OPTIMIZERS",
+    "OPTIM_WRAPPERS",
+    "OPTIM_WRAPPER_CONSTRUCTORS",
+    "PARAM_SCHEDULERS",
+    "SCHEDULES",
+    "TRANSFORMS",
+    "Registry",
+    "build_from_cfg",
+]

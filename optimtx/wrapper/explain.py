@@ -1,0 +1,153 @@
+"""``explain``: which parameter gets which learning rate and weight decay, and why."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from optimtx.paramwise import assign_labels, resolve
+from optimtx.paramwise_rules import FROZEN, ParamwiseRules
+from optimtx.wrapper.constructor import first_parameter_name, optimizer_class, transform_hparam
+from optimtx.wrapper.registries import OPTIMIZERS
+
+
+@dataclass(frozen=True)
+class ExplainRow:
+    """One parameter's outcome.
+
+    Attributes:
+        name: the parameter's name in ``model.named_parameters()``.
+        label: its group label (``'frozen'`` when it is in no group).
+        lr: its effective learning rate (``None`` when frozen and left out).
+        weight_decay: its effective weight decay (``None`` when frozen and left out).
+        rule: the rule that decided (``'default'``, ``"custom_keys['head']"``, ``'norm_decay_mult'``...).
+        frozen: ``requires_grad`` is False.
+    """
+
+    name: str
+    label: str
+    lr: float | None
+    weight_decay: float | None
+    rule: str
+    frozen: bool
+
+
+class Explanation(list):
+    """A list of :class:`ExplainRow` that prints as an aligned table."""
+
+    def __str__(self) -> str:
+        header = ("parameter", "label", "lr", "weight_decay", "rule", "frozen")
+        rows = [header] + [
+            (r.name, r.label, _fmt(r.lr), _fmt(r.weight_decay), r.rule, "yes" if r.frozen else "") for r in self
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def optimizer_defaults(optimizer_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``lr`` and ``weight_decay`` an optimizer config ends up with (config value or default).
+
+    Read from an optimizer built on a one-element probe tensor, so defaults of any
+    optimizer (``TransformOptimizer`` included) are exact; falls back to the class
+    signature when the probe cannot be built (e.g. ZeRO without a process group).
+
+    Example:
+        >>> optimizer_defaults(dict(type="AdamW", lr=0.1))
+        {'lr': 0.1, 'weight_decay': 0.01}
+    """
+    cls = optimizer_class(optimizer_cfg)
+    probe_cfg = {**optimizer_cfg, first_parameter_name(cls): [torch.zeros(1, requires_grad=True)]}
+    try:
+        built = OPTIMIZERS.build(probe_cfg).defaults
+    except Exception:  # noqa: BLE001 - any failure just means "use the signature"
+        parameters = inspect.signature(cls).parameters
+        built = {k: p.default for k, p in parameters.items() if p.default is not inspect.Parameter.empty}
+    return {key: optimizer_cfg.get(key, built.get(key)) for key in ("lr", "weight_decay")}
+
+
+def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation:
+    """Tabulate each parameter's label, lr, weight decay and deciding rule.
+
+    Args:
+        model: the model (``model.module`` is used when present, like the constructor).
+        cfg: an optimizer wrapper config (``optimizer`` + optional ``paramwise_cfg``) using
+            the default constructor, or a built wrapper / torch optimizer whose param
+            groups are then read back.
+
+    Returns:
+        An :class:`Explanation` (a list of :class:`ExplainRow`); ``print`` it for a table.
+
+    Example:
+        >>> model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
+        >>> print(explain(model, dict(optimizer=dict(type="SGD", lr=0.1, weight_decay=1e-4),
+        ...                           paramwise_cfg=dict(norm_decay_mult=0.0))))
+        parameter  label    lr   weight_decay  rule             frozen
+        0.weight   default  0.1  0.0001        default
+        0.bias     default  0.1  0.0001        default
+        1.weight   norm     0.1  0             norm_decay_mult
+        1.bias     norm     0.1  0             norm_decay_mult
+    """
+    if hasattr(model, "module"):
+        model = model.module
+    if not isinstance(cfg, Mapping):
+        return explain_param_groups(model, getattr(cfg, "optimizer", cfg))
+    if cfg.get("constructor", "DefaultOptimWrapperConstructor") != "DefaultOptimWrapperConstructor":
+        from optimtx.wrapper.builder import build_optim_wrapper
+
+        return explain_param_groups(model, build_optim_wrapper(model, cfg).optimizer)
+    if "optimizer" not in cfg:
+        raise ValueError(f'explain() needs a config with an "optimizer" entry, got keys {sorted(cfg)!r}.')
+    defaults = optimizer_defaults(cfg["optimizer"])
+    paramwise_cfg = cfg.get("paramwise_cfg") or {}
+    if not paramwise_cfg:
+        return Explanation(
+            ExplainRow(n, "default", defaults["lr"], defaults["weight_decay"], "default", not p.requires_grad)
+            for n, p in model.named_parameters()
+        )
+    base_lr = cfg["optimizer"].get("lr", transform_hparam(cfg["optimizer"], "lr"))
+    base_wd = cfg["optimizer"].get("weight_decay", transform_hparam(cfg["optimizer"], "weight_decay"))
+    decisions = resolve(model, paramwise_cfg, base_lr, base_wd)
+    labels, hparams = assign_labels(decisions, ParamwiseRules.from_cfg(paramwise_cfg, base_lr, base_wd))
+    rows = Explanation()
+    for d in decisions:
+        if d.name not in labels:
+            continue  # a repeated visit of a shared parameter (bypass_duplicate)
+        effective = {**defaults, **hparams.get(labels[d.name], {})}
+        lr, wd = (None, None) if d.skipped else (effective["lr"], effective["weight_decay"])
+        rows.append(ExplainRow(d.name, labels[d.name], lr, wd, d.rule, not d.param.requires_grad))
+    return rows
+
+
+def explain_param_groups(model: nn.Module, optimizer: torch.optim.Optimizer) -> Explanation:
+    """Tabulate the lr and weight decay each of ``model``'s parameters has in ``optimizer``.
+
+    Labels are ``'group<i>'``; parameters in no group are labelled ``'frozen'`` (or
+    ``'absent'`` when they do require gradients).
+
+    Example:
+        >>> model = nn.Linear(1, 1)
+        >>> opt = torch.optim.SGD([{"params": [model.weight]}, {"params": [model.bias], "lr": 0.5}], lr=0.1)
+        >>> [(r.name, r.label, r.lr) for r in explain_param_groups(model, opt)]
+        [('weight', 'group0', 0.1), ('bias', 'group1', 0.5)]
+    """
+    where = {id(p): (i, g) for i, g in enumerate(optimizer.param_groups) for p in g["params"]}
+    rows = Explanation()
+    for name, p in model.named_parameters():
+        frozen = not p.requires_grad
+        if id(p) not in where:
+            rows.append(ExplainRow(name, FROZEN if frozen else "absent", None, None, "not in optimizer", frozen))
+            continue
+        i, group = where[id(p)]
+        rows.append(
+            ExplainRow(name, f"group{i}", group.get("lr"), group.get("weight_decay"), f"param_groups[{i}]", frozen)
+        )
+    return rows
