@@ -105,18 +105,18 @@ def bench_set(name: str, quick: bool = False) -> dict[str, float | int | str]:
     return {"set": name, "tensors": len(shapes), "values": numel(shapes), **timings}
 
 
-def format_table(rows: list[dict[str, float | int | str]]) -> str:
-    """A Markdown table of :func:`bench_set` results."""
-    lines = [
-        "| parameter set | tensors | values | optimtx median (min) ms | torch median (min) ms | optimtx / torch |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['set']} | {r['tensors']} | {r['values']:,} | {r['optimtx_ms']:.1f} ({r['optimtx_min_ms']:.1f}) | "
-            f"{r['torch_ms']:.1f} ({r['torch_min_ms']:.1f}) | {r['ratio']:.2f} |"
-        )
-    return "\n".join(lines)
+TABLE_HEADER = (
+    "| parameter set | tensors | values | optimtx median (min) ms | torch median (min) ms | optimtx / torch |\n"
+    "|---|---:|---:|---:|---:|---:|"
+)
+
+
+def format_row(r: dict[str, float | int | str]) -> str:
+    """One Markdown table row of a :func:`bench_set` result."""
+    return (
+        f"| {r['set']} | {r['tensors']} | {r['values']:,} | {r['optimtx_ms']:.1f} ({r['optimtx_min_ms']:.1f}) | "
+        f"{r['torch_ms']:.1f} ({r['torch_min_ms']:.1f}) | {r['ratio']:.2f} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, float | int | str]]:
@@ -129,8 +129,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, float | int | str]]:
         torch.set_num_threads(args.threads)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU; load average {load}")
-    rows = [bench_set(name, quick=args.quick) for name in args.sets]
-    print(format_table(rows))
+    print(TABLE_HEADER)
+    rows = []
+    for name in args.sets:  # print each row as soon as it is measured
+        rows.append(bench_set(name, quick=args.quick))
+        print(format_row(rows[-1]), flush=True)
     return rows
 
 
