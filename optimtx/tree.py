@@ -77,6 +77,10 @@ def global_norm(tree: Mapping[str, Tensor], norm_type: float = 2.0) -> Tensor:
     grads = leaves(tree)
     if not grads:
         return torch.tensor(0.0)
-    norms = torch._foreach_norm(grads, norm_type)
+    if torch.is_grad_enabled() and any(g.requires_grad for g in grads):
+        # _foreach_norm has no backward; per-tensor norms keep meta-learning (grads through updates) working.
+        norms = [torch.linalg.vector_norm(g, norm_type) for g in grads]
+    else:
+        norms = torch._foreach_norm(grads, norm_type)
     device = grads[0].device
     return torch.linalg.vector_norm(torch.stack([n.to(device) for n in norms]), norm_type)

@@ -102,3 +102,19 @@ def test_updates_and_states_keep_leaf_dtypes(case):
     for _ in range(2):
         updates, state = _call(tx, {k: v * 0.1 for k, v in params.items()}, state, params)
     assert {k: u.dtype for k, u in updates.items()} == {k: p.dtype for k, p in params.items()}
+
+
+@pytest.mark.parametrize("case", [c for c in TABLE if c.differentiable], ids=[c.name for c in TABLE if c.differentiable])
+def test_updates_are_differentiable_with_respect_to_gradients(case):
+    """Autograd flows from the updates back to several gradient leaves (meta-learning through a step)."""
+    tx = _build(case)
+    params = {"a": torch.linspace(-1, 1, 6, dtype=torch.float64).reshape(2, 3), "b": torch.ones(4, dtype=torch.float64)}
+    grads = {k: (v * 0.3 + 0.1).requires_grad_() for k, v in params.items()}
+    state = tx.init(params)
+    updates, state = _call(tx, grads, state, params)
+    updates, _ = _call(tx, {k: g * 2 for k, g in grads.items()}, state, params)
+    total = sum(u.sum() for u in updates.values())
+    assert total.requires_grad
+    total.backward()
+    for g in grads.values():
+        assert g.grad is not None and torch.isfinite(g.grad).all()

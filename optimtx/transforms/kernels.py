@@ -18,6 +18,19 @@ from torch import Tensor
 Scalar = float | Tensor
 
 
+def _per_tensor(scalar: Scalar, n: int) -> Scalar | list[Tensor]:
+    """``scalar`` as foreach ops should take it.
+
+    torch's ``_foreach_mul(tensors, tensor)`` (one 0-d tensor for the whole list) cannot
+    backpropagate into that tensor when the list has several entries ("inconsistent range
+    for TensorList output"); the list form can. So a scalar that needs a gradient, e.g. a
+    learning rate being meta-learned, is repeated once per tensor.
+    """
+    if isinstance(scalar, Tensor) and scalar.requires_grad and torch.is_grad_enabled():
+        return [scalar] * n
+    return scalar
+
+
 def _like(out: list[Tensor], xs: list[Tensor]) -> list[Tensor]:
     """``out`` with each tensor in the dtype of the matching ``xs`` entry.
 
@@ -36,7 +49,7 @@ def add_scaled(xs: list[Tensor], ys: list[Tensor], alpha: Scalar) -> list[Tensor
         [tensor([1.5000, 1.5000])]
     """
     if isinstance(alpha, Tensor):
-        return _like(list(torch._foreach_add(xs, torch._foreach_mul(ys, alpha))), xs)
+        return _like(list(torch._foreach_add(xs, torch._foreach_mul(ys, _per_tensor(alpha, len(ys))))), xs)
     return list(torch._foreach_add(xs, ys, alpha=alpha))
 
 
@@ -59,9 +72,9 @@ def decay_add_square(xs: list[Tensor], gs: list[Tensor], decay: Scalar, rate: Sc
         >>> decay_add_square([torch.ones(1)], [torch.full((1,), 2.0)], 0.5, 0.5)
         [tensor([2.5000])]
     """
-    decayed = _like(list(torch._foreach_mul(xs, decay)), xs)  # fresh, and neither backward needs it
+    decayed = _like(list(torch._foreach_mul(xs, _per_tensor(decay, len(xs)))), xs)  # fresh, and neither backward needs it
     if isinstance(rate, Tensor):
-        torch._foreach_addcmul_(decayed, torch._foreach_mul(gs, rate), gs)
+        torch._foreach_addcmul_(decayed, torch._foreach_mul(gs, _per_tensor(rate, len(gs))), gs)
     else:
         torch._foreach_addcmul_(decayed, gs, gs, value=rate)
     return decayed
@@ -74,7 +87,7 @@ def mul(xs: list[Tensor], factor: Scalar) -> list[Tensor]:
         >>> mul([torch.ones(1)], torch.tensor(3.0))
         [tensor([3.])]
     """
-    out = list(torch._foreach_mul(xs, factor))
+    out = list(torch._foreach_mul(xs, _per_tensor(factor, len(xs))))
     return _like(out, xs) if isinstance(factor, Tensor) else out
 
 
