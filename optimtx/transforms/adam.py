@@ -96,21 +96,41 @@ def scale_by_adam(
 
     def update(updates: Updates, state: ScaleByAdamState, params: Params | None = None, **extra: Any):
         del params, extra
-        grads, count, mu = _first_moment_step(updates, state, b1)
-        if not grads:
-            return {}, state._replace(count=count)
-        nu = decay_add_square(leaves(state.nu), grads, b2, 1 - b2)
-        nu_max = list(torch._foreach_maximum(leaves(state.nu_max), nu)) if amsgrad else []
-        out = torch._foreach_div(mu, _denominator(nu_max if amsgrad else nu, b1, b2, eps, count))
-        new_state = ScaleByAdamState(
-            count=count,
-            mu=rebuild(updates, mu),
-            nu=rebuild(updates, nu),
-            nu_max=rebuild(updates, nu_max) if amsgrad else {},
-        )
-        return rebuild(updates, out), new_state
+        new_state, mu, denominator = adam_moments(updates, state, b1, b2, eps, amsgrad)
+        if not mu:
+            return {}, new_state
+        return rebuild(updates, torch._foreach_div(mu, denominator)), new_state
 
     return GradientTransformation(init, update)
+
+
+def adam_moments(
+    updates: Updates, state: ScaleByAdamState, b1: float | Tensor, b2: float | Tensor, eps: float | Tensor, amsgrad: bool
+) -> tuple[ScaleByAdamState, list[Tensor], list[Tensor]]:
+    """One Adam step's new state, plus the first moment and denominator whose quotient is Adam's direction.
+
+    :func:`scale_by_adam` divides the two; a caller that scales and shifts the direction
+    anyway (``adamw``) can fold the division into that pass. The denominator is a buffer
+    this call allocated and nothing else refers to. With no tensors, both lists are empty.
+
+    Example:
+        >>> g = {"w": torch.tensor([2.0])}
+        >>> state, mu, denominator = adam_moments(g, scale_by_adam().init(g), 0.9, 0.999, 0.0, False)
+        >>> state.count, torch.div(mu[0], denominator[0]).round(decimals=4)
+        (tensor(1), tensor([1.]))
+    """
+    grads, count, mu = _first_moment_step(updates, state, b1)
+    if not grads:
+        return state._replace(count=count), [], []
+    nu = decay_add_square(leaves(state.nu), grads, b2, 1 - b2)
+    nu_max = list(torch._foreach_maximum(leaves(state.nu_max), nu)) if amsgrad else []
+    new_state = ScaleByAdamState(
+        count=count,
+        mu=rebuild(updates, mu),
+        nu=rebuild(updates, nu),
+        nu_max=rebuild(updates, nu_max) if amsgrad else {},
+    )
+    return new_state, mu, _denominator(nu_max if amsgrad else nu, b1, b2, eps, count)
 
 
 class ScaleByAdamaxState(NamedTuple):
