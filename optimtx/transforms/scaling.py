@@ -73,7 +73,7 @@ def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True
         >>> tx.update({"w": torch.ones(1)}, state)[0]
         {'w': tensor([-0.0500])}
     """
-    check_non_negative("lr", lr)
+    check_non_negative("lr", lr, schedule=True)
     _check_scalar("lr", lr)
     if not callable(lr):
         return scale(-lr if flip_sign else lr)
