@@ -83,7 +83,7 @@ def clip_by_global_norm(
     return GradientTransformation(init, update)
 
 
-def clip_by_value(clip_value: float) -> GradientTransformation:
+def clip_by_value(clip_value: float | Tensor) -> GradientTransformation:
     """Clamp every update element to ``[-clip_value, clip_value]``.
 
     Same result as ``torch.nn.utils.clip_grad_value_`` on a copy of the gradients.

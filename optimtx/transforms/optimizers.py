@@ -161,7 +161,7 @@ def adagrad(
     lr: Hyper = 1e-2,
     lr_decay: Hyper = 0,
     weight_decay: Hyper = 0,
-    initial_accumulator_value: float = 0,
+    initial_accumulator_value: float | Tensor = 0,
     eps: Hyper = 1e-10,
 ) -> GradientTransformation:
     """``torch.optim.Adagrad``: decay, Adagrad scaling, then ``-lr / (1 + (t - 1) * lr_decay)`` at step t.
