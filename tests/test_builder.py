@@ -165,3 +165,23 @@ def test_amp_wrapper_with_transform_optimizer_chain_config_matches_torch_adamw()
     _train(reference, theirs, theirs_sched, 3)
     assert set(ours.state_dict()) >= {"loss_scaler", "transform_state"}
     _assert_same_parameters(model, reference)
+
+
+def test_float16_amp_wrapper_with_transform_optimizer_skips_and_scales_like_torch_adamw():
+    cfg = dict(optimizer=_chain_optimizer(ADAMW), clip_grad=dict(max_norm=1.0))
+    scaler = dict(init_scale=2.0**17, growth_interval=1)  # overflows every other step on this model
+    model, ours, reference, theirs = _pair(
+        cfg, "AmpOptimWrapper", dtype="float16", loss_scale=scaler, paramwise_cfg=PARAMWISE
+    )
+    x = torch.randn(8, 4, generator=torch.Generator().manual_seed(2))
+    skipped = []
+    for _ in range(4):
+        for net, wrapper in ((model, ours), (reference, theirs)):
+            with wrapper.optim_context(net):
+                loss = net(x).float().square().mean()
+            wrapper.update_params(loss)
+        assert ours.step_was_skipped == theirs.step_was_skipped
+        assert ours.state_dict()["loss_scaler"] == theirs.state_dict()["loss_scaler"]
+        skipped.append(ours.step_was_skipped)
+    assert True in skipped and False in skipped
+    _assert_same_parameters(model, reference)
