@@ -185,3 +185,18 @@ def test_float16_amp_wrapper_with_transform_optimizer_skips_and_scales_like_torc
         skipped.append(ours.step_was_skipped)
     assert True in skipped and False in skipped
     _assert_same_parameters(model, reference)
+
+
+def test_momentum_scheduler_drives_the_betas_of_a_config_built_adamw_chain():
+    import optimtx.optim
+
+    model = torch.nn.Linear(3, 1)
+    wrapper = build_optim_wrapper(model, dict(optimizer=_chain_optimizer(CLIP, ADAMW)))
+    scheduler = optimtx.optim.LinearMomentum(wrapper, start_factor=0.5, by_epoch=False, begin=0, end=4)
+    assert wrapper.get_momentum() == {"momentum": [pytest.approx(0.45)]}
+    wrapper.update_params(model(torch.ones(2, 3)).sum())
+    scheduler.step()
+    wrapper.update_params(model(torch.ones(2, 3)).sum())  # the step reads the new betas into the transform state
+    b1, b2 = otx.get_hyperparams(wrapper.optimizer.transform_states[0])["betas"]
+    assert wrapper.optimizer.param_groups[0]["betas"] == (pytest.approx(0.6), 0.999)
+    assert b1.item() == pytest.approx(0.6) and b2.item() == pytest.approx(0.999)
