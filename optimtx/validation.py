@@ -99,3 +99,31 @@ def check_positive_int(name: str, value: Any) -> int:
     if value < 1:
         raise ValueError(f"Invalid {name}: {value!r}. It must be an integer >= 1.")
     return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is ``True`` or ``False``, else raise ``TypeError``.
+
+    Example:
+        >>> check_bool("average", 1)
+        Traceback (most recent call last):
+        ...
+        TypeError: average must be True or False, got 1.
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return value
+
+
+def check_finite(name: str, value: Any) -> None:
+    """Raise ``ValueError`` if ``value`` is a number that is NaN or infinite.
+
+    Example:
+        >>> check_finite("factor", float("nan"))
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid factor: nan. It must be a finite number.
+    """
+    _check_type(name, value)
+    if _is_number(value) and not math.isfinite(value):
+        raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")
