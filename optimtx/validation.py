@@ -124,6 +124,6 @@ def check_finite(name: str, value: Any) -> None:
         ...
         ValueError: Invalid factor: nan. It must be a finite number.
     """
-    _check_type(name, value)
+    _check_type(name, value, schedule=False)
     if _is_number(value) and not math.isfinite(value):
         raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")
