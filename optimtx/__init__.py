@@ -107,6 +107,7 @@ from optimtx.transforms.scaling import scale as scale  # noqa: E402
 from optimtx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate  # noqa: E402
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
+from optimtx.warnings import PerGroupTransformWarning as PerGroupTransformWarning  # noqa: E402
 from optimtx.warnings import SchedulerOrderWarning as SchedulerOrderWarning  # noqa: E402
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
 from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
@@ -170,6 +171,7 @@ __all__ = [
     "OptimWrapperDict",
     "OptimtxWarning",
     "PARAM_SCHEDULERS",
+    "PerGroupTransformWarning",
     "PolyLR",
     "PolyMomentum",
     "PolyParamScheduler",

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.validation import check_positive_int
+from optimtx.validation import check_bool, check_positive_int
 
 Schedule = Callable[[Any], Any]
 
@@ -220,8 +220,7 @@ def exponential_decay(
         raise ValueError(f"Invalid decay_rate: {decay_rate!r}. It must be a number > 0.")
     check_positive_int("transition_steps", transition_steps)
     _check_non_negative_int("transition_begin", transition_begin)
-    if not isinstance(staircase, bool):
-        raise TypeError(f"staircase must be True or False, got {staircase!r}.")
+    check_bool("staircase", staircase)
     end = None if end_value is None else _check_number("end_value", end_value)
 
     def formula(t: Tensor) -> Tensor:

@@ -12,6 +12,7 @@ state, so schedulers that edit ``group['lr']`` change the update.
 from __future__ import annotations
 
 import struct
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,7 +23,11 @@ from optimtx.base import GradientTransformation, State
 from optimtx.state_io import load_state_dict as load_transform_state
 from optimtx.state_io import state_dict as transform_state_dict
 from optimtx.state_tree import iter_nodes
+from optimtx.transforms.amp import ScaleByAmpState
+from optimtx.transforms.clipping import ClipByGlobalNormState
+from optimtx.transforms.finite import ApplyIfFiniteState
 from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, set_hyperparams
+from optimtx.warnings import PerGroupTransformWarning
 
 _STATE_KEY = "transform_state"
 
@@ -82,6 +87,8 @@ class TransformOptimizer(torch.optim.Optimizer):
                 raise ValueError("TransformOptimizer does not support sparse parameters.")
         self._tx_states.append(self.transform.init(_tree(group["params"])))
         self._synced.append({})
+        if len(self._tx_states) == 2:
+            _warn_if_whole_tree(self._tx_states[0])
 
     @property
     def transform_states(self) -> list[State]:
@@ -171,6 +178,27 @@ class TransformOptimizer(torch.optim.Optimizer):
         super().load_state_dict(rest)  # validates group sizes before changing anything
         self._tx_states = states
         self._synced = [{} for _ in states]
+
+
+_WHOLE_TREE_STATES = {
+    ClipByGlobalNormState: "clip_by_global_norm clips each group by its own norm",
+    ScaleByAmpState: "scale_by_amp skips and rescales each group on its own overflow",
+    ApplyIfFiniteState: "apply_if_finite skips each group on its own non-finite gradients",
+}
+
+
+def _warn_if_whole_tree(state: State) -> None:
+    """Warn once per optimizer when a transform meant for the whole tree runs per param group."""
+    found = {_WHOLE_TREE_STATES[type(n)] for n in iter_nodes(state) if type(n) in _WHOLE_TREE_STATES}
+    if found:
+        warnings.warn(
+            f"This TransformOptimizer has several param groups and runs its transform once per group: "
+            f"{'; '.join(sorted(found))}. For model-wide clipping or loss scaling use the wrapper's "
+            "clip_grad=dict(max_norm=...) / AmpOptimWrapper, or one group with otx.multi_transform for "
+            "per-parameter hyperparameters.",
+            PerGroupTransformWarning,
+            stacklevel=4,
+        )
 
 
 def _materialised_group(entry: Any) -> Any:

@@ -1,8 +1,9 @@
 """Construction-time checks of hyperparameters, with errors that name the bad value.
 
 Python numbers are checked eagerly. 0-d tensors (as ``inject_hyperparams`` passes them)
-and schedules (callables) are accepted unchecked: reading a tensor would sync with the
-device, and a schedule's values are only known at run time.
+are accepted unchecked, since reading a tensor would sync with the device. Schedules
+(callables) are accepted only where the caller says the hyperparameter supports one
+(``schedule=True``, e.g. a learning rate); elsewhere they are a ``TypeError`` at once.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_type(name: str, value: Any) -> None:
-    if isinstance(value, Tensor) or callable(value) or _is_number(value):
+def _check_type(name: str, value: Any, schedule: bool) -> None:
+    if isinstance(value, Tensor) or _is_number(value) or (schedule and callable(value)):
         return
-    raise TypeError(f"{name} must be a number, a 0-d tensor or a schedule, got {value!r}.")
+    accepted = "a number, a 0-d tensor or a schedule" if schedule else "a number or a 0-d tensor"
+    raise TypeError(f"{name} must be {accepted}, got {value!r}.")
 
 
-def check_non_negative(name: str, value: Any) -> None:
+def check_non_negative(name: str, value: Any, *, schedule: bool = False) -> None:
     """Raise ``ValueError`` if ``value`` is a number below 0 (or NaN).
 
     Example:
@@ -32,12 +34,12 @@ def check_non_negative(name: str, value: Any) -> None:
         ...
         ValueError: Invalid lr: -1.0. It must be a number >= 0.
     """
-    _check_type(name, value)
+    _check_type(name, value, schedule)
     if _is_number(value) and not value >= 0:
         raise ValueError(f"Invalid {name}: {value!r}. It must be a number >= 0.")
 
 
-def check_positive(name: str, value: Any) -> None:
+def check_positive(name: str, value: Any, *, schedule: bool = False) -> None:
     """Raise ``ValueError`` if ``value`` is a number <= 0 (or NaN).
 
     Example:
@@ -46,12 +48,12 @@ def check_positive(name: str, value: Any) -> None:
         ...
         ValueError: Invalid growth_factor: 0. It must be a number > 0.
     """
-    _check_type(name, value)
+    _check_type(name, value, schedule)
     if _is_number(value) and not value > 0:
         raise ValueError(f"Invalid {name}: {value!r}. It must be a number > 0.")
 
 
-def check_unit_interval(name: str, value: Any, *, closed_right: bool = False) -> None:
+def check_unit_interval(name: str, value: Any, *, closed_right: bool = False, schedule: bool = False) -> None:
     """Raise ``ValueError`` if ``value`` is a number outside ``[0, 1)`` (``[0, 1]`` if ``closed_right``).
 
     Example:
@@ -60,7 +62,7 @@ def check_unit_interval(name: str, value: Any, *, closed_right: bool = False) ->
         ...
         ValueError: Invalid betas[0]: 1.0. It must be in [0, 1).
     """
-    _check_type(name, value)
+    _check_type(name, value, schedule)
     if not _is_number(value):
         return
     ok = 0 <= value <= 1 if closed_right else 0 <= value < 1
@@ -97,3 +99,31 @@ def check_positive_int(name: str, value: Any) -> int:
     if value < 1:
         raise ValueError(f"Invalid {name}: {value!r}. It must be an integer >= 1.")
     return value
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is ``True`` or ``False``, else raise ``TypeError``.
+
+    Example:
+        >>> check_bool("average", 1)
+        Traceback (most recent call last):
+        ...
+        TypeError: average must be True or False, got 1.
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return value
+
+
+def check_finite(name: str, value: Any) -> None:
+    """Raise ``ValueError`` if ``value`` is a number that is NaN or infinite.
+
+    Example:
+        >>> check_finite("factor", float("nan"))
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid factor: nan. It must be a finite number.
+    """
+    _check_type(name, value, schedule=False)
+    if _is_number(value) and not math.isfinite(value):
+        raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")

@@ -13,3 +13,12 @@ class UnmatchedCustomKeyWarning(OptimtxWarning):
 
 class SchedulerOrderWarning(OptimtxWarning):
     """A parameter scheduler was stepped before its optimizer (or could not tell)."""
+
+
+class PerGroupTransformWarning(OptimtxWarning):
+    """A ``TransformOptimizer`` with several param groups runs a whole-tree transform once per group.
+
+    ``clip_by_global_norm``, ``scale_by_amp`` and ``apply_if_finite`` then see one group at a
+    time: each group is clipped by its own norm and skipped on its own overflow, unlike
+    ``clip_grad`` on the wrapper or ``torch.amp.GradScaler``, which act on all parameters.
+    """

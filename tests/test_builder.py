@@ -9,7 +9,7 @@ import torch
 
 import optimtx as otx
 from optimtx.optim import build_optim_wrapper
-from tests.paramwise_cases import SIX_MULTS, ExampleModel
+from tests.paramwise_cases import SIX_MULTS, ExampleModel, TransformerBlock
 
 SGD_CFG = dict(type="SGD", lr=0.01, momentum=0.9, weight_decay=1e-4)
 
@@ -60,3 +60,143 @@ def test_error_paths():
 def test_unknown_paramwise_keys_are_ignored_like_mmengine():
     wrapper = build_optim_wrapper(ExampleModel(), dict(optimizer=SGD_CFG, paramwise_cfg=dict(unknown_mult=3)))
     assert len(wrapper.optimizer.param_groups) == 1
+
+
+
+CLIP = dict(type="clip_by_global_norm", max_norm=1.0)
+ADAMW = dict(type="adamw", lr=1e-2, weight_decay=0.05)
+PARAMWISE = dict(norm_decay_mult=0.0, flat_decay_mult=0.1, custom_keys={"decode_head": dict(lr_mult=0.5)})
+
+
+def _chain_optimizer(*transforms):
+    return dict(type="TransformOptimizer", transform=dict(type="chain", transforms=list(transforms)))
+
+
+def _pair(ours_cfg, wrapper_type="OptimWrapper", **extra):
+    """Our config and torch AdamW + clip_grad with the same extra keys, built on twin models."""
+    torch.manual_seed(0)
+    model, reference = TransformerBlock(), TransformerBlock()
+    reference.load_state_dict(model.state_dict())
+    ours = build_optim_wrapper(model, dict(type=wrapper_type, **ours_cfg, **extra))
+    theirs = build_optim_wrapper(
+        reference,
+        dict(type=wrapper_type, optimizer=dict(type="AdamW", lr=1e-2, weight_decay=0.05),
+             clip_grad=dict(max_norm=1.0), **extra),
+    )
+    return model, ours, reference, theirs
+
+
+def _train(model, wrapper, scheduler, steps):
+    x = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))
+    for _ in range(steps):
+        with wrapper.optim_context(model):
+            loss = model(x).float().square().mean()
+        wrapper.update_params(loss)
+        scheduler.step()
+
+
+def _assert_same_parameters(model, reference):
+    for (name, got), want in zip(model.named_parameters(), reference.parameters()):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6, msg=name)
+
+
+@pytest.mark.parametrize(
+    "ours_cfg,extra",
+    [
+        (dict(optimizer=_chain_optimizer(CLIP, ADAMW)), {}),
+        # Several groups: the model-wide clip sits on the wrapper, the chain holds the optimizer.
+        (dict(optimizer=_chain_optimizer(ADAMW), clip_grad=dict(max_norm=1.0)), dict(paramwise_cfg=PARAMWISE)),
+    ],
+    ids=["chain-with-clip", "paramwise-wrapper-clip"],
+)
+def test_transform_optimizer_chain_config_behaves_like_torch_adamw_with_clipping(ours_cfg, extra):
+    model, ours, reference, theirs = _pair(ours_cfg, **extra)
+    assert isinstance(ours.optimizer, otx.TransformOptimizer)
+    assert len(ours.optimizer.param_groups) == len(theirs.optimizer.param_groups)
+    assert ours.get_lr() == theirs.get_lr()
+    # A defaulted betas is a group key as in torch's AdamW, so get_momentum reads betas[0].
+    assert ours.get_momentum() == theirs.get_momentum() == {"momentum": [0.9] * len(ours.optimizer.param_groups)}
+    assert [g["weight_decay"] for g in ours.optimizer.param_groups] == pytest.approx(
+        [g["weight_decay"] for g in theirs.optimizer.param_groups]
+    )
+    ours_sched = torch.optim.lr_scheduler.StepLR(ours.optimizer, step_size=2, gamma=0.5)
+    theirs_sched = torch.optim.lr_scheduler.StepLR(theirs.optimizer, step_size=2, gamma=0.5)
+    _train(model, ours, ours_sched, 3)
+    _train(reference, theirs, theirs_sched, 3)
+    assert ours.get_lr() == pytest.approx(theirs.get_lr())
+    _assert_same_parameters(model, reference)
+
+
+def test_whole_tree_transform_split_over_param_groups_warns():
+    cfg = dict(optimizer=_chain_optimizer(CLIP, ADAMW), paramwise_cfg=PARAMWISE)
+    with pytest.warns(otx.PerGroupTransformWarning, match="clip_by_global_norm clips each group by its own norm"):
+        build_optim_wrapper(TransformerBlock(), cfg)
+    amp = _chain_optimizer(dict(type="scale_by_amp", inner=ADAMW))
+    with pytest.warns(otx.PerGroupTransformWarning, match="scale_by_amp"):
+        build_optim_wrapper(TransformerBlock(), dict(optimizer=amp, paramwise_cfg=PARAMWISE))
+
+
+def test_transform_optimizer_chain_config_state_dict_round_trip_resumes_exactly(tmp_path):
+    cfg = dict(optimizer=_chain_optimizer(CLIP, ADAMW))
+    model, ours, _, _ = _pair(cfg)
+    sched = torch.optim.lr_scheduler.StepLR(ours.optimizer, step_size=2, gamma=0.5)
+    _train(model, ours, sched, 3)
+    torch.save({"optim": ours.state_dict(), "sched": sched.state_dict()}, tmp_path / "ckpt.pt")
+    saved = torch.load(tmp_path / "ckpt.pt", weights_only=True)
+    twin = copy.deepcopy(model)
+    resumed = build_optim_wrapper(twin, cfg)
+    resumed.load_state_dict(saved["optim"])
+    resumed_sched = torch.optim.lr_scheduler.StepLR(resumed.optimizer, step_size=2, gamma=0.5)
+    resumed_sched.load_state_dict(saved["sched"])
+    assert resumed.get_lr() == ours.get_lr()
+    _train(model, ours, sched, 2)
+    _train(twin, resumed, resumed_sched, 2)
+    for (name, got), want in zip(model.named_parameters(), twin.parameters()):
+        assert torch.equal(got, want), name
+
+
+def test_amp_wrapper_with_transform_optimizer_chain_config_matches_torch_adamw():
+    cfg = dict(optimizer=_chain_optimizer(ADAMW), clip_grad=dict(max_norm=1.0))
+    model, ours, reference, theirs = _pair(cfg, "AmpOptimWrapper", dtype="bfloat16", paramwise_cfg=PARAMWISE)
+    assert isinstance(ours, otx.AmpOptimWrapper) and isinstance(ours.optimizer, otx.TransformOptimizer)
+    ours_sched = torch.optim.lr_scheduler.LinearLR(ours.optimizer, start_factor=0.5, total_iters=2)
+    theirs_sched = torch.optim.lr_scheduler.LinearLR(theirs.optimizer, start_factor=0.5, total_iters=2)
+    _train(model, ours, ours_sched, 3)
+    _train(reference, theirs, theirs_sched, 3)
+    assert set(ours.state_dict()) >= {"loss_scaler", "transform_state"}
+    _assert_same_parameters(model, reference)
+
+
+def test_float16_amp_wrapper_with_transform_optimizer_skips_and_scales_like_torch_adamw():
+    cfg = dict(optimizer=_chain_optimizer(ADAMW), clip_grad=dict(max_norm=1.0))
+    scaler = dict(init_scale=2.0**17, growth_interval=1)  # overflows every other step on this model
+    model, ours, reference, theirs = _pair(
+        cfg, "AmpOptimWrapper", dtype="float16", loss_scale=scaler, paramwise_cfg=PARAMWISE
+    )
+    x = torch.randn(8, 4, generator=torch.Generator().manual_seed(2))
+    skipped = []
+    for _ in range(4):
+        for net, wrapper in ((model, ours), (reference, theirs)):
+            with wrapper.optim_context(net):
+                loss = net(x).float().square().mean()
+            wrapper.update_params(loss)
+        assert ours.step_was_skipped == theirs.step_was_skipped
+        assert ours.state_dict()["loss_scaler"] == theirs.state_dict()["loss_scaler"]
+        skipped.append(ours.step_was_skipped)
+    assert True in skipped and False in skipped
+    _assert_same_parameters(model, reference)
+
+
+def test_momentum_scheduler_drives_the_betas_of_a_config_built_adamw_chain():
+    import optimtx.optim
+
+    model = torch.nn.Linear(3, 1)
+    wrapper = build_optim_wrapper(model, dict(optimizer=_chain_optimizer(CLIP, ADAMW)))
+    scheduler = optimtx.optim.LinearMomentum(wrapper, start_factor=0.5, by_epoch=False, begin=0, end=4)
+    assert wrapper.get_momentum() == {"momentum": [pytest.approx(0.45)]}
+    wrapper.update_params(model(torch.ones(2, 3)).sum())
+    scheduler.step()
+    wrapper.update_params(model(torch.ones(2, 3)).sum())  # the step reads the new betas into the transform state
+    b1, b2 = otx.get_hyperparams(wrapper.optimizer.transform_states[0])["betas"]
+    assert wrapper.optimizer.param_groups[0]["betas"] == (pytest.approx(0.6), 0.999)
+    assert b1.item() == pytest.approx(0.6) and b2.item() == pytest.approx(0.999)

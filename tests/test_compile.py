@@ -24,6 +24,27 @@ def _pipelines():
                 growth_interval=2,
             ),
         ),
+        **{
+            f"amp-accumulate-labels-masked-injected-{name}": otx.chain(
+                otx.clip_by_global_norm(1.0, norm_type=math.inf),
+                otx.scale_by_amp(
+                    otx.accumulate(
+                        otx.multi_transform(
+                            {"w": otx.masked(otx.inject_hyperparams(factory)(**hp), {"w": True}),
+                             "b": otx.inject_hyperparams(factory)(**hp)},
+                            {"w": "w", "b": "b"},
+                        ),
+                        2,
+                    ),
+                    init_scale=4.0,
+                    growth_interval=1,
+                ),
+            )
+            for name, factory, hp in (
+                ("sgd", otx.sgd, dict(lr=lr, momentum=0.9, nesterov=True, weight_decay=1e-2)),
+                ("rmsprop", otx.rmsprop, dict(lr=0.01, momentum=0.9, centered=True, weight_decay=1e-3)),
+            )
+        },
         "labels-masked-finite": otx.multi_transform(
             {
                 "decay": otx.masked(otx.sgd(0.1, momentum=0.9, nesterov=True), {"w": True}),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pathlib
 import pkgutil
+import subprocess
+import sys
 
 import pytest
 
@@ -52,3 +55,26 @@ def test_every_public_factory_and_state_is_exported(qualname, name, obj):
 def test_the_optimizers_are_found():
     found = {name for _, name, _ in PUBLIC}
     assert {"sgd", "adam", "adamw", "rmsprop", "adagrad", "lion", "trace", "scale_by_adam"} <= found
+
+
+def test_version_and_typed_marker():
+    assert isinstance(optimtx.__version__, str)
+    assert all(part.isdigit() for part in optimtx.__version__.split(".")[:2])
+    assert (pathlib.Path(optimtx.__file__).parent / "py.typed").is_file()
+
+
+def test_import_has_no_global_side_effects():
+    """Importing optimtx adds no root handler, no warning filter and sets no torch option."""
+    code = (
+        "import logging, warnings, torch\n"
+        "before = (list(logging.getLogger().handlers), list(warnings.filters), torch.get_default_dtype(),"
+        " torch.is_grad_enabled(), torch.get_num_threads())\n"
+        "import optimtx, optimtx.optim, optimtx.registry, optimtx.logging\n"
+        "after = (list(logging.getLogger().handlers), list(warnings.filters), torch.get_default_dtype(),"
+        " torch.is_grad_enabled(), torch.get_num_threads())\n"
+        "assert before == after, (before, after)\n"
+        "assert logging.getLogger('optimtx').level == logging.NOTSET\n"
+    )
+    root = pathlib.Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -395,14 +395,21 @@ def test_non_scalar_loss_is_rejected():
 
 
 # ------------------------------------------------------------------------ DDP
-def _ddp_worker(rank: int, port: int, out_dir: str) -> None:
+def _ddp_worker(rank: int, out_dir: str) -> None:
     import datetime
     import os
 
     import torch.distributed as dist
 
-    os.environ.update(GLOO_SOCKET_IFNAME="lo", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=2, timeout=datetime.timedelta(seconds=60))
+    # Rendezvous through a file in the test's own directory: no TCP port to race for.
+    os.environ.update(GLOO_SOCKET_IFNAME="lo")
+    dist.init_process_group(
+        "gloo",
+        init_method=f"file://{os.path.join(out_dir, 'rendezvous')}",
+        rank=rank,
+        world_size=2,
+        timeout=datetime.timedelta(seconds=60),
+    )
     try:
         torch.manual_seed(0)
         model = nn.parallel.DistributedDataParallel(nn.Linear(2, 1))
@@ -421,14 +428,6 @@ def _ddp_worker(rank: int, port: int, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.distributed
 @pytest.mark.slow
 def test_optim_context_skips_sync_while_accumulating(tmp_path):
@@ -436,7 +435,7 @@ def test_optim_context_skips_sync_while_accumulating(tmp_path):
 
     import torch.multiprocessing as mp
 
-    context = mp.spawn(_ddp_worker, args=(_free_port(), str(tmp_path)), nprocs=2, join=False)
+    context = mp.spawn(_ddp_worker, args=(str(tmp_path),), nprocs=2, join=False)
     deadline = time.monotonic() + 120
     while not context.join(timeout=5):
         if time.monotonic() > deadline:

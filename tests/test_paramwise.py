@@ -192,12 +192,6 @@ def test_label_of():
     assert label_of("default") == "default"
 
 
-needs_multi_transform = pytest.mark.skipif(
-    not hasattr(otx, "multi_transform"), reason="optimtx.multi_transform is built on the combinators branch"
-)
-
-
-@needs_multi_transform
 def test_functional_paramwise_matches_per_label_factories():
     model = ExampleModel()
     model.conv1.requires_grad_(False)
@@ -215,7 +209,6 @@ def test_functional_paramwise_matches_per_label_factories():
         torch.testing.assert_close(updates[name], want[name])
 
 
-@needs_multi_transform
 def test_functional_paramwise_rejects_keys_the_factory_lacks():
     with pytest.raises(TypeError, match="sets fix_lr=True, which the transform factory does not accept"):
         otx.paramwise(otx.sgd, TransformerBlock(), dict(custom_keys={"head": dict(fix_lr=True)}), lr=LR)

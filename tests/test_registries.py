@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 
 import pytest
 import torch
@@ -90,19 +88,21 @@ def test_zero_optimizer_needs_a_local_optimizer_name():
         ZeroRedundancyOptimizer([torch.zeros(1, requires_grad=True)], optimizer_type="Nope", lr=0.1)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.distributed
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_zero_optimizer_single_process_group():
+def test_zero_optimizer_single_process_group(tmp_path, monkeypatch):
+    import datetime
+
     import torch.distributed as dist
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
-    dist.init_process_group("gloo", rank=0, world_size=1)
+    monkeypatch.setenv("GLOO_SOCKET_IFNAME", "lo")
+    dist.init_process_group(
+        "gloo",
+        init_method=f"file://{tmp_path / 'rendezvous'}",
+        rank=0,
+        world_size=1,
+        timeout=datetime.timedelta(seconds=60),
+    )
     try:
         model = torch.nn.Linear(2, 1)
         wrapper = otx.build_optim_wrapper(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 import pytest
 import torch
@@ -143,3 +144,16 @@ def test_bad_transform_raises_type_error():
 def test_sparse_parameters_rejected():
     with pytest.raises(ValueError, match="sparse"):
         TransformOptimizer([torch.nn.Parameter(torch.eye(2).to_sparse())], otx.sgd(0.1))
+
+
+def test_whole_tree_transforms_over_several_groups_warn_once_and_single_groups_do_not():
+    groups = [{"params": [torch.nn.Parameter(torch.ones(2))]}, {"params": [torch.nn.Parameter(torch.ones(2))]}]
+    tx = otx.chain(otx.clip_by_global_norm(1.0), otx.apply_if_finite(otx.inject_hyperparams(otx.sgd)(lr=0.1)))
+    with pytest.warns(otx.PerGroupTransformWarning) as caught:
+        TransformOptimizer(groups, tx)
+    assert len(caught) == 1
+    assert "clip_by_global_norm" in str(caught[0].message) and "apply_if_finite" in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TransformOptimizer(groups[:1], tx)
+        TransformOptimizer(groups, otx.inject_hyperparams(otx.adamw)(lr=0.1))

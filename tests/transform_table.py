@@ -32,7 +32,16 @@ class TransformCase:
 
 TABLE: list[TransformCase] = [
     TransformCase("identity", otx.identity, {}),
-    TransformCase("scale", otx.scale, {"factor": -0.5}, invalid=(({"factor": "x"}, TypeError, "factor"),)),
+    TransformCase(
+        "scale",
+        otx.scale,
+        {"factor": -0.5},
+        invalid=(
+            ({"factor": "x"}, TypeError, "factor"),
+            ({"factor": float("nan")}, ValueError, "factor: nan"),
+            ({"factor": torch.ones(2)}, ValueError, "shape"),
+        ),
+    ),
     TransformCase(
         "clip_by_global_norm",
         otx.clip_by_global_norm,
@@ -40,6 +49,7 @@ TABLE: list[TransformCase] = [
         invalid=(
             ({"max_norm": -1.0}, ValueError, "max_norm"),
             ({"max_norm": 1.0, "norm_type": 0}, ValueError, "norm_type"),
+            ({"max_norm": 1.0, "error_if_nonfinite": "yes"}, TypeError, "error_if_nonfinite"),
         ),
     ),
     TransformCase(

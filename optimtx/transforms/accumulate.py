@@ -11,7 +11,7 @@ from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import select, zero_counter
 from optimtx.transforms.finite import guarded_update
 from optimtx.tree import Tree, leaves, rebuild, zeros_like
-from optimtx.validation import check_positive_int
+from optimtx.validation import check_bool, check_positive_int
 
 
 class AccumulateState(NamedTuple):
@@ -57,8 +57,7 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool = True
     if not isinstance(inner, GradientTransformation):
         raise TypeError(f"accumulate() needs a GradientTransformation as inner, got {inner!r}.")
     check_positive_int("every_k", every_k)
-    if not isinstance(average, bool):
-        raise TypeError(f"average must be True or False, got {average!r}.")
+    check_bool("average", average)
 
     def init(params: Params) -> AccumulateState:
         zero = zero_counter(params)

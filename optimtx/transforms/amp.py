@@ -19,7 +19,7 @@ from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import find_one, zero_counter
 from optimtx.transforms.finite import found_nonfinite, guarded_update
 from optimtx.tree import leaves, rebuild
-from optimtx.validation import check_positive, check_positive_int
+from optimtx.validation import check_bool, check_positive, check_positive_int
 
 
 def unscale_grads(grads: list[Tensor], scale: Tensor) -> tuple[list[Tensor], Tensor]:
@@ -144,8 +144,7 @@ def scale_by_amp(
     """
     if not isinstance(inner, GradientTransformation):
         raise TypeError(f"scale_by_amp() needs a GradientTransformation as inner, got {inner!r}.")
-    if not isinstance(enabled, bool):
-        raise TypeError(f"enabled must be True or False, got {enabled!r}.")
+    check_bool("enabled", enabled)
     _check_amp_args(init_scale, growth_factor, backoff_factor, growth_interval)
 
     def init(params: Params) -> ScaleByAmpState:

@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
 from optimtx.transforms.kernels import mul
 from optimtx.tree import global_norm, leaves, rebuild
-from optimtx.validation import check_non_negative, check_norm_type
+from optimtx.validation import check_bool, check_non_negative, check_norm_type
 
 
 class ClipByGlobalNormState(NamedTuple):
@@ -59,6 +59,7 @@ def clip_by_global_norm(
     """
     check_non_negative("max_norm", max_norm)
     norm_type = check_norm_type(norm_type)
+    check_bool("error_if_nonfinite", error_if_nonfinite)
 
     def init(params: Params) -> ClipByGlobalNormState:
         del params
@@ -83,7 +84,7 @@ def clip_by_global_norm(
     return GradientTransformation(init, update)
 
 
-def clip_by_value(clip_value: float) -> GradientTransformation:
+def clip_by_value(clip_value: float | Tensor) -> GradientTransformation:
     """Clamp every update element to ``[-clip_value, clip_value]``.
 
     Same result as ``torch.nn.utils.clip_grad_value_`` on a copy of the gradients.

@@ -66,7 +66,7 @@ def sgd(
         >>> otx.apply_updates(p, u)
         {'w': tensor([0.9000, 0.9000])}
     """
-    check_non_negative("lr", lr)
+    check_non_negative("lr", lr, schedule=True)
     check_non_negative("momentum", momentum)
     check_nesterov(momentum, dampening, nesterov)
     blocks = _decay(weight_decay)
@@ -90,7 +90,7 @@ def adam(
         >>> tx.update({"w": torch.full((1,), 5.0)}, tx.init(p), p)[0]
         {'w': tensor([-0.1000])}
     """
-    check_non_negative("lr", lr)
+    check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
     return chain(*_decay(weight_decay), scale_by_adam(b1, b2, eps, amsgrad), scale_by_learning_rate(lr))
 
@@ -113,7 +113,7 @@ def adamw(
         >>> tx.update({"w": torch.full((1,), 5.0)}, tx.init(p), p)[0]  # -0.1 * (1 + 0.5)
         {'w': tensor([-0.1500])}
     """
-    check_non_negative("lr", lr)
+    check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
     chained = chain(scale_by_adam(b1, b2, eps, amsgrad), *_decay(weight_decay), scale_by_learning_rate(lr))
     if _is_number(lr) and _is_number(weight_decay):
@@ -137,7 +137,7 @@ def adamax(
         >>> tx.update({"w": torch.full((1,), 5.0)}, tx.init(p), p)[0]
         {'w': tensor([-0.1000])}
     """
-    check_non_negative("lr", lr)
+    check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
     return chain(*_decay(weight_decay), scale_by_adamax(b1, b2, eps), scale_by_learning_rate(lr))
 
@@ -158,7 +158,7 @@ def rmsprop(
         >>> tx.update({"w": torch.full((1,), 2.0)}, tx.init(p), p)[0]  # -0.1 * 2 / sqrt(0.25 * 4)
         {'w': tensor([-0.2000])}
     """
-    check_non_negative("lr", lr)
+    check_non_negative("lr", lr, schedule=True)
     check_non_negative("momentum", momentum)
     blocks = [*_decay(weight_decay), scale_by_rms(alpha, eps, centered)]
     if is_present(momentum):
@@ -170,7 +170,7 @@ def adagrad(
     lr: Hyper = 1e-2,
     lr_decay: Hyper = 0,
     weight_decay: Hyper = 0,
-    initial_accumulator_value: float = 0,
+    initial_accumulator_value: float | Tensor = 0,
     eps: Hyper = 1e-10,
 ) -> GradientTransformation:
     """``torch.optim.Adagrad``: decay, Adagrad scaling, then ``-lr / (1 + (t - 1) * lr_decay)`` at step t.
@@ -181,7 +181,7 @@ def adagrad(
         >>> tx.update({"w": torch.full((1,), 3.0)}, tx.init(p), p)[0]
         {'w': tensor([-0.1000])}
     """
-    check_non_negative("lr", lr)
+    check_non_negative("lr", lr, schedule=True)
     check_non_negative("lr_decay", lr_decay)
     rate = _decayed_rate(lr, lr_decay) if is_present(lr_decay) else lr
     return chain(*_decay(weight_decay), scale_by_adagrad(initial_accumulator_value, eps), scale_by_learning_rate(rate))
@@ -189,7 +189,8 @@ def adagrad(
 
 def _decayed_rate(lr: Hyper, lr_decay: Hyper):
     def schedule(count: Tensor) -> Tensor:
-        return lr / (1 + count.to(torch.float64) * lr_decay)
+        base = lr(count) if callable(lr) else lr  # a scheduled lr decays too, as in torch's Adagrad
+        return base / (1 + count.to(torch.float64) * lr_decay)
 
     return schedule
 
@@ -205,6 +206,6 @@ def lion(lr: Hyper = 1e-4, betas: tuple[Hyper, Hyper] = (0.9, 0.99), weight_deca
         >>> tx.update({"w": torch.tensor([0.5, -3.0])}, tx.init(p), p)[0]
         {'w': tensor([-0.1000,  0.1000])}
     """
-    check_non_negative("lr", lr)
+    check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
     return chain(scale_by_lion(b1, b2), *_decay(weight_decay), scale_by_learning_rate(lr))

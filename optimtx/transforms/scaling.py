@@ -12,7 +12,7 @@ from optimtx.base import EmptyState, GradientTransformation, Params, Updates
 from optimtx.state_tree import zero_counter
 from optimtx.transforms.kernels import mul
 from optimtx.tree import leaves, rebuild
-from optimtx.validation import check_non_negative
+from optimtx.validation import check_finite, check_non_negative
 
 Schedule = Callable[[Tensor], float | Tensor]
 
@@ -27,6 +27,9 @@ def scale(factor: float | Tensor) -> GradientTransformation:
     """
     if not isinstance(factor, (int, float, Tensor)) or isinstance(factor, bool):
         raise TypeError(f"scale factor must be a number or a 0-d tensor, got {factor!r}.")
+    check_finite("factor", factor)
+    if isinstance(factor, Tensor) and factor.ndim:
+        raise ValueError(f"Invalid factor: a tensor of shape {tuple(factor.shape)}. It must be a number or a 0-d tensor.")
 
     def init(params: Params) -> EmptyState:
         del params
@@ -73,7 +76,7 @@ def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True
         >>> tx.update({"w": torch.ones(1)}, state)[0]
         {'w': tensor([-0.0500])}
     """
-    check_non_negative("lr", lr)
+    check_non_negative("lr", lr, schedule=True)
     _check_scalar("lr", lr)
     if not callable(lr):
         return scale(-lr if flip_sign else lr)

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from optimtx.transforms.amp import next_scale
-from optimtx.validation import check_positive, check_positive_int
+from optimtx.validation import check_bool, check_positive, check_positive_int
 
 _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
 
@@ -55,8 +55,7 @@ class LossScaler:
         _check_factor("growth_factor", growth_factor, lambda v: v > 1.0, "> 1")
         _check_factor("backoff_factor", backoff_factor, lambda v: 0.0 < v < 1.0, "in (0, 1)")
         check_positive_int("growth_interval", growth_interval)
-        if not isinstance(enabled, bool):
-            raise TypeError(f"enabled must be True or False, got {enabled!r}.")
+        check_bool("enabled", enabled)
         self.growth_factor = float(growth_factor)
         self.backoff_factor = float(backoff_factor)
         self.growth_interval = growth_interval

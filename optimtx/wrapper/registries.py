@@ -94,6 +94,11 @@ def _injected_factory(
             kwargs[name] = default
         if isinstance(kwargs.get(name), int) and not isinstance(kwargs[name], bool):
             kwargs[name] = float(kwargs[name])
+    # Default betas become group keys as in torch's Adam-like param groups, so get_momentum()
+    # reports betas[0] and momentum schedulers find them.
+    default_betas = parameters["betas"].default if "betas" in parameters else None
+    if "betas" not in kwargs and isinstance(default_betas, tuple):
+        kwargs["betas"] = tuple(float(b) for b in default_betas)
     return inject_hyperparams(factory)
 
 
