@@ -13,6 +13,7 @@ combinators, so one call shape serves all.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, Protocol
 
@@ -107,7 +108,28 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
             new_state.append(s)
         return dict(updates), tuple(new_state)
 
-    return GradientTransformation(init, update)
+    chained = GradientTransformation(init, update)
+    if not torch.compiler.is_compiling():  # inject_hyperparams rebuilds chains inside compiled updates
+        _CHAIN_PARTS[update] = transforms
+    return chained
+
+
+# The parts of each chain, keyed by its update function (weakly: they die with the chain).
+_CHAIN_PARTS: weakref.WeakKeyDictionary[Callable[..., Any], tuple[GradientTransformation, ...]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def chain_parts(transform: GradientTransformation) -> tuple[GradientTransformation, ...] | None:
+    """The transforms a :func:`chain` was built from, or ``None`` if ``transform`` is no chain.
+
+    Example:
+        >>> from optimtx.transforms.scaling import scale
+        >>> parts = chain_parts(chain(identity(), scale(2.0)))
+        >>> len(parts), chain_parts(identity())
+        (2, None)
+    """
+    return _CHAIN_PARTS.get(transform.update)
 
 
 def apply_updates(params: Params, updates: Updates) -> Tree:

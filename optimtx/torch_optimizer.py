@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, State
+from optimtx.base import GradientTransformation, State, chain, chain_parts, identity
 from optimtx.state_io import load_state_dict as load_transform_state
 from optimtx.state_io import state_dict as transform_state_dict
 from optimtx.state_tree import iter_nodes
@@ -30,6 +30,7 @@ from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperpara
 from optimtx.warnings import PerGroupTransformWarning
 
 _STATE_KEY = "transform_state"
+_SHARED_KEY = "shared_transform_state"
 
 
 class TransformOptimizer(torch.optim.Optimizer):
@@ -64,6 +65,8 @@ class TransformOptimizer(torch.optim.Optimizer):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], transform: Any) -> None:
         self.transform = _as_transform(transform)
+        self._shared_tx, self._group_tx = _split_shared_prefix(self.transform)
+        self._shared_state: State = None
         self._tx_states: list[State] = []
         self._synced: list[dict[str, Any]] = []
         params = [_materialised_group(p) for p in params]
@@ -85,8 +88,10 @@ class TransformOptimizer(torch.optim.Optimizer):
         for p in group["params"]:
             if p.is_sparse:
                 raise ValueError("TransformOptimizer does not support sparse parameters.")
-        self._tx_states.append(self.transform.init(_tree(group["params"])))
+        self._tx_states.append(self._group_tx.init(_tree(group["params"])))
         self._synced.append({})
+        if self._shared_tx is not None:
+            self._shared_state = self._shared_tx.init(self._all_params())
         if len(self._tx_states) == 2:
             _warn_if_whole_tree(self._tx_states[0])
 
@@ -119,16 +124,33 @@ class TransformOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for index, group in enumerate(self.param_groups):
-            params = group["params"]
-            if all(p.grad is None for p in params):
-                continue
-            grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-            state = self._synced_state(index, group)
-            updates, self._tx_states[index] = self.transform.update(_tree(grads), state, _tree(params))
+        active = [i for i, g in enumerate(self.param_groups) if any(p.grad is not None for p in g["params"])]
+        if not active:
+            return loss
+        grads = {i: [_grad_or_zeros(p) for p in self.param_groups[i]["params"]] for i in active}
+        if self._shared_tx is not None:
+            grads = self._shared_update(grads)
+        for index in active:
+            params = self.param_groups[index]["params"]
+            state = self._synced_state(index, self.param_groups[index])
+            updates, self._tx_states[index] = self._group_tx.update(_tree(grads[index]), state, _tree(params))
             values = [u if u.dtype == p.dtype else u.to(p.dtype) for p, u in zip(params, updates.values())]
             torch._foreach_add_(params, values)
         return loss
+
+    def _all_params(self) -> dict[str, Tensor]:
+        """Every parameter of every group, keyed ``"<group>.<index>"``."""
+        return {f"{i}.{j}": p for i, g in enumerate(self.param_groups) for j, p in enumerate(g["params"])}
+
+    def _shared_update(self, grads: dict[int, list[Tensor]]) -> dict[int, list[Tensor]]:
+        """Run the shared prefix once over all groups (missing groups count as zero gradients)."""
+        tree = {
+            f"{i}.{j}": grads[i][j] if i in grads else torch.zeros_like(p)
+            for i, g in enumerate(self.param_groups)
+            for j, p in enumerate(g["params"])
+        }
+        out, self._shared_state = self._shared_tx.update(tree, self._shared_state, self._all_params())
+        return {i: [out[f"{i}.{j}"] for j in range(len(grads[i]))] for i in grads}
 
     def _synced_state(self, index: int, group: dict[str, Any]) -> State:
         """The group's state, with group-dict values that changed written into it."""
@@ -142,16 +164,25 @@ class TransformOptimizer(torch.optim.Optimizer):
         return state
 
     def state_dict(self) -> dict[str, Any]:
-        """torch's optimizer state dict plus ``'transform_state'``: one plain state per group.
+        """torch's optimizer state dict plus the transform states in plain form.
+
+        ``'transform_state'`` holds one state per group; ``'shared_transform_state'``
+        (present when the transform starts with parts that run over all groups at once,
+        such as a global-norm clip) holds that shared part's state.
 
         Example:
             >>> import optimtx as otx
-            >>> opt = TransformOptimizer([torch.nn.Parameter(torch.ones(1))], otx.clip_by_global_norm(1.0))
-            >>> opt.state_dict()["transform_state"]
-            [{'norm': tensor(0.)}]
+            >>> tx = otx.chain(otx.clip_by_global_norm(1.0), otx.inject_hyperparams(otx.sgd)(lr=0.1))
+            >>> sd = TransformOptimizer([torch.nn.Parameter(torch.ones(1))], tx).state_dict()
+            >>> sorted(sd)
+            ['param_groups', 'shared_transform_state', 'state', 'transform_state']
+            >>> sd["shared_transform_state"], len(sd["transform_state"])
+            ({'norm': tensor(0.)}, 1)
         """
         sd = super().state_dict()
         sd[_STATE_KEY] = [transform_state_dict(s) for s in self._tx_states]
+        if self._shared_tx is not None:
+            sd[_SHARED_KEY] = transform_state_dict(self._shared_state)
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -174,9 +205,15 @@ class TransformOptimizer(torch.optim.Optimizer):
                 f"{len(self._tx_states)} param groups."
             )
         states = [load_transform_state(t, s) for t, s in zip(self._tx_states, saved)]
-        rest = {k: v for k, v in state_dict.items() if k != _STATE_KEY}
+        shared = self._shared_state
+        if self._shared_tx is not None:
+            if _SHARED_KEY not in state_dict:
+                raise ValueError(f"This state_dict has no {_SHARED_KEY!r} entry, which this transform needs.")
+            shared = load_transform_state(self._shared_state, state_dict[_SHARED_KEY])
+        rest = {k: v for k, v in state_dict.items() if k not in (_STATE_KEY, _SHARED_KEY)}
         super().load_state_dict(rest)  # validates group sizes before changing anything
         self._tx_states = states
+        self._shared_state = shared
         self._synced = [{} for _ in states]
 
 
@@ -199,6 +236,43 @@ def _warn_if_whole_tree(state: State) -> None:
             PerGroupTransformWarning,
             stacklevel=4,
         )
+
+
+def _split_shared_prefix(
+    transform: GradientTransformation,
+) -> tuple[GradientTransformation | None, GradientTransformation]:
+    """Split off the leading transforms that hold no injected hyperparameters.
+
+    Those have nothing a param group could override, so they run once over all groups
+    together: ``chain(clip_by_global_norm(1.0), inject_hyperparams(adamw)(lr=...))``
+    clips by the norm of the whole model, as ``clip_grad_norm_`` would, while the
+    optimizer part runs per group with that group's ``lr``.
+    """
+    parts = chain_parts(transform) or (transform,)
+    n_shared = 0
+    for part in parts:
+        if _has_injected(part):
+            break
+        n_shared += 1
+    if n_shared == 0:
+        return None, transform
+    rest = parts[n_shared:]
+    shared = parts[0] if n_shared == 1 else chain(*parts[:n_shared])
+    if not rest:
+        return shared, identity()
+    return shared, (rest[0] if len(rest) == 1 else chain(*rest))
+
+
+def _has_injected(transform: GradientTransformation) -> bool:
+    try:
+        probe = transform.init({"0": torch.zeros((), dtype=torch.float64)})
+    except Exception:  # noqa: BLE001 - an init that needs real shapes: keep it per group, to be safe
+        return True
+    return any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe))
+
+
+def _grad_or_zeros(p: Tensor) -> Tensor:
+    return p.grad if p.grad is not None else torch.zeros_like(p)
 
 
 def _materialised_group(entry: Any) -> Any:

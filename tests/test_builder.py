@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import copy
 
 import pytest
@@ -92,7 +94,8 @@ def _train(model, wrapper, scheduler, steps):
         with wrapper.optim_context(model):
             loss = model(x).float().square().mean()
         wrapper.update_params(loss)
-        scheduler.step()
+        if scheduler is not None:
+            scheduler.step()
 
 
 def _assert_same_parameters(model, reference):
@@ -127,10 +130,20 @@ def test_transform_optimizer_chain_config_behaves_like_torch_adamw_with_clipping
     _assert_same_parameters(model, reference)
 
 
-def test_whole_tree_transform_split_over_param_groups_warns():
-    cfg = dict(optimizer=_chain_optimizer(CLIP, ADAMW), paramwise_cfg=PARAMWISE)
-    with pytest.warns(otx.PerGroupTransformWarning, match="clip_by_global_norm clips each group by its own norm"):
-        build_optim_wrapper(TransformerBlock(), cfg)
+def test_leading_clip_over_param_groups_clips_model_wide_like_clip_grad_norm():
+    model, ours, reference, theirs = _pair(
+        dict(optimizer=_chain_optimizer(CLIP, ADAMW)), paramwise_cfg=PARAMWISE
+    )
+    assert len(ours.optimizer.param_groups) > 1
+    _train(model, ours, None, 3)
+    _train(reference, theirs, None, 3)
+    _assert_same_parameters(model, reference)
+
+
+def test_whole_tree_transform_inside_the_per_group_part_warns():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a leading clip runs once over all groups
+        build_optim_wrapper(TransformerBlock(), dict(optimizer=_chain_optimizer(CLIP, ADAMW), paramwise_cfg=PARAMWISE))
     amp = _chain_optimizer(dict(type="scale_by_amp", inner=ADAMW))
     with pytest.warns(otx.PerGroupTransformWarning, match="scale_by_amp"):
         build_optim_wrapper(TransformerBlock(), dict(optimizer=amp, paramwise_cfg=PARAMWISE))

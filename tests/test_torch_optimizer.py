@@ -146,14 +146,42 @@ def test_sparse_parameters_rejected():
         TransformOptimizer([torch.nn.Parameter(torch.eye(2).to_sparse())], otx.sgd(0.1))
 
 
-def test_whole_tree_transforms_over_several_groups_warn_once_and_single_groups_do_not():
+def test_whole_tree_transforms_inside_the_per_group_part_warn_once_and_single_groups_do_not():
     groups = [{"params": [torch.nn.Parameter(torch.ones(2))]}, {"params": [torch.nn.Parameter(torch.ones(2))]}]
-    tx = otx.chain(otx.clip_by_global_norm(1.0), otx.apply_if_finite(otx.inject_hyperparams(otx.sgd)(lr=0.1)))
+    tx = otx.chain(otx.clip_by_value(1.0), otx.apply_if_finite(otx.inject_hyperparams(otx.sgd)(lr=0.1)))
     with pytest.warns(otx.PerGroupTransformWarning) as caught:
         TransformOptimizer(groups, tx)
     assert len(caught) == 1
-    assert "clip_by_global_norm" in str(caught[0].message) and "apply_if_finite" in str(caught[0].message)
+    assert "apply_if_finite" in str(caught[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         TransformOptimizer(groups[:1], tx)
         TransformOptimizer(groups, otx.inject_hyperparams(otx.adamw)(lr=0.1))
+        # a leading clip has no per-group hyperparameters: it runs once over all groups, no warning
+        TransformOptimizer(groups, otx.chain(otx.clip_by_global_norm(1.0), otx.inject_hyperparams(otx.sgd)(lr=0.1)))
+
+
+def test_leading_global_clip_runs_over_all_groups_like_clip_grad_norm():
+    ours, ref = _model(), _model()
+
+    def groups(m):
+        return [{"params": m[0].parameters()}, {"params": m[2].parameters(), "lr": 0.05}]
+
+    tx = otx.chain(otx.clip_by_global_norm(0.1), otx.inject_hyperparams(otx.adamw)(lr=0.01, weight_decay=0.1))
+    opt = TransformOptimizer(groups(ours), tx)
+    ref_opt = torch.optim.AdamW(groups(ref), lr=0.01, weight_decay=0.1)
+    gen = torch.Generator().manual_seed(3)
+    for _ in range(4):
+        x = torch.randn(5, 3, generator=gen, dtype=torch.float64)
+        for model, optimizer in ((ours, opt), (ref, ref_opt)):
+            optimizer.zero_grad()
+            model(x).pow(2).mean().backward()
+            if optimizer is ref_opt:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+            optimizer.step()
+    _assert_same_params(ours, ref)
+    restored = TransformOptimizer(groups(_model()), tx)
+    restored.load_state_dict(opt.state_dict())
+    assert torch.equal(restored.state_dict()["shared_transform_state"]["norm"], opt.state_dict()["shared_transform_state"]["norm"])
+    with pytest.raises(ValueError, match="shared_transform_state"):
+        restored.load_state_dict({k: v for k, v in opt.state_dict().items() if k != "shared_transform_state"})
