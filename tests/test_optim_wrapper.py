@@ -424,6 +424,7 @@ def _ddp_worker(rank: int, out_dir: str) -> None:
             wrapper.backward(out.sum())
             results[name] = model.module.weight.grad.clone()
         torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
+        dist.barrier()  # neither rank tears gloo down while the other still talks to it (SIGABRT otherwise)
     finally:
         dist.destroy_process_group()
 
