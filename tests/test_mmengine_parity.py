@@ -16,6 +16,7 @@ from optimtx.wrapper.builder import build_optim_wrapper
 from optimtx.wrapper.explain import explain
 from tests.paramwise_cases import MODELS, PARAMWISE_CFGS, SIX_MULTS, ExampleModel, SharedModel
 from tests.strategies import paramwise_cfgs
+from tests.approx import approx_nested, flat
 
 mmengine_optim = pytest.importorskip("mmengine.optim")
 
@@ -59,12 +60,12 @@ def test_effective_lr_and_weight_decay_equal_mmengine(model_name, cfg_name, opt_
     assert per_param(wrapper.optimizer, model) == expected
     assert len(wrapper.optimizer.param_groups) <= len(expected)
     rows = {r.name: (r.lr, r.weight_decay) for r in explain(model, cfg) if r.lr is not None}
-    assert rows == pytest.approx(expected)
+    assert flat(rows) == approx_nested(expected)
     labels, hparams = paramwise_labels(
         model, cfg["paramwise_cfg"], lr=cfg["optimizer"]["lr"], weight_decay=cfg["optimizer"]["weight_decay"]
     )
     from_labels = {n: (hparams[lb]["lr"], hparams[lb]["weight_decay"]) for n, lb in labels.items() if lb != "frozen"}
-    assert from_labels == pytest.approx(expected)
+    assert flat(from_labels) == approx_nested(expected)
 
 
 @pytest.mark.parametrize("paramwise_cfg", [None, {}])

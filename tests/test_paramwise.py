@@ -13,6 +13,7 @@ import optimtx as otx
 from optimtx.paramwise import label_of, paramwise_labels, resolve
 from optimtx.paramwise_rules import is_depthwise_conv, is_norm
 from tests.paramwise_cases import SIX_MULTS, ExampleModel, SharedModel, TransformerBlock
+from tests.approx import approx_nested, flat
 
 LR, WD = 0.01, 0.9
 
@@ -42,7 +43,7 @@ SIX_MULTS_TABLE = {
 
 
 def test_six_multipliers_table():
-    assert lr_wd(effective(ExampleModel(), SIX_MULTS)) == pytest.approx(SIX_MULTS_TABLE)
+    assert flat(lr_wd(effective(ExampleModel(), SIX_MULTS))) == approx_nested(SIX_MULTS_TABLE)
 
 
 def test_custom_keys_table():
@@ -53,7 +54,7 @@ def test_custom_keys_table():
     )
     with pytest.warns(otx.UnmatchedCustomKeyWarning, match="non_exist_key"):
         table = lr_wd(effective(ExampleModel(), cfg))
-    assert table == pytest.approx({
+    assert flat(table) == approx_nested({
         "param1": (0.1, WD), "conv1.weight": (LR, WD), "conv2.weight": (LR, WD), "conv2.bias": (LR, WD),
         "bn.weight": (LR, WD * 0.5), "bn.bias": (LR, WD * 0.5), "sub.param1": (0.1, WD),
         "sub.conv1.weight": (LR * 0.1, 0.0), "sub.conv1.bias": (LR * 0.1, 0.0),
