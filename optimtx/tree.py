@@ -7,6 +7,7 @@ these helpers convert between the dict form and the list form those kernels take
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -84,3 +85,26 @@ def global_norm(tree: Mapping[str, Tensor], norm_type: float = 2.0) -> Tensor:
         norms = torch._foreach_norm(grads, norm_type)
     device = grads[0].device
     return torch.linalg.vector_norm(torch.stack([n.to(device) for n in norms]), norm_type)
+
+
+def resolve_per_name(spec: Any, tree: Mapping[str, Tensor], what: str) -> dict[str, Any]:
+    """``spec`` (a dict keyed by name, or a callable building one from ``tree``) checked against ``tree``.
+
+    Raises ``ValueError`` naming the parameters ``spec`` misses and the names it has
+    that ``tree`` does not.
+
+    Example:
+        >>> resolve_per_name(lambda t: {k: k == "b" for k in t}, {"w": 1, "b": 2}, "mask")
+        {'w': False, 'b': True}
+    """
+    resolved = spec(tree) if callable(spec) else spec
+    if not isinstance(resolved, Mapping):
+        raise TypeError(f"{what} must be a dict keyed by parameter name (or a callable returning one), got {resolved!r}.")
+    missing = [k for k in tree if k not in resolved]
+    unexpected = [k for k in resolved if k not in tree]
+    if missing or unexpected:
+        raise ValueError(
+            f"{what} does not match the parameters: missing {missing} (parameters without an entry), "
+            f"unexpected {unexpected} (entries for unknown names). Give exactly one entry per parameter name."
+        )
+    return {k: resolved[k] for k in tree}

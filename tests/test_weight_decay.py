@@ -54,7 +54,7 @@ def test_needs_params():
 def test_mask_must_cover_every_parameter():
     params = {"w": torch.ones(1), "b": torch.ones(1)}
     tx = otx.add_decayed_weights(0.1, mask={"w": True, "x": False})
-    with pytest.raises(ValueError, match=r"missing \['b'\], unexpected \['x'\]"):
+    with pytest.raises(ValueError, match=r"missing \['b'\].*unexpected \['x'\]"):
         tx.update(params, tx.init(params), params)
 
 

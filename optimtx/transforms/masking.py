@@ -9,33 +9,10 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.transforms.weight_decay import resolve_mask
-from optimtx.tree import Tree, rebuild
+from optimtx.tree import Tree, rebuild, resolve_per_name
 
 MaskSpec = Union[Mapping[str, bool], Callable[[Params], Mapping[str, bool]]]
 LabelSpec = Union[Mapping[str, Hashable], Callable[[Params], Mapping[str, Hashable]]]
-
-
-def resolve_per_name(spec: Any, tree: Mapping[str, Tensor], what: str) -> dict[str, Any]:
-    """``spec`` (a dict keyed by name, or a callable building one from ``tree``) checked against ``tree``.
-
-    Raises ``ValueError`` naming the parameters ``spec`` misses and the names it has
-    that ``tree`` does not.
-
-    Example:
-        >>> resolve_per_name(lambda t: {k: k == "b" for k in t}, {"w": 1, "b": 2}, "mask")
-        {'w': False, 'b': True}
-    """
-    resolved = spec(tree) if callable(spec) else spec
-    if not isinstance(resolved, Mapping):
-        raise TypeError(f"{what} must be a dict keyed by parameter name (or a callable returning one), got {resolved!r}.")
-    missing = [k for k in tree if k not in resolved]
-    unexpected = [k for k in resolved if k not in tree]
-    if missing or unexpected:
-        raise ValueError(
-            f"{what} does not match the parameters: parameters without an entry {missing}, "
-            f"entries for unknown names {unexpected}. Give exactly one entry per parameter name."
-        )
-    return {k: resolved[k] for k in tree}
 
 
 def _subtree(tree: Mapping[str, Tensor] | None, names: list[str]) -> Tree | None:

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
 from optimtx.transforms.kernels import add_scaled
-from optimtx.tree import check_same_keys, leaves, rebuild
+from optimtx.tree import check_same_keys, leaves, rebuild, resolve_per_name
 from optimtx.validation import check_non_negative
 
 Mask = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
@@ -40,17 +40,7 @@ def resolve_mask(mask: Mask, params: Params) -> list[bool]:
         >>> resolve_mask(lambda p: {k: v.ndim > 1 for k, v in p.items()}, {"w": torch.ones(2, 2), "b": torch.ones(2)})
         [True, False]
     """
-    resolved = mask(params) if callable(mask) else mask
-    if not isinstance(resolved, Mapping):
-        raise TypeError(f"mask must be a dict of parameter name -> bool (or a callable making one), got {resolved!r}.")
-    missing = [k for k in params if k not in resolved]
-    unexpected = [k for k in resolved if k not in params]
-    if missing or unexpected:
-        raise ValueError(
-            f"mask does not match the parameters: missing {missing}, unexpected {unexpected}. "
-            "Give one bool per parameter name."
-        )
-    flags = [resolved[k] for k in params]
+    flags = list(resolve_per_name(mask, params, "mask").values())
     bad = {k: v for k, v in zip(params, flags) if not isinstance(v, bool)}
     if bad:
         raise TypeError(f"mask values must be Python bools, got {bad!r}.")
