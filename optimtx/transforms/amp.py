@@ -97,7 +97,15 @@ class ScaleByAmpState(NamedTuple):
     inner_state: State
 
 
-def _check_amp_args(init_scale: Any, growth_factor: Any, backoff_factor: Any, growth_interval: Any) -> None:
+def check_loss_scaling_args(init_scale: Any, growth_factor: Any, backoff_factor: Any, growth_interval: Any) -> None:
+    """Check GradScaler-style arguments (shared by :func:`scale_by_amp` and the facade's ``LossScaler``).
+
+    Example:
+        >>> check_loss_scaling_args(2.0**16, 2.0, 1.5, 2000)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid backoff_factor: 1.5. It must be a number in (0, 1).
+    """
     check_positive("init_scale", init_scale)
     check_positive("growth_factor", growth_factor)
     check_positive("backoff_factor", backoff_factor)
@@ -145,7 +153,7 @@ def scale_by_amp(
     if not isinstance(inner, GradientTransformation):
         raise TypeError(f"scale_by_amp() needs a GradientTransformation as inner, got {inner!r}.")
     check_bool("enabled", enabled)
-    _check_amp_args(init_scale, growth_factor, backoff_factor, growth_interval)
+    check_loss_scaling_args(init_scale, growth_factor, backoff_factor, growth_interval)
 
     def init(params: Params) -> ScaleByAmpState:
         zero = zero_counter(params)

@@ -10,15 +10,14 @@ Python ints, and keeps the "was this step skipped" flag as a tensor until someon
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from optimtx.transforms.amp import next_scale
-from optimtx.validation import check_bool, check_positive, check_positive_int
+from optimtx.transforms.amp import check_loss_scaling_args, next_scale
+from optimtx.validation import check_bool
 
 _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
 
@@ -51,10 +50,7 @@ class LossScaler:
         growth_interval: int = 2000,
         enabled: bool = True,
     ) -> None:
-        check_positive("init_scale", init_scale)
-        _check_factor("growth_factor", growth_factor, lambda v: v > 1.0, "> 1")
-        _check_factor("backoff_factor", backoff_factor, lambda v: 0.0 < v < 1.0, "in (0, 1)")
-        check_positive_int("growth_interval", growth_interval)
+        check_loss_scaling_args(init_scale, growth_factor, backoff_factor, growth_interval)
         check_bool("enabled", enabled)
         self.growth_factor = float(growth_factor)
         self.backoff_factor = float(backoff_factor)
@@ -253,10 +249,3 @@ def check_scaler_state(state_dict: Any) -> None:
 
 def _grads(optimizer: torch.optim.Optimizer) -> list[Tensor]:
     return [p.grad for group in optimizer.param_groups for p in group.get("params", ()) if p.grad is not None]
-
-
-def _check_factor(name: str, value: Any, ok, accepted: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number {accepted}, got {value!r}.")
-    if math.isnan(value) or not ok(value):
-        raise ValueError(f"Invalid {name}: {value!r}. It must be a number {accepted}.")
