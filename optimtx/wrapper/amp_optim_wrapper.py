@@ -111,7 +111,14 @@ class AmpOptimWrapper(OptimWrapper):
             self._clip.kind == "norm" and not self._clip.kwargs.get("error_if_nonfinite", False)
         )
         scaler = self.loss_scaler
-        return clip_ok and scaler.is_enabled() and not scaler.unscaled and supports_fused_amp_step(self.optimizer)
+        return clip_ok and scaler.is_enabled() and not scaler.unscaled and self._optimizer_is_fused()
+
+    def _optimizer_is_fused(self) -> bool:
+        """``supports_fused_amp_step`` inspects a signature: ask once per optimizer, not once per step."""
+        cached = getattr(self, "_fused_cache", None)
+        if cached is None or cached[0] is not self.optimizer:
+            cached = self._fused_cache = (self.optimizer, supports_fused_amp_step(self.optimizer))
+        return cached[1]
 
     def _fused_step(self) -> None:
         clip = self._clip.kwargs if self._clip is not None else {}
