@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.transforms.kernels import decay_add_square, lerp, mul
+from optimtx.transforms.kernels import add_, decay_add_square, lerp, loop_invariant, mul
 from optimtx.tree import leaves, rebuild, zeros_like
 from optimtx.validation import check_non_negative, check_unit_interval
 from optimtx.state_tree import zero_counter
@@ -47,9 +47,10 @@ def _denominator(nu: list[Tensor], b1: float | Tensor, b2: float | Tensor, eps: 
     fewer than correcting ``mu`` separately.
     """
     bc1 = bias_correction(b1, count)
+    dtype = torch.promote_types(nu[0].dtype, torch.float32)  # not half: these scalars need the precision
     root = list(torch._foreach_pow(nu, 0.5))  # not sqrt: pow's backward does not keep its output
-    torch._foreach_mul_(root, bc1 / bias_correction(b2, count).sqrt())
-    torch._foreach_add_(root, eps * bc1)
+    torch._foreach_mul_(root, loop_invariant((bc1 / bias_correction(b2, count).sqrt()).to(dtype)))
+    add_(root, loop_invariant((eps * bc1).to(dtype)))
     return root
 
 

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
-from optimtx.transforms.kernels import mul
+from optimtx.transforms.kernels import loop_invariant, mul
 from optimtx.tree import global_norm, leaves, rebuild
 from optimtx.validation import check_bool, check_non_negative, check_norm_type
 
@@ -76,8 +76,8 @@ def clip_by_global_norm(
                 f"The total norm of order {norm_type} of the gradients is non-finite ({total}), so it "
                 "cannot be clipped. Set error_if_nonfinite=False to scale by the non-finite norm anyway."
             )
-        coef = clip_coefficient(total, max_norm)
-        clipped = mul(grads, coef.to(grads[0].device))
+        coef = loop_invariant(clip_coefficient(total, max_norm).to(grads[0].device))
+        clipped = mul(grads, coef)
         new_state = ClipByGlobalNormState(norm=total.detach().to(state.norm.device, torch.float32))
         return rebuild(updates, clipped), new_state
 

@@ -18,15 +18,37 @@ from torch import Tensor
 Scalar = float | Tensor
 
 
+def loop_invariant(scalar: Tensor) -> Tensor:
+    """``scalar`` (a 0-d tensor), computed once per step rather than once per element when compiled.
+
+    Inductor inlines small scalar computations into the elementwise loop that uses them,
+    so under ``torch.compile`` Adam's bias corrections (two float64 ``pow`` calls) or a
+    schedule's cosine would run once per vector of elements, which makes a memory-bound
+    update several times slower. A two-entry ``stack`` is stored to a buffer of its own, so
+    the loop loads the value instead. Eager code gets ``scalar`` back unchanged.
+
+    Example:
+        >>> loop_invariant(torch.tensor(0.5))
+        tensor(0.5000)
+    """
+    if torch.compiler.is_compiling():
+        return torch.stack([scalar, scalar])[0]
+    return scalar
+
+
 def _per_tensor(scalar: Scalar, n: int) -> Scalar | list[Tensor]:
     """``scalar`` as foreach ops should take it.
 
     torch's ``_foreach_mul(tensors, tensor)`` (one 0-d tensor for the whole list) cannot
     backpropagate into that tensor when the list has several entries ("inconsistent range
     for TensorList output"); the list form can. So a scalar that needs a gradient, e.g. a
-    learning rate being meta-learned, is repeated once per tensor.
+    learning rate being meta-learned, is repeated once per tensor. So is every tensor scalar
+    under ``torch.compile``, which lowers some single-tensor overloads (``_foreach_add``'s)
+    with a host read (``.item()``) of the scalar; the list form stays on the device.
     """
-    if isinstance(scalar, Tensor) and scalar.requires_grad and torch.is_grad_enabled():
+    if isinstance(scalar, Tensor) and (
+        (scalar.requires_grad and torch.is_grad_enabled()) or torch.compiler.is_compiling()
+    ):
         return [scalar] * n
     return scalar
 
@@ -100,3 +122,15 @@ def add(xs: list[Tensor], value: Scalar) -> list[Tensor]:
     """
     out = list(torch._foreach_add(xs, value))
     return _like(out, xs) if isinstance(value, Tensor) else out
+
+
+def add_(xs: list[Tensor], value: Scalar) -> None:
+    """Add ``value`` to each tensor in place; only for buffers the caller allocated itself.
+
+    Example:
+        >>> xs = [torch.ones(1)]
+        >>> add_(xs, torch.tensor(1.0))
+        >>> xs
+        [tensor([2.])]
+    """
+    torch._foreach_add_(xs, _per_tensor(value, len(xs)))
