@@ -127,11 +127,16 @@ class CompiledStep(NamedTuple):
         step: ``step(params, grads, state) -> (new_params, new_state)``; ``new_params`` are
             views into one new flat buffer per group, so the next step reads them without a copy.
         layout: the :class:`FlatLayout` fixed by ``init``.
+        flat_step: ``flat_step(flat_params, flat_grads, state) -> (new_flat_params, new_state)``,
+            the same step on the flat trees themselves (keys as in ``layout().groups``), for a
+            loop that differentiates with respect to the flat buffers so that no gradient
+            has to be gathered (see :func:`compile_step`).
     """
 
     init: Callable[[Params], State]
     step: Callable[[Params, Updates, State], tuple[Tree, State]]
     layout: Callable[[], FlatLayout]
+    flat_step: Callable[[Tree, Tree, State], tuple[Tree, State]]
 
 
 def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_kwargs: Any) -> CompiledStep:
@@ -148,6 +153,11 @@ def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_
     first touch, which on a CPU can cost more than the update itself. Then the ``params``
     and ``state`` passed to ``step`` are overwritten: use only the returned ones.
 
+    Gradients that autograd computes for separate parameter tensors are gathered into
+    the flat buffer, one read and one write of every value. A loop that takes gradients
+    with respect to the flat buffers instead (``torch.func.grad`` of a loss of
+    ``layout().unflatten(flat)``) gets flat gradients for free and calls ``flat_step``.
+
     Args:
         tx: the pure transform, e.g. ``chain(clip_by_global_norm(1.0), adamw(1e-3))``.
         donate: reuse the input buffers for the outputs (see above).
@@ -162,6 +172,14 @@ def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_
         >>> params, state = fast.step(params, {"w": torch.tensor([3.0, 0.0]), "b": torch.tensor([4.0])}, state)
         >>> params
         {'w': tensor([-0.3000, 0.0000]), 'b': tensor([-0.4000])}
+
+        The same step on flat buffers, with gradients taken with respect to them:
+
+        >>> flat = fast.layout().flatten(params)
+        >>> loss = lambda flat: sum(v.square().sum() for v in fast.layout().unflatten(flat).values())
+        >>> flat, state = fast.flat_step(flat, torch.func.grad(loss)(flat), state)
+        >>> bool(flat["float32@cpu"].abs().max() < 1e-6)  # -0.5 * gradient of |p|^2 lands on the minimum
+        True
     """
     holder: dict[str, Any] = {}
 
@@ -190,7 +208,26 @@ def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_
         new_flat, new_state = compiled(layout.flatten(params), layout.flatten(grads, out=staging), state)
         return layout.unflatten(new_flat), new_state
 
-    return CompiledStep(init, step, lambda: _layout(holder))
+    def step_flat(flat_params: Tree, flat_grads: Tree, state: State) -> tuple[Tree, State]:
+        layout = _layout(holder)
+        _check_flat(layout, flat_params, "flat_params")
+        _check_flat(layout, flat_grads, "flat_grads")
+        return compiled(dict(flat_params), dict(flat_grads), state)
+
+    return CompiledStep(init, step, lambda: _layout(holder), step_flat)
+
+
+def _check_flat(layout: FlatLayout, flat: Mapping[str, Tensor], what: str) -> None:
+    """Raise ``ValueError`` unless ``flat`` holds one 1-D buffer of the right size per layout group."""
+    sizes = dict(zip(layout.keys, (shape.numel() for shape in layout.shapes)))
+    expected = {name: sum(sizes[k] for k in keys) for name, keys in layout.groups.items()}
+    got = {name: tuple(t.shape) for name, t in flat.items()} if isinstance(flat, Mapping) else flat
+    if not isinstance(flat, Mapping) or got != {name: (n,) for name, n in expected.items()}:
+        raise ValueError(
+            f"{what} must be the flat buffers of the layout, shaped {{name: (numel,)}} = "
+            f"{ {name: (n,) for name, n in expected.items()} }, got {got!r}; build them with "
+            "layout().flatten(tree)."
+        )
 
 
 def _tensors(state: State) -> list[Tensor]:

@@ -95,3 +95,60 @@ def test_errors_name_the_fix():
     fast.init(_tree(0))
     with pytest.raises(ValueError, match="keys"):
         fast.step({"other": torch.ones(1)}, {"other": torch.ones(1)}, None)
+
+
+@pytest.mark.parametrize("donate", [False, True])
+def test_flat_step_with_gradients_of_the_flat_buffer_matches_eager_chain(donate):
+    """Differentiating with respect to the flat buffer gives flat gradients: no gather, same numbers."""
+    fast = compile_step(_tx(), donate=donate, backend="eager")
+    params = _tree(0)
+    state = fast.init(params)
+    layout = fast.layout()
+    flat = layout.flatten(params)
+    for i in range(4):
+        grads = _tree(10 + i)
+        loss = lambda f, g=grads: sum((v * g[k]).sum() for k, v in layout.unflatten(f).items())  # noqa: E731
+        flat_grads = torch.func.grad(loss)(flat)
+        assert set(flat_grads) == set(layout.groups)
+        flat, state = fast.flat_step(flat, flat_grads, state)
+    got, want = layout.unflatten(flat), _eager_run(4, (torch.float32,))
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], rtol=1e-5, atol=1e-6)
+
+
+def test_flat_step_rejects_trees_that_are_not_the_layouts_buffers():
+    fast = compile_step(_tx(), backend="eager")
+    params = _tree(0)
+    state = fast.init(params)
+    flat = fast.layout().flatten(params)
+    with pytest.raises(ValueError, match="flatten"):
+        fast.flat_step(params, flat, state)
+    with pytest.raises(ValueError, match="flat_grads"):
+        fast.flat_step(flat, {"float32@cpu": torch.ones(3)}, state)
+
+
+def _inductor_code(fn, *args) -> str:
+    from torch._inductor.utils import run_and_get_code
+
+    torch._dynamo.reset()
+    _, code = run_and_get_code(fn, *args)
+    return "\n".join(code)
+
+
+def test_compiled_adam_step_is_sync_free_and_computes_scalars_outside_the_loop():
+    """The bias corrections and the clip coefficient are loaded in the elementwise loop, not recomputed there.
+
+    Inductor would otherwise inline two float64 pow calls into the loop over every value
+    (several times slower on a CPU), and lower a tensor scalar added by _foreach_add with a
+    host read (.item()).
+    """
+    numel = 4099  # an odd size that no other buffer in the graph has
+    fast = compile_step(otx.chain(otx.clip_by_global_norm(1.0), otx.adamw(1e-3, weight_decay=0.01)), donate=True)
+    params = {"w": torch.randn(numel)}
+    state = fast.init(params)
+    code = _inductor_code(fast.step, params, {"w": torch.randn(numel)}, state)
+    assert ".item()" not in code
+    loop_header = f"<static_cast<int64_t>({numel}L)"
+    loops = [kernel.split(loop_header, 1)[1] for kernel in code.split("cpp_pybinding") if loop_header in kernel]
+    assert loops, "no kernel loops over the parameters"
+    assert all("std::pow" not in body and "std::sqrt" not in body for body in loops)

@@ -178,7 +178,7 @@ def scale_by_adamax(
         torch._foreach_add_(magnitude, eps)  # fresh, and abs's backward needs its input, not this
         inf_norm = torch._foreach_maximum(mul(leaves(state.inf_norm), b2), magnitude)
         out = list(torch._foreach_div(mu, inf_norm))
-        torch._foreach_mul_(out, 1 / bias_correction(b1, count))  # fresh, and div's backward needs only its inputs
+        torch._foreach_mul_(out, loop_invariant((1 / bias_correction(b1, count)).to(torch.promote_types(out[0].dtype, torch.float32))))  # fresh, and div's backward needs only its inputs
         new_state = ScaleByAdamaxState(count=count, mu=rebuild(updates, mu), inf_norm=rebuild(updates, inf_norm))
         return rebuild(updates, out), new_state
 

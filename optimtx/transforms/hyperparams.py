@@ -12,6 +12,7 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import find_one, replace_node, zero_counter
+from optimtx.transforms.kernels import loop_invariant
 
 Factory = Callable[..., GradientTransformation]
 Value = Tensor | tuple[Tensor, ...]
@@ -138,7 +139,8 @@ def _injected(factory: Factory, static: dict, numeric: dict, schedules: dict) ->
         current = dict(state.hyperparams)
         for name, schedule in schedules.items():
             current[name] = _to_tensor(schedule(state.count), state.hyperparams[name])
-        new_updates, inner_state = build(current).update(updates, state.inner_state, params, **extra)
+        used = {k: loop_invariant(v) if k in schedules else v for k, v in current.items()}
+        new_updates, inner_state = build(used).update(updates, state.inner_state, params, **extra)
         return new_updates, InjectHyperparamsState(state.count + 1, current, inner_state)
 
     return GradientTransformation(init, update)

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
 from optimtx.state_tree import zero_counter
-from optimtx.transforms.kernels import mul
+from optimtx.transforms.kernels import loop_invariant, mul
 from optimtx.tree import leaves, rebuild
 from optimtx.validation import check_finite, check_non_negative
 
@@ -88,6 +88,7 @@ def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True
     def update(updates: Updates, state: ScaleByLearningRateState, params: Params | None = None, **extra: Any):
         del params, extra
         rate = schedule(state.count)
+        rate = loop_invariant(rate) if isinstance(rate, Tensor) else rate
         factor = -rate if flip_sign else rate
         us = leaves(updates)
         scaled = rebuild(updates, mul(us, factor)) if us else {}
