@@ -31,6 +31,7 @@ def amp_clip_case(param_set: str, device: torch.device) -> Case:
     )
     case.add("torch fused+GradScaler+clip", lambda: _torch_amp_clip(param_set, device))
     case.add("torch fused (no AMP/clip)", lambda: _torch_plain(param_set, device, fused=True))
+    case.add("torch fused with grad_scale, no norm", lambda: _torch_grad_scale_only(param_set, device))
     case.add("mmengine OptimWrapper(clip, no AMP)", lambda: _mmengine_clip(param_set, device))
     case.add("optimtx AmpOptimWrapper", lambda: _facade_amp_clip(param_set, device), role="optimtx")
     case.add("optimtx fused_amp_step", lambda: _fast_step(param_set, device), role="optimtx")
@@ -56,6 +57,26 @@ def _torch_amp_clip(param_set, device):
         scaler.update()
 
     return Variant("", step, setup=lambda: set_grads(params, grads, copy=True))
+
+
+def _torch_grad_scale_only(param_set, device):
+    """The update pass of the two-pass step alone: fused AdamW unscaling by a ``grad_scale`` tensor.
+
+    With a ``grad_scale`` the fused kernel also writes the unscaled gradients back (one more
+    gradient-sized write than without), so this is the floor under optimtx's T1 step, which
+    adds only the read-only norm pass to it.
+    """
+    params, grads = _fixture(param_set, device, SCALE)
+    opt = _fused_adamw(params)
+    grad_scale = torch.tensor(SCALE, device=device)
+    found_inf = torch.zeros((), device=device)
+
+    def step():
+        opt.grad_scale, opt.found_inf = grad_scale, found_inf
+        opt.step()
+        del opt.grad_scale, opt.found_inf
+
+    return Variant("", step, setup=lambda: set_grads(params, grads, copy=True), note="floor of the two-pass step")
 
 
 def _torch_plain(param_set, device, fused):
