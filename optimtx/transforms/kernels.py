@@ -44,7 +44,7 @@ def _per_tensor(scalar: Scalar, n: int) -> Scalar | list[Tensor]:
     for TensorList output"); the list form can. So a scalar that needs a gradient, e.g. a
     learning rate being meta-learned, is repeated once per tensor. So is every tensor scalar
     under ``torch.compile``, which lowers some single-tensor overloads (``_foreach_add``'s)
-    with a host read (``.item()``) of the scalar; the list form stays on the device.
+    by reading the scalar back to the host; the list form stays on the device.
     """
     if isinstance(scalar, Tensor) and (
         (scalar.requires_grad and torch.is_grad_enabled()) or torch.compiler.is_compiling()
