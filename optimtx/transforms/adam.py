@@ -40,6 +40,11 @@ def bias_correction(decay: float | Tensor, count: Tensor) -> Tensor:
     return 1 - decay ** count.to(torch.float64)
 
 
+def _step_scalar(value: Tensor, like: list[Tensor]) -> Tensor:
+    """A per-step scalar (from the count) in at least float32 and ``like``'s float width, computed once per step."""
+    return loop_invariant(value.to(torch.promote_types(like[0].dtype, torch.float32)))
+
+
 def _denominator(nu: list[Tensor], b1: float | Tensor, b2: float | Tensor, eps: float | Tensor, count: Tensor):
     """``bc1 * (sqrt(nu) / sqrt(bc2) + eps)``: ``mu`` divided by it is Adam's bias-corrected direction.
 
@@ -47,10 +52,9 @@ def _denominator(nu: list[Tensor], b1: float | Tensor, b2: float | Tensor, eps: 
     fewer than correcting ``mu`` separately.
     """
     bc1 = bias_correction(b1, count)
-    dtype = torch.promote_types(nu[0].dtype, torch.float32)  # not half: these scalars need the precision
     root = list(torch._foreach_pow(nu, 0.5))  # not sqrt: pow's backward does not keep its output
-    torch._foreach_mul_(root, loop_invariant((bc1 / bias_correction(b2, count).sqrt()).to(dtype)))
-    add_(root, loop_invariant((eps * bc1).to(dtype)))
+    torch._foreach_mul_(root, _step_scalar(bc1 / bias_correction(b2, count).sqrt(), nu))
+    add_(root, _step_scalar(eps * bc1, nu))
     return root
 
 
@@ -178,7 +182,8 @@ def scale_by_adamax(
         torch._foreach_add_(magnitude, eps)  # fresh, and abs's backward needs its input, not this
         inf_norm = torch._foreach_maximum(mul(leaves(state.inf_norm), b2), magnitude)
         out = list(torch._foreach_div(mu, inf_norm))
-        torch._foreach_mul_(out, loop_invariant((1 / bias_correction(b1, count)).to(torch.promote_types(out[0].dtype, torch.float32))))  # fresh, and div's backward needs only its inputs
+        # Fresh, and div's backward needs only its inputs.
+        torch._foreach_mul_(out, _step_scalar(1 / bias_correction(b1, count), out))
         new_state = ScaleByAdamaxState(count=count, mu=rebuild(updates, mu), inf_norm=rebuild(updates, inf_norm))
         return rebuild(updates, out), new_state
 
