@@ -26,9 +26,9 @@ import torch
 if __package__ in (None, ""):  # run as a script: time this checkout's optimtx, not an installed copy
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import optimtx as otx  # noqa: E402
+import optimtx as otx
 
-try:  # noqa: E402  run as a script: benchmarks/ is on sys.path
+try:
     from shapes import PARAM_SETS, Shape, numel
 except ImportError:  # imported as benchmarks.bench_core
     from benchmarks.shapes import PARAM_SETS, Shape, numel

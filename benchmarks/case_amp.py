@@ -25,7 +25,10 @@ def amp_clip_case(param_set: str, device: torch.device) -> Case:
     """T1: facade AMP + clip + AdamW vs fused AdamW + GradScaler + clip_grad_norm_."""
     n = numel_of(param_set)
     case = Case(
-        "T1", "AMP + clip(max_norm=1) + AdamW step", param_set, "torch fused+GradScaler+clip",
+        "T1",
+        "AMP + clip(max_norm=1) + AdamW step",
+        param_set,
+        "torch fused+GradScaler+clip",
         bytes_per_step=n * FLOAT * 8,
         bound_note="norm pass reads g; fused AdamW reads p,g,m,v and writes p,m,v (32 B/param)",
     )
@@ -149,8 +152,12 @@ def overhead_case(param_set: str, device: torch.device) -> Case:
     """T5: ``OptimWrapper.step(); zero_grad()`` with no clip/AMP vs the bare optimizer calls."""
     n = numel_of(param_set)
     case = Case(
-        "T5", "facade overhead, fused AdamW, no clip/AMP", param_set, "torch step+zero_grad",
-        bytes_per_step=n * FLOAT * 7, bound_note="fused AdamW: reads p,g,m,v, writes p,m,v (28 B/param)",
+        "T5",
+        "facade overhead, fused AdamW, no clip/AMP",
+        param_set,
+        "torch step+zero_grad",
+        bytes_per_step=n * FLOAT * 7,
+        bound_note="fused AdamW: reads p,g,m,v, writes p,m,v (28 B/param)",
     )
     case.add("torch step+zero_grad", lambda: _torch_plain(param_set, device, fused=True))
     case.add("mmengine OptimWrapper", lambda: _wrapped(param_set, device, "mmengine.optim"))

@@ -33,8 +33,14 @@ def accumulation_case(param_set: str, device, quick: bool = False) -> dict[str, 
             rows.append({"name": name, "role": "n/a", "value": None, "reason": result["error"]})
             continue
         values[name] = result["peak_mb"]
-        rows.append({"name": name, "role": "optimtx" if kind == "optimtx" else "anchor",
-                     "value": round(result["peak_mb"], 1), "note": result["how"]})
+        rows.append(
+            {
+                "name": name,
+                "role": "optimtx" if kind == "optimtx" else "anchor",
+                "value": round(result["peak_mb"], 1),
+                "note": result["how"],
+            }
+        )
     base = values.get("torch loop (loss/k).backward")
     for row in rows:
         if row.get("value") is not None and base:
@@ -42,10 +48,20 @@ def accumulation_case(param_set: str, device, quick: bool = False) -> dict[str, 
     ours = values.get("optimtx OptimWrapper(accumulative_counts=k)")
     extra = None if ours is None or base is None else round((ours - base) / grad_mb, 3)
     return {
-        "case": "T4", "title": f"gradient accumulation (k={k}) peak memory growth", "params": param_set,
-        "unit": "MB", "baseline": "torch loop (loss/k).backward", "grad_mb": round(grad_mb, 1), "variants": rows,
-        "targets": [{"target": "(optimtx - torch) peak < 0.5 x gradient size", "ratio": extra,
-                     "met": None if extra is None else extra < 0.5}],
+        "case": "T4",
+        "title": f"gradient accumulation (k={k}) peak memory growth",
+        "params": param_set,
+        "unit": "MB",
+        "baseline": "torch loop (loss/k).backward",
+        "grad_mb": round(grad_mb, 1),
+        "variants": rows,
+        "targets": [
+            {
+                "target": "(optimtx - torch) peak < 0.5 x gradient size",
+                "ratio": extra,
+                "met": None if extra is None else extra < 0.5,
+            }
+        ],
     }
 
 

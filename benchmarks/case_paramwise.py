@@ -19,8 +19,12 @@ def paramwise_case(param_set: str, device: torch.device) -> Case:
     """Fused SGD on ``param_set`` with a paramwise_cfg, built three ways, vs a single group."""
     n = numel_of(param_set)
     case = Case(
-        "T2", "paramwise_cfg, fused SGD(momentum) step", param_set, "torch fused SGD, 1 group",
-        bytes_per_step=n * FLOAT * 5, bound_note="fused SGD: reads p,g,buf, writes p,buf (20 B/param)",
+        "T2",
+        "paramwise_cfg, fused SGD(momentum) step",
+        param_set,
+        "torch fused SGD, 1 group",
+        bytes_per_step=n * FLOAT * 5,
+        bound_note="fused SGD: reads p,g,buf, writes p,buf (20 B/param)",
     )
     case.add("torch fused SGD, 1 group", lambda: _torch(param_set, device, per_param=False))
     case.add("torch fused SGD, 1 group per param", lambda: _torch(param_set, device, per_param=True))

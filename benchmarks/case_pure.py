@@ -19,7 +19,10 @@ def pure_case(param_set: str, device: torch.device, quick: bool = False) -> Case
     """Eager pure chain vs clip_grad_norm_ + AdamW(foreach); compiled vs clip_grad_norm_ + fused AdamW."""
     n = numel_of(param_set)
     case = Case(
-        "T3", "pure clip(max_norm=1) + AdamW", param_set, "torch clip+AdamW(foreach)",
+        "T3",
+        "pure clip(max_norm=1) + AdamW",
+        param_set,
+        "torch clip+AdamW(foreach)",
         bytes_per_step=n * FLOAT * 8,
         bound_note="norm pass reads g; one update pass reads p,g,m,v and writes p,m,v (32 B/param)",
     )
@@ -94,8 +97,11 @@ def _pure_compiled(param_set, device, case):
     sync(device)
     seconds = time.perf_counter() - start
     case.extra.setdefault("checks", []).append(
-        {"target": f"compile_step compile time < {COMPILE_LIMIT_S} s", "ratio": round(seconds, 1),
-         "met": seconds < COMPILE_LIMIT_S}
+        {
+            "target": f"compile_step compile time < {COMPILE_LIMIT_S} s",
+            "ratio": round(seconds, 1),
+            "met": seconds < COMPILE_LIMIT_S,
+        }
     )
     return Variant("", step, note=f"cold compile {seconds:.1f} s (first call, caches off); grads gathered")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-
 from shapes import resnet50_shapes
 
 PARAM_SETS = {

@@ -10,27 +10,44 @@ from cases import Case
 def summarize_case(case: Case, bandwidth: dict[str, float]) -> dict[str, object]:
     """Medians, ratios to the baseline, the bandwidth bound, and the targets, as plain data."""
     medians: dict[str, float | None] = {v.name: v.median_ms for v in case.variants}
-    medians.update({name: None for name in case.missing})
+    medians.update(dict.fromkeys(case.missing))
     minima: dict[str, float | None] = {v.name: min(v.times_ms) for v in case.variants}
     times = {v.name: v.times_ms for v in case.variants}
     base = medians.get(case.baseline)
     rows = []
     for v in case.variants:
-        rows.append({
-            "name": v.name, "role": v.role, "median_ms": round(v.median_ms, 3), "min_ms": round(min(v.times_ms), 3),
-            "vs_baseline": None if base is None else round(v.median_ms / base, 3), "note": v.note,
-        })
+        rows.append(
+            {
+                "name": v.name,
+                "role": v.role,
+                "median_ms": round(v.median_ms, 3),
+                "min_ms": round(min(v.times_ms), 3),
+                "vs_baseline": None if base is None else round(v.median_ms / base, 3),
+                "note": v.note,
+            }
+        )
     for name, why in case.missing.items():
         rows.append({"name": name, "role": "n/a", "median_ms": None, "reason": why})
     targets = [
-        {"target": t.describe(), "ratio": _round(t.ratio(medians)), "met": t.met(medians),
-         "ratio_of_minima": _round(t.ratio(minima)), "paired": _round(_paired(t, times))}
+        {
+            "target": t.describe(),
+            "ratio": _round(t.ratio(medians)),
+            "met": t.met(medians),
+            "ratio_of_minima": _round(t.ratio(minima)),
+            "paired": _round(_paired(t, times)),
+        }
         for t in case.targets
     ] + list(case.extra.pop("checks", []))
     summary = {
-        "case": case.case_id, "title": case.title, "params": case.param_set, "baseline": case.baseline,
-        "bytes_per_step": case.bytes_per_step, "bound_note": case.bound_note,
-        "variants": rows, "targets": targets, **case.extra,
+        "case": case.case_id,
+        "title": case.title,
+        "params": case.param_set,
+        "baseline": case.baseline,
+        "bytes_per_step": case.bytes_per_step,
+        "bound_note": case.bound_note,
+        "variants": rows,
+        "targets": targets,
+        **case.extra,
     }
     set_bound(summary, bandwidth)
     return summary
@@ -55,8 +72,9 @@ def _paired(target, times: dict[str, list[float]]) -> float | None:
     """
     if target.faster not in times or target.slower not in times:
         return None
-    ratios = [target.ratio({target.faster: a, target.slower: b})
-              for a, b in zip(times[target.faster], times[target.slower])]
+    ratios = [
+        target.ratio({target.faster: a, target.slower: b}) for a, b in zip(times[target.faster], times[target.slower])
+    ]
     return statistics.median(ratios)
 
 
@@ -66,8 +84,10 @@ def _round(x: float | None) -> float | None:
 
 def print_header(info: dict[str, object], bandwidth: dict[str, float]) -> None:
     print(" | ".join(f"{k}={v}" for k, v in info.items()))
-    print(f"memory bandwidth: read {bandwidth['read']:.1f}, copy {bandwidth['copy']:.1f}, "
-          f"triad {bandwidth['triad']:.1f} GB/s")
+    print(
+        f"memory bandwidth: read {bandwidth['read']:.1f}, copy {bandwidth['copy']:.1f}, "
+        f"triad {bandwidth['triad']:.1f} GB/s"
+    )
 
 
 def print_case(summary: dict[str, object]) -> None:
@@ -90,7 +110,11 @@ def print_case(summary: dict[str, object]) -> None:
     for t in summary["targets"]:
         verdict = {True: "MET", False: "not met", None: "n/a"}[t["met"]]
         ratio = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}"
-        low = "" if t.get("ratio_of_minima") is None else f" (minima {t['ratio_of_minima']:.2f}, paired {t['paired']:.2f})"
+        low = (
+            ""
+            if t.get("ratio_of_minima") is None
+            else f" (minima {t['ratio_of_minima']:.2f}, paired {t['paired']:.2f})"
+        )
         print(f"  target {t['target']}: {ratio}{low} -> {verdict}")
 
 
@@ -115,13 +139,18 @@ def markdown(out: dict[str, object]) -> str:
             frac = "" if row.get("bound_fraction") is None else f"{100 * row['bound_fraction']:.0f}%"
             low = "" if row.get("min_ms") is None else f"{row['min_ms']:.2f}"
             lines.append(f"| {case['case']} | {case['params']} | {row['name']} | {shown} | {low} | {ratio} | {frac} |")
-    lines += ["", "| case | params | target | from medians | from minima | paired | verdict |",
-              "|---|---|---|---:|---:|---:|---|"]
+    lines += [
+        "",
+        "| case | params | target | from medians | from minima | paired | verdict |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
     for case in out["cases"]:
         for t in case["targets"]:
             verdict = {True: "met", False: "not met", None: "n/a"}[t["met"]]
             ratio = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}"
             low = "" if t.get("ratio_of_minima") is None else f"{t['ratio_of_minima']:.2f}"
             paired = "" if t.get("paired") is None else f"{t['paired']:.2f}"
-            lines.append(f"| {case['case']} | {case['params']} | {t['target']} | {ratio} | {low} | {paired} | {verdict} |")
+            lines.append(
+                f"| {case['case']} | {case['params']} | {t['target']} | {ratio} | {low} | {paired} | {verdict} |"
+            )
     return "\n".join(lines) + "\n"

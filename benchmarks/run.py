@@ -34,8 +34,12 @@ from report import markdown, print_case, print_header, set_bound, summarize_case
 from timing import probe_bandwidth, time_round_robin  # noqa: E402
 
 QUICK_PLAN = [
-    ("T1", "resnet50"), ("T2", "small1000"), ("T3", "resnet50"), ("T4", "resnet50"),
-    ("T5", "resnet50"), ("T5", "small1000"),
+    ("T1", "resnet50"),
+    ("T2", "small1000"),
+    ("T3", "resnet50"),
+    ("T4", "resnet50"),
+    ("T5", "resnet50"),
+    ("T5", "small1000"),
 ]
 FULL_SETS = ("resnet50", "small1000", "large4")
 FULL_PLAN = [(c, s) for c in ("T1", "T3", "T5") for s in FULL_SETS] + [("T2", "small1000"), ("T4", "resnet50")]
@@ -53,8 +57,12 @@ def machine_info(device: torch.device) -> dict[str, object]:
     except OSError:
         pass
     info = {
-        "nproc": os.cpu_count(), "torch_threads": torch.get_num_threads(), "cpu": cpu,
-        "torch": torch.__version__, "python": platform.python_version(), "device": str(device),
+        "nproc": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cpu": cpu,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
     }
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
@@ -64,7 +72,11 @@ def machine_info(device: torch.device) -> dict[str, object]:
 def run_case(case_id, param_set, device, args, bandwidth):
     if case_id == "T4":
         return accumulation_case(param_set, device, quick=args.quick)
-    case = BUILDERS[case_id](param_set, device, quick=args.quick) if case_id == "T3" else BUILDERS[case_id](param_set, device)
+    case = (
+        BUILDERS[case_id](param_set, device, quick=args.quick)
+        if case_id == "T3"
+        else BUILDERS[case_id](param_set, device)
+    )
     time_round_robin(case.variants, device, args.warmup, args.repeats)
     summary = summarize_case(case, bandwidth)
     del case
@@ -105,8 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     for summary in results:
         set_bound(summary, bandwidth)
     out = {
-        "mode": "quick" if args.quick else "full", "machine": info, "bandwidth_gbs": bandwidth,
-        "repeats": args.repeats, "warmup": args.warmup, "wall_s": round(time.time() - started, 1),
+        "mode": "quick" if args.quick else "full",
+        "machine": info,
+        "bandwidth_gbs": bandwidth,
+        "repeats": args.repeats,
+        "warmup": args.warmup,
+        "wall_s": round(time.time() - started, 1),
         "cases": results,
     }
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

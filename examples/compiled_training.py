@@ -21,14 +21,15 @@ import optimtx as otx
 from optimtx.compile import compile_step
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from functional_training import make_problem  # noqa: E402  the same MLP and data as the eager example
+from functional_training import make_problem
 
 
 def main(steps: int = 200, backend: str = "inductor", verbose: bool = True) -> list[float]:
     """Train with a compiled clip + AdamW step and return the loss after every step."""
     model, x, y = make_problem()
-    fast = compile_step(otx.chain(otx.clip_by_global_norm(1.0), otx.adamw(0.02, weight_decay=1e-4)),
-                        donate=True, backend=backend)
+    fast = compile_step(
+        otx.chain(otx.clip_by_global_norm(1.0), otx.adamw(0.02, weight_decay=1e-4)), donate=True, backend=backend
+    )
     params = {k: v.detach().clone() for k, v in model.named_parameters()}
     state = fast.init(params)
     layout = fast.layout()

@@ -18,25 +18,17 @@ __version__ = "0.1.0"
 
 _logging.getLogger("optimtx").addHandler(_logging.NullHandler())
 
+from optimtx import schedules as schedules  # noqa: E402
 from optimtx.base import EmptyState as EmptyState  # noqa: E402
 from optimtx.base import GradientTransformation as GradientTransformation  # noqa: E402
 from optimtx.base import apply_updates as apply_updates  # noqa: E402
 from optimtx.base import chain as chain  # noqa: E402
 from optimtx.base import identity as identity  # noqa: E402
-from optimtx import schedules as schedules  # noqa: E402
-from optimtx.state_io import load_state_dict as load_state_dict  # noqa: E402
-from optimtx.state_io import state_dict as state_dict  # noqa: E402
-from optimtx.transforms.accumulate import AccumulateState as AccumulateState  # noqa: E402
-from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
-from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
-from optimtx.transforms.adam import ScaleByAdamaxState as ScaleByAdamaxState  # noqa: E402
-from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
-from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: E402
-from optimtx.transforms.amp import ScaleByAmpState as ScaleByAmpState  # noqa: E402
-from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # noqa: E402
-from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
-from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
-from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
+from optimtx.compile import CompiledStep as CompiledStep  # noqa: E402
+from optimtx.compile import FlatLayout as FlatLayout  # noqa: E402
+from optimtx.compile import compile_step as compile_step  # noqa: E402
+from optimtx.compile import compile_update as compile_update  # noqa: E402
+
 # -- parameter schedulers (MMEngine names) --
 from optimtx.param_scheduler import ConstantLR as ConstantLR  # noqa: E402
 from optimtx.param_scheduler import ConstantMomentum as ConstantMomentum  # noqa: E402
@@ -67,21 +59,30 @@ from optimtx.param_scheduler import ReduceOnPlateauParamScheduler as ReduceOnPla
 from optimtx.param_scheduler import StepLR as StepLR  # noqa: E402
 from optimtx.param_scheduler import StepMomentum as StepMomentum  # noqa: E402
 from optimtx.param_scheduler import StepParamScheduler as StepParamScheduler  # noqa: E402
+from optimtx.paramwise import paramwise as paramwise  # noqa: E402
+from optimtx.paramwise import paramwise_labels as paramwise_labels  # noqa: E402
+from optimtx.state_io import load_state_dict as load_state_dict  # noqa: E402
+from optimtx.state_io import state_dict as state_dict  # noqa: E402
+from optimtx.torch_optimizer import TransformOptimizer as TransformOptimizer  # noqa: E402
+from optimtx.transforms.accumulate import AccumulateState as AccumulateState  # noqa: E402
+from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
+from optimtx.transforms.adam import ScaleByAdamaxState as ScaleByAdamaxState  # noqa: E402
+from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
+from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
+from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: E402
+from optimtx.transforms.amp import ScaleByAmpState as ScaleByAmpState  # noqa: E402
+from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # noqa: E402
+from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
+
 # -- end parameter schedulers --
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
+from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
+from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
 from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState  # noqa: E402
 from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams  # noqa: E402
 from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams  # noqa: E402
-from optimtx.torch_optimizer import TransformOptimizer as TransformOptimizer  # noqa: E402
-from optimtx.compile import CompiledStep as CompiledStep  # noqa: E402
-from optimtx.compile import FlatLayout as FlatLayout  # noqa: E402
-from optimtx.compile import compile_step as compile_step  # noqa: E402
-from optimtx.compile import compile_update as compile_update  # noqa: E402
-from optimtx.wrapper.fast_step import FusedStepResult as FusedStepResult  # noqa: E402
-from optimtx.wrapper.fast_step import fused_amp_step as fused_amp_step  # noqa: E402
-from optimtx.wrapper.fast_step import supports_fused_amp_step as supports_fused_amp_step  # noqa: E402
 from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams  # noqa: E402
 from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState  # noqa: E402
 from optimtx.transforms.lion import scale_by_lion as scale_by_lion  # noqa: E402
@@ -109,17 +110,18 @@ from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_w
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
 from optimtx.warnings import PerGroupTransformWarning as PerGroupTransformWarning  # noqa: E402
 from optimtx.warnings import SchedulerOrderWarning as SchedulerOrderWarning  # noqa: E402
-from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
-from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
-from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: E402
-from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict  # noqa: E402
-from optimtx.paramwise import paramwise as paramwise  # noqa: E402
-from optimtx.paramwise import paramwise_labels as paramwise_labels  # noqa: E402
 from optimtx.warnings import UnmatchedCustomKeyWarning as UnmatchedCustomKeyWarning  # noqa: E402
+from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
 from optimtx.wrapper.builder import build_optim_wrapper as build_optim_wrapper  # noqa: E402
 from optimtx.wrapper.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor  # noqa: E402
 from optimtx.wrapper.explain import ExplainRow as ExplainRow  # noqa: E402
 from optimtx.wrapper.explain import explain as explain  # noqa: E402
+from optimtx.wrapper.fast_step import FusedStepResult as FusedStepResult  # noqa: E402
+from optimtx.wrapper.fast_step import fused_amp_step as fused_amp_step  # noqa: E402
+from optimtx.wrapper.fast_step import supports_fused_amp_step as supports_fused_amp_step  # noqa: E402
+from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
+from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: E402
+from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict  # noqa: E402
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS  # noqa: E402
 from optimtx.wrapper.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS  # noqa: E402
 from optimtx.wrapper.registries import OPTIMIZERS as OPTIMIZERS  # noqa: E402

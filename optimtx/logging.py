@@ -47,6 +47,4 @@ def print_log(msg: str, logger: logging.Logger | str | None = "current", level: 
     elif isinstance(logger, str):
         logging.getLogger(logger).log(level, msg)
     else:
-        raise TypeError(
-            f"logger must be a logging.Logger, None, 'silent', 'current' or a logger name, got {logger!r}."
-        )
+        raise TypeError(f"logger must be a logging.Logger, None, 'silent', 'current' or a logger name, got {logger!r}.")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper
-from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper
 from optimtx.wrapper.builder import build_optim_wrapper as build_optim_wrapper
 from optimtx.wrapper.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor
+from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS
 from optimtx.wrapper.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS
@@ -25,40 +25,40 @@ __all__ = [
 ]
 
 # -- parameter schedulers (optimtx.param_scheduler) --
-from optimtx.param_scheduler import INF as INF  # noqa: E402
-from optimtx.param_scheduler import ConstantLR as ConstantLR  # noqa: E402
-from optimtx.param_scheduler import ConstantMomentum as ConstantMomentum  # noqa: E402
-from optimtx.param_scheduler import ConstantParamScheduler as ConstantParamScheduler  # noqa: E402
-from optimtx.param_scheduler import CosineAnnealingLR as CosineAnnealingLR  # noqa: E402
-from optimtx.param_scheduler import CosineAnnealingMomentum as CosineAnnealingMomentum  # noqa: E402
-from optimtx.param_scheduler import CosineAnnealingParamScheduler as CosineAnnealingParamScheduler  # noqa: E402
-from optimtx.param_scheduler import CosineRestartLR as CosineRestartLR  # noqa: E402
-from optimtx.param_scheduler import CosineRestartMomentum as CosineRestartMomentum  # noqa: E402
-from optimtx.param_scheduler import CosineRestartParamScheduler as CosineRestartParamScheduler  # noqa: E402
-from optimtx.param_scheduler import ExponentialLR as ExponentialLR  # noqa: E402
-from optimtx.param_scheduler import ExponentialMomentum as ExponentialMomentum  # noqa: E402
-from optimtx.param_scheduler import ExponentialParamScheduler as ExponentialParamScheduler  # noqa: E402
-from optimtx.param_scheduler import LinearLR as LinearLR  # noqa: E402
-from optimtx.param_scheduler import LinearMomentum as LinearMomentum  # noqa: E402
-from optimtx.param_scheduler import LinearParamScheduler as LinearParamScheduler  # noqa: E402
-from optimtx.param_scheduler import LRSchedulerMixin as LRSchedulerMixin  # noqa: E402
-from optimtx.param_scheduler import MomentumSchedulerMixin as MomentumSchedulerMixin  # noqa: E402
-from optimtx.param_scheduler import MultiStepLR as MultiStepLR  # noqa: E402
-from optimtx.param_scheduler import MultiStepMomentum as MultiStepMomentum  # noqa: E402
-from optimtx.param_scheduler import MultiStepParamScheduler as MultiStepParamScheduler  # noqa: E402
-from optimtx.param_scheduler import OneCycleLR as OneCycleLR  # noqa: E402
-from optimtx.param_scheduler import OneCycleParamScheduler as OneCycleParamScheduler  # noqa: E402
-from optimtx.param_scheduler import PolyLR as PolyLR  # noqa: E402
-from optimtx.param_scheduler import PolyMomentum as PolyMomentum  # noqa: E402
-from optimtx.param_scheduler import PolyParamScheduler as PolyParamScheduler  # noqa: E402
-from optimtx.param_scheduler import ReduceOnPlateauLR as ReduceOnPlateauLR  # noqa: E402
-from optimtx.param_scheduler import ReduceOnPlateauMomentum as ReduceOnPlateauMomentum  # noqa: E402
-from optimtx.param_scheduler import ReduceOnPlateauParamScheduler as ReduceOnPlateauParamScheduler  # noqa: E402
-from optimtx.param_scheduler import StepLR as StepLR  # noqa: E402
-from optimtx.param_scheduler import StepMomentum as StepMomentum  # noqa: E402
-from optimtx.param_scheduler import StepParamScheduler as StepParamScheduler  # noqa: E402
-from optimtx.param_scheduler import _ParamScheduler as _ParamScheduler  # noqa: E402
-from optimtx.param_scheduler import __all__ as _scheduler_names  # noqa: E402
+from optimtx.param_scheduler import INF as INF
+from optimtx.param_scheduler import ConstantLR as ConstantLR
+from optimtx.param_scheduler import ConstantMomentum as ConstantMomentum
+from optimtx.param_scheduler import ConstantParamScheduler as ConstantParamScheduler
+from optimtx.param_scheduler import CosineAnnealingLR as CosineAnnealingLR
+from optimtx.param_scheduler import CosineAnnealingMomentum as CosineAnnealingMomentum
+from optimtx.param_scheduler import CosineAnnealingParamScheduler as CosineAnnealingParamScheduler
+from optimtx.param_scheduler import CosineRestartLR as CosineRestartLR
+from optimtx.param_scheduler import CosineRestartMomentum as CosineRestartMomentum
+from optimtx.param_scheduler import CosineRestartParamScheduler as CosineRestartParamScheduler
+from optimtx.param_scheduler import ExponentialLR as ExponentialLR
+from optimtx.param_scheduler import ExponentialMomentum as ExponentialMomentum
+from optimtx.param_scheduler import ExponentialParamScheduler as ExponentialParamScheduler
+from optimtx.param_scheduler import LinearLR as LinearLR
+from optimtx.param_scheduler import LinearMomentum as LinearMomentum
+from optimtx.param_scheduler import LinearParamScheduler as LinearParamScheduler
+from optimtx.param_scheduler import LRSchedulerMixin as LRSchedulerMixin
+from optimtx.param_scheduler import MomentumSchedulerMixin as MomentumSchedulerMixin
+from optimtx.param_scheduler import MultiStepLR as MultiStepLR
+from optimtx.param_scheduler import MultiStepMomentum as MultiStepMomentum
+from optimtx.param_scheduler import MultiStepParamScheduler as MultiStepParamScheduler
+from optimtx.param_scheduler import OneCycleLR as OneCycleLR
+from optimtx.param_scheduler import OneCycleParamScheduler as OneCycleParamScheduler
+from optimtx.param_scheduler import PolyLR as PolyLR
+from optimtx.param_scheduler import PolyMomentum as PolyMomentum
+from optimtx.param_scheduler import PolyParamScheduler as PolyParamScheduler
+from optimtx.param_scheduler import ReduceOnPlateauLR as ReduceOnPlateauLR
+from optimtx.param_scheduler import ReduceOnPlateauMomentum as ReduceOnPlateauMomentum
+from optimtx.param_scheduler import ReduceOnPlateauParamScheduler as ReduceOnPlateauParamScheduler
+from optimtx.param_scheduler import StepLR as StepLR
+from optimtx.param_scheduler import StepMomentum as StepMomentum
+from optimtx.param_scheduler import StepParamScheduler as StepParamScheduler
+from optimtx.param_scheduler import __all__ as _scheduler_names
+from optimtx.param_scheduler import _ParamScheduler as _ParamScheduler
 
 __all__ += [name for name in _scheduler_names if name != "SCHEDULER_CLASSES"]
 __all__.sort()

@@ -57,7 +57,10 @@ class ParamDecision:
 
 
 def resolve(
-    model: nn.Module, paramwise_cfg: Mapping[str, Any] | None, lr: float | None = None, weight_decay: float | None = None
+    model: nn.Module,
+    paramwise_cfg: Mapping[str, Any] | None,
+    lr: float | None = None,
+    weight_decay: float | None = None,
 ) -> list[ParamDecision]:
     """Apply the rules to every parameter of ``model`` in ``add_params`` order.
 
@@ -110,8 +113,7 @@ def warn_unmatched_custom_keys(custom_keys: Mapping[str, Any], match_names: list
         close = difflib.get_close_matches(key, match_names, n=3, cutoff=0.3)
         hint = f" Closest parameter names: {', '.join(n.lstrip('.') for n in close)}." if close else ""
         warnings.warn(
-            f"custom_keys entry {key!r} matches no parameter name (keys match as substrings "
-            f"of 'module.param').{hint}",
+            f"custom_keys entry {key!r} matches no parameter name (keys match as substrings of 'module.param').{hint}",
             UnmatchedCustomKeyWarning,
             stacklevel=3,
         )

@@ -157,7 +157,9 @@ def _multistep_table(
         table = [(_check_non_negative_int("milestones[i]", m), gamma) for m in milestones]
     else:
         if not isinstance(boundaries_and_scales, Mapping):
-            raise ValueError(f"Invalid boundaries_and_scales: {boundaries_and_scales!r}. It must be a dict step -> scale.")
+            raise ValueError(
+                f"Invalid boundaries_and_scales: {boundaries_and_scales!r}. It must be a dict step -> scale."
+            )
         table = [
             (_check_non_negative_int("boundary", b), _check_number(f"scale at {b!r}", s))
             for b, s in boundaries_and_scales.items()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
+import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
 from optimtx.state_tree import is_namedtuple
@@ -107,5 +107,7 @@ def _load_mapping(template: dict, sd: Any, path: str, problems: list[str], attr:
     if missing or unexpected:
         problems.append(f"{path}: missing {missing}, unexpected {unexpected}")
     return {
-        k: _load(v, sd[k], f"{path}.{k}" if attr else f"{path}[{k!r}]", problems) for k, v in template.items() if k in sd
+        k: _load(v, sd[k], f"{path}.{k}" if attr else f"{path}[{k!r}]", problems)
+        for k, v in template.items()
+        if k in sd
     }

@@ -99,7 +99,9 @@ def resolve_per_name(spec: Any, tree: Mapping[str, Tensor], what: str) -> dict[s
     """
     resolved = spec(tree) if callable(spec) else spec
     if not isinstance(resolved, Mapping):
-        raise TypeError(f"{what} must be a dict keyed by parameter name (or a callable returning one), got {resolved!r}.")
+        raise TypeError(
+            f"{what} must be a dict keyed by parameter name (or a callable returning one), got {resolved!r}."
+        )
     missing = [k for k in tree if k not in resolved]
     unexpected = [k for k in resolved if k not in tree]
     if missing or unexpected:

@@ -81,8 +81,12 @@ MODELS: dict[str, Callable[[], nn.Module]] = {
 }
 
 SIX_MULTS = dict(
-    bias_lr_mult=2, bias_decay_mult=0.5, norm_decay_mult=0, dwconv_decay_mult=0.1,
-    dcn_offset_lr_mult=0.1, flat_decay_mult=0.3,
+    bias_lr_mult=2,
+    bias_decay_mult=0.5,
+    norm_decay_mult=0,
+    dwconv_decay_mult=0.1,
+    dcn_offset_lr_mult=0.1,
+    flat_decay_mult=0.3,
 )
 
 PARAMWISE_CFGS: dict[str, dict] = {

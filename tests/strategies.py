@@ -55,7 +55,9 @@ def paramwise_cfgs(draw, with_decay: bool = True):
     names = PARAMWISE_MULTS if with_decay else ("bias_lr_mult",)
     cfg = {name: draw(mult_values) for name in names if draw(st.booleans())}
     keys = draw(st.lists(st.sampled_from(CUSTOM_KEY_CANDIDATES), max_size=3, unique=True))
-    option = st.fixed_dictionaries({}, optional={"lr_mult": mult_values, **({"decay_mult": mult_values} if with_decay else {})})
+    option = st.fixed_dictionaries(
+        {}, optional={"lr_mult": mult_values, **({"decay_mult": mult_values} if with_decay else {})}
+    )
     if keys:
         cfg["custom_keys"] = {key: draw(option) for key in keys}
     return cfg

@@ -24,7 +24,9 @@ def test_state_and_step_match_torch_adam(b1, b2, eps, amsgrad, run):
     params, grads_seq = run
     ps = torch_params(params)
     opt = torch.optim.Adam(ps, lr=1.0, betas=(b1, b2), eps=eps, amsgrad=amsgrad, foreach=False)
-    for k, out, step, torch_state, state in lockstep(otx.scale_by_adam(b1, b2, eps, amsgrad), opt, ps, params, grads_seq):
+    for k, out, step, torch_state, state in lockstep(
+        otx.scale_by_adam(b1, b2, eps, amsgrad), opt, ps, params, grads_seq
+    ):
         torch.testing.assert_close(out, step, **TOL)
         torch.testing.assert_close(state.mu[k], torch_state["exp_avg"], **TOL)
         torch.testing.assert_close(state.nu[k], torch_state["exp_avg_sq"], **TOL)

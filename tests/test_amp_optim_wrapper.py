@@ -212,7 +212,13 @@ def test_state_dict_layout_and_loading():
     sd = wrapper.state_dict()
     scaler_state = sd.pop("loss_scaler")
     assert str(sd) == str(wrapper.optimizer.state_dict())
-    expected = {"scale": 8192.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 1, "_growth_tracker": 0}
+    expected = {
+        "scale": 8192.0,
+        "growth_factor": 2.0,
+        "backoff_factor": 0.5,
+        "growth_interval": 1,
+        "_growth_tracker": 0,
+    }
     assert scaler_state == expected
     assert [type(scaler_state[k]) for k in expected] == [float, float, float, int, int]
 
@@ -277,8 +283,9 @@ def test_example_script_trains():
 
 
 def test_facade_matches_the_pure_scale_by_amp_chain():
-    import optimtx as otx
     from torch.func import functional_call
+
+    import optimtx as otx
 
     model, template = make_model(), make_model()
     wrapper = AmpOptimWrapper(

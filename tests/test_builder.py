@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
-
 import copy
+import warnings
 
 import pytest
 import torch
@@ -27,8 +26,12 @@ def test_plain_config_gives_one_group_in_parameter_order():
 
 def test_config_is_never_mutated():
     cfg = dict(
-        type="AmpOptimWrapper", optimizer=dict(SGD_CFG), paramwise_cfg=dict(SIX_MULTS, custom_keys={"sub": dict(lr_mult=0.1)}),
-        constructor="DefaultOptimWrapperConstructor", clip_grad=dict(type="norm", max_norm=1.0), accumulative_counts=2,
+        type="AmpOptimWrapper",
+        optimizer=dict(SGD_CFG),
+        paramwise_cfg=dict(SIX_MULTS, custom_keys={"sub": dict(lr_mult=0.1)}),
+        constructor="DefaultOptimWrapperConstructor",
+        clip_grad=dict(type="norm", max_norm=1.0),
+        accumulative_counts=2,
     )
     snapshot = copy.deepcopy(cfg)
     build_optim_wrapper(ExampleModel(), cfg)
@@ -36,19 +39,25 @@ def test_config_is_never_mutated():
 
 
 def test_wrapper_kwargs_reach_the_wrapper():
-    wrapper = build_optim_wrapper(ExampleModel(), dict(optimizer=SGD_CFG, accumulative_counts=3, clip_grad=dict(max_norm=2.0)))
+    wrapper = build_optim_wrapper(
+        ExampleModel(), dict(optimizer=SGD_CFG, accumulative_counts=3, clip_grad=dict(max_norm=2.0))
+    )
     assert wrapper._accumulative_counts == 3 and wrapper.clip_grad_kwargs["max_norm"] == 2.0
 
 
 def test_class_types_are_accepted():
-    wrapper = build_optim_wrapper(ExampleModel(), dict(type=otx.OptimWrapper, optimizer=dict(type=torch.optim.AdamW, lr=0.01)))
+    wrapper = build_optim_wrapper(
+        ExampleModel(), dict(type=otx.OptimWrapper, optimizer=dict(type=torch.optim.AdamW, lr=0.01))
+    )
     assert isinstance(wrapper.optimizer, torch.optim.AdamW)
 
 
 def test_error_paths():
     model = ExampleModel()
     with pytest.raises(KeyError, match="INVALID_CONSTRUCTOR is not in the optimizer wrapper constructor registry"):
-        build_optim_wrapper(model, dict(optimizer=SGD_CFG, constructor="INVALID_CONSTRUCTOR", paramwise_cfg=dict(invalid_mult=1)))
+        build_optim_wrapper(
+            model, dict(optimizer=SGD_CFG, constructor="INVALID_CONSTRUCTOR", paramwise_cfg=dict(invalid_mult=1))
+        )
     with pytest.raises(KeyError, match="Did you mean 'DefaultOptimWrapperConstructor'"):
         build_optim_wrapper(model, dict(optimizer=SGD_CFG, constructor="DefaultOptimWrapperConstrutor"))
     with pytest.raises(ValueError, match='`optim_wrapper_cfg` must contain "optimizer" config'):
@@ -62,7 +71,6 @@ def test_error_paths():
 def test_unknown_paramwise_keys_are_ignored_like_mmengine():
     wrapper = build_optim_wrapper(ExampleModel(), dict(optimizer=SGD_CFG, paramwise_cfg=dict(unknown_mult=3)))
     assert len(wrapper.optimizer.param_groups) == 1
-
 
 
 CLIP = dict(type="clip_by_global_norm", max_norm=1.0)
@@ -82,8 +90,12 @@ def _pair(ours_cfg, wrapper_type="OptimWrapper", **extra):
     ours = build_optim_wrapper(model, dict(type=wrapper_type, **ours_cfg, **extra))
     theirs = build_optim_wrapper(
         reference,
-        dict(type=wrapper_type, optimizer=dict(type="AdamW", lr=1e-2, weight_decay=0.05),
-             clip_grad=dict(max_norm=1.0), **extra),
+        dict(
+            type=wrapper_type,
+            optimizer=dict(type="AdamW", lr=1e-2, weight_decay=0.05),
+            clip_grad=dict(max_norm=1.0),
+            **extra,
+        ),
     )
     return model, ours, reference, theirs
 
@@ -133,9 +145,7 @@ def test_transform_optimizer_chain_config_behaves_like_torch_adamw_with_clipping
 
 
 def test_leading_clip_over_param_groups_clips_model_wide_like_clip_grad_norm():
-    model, ours, reference, theirs = _pair(
-        dict(optimizer=_chain_optimizer(CLIP, ADAMW)), paramwise_cfg=PARAMWISE
-    )
+    model, ours, reference, theirs = _pair(dict(optimizer=_chain_optimizer(CLIP, ADAMW)), paramwise_cfg=PARAMWISE)
     assert len(ours.optimizer.param_groups) > 1
     _train(model, ours, None, 3)
     _train(reference, theirs, None, 3)

@@ -30,8 +30,10 @@ def _pipelines():
                 otx.scale_by_amp(
                     otx.accumulate(
                         otx.multi_transform(
-                            {"w": otx.masked(otx.inject_hyperparams(factory)(**hp), {"w": True}),
-                             "b": otx.inject_hyperparams(factory)(**hp)},
+                            {
+                                "w": otx.masked(otx.inject_hyperparams(factory)(**hp), {"w": True}),
+                                "b": otx.inject_hyperparams(factory)(**hp),
+                            },
                             {"w": "w", "b": "b"},
                         ),
                         2,

@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 import optimtx as otx
-
 from optimtx.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from optimtx.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS, Registry
 from optimtx.wrapper.constructor import first_parameter_name, merge_param_groups, optimizer_class
@@ -73,7 +72,10 @@ def test_paramwise_options_lines_at_debug_and_one_info_summary(caplog):
         DefaultOptimWrapperConstructor(dict(optimizer=SGD_CFG), dict(norm_decay_mult=0.0))(ExampleModel())
     debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-    assert debug[:2] == ["paramwise_options -- bn.weight:weight_decay=0.0", "paramwise_options -- bn.bias:weight_decay=0.0"]
+    assert debug[:2] == [
+        "paramwise_options -- bn.weight:weight_decay=0.0",
+        "paramwise_options -- bn.bias:weight_decay=0.0",
+    ]
     assert info == ["2 param groups: defaults (7 params); weight_decay=0.0 (4)"]
 
 
@@ -103,7 +105,9 @@ def test_validation_errors():
             dict(optimizer=dict(type="SGD", lr=1e-4, weight_decay=None)), dict(bias_decay_mult=1, norm_decay_mult=1)
         )
     with pytest.raises(ValueError, match="no weight_decay"):
-        DefaultOptimWrapperConstructor(dict(optimizer=dict(type="SGD", lr=1e-4)), dict(custom_keys={".b": dict(decay_mult=0.5)}))
+        DefaultOptimWrapperConstructor(
+            dict(optimizer=dict(type="SGD", lr=1e-4)), dict(custom_keys={".b": dict(decay_mult=0.5)})
+        )
 
 
 def test_unknown_optimizer_type_suggests_names():
@@ -140,7 +144,8 @@ def test_registered_subclass_with_its_own_key_and_raw_optimizer():
             rest = [p for n, p in model.named_parameters() if not n.startswith("conv1")]
             return torch.optim.SGD(
                 [{"params": model.conv1.parameters(), "lr": self.base_lr * conv1_lr_mult}, {"params": rest}],
-                lr=self.base_lr, weight_decay=self.base_wd,
+                lr=self.base_lr,
+                weight_decay=self.base_wd,
             )
 
     ctor = OPTIM_WRAPPER_CONSTRUCTORS.build(

@@ -104,7 +104,9 @@ def test_updates_and_states_keep_leaf_dtypes(case):
     assert {k: u.dtype for k, u in updates.items()} == {k: p.dtype for k, p in params.items()}
 
 
-@pytest.mark.parametrize("case", [c for c in TABLE if c.differentiable], ids=[c.name for c in TABLE if c.differentiable])
+@pytest.mark.parametrize(
+    "case", [c for c in TABLE if c.differentiable], ids=[c.name for c in TABLE if c.differentiable]
+)
 def test_updates_are_differentiable_with_respect_to_gradients(case):
     """Autograd flows from the updates back to several gradient leaves (meta-learning through a step)."""
     tx = _build(case)

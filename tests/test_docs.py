@@ -21,7 +21,9 @@ def _run_page(path: pathlib.Path) -> list[tuple[int, str, str]]:
     mismatches = []
     namespace: dict = {"__name__": f"docs_{path.stem}"}
     for block in BLOCK.findall(path.read_text()):
-        expected = {i + 1: m.group(1).strip() for i, line in enumerate(block.splitlines()) if (m := EXPECTED.match(line))}
+        expected = {
+            i + 1: m.group(1).strip() for i, line in enumerate(block.splitlines()) if (m := EXPECTED.match(line))
+        }
         filename = f"<{path.name} block>"
 
         def recording_print(*args, sep=" ", end="\n", file=None, flush=False, _expected=expected, _fn=filename):

@@ -7,7 +7,6 @@ import warnings
 import pytest
 import torch
 
-import optimtx as otx
 from optimtx import explain
 from optimtx.optim import DefaultOptimWrapperConstructor, build_optim_wrapper
 from optimtx.registry import OPTIM_WRAPPER_CONSTRUCTORS
@@ -71,7 +70,9 @@ def test_parameters_missing_from_an_optimizer():
 
 
 def test_transform_optimizer_configs_are_explained_from_the_transform():
-    transform = dict(type="chain", transforms=[dict(type="clip_by_global_norm", max_norm=1.0), dict(type="adamw", lr=0.02)])
+    transform = dict(
+        type="chain", transforms=[dict(type="clip_by_global_norm", max_norm=1.0), dict(type="adamw", lr=0.02)]
+    )
     cfg = dict(optimizer=dict(type="TransformOptimizer", transform=transform), paramwise_cfg=dict(bias_lr_mult=2.0))
     model = ExampleModel()
     rows = {r.name: (r.lr, r.weight_decay) for r in explain(model, cfg)}

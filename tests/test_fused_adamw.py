@@ -7,8 +7,8 @@ import torch
 
 import optimtx as otx
 from optimtx.base import chain
-from optimtx.transforms.adam import scale_by_adam
 from optimtx.transforms._fused_adamw import fuse_adamw
+from optimtx.transforms.adam import scale_by_adam
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
 

@@ -6,7 +6,6 @@ import logging
 
 import pytest
 
-import optimtx
 from optimtx.logging import get_logger, print_log
 
 
@@ -43,11 +42,26 @@ def test_tutorial_import_paths_expose_mmengine_names():
     import optimtx.registry
 
     for module, names in (
-        (optimtx.optim, ["OptimWrapper", "AmpOptimWrapper", "OptimWrapperDict", "build_optim_wrapper",
-                         "DefaultOptimWrapperConstructor", "OPTIMIZERS", "OPTIM_WRAPPERS",
-                         "OPTIM_WRAPPER_CONSTRUCTORS", "LinearLR", "CosineAnnealingLR", "MultiStepLR"]),
-        (optimtx.registry, ["Registry", "OPTIMIZERS", "OPTIM_WRAPPERS", "OPTIM_WRAPPER_CONSTRUCTORS",
-                            "PARAM_SCHEDULERS"]),
+        (
+            optimtx.optim,
+            [
+                "OptimWrapper",
+                "AmpOptimWrapper",
+                "OptimWrapperDict",
+                "build_optim_wrapper",
+                "DefaultOptimWrapperConstructor",
+                "OPTIMIZERS",
+                "OPTIM_WRAPPERS",
+                "OPTIM_WRAPPER_CONSTRUCTORS",
+                "LinearLR",
+                "CosineAnnealingLR",
+                "MultiStepLR",
+            ],
+        ),
+        (
+            optimtx.registry,
+            ["Registry", "OPTIMIZERS", "OPTIM_WRAPPERS", "OPTIM_WRAPPER_CONSTRUCTORS", "PARAM_SCHEDULERS"],
+        ),
         (optimtx.logging, ["print_log"]),
     ):
         for name in names:

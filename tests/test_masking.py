@@ -74,7 +74,10 @@ def test_label_without_transform_lists_both_sides():
 
 def test_parameter_without_label_is_named():
     tx = otx.multi_transform({"a": otx.identity()}, {"w": "a", "ghost": "a"})
-    with pytest.raises(ValueError, match=r"missing \['b'\] \(parameters without an entry\).*unexpected \['ghost'\] \(entries for unknown names\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"missing \['b'\] \(parameters without an entry\).*unexpected \['ghost'\] \(entries for unknown names\)",
+    ):
         tx.init({"w": torch.ones(1), "b": torch.ones(1)})
 
 

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from optimtx.paramwise import paramwise_labels
 from optimtx.wrapper.builder import build_optim_wrapper
 from optimtx.wrapper.explain import explain
+from tests.approx import approx_nested, flat
 from tests.paramwise_cases import MODELS, PARAMWISE_CFGS, SIX_MULTS, ExampleModel, SharedModel
 from tests.strategies import paramwise_cfgs
-from tests.approx import approx_nested, flat
 
 mmengine_optim = pytest.importorskip("mmengine.optim")
 
@@ -115,11 +115,14 @@ TRAINING_CFGS = {
     "sgd_plain": dict(optimizer=OPTIMIZER_CFGS["sgd"]),
     "sgd_paramwise": dict(optimizer=OPTIMIZER_CFGS["sgd"], paramwise_cfg=SIX_MULTS),
     "adamw_accumulate_clip": dict(
-        optimizer=OPTIMIZER_CFGS["adamw"], paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
-        accumulative_counts=2, clip_grad=dict(max_norm=0.5),
+        optimizer=OPTIMIZER_CFGS["adamw"],
+        paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
+        accumulative_counts=2,
+        clip_grad=dict(max_norm=0.5),
     ),
     "sgd_clip_value_custom_keys": dict(
-        optimizer=OPTIMIZER_CFGS["sgd"], clip_grad=dict(type="value", clip_value=0.01),
+        optimizer=OPTIMIZER_CFGS["sgd"],
+        clip_grad=dict(type="value", clip_value=0.01),
         paramwise_cfg=dict(custom_keys={"sub": dict(lr_mult=0.1, decay_mult=0.0)}),
     ),
 }

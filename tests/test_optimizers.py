@@ -61,7 +61,9 @@ def sgd_kwargs(draw):
 @st.composite
 def adam_kwargs(draw, default_decay):
     decay = draw(st.sampled_from([default_decay, 0.0, 0.1]))
-    return dict(lr=draw(LR), betas=(draw(BETA), draw(BETA)), eps=draw(EPS), weight_decay=decay, amsgrad=draw(st.booleans()))
+    return dict(
+        lr=draw(LR), betas=(draw(BETA), draw(BETA)), eps=draw(EPS), weight_decay=decay, amsgrad=draw(st.booleans())
+    )
 
 
 @st.composite

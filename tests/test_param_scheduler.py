@@ -356,8 +356,12 @@ def test_verbose_logs_each_change(caplog):
 # ---------------------------------------------------------------- error paths
 
 
-_REQUIRED = {"Step": dict(step_size=1), "MultiStep": dict(milestones=[1]), "Exponential": dict(gamma=0.5),
-             "CosineRestart": dict(periods=[1], eta_min=0.0)}
+_REQUIRED = {
+    "Step": dict(step_size=1),
+    "MultiStep": dict(milestones=[1]),
+    "Exponential": dict(gamma=0.5),
+    "CosineRestart": dict(periods=[1], eta_min=0.0),
+}
 
 
 @pytest.mark.parametrize("cls", SCHEDULER_CLASSES)

@@ -70,7 +70,9 @@ def _run(optimizer, schedulers, steps=STEPS) -> list:
         optimizer.step()
         for scheduler in schedulers:
             scheduler.step()
-        trace.append(_snapshot(optimizer) + [s.get_last_value() for s in schedulers] + [s.last_step for s in schedulers])
+        trace.append(
+            _snapshot(optimizer) + [s.get_last_value() for s in schedulers] + [s.last_step for s in schedulers]
+        )
     return trace
 
 

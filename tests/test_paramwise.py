@@ -12,8 +12,8 @@ from torch import nn
 import optimtx as otx
 from optimtx.paramwise import label_of, paramwise_labels, resolve
 from optimtx.paramwise_rules import is_depthwise_conv, is_norm
-from tests.paramwise_cases import SIX_MULTS, ExampleModel, SharedModel, TransformerBlock
 from tests.approx import approx_nested, flat
+from tests.paramwise_cases import SIX_MULTS, ExampleModel, SharedModel, TransformerBlock
 
 LR, WD = 0.01, 0.9
 
@@ -48,23 +48,38 @@ def test_six_multipliers_table():
 
 def test_custom_keys_table():
     cfg = dict(
-        custom_keys={"param1": dict(lr_mult=10), "sub": dict(lr_mult=0.1, decay_mult=0),
-                     "sub.gn": dict(lr_mult=0.01), "non_exist_key": dict(lr_mult=0.0)},
+        custom_keys={
+            "param1": dict(lr_mult=10),
+            "sub": dict(lr_mult=0.1, decay_mult=0),
+            "sub.gn": dict(lr_mult=0.01),
+            "non_exist_key": dict(lr_mult=0.0),
+        },
         norm_decay_mult=0.5,
     )
     with pytest.warns(otx.UnmatchedCustomKeyWarning, match="non_exist_key"):
         table = lr_wd(effective(ExampleModel(), cfg))
-    assert flat(table) == approx_nested({
-        "param1": (0.1, WD), "conv1.weight": (LR, WD), "conv2.weight": (LR, WD), "conv2.bias": (LR, WD),
-        "bn.weight": (LR, WD * 0.5), "bn.bias": (LR, WD * 0.5), "sub.param1": (0.1, WD),
-        "sub.conv1.weight": (LR * 0.1, 0.0), "sub.conv1.bias": (LR * 0.1, 0.0),
-        "sub.gn.weight": (LR * 0.01, WD), "sub.gn.bias": (LR * 0.01, WD),
-    })
+    assert flat(table) == approx_nested(
+        {
+            "param1": (0.1, WD),
+            "conv1.weight": (LR, WD),
+            "conv2.weight": (LR, WD),
+            "conv2.bias": (LR, WD),
+            "bn.weight": (LR, WD * 0.5),
+            "bn.bias": (LR, WD * 0.5),
+            "sub.param1": (0.1, WD),
+            "sub.conv1.weight": (LR * 0.1, 0.0),
+            "sub.conv1.bias": (LR * 0.1, 0.0),
+            "sub.gn.weight": (LR * 0.01, WD),
+            "sub.gn.bias": (LR * 0.01, WD),
+        }
+    )
 
 
 def test_custom_keys_without_weight_decay_only_scale_lr():
     table = effective(ExampleModel(), dict(custom_keys={"param1": dict(lr_mult=10)}), wd=None)
-    assert {n: hp["lr"] for n, hp in table.items() if hp["lr"] != LR} == pytest.approx({"param1": 0.1, "sub.param1": 0.1})
+    assert {n: hp["lr"] for n, hp in table.items() if hp["lr"] != LR} == pytest.approx(
+        {"param1": 0.1, "sub.param1": 0.1}
+    )
     assert all("weight_decay" not in hp for hp in table.values())
 
 
@@ -89,7 +104,9 @@ def test_longest_key_wins_then_alphabetical():
 
 def test_top_level_params_match_with_a_leading_dot():
     model = TransformerBlock()
-    labels, hparams = paramwise_labels(model, dict(custom_keys={".scale": dict(decay_mult=0.0)}), lr=LR, weight_decay=WD)
+    labels, hparams = paramwise_labels(
+        model, dict(custom_keys={".scale": dict(decay_mult=0.0)}), lr=LR, weight_decay=WD
+    )
     assert hparams[labels["scale"]]["weight_decay"] == 0.0
     assert labels["norm.weight"] == "default"
 
@@ -125,7 +142,9 @@ def test_frozen_parameters_are_labelled_and_logged_once(caplog):
     assert [n for n, lb in labels.items() if lb == "frozen"] == ["conv1.weight", "bn.weight", "bn.bias"]
     assert "frozen" not in hparams
     warnings_logged = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert warnings_logged == ["3 parameters left out of the optimizer since requires_grad=False: conv1.weight, bn.weight, bn.bias"]
+    assert warnings_logged == [
+        "3 parameters left out of the optimizer since requires_grad=False: conv1.weight, bn.weight, bn.bias"
+    ]
 
 
 def test_shared_modules_need_bypass_duplicate(caplog):
@@ -150,7 +169,9 @@ def test_validation_errors():
         paramwise_labels(model, ["error"], lr=LR)
     with pytest.raises(TypeError, match="custom_keys must be a dict"):
         paramwise_labels(model, dict(custom_keys=[0.1, 1e-4]), lr=LR)
-    with pytest.raises(ValueError, match=r"custom_keys\['.backbone'\] sets decay_mult but the optimizer has no weight_decay"):
+    with pytest.raises(
+        ValueError, match=r"custom_keys\['.backbone'\] sets decay_mult but the optimizer has no weight_decay"
+    ):
         paramwise_labels(model, dict(custom_keys={".backbone": dict(decay_mult=0.5)}), lr=LR)
     for mult in ("bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult"):
         with pytest.raises(ValueError, match=f"sets {mult} but the optimizer has no weight_decay"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 
@@ -19,8 +18,22 @@ from optimtx.wrapper.registries import (
 
 
 def test_every_torch_optimizer_is_registered_like_mmengine():
-    expected = {"ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "Optimizer", "RMSprop", "Rprop",
-                "SGD", "SparseAdam", "ZeroRedundancyOptimizer", "TorchAdafactor"}
+    expected = {
+        "ASGD",
+        "Adadelta",
+        "Adagrad",
+        "Adam",
+        "AdamW",
+        "Adamax",
+        "LBFGS",
+        "Optimizer",
+        "RMSprop",
+        "Rprop",
+        "SGD",
+        "SparseAdam",
+        "ZeroRedundancyOptimizer",
+        "TorchAdafactor",
+    }
     assert expected <= set(OPTIMIZERS.module_dict)
     assert "Adafactor" not in OPTIMIZERS.module_dict
     assert OPTIMIZERS.get("TorchAdafactor") is torch.optim.Adafactor
@@ -127,7 +140,9 @@ class RecordingOptimizer(torch.optim.SGD):
 
 def test_optimizer_transform_config_is_built_from_transforms():
     OPTIMIZERS.register_module(module=RecordingOptimizer, force=True)
-    cfg = dict(type="RecordingOptimizer", transform=dict(type="chain", transforms=[dict(type="clip_by_value", clip_value=1.0)]))
+    cfg = dict(
+        type="RecordingOptimizer", transform=dict(type="chain", transforms=[dict(type="clip_by_value", clip_value=1.0)])
+    )
     opt = OPTIMIZERS.build(cfg, default_args=dict(params=[torch.zeros(1, requires_grad=True)]))
     assert isinstance(opt.transform, otx.GradientTransformation)
     updates, _ = opt.transform.update({"w": torch.tensor([5.0])}, opt.transform.init({"w": torch.zeros(1)}))
@@ -169,7 +184,8 @@ def test_param_schedulers_build_from_configs_on_a_built_wrapper():
     model = torch.nn.Linear(2, 1)
     wrapper = otx.build_optim_wrapper(model, dict(optimizer=dict(type="SGD", lr=1.0)))
     scheduler = PARAM_SCHEDULERS.build(
-        dict(type="LinearLR", start_factor=0.5, end_factor=1.0, end=2, by_epoch=False), default_args=dict(optimizer=wrapper)
+        dict(type="LinearLR", start_factor=0.5, end_factor=1.0, end=2, by_epoch=False),
+        default_args=dict(optimizer=wrapper),
     )
     assert isinstance(scheduler, otx.optim.LinearLR)
     assert wrapper.get_lr()["lr"] == [0.5]

@@ -45,7 +45,9 @@ def test_name_and_aliases():
 
 def test_bad_name_force_and_module_raise_type_error():
     reg = Registry("demo")
-    with pytest.raises(TypeError, match="name must be None, an instance of str, or a sequence of str, but got <class 'int'>"):
+    with pytest.raises(
+        TypeError, match="name must be None, an instance of str, or a sequence of str, but got <class 'int'>"
+    ):
         reg.register_module(name=7, module=dict)
     with pytest.raises(TypeError, match="force must be a boolean, but got <class 'int'>"):
         reg.register_module(force=1)

@@ -18,7 +18,9 @@ def test_scale_by_rms_matches_torch_rmsprop(alpha, eps, centered, run):
     params, grads_seq = run
     ps = torch_params(params)
     opt = torch.optim.RMSprop(ps, lr=1.0, alpha=alpha, eps=eps, centered=centered, foreach=False)
-    for k, out, step, torch_state, state in lockstep(otx.scale_by_rms(alpha, eps, centered), opt, ps, params, grads_seq):
+    for k, out, step, torch_state, state in lockstep(
+        otx.scale_by_rms(alpha, eps, centered), opt, ps, params, grads_seq
+    ):
         torch.testing.assert_close(out, step, equal_nan=True, **TOL)
         torch.testing.assert_close(state.nu[k], torch_state["square_avg"], **TOL)
         if centered:

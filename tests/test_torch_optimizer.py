@@ -46,7 +46,9 @@ def test_adamw_matches_torch(lr, wd, b1, amsgrad):
     ours, ref = _model(), _model()
     tx = otx.inject_hyperparams(otx.adamw)(lr=lr, betas=(b1, 0.999), weight_decay=wd, amsgrad=amsgrad)
     _train(ours, TransformOptimizer(ours.parameters(), tx), steps=6)
-    _train(ref, torch.optim.AdamW(ref.parameters(), lr=lr, betas=(b1, 0.999), weight_decay=wd, amsgrad=amsgrad), steps=6)
+    _train(
+        ref, torch.optim.AdamW(ref.parameters(), lr=lr, betas=(b1, 0.999), weight_decay=wd, amsgrad=amsgrad), steps=6
+    )
     _assert_same_params(ours, ref)
 
 
@@ -182,6 +184,8 @@ def test_leading_global_clip_runs_over_all_groups_like_clip_grad_norm():
     _assert_same_params(ours, ref)
     restored = TransformOptimizer(groups(_model()), tx)
     restored.load_state_dict(opt.state_dict())
-    assert torch.equal(restored.state_dict()["shared_transform_state"]["norm"], opt.state_dict()["shared_transform_state"]["norm"])
+    assert torch.equal(
+        restored.state_dict()["shared_transform_state"]["norm"], opt.state_dict()["shared_transform_state"]["norm"]
+    )
     with pytest.raises(ValueError, match="shared_transform_state"):
         restored.load_state_dict({k: v for k, v in opt.state_dict().items() if k != "shared_transform_state"})

@@ -1,11 +1,11 @@
-'''The MMEngine OptimWrapper tutorial's wrapper blocks, run with ``mmengine`` -> ``optimtx`` on the CPU.
+"""The MMEngine OptimWrapper tutorial's wrapper blocks, run with ``mmengine`` -> ``optimtx`` on the CPU.
 
 Each section runs its blocks in order in one namespace, as a reader would. CUDA calls are
 mapped to the CPU: ``.cuda()`` is dropped and ``torch.cuda.amp.autocast`` becomes CPU
 autocast. Printed output is compared with what the tutorial shows; for optimizer state
 dicts, torch 2.13 adds keys the tutorial (written for an older torch) does not list, so
 those are compared on the tutorial's keys.
-'''
+"""
 
 from __future__ import annotations
 

@@ -19,7 +19,9 @@ TUTORIAL = pathlib.Path(__file__).resolve().parents[2] / "shared" / "seed" / "op
 
 def _blocks() -> list[str]:
     text = TUTORIAL.read_text()
-    return [b.replace("mmengine", "optimtx").replace(".cuda()", "") for b in re.findall(r"```python\n(.*?)```", text, re.S)]
+    return [
+        b.replace("mmengine", "optimtx").replace(".cuda()", "") for b in re.findall(r"```python\n(.*?)```", text, re.S)
+    ]
 
 
 @pytest.mark.skipif(not TUTORIAL.exists(), reason="the shared tutorial is not beside this checkout")

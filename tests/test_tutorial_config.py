@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 
-import pytest
 import torch.nn as nn
 
 from optimtx.logging import print_log
@@ -22,8 +21,11 @@ class ToyModel(nn.Module):
 
 
 def paramwise_lines(caplog):
-    return [r.getMessage().removeprefix("paramwise_options -- ") for r in caplog.records
-            if r.getMessage().startswith("paramwise_options -- ")]
+    return [
+        r.getMessage().removeprefix("paramwise_options -- ")
+        for r in caplog.records
+        if r.getMessage().startswith("paramwise_options -- ")
+    ]
 
 
 def groups_of(wrapper, model):
@@ -43,15 +45,27 @@ def test_configure_sgd_with_and_without_type_and_amp():
 
 def test_norm_decay_mult_zero(caplog):
     model = ToyModel()
-    optim_wrapper = dict(optimizer=dict(type="SGD", lr=0.01, weight_decay=0.0001), paramwise_cfg=dict(norm_decay_mult=0))
+    optim_wrapper = dict(
+        optimizer=dict(type="SGD", lr=0.01, weight_decay=0.0001), paramwise_cfg=dict(norm_decay_mult=0)
+    )
     with caplog.at_level(logging.DEBUG, logger="optimtx"):
         optimizer = build_optim_wrapper(model, optim_wrapper)
     # The tutorial's sample also shows lr/weight_decay lines for plain biases; MMEngine's
     # current code (and ours) only reports the keys a rule actually set.
     assert paramwise_lines(caplog) == ["head.bn.weight:weight_decay=0.0", "head.bn.bias:weight_decay=0.0"]
     assert groups_of(optimizer, model) == [
-        (["backbone.layer0.weight", "backbone.layer0.bias", "backbone.layer1.weight", "backbone.layer1.bias",
-          "head.linear.weight", "head.linear.bias"], 0.01, 0.0001),
+        (
+            [
+                "backbone.layer0.weight",
+                "backbone.layer0.bias",
+                "backbone.layer1.weight",
+                "backbone.layer1.bias",
+                "head.linear.weight",
+                "head.linear.bias",
+            ],
+            0.01,
+            0.0001,
+        ),
         (["head.bn.weight", "head.bn.bias"], 0.01, 0.0),
     ]
     summary = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
@@ -112,33 +126,30 @@ def test_custom_keys(caplog):
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module(force=True)
 class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
-
     def __init__(self, optim_wrapper_cfg, paramwise_cfg=None):
         super().__init__(optim_wrapper_cfg, paramwise_cfg=None)
-        self.decay_factor = paramwise_cfg.get('decay_factor', 0.5)
+        self.decay_factor = paramwise_cfg.get("decay_factor", 0.5)
 
         super().__init__(optim_wrapper_cfg, paramwise_cfg)
 
-    def add_params(self, params, module, prefix='' ,lr=None):
+    def add_params(self, params, module, prefix="", lr=None):
         if lr is None:
             lr = self.base_lr
 
         for name, param in module.named_parameters(recurse=False):
             param_group = dict()
-            param_group['params'] = [param]
-            param_group['lr'] = lr
+            param_group["params"] = [param]
+            param_group["lr"] = lr
             params.append(param_group)
-            full_name = f'{prefix}.{name}' if prefix else name
-            print_log(f'{full_name} : lr={lr}', logger='current')
+            full_name = f"{prefix}.{name}" if prefix else name
+            print_log(f"{full_name} : lr={lr}", logger="current")
 
         for name, module in module.named_children():
-            chiled_prefix = f'{prefix}.{name}' if prefix else name
-            self.add_params(
-                params, module, chiled_prefix, lr=lr * self.decay_factor)
+            chiled_prefix = f"{prefix}.{name}" if prefix else name
+            self.add_params(params, module, chiled_prefix, lr=lr * self.decay_factor)
 
 
 class LayerToyModel(nn.Module):
-
     def __init__(self) -> None:
         super().__init__()
         self.layer = nn.ModuleDict(dict(linear=nn.Linear(1, 1)))
@@ -148,9 +159,10 @@ class LayerToyModel(nn.Module):
 def test_layer_decay_constructor(caplog):
     model = LayerToyModel()
     optim_wrapper = dict(
-        optimizer=dict(type='SGD', lr=0.01, weight_decay=0.0001),
+        optimizer=dict(type="SGD", lr=0.01, weight_decay=0.0001),
         paramwise_cfg=dict(decay_factor=0.5),
-        constructor='LayerDecayOptimWrapperConstructor')
+        constructor="LayerDecayOptimWrapperConstructor",
+    )
     with caplog.at_level(logging.INFO, logger="optimtx"):
         optimizer = build_optim_wrapper(model, optim_wrapper)
     lines = [r.getMessage() for r in caplog.records if " : lr=" in r.getMessage()]

@@ -52,11 +52,12 @@ TABLE: list[TransformCase] = [
             ({"max_norm": 1.0, "error_if_nonfinite": "yes"}, TypeError, "error_if_nonfinite"),
         ),
     ),
+    TransformCase("clip_by_global_norm_inf", otx.clip_by_global_norm, {"max_norm": 0.5, "norm_type": math.inf}),
     TransformCase(
-        "clip_by_global_norm_inf", otx.clip_by_global_norm, {"max_norm": 0.5, "norm_type": math.inf}
-    ),
-    TransformCase(
-        "clip_by_value", otx.clip_by_value, {"clip_value": 0.1}, invalid=(({"clip_value": -1}, ValueError, "clip_value"),)
+        "clip_by_value",
+        otx.clip_by_value,
+        {"clip_value": 0.1},
+        invalid=(({"clip_value": -1}, ValueError, "clip_value"),),
     ),
     TransformCase(
         "scale_by_learning_rate",
@@ -74,7 +75,10 @@ TABLE: list[TransformCase] = [
         "add_decayed_weights",
         otx.add_decayed_weights,
         {"weight_decay": 0.1},
-        invalid=(({"weight_decay": -0.1}, ValueError, "weight_decay"), ({"weight_decay": 0.1, "mask": 3}, TypeError, "mask")),
+        invalid=(
+            ({"weight_decay": -0.1}, ValueError, "weight_decay"),
+            ({"weight_decay": 0.1, "mask": 3}, TypeError, "mask"),
+        ),
         needs_params=True,
     ),
     TransformCase(

@@ -15,8 +15,9 @@ import abc
 import numbers
 import warnings
 import weakref
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import torch
 

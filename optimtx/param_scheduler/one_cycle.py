@@ -123,7 +123,9 @@ class OneCycleParamScheduler(_ParamScheduler):
     def _get_value(self) -> list[Any]:
         step = self.last_step
         if step > self.total_steps:
-            raise ValueError(f"Tried to step {step + 1} times. The specified number of total steps is {self.total_steps}.")
+            raise ValueError(
+                f"Tried to step {step + 1} times. The specified number of total steps is {self.total_steps}."
+            )
         return [self._value_in_group(group, step) for group in self.optimizer.param_groups]
 
     def _value_in_group(self, group: dict[str, Any], step: int) -> Any:

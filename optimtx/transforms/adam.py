@@ -8,10 +8,10 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
+from optimtx.state_tree import zero_counter
 from optimtx.transforms.kernels import add_, decay_add_square, lerp, loop_invariant, mul
 from optimtx.tree import leaves, rebuild, zeros_like
 from optimtx.validation import check_non_negative, check_unit_interval
-from optimtx.state_tree import zero_counter
 
 
 class ScaleByAdamState(NamedTuple):
@@ -110,7 +110,12 @@ def scale_by_adam(
 
 
 def adam_moments(
-    updates: Updates, state: ScaleByAdamState, b1: float | Tensor, b2: float | Tensor, eps: float | Tensor, amsgrad: bool
+    updates: Updates,
+    state: ScaleByAdamState,
+    b1: float | Tensor,
+    b2: float | Tensor,
+    eps: float | Tensor,
+    amsgrad: bool,
 ) -> tuple[ScaleByAdamState, list[Tensor], list[Tensor]]:
     """One Adam step's new state, plus the first moment and denominator whose quotient is Adam's direction.
 

@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.transforms.kernels import mul
 from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import find_one, zero_counter
 from optimtx.transforms.finite import found_nonfinite, guarded_update
+from optimtx.transforms.kernels import mul
 from optimtx.tree import leaves, rebuild
 from optimtx.validation import check_bool, check_positive, check_positive_int
 

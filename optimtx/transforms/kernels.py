@@ -94,7 +94,9 @@ def decay_add_square(xs: list[Tensor], gs: list[Tensor], decay: Scalar, rate: Sc
         >>> decay_add_square([torch.ones(1)], [torch.full((1,), 2.0)], 0.5, 0.5)
         [tensor([2.5000])]
     """
-    decayed = _like(list(torch._foreach_mul(xs, _per_tensor(decay, len(xs)))), xs)  # fresh, and neither backward needs it
+    decayed = _like(
+        list(torch._foreach_mul(xs, _per_tensor(decay, len(xs)))), xs
+    )  # fresh, and neither backward needs it
     if isinstance(rate, Tensor):
         torch._foreach_addcmul_(decayed, torch._foreach_mul(gs, _per_tensor(rate, len(gs))), gs)
     else:

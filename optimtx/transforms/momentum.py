@@ -8,10 +8,10 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
+from optimtx.state_tree import zero_counter
 from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.tree import leaves, rebuild, zeros_like
 from optimtx.validation import check_non_negative
-from optimtx.state_tree import zero_counter
 
 
 class TraceState(NamedTuple):

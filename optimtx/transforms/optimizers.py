@@ -18,8 +18,8 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, chain
-from optimtx.transforms.adam import scale_by_adam, scale_by_adamax
 from optimtx.transforms._fused_adamw import fuse_adamw
+from optimtx.transforms.adam import scale_by_adam, scale_by_adamax
 from optimtx.transforms.lion import scale_by_lion
 from optimtx.transforms.momentum import check_nesterov, trace
 from optimtx.transforms.rms import scale_by_adagrad, scale_by_rms
@@ -195,7 +195,9 @@ def _decayed_rate(lr: Hyper, lr_decay: Hyper):
     return schedule
 
 
-def lion(lr: Hyper = 1e-4, betas: tuple[Hyper, Hyper] = (0.9, 0.99), weight_decay: Hyper = 0.0) -> GradientTransformation:
+def lion(
+    lr: Hyper = 1e-4, betas: tuple[Hyper, Hyper] = (0.9, 0.99), weight_decay: Hyper = 0.0
+) -> GradientTransformation:
     """Lion (Chen et al., 2023): ``-lr * (sign(b1 * m + (1 - b1) * g) + weight_decay * p)``.
 
     The momentum then moves to ``b2 * m + (1 - b2) * g``.

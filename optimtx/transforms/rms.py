@@ -35,7 +35,9 @@ class ScaleByAdagradState(NamedTuple):
     sum: dict[str, Tensor]
 
 
-def scale_by_rms(alpha: float | Tensor = 0.99, eps: float | Tensor = 1e-8, centered: bool = False) -> GradientTransformation:
+def scale_by_rms(
+    alpha: float | Tensor = 0.99, eps: float | Tensor = 1e-8, centered: bool = False
+) -> GradientTransformation:
     """Divide updates by the root mean square of past gradients, as ``torch.optim.RMSprop``.
 
     ``v = alpha * v + (1 - alpha) * g * g``; the output is ``g / (sqrt(v) + eps)``, or with
@@ -77,7 +79,9 @@ def scale_by_rms(alpha: float | Tensor = 0.99, eps: float | Tensor = 1e-8, cente
     return GradientTransformation(init, update)
 
 
-def scale_by_adagrad(initial_accumulator_value: float | Tensor = 0.0, eps: float | Tensor = 1e-10) -> GradientTransformation:
+def scale_by_adagrad(
+    initial_accumulator_value: float | Tensor = 0.0, eps: float | Tensor = 1e-10
+) -> GradientTransformation:
     """Divide updates by the root of the summed squared gradients, as ``torch.optim.Adagrad``.
 
     ``s = s + g * g`` (``s`` starts at ``initial_accumulator_value``); the output is

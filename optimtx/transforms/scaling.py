@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import torch
+import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
@@ -29,7 +29,9 @@ def scale(factor: float | Tensor) -> GradientTransformation:
         raise TypeError(f"scale factor must be a number or a 0-d tensor, got {factor!r}.")
     check_finite("factor", factor)
     if isinstance(factor, Tensor) and factor.ndim:
-        raise ValueError(f"Invalid factor: a tensor of shape {tuple(factor.shape)}. It must be a number or a 0-d tensor.")
+        raise ValueError(
+            f"Invalid factor: a tensor of shape {tuple(factor.shape)}. It must be a number or a 0-d tensor."
+        )
 
     def init(params: Params) -> EmptyState:
         del params

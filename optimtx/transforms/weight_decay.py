@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import torch
+import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates

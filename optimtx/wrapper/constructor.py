@@ -18,7 +18,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import torch
+import torch  # noqa: F401  (the doctests use it)
 from torch import nn
 
 from optimtx.paramwise import ParamDecision, log_skipped, warn_unmatched_custom_keys

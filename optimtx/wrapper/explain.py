@@ -68,7 +68,7 @@ def optimizer_defaults(optimizer_cfg: Mapping[str, Any]) -> dict[str, Any]:
     probe_cfg = {**optimizer_cfg, first_parameter_name(cls): [torch.zeros(1, requires_grad=True)]}
     try:
         built = OPTIMIZERS.build(probe_cfg).defaults
-    except Exception:  # noqa: BLE001 - any failure just means "use the signature"
+    except Exception:
         parameters = inspect.signature(cls).parameters
         built = {k: p.default for k, p in parameters.items() if p.default is not inspect.Parameter.empty}
     return {key: optimizer_cfg.get(key, built.get(key)) for key in ("lr", "weight_decay")}

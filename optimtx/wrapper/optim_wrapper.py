@@ -62,9 +62,7 @@ class OptimWrapper:
         self.base_param_settings = _base_param_settings(optimizer)
 
     # ----------------------------------------------------------------- training
-    def update_params(
-        self, loss: Tensor, step_kwargs: dict | None = None, zero_kwargs: dict | None = None
-    ) -> None:
+    def update_params(self, loss: Tensor, step_kwargs: dict | None = None, zero_kwargs: dict | None = None) -> None:
         """Backward the scaled loss; step and zero the gradients when a window is complete.
 
         Example:

@@ -150,9 +150,7 @@ class Registry:
         if not isinstance(force, bool):
             raise TypeError(f"force must be a boolean, but got {type(force)}")
         if not (name is None or isinstance(name, str) or _is_str_sequence(name)):
-            raise TypeError(
-                "name must be None, an instance of str, or a sequence of str, " f"but got {type(name)}"
-            )
+            raise TypeError(f"name must be None, an instance of str, or a sequence of str, but got {type(name)}")
         if module is not None:
             self._register(module, name, force)
             return module
@@ -247,9 +245,7 @@ def merge_cfg(
     return merged
 
 
-def build_from_cfg(
-    cfg: Mapping[str, Any], registry: Registry, default_args: Mapping[str, Any] | None = None
-) -> Any:
+def build_from_cfg(cfg: Mapping[str, Any], registry: Registry, default_args: Mapping[str, Any] | None = None) -> Any:
     """Build ``cfg['type'](**rest)``, looking ``type`` up in ``registry`` when it is a name.
 
     Example:

@@ -47,7 +47,7 @@ def zero_optimizer_class() -> type[torch.optim.Optimizer]:
     return NamedZeroRedundancyOptimizer
 
 
-def ZeroRedundancyOptimizer(params: Iterable[Any], optimizer_type: str, **kwargs: Any) -> torch.optim.Optimizer:  # noqa: N802
+def ZeroRedundancyOptimizer(params: Iterable[Any], optimizer_type: str, **kwargs: Any) -> torch.optim.Optimizer:
     """torch's ZeRO-1 optimizer with the local optimizer given by name (``optimizer_type='SGD'``).
 
     Named like a class because configs refer to it as ``type='ZeroRedundancyOptimizer'``
