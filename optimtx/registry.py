@@ -16,6 +16,7 @@ from optimtx.wrapper.registries import PARAM_SCHEDULERS as PARAM_SCHEDULERS
 from optimtx.wrapper.registries import SCHEDULES as SCHEDULES
 from optimtx.wrapper.registries import TRANSFORMS as TRANSFORMS
 from optimtx.wrapper.registry import Registry as Registry
+from optimtx.wrapper.registry import allow_imports as allow_imports
 from optimtx.wrapper.registry import build_from_cfg as build_from_cfg
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "SCHEDULES",
     "TRANSFORMS",
     "Registry",
+    "allow_imports",
     "build_from_cfg",
 ]

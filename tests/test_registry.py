@@ -6,7 +6,7 @@ import functools
 
 import pytest
 
-from optimtx.wrapper.registry import Registry, build_from_cfg
+from optimtx.wrapper.registry import Registry, allow_imports, build_from_cfg
 
 
 class Backbone:
@@ -108,11 +108,15 @@ def test_unknown_name_suggests_close_names():
     assert "Registered names: Backbone" in str(info.value)
 
 
-def test_get_falls_back_to_parent_and_dotted_paths():
+def test_get_falls_back_to_parent_and_imports_dotted_paths_only_when_allowed():
     child = Registry("child", parent=make_registry())
     assert child.get("Backbone") is Backbone and "Backbone" in child and len(child) == 0
-    assert child.get("collections.OrderedDict").__name__ == "OrderedDict"
-    assert child.get("no_such_module.Thing") is None and "Nope" not in child
+    assert child.get("collections.OrderedDict") is None
+    with allow_imports("collections"):
+        assert child.get("collections.OrderedDict").__name__ == "OrderedDict"
+    assert child.get("collections.OrderedDict") is None  # the permission ends with the block
+    with allow_imports("no_such_module"):
+        assert child.get("no_such_module.Thing") is None and "Nope" not in child
 
 
 def test_custom_build_func_is_used():

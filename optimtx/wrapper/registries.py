@@ -139,12 +139,16 @@ def build_optimizer_from_cfg(
     return optimizer_cls(**args)
 
 
-OPTIMIZERS = Registry("optimizer", build_func=build_optimizer_from_cfg)
-OPTIM_WRAPPERS = Registry("optim_wrapper")
-OPTIM_WRAPPER_CONSTRUCTORS = Registry("optimizer wrapper constructor")
-TRANSFORMS = Registry("transform", build_func=build_transform_from_cfg)
-SCHEDULES = Registry("schedule")
-PARAM_SCHEDULERS = Registry("parameter scheduler")
+def _is_optimizer_class(obj: Any) -> bool:
+    return inspect.isclass(obj) and issubclass(obj, torch.optim.Optimizer)
+
+
+OPTIMIZERS = Registry("optimizer", build_func=build_optimizer_from_cfg, accepts=_is_optimizer_class)
+OPTIM_WRAPPERS = Registry("optim_wrapper", accepts=inspect.isclass)
+OPTIM_WRAPPER_CONSTRUCTORS = Registry("optimizer wrapper constructor", accepts=inspect.isclass)
+TRANSFORMS = Registry("transform", build_func=build_transform_from_cfg, accepts=inspect.isfunction)
+SCHEDULES = Registry("schedule", accepts=inspect.isfunction)
+PARAM_SCHEDULERS = Registry("parameter scheduler", accepts=inspect.isclass)
 
 
 def register_torch_optimizers(registry: Registry = OPTIMIZERS) -> list[str]:

@@ -8,12 +8,54 @@ Scopes are not modelled; a registry may have a ``parent`` that lookups fall back
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
 import importlib
+import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 BuildFunc = Callable[[Mapping[str, Any], "Registry", "Mapping[str, Any] | None"], Any]
+
+_ALLOWED_IMPORTS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "optimtx_allowed_imports", default=()
+)
+
+
+@contextlib.contextmanager
+def allow_imports(*prefixes: str) -> Iterator[None]:
+    """Let ``type`` strings under the given module prefixes be imported while the block runs.
+
+    By default a registry resolves only names registered in it, so a config dict read from a
+    file (JSON, YAML, a checkpoint's metadata) cannot name an arbitrary importable callable such as
+    ``"subprocess.getoutput"``. Inside this block, a dotted ``type`` whose module path starts with
+    one of ``prefixes`` is imported, and accepted only when it is a class or a function of the
+    kind the registry holds (e.g. a ``torch.optim.Optimizer`` subclass for ``OPTIMIZERS``).
+
+    Args:
+        *prefixes: module paths such as ``"mypkg"`` or ``"mypkg.optim"`` (whole dotted components).
+
+    Example:
+        >>> from optimtx.registry import OPTIMIZERS
+        >>> OPTIMIZERS.get("torch.optim.sgd.SGD") is None
+        True
+        >>> with allow_imports("torch.optim"):
+        ...     OPTIMIZERS.get("torch.optim.sgd.SGD")
+        <class 'torch.optim.sgd.SGD'>
+    """
+    for prefix in prefixes:
+        if not isinstance(prefix, str) or not prefix or prefix.startswith(".") or prefix.endswith("."):
+            raise ValueError(f"allow_imports takes module paths such as 'mypkg.optim', got {prefix!r}.")
+    token = _ALLOWED_IMPORTS.set(_ALLOWED_IMPORTS.get() + prefixes)
+    try:
+        yield
+    finally:
+        _ALLOWED_IMPORTS.reset(token)
+
+
+def _import_allowed(path: str) -> bool:
+    return any(path.startswith(prefix + ".") for prefix in _ALLOWED_IMPORTS.get())
 
 
 class Registry:
@@ -24,6 +66,8 @@ class Registry:
         build_func: ``build_func(cfg, registry, default_args)`` replaces the default
             :func:`build_from_cfg` (e.g. to build nested configs).
         parent: a registry that :meth:`get` falls back to for names not found here.
+        accepts: for dotted paths imported inside :func:`allow_imports`, a predicate the
+            imported class or function must satisfy (e.g. "is an Optimizer subclass").
 
     Example:
         >>> MODELS = Registry("model")
@@ -37,7 +81,13 @@ class Registry:
         (True, 1)
     """
 
-    def __init__(self, name: str, build_func: BuildFunc | None = None, parent: Registry | None = None):
+    def __init__(
+        self,
+        name: str,
+        build_func: BuildFunc | None = None,
+        parent: Registry | None = None,
+        accepts: Callable[[Any], bool] | None = None,
+    ):
         if not isinstance(name, str):
             raise TypeError(f"Registry name must be a str, got {name!r}.")
         if parent is not None and not isinstance(parent, Registry):
@@ -45,6 +95,7 @@ class Registry:
         self._name = name
         self._module_dict: dict[str, Callable[..., Any]] = {}
         self._build_func = build_func or build_from_cfg
+        self._accepts = accepts
         self.parent = parent
 
     @property
@@ -72,7 +123,9 @@ class Registry:
     def get(self, key: str) -> Callable[..., Any] | None:
         """The object registered as ``key`` here or in a parent, else ``None``.
 
-        A dotted path such as ``'torch.optim.SGD'`` that is not registered is imported.
+        A dotted path that is not registered is imported only inside :func:`allow_imports`
+        for a matching prefix (``TypeError`` when the object is not a class or function of the
+        kind this registry holds); config data alone never imports anything.
 
         Example:
             >>> reg = Registry("demo")
@@ -85,7 +138,19 @@ class Registry:
             if key in registry._module_dict:
                 return registry._module_dict[key]
             registry = registry.parent
-        return _import_dotted(key) if isinstance(key, str) and "." in key else None
+        if isinstance(key, str) and "." in key and _import_allowed(key):
+            return self._checked_import(key)
+        return None
+
+    def _checked_import(self, path: str) -> Callable[..., Any] | None:
+        obj = _import_dotted(path)
+        if obj is None:
+            return None
+        if not (inspect.isclass(obj) or inspect.isfunction(obj)) or (self._accepts and not self._accepts(obj)):
+            raise TypeError(
+                f"{path!r} imports {obj!r}, which is not a class or function the {self._name} registry accepts."
+            )
+        return obj
 
     def suggest(self, key: str, n: int = 3) -> list[str]:
         """The registered names closest to ``key`` (case-insensitive), best first.
@@ -118,8 +183,14 @@ class Registry:
             >>> print(reg.unknown_key_error("Adamw").args[0])
             Adamw is not in the optimizer registry. Did you mean 'AdamW'? ...
         """
-        close = self.suggest(key)
+        close = self.suggest(key) if isinstance(key, str) else []
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        if isinstance(key, str) and "." in key and not _import_allowed(key):
+            hint += (
+                " Dotted paths in configs are not imported (config data must not run code): register the"
+                " object, pass the class itself as `type`, or build inside"
+                f" `optimtx.registry.allow_imports({key.rpartition('.')[0]!r})`."
+            )
         return KeyError(
             f"{key} is not in the {self._name} registry.{hint} "
             f"Registered names: {', '.join(sorted(self._all_names()))}."
