@@ -92,6 +92,7 @@ from optimtx.transforms.masking import masked as masked  # noqa: E402
 from optimtx.transforms.masking import multi_transform as multi_transform  # noqa: E402
 from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
 from optimtx.transforms.momentum import trace as trace  # noqa: E402
+from optimtx.transforms.named_chain import named_chain as named_chain  # noqa: E402
 from optimtx.transforms.optimizers import adagrad as adagrad  # noqa: E402
 from optimtx.transforms.optimizers import adam as adam  # noqa: E402
 from optimtx.transforms.optimizers import adamax as adamax  # noqa: E402
@@ -222,6 +223,7 @@ __all__ = [
     "load_state_dict",
     "masked",
     "multi_transform",
+    "named_chain",
     "paramwise",
     "paramwise_labels",
     "rmsprop",

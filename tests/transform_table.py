@@ -33,6 +33,12 @@ class TransformCase:
 TABLE: list[TransformCase] = [
     TransformCase("identity", otx.identity, {}),
     TransformCase(
+        "named_chain",
+        lambda **kw: otx.named_chain(*kw["transforms"]),
+        {"transforms": [("clip", otx.clip_by_global_norm(1.0)), ("opt", otx.adam(0.1))]},
+        invalid=(({"transforms": [("a", otx.sgd(0.1)), ("a", otx.sgd(0.1))]}, ValueError, "unique"),),
+    ),
+    TransformCase(
         "scale",
         otx.scale,
         {"factor": -0.5},
