@@ -108,6 +108,7 @@ from optimtx.transforms.scaling import ScaleByLearningRateState as ScaleByLearni
 from optimtx.transforms.scaling import scale as scale  # noqa: E402
 from optimtx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate  # noqa: E402
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
+from optimtx.warnings import FrozenParameterWarning as FrozenParameterWarning  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
 from optimtx.warnings import PerGroupTransformWarning as PerGroupTransformWarning  # noqa: E402
 from optimtx.warnings import SchedulerOrderWarning as SchedulerOrderWarning  # noqa: E402
@@ -115,6 +116,7 @@ from optimtx.warnings import UnmatchedCustomKeyWarning as UnmatchedCustomKeyWarn
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
 from optimtx.wrapper.builder import build_optim_wrapper as build_optim_wrapper  # noqa: E402
 from optimtx.wrapper.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor  # noqa: E402
+from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor as MultiOptimWrapperConstructor  # noqa: E402
 from optimtx.wrapper.explain import ExplainRow as ExplainRow  # noqa: E402
 from optimtx.wrapper.explain import explain as explain  # noqa: E402
 from optimtx.wrapper.fast_step import FusedStepResult as FusedStepResult  # noqa: E402
@@ -153,6 +155,7 @@ __all__ = [
     "ExponentialMomentum",
     "ExponentialParamScheduler",
     "FlatLayout",
+    "FrozenParameterWarning",
     "FusedStepResult",
     "GradientTransformation",
     "InjectHyperparamsState",
@@ -161,6 +164,7 @@ __all__ = [
     "LinearParamScheduler",
     "LossScaler",
     "MaskedState",
+    "MultiOptimWrapperConstructor",
     "MultiStepLR",
     "MultiStepMomentum",
     "MultiStepParamScheduler",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper
 from optimtx.wrapper.builder import build_optim_wrapper as build_optim_wrapper
 from optimtx.wrapper.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor
+from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor as MultiOptimWrapperConstructor
 from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS
@@ -13,11 +14,12 @@ from optimtx.wrapper.registries import OPTIMIZERS as OPTIMIZERS
 from optimtx.wrapper.zero_optimizer import ZeroRedundancyOptimizer as ZeroRedundancyOptimizer
 
 __all__ = [
+    "AmpOptimWrapper",
+    "DefaultOptimWrapperConstructor",
+    "MultiOptimWrapperConstructor",
     "OPTIMIZERS",
     "OPTIM_WRAPPERS",
     "OPTIM_WRAPPER_CONSTRUCTORS",
-    "AmpOptimWrapper",
-    "DefaultOptimWrapperConstructor",
     "OptimWrapper",
     "OptimWrapperDict",
     "ZeroRedundancyOptimizer",

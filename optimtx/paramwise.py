@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from optimtx.paramwise_rules import DUPLICATE, FROZEN, ParamwiseRules, walk_modules
-from optimtx.warnings import UnmatchedCustomKeyWarning
+from optimtx.warnings import FrozenParameterWarning, UnmatchedCustomKeyWarning, warn_user
 
 logger = logging.getLogger("optimtx")
 
@@ -61,8 +61,11 @@ def resolve(
     paramwise_cfg: Mapping[str, Any] | None,
     lr: float | None = None,
     weight_decay: float | None = None,
+    quiet: bool = False,
 ) -> list[ParamDecision]:
     """Apply the rules to every parameter of ``model`` in ``add_params`` order.
+
+    ``quiet=True`` skips the warnings and log lines (for re-reading decisions already reported).
 
     A trainable parameter met twice without ``bypass_duplicate`` raises ``ValueError``
     (torch would reject the duplicate in its param groups). Warns
@@ -91,8 +94,11 @@ def resolve(
             kept.add(id(param))
             options, rule = rules.options(name, param, module, prefix, is_dcn_module)
             decisions.append(ParamDecision(full_name, param, options, rule))
-    warn_unmatched_custom_keys(rules.custom_keys, [f".{d.name}" if "." not in d.name else d.name for d in decisions])
-    log_skipped(decisions)
+    if not quiet:
+        warn_unmatched_custom_keys(
+            rules.custom_keys, [f".{d.name}" if "." not in d.name else d.name for d in decisions]
+        )
+        log_skipped(decisions)
     return decisions
 
 
@@ -120,12 +126,24 @@ def warn_unmatched_custom_keys(custom_keys: Mapping[str, Any], match_names: list
 
 
 def log_skipped(decisions: list[ParamDecision]) -> None:
-    """One WARNING line per skip reason, listing the first few parameter names."""
+    """One WARNING log line per skip reason, listing the first few parameter names.
+
+    Frozen parameters left out are also reported once with ``warnings.warn``
+    (:class:`~optimtx.warnings.FrozenParameterWarning`): a parameter that is unfrozen
+    later will not be trained unless it is added to the optimizer.
+    """
     for reason, why in ((FROZEN, "requires_grad=False"), (DUPLICATE, "bypass_duplicate=True")):
         names = [d.name for d in decisions if d.rule == reason]
         if names:
             shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
             logger.warning("%d parameters left out of the optimizer since %s: %s", len(names), why, shown)
+            if reason == FROZEN:
+                warn_user(
+                    f"{len(names)} frozen parameters (requires_grad=False) are not in the optimizer: {shown}. "
+                    "Unfreezing them later does not train them; add them with optimizer.add_param_group "
+                    "or build the optimizer after unfreezing.",
+                    FrozenParameterWarning,
+                )
 
 
 def label_of(rule: str) -> str:

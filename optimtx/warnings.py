@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_user(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` attributed to the first caller outside optimtx (the user's line).
+
+    Example:
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     warn_user("check this", OptimtxWarning)
+        >>> caught[0].category.__name__
+        'OptimtxWarning'
+    """
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(message, category, stacklevel=level + 1)
+
 
 class OptimtxWarning(UserWarning):
     """Base class of every warning optimtx emits."""
@@ -21,4 +43,12 @@ class PerGroupTransformWarning(OptimtxWarning):
     ``clip_by_global_norm``, ``scale_by_amp`` and ``apply_if_finite`` then see one group at a
     time: each group is clipped by its own norm and skipped on its own overflow, unlike
     ``clip_grad`` on the wrapper or ``torch.amp.GradScaler``, which act on all parameters.
+    """
+
+
+class FrozenParameterWarning(OptimtxWarning):
+    """Parameters with ``requires_grad=False`` were left out of the optimizer built from a config.
+
+    Unfreezing them later does not make the optimizer train them (progressive unfreezing needs
+    ``optimizer.add_param_group``, or building the optimizer after unfreezing).
     """

@@ -9,6 +9,7 @@ from typing import Any
 from torch import nn
 
 import optimtx.wrapper.constructor  # noqa: F401  (registers DefaultOptimWrapperConstructor)
+import optimtx.wrapper.multi_constructor  # noqa: F401  (registers MultiOptimWrapperConstructor)
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS
 
 

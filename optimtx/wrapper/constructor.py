@@ -230,7 +230,13 @@ class DefaultOptimWrapperConstructor:
         optimizer_cfg = dict(self.optimizer_cfg)
         optimizer_cfg[first_parameter_name(optimizer_class(optimizer_cfg))] = self.param_groups(model)
         optimizer = OPTIMIZERS.build(optimizer_cfg)
-        return OPTIM_WRAPPERS.build(wrapper_cfg, default_args=dict(optimizer=optimizer))
+        wrapper = OPTIM_WRAPPERS.build(wrapper_cfg, default_args=dict(optimizer=optimizer))
+        if type(self).add_params is DefaultOptimWrapperConstructor.add_params:  # the rules are known: keep them
+            from optimtx.wrapper.explain import paramwise_reasons
+
+            inner = model.module if hasattr(model, "module") else model
+            wrapper.paramwise_reasons = paramwise_reasons(inner, self.paramwise_cfg, self.base_lr, self.base_wd)
+        return wrapper
 
 
 def summarize_groups(groups: list[dict[str, Any]]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,7 +47,14 @@ class Explanation(list):
             (r.name, r.label, _fmt(r.lr), _fmt(r.weight_decay), r.rule, "yes" if r.frozen else "") for r in self
         ]
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+class ExplanationDict(dict):
+    """``{wrapper_name: Explanation}`` for an ``OptimWrapperDict``; prints one titled table per wrapper."""
+
+    def __str__(self) -> str:
+        return "\n\n".join(f"[{name}]\n{table}" for name, table in self.items())
 
 
 def _fmt(value: Any) -> str:
@@ -74,17 +82,24 @@ def optimizer_defaults(optimizer_cfg: Mapping[str, Any]) -> dict[str, Any]:
     return {key: optimizer_cfg.get(key, built.get(key)) for key in ("lr", "weight_decay")}
 
 
-def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation:
+def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | ExplanationDict:
     """Tabulate each parameter's label, lr, weight decay and deciding rule.
 
     Args:
         model: the model (``model.module`` is used when present, like the constructor).
-        cfg: an optimizer wrapper config (``optimizer`` + optional ``paramwise_cfg``) using
-            the default constructor, or a built wrapper / torch optimizer whose param
-            groups are then read back.
+        cfg: an optimizer wrapper config (``optimizer`` + optional ``paramwise_cfg``; a
+            ``MultiOptimWrapperConstructor`` config gives one table per submodule), or a
+            built ``OptimWrapper`` / ``AmpOptimWrapper`` / ``OptimWrapperDict`` / torch
+            optimizer, whose param groups are read back (current lr and weight decay). A
+            wrapper built by ``build_optim_wrapper`` also remembers which rule placed each
+            parameter; other optimizers show ``param_groups[i]`` as the rule.
 
     Returns:
-        An :class:`Explanation` (a list of :class:`ExplainRow`); ``print`` it for a table.
+        An :class:`Explanation` (a list of :class:`ExplainRow`), or for several wrappers an
+        :class:`ExplanationDict` of them; ``print`` either for tables.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module`` or ``cfg`` is none of the above.
 
     Example:
         >>> model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
@@ -96,14 +111,34 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation:
         1.weight   norm     0.1  0             norm_decay_mult
         1.bias     norm     0.1  0             norm_decay_mult
     """
-    if hasattr(model, "module"):
+    from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor, named_submodule
+    from optimtx.wrapper.optim_wrapper import OptimWrapper
+    from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"explain() takes the model (an nn.Module) first, got {type(model).__name__}.")
+    if isinstance(cfg, OptimWrapperDict):
+        return ExplanationDict((name, explain(_child_or_model(model, name), w)) for name, w in cfg.items())
+    if isinstance(cfg, Mapping) and cfg.get("constructor") in (
+        "MultiOptimWrapperConstructor",
+        MultiOptimWrapperConstructor,
+    ):
+        entries = {k: v for k, v in cfg.items() if k not in ("constructor", "paramwise_cfg")}
+        MultiOptimWrapperConstructor(entries, cfg.get("paramwise_cfg"))  # validates the entries
+        return ExplanationDict((name, explain(named_submodule(model, name), c)) for name, c in entries.items())
+    if hasattr(model, "module") and isinstance(model.module, nn.Module):
         model = model.module
+    if isinstance(cfg, (OptimWrapper, torch.optim.Optimizer)):
+        return _explain_built(model, cfg)
     if not isinstance(cfg, Mapping):
-        return explain_param_groups(model, getattr(cfg, "optimizer", cfg))
+        raise TypeError(
+            "explain() takes a wrapper config dict, an OptimWrapper / AmpOptimWrapper / OptimWrapperDict or a "
+            f"torch optimizer, got {type(cfg).__name__}."
+        )
     if cfg.get("constructor", "DefaultOptimWrapperConstructor") != "DefaultOptimWrapperConstructor":
         from optimtx.wrapper.builder import build_optim_wrapper
 
-        return explain_param_groups(model, build_optim_wrapper(model, cfg).optimizer)
+        return explain(model, build_optim_wrapper(model, cfg))
     if "optimizer" not in cfg:
         raise ValueError(f'explain() needs a config with an "optimizer" entry, got keys {sorted(cfg)!r}.')
     defaults = optimizer_defaults(cfg["optimizer"])
@@ -115,8 +150,7 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation:
         )
     base_lr = cfg["optimizer"].get("lr", transform_hparam(cfg["optimizer"], "lr"))
     base_wd = cfg["optimizer"].get("weight_decay", transform_hparam(cfg["optimizer"], "weight_decay"))
-    decisions = resolve(model, paramwise_cfg, base_lr, base_wd)
-    labels, hparams = assign_labels(decisions, ParamwiseRules.from_cfg(paramwise_cfg, base_lr, base_wd))
+    decisions, labels, hparams = _decide(model, paramwise_cfg, base_lr, base_wd)
     rows = Explanation()
     for d in decisions:
         if d.name not in labels:
@@ -125,6 +159,46 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation:
         lr, wd = (None, None) if d.skipped else (effective["lr"], effective["weight_decay"])
         rows.append(ExplainRow(d.name, labels[d.name], lr, wd, d.rule, not d.param.requires_grad))
     return rows
+
+
+def _decide(
+    model: nn.Module, paramwise_cfg: Mapping[str, Any], base_lr: Any, base_wd: Any, quiet: bool = False
+) -> tuple[Any, Any, Any]:
+    decisions = resolve(model, paramwise_cfg, base_lr, base_wd, quiet=quiet)
+    labels, hparams = assign_labels(decisions, ParamwiseRules.from_cfg(paramwise_cfg, base_lr, base_wd))
+    return decisions, labels, hparams
+
+
+def paramwise_reasons(
+    model: nn.Module, paramwise_cfg: Mapping[str, Any] | None, base_lr: Any, base_wd: Any
+) -> dict[str, tuple[str, str]]:
+    """``{parameter name: (label, rule)}`` that ``paramwise_cfg`` decides for ``model`` (kept by built wrappers).
+
+    Example:
+        >>> paramwise_reasons(nn.Linear(1, 1), dict(bias_decay_mult=0.0), 0.1, 1e-4)["bias"]
+        ('bias', 'bias_decay_mult')
+    """
+    if not paramwise_cfg:
+        return {name: ("default", "default") for name, _ in model.named_parameters()}
+    decisions, labels, _ = _decide(model, paramwise_cfg, base_lr, base_wd, quiet=True)
+    return {d.name: (labels[d.name], d.rule) for d in decisions if d.name in labels}
+
+
+def _child_or_model(model: nn.Module, name: str) -> nn.Module:
+    inner = model.module if hasattr(model, "module") and isinstance(model.module, nn.Module) else model
+    return dict(inner.named_children()).get(name, inner)
+
+
+def _explain_built(model: nn.Module, wrapper: Any) -> Explanation:
+    optimizer = wrapper if isinstance(wrapper, torch.optim.Optimizer) else wrapper.optimizer
+    rows = explain_param_groups(model, optimizer)
+    reasons = getattr(wrapper, "paramwise_reasons", None) or {}
+    return Explanation(
+        dataclasses.replace(row, label=reasons[row.name][0], rule=f"{reasons[row.name][1]} -> {row.rule}")
+        if row.name in reasons and row.label not in (FROZEN, "absent")
+        else row
+        for row in rows
+    )
 
 
 def explain_param_groups(model: nn.Module, optimizer: torch.optim.Optimizer) -> Explanation:
