@@ -16,8 +16,11 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
+from optimtx.validation import _is_number, check_bool, check_finite, check_non_negative
+
 NORM_TYPES = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 DECAY_MULTS = ("bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult")
+MULT_KEYS = ("bias_lr_mult", "dcn_offset_lr_mult", "flat_decay_mult", *DECAY_MULTS)
 FROZEN = "frozen"
 DUPLICATE = "duplicate"
 
@@ -84,6 +87,13 @@ def validate_paramwise_cfg(paramwise_cfg: Any, weight_decay: float | None) -> No
             f"If specified, custom_keys must be a dict, but got {type(custom_keys)}: "
             "map a name substring to options, e.g. {'backbone': dict(lr_mult=0.1)}."
         )
+    for mult in MULT_KEYS:
+        if paramwise_cfg.get(mult) is not None:
+            check_multiplier(f"paramwise_cfg.{mult}", paramwise_cfg[mult])
+    if "bypass_duplicate" in paramwise_cfg:
+        check_bool("paramwise_cfg.bypass_duplicate", paramwise_cfg["bypass_duplicate"])
+    for key, options in custom_keys.items():
+        _check_custom_key(key, options)
     if weight_decay is not None:
         return
     for key, options in custom_keys.items():
@@ -98,6 +108,40 @@ def validate_paramwise_cfg(paramwise_cfg: Any, weight_decay: float | None) -> No
                 f"paramwise_cfg sets {mult} but the optimizer has no weight_decay "
                 "(base_wd should not be None); set optimizer.weight_decay."
             )
+
+
+def check_multiplier(name: str, value: Any) -> None:
+    """Raise ``TypeError``/``ValueError`` unless ``value`` is a finite number >= 0 (a multiplier of lr or decay).
+
+    A negative lr multiplier would turn descent into ascent; NaN or inf would poison every step.
+
+    Example:
+        >>> check_multiplier("paramwise_cfg.bias_lr_mult", -1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid paramwise_cfg.bias_lr_mult: -1.0. It must be a number >= 0.
+    """
+    if not _is_number(value):
+        raise TypeError(f"{name} must be a number (a multiplier such as 0.1), got {value!r}.")
+    check_finite(name, value)
+    check_non_negative(name, value)
+
+
+def _check_custom_key(key: Any, options: Any) -> None:
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"custom_keys keys must be non-empty strings (parameter name substrings), got {key!r}.")
+    if not isinstance(options, Mapping):
+        raise TypeError(
+            f"custom_keys[{key!r}] must be a dict of options such as dict(lr_mult=0.1, decay_mult=0.0), "
+            f"got {options!r}."
+        )
+    for option, value in options.items():
+        if not isinstance(option, str):
+            raise TypeError(f"custom_keys[{key!r}] option names must be strings, got {option!r}.")
+        if option in ("lr_mult", "decay_mult"):
+            check_multiplier(f"custom_keys[{key!r}].{option}", value)
+        elif option == "params":
+            raise ValueError(f"custom_keys[{key!r}] cannot set 'params': the constructor assigns parameters.")
 
 
 @dataclass(frozen=True)
@@ -125,7 +169,7 @@ class ParamwiseRules:
         cfg = {} if paramwise_cfg is None else paramwise_cfg
         validate_paramwise_cfg(cfg, weight_decay)
         custom_keys = dict(cfg.get("custom_keys", {}))
-        mult_names = ("bias_lr_mult", "dcn_offset_lr_mult", "flat_decay_mult", *DECAY_MULTS)
+        mult_names = MULT_KEYS
         return cls(
             custom_keys=custom_keys,
             # Alphabetical first, then a stable sort by length: longest wins, ties alphabetical.
