@@ -16,6 +16,7 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+SCOPE = "optimtx"  # names may carry it as an MMEngine scope prefix: "optimtx.AmpOptimWrapper"
 BuildFunc = Callable[[Mapping[str, Any], "Registry", "Mapping[str, Any] | None"], Any]
 
 _ALLOWED_IMPORTS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
@@ -123,7 +124,8 @@ class Registry:
     def get(self, key: str) -> Callable[..., Any] | None:
         """The object registered as ``key`` here or in a parent, else ``None``.
 
-        A dotted path that is not registered is imported only inside :func:`allow_imports`
+        ``"optimtx.<name>"`` (an MMEngine-style scope prefix) means ``<name>``. Any other
+        dotted path that is not registered is imported only inside :func:`allow_imports`
         for a matching prefix (``TypeError`` when the object is not a class or function of the
         kind this registry holds); config data alone never imports anything.
 
@@ -133,6 +135,8 @@ class Registry:
             >>> reg.get("Sum") is sum, reg.get("Nope")
             (True, None)
         """
+        if isinstance(key, str) and key.startswith(SCOPE + "."):
+            key = key[len(SCOPE) + 1 :]  # MMEngine-style scope: "optimtx.AmpOptimWrapper" is ours
         registry: Registry | None = self
         while registry is not None:
             if key in registry._module_dict:

@@ -1,0 +1,1 @@
+"""Bridges to other frameworks; each submodule is imported explicitly and needs that framework installed."""
