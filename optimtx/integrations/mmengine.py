@@ -40,8 +40,8 @@ except ImportError as error:  # pragma: no cover - exercised only without mmengi
     ) from error
 
 from optimtx.wrapper import amp_optim_wrapper, constructor, multi_constructor, optim_wrapper, optim_wrapper_dict
-from optimtx.wrapper.registries import OPTIMIZERS
 from optimtx.wrapper.registries import OPTIM_WRAPPERS as _OTX_OPTIM_WRAPPERS
+from optimtx.wrapper.registries import OPTIMIZERS
 
 SCOPE = "optimtx"
 
