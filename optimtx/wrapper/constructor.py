@@ -23,6 +23,7 @@ from torch import nn
 
 from optimtx.paramwise import ParamDecision, log_skipped, warn_unmatched_custom_keys
 from optimtx.paramwise_rules import ParamwiseRules, is_dcn
+from optimtx.wrapper.porting import walk_order
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
 logger = logging.getLogger("optimtx")
@@ -211,10 +212,12 @@ class DefaultOptimWrapperConstructor:
         if hasattr(model, "module"):
             model = model.module
         if not self.paramwise_cfg:
+            self._per_param = None
             return model.parameters()
         per_param: list[dict[str, Any]] = []
         self._skipped, self._visited = [], []
         self.add_params(per_param, model)
+        self._per_param = per_param
         log_skipped(self._skipped)
         if self._visited:  # only the default add_params records what it saw
             warn_unmatched_custom_keys(self.paramwise_cfg.get("custom_keys", {}), self._visited)
@@ -231,6 +234,9 @@ class DefaultOptimWrapperConstructor:
         optimizer_cfg[first_parameter_name(optimizer_class(optimizer_cfg))] = self.param_groups(model)
         optimizer = OPTIMIZERS.build(optimizer_cfg)
         wrapper = OPTIM_WRAPPERS.build(wrapper_cfg, default_args=dict(optimizer=optimizer))
+        per_param = getattr(self, "_per_param", None)
+        if per_param is not None:  # where MMEngine's per-parameter groups land here (resuming its checkpoints)
+            wrapper.param_walk_order = walk_order(per_param, optimizer.param_groups)
         if type(self).add_params is DefaultOptimWrapperConstructor.add_params:  # the rules are known: keep them
             from optimtx.wrapper.explain import paramwise_reasons
 

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from optimtx.logging import print_log
 from optimtx.validation import check_positive_int
 from optimtx.wrapper.grad_clipping import ClipConfig, clip_grads_, parse_clip_grad
+from optimtx.wrapper.porting import is_per_parameter_state, regroup_per_parameter_state
 
 
 class OptimWrapper:
@@ -292,6 +293,8 @@ class OptimWrapper:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a dict from state_dict(), got {type(state_dict).__name__}.")
         state = dict(state_dict)
+        if is_per_parameter_state(state, self.optimizer):  # an MMEngine paramwise checkpoint
+            state.update(regroup_per_parameter_state(state, self.optimizer, getattr(self, "param_walk_order", None)))
         check_optimizer_state_fits(self.optimizer, state)
         return state
 
