@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import torch
 from torch import Tensor
 
 
@@ -127,3 +128,33 @@ def check_finite(name: str, value: Any) -> None:
     _check_type(name, value, schedule=False)
     if _is_number(value) and not math.isfinite(value):
         raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")
+
+
+def check_non_negative_int(name: str, value: Any) -> int:
+    """Return ``value`` if it is an int >= 0, else raise.
+
+    Example:
+        >>> check_non_negative_int("warmup_steps", -1)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid warmup_steps: -1. It must be an integer >= 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer >= 0, got {value!r}.")
+    if value < 0:
+        raise ValueError(f"Invalid {name}: {value!r}. It must be an integer >= 0.")
+    return value
+
+
+def check_float_dtype(name: str, value: Any) -> Any:
+    """Return ``value`` if it is ``None`` or a floating-point ``torch.dtype``, else raise ``TypeError``.
+
+    Example:
+        >>> check_float_dtype("state_dtype", torch.int32)
+        Traceback (most recent call last):
+        ...
+        TypeError: state_dtype must be None or a floating-point torch.dtype (e.g. torch.bfloat16), got torch.int32.
+    """
+    if value is None or (isinstance(value, torch.dtype) and value.is_floating_point):
+        return value
+    raise TypeError(f"{name} must be None or a floating-point torch.dtype (e.g. torch.bfloat16), got {value!r}.")

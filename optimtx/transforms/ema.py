@@ -1,0 +1,96 @@
+"""An exponential moving average of the parameters, kept in the state for evaluation."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from optimtx.base import GradientTransformation, Params, State, Updates
+from optimtx.state_tree import find_one, zero_counter
+from optimtx.transforms.kernels import loop_invariant
+from optimtx.transforms.weight_decay import require_params
+from optimtx.tree import Tree, leaves, rebuild
+from optimtx.validation import check_unit_interval
+
+
+class EmaParamsState(NamedTuple):
+    """State of :func:`ema_params`.
+
+    Attributes:
+        count: how many updates were averaged (int64 0-d), ``AveragedModel.n_averaged``.
+        ema: the averaged parameters (what :func:`get_ema_params` returns).
+    """
+
+    count: Tensor
+    ema: dict[str, Tensor]
+
+
+def ema_params(decay: float | Tensor) -> GradientTransformation:
+    """Keep an exponential moving average of the parameters *after* each update; pass updates through.
+
+    Put it last in a chain, so that ``params + updates`` are the new parameters:
+    ``chain(adamw(1e-3), ema_params(0.999))``. After the first update the average is the
+    new parameters; after each later one it is ``decay * ema + (1 - decay) * new_params``.
+    That is ``torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))``
+    with ``update_parameters(model)`` called after every optimizer step. Before any update
+    the average is a copy of the initial parameters (as the ``AveragedModel``'s copy).
+
+    Read the average with :func:`get_ema_params` (pure path) or evaluate inside
+    ``with optimtx.eval_params(optimizer):`` (``TransformOptimizer`` / ``OptimWrapper``).
+
+    Args:
+        decay: weight of the old average, in [0, 1].
+
+    References:
+        torch: ``torch.optim.swa_utils.AveragedModel`` with ``get_ema_multi_avg_fn``.
+        optax has ``optax.ema`` for updates, not parameters.
+
+    Example:
+        >>> import optimtx as otx
+        >>> tx = otx.chain(otx.sgd(1.0), ema_params(0.5))
+        >>> p = {"w": torch.zeros(1)}
+        >>> state = tx.init(p)
+        >>> for _ in range(2):
+        ...     u, state = tx.update({"w": -torch.ones(1)}, state, p)
+        ...     p = otx.apply_updates(p, u)
+        >>> p, get_ema_params(state)  # params 1 then 2: ema 1, then 0.5 * 1 + 0.5 * 2
+        ({'w': tensor([2.])}, {'w': tensor([1.5000])})
+    """
+    check_unit_interval("decay", decay, closed_right=True)
+
+    def init(params: Params) -> EmaParamsState:
+        return EmaParamsState(count=zero_counter(params), ema={k: v.detach().clone() for k, v in params.items()})
+
+    def update(updates: Updates, state: EmaParamsState, params: Params | None = None, **extra: Any):
+        del extra
+        params = require_params(params, "ema_params")
+        us = leaves(updates)
+        if not us:
+            return {}, state._replace(count=state.count + 1)
+        ps = leaves(params)
+        new_params = list(
+            torch._foreach_add(ps, [u if u.dtype == p.dtype else u.to(p.dtype) for u, p in zip(us, ps, strict=True)])
+        )
+        first = state.count == 0
+        # The first update copies (weight 1), like AveragedModel when n_averaged is 0.
+        weight = loop_invariant(torch.where(first, 1.0, 1 - torch.as_tensor(decay, dtype=torch.float64)))
+        ema = leaves(state.ema)
+        by_dtype = {e.dtype: weight.to(torch.promote_types(e.dtype, torch.float32)) for e in ema}
+        # torch.lerp with weight 1 returns the end point exactly (x + 1 * (y - x) might not).
+        new_ema = torch._foreach_lerp(ema, [p.detach() for p in new_params], [by_dtype[e.dtype] for e in ema])
+        return dict(updates), EmaParamsState(count=state.count + 1, ema=rebuild(updates, new_ema))
+
+    return GradientTransformation(init, update)
+
+
+def get_ema_params(state: State) -> Tree:
+    """The averaged parameters kept by the one :func:`ema_params` inside ``state`` (clone them to keep them).
+
+    Example:
+        >>> tx = ema_params(0.9)
+        >>> get_ema_params(tx.init({"w": torch.ones(2)}))
+        {'w': tensor([1., 1.])}
+    """
+    return dict(find_one(state, EmaParamsState, "ema_params(...)").ema)
