@@ -77,7 +77,7 @@ def ema_params(decay: float | Tensor) -> GradientTransformation:
         # The first update copies (weight 1), like AveragedModel when n_averaged is 0.
         weight = loop_invariant(torch.where(first, 1.0, 1 - torch.as_tensor(decay, dtype=torch.float64)))
         ema = leaves(state.ema)
-        by_dtype = {e.dtype: weight.to(torch.promote_types(e.dtype, torch.float32)) for e in ema}
+        by_dtype = {e.dtype: weight.to(e.dtype) for e in ema}
         # torch.lerp with weight 1 returns the end point exactly (x + 1 * (y - x) might not).
         new_ema = torch._foreach_lerp(ema, [p.detach() for p in new_params], [by_dtype[e.dtype] for e in ema])
         return dict(updates), EmaParamsState(count=state.count + 1, ema=rebuild(updates, new_ema))
