@@ -19,11 +19,11 @@ class EmaParamsState(NamedTuple):
     """State of :func:`ema_params`.
 
     Attributes:
-        count: how many updates were averaged (int64 0-d), ``AveragedModel.n_averaged``.
+        n_averaged: how many updates were averaged (int64 0-d), as ``AveragedModel.n_averaged``.
         ema: the averaged parameters (what :func:`get_ema_params` returns).
     """
 
-    count: Tensor
+    n_averaged: Tensor
     ema: dict[str, Tensor]
 
 
@@ -61,26 +61,26 @@ def ema_params(decay: float | Tensor) -> GradientTransformation:
     check_unit_interval("decay", decay, closed_right=True)
 
     def init(params: Params) -> EmaParamsState:
-        return EmaParamsState(count=zero_counter(params), ema={k: v.detach().clone() for k, v in params.items()})
+        return EmaParamsState(n_averaged=zero_counter(params), ema={k: v.detach().clone() for k, v in params.items()})
 
     def update(updates: Updates, state: EmaParamsState, params: Params | None = None, **extra: Any):
         del extra
         params = require_params(params, "ema_params")
         us = leaves(updates)
         if not us:
-            return {}, state._replace(count=state.count + 1)
+            return {}, state._replace(n_averaged=state.n_averaged + 1)
         ps = leaves(params)
         new_params = list(
             torch._foreach_add(ps, [u if u.dtype == p.dtype else u.to(p.dtype) for u, p in zip(us, ps, strict=True)])
         )
-        first = state.count == 0
+        first = state.n_averaged == 0
         # The first update copies (weight 1), like AveragedModel when n_averaged is 0.
         weight = loop_invariant(torch.where(first, 1.0, 1 - torch.as_tensor(decay, dtype=torch.float64)))
         ema = leaves(state.ema)
         by_dtype = {e.dtype: weight.to(e.dtype) for e in ema}
         # torch.lerp with weight 1 returns the end point exactly (x + 1 * (y - x) might not).
         new_ema = torch._foreach_lerp(ema, [p.detach() for p in new_params], [by_dtype[e.dtype] for e in ema])
-        return dict(updates), EmaParamsState(count=state.count + 1, ema=rebuild(updates, new_ema))
+        return dict(updates), EmaParamsState(n_averaged=state.n_averaged + 1, ema=rebuild(updates, new_ema))
 
     return GradientTransformation(init, update)
 

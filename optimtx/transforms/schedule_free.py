@@ -26,7 +26,7 @@ class ScheduleFreeState(NamedTuple):
     """State of :func:`schedule_free_adamw` and :func:`schedule_free_sgd`.
 
     Attributes:
-        count: steps made (int64 0-d), the reference's ``k``.
+        step_count: steps made (int64 0-d), the reference's ``k``.
         b1: the interpolation ``b1`` (momentum) of the last step (float64 0-d), needed to recover ``x``.
         lr_max: the largest (warmed-up) learning rate so far (float64 0-d).
         weight_sum: the sum of the averaging weights ``lr_max ** weight_lr_power`` (float64 0-d).
@@ -34,7 +34,7 @@ class ScheduleFreeState(NamedTuple):
         nu: AdamW's second moment per parameter (``{}`` for SGD).
     """
 
-    count: Tensor
+    step_count: Tensor
     b1: Tensor
     lr_max: Tensor
     weight_sum: Tensor
@@ -161,7 +161,7 @@ def _schedule_free(
         count = zero_counter(params)
         scalar = torch.zeros((), dtype=torch.float64, device=count.device)
         return ScheduleFreeState(
-            count=count,
+            step_count=count,
             b1=scalar + torch.as_tensor(b1, dtype=torch.float64, device=count.device),
             lr_max=scalar.clone(),
             weight_sum=scalar.clone(),
@@ -175,13 +175,13 @@ def _schedule_free(
         grads = leaves(updates)
         lr_k, lr_max, weight_sum, ck = _averaging(state, lr, warmup_steps, weight_lr_power)
         b1_now = torch.as_tensor(b1, dtype=torch.float64, device=state.b1.device)
-        new_state = state._replace(count=state.count + 1, b1=b1_now, lr_max=lr_max, weight_sum=weight_sum)
+        new_state = state._replace(step_count=state.step_count + 1, b1=b1_now, lr_max=lr_max, weight_sum=weight_sum)
         if not grads:
             return {}, new_state
         compute = [_compute_dtype(p.dtype, state_dtype) for p in ps]
         gs, ys, zs = _as(grads, compute), _as(ps, compute), _as(leaves(state.z), compute)
         nu_old = _as(leaves(state.nu), compute) if adam else []
-        direction, nu = _direction(gs, nu_old, state.count, adam)
+        direction, nu = _direction(gs, nu_old, state.step_count, adam)
         if is_present(weight_decay):
             direction = add_scaled(direction, ys, weight_decay)
         step = mul(direction, _scalar(lr_k, gs))
@@ -200,7 +200,7 @@ def _schedule_free(
 
 def _averaging(state: ScheduleFreeState, lr: Hyper, warmup_steps: int, power: Hyper):
     """This step's learning rate, the new ``lr_max`` and ``weight_sum``, and the averaging coefficient ``c``."""
-    steps = (state.count + 1).to(torch.float64)
+    steps = (state.step_count + 1).to(torch.float64)
     warm = torch.clamp(steps / warmup_steps, max=1.0) if warmup_steps else torch.ones_like(steps)
     lr_k = torch.as_tensor(lr, dtype=torch.float64).to(steps.device) * warm
     lr_max = torch.maximum(state.lr_max, lr_k)
