@@ -64,6 +64,12 @@ def _transform_optimizer(optimizer: Any) -> Any:
     return inner
 
 
+def _is_transform_optimizer(optimizer: Any) -> bool:
+    from optimtx.torch_optimizer import TransformOptimizer
+
+    return isinstance(optimizer, TransformOptimizer)
+
+
 def _swaps(optimizer: Any) -> list[tuple[Tensor, Tensor]]:
     """(parameter, evaluation value) pairs from the shared state and every group's state."""
     parts: list[tuple[list[Tensor], State]] = []
@@ -83,9 +89,10 @@ def _swaps(optimizer: Any) -> list[tuple[Tensor, Tensor]]:
 def eval_params(optimizer: Any) -> Iterator[None]:
     """Inside the block, the parameters hold the optimizer's evaluation weights; afterwards the training ones.
 
-    Works with a :class:`~optimtx.TransformOptimizer` (or an ``OptimWrapper`` around one)
-    whose transform contains ``schedule_free_adamw`` / ``schedule_free_sgd`` (evaluates at
-    ``x``), ``ema_params`` (the average) or ``lookahead`` (the slow weights). Everything is
+    Works with a :class:`~optimtx.TransformOptimizer`, an ``OptimWrapper`` around one, or an
+    ``OptimWrapperDict`` of those, whose transform contains ``schedule_free_adamw`` /
+    ``schedule_free_sgd`` (evaluates at ``x``), ``ema_params`` (the average) or ``lookahead``
+    (the slow weights). Everything is
     computed before any parameter changes; the training values are restored exactly, also
     when the block raises. Do not step the optimizer inside the block.
 
@@ -102,7 +109,12 @@ def eval_params(optimizer: Any) -> Iterator[None]:
         >>> w.detach()  # y, the training point
         tensor([-1.7500])
     """
-    swaps = _swaps(_transform_optimizer(optimizer))
+    wrappers = getattr(optimizer, "optim_wrappers", None)  # an OptimWrapperDict: every wrapper in it
+    if isinstance(wrappers, dict):  # wrappers around other optimizers have nothing to swap in
+        targets = [w for w in wrappers.values() if _is_transform_optimizer(getattr(w, "optimizer", None))]
+    else:
+        targets = [optimizer]
+    swaps = [pair for target in targets for pair in _swaps(_transform_optimizer(target))]
     if not swaps:
         raise ValueError(
             "eval_params() found no evaluation weights in this optimizer's transform state; it needs "

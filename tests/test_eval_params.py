@@ -61,3 +61,23 @@ def test_a_transform_without_injected_hyperparameters_runs_shared_and_still_swap
     ema = list(otx.get_ema_params(opt._shared_state).values())
     with otx.eval_params(opt):
         assert all(torch.equal(p.detach(), e) for p, e in zip(model.parameters(), ema, strict=True))
+
+
+def test_optim_wrapper_dict_swaps_the_wrappers_that_hold_evaluation_weights():
+    gen, disc = torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)
+    gen_opt = otx.TransformOptimizer(gen.parameters(), dict(type="schedule_free_sgd", lr=0.1))
+    wrappers = otx.OptimWrapperDict(
+        gen=otx.OptimWrapper(gen_opt), disc=otx.OptimWrapper(torch.optim.SGD(disc.parameters(), lr=0.1))
+    )
+    for _ in range(2):
+        gen_opt.zero_grad()
+        disc(gen(torch.ones(3, 2))).sum().backward()
+        gen_opt.step()
+        wrappers["disc"].step()
+    disc_before = [p.detach().clone() for p in disc.parameters()]
+    want = otx.schedule_free_eval_params(
+        gen_opt.transform_states[0], {str(i): p.detach() for i, p in enumerate(gen.parameters())}
+    )
+    with otx.eval_params(wrappers):
+        assert all(torch.equal(p.detach(), w) for p, w in zip(gen.parameters(), want.values(), strict=True))
+        assert all(torch.equal(p.detach(), b) for p, b in zip(disc.parameters(), disc_before, strict=True))
