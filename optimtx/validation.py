@@ -147,14 +147,26 @@ def check_non_negative_int(name: str, value: Any) -> int:
 
 
 def check_float_dtype(name: str, value: Any) -> Any:
-    """Return ``value`` if it is ``None`` or a floating-point ``torch.dtype``, else raise ``TypeError``.
+    """``value`` as a floating-point ``torch.dtype`` (or ``None``); names such as ``"bfloat16"`` are accepted.
+
+    Strings let text configs (JSON, YAML) name a dtype: ``"bfloat16"`` and ``"torch.bfloat16"``
+    both give ``torch.bfloat16``.
 
     Example:
+        >>> check_float_dtype("state_dtype", "torch.bfloat16")
+        torch.bfloat16
         >>> check_float_dtype("state_dtype", torch.int32)
         Traceback (most recent call last):
         ...
-        TypeError: state_dtype must be None or a floating-point torch.dtype (e.g. torch.bfloat16), got torch.int32.
+        TypeError: state_dtype must be None or a floating-point torch.dtype (...), got torch.int32.
     """
-    if value is None or (isinstance(value, torch.dtype) and value.is_floating_point):
-        return value
-    raise TypeError(f"{name} must be None or a floating-point torch.dtype (e.g. torch.bfloat16), got {value!r}.")
+    resolved = value
+    if isinstance(value, str):
+        resolved = getattr(torch, value.removeprefix("torch."), None)
+    if resolved is None and value is None:
+        return None
+    if isinstance(resolved, torch.dtype) and resolved.is_floating_point:
+        return resolved
+    raise TypeError(
+        f"{name} must be None or a floating-point torch.dtype (e.g. torch.bfloat16 or 'bfloat16'), got {value!r}."
+    )

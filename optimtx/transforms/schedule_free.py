@@ -73,7 +73,7 @@ def schedule_free_adamw(
         eps: added to the denominator (>= 0).
         weight_decay: decay applied at ``y``, scaled by the learning rate (>= 0).
         weight_lr_power: the power of the largest learning rate used as averaging weight (>= 0).
-        state_dtype: dtype in which ``z`` and ``v`` are stored (e.g. ``torch.bfloat16``); the
+        state_dtype: dtype in which ``z`` and ``v`` are stored (e.g. ``torch.bfloat16`` or ``"bfloat16"``); the
             step is then computed in float32 (or the parameters' wider dtype). ``None``: the
             parameters' dtype.
 
@@ -155,7 +155,7 @@ def _schedule_free(
     check_non_negative_int("warmup_steps", warmup_steps)
     check_non_negative("weight_decay", weight_decay)
     check_non_negative("weight_lr_power", weight_lr_power)
-    check_float_dtype("state_dtype", state_dtype)
+    state_dtype = check_float_dtype("state_dtype", state_dtype)
 
     def init(params: Params) -> ScheduleFreeState:
         count = zero_counter(params)
