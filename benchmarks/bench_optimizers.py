@@ -154,6 +154,8 @@ def optimtx_step(tx: otx.GradientTransformation, shapes: list[Shape], compiled: 
         updates, state = tx.update(grads, state, params)
         return otx.apply_updates(params, updates), state
 
+    if compiled:
+        torch._dynamo.reset()  # every case compiles the same ``pure`` code: start each from a clean cache
     fn = torch.compile(pure) if compiled else pure
 
     def step() -> None:
