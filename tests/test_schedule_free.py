@@ -176,3 +176,10 @@ def test_state_dtype_by_name_in_a_text_config():
     assert opt.transform_states[0].inner_state.z["0"].dtype == torch.bfloat16
     with pytest.raises(TypeError, match=r"state_dtype must be None or a floating-point torch\.dtype.*'int8'"):
         otx.schedule_free_sgd(state_dtype="int8")
+
+
+def test_eval_params_refuses_a_tree_with_other_keys():
+    tx = otx.schedule_free_sgd()
+    state = tx.init({"a": torch.ones(1), "b": torch.zeros(1)})
+    with pytest.raises(ValueError, match="keys are in another order"):
+        otx.schedule_free_eval_params(state, {"b": torch.zeros(1), "a": torch.ones(1)})

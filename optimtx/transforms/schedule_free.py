@@ -18,7 +18,7 @@ from optimtx.state_tree import find_one, zero_counter
 from optimtx.transforms.kernels import add_scaled, decay_add_square, loop_invariant, mul
 from optimtx.transforms.optimizers import Hyper, _betas, is_present
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, leaves, rebuild
+from optimtx.tree import Tree, check_same_keys, leaves, rebuild
 from optimtx.validation import check_float_dtype, check_non_negative, check_non_negative_int, check_unit_interval
 
 
@@ -250,6 +250,7 @@ def schedule_free_eval_params(state: State, params: Params) -> Tree:
         {'w': tensor([-1.])}
     """
     node = find_one(state, ScheduleFreeState, "schedule_free_adamw(...) or schedule_free_sgd(...)")
+    check_same_keys(node.z, params, "params")
     ys = leaves(params)
     if not ys:
         return {}
