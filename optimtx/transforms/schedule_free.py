@@ -182,13 +182,17 @@ def _schedule_free(
         gs, ys, zs = _as(grads, compute), _as(ps, compute), _as(leaves(state.z), compute)
         nu_old = _as(leaves(state.nu), compute) if adam else []
         direction, nu = _direction(gs, nu_old, state.step_count, adam)
-        if is_present(weight_decay):
+        if adam and isinstance(weight_decay, (int, float)) and weight_decay:
+            torch._foreach_add_(direction, ys, alpha=weight_decay)  # a buffer of this step; div keeps no output
+        elif is_present(weight_decay):
             direction = add_scaled(direction, ys, weight_decay)
-        step = mul(direction, _scalar(lr_k, gs))
-        new_z = list(torch._foreach_sub(zs, step))
-        # y_new - y = c * (z_new - y) - (1 - c) * (1 - b1) * lr_k * direction, with x recovered from y and z.
-        out = mul(list(torch._foreach_sub(new_z, ys)), _scalar(ck, gs))
-        out = add_scaled(out, step, _scalar(-(1 - ck) * (1 - torch.as_tensor(b1, dtype=torch.float64)), gs))
+        # schedulefree's closed form (x is implicit): y_new - y = c * (z - y) + lr_k * (b1 * (1 - c) - 1) * d,
+        # z_new = z - lr_k * d. Multiply-adds with per-tensor 0-d factors: one pass each, no temporaries.
+        b1_t = torch.as_tensor(b1, dtype=torch.float64)
+        out = list(torch._foreach_sub(zs, ys))
+        torch._foreach_mul_(out, _per_dtype(ck, out))
+        torch._foreach_addcmul_(out, direction, _per_dtype(lr_k * (b1_t * (1 - ck) - 1), out))
+        new_z = list(torch._foreach_addcmul(zs, direction, _per_dtype(-lr_k, zs)))
         stored = [state_dtype or p.dtype for p in ps]
         new_state = new_state._replace(
             z=rebuild(updates, _as(new_z, stored)), nu=rebuild(updates, _as(nu, stored)) if adam else {}
@@ -229,6 +233,19 @@ def _compute_dtype(param_dtype: torch.dtype, state_dtype: torch.dtype | None) ->
 
 def _as(xs: list[Tensor], dtypes: list[torch.dtype]) -> list[Tensor]:
     return [x if x.dtype == d else x.to(d) for x, d in zip(xs, dtypes, strict=True)]
+
+
+def _per_dtype(value: Tensor, like: list[Tensor]) -> list[Tensor]:
+    """A per-step float64 scalar as one 0-d tensor per entry of ``like``, in that entry's dtype and device.
+
+    The list form keeps foreach kernels on the device (no host read of the scalar) and, being
+    0-d in each tensor's own dtype, never promotes a 0-d parameter.
+    """
+    value = loop_invariant(value)
+    cast: dict[tuple[torch.dtype, torch.device], Tensor] = {}
+    for x in like:
+        cast.setdefault((x.dtype, x.device), value.to(x.device, x.dtype))
+    return [cast[(x.dtype, x.device)] for x in like]
 
 
 def _scalar(value: Tensor, like: list[Tensor]) -> Tensor:
