@@ -9,7 +9,7 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import find_one, zero_counter
-from optimtx.transforms.kernels import loop_invariant
+from optimtx.transforms.kernels import loop_invariant, scalar_list
 from optimtx.transforms.weight_decay import require_params
 from optimtx.tree import Tree, leaves, rebuild
 from optimtx.validation import check_unit_interval
@@ -69,17 +69,15 @@ def ema_params(decay: float | Tensor) -> GradientTransformation:
         us = leaves(updates)
         if not us:
             return {}, state._replace(n_averaged=state.n_averaged + 1)
-        ps = leaves(params)
-        new_params = list(
-            torch._foreach_add(ps, [u if u.dtype == p.dtype else u.to(p.dtype) for u, p in zip(us, ps, strict=True)])
-        )
-        first = state.n_averaged == 0
+        ps = [p.detach() for p in leaves(params)]
+        us = [(u if u.dtype == p.dtype else u.to(p.dtype)).detach() for u, p in zip(us, ps, strict=True)]
         # The first update copies (weight 1), like AveragedModel when n_averaged is 0.
-        weight = loop_invariant(torch.where(first, 1.0, 1 - torch.as_tensor(decay, dtype=torch.float64)))
-        ema = leaves(state.ema)
-        by_dtype = {e.dtype: weight.to(e.dtype) for e in ema}
-        # torch.lerp with weight 1 returns the end point exactly (x + 1 * (y - x) might not).
-        new_ema = torch._foreach_lerp(ema, [p.detach() for p in new_params], [by_dtype[e.dtype] for e in ema])
+        weight = torch.where(state.n_averaged == 0, 1.0, 1 - torch.as_tensor(decay, dtype=torch.float64))
+        weights = scalar_list(loop_invariant(weight), ps)
+        # lerp(ema, p + u, w) as lerp(ema, p, w) + w * u: no parameter-sized temporary. At w = 1, torch.lerp
+        # returns p exactly and p + 1 * u rounds like apply_updates' p + u, so the first copy is exact.
+        new_ema = list(torch._foreach_lerp(leaves(state.ema), ps, weights))
+        torch._foreach_addcmul_(new_ema, us, weights)
         return dict(updates), EmaParamsState(n_averaged=state.n_averaged + 1, ema=rebuild(updates, new_ema))
 
     return GradientTransformation(init, update)

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import find_one, zero_counter
-from optimtx.transforms.kernels import loop_invariant
+from optimtx.transforms.kernels import loop_invariant, scalar_list
 from optimtx.transforms.weight_decay import require_params
 from optimtx.tree import Tree, leaves, rebuild
 from optimtx.validation import check_positive_int, check_unit_interval
@@ -84,20 +84,16 @@ def lookahead(
         sync = (steps == 0).to(torch.promote_types(ps[0].dtype, torch.float32))
         us = [u if u.dtype == p.dtype else u.to(p.dtype) for u, p in zip(us, ps, strict=True)]
         fast = list(torch._foreach_add(ps, us))
-        # slow + s * a * (fast - slow); then the parameters move by u, or on a sync step to the new slow weights.
-        # torch.lerp returns its end point exactly at weight 1 and its start exactly at weight 0.
-        new_slow = _lerp(slow, fast, loop_invariant(sync * slow_step_size))
-        new_updates = _lerp(us, list(torch._foreach_sub(new_slow, ps)), loop_invariant(sync))
+        # slow + s * a * (fast - slow), as a lerp (exact at weights 0 and 1); then the parameters move by
+        # u + s * (new_slow - fast): new_slow - p on a sync step, u otherwise.
+        new_slow = list(torch._foreach_lerp(slow, fast, scalar_list(loop_invariant(sync * slow_step_size), slow)))
+        new_updates = list(torch._foreach_sub(new_slow, fast))
+        torch._foreach_mul_(new_updates, scalar_list(loop_invariant(sync), new_updates))
+        torch._foreach_add_(new_updates, us)
         new_state = LookaheadState(steps, rebuild(updates, new_slow), inner_state)
         return rebuild(updates, new_updates), new_state
 
     return GradientTransformation(init, update)
-
-
-def _lerp(starts: list[Tensor], ends: list[Tensor], weight: Tensor) -> list[Tensor]:
-    """``torch.lerp`` per pair with a 0-d tensor weight, as one batched call (no host read of the weight)."""
-    by_dtype = {s.dtype: weight.to(s.dtype) for s in starts}
-    return list(torch._foreach_lerp(starts, ends, [by_dtype[s.dtype] for s in starts]))
 
 
 def get_slow_params(state: State) -> Tree:

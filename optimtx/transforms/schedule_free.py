@@ -15,7 +15,7 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import find_one, zero_counter
-from optimtx.transforms.kernels import add_scaled, decay_add_square, loop_invariant, mul
+from optimtx.transforms.kernels import add_scaled, decay_add_square, loop_invariant, mul, scalar_list
 from optimtx.transforms.optimizers import Hyper, _betas, is_present
 from optimtx.transforms.weight_decay import require_params
 from optimtx.tree import Tree, check_same_keys, leaves, rebuild
@@ -190,9 +190,9 @@ def _schedule_free(
         # z_new = z - lr_k * d. Multiply-adds with per-tensor 0-d factors: one pass each, no temporaries.
         b1_t = torch.as_tensor(b1, dtype=torch.float64)
         out = list(torch._foreach_sub(zs, ys))
-        torch._foreach_mul_(out, _per_dtype(ck, out))
-        torch._foreach_addcmul_(out, direction, _per_dtype(lr_k * (b1_t * (1 - ck) - 1), out))
-        new_z = list(torch._foreach_addcmul(zs, direction, _per_dtype(-lr_k, zs)))
+        torch._foreach_mul_(out, scalar_list(loop_invariant(ck), out))
+        torch._foreach_addcmul_(out, direction, scalar_list(loop_invariant(lr_k * (b1_t * (1 - ck) - 1)), out))
+        new_z = list(torch._foreach_addcmul(zs, direction, scalar_list(loop_invariant(-lr_k), zs)))
         stored = [state_dtype or p.dtype for p in ps]
         new_state = new_state._replace(
             z=rebuild(updates, _as(new_z, stored)), nu=rebuild(updates, _as(nu, stored)) if adam else {}
@@ -233,19 +233,6 @@ def _compute_dtype(param_dtype: torch.dtype, state_dtype: torch.dtype | None) ->
 
 def _as(xs: list[Tensor], dtypes: list[torch.dtype]) -> list[Tensor]:
     return [x if x.dtype == d else x.to(d) for x, d in zip(xs, dtypes, strict=True)]
-
-
-def _per_dtype(value: Tensor, like: list[Tensor]) -> list[Tensor]:
-    """A per-step float64 scalar as one 0-d tensor per entry of ``like``, in that entry's dtype and device.
-
-    The list form keeps foreach kernels on the device (no host read of the scalar) and, being
-    0-d in each tensor's own dtype, never promotes a 0-d parameter.
-    """
-    value = loop_invariant(value)
-    cast: dict[tuple[torch.dtype, torch.device], Tensor] = {}
-    for x in like:
-        cast.setdefault((x.dtype, x.device), value.to(x.device, x.dtype))
-    return [cast[(x.dtype, x.device)] for x in like]
 
 
 def _scalar(value: Tensor, like: list[Tensor]) -> Tensor:
