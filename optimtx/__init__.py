@@ -122,6 +122,7 @@ from optimtx.transforms.schedule_free import ScheduleFreeState as ScheduleFreeSt
 from optimtx.transforms.schedule_free import schedule_free_adamw as schedule_free_adamw  # noqa: E402
 from optimtx.transforms.schedule_free import schedule_free_eval_params as schedule_free_eval_params  # noqa: E402
 from optimtx.transforms.schedule_free import schedule_free_sgd as schedule_free_sgd  # noqa: E402
+from optimtx.transforms.trust_ratio import ScheduledDecayState as ScheduledDecayState  # noqa: E402
 from optimtx.transforms.trust_ratio import lamb as lamb  # noqa: E402
 from optimtx.transforms.trust_ratio import lars as lars  # noqa: E402
 from optimtx.transforms.trust_ratio import scale_by_trust_ratio as scale_by_trust_ratio  # noqa: E402
@@ -211,6 +212,7 @@ __all__ = [
     "ScaleByLionState",
     "ScaleByRmsState",
     "ScheduleFreeState",
+    "ScheduledDecayState",
     "SchedulerOrderWarning",
     "StepLR",
     "StepMomentum",

@@ -281,7 +281,12 @@ TABLE: list[TransformCase] = [
         ),
         needs_params=True,
     ),
-    TransformCase("lamb_schedule", otx.lamb, {"lr": otx.schedules.cosine_decay(0.1, 5)}, needs_params=True),
+    TransformCase(
+        "lamb_schedule",
+        otx.lamb,
+        {"lr": otx.schedules.cosine_decay(0.1, 5), "weight_decay": otx.schedules.linear(0.1, 0.0, 4)},
+        needs_params=True,
+    ),
     TransformCase(
         "lars",
         otx.lars,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates, chain
+from optimtx.state_tree import zero_counter
 from optimtx.transforms.adam import scale_by_adam
+from optimtx.transforms.kernels import add_scaled, loop_invariant
 from optimtx.transforms.momentum import check_nesterov, trace
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
@@ -94,7 +97,8 @@ def lamb(
         lr: learning rate (>= 0), a number, a 0-d tensor or a schedule of the step count.
         betas: Adam's ``(b1, b2)``, each in [0, 1).
         eps: added to the denominator of Adam's direction (>= 0).
-        weight_decay: decoupled weight decay, added before the trust ratio (>= 0).
+        weight_decay: decoupled weight decay, added before the trust ratio (>= 0); a number, a
+            0-d tensor or a schedule of the step count (as optax takes it).
 
     References:
         You et al., "Large Batch Optimization for Deep Learning: Training BERT in 76 minutes"
@@ -108,8 +112,40 @@ def lamb(
     """
     check_non_negative("lr", lr, schedule=True)
     check_non_negative("eps", eps)
+    check_non_negative("weight_decay", weight_decay, schedule=True)
     b1, b2 = _betas(betas)
-    return chain(scale_by_adam(b1, b2, eps), *_decay(weight_decay), scale_by_trust_ratio(), scale_by_learning_rate(lr))
+    decay = [_scheduled_decay(weight_decay)] if callable(weight_decay) else _decay(weight_decay)
+    return chain(scale_by_adam(b1, b2, eps), *decay, scale_by_trust_ratio(), scale_by_learning_rate(lr))
+
+
+class ScheduledDecayState(NamedTuple):
+    """State of the decay step of :func:`lamb` when ``weight_decay`` is a schedule.
+
+    Attributes:
+        step_count: updates made (int64 0-d); the schedule is evaluated at it, from 0.
+    """
+
+    step_count: Tensor
+
+
+def _scheduled_decay(schedule: Callable[[Tensor], Any]) -> GradientTransformation:
+    """``updates + schedule(t) * params`` at step ``t`` (optax's ``add_decayed_weights`` with a schedule)."""
+
+    def init(params: Params) -> ScheduledDecayState:
+        return ScheduledDecayState(step_count=zero_counter(params))
+
+    def update(updates: Updates, state: ScheduledDecayState, params: Params | None = None, **extra: Any):
+        del extra
+        us = leaves(updates)
+        new_state = ScheduledDecayState(step_count=state.step_count + 1)
+        if not us:
+            return {}, new_state
+        rate = schedule(state.step_count)
+        rate = loop_invariant(rate) if isinstance(rate, Tensor) else rate
+        ps = leaves(require_params(params, "lamb"))
+        return rebuild(updates, add_scaled(us, ps, rate)), new_state
+
+    return GradientTransformation(init, update)
 
 
 def lars(

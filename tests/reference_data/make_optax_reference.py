@@ -115,6 +115,12 @@ def optax_cases() -> list[dict]:
             {"learning_rate": ("cosine_decay", 0.1, 4), "weight_decay": 0.01},
         ),
     ]
+    lamb_sets.append(
+        (
+            {"lr": 0.02, "weight_decay": ("linear", 0.1, 0.0, 4)},
+            {"learning_rate": 0.02, "weight_decay": _schedule(("linear", 0.1, 0.0, 4))},
+        )
+    )
     for i, (ours, theirs) in enumerate(lamb_sets):
         theirs = {**theirs, "learning_rate": _schedule(theirs["learning_rate"])}
         cases.append(_case(f"lamb_{i}", "lamb", ours, optax.lamb(**theirs), seed=10 + i))
