@@ -11,7 +11,7 @@ from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import find_one, zero_counter
 from optimtx.transforms.kernels import loop_invariant, scalar_list
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, leaves, rebuild
+from optimtx.tree import Tree, copy_tree, leaves, rebuild
 from optimtx.validation import check_positive_int, check_unit_interval
 
 
@@ -70,7 +70,7 @@ def lookahead(
     check_unit_interval("slow_step_size", slow_step_size, closed_right=True)
 
     def init(params: Params) -> LookaheadState:
-        slow = {k: v.detach().clone() for k, v in params.items()}
+        slow = copy_tree(params)
         return LookaheadState(steps_since_sync=zero_counter(params), slow=slow, inner_state=inner.init(params))
 
     def update(updates: Updates, state: LookaheadState, params: Params | None = None, **extra: Any):

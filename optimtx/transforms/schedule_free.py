@@ -18,7 +18,7 @@ from optimtx.state_tree import find_one, zero_counter
 from optimtx.transforms.kernels import add_scaled, decay_add_square, loop_invariant, mul, scalar_list
 from optimtx.transforms.optimizers import Hyper, _betas, is_present
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, check_same_keys, leaves, rebuild
+from optimtx.tree import Tree, check_same_keys, copy_tree, leaves, rebuild
 from optimtx.validation import check_float_dtype, check_non_negative, check_non_negative_int, check_unit_interval
 
 
@@ -165,7 +165,7 @@ def _schedule_free(
             b1=scalar + torch.as_tensor(b1, dtype=torch.float64, device=count.device),
             lr_max=scalar.clone(),
             weight_sum=scalar.clone(),
-            z={k: v.detach().to(state_dtype or v.dtype, copy=True) for k, v in params.items()},
+            z=copy_tree(params, state_dtype),
             nu={k: torch.zeros_like(v, dtype=state_dtype) for k, v in params.items()} if adam else {},
         )
 
