@@ -186,13 +186,7 @@ def _schedule_free(
             torch._foreach_add_(direction, ys, alpha=weight_decay)  # a buffer of this step; div keeps no output
         elif is_present(weight_decay):
             direction = add_scaled(direction, ys, weight_decay)
-        # schedulefree's closed form (x is implicit): y_new - y = c * (z - y) + lr_k * (b1 * (1 - c) - 1) * d,
-        # z_new = z - lr_k * d. Multiply-adds with per-tensor 0-d factors: one pass each, no temporaries.
-        b1_t = torch.as_tensor(b1, dtype=torch.float64)
-        out = list(torch._foreach_sub(zs, ys))
-        torch._foreach_mul_(out, scalar_list(loop_invariant(ck), out))
-        torch._foreach_addcmul_(out, direction, scalar_list(loop_invariant(lr_k * (b1_t * (1 - ck) - 1)), out))
-        new_z = list(torch._foreach_addcmul(zs, direction, scalar_list(loop_invariant(-lr_k), zs)))
+        out, new_z = _y_and_z_steps(zs, ys, direction, lr_k, ck, b1_now)
         stored = [state_dtype or p.dtype for p in ps]
         new_state = new_state._replace(
             z=rebuild(updates, _as(new_z, stored)), nu=rebuild(updates, _as(nu, stored)) if adam else {}
@@ -200,6 +194,22 @@ def _schedule_free(
         return rebuild(updates, _as(out, [g.dtype for g in grads])), new_state
 
     return GradientTransformation(init, update)
+
+
+def _y_and_z_steps(
+    zs: list[Tensor], ys: list[Tensor], direction: list[Tensor], lr_k: Tensor, ck: Tensor, b1: Tensor
+) -> tuple[list[Tensor], list[Tensor]]:
+    """The parameter update ``y_new - y`` and the new ``z``, with ``x`` left implicit.
+
+    schedulefree's closed form: ``y_new - y = c * (z - y) + lr_k * (b1 * (1 - c) - 1) * d`` and
+    ``z_new = z - lr_k * d``. Multiply-adds with per-tensor 0-d factors: one pass each, and
+    no temporaries beyond the two results.
+    """
+    out = list(torch._foreach_sub(zs, ys))
+    torch._foreach_mul_(out, scalar_list(loop_invariant(ck), out))
+    torch._foreach_addcmul_(out, direction, scalar_list(loop_invariant(lr_k * (b1 * (1 - ck) - 1)), out))
+    new_z = list(torch._foreach_addcmul(zs, direction, scalar_list(loop_invariant(-lr_k), zs)))
+    return out, new_z
 
 
 def _averaging(state: ScheduleFreeState, lr: Hyper, warmup_steps: int, power: Hyper):
