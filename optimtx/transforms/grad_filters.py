@@ -45,7 +45,8 @@ def adaptive_grad_clip(clipping: float | Tensor, eps: float | Tensor = 1e-3) -> 
     runs over every dimension but the first (equal to optax with
     ``axis=tuple(range(1, ndim))`` for tensors of 2 or more dimensions). 0-d and 1-d
     tensors are clipped by their whole norm, as in optax. Paper practice is to leave the
-    final classifier layer unclipped (use :func:`optimtx.masked`).
+    final classifier layer unclipped (use :func:`optimtx.masked`). ``ConvTranspose`` weights
+    are stored ``(in, out, ...)`` by torch, so their units are input channels.
 
     Args:
         clipping: the largest allowed ratio of gradient norm to parameter norm, per unit (>= 0).
