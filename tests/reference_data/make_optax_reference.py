@@ -258,6 +258,23 @@ def schedulefree_cases() -> list[dict]:
             {"lr": 0.5, "momentum": 0.8, "warmup_steps": 4, "weight_decay": 0.01},
         ),
     ]
+    # The fast classes users train with compute the same steps (y and z in place).
+    sets.append(
+        (
+            "schedule_free_adamw",
+            {"lr": 0.05, "warmup_steps": 3, "weight_decay": 0.01},
+            schedulefree.AdamWScheduleFree,
+            {"lr": 0.05, "warmup_steps": 3, "weight_decay": 0.01},
+        )
+    )
+    sets.append(
+        (
+            "schedule_free_sgd",
+            {"lr": 0.3, "momentum": 0.9, "warmup_steps": 2},
+            schedulefree.SGDScheduleFree,
+            {"lr": 0.3, "momentum": 0.9, "warmup_steps": 2},
+        )
+    )
     cases = []
     for i, (factory, ours, cls, theirs) in enumerate(sets):
         params, grads = _inputs(70 + i)
