@@ -14,7 +14,7 @@ from optimtx.transforms.adam import scale_by_adam
 from optimtx.transforms.kernels import add_scaled, loop_invariant
 from optimtx.transforms.momentum import check_nesterov, trace
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, is_present
-from optimtx.transforms.scaling import scale_by_learning_rate
+from optimtx.transforms.scaling import ScaleByLearningRateState
 from optimtx.transforms.weight_decay import require_params
 from optimtx.tree import leaves, rebuild
 from optimtx.validation import check_bool, check_non_negative
@@ -73,12 +73,45 @@ def scale_by_trust_ratio(trust_coefficient: Hyper = 1.0, eps: Hyper = 0.0) -> Gr
         us = leaves(updates)
         if not us:
             return {}, state
-        ps = leaves(require_params(params, "scale_by_trust_ratio"))
-        param_norm, update_norm = tensor_norms(ps), tensor_norms(us)
-        ratio = trust_coefficient * param_norm / (update_norm + eps)
-        safe = torch.where((param_norm == 0) | (update_norm == 0), torch.ones_like(ratio), ratio)
-        factors = [f.to(u.dtype) for f, u in zip(safe.unbind(0), us, strict=True)]
-        return rebuild(updates, torch._foreach_mul(us, factors)), state
+        ratios = _trust_ratios(us, leaves(require_params(params, "scale_by_trust_ratio")), trust_coefficient, eps)
+        return rebuild(updates, _scaled(us, ratios)), state
+
+    return GradientTransformation(init, update)
+
+
+def _trust_ratios(us: list[Tensor], ps: list[Tensor], trust_coefficient: Hyper, eps: Hyper) -> Tensor:
+    """The per-tensor ratios ``trust_coefficient * ||p|| / (||u|| + eps)`` (1 where a norm is 0), stacked."""
+    param_norm, update_norm = tensor_norms(ps), tensor_norms(us)
+    ratio = trust_coefficient * param_norm / (update_norm + eps)
+    return torch.where((param_norm == 0) | (update_norm == 0), torch.ones_like(ratio), ratio)
+
+
+def _scaled(us: list[Tensor], factors: Tensor) -> list[Tensor]:
+    """Each tensor times its entry of the stacked ``factors``, as one batched multiply."""
+    return list(torch._foreach_mul(us, [f.to(u.dtype) for f, u in zip(factors.unbind(0), us, strict=True)]))
+
+
+def _trust_ratio_then_lr(
+    lr: Hyper | Callable[[Tensor], Any], trust_coefficient: Hyper, eps: Hyper
+) -> GradientTransformation:
+    """``scale_by_trust_ratio(trust_coefficient, eps)`` then ``scale_by_learning_rate(lr)``, as one multiply.
+
+    Same state as ``scale_by_learning_rate`` (a step counter only for a schedule).
+    """
+
+    def init(params: Params) -> Any:
+        return ScaleByLearningRateState(count=zero_counter(params)) if callable(lr) else EmptyState()
+
+    def update(updates: Updates, state: Any, params: Params | None = None, **extra: Any):
+        del extra
+        us = leaves(updates)
+        new_state = ScaleByLearningRateState(count=state.count + 1) if callable(lr) else state
+        if not us:
+            return {}, new_state
+        rate = lr(state.count) if callable(lr) else lr
+        rate = loop_invariant(rate) if isinstance(rate, Tensor) else rate
+        ratios = _trust_ratios(us, leaves(require_params(params, "the trust ratio")), trust_coefficient, eps)
+        return rebuild(updates, _scaled(us, ratios * -rate)), new_state
 
     return GradientTransformation(init, update)
 
@@ -115,7 +148,7 @@ def lamb(
     check_non_negative("weight_decay", weight_decay, schedule=True)
     b1, b2 = _betas(betas)
     decay = [_scheduled_decay(weight_decay)] if callable(weight_decay) else _decay(weight_decay)
-    return chain(scale_by_adam(b1, b2, eps), *decay, scale_by_trust_ratio(), scale_by_learning_rate(lr))
+    return chain(scale_by_adam(b1, b2, eps), *decay, _trust_ratio_then_lr(lr, 1.0, 0.0))
 
 
 class ScheduledDecayState(NamedTuple):
@@ -186,7 +219,9 @@ def lars(
     check_non_negative("momentum", momentum)
     check_bool("nesterov", nesterov)
     check_nesterov(momentum, 0.0, nesterov)
-    blocks = [*_decay(weight_decay), scale_by_trust_ratio(trust_coefficient, eps), scale_by_learning_rate(lr)]
+    check_non_negative("trust_coefficient", trust_coefficient)
+    check_non_negative("eps", eps)
+    blocks = [*_decay(weight_decay), _trust_ratio_then_lr(lr, trust_coefficient, eps)]
     if is_present(momentum):
         blocks.append(trace(momentum, nesterov=nesterov))
     return chain(*blocks)
