@@ -183,3 +183,16 @@ def test_eval_params_refuses_a_tree_with_other_keys():
     state = tx.init({"a": torch.ones(1), "b": torch.zeros(1)})
     with pytest.raises(ValueError, match="keys are in another order"):
         otx.schedule_free_eval_params(state, {"b": torch.zeros(1), "a": torch.ones(1)})
+
+
+@pytest.mark.parametrize(("factory", "fp32_bytes"), [(otx.schedule_free_adamw, 8), (otx.schedule_free_sgd, 4)])
+def test_state_bytes_per_parameter_halve_with_bfloat16(factory, fp32_bytes):
+    params = {"w": torch.zeros(64, 32), "b": torch.zeros(32)}
+    n = sum(p.numel() for p in params.values())
+
+    def state_bytes(state):
+        tensors = [*state.z.values(), *state.nu.values()]
+        return sum(t.numel() * t.element_size() for t in tensors) / n
+
+    assert state_bytes(factory().init(params)) == fp32_bytes
+    assert state_bytes(factory(state_dtype=torch.bfloat16).init(params)) == fp32_bytes / 2
