@@ -28,6 +28,7 @@ from optimtx.compile import CompiledStep as CompiledStep  # noqa: E402
 from optimtx.compile import FlatLayout as FlatLayout  # noqa: E402
 from optimtx.compile import compile_step as compile_step  # noqa: E402
 from optimtx.compile import compile_update as compile_update  # noqa: E402
+from optimtx.eval_params import eval_params as eval_params  # noqa: E402
 
 # -- parameter schedulers (MMEngine names) --
 from optimtx.param_scheduler import ConstantLR as ConstantLR  # noqa: E402
@@ -77,15 +78,26 @@ from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
 # -- end parameter schedulers --
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
+from optimtx.transforms.clipping import clip_by_norm as clip_by_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
+from optimtx.transforms.ema import EmaParamsState as EmaParamsState  # noqa: E402
+from optimtx.transforms.ema import ema_params as ema_params  # noqa: E402
+from optimtx.transforms.ema import get_ema_params as get_ema_params  # noqa: E402
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
+from optimtx.transforms.grad_filters import ZeroNansState as ZeroNansState  # noqa: E402
+from optimtx.transforms.grad_filters import adaptive_grad_clip as adaptive_grad_clip  # noqa: E402
+from optimtx.transforms.grad_filters import centralize as centralize  # noqa: E402
+from optimtx.transforms.grad_filters import zero_nans as zero_nans  # noqa: E402
 from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState  # noqa: E402
 from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams  # noqa: E402
 from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams  # noqa: E402
 from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams  # noqa: E402
 from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState  # noqa: E402
 from optimtx.transforms.lion import scale_by_lion as scale_by_lion  # noqa: E402
+from optimtx.transforms.lookahead import LookaheadState as LookaheadState  # noqa: E402
+from optimtx.transforms.lookahead import get_slow_params as get_slow_params  # noqa: E402
+from optimtx.transforms.lookahead import lookahead as lookahead  # noqa: E402
 from optimtx.transforms.masking import MaskedState as MaskedState  # noqa: E402
 from optimtx.transforms.masking import MultiTransformState as MultiTransformState  # noqa: E402
 from optimtx.transforms.masking import masked as masked  # noqa: E402
@@ -107,6 +119,14 @@ from optimtx.transforms.rms import scale_by_rms as scale_by_rms  # noqa: E402
 from optimtx.transforms.scaling import ScaleByLearningRateState as ScaleByLearningRateState  # noqa: E402
 from optimtx.transforms.scaling import scale as scale  # noqa: E402
 from optimtx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate  # noqa: E402
+from optimtx.transforms.schedule_free import ScheduleFreeState as ScheduleFreeState  # noqa: E402
+from optimtx.transforms.schedule_free import schedule_free_adamw as schedule_free_adamw  # noqa: E402
+from optimtx.transforms.schedule_free import schedule_free_eval_params as schedule_free_eval_params  # noqa: E402
+from optimtx.transforms.schedule_free import schedule_free_sgd as schedule_free_sgd  # noqa: E402
+from optimtx.transforms.trust_ratio import ScheduledDecayState as ScheduledDecayState  # noqa: E402
+from optimtx.transforms.trust_ratio import lamb as lamb  # noqa: E402
+from optimtx.transforms.trust_ratio import lars as lars  # noqa: E402
+from optimtx.transforms.trust_ratio import scale_by_trust_ratio as scale_by_trust_ratio  # noqa: E402
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
 from optimtx.warnings import FrozenParameterWarning as FrozenParameterWarning  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
@@ -149,6 +169,7 @@ __all__ = [
     "CosineRestartMomentum",
     "CosineRestartParamScheduler",
     "DefaultOptimWrapperConstructor",
+    "EmaParamsState",
     "EmptyState",
     "ExplainRow",
     "ExponentialLR",
@@ -162,6 +183,7 @@ __all__ = [
     "LinearLR",
     "LinearMomentum",
     "LinearParamScheduler",
+    "LookaheadState",
     "LossScaler",
     "MaskedState",
     "MultiOptimWrapperConstructor",
@@ -194,6 +216,8 @@ __all__ = [
     "ScaleByLearningRateState",
     "ScaleByLionState",
     "ScaleByRmsState",
+    "ScheduleFreeState",
+    "ScheduledDecayState",
     "SchedulerOrderWarning",
     "StepLR",
     "StepMomentum",
@@ -202,29 +226,40 @@ __all__ = [
     "TraceState",
     "TransformOptimizer",
     "UnmatchedCustomKeyWarning",
+    "ZeroNansState",
     "__version__",
     "accumulate",
     "adagrad",
     "adam",
     "adamax",
     "adamw",
+    "adaptive_grad_clip",
     "add_decayed_weights",
     "apply_if_finite",
     "apply_updates",
     "build_optim_wrapper",
+    "centralize",
     "chain",
     "clip_by_global_norm",
+    "clip_by_norm",
     "clip_by_value",
     "compile_step",
     "compile_update",
     "current_loss_scale",
+    "ema_params",
+    "eval_params",
     "explain",
     "fused_amp_step",
+    "get_ema_params",
     "get_hyperparams",
+    "get_slow_params",
     "identity",
     "inject_hyperparams",
+    "lamb",
+    "lars",
     "lion",
     "load_state_dict",
+    "lookahead",
     "masked",
     "multi_transform",
     "named_chain",
@@ -239,10 +274,15 @@ __all__ = [
     "scale_by_learning_rate",
     "scale_by_lion",
     "scale_by_rms",
+    "scale_by_trust_ratio",
+    "schedule_free_adamw",
+    "schedule_free_eval_params",
+    "schedule_free_sgd",
     "schedules",
     "set_hyperparams",
     "sgd",
     "state_dict",
     "supports_fused_amp_step",
     "trace",
+    "zero_nans",
 ]

@@ -110,3 +110,22 @@ def resolve_per_name(spec: Any, tree: Mapping[str, Tensor], what: str) -> dict[s
             f"unexpected {unexpected} (entries for unknown names). Give exactly one entry per parameter name."
         )
     return {k: resolved[k] for k in tree}
+
+
+def copy_tree(tree: Mapping[str, Tensor], dtype: torch.dtype | None = None) -> Tree:
+    """A copy of every tensor (optionally cast), for states that start from the parameters.
+
+    ``nn.Parameter`` leaves are detached, so a state never holds a model's autograd graph;
+    other tensors keep theirs, so a meta-learner can differentiate through the initial
+    values (e.g. lookahead's slow weights).
+
+    Example:
+        >>> w = torch.ones(2, requires_grad=True)
+        >>> copy_tree({"w": w * 2})["w"].requires_grad, copy_tree({"p": torch.nn.Parameter(w)})["p"].requires_grad
+        (True, False)
+    """
+    copies = {}
+    for k, v in tree.items():
+        source = v.detach() if isinstance(v, torch.nn.Parameter) else v
+        copies[k] = source.to(dtype=dtype or v.dtype, copy=True)
+    return copies

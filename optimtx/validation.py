@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import torch
 from torch import Tensor
 
 
@@ -127,3 +128,45 @@ def check_finite(name: str, value: Any) -> None:
     _check_type(name, value, schedule=False)
     if _is_number(value) and not math.isfinite(value):
         raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")
+
+
+def check_non_negative_int(name: str, value: Any) -> int:
+    """Return ``value`` if it is an int >= 0, else raise.
+
+    Example:
+        >>> check_non_negative_int("warmup_steps", -1)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid warmup_steps: -1. It must be an integer >= 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer >= 0, got {value!r}.")
+    if value < 0:
+        raise ValueError(f"Invalid {name}: {value!r}. It must be an integer >= 0.")
+    return value
+
+
+def check_float_dtype(name: str, value: Any) -> Any:
+    """``value`` as a floating-point ``torch.dtype`` (or ``None``); names such as ``"bfloat16"`` are accepted.
+
+    Strings let text configs (JSON, YAML) name a dtype: ``"bfloat16"`` and ``"torch.bfloat16"``
+    both give ``torch.bfloat16``.
+
+    Example:
+        >>> check_float_dtype("state_dtype", "torch.bfloat16")
+        torch.bfloat16
+        >>> check_float_dtype("state_dtype", torch.int32)
+        Traceback (most recent call last):
+        ...
+        TypeError: state_dtype must be None or a floating-point torch.dtype (...), got torch.int32.
+    """
+    resolved = value
+    if isinstance(value, str):
+        resolved = getattr(torch, value.removeprefix("torch."), None)
+    if resolved is None and value is None:
+        return None
+    if isinstance(resolved, torch.dtype) and resolved.is_floating_point:
+        return resolved
+    raise TypeError(
+        f"{name} must be None or a floating-point torch.dtype (e.g. torch.bfloat16 or 'bfloat16'), got {value!r}."
+    )

@@ -253,4 +253,123 @@ TABLE: list[TransformCase] = [
             ({"lr": 0.1, "momentum": 0.9}, TypeError, "unexpected keyword"),
         ),
     ),
+    # optax-equal optimizers and filters (issue 12).
+    TransformCase(
+        "clip_by_norm",
+        otx.clip_by_norm,
+        {"max_norm": 1.0},
+        invalid=(
+            ({"max_norm": -1.0}, ValueError, "max_norm"),
+            ({"max_norm": 1.0, "per_tensor": "yes"}, TypeError, "per_tensor"),
+            ({"max_norm": 1.0, "norm_type": -2, "per_tensor": True}, ValueError, "norm_type"),
+        ),
+    ),
+    TransformCase("clip_by_norm_per_tensor", otx.clip_by_norm, {"max_norm": 0.5, "per_tensor": True}),
+    TransformCase(
+        "clip_by_norm_per_tensor_inf", otx.clip_by_norm, {"max_norm": 0.5, "norm_type": "inf", "per_tensor": True}
+    ),
+    TransformCase(
+        "scale_by_trust_ratio",
+        otx.scale_by_trust_ratio,
+        {"trust_coefficient": 0.5, "eps": 1e-3},
+        invalid=(({"trust_coefficient": -1.0}, ValueError, "trust_coefficient"), ({"eps": -1.0}, ValueError, "eps")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "lamb",
+        otx.lamb,
+        {"lr": 1e-2, "weight_decay": 1e-2},
+        invalid=(
+            ({"lr": -1.0}, ValueError, "lr"),
+            ({"betas": (0.9, 1.0)}, ValueError, "betas"),
+            ({"eps": -1.0}, ValueError, "eps"),
+            ({"weight_decay": -1.0}, ValueError, "weight_decay"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase(
+        "lamb_schedule",
+        otx.lamb,
+        {"lr": otx.schedules.cosine_decay(0.1, 5), "weight_decay": otx.schedules.linear(0.1, 0.0, 4)},
+        needs_params=True,
+    ),
+    TransformCase(
+        "lars",
+        otx.lars,
+        {"lr": 0.1, "weight_decay": 1e-3, "nesterov": True},
+        invalid=(
+            ({"lr": -0.1}, ValueError, "lr"),
+            ({"lr": 0.1, "momentum": -0.9}, ValueError, "momentum"),
+            ({"lr": 0.1, "momentum": 0.0, "nesterov": True}, ValueError, "nesterov"),
+            ({"lr": 0.1, "trust_coefficient": -1.0}, ValueError, "trust_coefficient"),
+            ({"lr": 0.1, "nesterov": 1}, TypeError, "nesterov"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase(
+        "lookahead",
+        otx.lookahead,
+        {"inner": otx.adam(0.1), "sync_period": 2, "slow_step_size": 0.5},
+        invalid=(
+            ({"inner": "adam", "sync_period": 2, "slow_step_size": 0.5}, TypeError, "GradientTransformation"),
+            ({"inner": otx.sgd(0.1), "sync_period": 0, "slow_step_size": 0.5}, ValueError, "sync_period"),
+            ({"inner": otx.sgd(0.1), "sync_period": 2.0, "slow_step_size": 0.5}, TypeError, "sync_period"),
+            ({"inner": otx.sgd(0.1), "sync_period": 2, "slow_step_size": 1.5}, ValueError, "slow_step_size"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase(
+        "adaptive_grad_clip",
+        otx.adaptive_grad_clip,
+        {"clipping": 0.05},
+        invalid=(({"clipping": -1.0}, ValueError, "clipping"), ({"clipping": 0.1, "eps": -1.0}, ValueError, "eps")),
+        needs_params=True,
+    ),
+    TransformCase("zero_nans", otx.zero_nans, {}),
+    TransformCase("centralize", otx.centralize, {}),
+    TransformCase(
+        "schedule_free_adamw",
+        otx.schedule_free_adamw,
+        {"lr": 1e-2, "warmup_steps": 2, "weight_decay": 1e-2},
+        invalid=(
+            ({"lr": -1.0}, ValueError, "lr"),
+            ({"warmup_steps": -1}, ValueError, "warmup_steps"),
+            ({"warmup_steps": 1.5}, TypeError, "warmup_steps"),
+            ({"betas": (0.0, 0.999)}, ValueError, "betas"),
+            ({"betas": (0.9, 1.0)}, ValueError, "betas"),
+            ({"weight_lr_power": -1.0}, ValueError, "weight_lr_power"),
+            ({"state_dtype": torch.int8}, TypeError, "state_dtype"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase(
+        "schedule_free_adamw_bf16_state", otx.schedule_free_adamw, {"state_dtype": torch.bfloat16}, needs_params=True
+    ),
+    TransformCase(
+        "schedule_free_sgd",
+        otx.schedule_free_sgd,
+        {"lr": 0.1, "momentum": 0.8, "weight_decay": 1e-3},
+        invalid=(
+            ({"momentum": 0.0}, ValueError, "momentum"),
+            ({"momentum": 1.0}, ValueError, "momentum"),
+            ({"weight_decay": -1.0}, ValueError, "weight_decay"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase(
+        "ema_params",
+        lambda **kw: otx.chain(otx.sgd(0.1), otx.ema_params(**kw)),
+        {"decay": 0.9},
+        invalid=(({"decay": 1.5}, ValueError, "decay"), ({"decay": "x"}, TypeError, "decay")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "inject_hyperparams_schedule_free_adamw",
+        lambda **kw: otx.inject_hyperparams(otx.schedule_free_adamw)(**kw),
+        {"lr": 1e-2, "betas": (0.9, 0.99), "weight_decay": 1e-2},
+        needs_params=True,
+    ),
+    TransformCase(
+        "inject_hyperparams_lars", lambda **kw: otx.inject_hyperparams(otx.lars)(**kw), {"lr": 0.1}, needs_params=True
+    ),
 ]

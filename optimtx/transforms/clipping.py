@@ -109,3 +109,56 @@ def clip_by_value(clip_value: float | Tensor) -> GradientTransformation:
         return rebuild(updates, clamped), state
 
     return GradientTransformation(init, update)
+
+
+def clip_by_norm(
+    max_norm: float | Tensor, norm_type: float | str = 2.0, per_tensor: bool = False
+) -> GradientTransformation:
+    """Clip updates by their norm: all tensors together (default) or each tensor by its own norm.
+
+    ``per_tensor=False`` is :func:`clip_by_global_norm` (``clip_grad_norm_`` over all
+    gradients, what ``clip_grad=dict(max_norm=...)`` runs): one factor for the whole model,
+    so the update keeps its direction. ``per_tensor=True`` scales each tensor ``t`` by
+    ``min(max_norm / (||t|| + 1e-6), 1)`` on its own (``clip_grad_norm_`` called on each
+    gradient separately): the direction changes, and a layer with large gradients cannot
+    shrink the steps of the others. Use the total norm unless you want per-layer caps.
+
+    Args:
+        max_norm: the largest allowed norm (>= 0).
+        norm_type: the p of the p-norm; ``float('inf')`` or ``'inf'`` for the max norm.
+        per_tensor: clip each tensor by its own norm.
+
+    References:
+        torch: ``torch.nn.utils.clip_grad_norm_``. optax: ``optax.clip_by_global_norm``.
+
+    Example:
+        >>> g = {"a": torch.tensor([3.0, 4.0]), "b": torch.tensor([0.5])}
+        >>> tx = clip_by_norm(1.0, per_tensor=True)
+        >>> tx.update(g, tx.init(g))[0]
+        {'a': tensor([0.6000, 0.8000]), 'b': tensor([0.5000])}
+    """
+    check_bool("per_tensor", per_tensor)
+    if not per_tensor:
+        return clip_by_global_norm(max_norm, norm_type)
+    check_non_negative("max_norm", max_norm)
+    norm_type = check_norm_type(norm_type)
+
+    def init(params: Params) -> EmptyState:
+        del params
+        return EmptyState()
+
+    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+        del params, extra
+        grads = leaves(updates)
+        if not grads:
+            return {}, state
+        if torch.is_grad_enabled() and any(g.requires_grad for g in grads):
+            norms = [torch.linalg.vector_norm(g, norm_type) for g in grads]  # _foreach_norm has no backward
+        else:
+            norms = list(torch._foreach_norm(grads, norm_type))
+        wide = torch.promote_types(grads[0].dtype, torch.float32)
+        coefs = clip_coefficient(torch.stack([n.to(grads[0].device, wide) for n in norms]), max_norm)
+        factors = [c.to(g.dtype) for c, g in zip(coefs.unbind(0), grads, strict=True)]
+        return rebuild(updates, torch._foreach_mul(grads, factors)), state
+
+    return GradientTransformation(init, update)

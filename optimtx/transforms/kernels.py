@@ -136,3 +136,20 @@ def add_(xs: list[Tensor], value: Scalar) -> None:
         [tensor([2.])]
     """
     torch._foreach_add_(xs, _per_tensor(value, len(xs)))
+
+
+def scalar_list(value: Tensor, like: list[Tensor]) -> list[Tensor]:
+    """The 0-d ``value`` once per tensor of ``like``, in that tensor's dtype and device.
+
+    Foreach ops given such a list (``_foreach_lerp``, ``_foreach_addcmul_``, ...) read the
+    scalar on the device, never on the host, and a 0-d parameter is not promoted by it.
+    Each distinct dtype/device gets one conversion.
+
+    Example:
+        >>> scalar_list(torch.tensor(0.5, dtype=torch.float64), [torch.ones(2), torch.ones(1, dtype=torch.bfloat16)])
+        [tensor(0.5000), tensor(0.5000, dtype=torch.bfloat16)]
+    """
+    cast: dict[tuple[torch.dtype, torch.device], Tensor] = {}
+    for x in like:
+        cast.setdefault((x.dtype, x.device), value.to(x.device, x.dtype))
+    return [cast[(x.dtype, x.device)] for x in like]

@@ -213,7 +213,7 @@ def public_functions(module: ModuleType, returns: str | None = None) -> dict[str
     Example:
         >>> import optimtx.transforms.clipping as clipping
         >>> sorted(public_functions(clipping, returns="GradientTransformation"))
-        ['clip_by_global_norm', 'clip_by_value']
+        ['clip_by_global_norm', 'clip_by_norm', 'clip_by_value']
     """
     found = {}
     for name, obj in vars(module).items():

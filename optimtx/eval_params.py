@@ -1,0 +1,132 @@
+"""Evaluate with the weights an optimizer keeps for evaluation (schedule-free ``x``, EMA, lookahead's slow weights).
+
+On the pure path these are plain functions of the state (:func:`~optimtx.schedule_free_eval_params`,
+:func:`~optimtx.get_ema_params`, :func:`~optimtx.get_slow_params`). Facade users hold
+parameters inside ``nn.Module`` objects instead, so :func:`eval_params` swaps the
+evaluation weights into those parameters for the length of a ``with`` block and puts the
+training values back, bit for bit, afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from optimtx.base import State
+from optimtx.state_tree import iter_nodes
+from optimtx.transforms.ema import EmaParamsState, get_ema_params
+from optimtx.transforms.lookahead import LookaheadState, get_slow_params
+from optimtx.transforms.schedule_free import ScheduleFreeState, schedule_free_eval_params
+
+_EVAL_STATES = (ScheduleFreeState, EmaParamsState, LookaheadState)
+
+
+def evaluation_params(state: State, params: dict[str, Tensor]) -> dict[str, Tensor] | None:
+    """The evaluation weights held in ``state`` for ``params``, or ``None`` if it holds none.
+
+    Raises ``ValueError`` when ``state`` holds several kinds (say EMA and schedule-free),
+    since the choice would be a guess.
+
+    Example:
+        >>> import optimtx as otx
+        >>> tx = otx.chain(otx.sgd(0.1), otx.ema_params(0.9))
+        >>> evaluation_params(tx.init({"w": torch.ones(1)}), {"w": torch.ones(1)})
+        {'w': tensor([1.])}
+    """
+    found = [n for n in iter_nodes(state) if isinstance(n, _EVAL_STATES)]
+    if not found:
+        return None
+    if len(found) > 1:
+        kinds = sorted({type(n).__name__ for n in found})
+        raise ValueError(
+            f"The optimizer state holds {len(found)} sets of evaluation weights ({', '.join(kinds)}); "
+            "eval_params() can only swap in one. Read them with get_ema_params / schedule_free_eval_params / "
+            "get_slow_params on the sub-state you mean."
+        )
+    if isinstance(found[0], ScheduleFreeState):
+        return schedule_free_eval_params(found[0], params)
+    return get_ema_params(found[0]) if isinstance(found[0], EmaParamsState) else get_slow_params(found[0])
+
+
+def _transform_optimizer(optimizer: Any) -> Any:
+    from optimtx.torch_optimizer import TransformOptimizer
+
+    inner = getattr(optimizer, "optimizer", optimizer)  # an OptimWrapper holds its optimizer there
+    if not isinstance(inner, TransformOptimizer):
+        raise TypeError(
+            f"eval_params() needs a TransformOptimizer (or an OptimWrapper around one), got {type(inner).__name__}; "
+            "build it with optimizer=dict(type='TransformOptimizer', transform=dict(type='schedule_free_adamw', ...))."
+        )
+    return inner
+
+
+def _is_transform_optimizer(optimizer: Any) -> bool:
+    from optimtx.torch_optimizer import TransformOptimizer
+
+    return isinstance(optimizer, TransformOptimizer)
+
+
+def _swaps(optimizer: Any) -> list[tuple[Tensor, Tensor]]:
+    """(parameter, evaluation value) pairs from the shared state and every group's state."""
+    parts: list[tuple[list[Tensor], State]] = []
+    if optimizer._shared_tx is not None:
+        parts.append(([p for g in optimizer.param_groups for p in g["params"]], optimizer._shared_state))
+    parts += [(g["params"], s) for g, s in zip(optimizer.param_groups, optimizer.transform_states, strict=True)]
+    swaps = []
+    for params, state in parts:
+        tree = {str(i): p.detach() for i, p in enumerate(params)}
+        values = evaluation_params(state, tree)
+        if values is not None:
+            swaps += list(zip(params, values.values(), strict=True))
+    return swaps
+
+
+@contextlib.contextmanager
+def eval_params(optimizer: Any) -> Iterator[None]:
+    """Inside the block, the parameters hold the optimizer's evaluation weights; afterwards the training ones.
+
+    Works with a :class:`~optimtx.TransformOptimizer`, an ``OptimWrapper`` around one, or an
+    ``OptimWrapperDict`` of those, whose transform contains ``schedule_free_adamw`` /
+    ``schedule_free_sgd`` (evaluates at ``x``), ``ema_params`` (the average) or ``lookahead``
+    (the slow weights). Everything is
+    computed before any parameter changes; the training values are restored exactly, also
+    when the block raises. Do not step the optimizer inside the block.
+
+    Example:
+        >>> import optimtx as otx
+        >>> w = torch.nn.Parameter(torch.zeros(1))
+        >>> opt = otx.TransformOptimizer([w], dict(type="schedule_free_sgd", lr=1.0, momentum=0.5))
+        >>> for _ in range(2):
+        ...     w.grad = torch.ones(1)
+        ...     opt.step()
+        >>> with eval_params(opt):
+        ...     print(w.detach())  # x: the average of z_1 = -1 and z_2 = -2
+        tensor([-1.5000])
+        >>> w.detach()  # y, the training point
+        tensor([-1.7500])
+    """
+    wrappers = getattr(optimizer, "optim_wrappers", None)  # an OptimWrapperDict: every wrapper in it
+    if isinstance(wrappers, dict):  # wrappers around other optimizers have nothing to swap in
+        targets = [w for w in wrappers.values() if _is_transform_optimizer(getattr(w, "optimizer", None))]
+    else:
+        targets = [optimizer]
+    swaps = [pair for target in targets for pair in _swaps(_transform_optimizer(target))]
+    if not swaps:
+        raise ValueError(
+            "eval_params() found no evaluation weights in this optimizer's transform state; it needs "
+            "schedule_free_adamw/schedule_free_sgd, ema_params or lookahead in the transform."
+        )
+    saved = [p.detach().clone() for p, _ in swaps]
+    with torch.no_grad():
+        for p, value in swaps:
+            p.copy_(value)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for (p, _), original in zip(swaps, saved, strict=True):
+                p.copy_(original)

@@ -1,0 +1,94 @@
+"""An exponential moving average of the parameters, kept in the state for evaluation."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from optimtx.base import GradientTransformation, Params, State, Updates
+from optimtx.state_tree import find_one, zero_counter
+from optimtx.transforms.kernels import loop_invariant, scalar_list
+from optimtx.transforms.weight_decay import require_params
+from optimtx.tree import Tree, leaves, rebuild
+from optimtx.validation import check_unit_interval
+
+
+class EmaParamsState(NamedTuple):
+    """State of :func:`ema_params`.
+
+    Attributes:
+        n_averaged: how many updates were averaged (int64 0-d), as ``AveragedModel.n_averaged``.
+        ema: the averaged parameters (what :func:`get_ema_params` returns).
+    """
+
+    n_averaged: Tensor
+    ema: dict[str, Tensor]
+
+
+def ema_params(decay: float | Tensor) -> GradientTransformation:
+    """Keep an exponential moving average of the parameters *after* each update; pass updates through.
+
+    Put it last in a chain, so that ``params + updates`` are the new parameters:
+    ``chain(adamw(1e-3), ema_params(0.999))``. After the first update the average is the
+    new parameters; after each later one it is ``decay * ema + (1 - decay) * new_params``.
+    That is ``torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))``
+    with ``update_parameters(model)`` called after every optimizer step. Before any update
+    the average is a copy of the initial parameters (as the ``AveragedModel``'s copy).
+
+    Read the average with :func:`get_ema_params` (pure path) or evaluate inside
+    ``with optimtx.eval_params(optimizer):`` (``TransformOptimizer`` / ``OptimWrapper``).
+
+    Args:
+        decay: weight of the old average, in [0, 1].
+
+    References:
+        torch: ``torch.optim.swa_utils.AveragedModel`` with ``get_ema_multi_avg_fn``.
+        optax has ``optax.ema`` for updates, not parameters.
+
+    Example:
+        >>> import optimtx as otx
+        >>> tx = otx.chain(otx.sgd(1.0), ema_params(0.5))
+        >>> p = {"w": torch.zeros(1)}
+        >>> state = tx.init(p)
+        >>> for _ in range(2):
+        ...     u, state = tx.update({"w": -torch.ones(1)}, state, p)
+        ...     p = otx.apply_updates(p, u)
+        >>> p, get_ema_params(state)  # params 1 then 2: ema 1, then 0.5 * 1 + 0.5 * 2
+        ({'w': tensor([2.])}, {'w': tensor([1.5000])})
+    """
+    check_unit_interval("decay", decay, closed_right=True)
+
+    def init(params: Params) -> EmaParamsState:
+        return EmaParamsState(n_averaged=zero_counter(params), ema={k: v.detach().clone() for k, v in params.items()})
+
+    def update(updates: Updates, state: EmaParamsState, params: Params | None = None, **extra: Any):
+        del extra
+        params = require_params(params, "ema_params")
+        us = leaves(updates)
+        if not us:
+            return {}, state._replace(n_averaged=state.n_averaged + 1)
+        ps = [p.detach() for p in leaves(params)]
+        us = [(u if u.dtype == p.dtype else u.to(p.dtype)).detach() for u, p in zip(us, ps, strict=True)]
+        # The first update copies (weight 1), like AveragedModel when n_averaged is 0.
+        weight = torch.where(state.n_averaged == 0, 1.0, 1 - torch.as_tensor(decay, dtype=torch.float64))
+        weights = scalar_list(loop_invariant(weight), ps)
+        # lerp(ema, p + u, w) as lerp(ema, p, w) + w * u: no parameter-sized temporary. At w = 1, torch.lerp
+        # returns p exactly and p + 1 * u rounds like apply_updates' p + u, so the first copy is exact.
+        new_ema = list(torch._foreach_lerp(leaves(state.ema), ps, weights))
+        torch._foreach_addcmul_(new_ema, us, weights)
+        return dict(updates), EmaParamsState(n_averaged=state.n_averaged + 1, ema=rebuild(updates, new_ema))
+
+    return GradientTransformation(init, update)
+
+
+def get_ema_params(state: State) -> Tree:
+    """The averaged parameters kept by the one :func:`ema_params` inside ``state`` (clone them to keep them).
+
+    Example:
+        >>> tx = ema_params(0.9)
+        >>> get_ema_params(tx.init({"w": torch.ones(2)}))
+        {'w': tensor([1., 1.])}
+    """
+    return dict(find_one(state, EmaParamsState, "ema_params(...)").ema)
