@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import torch
 from torch import Tensor
 
 
@@ -127,3 +128,30 @@ def check_finite(name: str, value: Any) -> None:
     _check_type(name, value, schedule=False)
     if _is_number(value) and not math.isfinite(value):
         raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")
+
+
+def check_state_dtype(name: str, value: Any) -> torch.dtype | None:
+    """Return ``value`` as a floating ``torch.dtype`` (or ``None``); names such as ``'bfloat16'`` are accepted.
+
+    Used for ``mu_dtype`` (the dtype a state buffer is stored in), which configs give as a string.
+
+    Example:
+        >>> check_state_dtype("mu_dtype", "bfloat16")
+        torch.bfloat16
+        >>> check_state_dtype("mu_dtype", "int8")
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid mu_dtype: 'int8'. It must be None or a floating dtype such as torch.bfloat16 or 'float32'.
+    """
+    if value is None:
+        return None
+    dtype = value
+    if isinstance(value, str):
+        dtype = getattr(torch, value.removeprefix("torch."), None)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        if not isinstance(value, (str, torch.dtype)):
+            raise TypeError(f"{name} must be None, a torch.dtype or a dtype name such as 'bfloat16', got {value!r}.")
+        raise ValueError(
+            f"Invalid {name}: {value!r}. It must be None or a floating dtype such as torch.bfloat16 or 'float32'."
+        )
+    return dtype
