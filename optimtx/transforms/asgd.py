@@ -1,0 +1,113 @@
+"""Averaged SGD: ``torch.optim.ASGD`` as a pure transform, with the running average of the parameters in its state."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.state_tree import find_one, zero_counter
+from optimtx.transforms.kernels import add_scaled, mul
+from optimtx.transforms.optimizers import Hyper, _decay, _negate
+from optimtx.transforms.weight_decay import require_params
+from optimtx.tree import check_same_keys, leaves, rebuild
+from optimtx.validation import check_non_negative
+
+
+class AsgdState(NamedTuple):
+    """State of :func:`asgd`.
+
+    Attributes:
+        count: how many updates were made (int64 0-d tensor), torch's ``step``.
+        eta: the step size of the next update (float64 0-d), torch's ``eta``.
+        mu: the averaging weight of the next update (float64 0-d), torch's ``mu``.
+        ax: the running average of each parameter (torch's ``ax``); see :func:`asgd_averaged_params`.
+    """
+
+    count: Tensor
+    eta: Tensor
+    mu: Tensor
+    ax: dict[str, Tensor]
+
+
+def asgd(
+    lr: Hyper = 1e-2,
+    lambd: Hyper = 1e-4,
+    alpha: Hyper = 0.75,
+    t0: Hyper = 1e6,
+    weight_decay: Hyper = 0,
+    maximize: bool = False,
+) -> GradientTransformation:
+    """``torch.optim.ASGD``: SGD with a decaying step size and a running average of the parameters.
+
+    The update is ``-eta * (g + lambd * p)`` (``g`` with L2 decay and the sign of ``maximize``
+    applied); then the average moves to the new parameters, ``ax += mu * (p_new - ax)``, and the
+    next ``eta = lr / (1 + lambd * lr * t) ** alpha`` and ``mu = 1 / max(1, t - t0)``. ``eta`` and
+    ``mu`` live in the state as torch keeps them, so a changed ``lr`` (``inject_hyperparams``,
+    schedulers) acts from the step after, as in torch. Evaluate with :func:`asgd_averaged_params`.
+    ``update`` needs ``params``.
+
+    Example:
+        >>> tx = asgd(lr=0.1, lambd=0.0)
+        >>> p = {"w": torch.ones(1)}
+        >>> u, state = tx.update({"w": torch.ones(1)}, tx.init(p), p)
+        >>> u, asgd_averaged_params(state)
+        ({'w': tensor([-0.1000])}, {'w': tensor([0.9000])})
+
+    References:
+        Polyak and Juditsky, 1992, "Acceleration of Stochastic Approximation by Averaging"; ``torch.optim.ASGD``.
+    """
+    check_non_negative("lr", lr, schedule=True)
+    check_non_negative("lambd", lambd)
+    check_non_negative("alpha", alpha)
+    check_non_negative("t0", t0)
+    return chain(*_negate(maximize), *_decay(weight_decay), _scale_by_asgd(lr, lambd, alpha, t0))
+
+
+def _scale_by_asgd(lr: Hyper, lambd: Hyper, alpha: Hyper, t0: Hyper) -> GradientTransformation:
+    def init(params: Params) -> AsgdState:
+        count = zero_counter(params)
+        first = _value(lr, count)
+        return AsgdState(count, first, torch.ones_like(first), {k: torch.zeros_like(v) for k, v in params.items()})
+
+    def update(updates: Updates, state: AsgdState, params: Params | None = None, **extra: Any):
+        del extra
+        params = require_params(params, "asgd")
+        check_same_keys(updates, params, "params")
+        count = state.count + 1
+        rate, t = _value(lr, state.count), count.to(torch.float64)
+        eta = rate / (1 + lambd * rate * t) ** alpha
+        mu = 1 / torch.clamp(t - t0, min=1.0)
+        new_state = AsgdState(count, eta, mu, {})
+        grads, ps = leaves(updates), leaves(params)
+        if not grads:
+            return {}, new_state
+        step = add_scaled(mul(ps, -lambd * state.eta), grads, -state.eta)
+        moved = torch._foreach_add(ps, step)
+        ax = add_scaled(leaves(state.ax), list(torch._foreach_sub(moved, leaves(state.ax))), state.mu)
+        return rebuild(updates, step), new_state._replace(ax=rebuild(updates, ax))
+
+    return GradientTransformation(init, update)
+
+
+def _value(lr: Hyper, count: Tensor) -> Tensor:
+    """``lr`` (a number, a tensor, or a schedule evaluated at ``count``) as a float64 0-d tensor on count's device."""
+    value = lr(count) if callable(lr) else lr
+    return torch.as_tensor(value, dtype=torch.float64, device=count.device).clone()
+
+
+def asgd_averaged_params(state: Any) -> dict[str, Tensor]:
+    """The averaged parameters (torch's ``ax``) kept by the one :func:`asgd` inside ``state``.
+
+    Evaluate with these weights, as ASGD intends; training continues from the plain parameters.
+
+    Example:
+        >>> tx = asgd(lr=0.5, lambd=0.0, t0=0.0)
+        >>> p = {"w": torch.zeros(1)}
+        >>> _, state = tx.update({"w": torch.ones(1)}, tx.init(p), p)
+        >>> asgd_averaged_params(state)
+        {'w': tensor([-0.5000])}
+    """
+    return dict(find_one(state, AsgdState, "asgd(...)").ax)
