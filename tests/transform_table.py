@@ -190,6 +190,105 @@ TABLE: list[TransformCase] = [
         invalid=(({"betas": (0.9, 2.0)}, ValueError, "betas"), ({"lr": -1.0}, ValueError, "lr")),
         needs_params=True,
     ),
+    # torch.optim equivalents (tests/test_optimizers_torch.py holds their parity tests).
+    TransformCase(
+        "radam",
+        otx.radam,
+        {"lr": 1e-2, "weight_decay": 1e-2, "maximize": True},
+        invalid=(
+            ({"lr": -1.0}, ValueError, "lr"),
+            ({"betas": (1.0, 0.999)}, ValueError, "betas"),
+            ({"eps": -1.0}, ValueError, "eps"),
+            ({"weight_decay": -1.0}, ValueError, "weight_decay"),
+            ({"decoupled_weight_decay": 1}, TypeError, "decoupled_weight_decay"),
+            ({"maximize": "yes"}, TypeError, "maximize"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase(
+        "radam_decoupled", otx.radam, {"weight_decay": 0.1, "decoupled_weight_decay": True}, needs_params=True
+    ),
+    TransformCase(
+        "nadam",
+        otx.nadam,
+        {"lr": 1e-2, "weight_decay": 1e-2, "decoupled_weight_decay": True},
+        invalid=(
+            ({"momentum_decay": -1.0}, ValueError, "momentum_decay"),
+            ({"betas": (0.9, 1.5)}, ValueError, "betas"),
+            ({"eps": -1.0}, ValueError, "eps"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase(
+        "adadelta",
+        otx.adadelta,
+        {"lr": 0.5, "rho": 0.8, "weight_decay": 1e-2, "maximize": True},
+        invalid=(
+            ({"rho": 1.5}, ValueError, "rho"),
+            ({"eps": -1.0}, ValueError, "eps"),
+            ({"lr": -1.0}, ValueError, "lr"),
+            ({"weight_decay": -1.0}, ValueError, "weight_decay"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase(
+        "adafactor",
+        otx.adafactor,
+        {"lr": 1e-2, "weight_decay": 1e-2, "maximize": True},
+        invalid=(
+            ({"beta2_decay": 0.5}, ValueError, "beta2_decay"),
+            ({"eps": (-1.0, 1e-3)}, ValueError, r"eps\[0\]"),
+            ({"eps": (None, -1.0)}, ValueError, r"eps\[1\]"),
+            ({"eps": 1e-3}, ValueError, "pair"),
+            ({"d": 0.5}, ValueError, "d"),
+            ({"weight_decay": -1.0}, ValueError, "weight_decay"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase("adafactor_eps1", otx.adafactor, {"eps": (1e-30, 1e-3), "d": 2.0}, needs_params=True),
+    TransformCase(
+        "rprop",
+        otx.rprop,
+        {"lr": 1e-2, "etas": (0.4, 1.3), "step_sizes": (1e-4, 1.0), "maximize": True},
+        invalid=(
+            ({"etas": (1.5, 1.2)}, ValueError, "etas"),
+            ({"etas": (0.5, 0.9)}, ValueError, "etas"),
+            ({"step_sizes": (1e-6,)}, ValueError, "step_sizes"),
+            ({"lr": -1.0}, ValueError, "lr"),
+            ({"lr": lambda count: 0.1}, TypeError, "initial step size"),
+        ),
+    ),
+    TransformCase(
+        "asgd",
+        otx.asgd,
+        {"lr": 1e-2, "lambd": 1e-2, "t0": 1.0, "weight_decay": 1e-2, "maximize": True},
+        invalid=(
+            ({"lr": -1.0}, ValueError, "lr"),
+            ({"weight_decay": -1.0}, ValueError, "weight_decay"),
+            ({"lambd": "x"}, TypeError, "lambd"),
+        ),
+        needs_params=True,
+    ),
+    TransformCase(
+        "muon_with_adamw",
+        otx.muon_with_adamw,
+        {"lr": 0.02, "adamw_lr": 1e-3},
+        needs_params=True,
+        invalid=(
+            ({"lr": -1.0}, ValueError, "lr"),
+            ({"adjust_lr_fn": "other"}, ValueError, "adjust_lr_fn"),
+            ({"exclude": "embed"}, TypeError, "exclude"),
+        ),
+    ),
+    TransformCase(
+        "adam_bf16_mu",
+        otx.adam,
+        {"lr": 1e-2, "mu_dtype": torch.bfloat16},
+        invalid=(({"mu_dtype": "int8"}, ValueError, "mu_dtype"), ({"mu_dtype": 3}, TypeError, "mu_dtype")),
+    ),
+    TransformCase("adamw_bf16_mu", otx.adamw, {"lr": 1e-2, "mu_dtype": "bfloat16"}, needs_params=True),
+    TransformCase("sgd_bf16_mu", otx.sgd, {"lr": 0.1, "momentum": 0.9, "mu_dtype": "bfloat16"}),
+    TransformCase("lion_bf16_mu", otx.lion, {"lr": 1e-3, "mu_dtype": torch.bfloat16}),
     # Combinators, each with a sample inner transform.
     TransformCase(
         "accumulate",

@@ -181,7 +181,7 @@ def muon(
     return chain(core, *_decay(weight_decay), scale_by_learning_rate(lr))
 
 
-# Kept as Python numbers under inject_hyperparams: torch fuses them into addmm, and bfloat16 rounds differently otherwise.
+# Kept as Python numbers under inject_hyperparams: torch fuses them into addmm (bfloat16 rounds otherwise).
 muon.static_args = ("ns_coefficients",)  # type: ignore[attr-defined]
 scale_by_muon.static_args = ("ns_coefficients",)  # type: ignore[attr-defined]
 
@@ -213,9 +213,7 @@ def muon_labels(
     """
     if keys not in ("name", "index"):
         raise ValueError(f"Invalid keys: {keys!r}. It must be 'name' or 'index'.")
-    if isinstance(exclude, str) or not all(isinstance(e, str) for e in exclude):
-        raise TypeError(f"exclude must be a sequence of name patterns (strings), got {exclude!r}.")
-    patterns = [re.compile(e) for e in exclude]
+    patterns = _patterns(exclude)
     named = params.named_parameters() if isinstance(params, torch.nn.Module) else params
     items = list(named.items() if isinstance(named, Mapping) else named)
     labels = {}
@@ -223,6 +221,12 @@ def muon_labels(
         hidden = p.ndim == 2 and not any(pattern.search(name) for pattern in patterns)
         labels[name if keys == "name" else str(i)] = "muon" if hidden else "adamw"
     return labels
+
+
+def _patterns(exclude: Any) -> list[re.Pattern[str]]:
+    if isinstance(exclude, str) or not isinstance(exclude, Sequence) or not all(isinstance(e, str) for e in exclude):
+        raise TypeError(f"exclude must be a sequence of name patterns (strings), got {exclude!r}.")
+    return [re.compile(e) for e in exclude]
 
 
 def muon_with_adamw(
@@ -253,6 +257,7 @@ def muon_with_adamw(
         >>> u["layer.bias"]  # AdamW's first step is -lr * sign(g)
         tensor([-0.0010, -0.0010, -0.0010])
     """
+    _patterns(exclude)
     transforms = {
         "muon": muon(lr, weight_decay, momentum, nesterov, adjust_lr_fn=adjust_lr_fn),
         "adamw": adamw(adamw_lr, adamw_betas, adamw_eps, adamw_weight_decay),
