@@ -9,11 +9,11 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import find_one, zero_counter
-from optimtx.transforms.kernels import add_scaled, mul
+from optimtx.transforms.kernels import add_scaled, loop_invariant, mul
 from optimtx.transforms.optimizers import Hyper, _decay, _negate
 from optimtx.transforms.weight_decay import require_params
 from optimtx.tree import check_same_keys, leaves, rebuild
-from optimtx.validation import check_non_negative
+from optimtx.validation import check_bool, check_non_negative
 
 
 class AsgdState(NamedTuple):
@@ -63,10 +63,37 @@ def asgd(
     check_non_negative("lambd", lambd)
     check_non_negative("alpha", alpha)
     check_non_negative("t0", t0)
-    return chain(*_negate(maximize), *_decay(weight_decay), _scale_by_asgd(lr, lambd, alpha, t0))
+    check_bool("maximize", maximize)
+    if _is_number(weight_decay) and _is_number(lambd):
+        # One pass: -eta * (±g + (lambd + weight_decay) * p), the same sum torch forms in two.
+        check_non_negative("weight_decay", weight_decay)
+        return _scale_by_asgd(lr, lambd, alpha, t0, weight_decay, maximize)
+    return chain(*_negate(maximize), *_decay(weight_decay), _scale_by_asgd(lr, lambd, alpha, t0, 0.0, False))
 
 
-def _scale_by_asgd(lr: Hyper, lambd: Hyper, alpha: Hyper, t0: Hyper) -> GradientTransformation:
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _step(grads: list[Tensor], ps: list[Tensor], eta: Tensor, lambd: Hyper, weight_decay: Hyper, maximize: bool):
+    """``-eta * (g + (lambd + weight_decay) * p)`` (``-g`` when maximizing)."""
+    sign = -1.0 if maximize else 1.0
+    if _is_number(lambd) and _is_number(weight_decay):
+        out = list(torch._foreach_add(grads, ps, alpha=sign * (lambd + weight_decay)))
+        torch._foreach_mul_(out, _weights(-sign * eta, out))  # fresh, and add's backward needs nothing
+        return out
+    return add_scaled(mul(ps, -lambd * eta), grads, -eta)
+
+
+def _weights(value: Tensor, like: list[Tensor]) -> list[Tensor]:
+    """``value`` once per tensor, in that tensor's dtype (one conversion per distinct dtype)."""
+    by_dtype = {x.dtype: loop_invariant(value.to(x.dtype)) for x in like}
+    return [by_dtype[x.dtype] for x in like]
+
+
+def _scale_by_asgd(
+    lr: Hyper, lambd: Hyper, alpha: Hyper, t0: Hyper, weight_decay: Hyper, maximize: bool
+) -> GradientTransformation:
     def init(params: Params) -> AsgdState:
         count = zero_counter(params)
         first = _value(lr, count)
@@ -84,9 +111,9 @@ def _scale_by_asgd(lr: Hyper, lambd: Hyper, alpha: Hyper, t0: Hyper) -> Gradient
         grads, ps = leaves(updates), leaves(params)
         if not grads:
             return {}, new_state
-        step = add_scaled(mul(ps, -lambd * state.eta), grads, -state.eta)
+        step = _step(grads, ps, state.eta, lambd, weight_decay, maximize)
         moved = torch._foreach_add(ps, step)
-        ax = add_scaled(leaves(state.ax), list(torch._foreach_sub(moved, leaves(state.ax))), state.mu)
+        ax = torch._foreach_lerp(leaves(state.ax), moved, _weights(state.mu, moved))
         return rebuild(updates, step), new_state._replace(ax=rebuild(updates, ax))
 
     return GradientTransformation(init, update)

@@ -10,9 +10,9 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import zero_counter
 from optimtx.transforms.adam import _first_moment_step, _step_scalar, bias_correction
-from optimtx.transforms.kernels import add_, decay_add_square, mul
+from optimtx.transforms.kernels import add_, decay_add_square, loop_invariant
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
-from optimtx.transforms.scaling import scale_by_learning_rate
+from optimtx.transforms.scaling import _check_scalar, scale_by_learning_rate
 from optimtx.tree import leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_non_negative, check_unit_interval
 
@@ -61,8 +61,8 @@ def scale_by_nadam(
     Example:
         >>> tx = scale_by_nadam(eps=0.0)
         >>> g = {"w": torch.tensor([2.0, -0.5])}
-        >>> tx.update(g, tx.init(g))[0]
-        {'w': tensor([ 1., -1.])}
+        >>> tx.update(g, tx.init(g))[0]  # (c_g + 0.1 c_m) * sign(g), c_g + 0.1 c_m a little above 1
+        {'w': tensor([ 1.0565, -1.0565])}
 
     References:
         Dozat, 2016, "Incorporating Nesterov Momentum into Adam"; ``torch.optim.NAdam``; ``optax.nadam``.
@@ -71,6 +71,16 @@ def scale_by_nadam(
     check_unit_interval("b2", b2)
     check_non_negative("eps", eps)
     check_non_negative("momentum_decay", momentum_decay)
+    return _nadam_transform(b1, b2, eps, momentum_decay, None)
+
+
+def _nadam_transform(b1: Hyper, b2: Hyper, eps: Hyper, momentum_decay: Hyper, lr: Any) -> GradientTransformation:
+    """:func:`scale_by_nadam`, times ``-lr`` when ``lr`` is given (a number, tensor or schedule at the count).
+
+    ``c_g * g + c_m * m`` is computed as ``(c_g + c_m) * lerp(g, m, c_m / (c_g + c_m))`` (one pass), and
+    ``sqrt(v / bc2) + eps`` as ``(sqrt(v) + eps * sqrt(bc2)) / sqrt(bc2)``, the scalar factors (and ``-lr``)
+    joining one multiplication at the end.
+    """
 
     def init(params: Params) -> ScaleByNadamState:
         count = zero_counter(params)
@@ -86,16 +96,26 @@ def scale_by_nadam(
         if not grads:
             return {}, state._replace(count=count, mu_product=product)
         nu = decay_add_square(leaves(state.nu), grads, b2, 1 - b2)
+        root_bc2 = bias_correction(b2, count).sqrt()
         denominator = list(torch._foreach_pow(nu, 0.5))  # not sqrt: pow's backward does not keep its output
-        torch._foreach_mul_(denominator, _step_scalar(bias_correction(b2, count).rsqrt(), nu))
-        add_(denominator, _step_scalar(torch.as_tensor(eps, dtype=torch.float64), nu))
-        grad_part = mul(grads, _step_scalar((1 - mu_t) / (1 - product), grads))  # fresh, in the grads' dtypes
-        torch._foreach_add_(grad_part, mul(mu, _step_scalar(mu_next / (1 - product * mu_next), mu)))
-        out = torch._foreach_div(grad_part, denominator)
+        add_(denominator, _step_scalar(eps * root_bc2, nu))
+        c_g, c_m = (1 - mu_t) / (1 - product), mu_next / (1 - product * mu_next)
+        factor = (c_g + c_m) * root_bc2
+        if lr is not None:
+            factor = factor * -torch.as_tensor(lr(state.count) if callable(lr) else lr, dtype=torch.float64)
+        mixed = torch._foreach_lerp(grads, mu, _weights(c_m / (c_g + c_m), grads))
+        out = list(torch._foreach_div(mixed, denominator))  # fresh; div's backward needs only its inputs
+        torch._foreach_mul_(out, _step_scalar(factor, out))
         new_state = ScaleByNadamState(count, product, rebuild(updates, mu), rebuild(updates, nu))
         return rebuild(updates, out), new_state
 
     return GradientTransformation(init, update)
+
+
+def _weights(weight: Tensor, like: list[Tensor]) -> list[Tensor]:
+    """A lerp weight per tensor, in that tensor's dtype (one conversion per distinct dtype)."""
+    by_dtype = {x.dtype: loop_invariant(weight.to(x.dtype)) for x in like}
+    return [by_dtype[x.dtype] for x in like]
 
 
 def nadam(
@@ -116,15 +136,16 @@ def nadam(
         >>> tx = nadam(0.1, eps=0.0)
         >>> p = {"w": torch.ones(1)}
         >>> tx.update({"w": torch.full((1,), 5.0)}, tx.init(p), p)[0]
-        {'w': tensor([-0.1000])}
+        {'w': tensor([-0.1056])}
 
     References:
         Dozat, 2016, "Incorporating Nesterov Momentum into Adam"; ``torch.optim.NAdam``; ``optax.nadamw``.
     """
     check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
+    _check_scalar("lr", lr)
     core = scale_by_nadam(b1, b2, eps, momentum_decay)
     decay = _decay(weight_decay)
     if check_bool("decoupled_weight_decay", decoupled_weight_decay):
         return chain(*_negate(maximize), core, *decay, scale_by_learning_rate(lr))
-    return chain(*_negate(maximize), *decay, core, scale_by_learning_rate(lr))
+    return chain(*_negate(maximize), *decay, _nadam_transform(b1, b2, eps, momentum_decay, lr))

@@ -12,7 +12,7 @@ from optimtx.state_tree import zero_counter
 from optimtx.transforms.adam import _first_moment_step, _step_scalar, bias_correction
 from optimtx.transforms.kernels import add_, decay_add_square
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
-from optimtx.transforms.scaling import scale_by_learning_rate
+from optimtx.transforms.scaling import _check_scalar, scale_by_learning_rate
 from optimtx.tree import leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_non_negative, check_unit_interval
 
@@ -73,6 +73,14 @@ def scale_by_radam(
     check_unit_interval("b1", b1)
     check_unit_interval("b2", b2)
     check_non_negative("eps", eps)
+    return _radam_transform(b1, b2, eps, None)
+
+
+def _radam_transform(b1: Hyper, b2: Hyper, eps: Hyper, lr: Any) -> GradientTransformation:
+    """:func:`scale_by_radam`, times ``-lr`` when ``lr`` is given (a number, tensor or schedule at the count).
+
+    Folding the learning rate into RAdam's per-step factor saves the separate scaling pass.
+    """
 
     def init(params: Params) -> ScaleByRadamState:
         return ScaleByRadamState(count=zero_counter(params), mu=zeros_like(params), nu=zeros_like(params))
@@ -90,6 +98,8 @@ def scale_by_radam(
         torch._foreach_mul_(denominator, _step_scalar(on, nu))
         add_(denominator, _step_scalar(on * eps + (1 - on), nu))
         factor = torch.where(use, rect * bias_correction(b2, count).sqrt(), 1.0) / bias_correction(b1, count)
+        if lr is not None:
+            factor = factor * -torch.as_tensor(lr(state.count) if callable(lr) else lr, dtype=torch.float64)
         out = list(torch._foreach_div(mu, denominator))  # fresh; div's backward needs only its inputs
         torch._foreach_mul_(out, _step_scalar(factor, out))
         return rebuild(updates, out), ScaleByRadamState(count=count, mu=rebuild(updates, mu), nu=rebuild(updates, nu))
@@ -121,8 +131,10 @@ def radam(
         ``optax.radam``.
     """
     check_non_negative("lr", lr, schedule=True)
+    _check_scalar("lr", lr)
     b1, b2 = _betas(betas)
+    check_non_negative("eps", eps)
     decay = _decay(weight_decay)
     if check_bool("decoupled_weight_decay", decoupled_weight_decay):
         return chain(*_negate(maximize), scale_by_radam(b1, b2, eps), *decay, scale_by_learning_rate(lr))
-    return chain(*_negate(maximize), *decay, scale_by_radam(b1, b2, eps), scale_by_learning_rate(lr))
+    return chain(*_negate(maximize), *decay, _radam_transform(b1, b2, eps, lr))
