@@ -204,7 +204,8 @@ def muon_labels(
         params: a module, a ``{name: tensor}`` dict, or ``named_parameters()`` pairs.
         exclude: name patterns of matrices to give to AdamW.
         keys: ``'name'`` (for pure trees keyed by parameter name) or ``'index'`` (``'0'``, ``'1'``...
-            in parameter order, the keys ``TransformOptimizer`` gives a single param group).
+            in parameter order, the keys ``TransformOptimizer`` gives a param group when its transform
+            is built with ``inject_hyperparams``, e.g. ``inject_hyperparams(muon_with_adamw)(labels=...)``).
 
     Example:
         >>> model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
@@ -263,5 +264,20 @@ def muon_with_adamw(
         "adamw": adamw(adamw_lr, adamw_betas, adamw_eps, adamw_weight_decay),
     }
     if labels is not None:
-        return multi_transform(transforms, dict(labels))
+        return multi_transform(transforms, _given_labels(dict(labels)))
     return multi_transform(transforms, lambda tree: muon_labels(tree, exclude))
+
+
+def _given_labels(labels: dict[str, str]) -> Any:
+    """Labels from a dict; a ``'muon'`` label on a 0-d stand-in (``TransformOptimizer`` probes with them) is AdamW's."""
+    bad = sorted({repr(v) for v in labels.values() if v not in ("muon", "adamw")})
+    if bad:
+        raise ValueError(f"labels must be 'muon' or 'adamw', got {', '.join(bad)}.")
+
+    def resolve(tree: Mapping[str, Tensor]) -> dict[str, str]:
+        missing = [k for k in tree if k not in labels]
+        if missing:
+            raise ValueError(f"labels have no entry for {missing}; give one label per parameter (muon_labels does).")
+        return {k: "adamw" if labels[k] == "muon" and v.ndim == 0 else labels[k] for k, v in tree.items()}
+
+    return resolve
