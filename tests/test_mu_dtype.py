@@ -82,7 +82,7 @@ def test_low_precision_state_round_trips_through_a_weights_only_checkpoint(name)
 def test_a_float32_checkpoint_does_not_load_into_a_bfloat16_state():
     params = {"w": torch.ones(2)}
     sd = otx.state_dict(otx.adam().init(params))
-    with pytest.raises(ValueError, match="bfloat16, got .*float32"):
+    with pytest.raises(ValueError, match=r"bfloat16, got .*float32"):
         otx.load_state_dict(otx.adam(mu_dtype="bfloat16").init(params), sd)
 
 

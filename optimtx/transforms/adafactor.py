@@ -29,7 +29,7 @@ class AdafactorState(NamedTuple):
         variance: for 0-d and 1-d tensors, the running average of ``g * g`` (torch's ``variance``).
     """
 
-    count: Tensor
+    count: Tensor  # type: ignore[assignment]  # (shadows tuple.count, like the other states)
     row_var: dict[str, Tensor]
     col_var: dict[str, Tensor]
     variance: dict[str, Tensor]
@@ -135,11 +135,11 @@ def _scale_by_adafactor(
         grads, ps = leaves(updates), leaves(params)
         floors = [(torch.finfo(p.dtype).eps if eps1 is None else eps1) for p in ps]
         # Fresh buffers, and maximum's backward needs only its inputs (eps1 is squared: the root follows).
-        estimate = list(torch._foreach_maximum(estimate, [f * f for f in floors]))
+        estimate = list(torch._foreach_maximum(estimate, [f * f for f in floors]))  # type: ignore[misc]
         direction = list(torch._foreach_mul(torch._foreach_rsqrt(estimate), grads))
         coefficient = _coefficients(ps, direction, rate, t, eps2, d)
-        out = torch._foreach_mul(direction, list(coefficient.unbind()))
-        out = [o if o.dtype == g.dtype else o.to(g.dtype) for o, g in zip(out, grads, strict=True)]
+        scaled = torch._foreach_mul(direction, list(coefficient.unbind()))
+        out = [o if o.dtype == g.dtype else o.to(g.dtype) for o, g in zip(scaled, grads, strict=True)]
         if not (isinstance(weight_decay, (int, float)) and weight_decay == 0):
             out = add_scaled(out, ps, -rate * weight_decay)
         return rebuild(updates, out), AdafactorState(count, row, col, variance)

@@ -26,7 +26,7 @@ class AsgdState(NamedTuple):
         ax: the running average of each parameter (torch's ``ax``); see :func:`asgd_averaged_params`.
     """
 
-    count: Tensor
+    count: Tensor  # type: ignore[assignment]  # (shadows tuple.count, like the other states)
     eta: Tensor
     mu: Tensor
     ax: dict[str, Tensor]
@@ -79,7 +79,7 @@ def _step(grads: list[Tensor], ps: list[Tensor], eta: Tensor, lambd: Hyper, weig
     """``-eta * (g + (lambd + weight_decay) * p)`` (``-g`` when maximizing)."""
     sign = -1.0 if maximize else 1.0
     if _is_number(lambd) and _is_number(weight_decay):
-        out = list(torch._foreach_add(grads, ps, alpha=sign * (lambd + weight_decay)))
+        out = list(torch._foreach_add(grads, ps, alpha=sign * (float(lambd) + float(weight_decay))))  # numbers
         torch._foreach_mul_(out, _weights(-sign * eta, out))  # fresh, and add's backward needs nothing
         return out
     return add_scaled(mul(ps, -lambd * eta), grads, -eta)
@@ -112,8 +112,8 @@ def _scale_by_asgd(
         if not grads:
             return {}, new_state
         step = _step(grads, ps, state.eta, lambd, weight_decay, maximize)
-        moved = torch._foreach_add(ps, step)
-        ax = torch._foreach_lerp(leaves(state.ax), moved, _weights(state.mu, moved))
+        moved = list(torch._foreach_add(ps, step))
+        ax = torch._foreach_lerp(leaves(state.ax), moved, _weights(state.mu, moved))  # type: ignore[arg-type]
         return rebuild(updates, step), new_state._replace(ax=rebuild(updates, ax))
 
     return GradientTransformation(init, update)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import torch
@@ -259,7 +259,7 @@ def muon_with_adamw(
         tensor([-0.0010, -0.0010, -0.0010])
     """
     _patterns(exclude)
-    transforms = {
+    transforms: dict[Hashable, GradientTransformation] = {
         "muon": muon(lr, weight_decay, momentum, nesterov, adjust_lr_fn=adjust_lr_fn),
         "adamw": adamw(adamw_lr, adamw_betas, adamw_eps, adamw_weight_decay),
     }

@@ -28,7 +28,7 @@ class ScaleByNadamState(NamedTuple):
         nu: second moment (``exp_avg_sq``) of each parameter.
     """
 
-    count: Tensor
+    count: Tensor  # type: ignore[assignment]  # (shadows tuple.count, like the other states)
     mu_product: Tensor
     mu: dict[str, Tensor]
     nu: dict[str, Tensor]

@@ -26,7 +26,7 @@ class ScaleByRadamState(NamedTuple):
         nu: second moment (``exp_avg_sq``) of each parameter.
     """
 
-    count: Tensor
+    count: Tensor  # type: ignore[assignment]  # (shadows tuple.count, like the other states)
     mu: dict[str, Tensor]
     nu: dict[str, Tensor]
 

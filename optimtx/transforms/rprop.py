@@ -45,8 +45,8 @@ def _check_etas(etas: Any) -> tuple[Any, Any]:
 
 def _clamp(xs: list[Tensor], low: float | Tensor, high: float | Tensor) -> list[Tensor]:
     """Each tensor clamped to ``[low, high]`` (bounds may be 0-d tensors)."""
-    out = torch._foreach_maximum(xs, _per_tensor(low, len(xs)) if isinstance(low, Tensor) else low)
-    return list(torch._foreach_minimum(out, _per_tensor(high, len(xs)) if isinstance(high, Tensor) else high))
+    out = torch._foreach_maximum(xs, _per_tensor(low, len(xs)) if isinstance(low, Tensor) else low)  # type: ignore[arg-type]
+    return list(torch._foreach_minimum(out, _per_tensor(high, len(xs)) if isinstance(high, Tensor) else high))  # type: ignore[arg-type]
 
 
 def scale_by_rprop(
