@@ -343,3 +343,26 @@ def test_scheduled_lr_equals_torch_with_lambda_lr(name):
             opt.step()
             scheduler.step()
     assert_trees_close(got, {k: p.detach() for k, p in zip(params, ps, strict=True)}, rtol=1e-9, atol=1e-12)
+
+
+MAXIMIZING = [otx.sgd, otx.adam, otx.adamw, otx.adamax, otx.rmsprop, otx.adagrad, otx.radam, otx.nadam]
+MAXIMIZING += [otx.adadelta, otx.adafactor, otx.rprop, otx.asgd]
+NO_DECAY_ARG = (otx.rprop,)
+
+
+@pytest.mark.parametrize("factory", MAXIMIZING, ids=[f.__name__ for f in MAXIMIZING])
+def test_maximize_must_be_a_bool(factory):
+    with pytest.raises(TypeError, match="maximize must be True or False, got 1"):
+        factory(maximize=1)
+
+
+@pytest.mark.parametrize("factory", MAXIMIZING, ids=[f.__name__ for f in MAXIMIZING])
+def test_maximize_ascends_where_minimizing_descends(factory):
+    params = {"w": torch.tensor([1.0, -2.0], dtype=torch.float64)}
+    grads = {"w": torch.tensor([0.5, -0.25], dtype=torch.float64)}
+    kwargs = {} if factory in NO_DECAY_ARG else {"weight_decay": 0.0}  # decay terms do not flip
+    kwargs |= {"lambd": 0.0} if factory is otx.asgd else {}
+    down, _ = factory(**kwargs).update(grads, factory(**kwargs).init(params), params)
+    ascend = factory(maximize=True, **kwargs)
+    up, _ = ascend.update(grads, ascend.init(params), params)
+    torch.testing.assert_close(up["w"], -down["w"])

@@ -112,8 +112,11 @@ def _scale_by_asgd(
         if not grads:
             return {}, new_state
         step = _step(grads, ps, state.eta, lambd, weight_decay, maximize)
-        moved = list(torch._foreach_add(ps, step))
-        ax = torch._foreach_lerp(leaves(state.ax), moved, _weights(state.mu, moved))  # type: ignore[arg-type]
+        moved = torch._foreach_add(ps, step)
+        # ax + mu * (moved - ax); not _foreach_lerp with tensor weights, which compiles into a slow loop.
+        ax = list(torch._foreach_sub(moved, leaves(state.ax)))
+        torch._foreach_mul_(ax, _weights(state.mu, ax))  # fresh, and sub's backward needs nothing
+        torch._foreach_add_(ax, leaves(state.ax))
         return rebuild(updates, step), new_state._replace(ax=rebuild(updates, ax))
 
     return GradientTransformation(init, update)

@@ -77,9 +77,9 @@ def scale_by_nadam(
 def _nadam_transform(b1: Hyper, b2: Hyper, eps: Hyper, momentum_decay: Hyper, lr: Any) -> GradientTransformation:
     """:func:`scale_by_nadam`, times ``-lr`` when ``lr`` is given (a number, tensor or schedule at the count).
 
-    ``c_g * g + c_m * m`` is computed as ``(c_g + c_m) * lerp(g, m, c_m / (c_g + c_m))`` (one pass), and
-    ``sqrt(v / bc2) + eps`` as ``(sqrt(v) + eps * sqrt(bc2)) / sqrt(bc2)``, the scalar factors (and ``-lr``)
-    joining one multiplication at the end.
+    ``c_g * g + c_m * m`` is computed as ``c_g * (g + (c_m / c_g) * m)`` and ``sqrt(v / bc2) + eps`` as
+    ``(sqrt(v) + eps * sqrt(bc2)) / sqrt(bc2)``, the scalar factors (and ``-lr``) joining one
+    multiplication at the end.
     """
 
     def init(params: Params) -> ScaleByNadamState:
@@ -100,10 +100,12 @@ def _nadam_transform(b1: Hyper, b2: Hyper, eps: Hyper, momentum_decay: Hyper, lr
         denominator = list(torch._foreach_pow(nu, 0.5))  # not sqrt: pow's backward does not keep its output
         add_(denominator, _step_scalar(eps * root_bc2, nu))
         c_g, c_m = (1 - mu_t) / (1 - product), mu_next / (1 - product * mu_next)
-        factor = (c_g + c_m) * root_bc2
+        factor = c_g * root_bc2  # c_g > 0: mu_t < 1
         if lr is not None:
             factor = factor * -torch.as_tensor(lr(state.count) if callable(lr) else lr, dtype=torch.float64)
-        mixed = torch._foreach_lerp(grads, mu, _weights(c_m / (c_g + c_m), grads))
+        # g + (c_m / c_g) * m; not _foreach_lerp with tensor weights, which compiles into a slow loop.
+        mixed = list(torch._foreach_mul(mu, _weights(c_m / c_g, mu)))
+        torch._foreach_add_(mixed, grads)  # fresh, and mul's backward does not need its output
         out = list(torch._foreach_div(mixed, denominator))  # fresh; div's backward needs only its inputs
         torch._foreach_mul_(out, _step_scalar(factor, out))
         new_state = ScaleByNadamState(count, product, rebuild(updates, mu), rebuild(updates, nu))
