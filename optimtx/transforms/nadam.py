@@ -104,9 +104,10 @@ def _nadam_transform(b1: Hyper, b2: Hyper, eps: Hyper, momentum_decay: Hyper, lr
         if lr is not None:
             factor = factor * -torch.as_tensor(lr(state.count) if callable(lr) else lr, dtype=torch.float64)
         # g + (c_m / c_g) * m; not _foreach_lerp with tensor weights, which compiles into a slow loop.
-        mixed = list(torch._foreach_mul(mu, _weights(c_m / c_g, mu)))
-        torch._foreach_add_(mixed, grads)  # fresh, and mul's backward does not need its output
-        out = list(torch._foreach_div(mixed, denominator))  # fresh; div's backward needs only its inputs
+        # In place on a buffer allocated here: mul's and add's backwards need no output, div's needs its result.
+        out = list(torch._foreach_mul(mu, _weights(c_m / c_g, mu)))
+        torch._foreach_add_(out, grads)
+        torch._foreach_div_(out, denominator)
         torch._foreach_mul_(out, _step_scalar(factor, out))
         new_state = ScaleByNadamState(count, product, rebuild(updates, mu), rebuild(updates, nu))
         return rebuild(updates, out), new_state
