@@ -104,9 +104,8 @@ def _nadam_transform(b1: Hyper, b2: Hyper, eps: Hyper, momentum_decay: Hyper, lr
         if lr is not None:
             factor = factor * -torch.as_tensor(lr(state.count) if callable(lr) else lr, dtype=torch.float64)
         # g + (c_m / c_g) * m; not _foreach_lerp with tensor weights, which compiles into a slow loop.
-        # In place on a buffer allocated here: mul's and add's backwards need no output, div's needs its result.
-        out = list(torch._foreach_mul(mu, _weights(c_m / c_g, mu)))
-        torch._foreach_add_(out, grads)
+        # g + r * m in one pass; then in place on that fresh buffer (addcmul's backward needs no output).
+        out = list(torch._foreach_addcmul(grads, mu, _weights(c_m / c_g, mu)))  # type: ignore[arg-type]
         torch._foreach_div_(out, denominator)
         torch._foreach_mul_(out, _step_scalar(factor, out))
         new_state = ScaleByNadamState(count, product, rebuild(updates, mu), rebuild(updates, nu))
