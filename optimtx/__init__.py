@@ -67,6 +67,11 @@ from optimtx.state_io import state_dict as state_dict  # noqa: E402
 from optimtx.torch_optimizer import TransformOptimizer as TransformOptimizer  # noqa: E402
 from optimtx.transforms.accumulate import AccumulateState as AccumulateState  # noqa: E402
 from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
+from optimtx.transforms.adadelta import ScaleByAdadeltaState as ScaleByAdadeltaState  # noqa: E402
+from optimtx.transforms.adadelta import adadelta as adadelta  # noqa: E402
+from optimtx.transforms.adadelta import scale_by_adadelta as scale_by_adadelta  # noqa: E402
+from optimtx.transforms.adafactor import AdafactorState as AdafactorState  # noqa: E402
+from optimtx.transforms.adafactor import adafactor as adafactor  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamaxState as ScaleByAdamaxState  # noqa: E402
 from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState  # noqa: E402
 from optimtx.transforms.adam import scale_by_adam as scale_by_adam  # noqa: E402
@@ -74,6 +79,9 @@ from optimtx.transforms.adam import scale_by_adamax as scale_by_adamax  # noqa: 
 from optimtx.transforms.amp import ScaleByAmpState as ScaleByAmpState  # noqa: E402
 from optimtx.transforms.amp import current_loss_scale as current_loss_scale  # noqa: E402
 from optimtx.transforms.amp import scale_by_amp as scale_by_amp  # noqa: E402
+from optimtx.transforms.asgd import AsgdState as AsgdState  # noqa: E402
+from optimtx.transforms.asgd import asgd as asgd  # noqa: E402
+from optimtx.transforms.asgd import asgd_averaged_params as asgd_averaged_params  # noqa: E402
 
 # -- end parameter schedulers --
 from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNormState  # noqa: E402
@@ -105,6 +113,14 @@ from optimtx.transforms.masking import multi_transform as multi_transform  # noq
 from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
 from optimtx.transforms.momentum import trace as trace  # noqa: E402
 from optimtx.transforms.named_chain import named_chain as named_chain  # noqa: E402
+from optimtx.transforms.muon import ScaleByMuonState as ScaleByMuonState  # noqa: E402
+from optimtx.transforms.muon import muon as muon  # noqa: E402
+from optimtx.transforms.muon import muon_labels as muon_labels  # noqa: E402
+from optimtx.transforms.muon import muon_with_adamw as muon_with_adamw  # noqa: E402
+from optimtx.transforms.muon import scale_by_muon as scale_by_muon  # noqa: E402
+from optimtx.transforms.nadam import ScaleByNadamState as ScaleByNadamState  # noqa: E402
+from optimtx.transforms.nadam import nadam as nadam  # noqa: E402
+from optimtx.transforms.nadam import scale_by_nadam as scale_by_nadam  # noqa: E402
 from optimtx.transforms.optimizers import adagrad as adagrad  # noqa: E402
 from optimtx.transforms.optimizers import adam as adam  # noqa: E402
 from optimtx.transforms.optimizers import adamax as adamax  # noqa: E402
@@ -112,10 +128,16 @@ from optimtx.transforms.optimizers import adamw as adamw  # noqa: E402
 from optimtx.transforms.optimizers import lion as lion  # noqa: E402
 from optimtx.transforms.optimizers import rmsprop as rmsprop  # noqa: E402
 from optimtx.transforms.optimizers import sgd as sgd  # noqa: E402
+from optimtx.transforms.radam import ScaleByRadamState as ScaleByRadamState  # noqa: E402
+from optimtx.transforms.radam import radam as radam  # noqa: E402
+from optimtx.transforms.radam import scale_by_radam as scale_by_radam  # noqa: E402
 from optimtx.transforms.rms import ScaleByAdagradState as ScaleByAdagradState  # noqa: E402
 from optimtx.transforms.rms import ScaleByRmsState as ScaleByRmsState  # noqa: E402
 from optimtx.transforms.rms import scale_by_adagrad as scale_by_adagrad  # noqa: E402
 from optimtx.transforms.rms import scale_by_rms as scale_by_rms  # noqa: E402
+from optimtx.transforms.rprop import ScaleByRpropState as ScaleByRpropState  # noqa: E402
+from optimtx.transforms.rprop import rprop as rprop  # noqa: E402
+from optimtx.transforms.rprop import scale_by_rprop as scale_by_rprop  # noqa: E402
 from optimtx.transforms.scaling import ScaleByLearningRateState as ScaleByLearningRateState  # noqa: E402
 from optimtx.transforms.scaling import scale as scale  # noqa: E402
 from optimtx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate  # noqa: E402
@@ -155,8 +177,10 @@ from optimtx.wrapper.registry import Registry as Registry  # noqa: E402
 
 __all__ = [
     "AccumulateState",
+    "AdafactorState",
     "AmpOptimWrapper",
     "ApplyIfFiniteState",
+    "AsgdState",
     "ClipByGlobalNormState",
     "CompiledStep",
     "ConstantLR",
@@ -209,13 +233,18 @@ __all__ = [
     "ReduceOnPlateauParamScheduler",
     "Registry",
     "SCHEDULES",
+    "ScaleByAdadeltaState",
     "ScaleByAdagradState",
     "ScaleByAdamState",
     "ScaleByAdamaxState",
     "ScaleByAmpState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
+    "ScaleByMuonState",
+    "ScaleByNadamState",
+    "ScaleByRadamState",
     "ScaleByRmsState",
+    "ScaleByRpropState",
     "ScheduleFreeState",
     "ScheduledDecayState",
     "SchedulerOrderWarning",
@@ -229,6 +258,8 @@ __all__ = [
     "ZeroNansState",
     "__version__",
     "accumulate",
+    "adadelta",
+    "adafactor",
     "adagrad",
     "adam",
     "adamax",
@@ -237,6 +268,8 @@ __all__ = [
     "add_decayed_weights",
     "apply_if_finite",
     "apply_updates",
+    "asgd",
+    "asgd_averaged_params",
     "build_optim_wrapper",
     "centralize",
     "chain",
@@ -262,18 +295,29 @@ __all__ = [
     "lookahead",
     "masked",
     "multi_transform",
+    "muon",
+    "muon_labels",
+    "muon_with_adamw",
+    "nadam",
     "named_chain",
     "paramwise",
     "paramwise_labels",
+    "radam",
     "rmsprop",
+    "rprop",
     "scale",
+    "scale_by_adadelta",
     "scale_by_adagrad",
     "scale_by_adam",
     "scale_by_adamax",
     "scale_by_amp",
     "scale_by_learning_rate",
     "scale_by_lion",
+    "scale_by_muon",
+    "scale_by_nadam",
+    "scale_by_radam",
     "scale_by_rms",
+    "scale_by_rprop",
     "scale_by_trust_ratio",
     "schedule_free_adamw",
     "schedule_free_eval_params",

@@ -146,27 +146,28 @@ def check_non_negative_int(name: str, value: Any) -> int:
     return value
 
 
-def check_float_dtype(name: str, value: Any) -> Any:
-    """``value`` as a floating-point ``torch.dtype`` (or ``None``); names such as ``"bfloat16"`` are accepted.
+def check_state_dtype(name: str, value: Any) -> torch.dtype | None:
+    """Return ``value`` as a floating ``torch.dtype`` (or ``None``); names such as ``'bfloat16'`` are accepted.
 
-    Strings let text configs (JSON, YAML) name a dtype: ``"bfloat16"`` and ``"torch.bfloat16"``
-    both give ``torch.bfloat16``.
+    Used for ``mu_dtype`` (the dtype a state buffer is stored in), which configs give as a string.
 
     Example:
-        >>> check_float_dtype("state_dtype", "torch.bfloat16")
+        >>> check_state_dtype("mu_dtype", "bfloat16")
         torch.bfloat16
-        >>> check_float_dtype("state_dtype", torch.int32)
+        >>> check_state_dtype("mu_dtype", "int8")
         Traceback (most recent call last):
         ...
-        TypeError: state_dtype must be None or a floating-point torch.dtype (...), got torch.int32.
+        ValueError: Invalid mu_dtype: 'int8'. It must be None or a floating dtype such as torch.bfloat16 or 'float32'.
     """
-    resolved = value
-    if isinstance(value, str):
-        resolved = getattr(torch, value.removeprefix("torch."), None)
-    if resolved is None and value is None:
+    if value is None:
         return None
-    if isinstance(resolved, torch.dtype) and resolved.is_floating_point:
-        return resolved
-    raise TypeError(
-        f"{name} must be None or a floating-point torch.dtype (e.g. torch.bfloat16 or 'bfloat16'), got {value!r}."
-    )
+    dtype = value
+    if isinstance(value, str):
+        dtype = getattr(torch, value.removeprefix("torch."), None)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        if not isinstance(value, (str, torch.dtype)):
+            raise TypeError(f"{name} must be None, a torch.dtype or a dtype name such as 'bfloat16', got {value!r}.")
+        raise ValueError(
+            f"Invalid {name}: {value!r}. It must be None or a floating dtype such as torch.bfloat16 or 'float32'."
+        )
+    return dtype

@@ -17,6 +17,7 @@ LR = st.floats(1e-4, 0.5)
 DECAY = st.sampled_from([0.0, 1e-3, 0.1])
 BETA = st.floats(0.0, 0.99)
 EPS = st.sampled_from([1e-10, 1e-8, 1e-3])
+MAXIMIZE = st.booleans()
 
 
 def run_ours(tx, params, grads_seq):
@@ -55,20 +56,34 @@ def sgd_kwargs(draw):
     nesterov = draw(st.booleans())
     momentum = draw(st.floats(0.1, 0.99)) if nesterov else draw(st.sampled_from([0.0, 0.5, 0.9]))
     dampening = 0.0 if nesterov else draw(st.sampled_from([0.0, 0.3]))
-    return dict(lr=draw(LR), momentum=momentum, dampening=dampening, weight_decay=draw(DECAY), nesterov=nesterov)
+    return dict(
+        lr=draw(LR),
+        momentum=momentum,
+        dampening=dampening,
+        weight_decay=draw(DECAY),
+        nesterov=nesterov,
+        maximize=draw(MAXIMIZE),
+    )
 
 
 @st.composite
 def adam_kwargs(draw, default_decay):
     decay = draw(st.sampled_from([default_decay, 0.0, 0.1]))
     return dict(
-        lr=draw(LR), betas=(draw(BETA), draw(BETA)), eps=draw(EPS), weight_decay=decay, amsgrad=draw(st.booleans())
+        lr=draw(LR),
+        betas=(draw(BETA), draw(BETA)),
+        eps=draw(EPS),
+        weight_decay=decay,
+        amsgrad=draw(st.booleans()),
+        maximize=draw(MAXIMIZE),
     )
 
 
 @st.composite
 def adamax_kwargs(draw):
-    return dict(lr=draw(LR), betas=(draw(BETA), draw(BETA)), eps=draw(EPS), weight_decay=draw(DECAY))
+    return dict(
+        lr=draw(LR), betas=(draw(BETA), draw(BETA)), eps=draw(EPS), weight_decay=draw(DECAY), maximize=draw(MAXIMIZE)
+    )
 
 
 @st.composite
@@ -80,6 +95,7 @@ def rmsprop_kwargs(draw):
         weight_decay=draw(DECAY),
         momentum=draw(st.sampled_from([0.0, 0.5, 0.9])),
         centered=draw(st.booleans()),
+        maximize=draw(MAXIMIZE),
     )
 
 
@@ -91,6 +107,7 @@ def adagrad_kwargs(draw):
         weight_decay=draw(DECAY),
         initial_accumulator_value=draw(st.sampled_from([0.0, 0.1, 2.0])),
         eps=draw(EPS),
+        maximize=draw(MAXIMIZE),
     )
 
 
@@ -239,11 +256,13 @@ TORCH_ONLY = ("self", "params", "foreach", "capturable", "maximize", "differenti
 )
 def test_arguments_and_defaults_are_torch_ones(factory, cls):
     ours = inspect.signature(factory).parameters
+    torch_signature = inspect.signature(cls.__init__).parameters
     theirs = {
         name: p
-        for name, p in inspect.signature(cls.__init__).parameters.items()
+        for name, p in torch_signature.items()
         if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and name not in TORCH_ONLY
     }
-    assert list(ours) == list(theirs)
+    assert [n for n in ours if n not in ("maximize", "mu_dtype")] == list(theirs)
     for name, p in theirs.items():
         assert ours[name].default == p.default, name
+    assert ours["maximize"].default is torch_signature["maximize"].default is False

@@ -21,11 +21,18 @@ from optimtx.tree import check_same_keys, leaves, rebuild
 
 
 def fuse_adamw(
-    chained: GradientTransformation, b1: float, b2: float, eps: float, amsgrad: bool, lr: float, weight_decay: float
+    chained: GradientTransformation,
+    b1: float,
+    b2: float,
+    eps: float,
+    amsgrad: bool,
+    lr: float,
+    weight_decay: float,
+    mu_dtype: torch.dtype | None = None,
 ) -> GradientTransformation:
     """``chained`` (AdamW's chain for these numbers) with an ``update`` that allocates two buffers fewer.
 
-    ``chained`` must be ``chain(scale_by_adam(b1, b2, eps, amsgrad), add_decayed_weights(weight_decay),
+    ``chained`` must be ``chain(scale_by_adam(b1, b2, eps, amsgrad, mu_dtype), add_decayed_weights(weight_decay),
     scale_by_learning_rate(lr))``, without the middle block when ``weight_decay`` is 0. Its
     ``init`` is reused, and its ``update`` handles a state of the wrong shape (to raise its error).
 
@@ -46,7 +53,7 @@ def fuse_adamw(
         if weight_decay != 0:
             params = require_params(params, "add_decayed_weights")
             check_same_keys(updates, params, "params")
-        adam_state, mu, denominator = adam_moments(updates, state[0], b1, b2, eps, amsgrad)
+        adam_state, mu, denominator = adam_moments(updates, state[0], b1, b2, eps, amsgrad, mu_dtype)
         new_state = (adam_state, *state[1:])
         if not mu:
             return {}, new_state

@@ -9,9 +9,9 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
 from optimtx.state_tree import zero_counter
-from optimtx.transforms.kernels import add_, decay_add_square, lerp, loop_invariant, mul
+from optimtx.transforms.kernels import add_, decay_add_square, lerp, loop_invariant, mul, to_dtype, to_dtypes_of
 from optimtx.tree import leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative, check_unit_interval
+from optimtx.validation import check_non_negative, check_state_dtype, check_unit_interval
 
 
 class ScaleByAdamState(NamedTuple):
@@ -61,11 +61,16 @@ def _denominator(nu: list[Tensor], b1: float | Tensor, b2: float | Tensor, eps: 
 def _first_moment_step(updates: Updates, state: Any, b1: float | Tensor) -> tuple[list[Tensor], Tensor, list[Tensor]]:
     """The start every Adam-style update shares: the gradients, the next count, the new first moment."""
     grads = leaves(updates)
-    return grads, state.count + 1, lerp(leaves(state.mu), grads, 1 - b1) if grads else []
+    mu = to_dtypes_of(leaves(state.mu), grads)  # a low-precision mu (mu_dtype) is computed on in the grads' dtype
+    return grads, state.count + 1, lerp(mu, grads, 1 - b1) if grads else []
 
 
 def scale_by_adam(
-    b1: float | Tensor = 0.9, b2: float | Tensor = 0.999, eps: float | Tensor = 1e-8, amsgrad: bool = False
+    b1: float | Tensor = 0.9,
+    b2: float | Tensor = 0.999,
+    eps: float | Tensor = 1e-8,
+    amsgrad: bool = False,
+    mu_dtype: torch.dtype | str | None = None,
 ) -> GradientTransformation:
     """Rescale updates by Adam's bias-corrected moments, as ``torch.optim.Adam`` does.
 
@@ -80,6 +85,9 @@ def scale_by_adam(
         b2: decay of the second moment, in [0, 1).
         eps: added to the denominator for numerical stability (>= 0).
         amsgrad: keep the running maximum of the second moment (AMSGrad).
+        mu_dtype: dtype the first moment is stored in (e.g. ``torch.bfloat16`` or ``'bfloat16'``, as optax's
+            ``mu_dtype``); it is computed in the gradients' dtype and rounded only when stored. ``None``: the
+            parameters' dtype.
 
     Example:
         >>> tx = scale_by_adam()
@@ -90,18 +98,19 @@ def scale_by_adam(
     check_unit_interval("b1", b1)
     check_unit_interval("b2", b2)
     check_non_negative("eps", eps)
+    mu_dtype = check_state_dtype("mu_dtype", mu_dtype)
 
     def init(params: Params) -> ScaleByAdamState:
         return ScaleByAdamState(
             count=zero_counter(params),
-            mu=zeros_like(params),
+            mu=zeros_like(params, dtype=mu_dtype),
             nu=zeros_like(params),
             nu_max=zeros_like(params) if amsgrad else {},
         )
 
     def update(updates: Updates, state: ScaleByAdamState, params: Params | None = None, **extra: Any):
         del params, extra
-        new_state, mu, denominator = adam_moments(updates, state, b1, b2, eps, amsgrad)
+        new_state, mu, denominator = adam_moments(updates, state, b1, b2, eps, amsgrad, mu_dtype)
         if not mu:
             return {}, new_state
         return rebuild(updates, torch._foreach_div(mu, denominator)), new_state
@@ -116,12 +125,14 @@ def adam_moments(
     b2: float | Tensor,
     eps: float | Tensor,
     amsgrad: bool,
+    mu_dtype: torch.dtype | None = None,
 ) -> tuple[ScaleByAdamState, list[Tensor], list[Tensor]]:
     """One Adam step's new state, plus the first moment and denominator whose quotient is Adam's direction.
 
     :func:`scale_by_adam` divides the two; a caller that scales and shifts the direction
     anyway (``adamw``) can fold the division into that pass. The denominator is a buffer
-    this call allocated and nothing else refers to. With no tensors, both lists are empty.
+    this call allocated and nothing else refers to. With no tensors, both lists are empty. The state's
+    first moment is stored in ``mu_dtype`` (when given); the returned one keeps the gradients' precision.
 
     Example:
         >>> g = {"w": torch.tensor([2.0])}
@@ -136,7 +147,7 @@ def adam_moments(
     nu_max = list(torch._foreach_maximum(leaves(state.nu_max), nu)) if amsgrad else []
     new_state = ScaleByAdamState(
         count=count,
-        mu=rebuild(updates, mu),
+        mu=rebuild(updates, to_dtype(mu, mu_dtype)),
         nu=rebuild(updates, nu),
         nu_max=rebuild(updates, nu_max) if amsgrad else {},
     )

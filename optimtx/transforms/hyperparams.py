@@ -89,7 +89,8 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
     ``state.hyperparams`` (see :func:`get_hyperparams` / :func:`set_hyperparams`) and the
     inner transform is rebuilt from them at every update. Arguments are sorted as:
 
-    * names in ``static_args``, ints, bools, strings, ``None`` and the like: passed as given;
+    * names in ``static_args`` (and in the factory's own ``static_args`` attribute, if any), ints,
+      bools, strings, ``None`` and the like: passed as given;
     * floats, 0-d float tensors, and tuples of them: injected, as 0-d tensors in the
       params' widest float dtype (at least float32);
     * other callables: schedules, evaluated at the count of applied updates; their value
@@ -110,6 +111,8 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
         raise TypeError(f"inject_hyperparams() needs a transform factory, got {factory!r}.")
     if isinstance(static_args, str) or not all(isinstance(n, str) for n in static_args):
         raise TypeError(f"static_args must be a sequence of argument names, got {static_args!r}.")
+    # A factory may name arguments that must stay Python numbers (e.g. muon's ns_coefficients, fused into addmm).
+    static_args = (*static_args, *getattr(factory, "static_args", ()))
 
     @functools.wraps(factory)
     def make(*args: Any, **kwargs: Any) -> GradientTransformation:

@@ -153,3 +153,25 @@ def scalar_list(value: Tensor, like: list[Tensor]) -> list[Tensor]:
     for x in like:
         cast.setdefault((x.dtype, x.device), value.to(x.device, x.dtype))
     return [cast[(x.dtype, x.device)] for x in like]
+
+
+def to_dtypes_of(xs: list[Tensor], likes: list[Tensor]) -> list[Tensor]:
+    """Each ``x`` in the dtype of the matching ``like`` (unchanged where they agree): a bfloat16 state to compute on.
+
+    Example:
+        >>> to_dtypes_of([torch.ones(1, dtype=torch.bfloat16)], [torch.zeros(1)])[0].dtype
+        torch.float32
+    """
+    return [x if x.dtype == like.dtype else x.to(like.dtype) for x, like in zip(xs, likes, strict=True)]
+
+
+def to_dtype(xs: list[Tensor], dtype: torch.dtype | None) -> list[Tensor]:
+    """``xs`` stored in ``dtype`` (unchanged when ``dtype`` is ``None``): a state kept in lower precision.
+
+    Example:
+        >>> to_dtype([torch.ones(1)], torch.bfloat16)[0].dtype
+        torch.bfloat16
+    """
+    if dtype is None:
+        return xs
+    return [x if x.dtype == dtype else x.to(dtype) for x in xs]

@@ -8,9 +8,9 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.transforms.kernels import add_scaled, mul
+from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
 from optimtx.tree import leaves, rebuild, zeros_like
-from optimtx.validation import check_unit_interval
+from optimtx.validation import check_state_dtype, check_unit_interval
 
 
 class ScaleByLionState(NamedTuple):
@@ -23,7 +23,9 @@ class ScaleByLionState(NamedTuple):
     mu: dict[str, Tensor]
 
 
-def scale_by_lion(b1: float | Tensor = 0.9, b2: float | Tensor = 0.99) -> GradientTransformation:
+def scale_by_lion(
+    b1: float | Tensor = 0.9, b2: float | Tensor = 0.99, mu_dtype: torch.dtype | str | None = None
+) -> GradientTransformation:
     """Replace updates by ``sign(b1 * m + (1 - b1) * g)``, then set ``m = b2 * m + (1 - b2) * g``.
 
     This is Lion's update direction without the learning rate and weight decay
@@ -32,6 +34,8 @@ def scale_by_lion(b1: float | Tensor = 0.9, b2: float | Tensor = 0.99) -> Gradie
     Args:
         b1: interpolation factor for the update direction, in [0, 1).
         b2: decay of the momentum, in [0, 1).
+        mu_dtype: dtype the momentum is stored in (e.g. ``torch.bfloat16``); it is computed in the gradients'
+            dtype. ``None``: the parameters' dtype.
 
     Example:
         >>> tx = scale_by_lion()
@@ -41,17 +45,19 @@ def scale_by_lion(b1: float | Tensor = 0.9, b2: float | Tensor = 0.99) -> Gradie
     """
     check_unit_interval("b1", b1)
     check_unit_interval("b2", b2)
+    mu_dtype = check_state_dtype("mu_dtype", mu_dtype)
 
     def init(params: Params) -> ScaleByLionState:
-        return ScaleByLionState(mu=zeros_like(params))
+        return ScaleByLionState(mu=zeros_like(params, dtype=mu_dtype))
 
     def update(updates: Updates, state: ScaleByLionState, params: Params | None = None, **extra: Any):
         del params, extra
-        grads, mu = leaves(updates), leaves(state.mu)
+        grads = leaves(updates)
+        mu = to_dtypes_of(leaves(state.mu), grads)
         if not grads:
             return {}, state
         direction = torch._foreach_sign(add_scaled(mul(mu, b1), grads, 1 - b1))
         new_mu = add_scaled(mul(mu, b2), grads, 1 - b2)
-        return rebuild(updates, direction), ScaleByLionState(mu=rebuild(updates, new_mu))
+        return rebuild(updates, direction), ScaleByLionState(mu=rebuild(updates, to_dtype(new_mu, mu_dtype)))
 
     return GradientTransformation(init, update)

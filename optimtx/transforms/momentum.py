@@ -9,9 +9,9 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
 from optimtx.state_tree import zero_counter
-from optimtx.transforms.kernels import add_scaled, mul
+from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
 from optimtx.tree import leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative
+from optimtx.validation import check_non_negative, check_state_dtype
 
 
 class TraceState(NamedTuple):
@@ -50,7 +50,12 @@ def check_nesterov(momentum: Any, dampening: Any, nesterov: bool) -> None:
         )
 
 
-def trace(momentum: float | Tensor, dampening: float | Tensor = 0.0, nesterov: bool = False) -> GradientTransformation:
+def trace(
+    momentum: float | Tensor,
+    dampening: float | Tensor = 0.0,
+    nesterov: bool = False,
+    mu_dtype: torch.dtype | str | None = None,
+) -> GradientTransformation:
     """Momentum exactly as ``torch.optim.SGD`` keeps it.
 
     On the first step the buffer is the gradient itself; afterwards
@@ -64,6 +69,8 @@ def trace(momentum: float | Tensor, dampening: float | Tensor = 0.0, nesterov: b
         momentum: the momentum factor (>= 0).
         dampening: how much of the gradient is left out of the buffer after the first step.
         nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
+        mu_dtype: dtype the buffer is stored in (e.g. ``torch.bfloat16``); it is computed in the gradients'
+            dtype. ``None``: the parameters' dtype.
 
     Example:
         >>> tx = trace(0.9, dampening=0.5)
@@ -76,13 +83,15 @@ def trace(momentum: float | Tensor, dampening: float | Tensor = 0.0, nesterov: b
     if not (_is_number(dampening) or isinstance(dampening, Tensor)):
         raise TypeError(f"dampening must be a number or a 0-d tensor, got {dampening!r}.")
     check_nesterov(momentum, dampening, nesterov)
+    mu_dtype = check_state_dtype("mu_dtype", mu_dtype)
 
     def init(params: Params) -> TraceState:
-        return TraceState(count=zero_counter(params), trace=zeros_like(params))
+        return TraceState(count=zero_counter(params), trace=zeros_like(params, dtype=mu_dtype))
 
     def update(updates: Updates, state: TraceState, params: Params | None = None, **extra: Any):
         del params, extra
-        grads, bufs = leaves(updates), leaves(state.trace)
+        grads = leaves(updates)
+        bufs = to_dtypes_of(leaves(state.trace), grads)
         new_count = state.count + 1
         if not grads:
             return {}, TraceState(count=new_count, trace={})
@@ -93,6 +102,6 @@ def trace(momentum: float | Tensor, dampening: float | Tensor = 0.0, nesterov: b
         take = torch.where(restart, 1.0, 1 - torch.as_tensor(dampening, dtype=torch.float64))
         new_bufs = add_scaled(mul(bufs, keep), grads, take)
         out = add_scaled(grads, new_bufs, momentum) if nesterov else new_bufs
-        return rebuild(updates, out), TraceState(count=new_count, trace=rebuild(updates, new_bufs))
+        return rebuild(updates, out), TraceState(count=new_count, trace=rebuild(updates, to_dtype(new_bufs, mu_dtype)))
 
     return GradientTransformation(init, update)

@@ -23,9 +23,9 @@ from optimtx.transforms.adam import scale_by_adam, scale_by_adamax
 from optimtx.transforms.lion import scale_by_lion
 from optimtx.transforms.momentum import check_nesterov, trace
 from optimtx.transforms.rms import scale_by_adagrad, scale_by_rms
-from optimtx.transforms.scaling import scale_by_learning_rate
+from optimtx.transforms.scaling import scale, scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
-from optimtx.validation import check_non_negative, check_unit_interval
+from optimtx.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
 
 Hyper = float | Tensor
 
@@ -45,6 +45,11 @@ def _decay(weight_decay: Hyper) -> list[GradientTransformation]:
     return [add_decayed_weights(weight_decay)] if is_present(weight_decay) else []
 
 
+def _negate(maximize: bool) -> list[GradientTransformation]:
+    """``[scale(-1)]`` when maximizing (torch negates the gradient before anything else), else ``[]``."""
+    return [scale(-1.0)] if check_bool("maximize", maximize) else []
+
+
 def _betas(betas: Sequence[Hyper]) -> tuple[Hyper, Hyper]:
     if not isinstance(betas, Sequence) or len(betas) != 2:
         raise ValueError(f"Invalid betas: {betas!r}. It must be a pair (beta1, beta2), each in [0, 1).")
@@ -54,9 +59,18 @@ def _betas(betas: Sequence[Hyper]) -> tuple[Hyper, Hyper]:
 
 
 def sgd(
-    lr: Hyper = 1e-3, momentum: Hyper = 0, dampening: Hyper = 0, weight_decay: Hyper = 0, nesterov: bool = False
+    lr: Hyper = 1e-3,
+    momentum: Hyper = 0,
+    dampening: Hyper = 0,
+    weight_decay: Hyper = 0,
+    nesterov: bool = False,
+    maximize: bool = False,
+    mu_dtype: torch.dtype | str | None = None,
 ) -> GradientTransformation:
     """``torch.optim.SGD`` as a transform: decay, momentum, then ``-lr``.
+
+    ``maximize=True`` negates the gradient first (ascent), as torch does; ``mu_dtype`` stores the
+    momentum buffer in that dtype (e.g. ``'bfloat16'``), see :func:`optimtx.trace`.
 
     Example:
         >>> import optimtx as otx
@@ -69,9 +83,9 @@ def sgd(
     check_non_negative("lr", lr, schedule=True)
     check_non_negative("momentum", momentum)
     check_nesterov(momentum, dampening, nesterov)
-    blocks = _decay(weight_decay)
+    blocks = [*_negate(maximize), *_decay(weight_decay)]
     if is_present(momentum):
-        blocks.append(trace(momentum, dampening, nesterov))
+        blocks.append(trace(momentum, dampening, nesterov, mu_dtype))
     return chain(*blocks, scale_by_learning_rate(lr))
 
 
@@ -81,8 +95,13 @@ def adam(
     eps: Hyper = 1e-8,
     weight_decay: Hyper = 0,
     amsgrad: bool = False,
+    maximize: bool = False,
+    mu_dtype: torch.dtype | str | None = None,
 ) -> GradientTransformation:
     """``torch.optim.Adam``: L2 decay added to the gradient (coupled), then Adam, then ``-lr``.
+
+    ``maximize=True`` negates the gradient first, as torch does; ``mu_dtype`` stores the first moment in
+    that dtype (e.g. ``torch.bfloat16``), see :func:`optimtx.scale_by_adam`.
 
     Example:
         >>> tx = adam(0.1)
@@ -92,7 +111,12 @@ def adam(
     """
     check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
-    return chain(*_decay(weight_decay), scale_by_adam(b1, b2, eps, amsgrad), scale_by_learning_rate(lr))
+    return chain(
+        *_negate(maximize),
+        *_decay(weight_decay),
+        scale_by_adam(b1, b2, eps, amsgrad, mu_dtype),
+        scale_by_learning_rate(lr),
+    )
 
 
 def adamw(
@@ -101,11 +125,14 @@ def adamw(
     eps: Hyper = 1e-8,
     weight_decay: Hyper = 1e-2,
     amsgrad: bool = False,
+    maximize: bool = False,
+    mu_dtype: torch.dtype | str | None = None,
 ) -> GradientTransformation:
     """``torch.optim.AdamW``: Adam, then decoupled decay, both scaled by ``-lr``.
 
     The parameter moves by ``-lr * (adam_direction + weight_decay * param)``, which is
-    torch's ``param *= 1 - lr * weight_decay`` followed by the Adam step.
+    torch's ``param *= 1 - lr * weight_decay`` followed by the Adam step. ``maximize`` and ``mu_dtype``
+    are as in :func:`adam`.
 
     Example:
         >>> tx = adamw(0.1, weight_decay=0.5)
@@ -115,10 +142,13 @@ def adamw(
     """
     check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
-    chained = chain(scale_by_adam(b1, b2, eps, amsgrad), *_decay(weight_decay), scale_by_learning_rate(lr))
-    if _is_number(lr) and _is_number(weight_decay):
+    negate = _negate(maximize)
+    chained = chain(
+        *negate, scale_by_adam(b1, b2, eps, amsgrad, mu_dtype), *_decay(weight_decay), scale_by_learning_rate(lr)
+    )
+    if _is_number(lr) and _is_number(weight_decay) and not negate:
         # Same state and results, two parameter-sized buffers fewer per step.
-        return fuse_adamw(chained, b1, b2, eps, amsgrad, lr, weight_decay)
+        return fuse_adamw(chained, b1, b2, eps, amsgrad, lr, weight_decay, check_state_dtype("mu_dtype", mu_dtype))
     return chained
 
 
@@ -127,9 +157,15 @@ def _is_number(value: Any) -> bool:
 
 
 def adamax(
-    lr: Hyper = 2e-3, betas: tuple[Hyper, Hyper] = (0.9, 0.999), eps: Hyper = 1e-8, weight_decay: Hyper = 0
+    lr: Hyper = 2e-3,
+    betas: tuple[Hyper, Hyper] = (0.9, 0.999),
+    eps: Hyper = 1e-8,
+    weight_decay: Hyper = 0,
+    maximize: bool = False,
 ) -> GradientTransformation:
     """``torch.optim.Adamax``: L2 decay added to the gradient, Adamax scaling, then ``-lr``.
+
+    ``maximize=True`` negates the gradient first, as torch does.
 
     Example:
         >>> tx = adamax(0.1)
@@ -139,7 +175,7 @@ def adamax(
     """
     check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
-    return chain(*_decay(weight_decay), scale_by_adamax(b1, b2, eps), scale_by_learning_rate(lr))
+    return chain(*_negate(maximize), *_decay(weight_decay), scale_by_adamax(b1, b2, eps), scale_by_learning_rate(lr))
 
 
 def rmsprop(
@@ -149,8 +185,11 @@ def rmsprop(
     weight_decay: Hyper = 0,
     momentum: Hyper = 0,
     centered: bool = False,
+    maximize: bool = False,
 ) -> GradientTransformation:
     """``torch.optim.RMSprop``: decay, RMS scaling, optional momentum, then ``-lr``.
+
+    ``maximize=True`` negates the gradient first, as torch does.
 
     Example:
         >>> tx = rmsprop(0.1, alpha=0.75, eps=0.0)
@@ -160,7 +199,7 @@ def rmsprop(
     """
     check_non_negative("lr", lr, schedule=True)
     check_non_negative("momentum", momentum)
-    blocks = [*_decay(weight_decay), scale_by_rms(alpha, eps, centered)]
+    blocks = [*_negate(maximize), *_decay(weight_decay), scale_by_rms(alpha, eps, centered)]
     if is_present(momentum):
         blocks.append(trace(momentum))
     return chain(*blocks, scale_by_learning_rate(lr))
@@ -172,8 +211,11 @@ def adagrad(
     weight_decay: Hyper = 0,
     initial_accumulator_value: float | Tensor = 0,
     eps: Hyper = 1e-10,
+    maximize: bool = False,
 ) -> GradientTransformation:
     """``torch.optim.Adagrad``: decay, Adagrad scaling, then ``-lr / (1 + (t - 1) * lr_decay)`` at step t.
+
+    ``maximize=True`` negates the gradient first, as torch does.
 
     Example:
         >>> tx = adagrad(0.1, eps=0.0)
@@ -184,7 +226,12 @@ def adagrad(
     check_non_negative("lr", lr, schedule=True)
     check_non_negative("lr_decay", lr_decay)
     rate = _decayed_rate(lr, lr_decay) if is_present(lr_decay) else lr
-    return chain(*_decay(weight_decay), scale_by_adagrad(initial_accumulator_value, eps), scale_by_learning_rate(rate))
+    return chain(
+        *_negate(maximize),
+        *_decay(weight_decay),
+        scale_by_adagrad(initial_accumulator_value, eps),
+        scale_by_learning_rate(rate),
+    )
 
 
 def _decayed_rate(lr: Hyper, lr_decay: Hyper):
@@ -196,11 +243,14 @@ def _decayed_rate(lr: Hyper, lr_decay: Hyper):
 
 
 def lion(
-    lr: Hyper = 1e-4, betas: tuple[Hyper, Hyper] = (0.9, 0.99), weight_decay: Hyper = 0.0
+    lr: Hyper = 1e-4,
+    betas: tuple[Hyper, Hyper] = (0.9, 0.99),
+    weight_decay: Hyper = 0.0,
+    mu_dtype: torch.dtype | str | None = None,
 ) -> GradientTransformation:
     """Lion (Chen et al., 2023): ``-lr * (sign(b1 * m + (1 - b1) * g) + weight_decay * p)``.
 
-    The momentum then moves to ``b2 * m + (1 - b2) * g``.
+    The momentum then moves to ``b2 * m + (1 - b2) * g`` (stored in ``mu_dtype`` when given).
 
     Example:
         >>> tx = lion(0.1)
@@ -210,4 +260,4 @@ def lion(
     """
     check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
-    return chain(scale_by_lion(b1, b2), *_decay(weight_decay), scale_by_learning_rate(lr))
+    return chain(scale_by_lion(b1, b2, mu_dtype), *_decay(weight_decay), scale_by_learning_rate(lr))

@@ -19,7 +19,7 @@ from optimtx.transforms.kernels import add_scaled, decay_add_square, loop_invari
 from optimtx.transforms.optimizers import Hyper, _betas, is_present
 from optimtx.transforms.weight_decay import require_params
 from optimtx.tree import Tree, check_same_keys, copy_tree, leaves, rebuild
-from optimtx.validation import check_float_dtype, check_non_negative, check_non_negative_int, check_unit_interval
+from optimtx.validation import check_non_negative, check_non_negative_int, check_state_dtype, check_unit_interval
 
 
 class ScheduleFreeState(NamedTuple):
@@ -155,7 +155,7 @@ def _schedule_free(
     check_non_negative_int("warmup_steps", warmup_steps)
     check_non_negative("weight_decay", weight_decay)
     check_non_negative("weight_lr_power", weight_lr_power)
-    state_dtype = check_float_dtype("state_dtype", state_dtype)
+    state_dtype = check_state_dtype("state_dtype", state_dtype)
 
     def init(params: Params) -> ScheduleFreeState:
         count = zero_counter(params)

@@ -1,0 +1,187 @@
+"""Adafactor as ``torch.optim.Adafactor`` runs it: factored second moments for matrices, no first moment."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.state_tree import zero_counter
+from optimtx.transforms.kernels import add_scaled, lerp, loop_invariant
+from optimtx.transforms.optimizers import Hyper, _negate
+from optimtx.transforms.weight_decay import require_params
+from optimtx.tree import check_same_keys, leaves, rebuild
+from optimtx.validation import check_finite, check_non_negative
+
+
+class AdafactorState(NamedTuple):
+    """State of :func:`adafactor`.
+
+    Attributes:
+        count: how many updates were made (int64 0-d tensor), torch's ``step``.
+        row_var: for each tensor with >= 2 dims, the mean of ``g * g`` over its last dim, averaged over
+            steps (shape ``(..., rows, 1)``), torch's ``row_var``.
+        col_var: for the same tensors, the mean over the second-to-last dim (shape ``(..., 1, cols)``).
+        variance: for 0-d and 1-d tensors, the running average of ``g * g`` (torch's ``variance``).
+    """
+
+    count: Tensor  # type: ignore[assignment]  # (shadows tuple.count, like the other states)
+    row_var: dict[str, Tensor]
+    col_var: dict[str, Tensor]
+    variance: dict[str, Tensor]
+
+
+def _norms(xs: list[Tensor]) -> Tensor:
+    """The 2-norm of each tensor, stacked (batched unless autograd must flow through them)."""
+    if torch.is_grad_enabled() and any(x.requires_grad for x in xs):
+        return torch.stack([torch.linalg.vector_norm(x) for x in xs])  # _foreach_norm has no backward
+    return torch.stack([n.to(xs[0].dtype) for n in torch._foreach_norm(xs)])
+
+
+def _check_eps(eps: Any) -> tuple[Any, Any]:
+    if not isinstance(eps, Sequence) or isinstance(eps, str) or len(eps) != 2:
+        raise ValueError(f"Invalid eps: {eps!r}. It must be a pair (eps1 or None, eps2) of numbers >= 0.")
+    if eps[0] is not None:
+        check_non_negative("eps[0]", eps[0])
+    check_non_negative("eps[1]", eps[1])
+    return eps[0], eps[1]
+
+
+def _check_hyperparameters(lr: Any, beta2_decay: Any, d: Any, weight_decay: Any) -> None:
+    check_non_negative("lr", lr, schedule=True)
+    check_finite("beta2_decay", beta2_decay)
+    if isinstance(beta2_decay, (int, float)) and beta2_decay > 0:
+        raise ValueError(f"Invalid beta2_decay: {beta2_decay!r}. It must be a number <= 0.")
+    check_finite("d", d)
+    if isinstance(d, (int, float)) and not d >= 1:
+        raise ValueError(f"Invalid d: {d!r}. It must be a number >= 1 (the clipping threshold).")
+    check_non_negative("weight_decay", weight_decay)
+
+
+def adafactor(
+    lr: Hyper = 1e-2,
+    beta2_decay: Hyper = -0.8,
+    eps: tuple[Hyper | None, Hyper] = (None, 1e-3),
+    d: Hyper = 1.0,
+    weight_decay: Hyper = 0.0,
+    maximize: bool = False,
+) -> GradientTransformation:
+    """``torch.optim.Adafactor``: relative step sizes and factored second moments, no momentum.
+
+    At step ``t`` the second moment decays by ``1 - t ** beta2_decay``. A tensor with two or more
+    dims keeps only row and column means of ``g * g`` (memory ``rows + cols`` per matrix) and
+    estimates ``v = row_var @ col_var / mean(row_var)``; others keep ``v`` whole. The direction
+    ``u = g / sqrt(max(v, eps1**2))`` is divided by ``max(1, rms(u) / d)`` and scaled by
+    ``max(eps2, rms(p)) * min(lr, 1 / sqrt(t))``; ``weight_decay`` subtracts ``lr * weight_decay * p``
+    (decoupled), ``maximize`` negates the gradient first. ``eps1=None`` means the parameter dtype's
+    machine epsilon. ``update`` needs ``params``.
+
+    The factored statistics and the per-tensor norms are per-matrix work (a loop over the >= 2-d
+    tensors, as in torch's foreach implementation); the elementwise part runs batched. There is no
+    first moment, so there is no ``mu_dtype`` to choose: the factored state is already tiny.
+
+    Args:
+        lr: the cap of the relative step size (a number, 0-d tensor or schedule), torch's ``lr``.
+        beta2_decay: exponent of the second-moment decay (<= 0).
+        eps: ``(eps1, eps2)``: the floor of ``v`` (its square is used) and of ``rms(p)``.
+        d: clipping threshold of the update's RMS (>= 1).
+        weight_decay: decoupled decay coefficient (>= 0).
+        maximize: ascend instead of descend.
+
+    Example:
+        >>> tx = adafactor(lr=0.1)
+        >>> p = {"w": torch.ones(2, 2)}
+        >>> tx.update({"w": torch.full((2, 2), 3.0)}, tx.init(p), p)[0]  # -rms(p) * min(lr, 1) * sign(g)
+        {'w': tensor([[-0.1000, -0.1000],
+                [-0.1000, -0.1000]])}
+
+    References:
+        Shazeer and Stern, 2018, "Adafactor: Adaptive Learning Rates with Sublinear Memory Cost";
+        ``torch.optim.Adafactor``; ``optax.adafactor``.
+    """
+    _check_hyperparameters(lr, beta2_decay, d, weight_decay)
+    eps1, eps2 = _check_eps(eps)
+    return chain(*_negate(maximize), _scale_by_adafactor(lr, beta2_decay, eps1, eps2, d, weight_decay))
+
+
+def _scale_by_adafactor(
+    lr: Hyper, beta2_decay: Hyper, eps1: Hyper | None, eps2: Hyper, d: Hyper, weight_decay: Hyper
+) -> GradientTransformation:
+    def init(params: Params) -> AdafactorState:
+        row, col, variance = {}, {}, {}
+        for k, p in params.items():
+            if p.ndim > 1:
+                row[k] = torch.zeros_like(p).mean(dim=-1, keepdim=True)
+                col[k] = torch.zeros_like(p).mean(dim=-2, keepdim=True)
+            else:
+                variance[k] = torch.zeros_like(p)
+        return AdafactorState(zero_counter(params), row, col, variance)
+
+    def update(updates: Updates, state: AdafactorState, params: Params | None = None, **extra: Any):
+        del extra
+        params = require_params(params, "adafactor")
+        check_same_keys(updates, params, "params")
+        count = state.count + 1
+        if not updates:
+            return {}, state._replace(count=count)
+        t = count.to(torch.float64)
+        decay = loop_invariant(t**beta2_decay)  # 1 - beta2_t
+        rate = torch.as_tensor(lr(state.count) if callable(lr) else lr, dtype=torch.float64, device=t.device)
+        row, col, variance, estimate = _second_moments(updates, state, decay, eps1)
+        grads, ps = leaves(updates), leaves(params)
+        floors = [(torch.finfo(p.dtype).eps if eps1 is None else eps1) for p in ps]
+        # Fresh buffers, and maximum's backward needs only its inputs (eps1 is squared: the root follows).
+        estimate = list(torch._foreach_maximum(estimate, [f * f for f in floors]))  # type: ignore[misc]
+        direction = list(torch._foreach_mul(torch._foreach_rsqrt(estimate), grads))
+        coefficient = _coefficients(ps, direction, rate, t, eps2, d)
+        scaled = torch._foreach_mul(direction, list(coefficient.unbind()))
+        out = [o if o.dtype == g.dtype else o.to(g.dtype) for o, g in zip(scaled, grads, strict=True)]
+        if not (isinstance(weight_decay, (int, float)) and weight_decay == 0):
+            out = add_scaled(out, ps, -rate * weight_decay)
+        return rebuild(updates, out), AdafactorState(count, row, col, variance)
+
+    return GradientTransformation(init, update)
+
+
+def _mean_square(g: Tensor, dim: int) -> Tensor:
+    """``(g * g).mean(dim, keepdim=True)`` without a ``g``-sized temporary, as torch computes it."""
+    return torch.linalg.vector_norm(g, dim=dim, keepdim=True).square() / g.size(dim)
+
+
+def _second_moments(
+    updates: Updates, state: AdafactorState, decay: Tensor, eps1: Hyper | None
+) -> tuple[dict[str, Tensor], dict[str, Tensor], dict[str, Tensor], list[Tensor]]:
+    """New row/col/variance states, and the second-moment estimate of each tensor (in key order).
+
+    The 0-d and 1-d tensors are updated in one batched pass; each matrix needs its own row and
+    column reductions and outer product.
+    """
+    vector_keys = [k for k in updates if k not in state.row_var]
+    vectors = [updates[k] for k in vector_keys]
+    squares = list(torch._foreach_mul(vectors, vectors)) if vectors else []
+    new_variances = lerp([state.variance[k] for k in vector_keys], squares, decay) if vectors else []
+    variance = dict(zip(vector_keys, new_variances, strict=True))
+    row, col, estimate = {}, {}, []
+    for k, g in updates.items():
+        if k in variance:
+            estimate.append(variance[k])
+            continue
+        floor = torch.finfo(g.dtype).eps if eps1 is None else eps1
+        weight = decay.to(g.dtype)
+        row[k] = torch.lerp(state.row_var[k], _mean_square(g, -1), weight)
+        col[k] = torch.lerp(state.col_var[k], _mean_square(g, -2), weight)
+        estimate.append(row[k] @ col[k] / row[k].mean(dim=-2, keepdim=True).clamp(min=floor))
+    return row, col, variance, estimate
+
+
+def _coefficients(ps: list[Tensor], direction: list[Tensor], rate: Tensor, t: Tensor, eps2: Hyper, d: Hyper) -> Tensor:
+    """``-max(eps2, rms(p)) * min(lr, 1 / sqrt(t)) / max(1, rms(u) / d)`` for each tensor (float64)."""
+    sizes = torch.tensor([math.sqrt(p.numel()) for p in ps], dtype=torch.float64, device=t.device)
+    relative = torch.minimum(rate, t.rsqrt())
+    scale = torch.clamp(_norms(ps).to(torch.float64) / sizes, min=eps2) * relative
+    clip = torch.clamp(_norms(direction).to(torch.float64) / (sizes * d), min=1.0)
+    return loop_invariant(-scale / clip)

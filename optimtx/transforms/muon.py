@@ -1,0 +1,283 @@
+"""Muon (orthogonalised momentum) as ``torch.optim.Muon`` runs it, and the Muon + AdamW recipe around it."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.transforms.kernels import lerp
+from optimtx.transforms.masking import multi_transform
+from optimtx.transforms.optimizers import Hyper, _decay, adamw
+from optimtx.transforms.scaling import scale_by_learning_rate
+from optimtx.tree import leaves, rebuild, zeros_like
+from optimtx.validation import check_bool, check_non_negative, check_positive_int
+
+ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
+ROUTING_HINT = (
+    "Muon only takes 2-D matrices (hidden layers). Route the other tensors to another transform, e.g. "
+    "otx.muon_with_adamw(lr=0.02, adamw_lr=3e-4), or "
+    "otx.multi_transform({'muon': otx.muon(...), 'adamw': otx.adamw(...)}, otx.muon_labels(params))."
+)
+
+
+class ScaleByMuonState(NamedTuple):
+    """State of :func:`scale_by_muon`.
+
+    Attributes:
+        momentum_buffer: the momentum of each matrix (torch's ``momentum_buffer``).
+    """
+
+    momentum_buffer: dict[str, Tensor]
+
+
+def _check_matrices(tree: Mapping[str, Tensor]) -> None:
+    bad = {k: tuple(v.shape) for k, v in tree.items() if v.ndim != 2}
+    if bad:
+        raise ValueError(f"muon got tensors that are not 2-D: {bad!r}. {ROUTING_HINT}")
+    complex_ = [k for k, v in tree.items() if v.is_complex()]
+    if complex_:
+        raise ValueError(f"muon does not support complex parameters, got {complex_!r}.")
+
+
+def _addmm(bias: Tensor, a: Tensor, b: Tensor, beta: Hyper, alpha: Hyper) -> Tensor:
+    """``beta * bias + alpha * a @ b``: one fused ``addmm`` for numbers (as torch), products for tensors."""
+    if isinstance(beta, Tensor) or isinstance(alpha, Tensor):
+        return bias * torch.as_tensor(beta, dtype=bias.dtype) + (a @ b) * torch.as_tensor(alpha, dtype=bias.dtype)
+    return torch.addmm(bias, a, b, beta=beta, alpha=alpha)
+
+
+def orthogonalize(grad: Tensor, ns_coefficients: Sequence[Hyper], ns_steps: int, eps: Hyper) -> Tensor:
+    """Approximately ``U V^T`` of ``grad = U S V^T`` by ``ns_steps`` quintic Newton-Schulz steps in bfloat16.
+
+    The same iteration as ``torch.optim.Muon`` (Keller Jordan's coefficients by default); the
+    result is bfloat16.
+
+    Example:
+        >>> q = orthogonalize(torch.eye(2) * 3, (3.4445, -4.775, 2.0315), 5, 1e-7)
+        >>> bool(((q.float() - torch.eye(2)).abs() < 0.35).all())
+        True
+    """
+    a, b, c = ns_coefficients
+    x = grad.bfloat16()
+    tall = grad.size(0) > grad.size(1)
+    if tall:
+        x = x.T
+    norm = x.norm()
+    x = x / (norm.clamp(min=eps) if not isinstance(eps, Tensor) else torch.maximum(norm, eps.to(norm.dtype)))
+    for _ in range(ns_steps):
+        gram = x @ x.T
+        x = _addmm(x, _addmm(gram, gram, gram, b, c), x, a, 1)
+    return x.T if tall else x
+
+
+def _adjust_ratio(shape: torch.Size, adjust_lr_fn: str | None) -> float:
+    rows, cols = shape[:2]
+    if adjust_lr_fn in (None, "original"):
+        return math.sqrt(max(1, rows / cols))
+    return 0.2 * math.sqrt(max(rows, cols))
+
+
+def _check_muon(
+    momentum: Any, nesterov: Any, ns_coefficients: Any, eps: Any, ns_steps: Any, adjust_lr_fn: Any
+) -> tuple[Hyper, Hyper, Hyper]:
+    check_non_negative("momentum", momentum)
+    check_bool("nesterov", nesterov)
+    check_non_negative("eps", eps)
+    check_positive_int("ns_steps", ns_steps)
+    if ns_steps >= 100:
+        raise ValueError(f"Invalid ns_steps: {ns_steps!r}. It must be below 100 (torch's limit).")
+    if not isinstance(ns_coefficients, Sequence) or isinstance(ns_coefficients, str) or len(ns_coefficients) != 3:
+        raise ValueError(f"Invalid ns_coefficients: {ns_coefficients!r}. It must be a tuple of exactly 3 numbers.")
+    if adjust_lr_fn not in ADJUST_LR_FNS:
+        raise ValueError(f"Invalid adjust_lr_fn: {adjust_lr_fn!r}. It must be one of {ADJUST_LR_FNS!r}.")
+    return ns_coefficients[0], ns_coefficients[1], ns_coefficients[2]
+
+
+def scale_by_muon(
+    momentum: Hyper = 0.95,
+    nesterov: bool = True,
+    ns_coefficients: tuple[Hyper, Hyper, Hyper] = (3.4445, -4.775, 2.0315),
+    eps: Hyper = 1e-7,
+    ns_steps: int = 5,
+    adjust_lr_fn: str | None = None,
+) -> GradientTransformation:
+    """Muon's direction: momentum, Newton-Schulz orthogonalisation, and torch's shape-dependent lr ratio.
+
+    ``buf = lerp(buf, g, 1 - momentum)``; the orthogonalised matrix is that of
+    ``lerp(g, buf, momentum)`` (``nesterov``) or ``buf``, times ``sqrt(max(1, rows / cols))``
+    (``adjust_lr_fn=None`` or ``'original'``) or ``0.2 * sqrt(max(rows, cols))``
+    (``'match_rms_adamw'``). Only 2-D tensors are accepted. The momentum is batched; the
+    Newton-Schulz iteration runs per matrix (each has its own shape), in bfloat16 as in torch.
+
+    Example:
+        >>> tx = scale_by_muon()
+        >>> g = {"w": torch.diag(torch.tensor([4.0, 1.0]))}
+        >>> u, _ = tx.update(g, tx.init(g))
+        >>> [round(x, 1) for x in torch.diagonal(u["w"]).tolist()]  # both directions get similar sizes
+        [0.7, 0.7]
+
+    References:
+        Jordan et al., 2024, "Muon: An optimizer for hidden layers in neural networks"; ``torch.optim.Muon``;
+        ``optax.contrib.muon``.
+    """
+    coefficients = _check_muon(momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn)
+
+    def init(params: Params) -> ScaleByMuonState:
+        _check_matrices(params)
+        return ScaleByMuonState(momentum_buffer=zeros_like(params))
+
+    def update(updates: Updates, state: ScaleByMuonState, params: Params | None = None, **extra: Any):
+        del params, extra
+        _check_matrices(updates)
+        grads = leaves(updates)
+        if not grads:
+            return {}, state
+        bufs = lerp(leaves(state.momentum_buffer), grads, 1 - momentum)
+        directions = lerp(grads, bufs, momentum) if nesterov else bufs
+        out = [
+            orthogonalize(d, coefficients, ns_steps, eps).to(d.dtype) * _adjust_ratio(d.shape, adjust_lr_fn)
+            for d in directions
+        ]
+        return rebuild(updates, out), ScaleByMuonState(momentum_buffer=rebuild(updates, bufs))
+
+    return GradientTransformation(init, update)
+
+
+def muon(
+    lr: Hyper = 1e-3,
+    weight_decay: Hyper = 0.1,
+    momentum: Hyper = 0.95,
+    nesterov: bool = True,
+    ns_coefficients: tuple[Hyper, Hyper, Hyper] = (3.4445, -4.775, 2.0315),
+    eps: Hyper = 1e-7,
+    ns_steps: int = 5,
+    adjust_lr_fn: str | None = None,
+) -> GradientTransformation:
+    """``torch.optim.Muon``: ``p -= lr * (ratio * orthogonalize(momentum(g)) + weight_decay * p)``, 2-D only.
+
+    Any other tensor (biases, norms, scalars) is refused with an error showing how to route it
+    elsewhere; for the usual recipe (Muon for hidden matrices, AdamW for embeddings, the head,
+    norms and biases) use :func:`muon_with_adamw` or :func:`muon_labels` with ``multi_transform``.
+
+    Example:
+        >>> tx = muon(lr=0.02, weight_decay=0.0)
+        >>> p = {"w": torch.zeros(2, 2)}
+        >>> u, _ = tx.update({"w": torch.eye(2)}, tx.init(p), p)
+        >>> u["w"].diagonal().abs().max() <= 0.02 * 1.5
+        tensor(True)
+
+    References:
+        Jordan et al., 2024, "Muon: An optimizer for hidden layers in neural networks"; Liu et al., 2025,
+        "Muon is Scalable for LLM Training"; ``torch.optim.Muon``.
+    """
+    check_non_negative("lr", lr, schedule=True)
+    core = scale_by_muon(momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn)
+    return chain(core, *_decay(weight_decay), scale_by_learning_rate(lr))
+
+
+# Kept as Python numbers under inject_hyperparams: torch fuses them into addmm (bfloat16 rounds otherwise).
+muon.static_args = ("ns_coefficients",)  # type: ignore[attr-defined]
+scale_by_muon.static_args = ("ns_coefficients",)  # type: ignore[attr-defined]
+
+DEFAULT_EXCLUDE = ("embed", "head")
+
+
+def muon_labels(
+    params: Mapping[str, Tensor] | torch.nn.Module | Iterable[tuple[str, Tensor]],
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    keys: str = "name",
+) -> dict[str, str]:
+    """``'muon'`` for hidden matrices, ``'adamw'`` for everything else: labels for ``multi_transform``.
+
+    A parameter is a hidden matrix when it is 2-D and its name matches none of the ``exclude``
+    regular expressions (searched anywhere in the name; by default ``embed`` and ``head``, which
+    catch ``embed_tokens``, ``embedding``, ``lm_head``, ``head.fc``...). Embeddings and the output
+    head are matrices too, but the recipe trains them with AdamW.
+
+    Args:
+        params: a module, a ``{name: tensor}`` dict, or ``named_parameters()`` pairs.
+        exclude: name patterns of matrices to give to AdamW.
+        keys: ``'name'`` (for pure trees keyed by parameter name) or ``'index'`` (``'0'``, ``'1'``...
+            in parameter order, the keys ``TransformOptimizer`` gives a param group when its transform
+            is built with ``inject_hyperparams``, e.g. ``inject_hyperparams(muon_with_adamw)(labels=...)``).
+
+    Example:
+        >>> model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
+        >>> muon_labels(model, exclude=("^0\\\\.",))
+        {'0.weight': 'adamw', '1.weight': 'muon', '1.bias': 'adamw', '2.weight': 'adamw', '2.bias': 'adamw'}
+    """
+    if keys not in ("name", "index"):
+        raise ValueError(f"Invalid keys: {keys!r}. It must be 'name' or 'index'.")
+    patterns = _patterns(exclude)
+    named = params.named_parameters() if isinstance(params, torch.nn.Module) else params
+    items = list(named.items() if isinstance(named, Mapping) else named)
+    labels = {}
+    for i, (name, p) in enumerate(items):
+        hidden = p.ndim == 2 and not any(pattern.search(name) for pattern in patterns)
+        labels[name if keys == "name" else str(i)] = "muon" if hidden else "adamw"
+    return labels
+
+
+def _patterns(exclude: Any) -> list[re.Pattern[str]]:
+    if isinstance(exclude, str) or not isinstance(exclude, Sequence) or not all(isinstance(e, str) for e in exclude):
+        raise TypeError(f"exclude must be a sequence of name patterns (strings), got {exclude!r}.")
+    return [re.compile(e) for e in exclude]
+
+
+def muon_with_adamw(
+    lr: Hyper = 0.02,
+    weight_decay: Hyper = 0.1,
+    momentum: Hyper = 0.95,
+    nesterov: bool = True,
+    adamw_lr: Hyper = 3e-4,
+    adamw_betas: tuple[Hyper, Hyper] = (0.9, 0.95),
+    adamw_eps: Hyper = 1e-8,
+    adamw_weight_decay: Hyper = 0.0,
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    labels: Mapping[str, str] | None = None,
+    adjust_lr_fn: str | None = None,
+) -> GradientTransformation:
+    """The usual Muon recipe: :func:`muon` for hidden matrices, :func:`adamw` for the rest.
+
+    Labels come from :func:`muon_labels` (``exclude`` names the matrices that go to AdamW:
+    embeddings and the output head by default), computed from the tree each step, or are given
+    as ``labels`` (name -> ``'muon'`` / ``'adamw'``), e.g. ``muon_labels(model, keys='index')``
+    for a ``TransformOptimizer``. The defaults follow Keller Jordan's recipe (Muon lr 0.02,
+    AdamW lr 3e-4, betas (0.9, 0.95)); ``weight_decay`` is Muon's, ``adamw_weight_decay`` AdamW's.
+
+    Example:
+        >>> tx = muon_with_adamw(lr=0.02, adamw_lr=1e-3)
+        >>> p = {"layer.weight": torch.zeros(3, 3), "layer.bias": torch.zeros(3)}
+        >>> u, _ = tx.update({k: torch.ones_like(v) for k, v in p.items()}, tx.init(p), p)
+        >>> u["layer.bias"]  # AdamW's first step is -lr * sign(g)
+        tensor([-0.0010, -0.0010, -0.0010])
+    """
+    _patterns(exclude)
+    transforms: dict[Hashable, GradientTransformation] = {
+        "muon": muon(lr, weight_decay, momentum, nesterov, adjust_lr_fn=adjust_lr_fn),
+        "adamw": adamw(adamw_lr, adamw_betas, adamw_eps, adamw_weight_decay),
+    }
+    if labels is not None:
+        return multi_transform(transforms, _given_labels(dict(labels)))
+    return multi_transform(transforms, lambda tree: muon_labels(tree, exclude))
+
+
+def _given_labels(labels: dict[str, str]) -> Any:
+    """Labels from a dict; a ``'muon'`` label on a 0-d stand-in (``TransformOptimizer`` probes with them) is AdamW's."""
+    bad = sorted({repr(v) for v in labels.values() if v not in ("muon", "adamw")})
+    if bad:
+        raise ValueError(f"labels must be 'muon' or 'adamw', got {', '.join(bad)}.")
+
+    def resolve(tree: Mapping[str, Tensor]) -> dict[str, str]:
+        missing = [k for k in tree if k not in labels]
+        if missing:
+            raise ValueError(f"labels have no entry for {missing}; give one label per parameter (muon_labels does).")
+        return {k: "adamw" if labels[k] == "muon" and v.ndim == 0 else labels[k] for k, v in tree.items()}
+
+    return resolve
