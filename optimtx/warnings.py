@@ -22,3 +22,11 @@ class PerGroupTransformWarning(OptimtxWarning):
     time: each group is clipped by its own norm and skipped on its own overflow, unlike
     ``clip_grad`` on the wrapper or ``torch.amp.GradScaler``, which act on all parameters.
     """
+
+
+class AccumulationResumeWarning(OptimtxWarning):
+    """A wrapper resumes inside a gradient-accumulation window.
+
+    The gradients of that window's earlier micro-batches lived in ``.grad`` and are in no
+    checkpoint, so the first step after resuming sums only the remaining micro-batches.
+    """
