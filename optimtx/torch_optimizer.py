@@ -113,8 +113,9 @@ class TransformOptimizer(torch.optim.Optimizer):
         try:
             new_group = self.param_groups[-1]
             state = self._group_tx.init(_tree(new_group["params"]))
-            if self._injected:  # check the group's values now, not at the first step
-                set_hyperparams(state, **{k: new_group[k] for k in self._injected})
+            synced = {k: new_group[k] for k in self._injected}
+            if synced:  # the group's values go into its state now (checked here, not at the first step)
+                state = set_hyperparams(state, **synced)
             shared = self._shared_state
             if self._shared_tx is not None:
                 shared = self._shared_tx.init(self._all_params())
@@ -124,7 +125,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             del self.param_groups[n_groups:]
             raise
         self._tx_states.append(state)
-        self._synced.append({})
+        self._synced.append(synced)
         self._shared_state = shared
         if len(self._tx_states) == 2:
             _warn_if_whole_tree(self._tx_states[0])
@@ -315,14 +316,16 @@ class TransformOptimizer(torch.optim.Optimizer):
                 raise ValueError(f"This state_dict has no {_SHARED_KEY!r} entry, which this transform needs.")
             shared = load_transform_state(self._shared_state, state_dict[_SHARED_KEY])
         rest = copy.deepcopy({k: v for k, v in state_dict.items() if k not in (_STATE_KEY, _SHARED_KEY)})
-        self._check_saved_groups(rest, states)
+        states, synced = self._with_saved_groups(rest, states)
         super().load_state_dict(rest)  # validates group sizes before changing anything
         self._tx_states = states
         self._shared_state = shared
-        self._synced = [{} for _ in states]
+        self._synced = synced
 
-    def _check_saved_groups(self, rest: Mapping[str, Any], states: list[State]) -> None:
-        """Raise unless the saved groups fit (count, sizes) and their hyperparameter values are valid."""
+    def _with_saved_groups(
+        self, rest: Mapping[str, Any], states: list[State]
+    ) -> tuple[list[State], list[dict[str, Any]]]:
+        """The loaded states with the saved group values written in; raises if the groups do not fit."""
         groups = rest.get("param_groups")
         if not isinstance(groups, list) or len(groups) != len(self.param_groups):
             got = len(groups) if isinstance(groups, list) else repr(groups)
@@ -330,17 +333,20 @@ class TransformOptimizer(torch.optim.Optimizer):
                 f"The state_dict has {got} param groups but this optimizer has {len(self.param_groups)}; "
                 "load a state saved from an optimizer built the same way."
             )
-        for i, (saved, state) in enumerate(zip(groups, states)):
+        new_states, synced = [], []
+        for i, (saved, state) in enumerate(zip(groups, states, strict=True)):
             if not isinstance(saved, Mapping):
                 raise ValueError(f"Saved param group {i} is {saved!r}, not a dict.")
             self._check_group_keys(saved, i)
             values = {k: saved[k] for k in self._injected if k in saved}
-            if not values:
-                continue
-            try:
-                set_hyperparams(state, **values)
-            except ValueError as error:
-                raise ValueError(f"Saved param group {i}: {error}") from None
+            if values:
+                try:
+                    state = set_hyperparams(state, **values)
+                except ValueError as error:
+                    raise ValueError(f"Saved param group {i}: {error}") from None
+            new_states.append(state)
+            synced.append(values)
+        return new_states, synced
 
     # ------------------------------------------------------------ copy, pickle
     def __deepcopy__(self, memo: dict[int, Any]) -> TransformOptimizer:

@@ -154,7 +154,7 @@ class LossScaler:
     def abandon_step(self, optimizer: torch.optim.Optimizer, rescale: bool = True) -> None:
         """Forget the current step after an error: multiply unscaled gradients by the scale again.
 
-        Afterwards the gradients are as :meth:`scale`\ d backward passes left them and no
+        Afterwards the gradients are as the scaled backward passes left them and no
         overflow flag is pending, so the next step starts clean. With a power-of-two scale
         (the dynamic default) the gradients come back bit for bit.
 
