@@ -391,6 +391,16 @@ def check_optimizer_state_fits(optimizer: torch.optim.Optimizer, state: Mapping[
             f"The state dict's param groups hold {saved} parameters but the optimizer's hold {current}. "
             "Load a state saved from an optimizer built the same way."
         )
+    for i, (saved_group, group) in enumerate(zip(state["param_groups"], optimizer.param_groups, strict=True)):
+        if not isinstance(saved_group, Mapping):
+            raise ValueError(f"Saved param group {i} is {saved_group!r}, not a dict.")
+        # torch fills in missing flags (bool/None, e.g. 'foreach') for older checkpoints; numbers it cannot.
+        missing = sorted(k for k, v in group.items() if k not in saved_group and not (v is None or isinstance(v, bool)))
+        if missing:
+            raise ValueError(
+                f"Saved param group {i} has no {missing}, which {type(optimizer).__name__}'s groups need: the state "
+                "was saved from another optimizer type. Load a state saved from an optimizer built the same way."
+            )
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
