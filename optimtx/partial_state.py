@@ -65,7 +65,7 @@ def merge_state(full: Any, part: Any, names: Collection[str]) -> Any:
         ({'0': tensor([1.]), '1': tensor([5.])}, tensor(4))
     """
     if _per_parameter(full, names):
-        return {k: part[k] if k in part else v for k, v in full.items()}
+        return {k: part.get(k, v) for k, v in full.items()}
     if is_namedtuple(full):
         return type(full)(*(merge_state(f, p, names) for f, p in zip(full, part, strict=True)))
     if isinstance(full, tuple):
@@ -93,7 +93,7 @@ def extend_state(old: Any, new: Any, names: Collection[str]) -> Any:
         ({'0': tensor([1.]), '1': tensor([0.])}, tensor(3))
     """
     if _per_parameter(new, names) and isinstance(old, dict):
-        return {k: old[k] if k in old else v for k, v in new.items()}
+        return {k: old.get(k, v) for k, v in new.items()}
     if is_namedtuple(new) and type(old) is type(new):
         return type(new)(*(extend_state(o, n, names) for o, n in zip(old, new, strict=True)))
     if isinstance(new, tuple) and isinstance(old, tuple) and len(old) == len(new):

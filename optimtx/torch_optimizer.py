@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import struct
-import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,11 +25,15 @@ from optimtx.partial_state import extend_state, merge_state, restrict_state
 from optimtx.state_io import load_state_dict as load_transform_state
 from optimtx.state_io import state_dict as transform_state_dict
 from optimtx.state_tree import iter_nodes
-from optimtx.transforms.amp import ScaleByAmpState
-from optimtx.transforms.clipping import ClipByGlobalNormState
-from optimtx.transforms.finite import ApplyIfFiniteState
+from optimtx.torch_optimizer_groups import (
+    PICKLED,
+    check_grad,
+    looks_like_hyperparameter,
+    mirrors_betas,
+    schedule_driven,
+    warn_if_whole_tree,
+)
 from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, set_hyperparams
-from optimtx.warnings import PerGroupTransformWarning
 
 _STATE_KEY = "transform_state"
 _SHARED_KEY = "shared_transform_state"
@@ -128,14 +131,14 @@ class TransformOptimizer(torch.optim.Optimizer):
         self._synced.append(synced)
         self._shared_state = shared
         if len(self._tx_states) == 2:
-            _warn_if_whole_tree(self._tx_states[0])
+            warn_if_whole_tree(self._tx_states[0])
 
     def _check_group_keys(self, group: Mapping[str, Any], index: int) -> None:
         """Refuse group keys that look like hyperparameters but are not injected (they would be ignored)."""
         ignored = [
             k
             for k in group
-            if k not in self._injected and _looks_like_hyperparameter(k, group[k]) and not _mirrors_betas(k, group)
+            if k not in self._injected and looks_like_hyperparameter(k, group[k]) and not mirrors_betas(k, group)
         ]
         if ignored:
             shown = ", ".join(f"{k}={group[k]!r}" for k in ignored)
@@ -193,7 +196,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             self._synced[i] = synced
             group = self.param_groups[i]
             params = [group["params"][int(k)] for k in updates]
-            values = [u if u.dtype == p.dtype else u.to(p.dtype) for p, u in zip(params, updates.values())]
+            values = [u if u.dtype == p.dtype else u.to(p.dtype) for p, u in zip(params, updates.values(), strict=True)]
             torch._foreach_add_(params, values)
             if live:
                 values_now = {k: _to_python(v) for k, v in live.items()}
@@ -210,7 +213,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             for j, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
-                _check_grad(p, i, j)
+                check_grad(p, i, j)
                 names.append(str(j))
             if names:
                 present[i] = names
@@ -228,7 +231,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         inner = restrict_state(state, set(names), set(all_names)) if partial else state
         updates, new_inner = self._group_tx.update(grads, inner, params)
         new_state = merge_state(state, new_inner, set(all_names)) if partial else new_inner
-        live = _schedule_driven(state, new_state, written, index)
+        live = schedule_driven(state, new_state, written, index)
         return updates, new_state, synced, live
 
     def _all_params(self) -> dict[str, Tensor]:
@@ -309,7 +312,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             raise ValueError(
                 f"The state_dict has {got} transform states but this optimizer has {len(self._tx_states)} param groups."
             )
-        states = [load_transform_state(t, s) for t, s in zip(self._tx_states, saved)]
+        states = [load_transform_state(t, s) for t, s in zip(self._tx_states, saved, strict=False)]
         shared = self._shared_state
         if self._shared_tx is not None:
             if _SHARED_KEY not in state_dict:
@@ -378,7 +381,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        ours = {k: state.pop(k) for k in _PICKLED if k in state}
+        ours = {k: state.pop(k) for k in PICKLED if k in state}
         blob = state.pop("_transform_pickle", None)
         recipe = ours.get("_recipe")
         if recipe is not None:
@@ -388,85 +391,6 @@ class TransformOptimizer(torch.optim.Optimizer):
             self.transform, self._shared_tx, self._group_tx = function_pickle.loads(blob)
         self.__dict__.update(ours)
         super().__setstate__(state)
-
-
-def _check_grad(p: Tensor, group: int, index: int) -> None:
-    """Refuse gradients a pure transform cannot take, naming the parameter."""
-    grad = p.grad
-    assert grad is not None
-    if grad.is_sparse or grad.layout != torch.strided:
-        raise ValueError(
-            f"TransformOptimizer does not support sparse gradients: param group {group}, parameter {index} "
-            f"(shape {tuple(p.shape)}) has a {grad.layout} gradient (e.g. from nn.Embedding(sparse=True)). Use "
-            "sparse=False, or torch.optim.SparseAdam for that parameter in its own optimizer."
-        )
-    if grad.shape != p.shape:
-        raise ValueError(
-            f"Param group {group}, parameter {index}: its gradient has shape {tuple(grad.shape)} but the parameter "
-            f"has shape {tuple(p.shape)}."
-        )
-
-
-_PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected")
-_BOOKKEEPING_KEYS = frozenset(
-    {"params", "name", "param_names", "initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum"}
-    | {"lr_mult", "decay_mult"}  # MMEngine-style groups record the multipliers already folded into lr / weight_decay
-)
-
-
-def _looks_like_hyperparameter(key: Any, value: Any) -> bool:
-    """Whether a group entry would be a hyperparameter (a number, tensor or tuple of them) rather than a label."""
-    if key in _BOOKKEEPING_KEYS or (isinstance(key, str) and key.startswith("initial_")):
-        return False
-    if isinstance(value, tuple):
-        return bool(value) and all(_looks_like_hyperparameter(key, v) for v in value)
-    return isinstance(value, (int, float, Tensor)) and not isinstance(value, bool)
-
-
-def _mirrors_betas(key: Any, group: Mapping[str, Any]) -> bool:
-    """MMEngine's momentum schedulers keep ``group['momentum']`` equal to ``betas[0]`` for Adam-like groups."""
-    betas = group.get("betas")
-    return key == "momentum" and isinstance(betas, tuple) and bool(betas) and betas[0] == group[key]
-
-
-def _schedule_driven(old: State, new: State, written: set[str], index: int) -> dict[str, Any]:
-    """The injected values the transform replaced itself (schedules); refuse if the group had set them."""
-    if not any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(new)):
-        return {}
-    try:
-        before, after = get_hyperparams(old), get_hyperparams(new)
-    except ValueError:  # several injected transforms: nothing to report per group
-        return {}
-    driven = {k: v for k, v in after.items() if v is not before.get(k)}
-    clash = sorted(written & driven.keys())
-    if clash:
-        raise ValueError(
-            f"Param group {index} sets {clash}, but the transform computes them with a schedule, which would "
-            "silently replace the group's value. Either schedule in the transform or with a scheduler on the "
-            "group (inject a float value), not both."
-        )
-    return driven
-
-
-_WHOLE_TREE_STATES = {
-    ClipByGlobalNormState: "clip_by_global_norm clips each group by its own norm",
-    ScaleByAmpState: "scale_by_amp skips and rescales each group on its own overflow",
-    ApplyIfFiniteState: "apply_if_finite skips each group on its own non-finite gradients",
-}
-
-
-def _warn_if_whole_tree(state: State) -> None:
-    """Warn once per optimizer when a transform meant for the whole tree runs per param group."""
-    found = {_WHOLE_TREE_STATES[type(n)] for n in iter_nodes(state) if type(n) in _WHOLE_TREE_STATES}
-    if found:
-        warnings.warn(
-            f"This TransformOptimizer has several param groups and runs its transform once per group: "
-            f"{'; '.join(sorted(found))}. For model-wide clipping or loss scaling use the wrapper's "
-            "clip_grad=dict(max_norm=...) / AmpOptimWrapper, or one group with otx.multi_transform for "
-            "per-parameter hyperparameters.",
-            PerGroupTransformWarning,
-            stacklevel=4,
-        )
 
 
 def _split_shared_prefix(

@@ -157,9 +157,11 @@ class AmpOptimWrapper(OptimWrapper):
         """DDP ``no_sync`` on accumulation steps (as :class:`OptimWrapper`) plus autocast."""
         device_type = _device_type(self.optimizer)
         enabled = device_type != "cpu" or self.autocast_dtype in _CPU_AUTOCAST_DTYPES
-        with super().optim_context(model):
-            with torch.autocast(device_type=device_type, dtype=self.autocast_dtype, enabled=enabled):
-                yield
+        with (
+            super().optim_context(model),
+            torch.autocast(device_type=device_type, dtype=self.autocast_dtype, enabled=enabled),
+        ):
+            yield
 
     def state_dict(self) -> dict[str, Any]:
         """:meth:`OptimWrapper.state_dict` plus ``'loss_scaler'`` (GradScaler's keys)."""

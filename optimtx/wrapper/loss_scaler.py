@@ -4,8 +4,11 @@
 ``get_scale``, ``state_dict``) and the same numbers. The scale update is the pure
 :func:`optimtx.transforms.amp.next_scale`; unscaling runs GradScaler's in-place
 unscale-and-check kernel on the ``.grad`` buffers the facade owns, which gives the same
-numbers as the pure :func:`optimtx.transforms.amp.unscale_grads` (tested) without copies. What differs: it works on any device, accepts
-Python ints, and keeps the "was this step skipped" flag as a tensor until someone asks.
+numbers as the pure :func:`optimtx.transforms.amp.unscale_grads` (tested) without copies.
+What differs: it works on any device, accepts Python ints, unscales complex gradients
+(through their real view; GradScaler's CPU kernel refuses them), and keeps the "was this
+step skipped" flag as a tensor until someone asks. Sparse gradients are unscaled as
+GradScaler does (float16 ones coalesced first).
 """
 
 from __future__ import annotations

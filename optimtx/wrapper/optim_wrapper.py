@@ -256,7 +256,7 @@ class OptimWrapper:
         """The optimizer's groups, plus the base settings dict when there is more than one group."""
         if self.base_param_settings is None:
             return self.optimizer.param_groups
-        return self.optimizer.param_groups + [self.base_param_settings]
+        return [*self.optimizer.param_groups, self.base_param_settings]
 
     @property
     def defaults(self) -> dict:
@@ -423,7 +423,7 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]
         optimizer.load_state_dict(state)
     except Exception as error:
         vars(optimizer).update(saved)
-        for group, old in zip(getattr(optimizer, "param_groups", []), groups):
+        for group, old in zip(getattr(optimizer, "param_groups", []), groups, strict=False):
             group.clear()
             group.update(old)
         raise ValueError(

@@ -24,7 +24,7 @@ def test_error_inside_step_leaves_the_gradients_scaled_and_the_next_step_right()
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)
     ref = torch.optim.SGD([q], lr=0.1)
     wrapper.backward((p * torch.tensor([float("inf"), 1.0])).sum())
-    with pytest.raises(RuntimeError, match="non-finite"):
+    with pytest.raises(RuntimeError, match=r"non-finite"):
         wrapper.step()
     assert not wrapper.loss_scaler.unscaled
     wrapper.zero_grad()
@@ -45,7 +45,7 @@ def test_error_inside_step_then_more_backward_accumulates_consistently():
     before = p.grad.clone()
     original = wrapper.optimizer.step
     wrapper.optimizer.step = lambda **kw: (_ for _ in ()).throw(RuntimeError("device lost"))
-    with pytest.raises(RuntimeError, match="device lost"):
+    with pytest.raises(RuntimeError, match=r"device lost"):
         wrapper.step()
     assert torch.equal(p.grad, before)  # scaled again, bit for bit (power-of-two scale)
     wrapper.optimizer.step = original
@@ -59,10 +59,10 @@ def test_step_with_closure_is_refused_before_anything_changes():
     wrapper = _wrapper([p])
     wrapper.backward(p.sum())
     before = optimizer_snapshot(wrapper)
-    with pytest.raises(ValueError, match="closure"):
+    with pytest.raises(ValueError, match=r"closure"):
         wrapper.step(closure=lambda: p.sum())
     assert same(optimizer_snapshot(wrapper), before)
-    with pytest.raises(ValueError, match="closure"):
+    with pytest.raises(ValueError, match=r"closure"):
         LossScaler().step(wrapper.optimizer, closure=lambda: None)
     disabled = otx.AmpOptimWrapper(optimizer=torch.optim.SGD([p], lr=0.1), dtype="bfloat16")
     disabled.step(closure=lambda: p.sum())  # no scaling: nothing to protect, as before
@@ -146,7 +146,9 @@ def test_sparse_embedding_matches_gradscaler():
     torch.manual_seed(0)
     emb, ref_emb = nn.Embedding(6, 3, sparse=True), nn.Embedding(6, 3, sparse=True)
     ref_emb.load_state_dict(emb.state_dict())
-    wrapper = otx.AmpOptimWrapper(optimizer=torch.optim.SGD(emb.parameters(), lr=0.5), loss_scale=dict(init_scale=2.0**8))
+    wrapper = otx.AmpOptimWrapper(
+        optimizer=torch.optim.SGD(emb.parameters(), lr=0.5), loss_scale=dict(init_scale=2.0**8)
+    )
     ref = torch.optim.SGD(ref_emb.parameters(), lr=0.5)
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
     idx = torch.tensor([1, 2, 2, 4])
@@ -175,7 +177,7 @@ def test_sparse_gradients_under_amp_transform_optimizer_are_refused_up_front():
     wrapper = otx.AmpOptimWrapper(optimizer=otx.TransformOptimizer(emb.parameters(), dict(type="sgd", lr=0.5)))
     wrapper.backward(emb(torch.tensor([1])).sum())
     before = emb.weight.detach().clone()
-    with pytest.raises(ValueError, match="sparse"):
+    with pytest.raises(ValueError, match=r"sparse"):
         wrapper.step()
     assert torch.equal(emb.weight.detach(), before)
 
@@ -195,7 +197,9 @@ def test_complex_and_mixed_dtype_parameters_match_gradscaler(dtype):
         grads = [torch.randn(v.shape).to(v.dtype) for v in values]
         if step == 1:
             grads[1] = torch.tensor([float("inf"), 0.0])  # one skipped step
-        wrapper.backward(sum((p * g).real.sum() if p.is_complex() else (p * g).sum() for p, g in zip(ours, grads, strict=True)))
+        wrapper.backward(
+            sum((p * g).real.sum() if p.is_complex() else (p * g).sum() for p, g in zip(ours, grads, strict=True))
+        )
         wrapper.step()
         wrapper.zero_grad()
         if step != 1:

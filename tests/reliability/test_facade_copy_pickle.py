@@ -32,7 +32,9 @@ TRANSFORMS = {
     "config": lambda: dict(type="adamw", lr=1e-2, weight_decay=0.1),
     "chain": lambda: otx.chain(otx.clip_by_global_norm(1.0), otx.inject_hyperparams(otx.adamw)(lr=1e-2)),
     "lambda": lambda: otx.chain(
-        otx.GradientTransformation(lambda p: otx.EmptyState(), lambda u, s, p=None, **k: ({n: 2 * g for n, g in u.items()}, s)),
+        otx.GradientTransformation(
+            lambda p: otx.EmptyState(), lambda u, s, p=None, **k: ({n: 2 * g for n, g in u.items()}, s)
+        ),
         otx.sgd(0.1, momentum=0.9),
     ),
 }
@@ -86,15 +88,17 @@ def test_unpicklable_transform_is_refused_with_what_to_do():
         with lock:
             return dict(u), s
 
-    opt = otx.TransformOptimizer([nn.Parameter(torch.ones(1))], otx.GradientTransformation(lambda p: otx.EmptyState(), update))
-    with pytest.raises(TypeError, match="config dict.*state_dict"):
+    opt = otx.TransformOptimizer(
+        [nn.Parameter(torch.ones(1))], otx.GradientTransformation(lambda p: otx.EmptyState(), update)
+    )
+    with pytest.raises(TypeError, match=r"config dict.*state_dict"):
         pickle.dumps(opt)
     copy.deepcopy(opt)  # deepcopy shares the (pure) functions, so it still works
 
 
 def test_function_pickle_refuses_another_python_version():
     data = pickle.dumps(((2, 7), b""))
-    with pytest.raises(ValueError, match="Python 2.7"):
+    with pytest.raises(ValueError, match=r"Python 2.7"):
         function_pickle.loads(data)
 
 

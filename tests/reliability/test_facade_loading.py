@@ -33,9 +33,13 @@ def _groups(model):
 WRAPPERS = {
     "adam": lambda m: otx.OptimWrapper(torch.optim.Adam(_groups(m), lr=0.1)),
     "sgd": lambda m: otx.OptimWrapper(torch.optim.SGD(_groups(m), lr=0.1, momentum=0.9)),
-    "amp": lambda m: otx.AmpOptimWrapper(optimizer=torch.optim.Adam(_groups(m), lr=0.1), loss_scale=dict(init_scale=4.0)),
+    "amp": lambda m: otx.AmpOptimWrapper(
+        optimizer=torch.optim.Adam(_groups(m), lr=0.1), loss_scale=dict(init_scale=4.0)
+    ),
     "transform": lambda m: otx.OptimWrapper(otx.TransformOptimizer(_groups(m), dict(type="adamw", lr=0.1))),
-    "transform-sgd": lambda m: otx.OptimWrapper(otx.TransformOptimizer(_groups(m), dict(type="sgd", lr=0.1, momentum=0.9))),
+    "transform-sgd": lambda m: otx.OptimWrapper(
+        otx.TransformOptimizer(_groups(m), dict(type="sgd", lr=0.1, momentum=0.9))
+    ),
 }
 
 
@@ -74,7 +78,9 @@ def test_corrupted_states_raise_and_change_nothing(kind):
         assert same(bad, caller), name  # the caller's dict is untouched
 
 
-@pytest.mark.parametrize(("source", "target"), [("sgd", "adam"), ("adam", "sgd"), ("transform-sgd", "transform"), ("sgd", "transform")])
+@pytest.mark.parametrize(
+    ("source", "target"), [("sgd", "adam"), ("adam", "sgd"), ("transform-sgd", "transform"), ("sgd", "transform")]
+)
 def test_state_of_another_optimizer_type_changes_nothing(source, target):
     _, src = _trained(WRAPPERS[source])
     _, dst = _trained(WRAPPERS[target])
@@ -103,7 +109,7 @@ def test_state_dict_is_a_snapshot_and_load_keeps_nothing_of_the_callers(kind):
 
 
 def test_base_param_settings_is_not_shared_with_the_checkpoint():
-    model, wrapper = _trained(WRAPPERS["sgd"])
+    _, wrapper = _trained(WRAPPERS["sgd"])
     sd = wrapper.state_dict()
     assert sd["base_param_settings"] is not wrapper.base_param_settings
     other = WRAPPERS["sgd"](_model())

@@ -135,7 +135,7 @@ def test_failed_add_param_group_changes_nothing(group):
 
 def test_group_keys_that_would_be_ignored_are_refused_at_construction():
     model = nn.Linear(2, 1)
-    with pytest.raises(ValueError, match="eps=10.0"):
+    with pytest.raises(ValueError, match=r"eps=10.0"):
         otx.TransformOptimizer(
             [{"params": [model.weight]}, {"params": [model.bias], "eps": 10.0}],
             otx.inject_hyperparams(otx.adamw)(lr=1e-3),
@@ -145,7 +145,9 @@ def test_group_keys_that_would_be_ignored_are_refused_at_construction():
         otx.inject_hyperparams(otx.adamw)(lr=1e-3, eps=1e-8),
     )
     assert opt.param_groups[1]["eps"] == 10.0
-    labelled = otx.TransformOptimizer([{"params": [model.weight], "name": "w", "initial_lr": 0.1}], dict(type="sgd", lr=0.1))
+    labelled = otx.TransformOptimizer(
+        [{"params": [model.weight], "name": "w", "initial_lr": 0.1}], dict(type="sgd", lr=0.1)
+    )
     assert labelled.param_groups[0]["name"] == "w"
 
 
@@ -155,7 +157,7 @@ def test_group_key_written_later_is_refused_before_the_step_changes_anything():
     a.grad = torch.ones(3)
     opt.param_groups[0]["momentum"] = 0.9
     before = a.detach().clone()
-    with pytest.raises(ValueError, match="momentum=0.9"):
+    with pytest.raises(ValueError, match=r"momentum=0.9"):
         opt.step()
     assert torch.equal(a.detach(), before)
 
@@ -168,7 +170,9 @@ def test_custom_keys_eps_is_honoured_when_injected():
         [{"params": [model.weight]}, {"params": [model.bias], "eps": 10.0}],
         otx.inject_hyperparams(otx.adam)(lr=0.1, eps=1e-8),
     )
-    ref = torch.optim.Adam([{"params": [ref_model.weight]}, {"params": [ref_model.bias], "eps": 10.0}], lr=0.1, eps=1e-8)
+    ref = torch.optim.Adam(
+        [{"params": [ref_model.weight]}, {"params": [ref_model.bias], "eps": 10.0}], lr=0.1, eps=1e-8
+    )
     for _ in range(3):
         for m, o in ((model, opt), (ref_model, ref)):
             o.zero_grad()
@@ -215,7 +219,7 @@ def test_writing_a_schedule_driven_lr_is_refused_not_overridden():
     opt.step()
     opt.param_groups[0]["lr"] = 0.0
     before = a.detach().clone()
-    with pytest.raises(ValueError, match="schedule"):
+    with pytest.raises(ValueError, match=r"schedule"):
         opt.step()
     assert torch.equal(a.detach(), before)
 
@@ -223,7 +227,7 @@ def test_writing_a_schedule_driven_lr_is_refused_not_overridden():
 def test_get_lr_without_lr_is_a_clear_error():
     (a,), _ = _pair(1)
     wrapper = otx.OptimWrapper(otx.TransformOptimizer([a], otx.sgd(0.1)))
-    with pytest.raises(KeyError, match="inject"):
+    with pytest.raises(KeyError, match=r"inject"):
         wrapper.get_lr()
 
 
@@ -260,10 +264,12 @@ def test_failing_transform_changes_nothing_in_any_group():
             raise RuntimeError("boom")
         return inner.update(updates, state, params, **extra)
 
-    opt = otx.TransformOptimizer([{"params": [a]}, {"params": [b]}], otx.GradientTransformation(inner.init, flaky_update))
+    opt = otx.TransformOptimizer(
+        [{"params": [a]}, {"params": [b]}], otx.GradientTransformation(inner.init, flaky_update)
+    )
     a.grad, b.grad = torch.ones(2), torch.ones(2)
     before = optimizer_snapshot(opt)
-    with pytest.raises(RuntimeError, match="boom"):
+    with pytest.raises(RuntimeError, match=r"boom"):
         opt.step()
     assert same(optimizer_snapshot(opt), before)  # group 0 was computed but not applied
 
@@ -275,7 +281,7 @@ def test_mixed_dtype_group_matches_torch_and_reloads():
     theirs = [nn.Parameter(v.clone()) for v in values]
     opt = otx.TransformOptimizer(ours, otx.inject_hyperparams(otx.sgd)(lr=0.1, momentum=0.9, weight_decay=0.01))
     ref = torch.optim.SGD(theirs, lr=0.1, momentum=0.9, weight_decay=0.01, foreach=False)
-    for step in range(3):
+    for _step in range(3):
         for a, b in zip(ours, theirs, strict=True):
             g = torch.randn(a.shape).to(a.dtype)
             a.grad, b.grad = g, g.clone()

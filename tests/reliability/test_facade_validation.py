@@ -21,15 +21,18 @@ def _opt():
 
 @pytest.mark.parametrize("optimizer", [None, "SGD", torch.optim.SGD, nn.Linear(1, 1), 3, {"lr": 0.1}])
 def test_wrong_optimizer_types_are_a_type_error(optimizer):
-    with pytest.raises(TypeError, match="torch.optim.Optimizer"):
+    with pytest.raises(TypeError, match=r"torch.optim.Optimizer"):
         otx.OptimWrapper(optimizer)
-    with pytest.raises(TypeError, match="torch.optim.Optimizer"):
+    with pytest.raises(TypeError, match=r"torch.optim.Optimizer"):
         otx.AmpOptimWrapper(optimizer=optimizer)
 
 
-@pytest.mark.parametrize(("value", "error"), [(0, ValueError), (-2, ValueError), (2.0, TypeError), ("2", TypeError), (True, TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(0, ValueError), (-2, ValueError), (2.0, TypeError), ("2", TypeError), (True, TypeError), (None, TypeError)],
+)
 def test_bad_accumulative_counts(value, error):
-    with pytest.raises(error, match="accumulative_counts"):
+    with pytest.raises(error, match=r"accumulative_counts"):
         otx.OptimWrapper(_opt(), accumulative_counts=value)
 
 
@@ -64,8 +67,17 @@ def test_bad_clip_grad_is_refused_and_the_callers_dict_is_untouched(clip_grad, e
 
 @pytest.mark.parametrize(
     ("init", "maximum", "error"),
-    [("3", 10, TypeError), (-1, 10, ValueError), (11, 10, ValueError), (2.5, 10, TypeError), (1.0, 10, TypeError),
-     (0, -5, ValueError), (0, 10.5, TypeError), (True, 10, TypeError), (None, 10, TypeError)],
+    [
+        ("3", 10, TypeError),
+        (-1, 10, ValueError),
+        (11, 10, ValueError),
+        (2.5, 10, TypeError),
+        (1.0, 10, TypeError),
+        (0, -5, ValueError),
+        (0, 10.5, TypeError),
+        (True, 10, TypeError),
+        (None, 10, TypeError),
+    ],
 )
 def test_initialize_count_status_refuses_bad_counts_and_changes_nothing(init, maximum, error):
     wrapper = otx.OptimWrapper(_opt(), accumulative_counts=3)
@@ -107,13 +119,13 @@ def test_mid_window_checkpoint_records_the_count_and_warns_once_on_load():
     sd = wrapper.state_dict()
     assert sd["inner_count"] == 6
     resumed = otx.OptimWrapper(torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0), accumulative_counts=4)
-    with pytest.warns(AccumulationResumeWarning, match="2 micro-batches done"):
+    with pytest.warns(AccumulationResumeWarning, match=r"2 micro-batches done"):
         resumed.load_state_dict(sd)
     assert resumed.inner_count == 6
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         resumed.initialize_count_status(nn.Linear(1, 1), 6, 100)  # once per wrapper: no second warning
     bad = {**sd, "inner_count": -1}
-    with pytest.raises(ValueError, match="inner_count|init_counts"):
+    with pytest.raises(ValueError, match=r"inner_count|init_counts"):
         resumed.load_state_dict(bad)
     assert "inner_count" not in otx.OptimWrapper(_opt()).state_dict()  # no accumulation: torch's keys only
