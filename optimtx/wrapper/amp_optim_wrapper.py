@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from optimtx.validation import check_bool
 from optimtx.wrapper.fast_step import fused_amp_step, supports_fused_amp_step
 from optimtx.wrapper.loss_scaler import LossScaler, check_scaler_state
 from optimtx.wrapper.optim_wrapper import OptimWrapper
@@ -73,6 +74,7 @@ class AmpOptimWrapper(OptimWrapper):
         use_fsdp: bool = False,
         **kwargs: Any,
     ):
+        check_bool("use_fsdp", use_fsdp)
         if use_fsdp:
             raise ValueError(
                 "use_fsdp=True is not supported: optimtx has no sharded loss scaler. "

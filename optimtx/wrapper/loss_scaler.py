@@ -80,6 +80,8 @@ class LossScaler:
             >>> LossScaler(init_scale=8.0).scale(torch.tensor(0.5))
             tensor(4.)
         """
+        if not isinstance(loss, Tensor):
+            raise TypeError(f"LossScaler.scale needs a tensor loss, got {loss!r}.")
         if not self._enabled:
             return loss
         self._move_to(loss.device)

@@ -157,7 +157,9 @@ class OptimWrapper:
             >>> w.scale_loss(torch.tensor(2.0))
             tensor(0.5000)
         """
-        if isinstance(loss, Tensor) and loss.numel() != 1:
+        if not isinstance(loss, Tensor):
+            raise TypeError(f"The loss must be a scalar tensor that requires grad, got {loss!r}.")
+        if loss.numel() != 1:
             raise ValueError(
                 f"The loss must be a scalar (one element), got a tensor of shape {tuple(loss.shape)}. "
                 "Reduce it first, e.g. loss.mean() or loss.sum()."
@@ -379,6 +381,15 @@ def check_optimizer_state_fits(optimizer: torch.optim.Optimizer, state: Mapping[
     missing = [key for key in ("state", "param_groups") if key not in state]
     if missing:
         raise ValueError(f"The state dict has no {missing} entry; pass the result of state_dict().")
+    groups = state["param_groups"]
+    if not isinstance(state["state"], Mapping) or not isinstance(groups, (list, tuple)):
+        raise ValueError(
+            f"The state dict's 'state' must be a dict and its 'param_groups' a list, got "
+            f"{type(state['state']).__name__} and {type(groups).__name__}; pass the result of state_dict()."
+        )
+    for i, group in enumerate(groups):
+        if not isinstance(group, Mapping) or not isinstance(group.get("params"), (list, tuple)):
+            raise ValueError(f"Saved param group {i} must be a dict with a 'params' list, got {group!r}.")
     saved = [len(group.get("params", ())) for group in state["param_groups"]]
     current = [len(group.get("params", ())) for group in optimizer.param_groups]
     if len(saved) != len(current):

@@ -129,3 +129,31 @@ def test_mid_window_checkpoint_records_the_count_and_warns_once_on_load():
     with pytest.raises(ValueError, match=r"inner_count|init_counts"):
         resumed.load_state_dict(bad)
     assert "inner_count" not in otx.OptimWrapper(_opt()).state_dict()  # no accumulation: torch's keys only
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"state": {}, "param_groups": "x"},
+        {"state": {}, "param_groups": [None]},
+        {"state": [], "param_groups": [{"params": [0], "lr": 0.1}]},
+        {"state": {}, "param_groups": [{"lr": 0.1}]},
+        "not a dict",
+    ],
+)
+def test_malformed_optimizer_states_are_clear_errors(state):
+    wrapper = otx.OptimWrapper(_opt())
+    with pytest.raises((ValueError, TypeError)):
+        wrapper.load_state_dict(state)
+    assert wrapper.get_lr() == {"lr": [0.1]}
+
+
+def test_non_tensor_losses_and_flags_are_refused():
+    wrapper = otx.AmpOptimWrapper(optimizer=_opt())
+    with pytest.raises(TypeError, match="loss"):
+        wrapper.update_params(1.0)
+    with pytest.raises(TypeError, match="tensor loss"):
+        wrapper.loss_scaler.scale(2.0)
+    with pytest.raises(TypeError, match="use_fsdp"):
+        otx.AmpOptimWrapper(optimizer=_opt(), use_fsdp="no")
+    assert wrapper.inner_count == 0
