@@ -211,3 +211,39 @@ def test_complex_and_mixed_dtype_parameters_match_gradscaler(dtype):
     for a, b in zip(ours, theirs, strict=True):
         tol = 2e-2 if a.dtype == torch.bfloat16 else 1e-6
         torch.testing.assert_close(a.detach(), b.detach(), rtol=tol, atol=tol)
+
+
+def test_complex_gradients_through_clip_grad_match_torch():
+    torch.manual_seed(0)
+    values = [torch.randn(3, dtype=torch.complex64), torch.randn(2)]
+    ours = [nn.Parameter(v.clone()) for v in values]
+    theirs = [nn.Parameter(v.clone()) for v in values]
+    wrapper = otx.OptimWrapper(torch.optim.SGD(ours, lr=0.1), clip_grad=dict(max_norm=0.5))
+    ref = torch.optim.SGD(theirs, lr=0.1)
+    for a, b in zip(ours, theirs, strict=True):
+        g = torch.randn(a.shape, dtype=a.dtype)
+        a.grad, b.grad = g, g.clone()
+    wrapper.step()
+    norm = torch.nn.utils.clip_grad_norm_(theirs, 0.5)
+    ref.step()
+    torch.testing.assert_close(wrapper.last_grad_norm, norm)
+    for a, b in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(a.detach(), b.detach())
+
+
+def test_complex_parameters_under_amp_transform_optimizer_match_torch():
+    torch.manual_seed(0)
+    value = torch.randn(3, dtype=torch.complex64)
+    a, b = nn.Parameter(value.clone()), nn.Parameter(value.clone())
+    wrapper = otx.AmpOptimWrapper(
+        optimizer=otx.TransformOptimizer([a], dict(type="sgd", lr=0.1, momentum=0.9)),
+        loss_scale=dict(init_scale=16.0),
+        dtype="float32",
+    )
+    ref = torch.optim.SGD([b], lr=0.1, momentum=0.9)
+    for _ in range(3):
+        g = torch.randn(3, dtype=torch.complex64)
+        wrapper.update_params((a * g).real.sum())
+        b.grad = g.conj()
+        ref.step()
+    torch.testing.assert_close(a.detach(), b.detach())
