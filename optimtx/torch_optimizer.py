@@ -231,7 +231,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         inner = restrict_state(state, set(names), set(all_names)) if partial else state
         updates, new_inner = self._group_tx.update(grads, inner, params)
         new_state = merge_state(state, new_inner, set(all_names)) if partial else new_inner
-        live = schedule_driven(state, new_state, written, index)
+        live = schedule_driven(state, new_state, written, index) if self._injected else {}
         return updates, new_state, synced, live
 
     def _all_params(self) -> dict[str, Tensor]:

@@ -19,7 +19,7 @@ from optimtx.state_tree import iter_nodes
 from optimtx.transforms.amp import ScaleByAmpState
 from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.finite import ApplyIfFiniteState
-from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams
+from optimtx.transforms.hyperparams import InjectHyperparamsState
 from optimtx.warnings import PerGroupTransformWarning
 
 
@@ -83,14 +83,20 @@ def mirrors_betas(key: Any, group: Mapping[str, Any]) -> bool:
 
 
 def schedule_driven(old: State, new: State, written: set[str], index: int) -> dict[str, Any]:
-    """The injected values the transform replaced itself (schedules); refuse if the group had set them."""
-    if not any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(new)):
+    """The injected values the transform replaced itself (schedules); refuse if the group had set them.
+
+    Example:
+        >>> import optimtx as otx
+        >>> tx = otx.inject_hyperparams(otx.sgd)(lr=lambda count: 1.0 / (count + 1))
+        >>> s0 = tx.init({"w": torch.ones(1)})
+        >>> _, s1 = tx.update({"w": torch.ones(1)}, s0)
+        >>> sorted(schedule_driven(s0, s1, set(), 0))
+        ['lr']
+    """
+    before, after = _inject_nodes(old), _inject_nodes(new)
+    if len(after) != 1 or len(before) != 1:  # none, or several injected transforms: nothing to report per group
         return {}
-    try:
-        before, after = get_hyperparams(old), get_hyperparams(new)
-    except ValueError:  # several injected transforms: nothing to report per group
-        return {}
-    driven = {k: v for k, v in after.items() if v is not before.get(k)}
+    driven = {k: v for k, v in after[0].hyperparams.items() if v is not before[0].hyperparams.get(k)}
     clash = sorted(written & driven.keys())
     if clash:
         raise ValueError(
@@ -99,6 +105,22 @@ def schedule_driven(old: State, new: State, written: set[str], index: int) -> di
             "group (inject a float value), not both."
         )
     return driven
+
+
+def _inject_nodes(state: Any) -> list[InjectHyperparamsState]:
+    """The ``InjectHyperparamsState`` nodes of ``state``, without walking per-parameter buffers."""
+    found: list[InjectHyperparamsState] = []
+    stack = [state]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, InjectHyperparamsState):
+            found.append(node)
+            stack.append(node.inner_state)
+        elif isinstance(node, tuple):
+            stack.extend(node)
+        elif isinstance(node, dict) and not all(isinstance(v, Tensor) for v in node.values()):
+            stack.extend(node.values())
+    return found
 
 
 WHOLE_TREE_STATES = {

@@ -229,6 +229,7 @@ def parse_loss_scale(loss_scale: Any, autocast_dtype: torch.dtype) -> tuple[dict
     if isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool):
         if not loss_scale > 0 or loss_scale == float("inf"):
             raise ValueError(f"Invalid loss_scale: {loss_scale!r}. A static loss scale must be a finite number > 0.")
+        LossScaler(init_scale=float(loss_scale))  # float32 range
         return {"init_scale": float(loss_scale)}, float(loss_scale)
     if isinstance(loss_scale, Mapping):
         unknown = [key for key in loss_scale if key not in _SCALER_KEYS]

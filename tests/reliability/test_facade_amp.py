@@ -86,6 +86,7 @@ BAD_LOSS_SCALES = [
     (dict(enabled="yes"), TypeError),
     (dict(scale=2.0), ValueError),
     (math.inf, ValueError),
+    (1e39, ValueError),
     (-1, ValueError),
     ("static", TypeError),
     (True, TypeError),
