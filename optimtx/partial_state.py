@@ -103,3 +103,28 @@ def extend_state(old: Any, new: Any, names: Collection[str]) -> Any:
     if isinstance(old, Tensor) and isinstance(new, Tensor):
         return old if old.shape == new.shape and old.dtype == new.dtype else new
     return old if type(old) is type(new) else new
+
+
+def restore_entries(new: Any, old: Any, restore: Collection[str], names: Collection[str]) -> Any:
+    """``new`` with the per-parameter entries of the names in ``restore`` taken back from ``old``.
+
+    Used when a transform ran on the whole tree (zeros standing in for missing gradients)
+    and the parameters without gradients must keep their state; shared leaves (counters)
+    come from ``new``.
+
+    Example:
+        >>> import torch
+        >>> old = ({"0": torch.ones(1), "1": torch.ones(1)}, torch.tensor(3))
+        >>> new = ({"0": torch.zeros(1), "1": torch.zeros(1)}, torch.tensor(4))
+        >>> restore_entries(new, old, {"1"}, {"0", "1"})
+        ({'0': tensor([0.]), '1': tensor([1.])}, tensor(4))
+    """
+    if _per_parameter(new, names) and isinstance(old, dict):
+        return {k: old[k] if k in restore and k in old else v for k, v in new.items()}
+    if is_namedtuple(new):
+        return type(new)(*(restore_entries(n, o, restore, names) for n, o in zip(new, old, strict=True)))
+    if isinstance(new, tuple):
+        return tuple(restore_entries(n, o, restore, names) for n, o in zip(new, old, strict=True))
+    if isinstance(new, dict) and isinstance(old, dict) and new.keys() == old.keys():
+        return {k: restore_entries(v, old[k], restore, names) for k, v in new.items()}
+    return new

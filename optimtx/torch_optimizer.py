@@ -21,7 +21,7 @@ from torch import Tensor
 
 from optimtx import function_pickle
 from optimtx.base import GradientTransformation, State, chain, chain_parts, identity
-from optimtx.partial_state import extend_state, merge_state, restrict_state
+from optimtx.partial_state import extend_state, merge_state, restore_entries, restrict_state
 from optimtx.state_io import load_state_dict as load_transform_state
 from optimtx.state_io import state_dict as transform_state_dict
 from optimtx.state_tree import iter_nodes
@@ -34,6 +34,7 @@ from optimtx.torch_optimizer_groups import (
     warn_if_whole_tree,
 )
 from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, set_hyperparams
+from optimtx.transforms.masking import MaskedState, MultiTransformState
 
 _STATE_KEY = "transform_state"
 _SHARED_KEY = "shared_transform_state"
@@ -189,7 +190,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         shared = self._shared_state
         if self._shared_tx is not None:
             grads, shared = self._shared_update(grads)
-        results = {i: self._group_update(i, names, grads[i]) for i, names in present.items()}
+        results = {i: self._group_update(i, grads[i]) for i in present}
         self._shared_state = shared
         for i, (updates, state, synced, live) in results.items():
             self._tx_states[i] = state
@@ -220,17 +221,12 @@ class TransformOptimizer(torch.optim.Optimizer):
         return present
 
     def _group_update(
-        self, index: int, names: list[str], grads: dict[str, Tensor]
+        self, index: int, grads: dict[str, Tensor]
     ) -> tuple[dict[str, Tensor], State, dict[str, Any], dict[str, Any]]:
         """The updates, new state, synced values and schedule-driven values of one group (nothing committed)."""
         group = self.param_groups[index]
         state, synced, written = self._synced_state(index, group)
-        all_names = [str(j) for j in range(len(group["params"]))]
-        params = {k: group["params"][int(k)] for k in names}
-        partial = len(names) != len(all_names)
-        inner = restrict_state(state, set(names), set(all_names)) if partial else state
-        updates, new_inner = self._group_tx.update(grads, inner, params)
-        new_state = merge_state(state, new_inner, set(all_names)) if partial else new_inner
+        updates, new_state = _partial_update(self._group_tx, state, grads, _tree(group["params"]))
         live = schedule_driven(state, new_state, written, index) if self._injected else {}
         return updates, new_state, synced, live
 
@@ -240,14 +236,9 @@ class TransformOptimizer(torch.optim.Optimizer):
 
     def _shared_update(self, grads: dict[int, dict[str, Tensor]]) -> tuple[dict[int, dict[str, Tensor]], State]:
         """Run the shared prefix once over the parameters that have gradients, in all groups together."""
-        all_params = self._all_params()
+        assert self._shared_tx is not None
         tree = {f"{i}.{k}": g for i, group_grads in grads.items() for k, g in group_grads.items()}
-        params = {name: all_params[name] for name in tree}
-        partial = len(tree) != len(all_params)
-        state = restrict_state(self._shared_state, set(tree), set(all_params)) if partial else self._shared_state
-        out, new_state = self._shared_tx.update(tree, state, params)
-        if partial:
-            new_state = merge_state(self._shared_state, new_state, set(all_params))
+        out, new_state = _partial_update(self._shared_tx, self._shared_state, tree, self._all_params())
         return {i: {k: out[f"{i}.{k}"] for k in group_grads} for i, group_grads in grads.items()}, new_state
 
     def _synced_state(self, index: int, group: dict[str, Any]) -> tuple[State, dict[str, Any], set[str]]:
@@ -391,6 +382,30 @@ class TransformOptimizer(torch.optim.Optimizer):
             self.transform, self._shared_tx, self._group_tx = function_pickle.loads(blob)
         self.__dict__.update(ours)
         super().__setstate__(state)
+
+
+def _partial_update(
+    tx: GradientTransformation, state: State, grads: dict[str, Tensor], params: dict[str, Tensor]
+) -> tuple[dict[str, Tensor], State]:
+    """``tx.update`` for the parameters in ``grads`` only; the others keep their per-parameter state.
+
+    Usually the transform runs on just those parameters, with their entries of the state
+    (nothing is computed for frozen ones). Masks and labels given as callables may depend
+    on the whole tree, so a state with ``masked``/``multi_transform`` nodes runs on the whole
+    tree with zeros for the missing gradients; their updates are dropped and their state
+    entries put back.
+    """
+    if len(grads) == len(params):
+        return tx.update(grads, state, params)
+    names, present = set(params), set(grads)
+    if any(isinstance(node, (MaskedState, MultiTransformState)) for node in iter_nodes(state)):
+        full = {k: grads[k] if k in grads else torch.zeros_like(p) for k, p in params.items()}
+        updates, new_state = tx.update(full, state, params)
+        new_state = restore_entries(new_state, state, names - present, names)
+        return {k: u for k, u in updates.items() if k in present}, new_state
+    sub_params = {k: params[k] for k in grads}
+    updates, new_inner = tx.update(grads, restrict_state(state, present, names), sub_params)
+    return updates, merge_state(state, new_inner, names)
 
 
 def _split_shared_prefix(

@@ -307,3 +307,19 @@ def test_complex_parameters_sgd_matches_torch():
         opt.step()
         ref.step()
     torch.testing.assert_close(a.detach(), b.detach())
+
+
+def test_masks_that_depend_on_the_whole_tree_see_it_when_a_parameter_is_frozen():
+    """A positional mask must select the same parameters whether or not some have no gradient."""
+    params = [nn.Parameter(torch.ones(2)) for _ in range(3)]
+
+    def mask(tree):  # decays "0" and "2", by position
+        return {k: i % 2 == 0 for i, k in enumerate(tree)}
+
+    tx = otx.chain(otx.masked(otx.add_decayed_weights(0.5), mask), otx.sgd(1.0))
+    opt = otx.TransformOptimizer(params, tx)
+    params[0].grad, params[2].grad = torch.zeros(2), torch.zeros(2)  # params[1] is frozen
+    opt.step()
+    torch.testing.assert_close(params[0].detach(), torch.full((2,), 0.5))
+    torch.testing.assert_close(params[1].detach(), torch.ones(2))
+    torch.testing.assert_close(params[2].detach(), torch.full((2,), 0.5))  # a restricted tree would skip it
