@@ -323,3 +323,14 @@ def test_masks_that_depend_on_the_whole_tree_see_it_when_a_parameter_is_frozen()
     torch.testing.assert_close(params[0].detach(), torch.full((2,), 0.5))
     torch.testing.assert_close(params[1].detach(), torch.ones(2))
     torch.testing.assert_close(params[2].detach(), torch.full((2,), 0.5))  # a restricted tree would skip it
+
+
+def test_construction_never_modifies_the_callers_groups_or_config():
+    cfg = dict(type="chain", transforms=[dict(type="clip_by_global_norm", max_norm=1.0), dict(type="adamw", lr=1e-3)])
+    frozen_cfg = {"type": "chain", "transforms": [dict(t) for t in cfg["transforms"]]}
+    model = nn.Linear(2, 1)
+    groups = [{"params": model.weight}, {"params": [model.bias], "lr": 0.5}]
+    keys = [set(g) for g in groups]
+    otx.TransformOptimizer(groups, cfg)
+    assert cfg == frozen_cfg
+    assert [set(g) for g in groups] == keys and groups[0]["params"] is model.weight
