@@ -428,12 +428,13 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]
         >>> adam.param_groups[0]["lr"]
         0.5
     """
-    saved = {k: v for k, v in vars(optimizer).items() if k in ("state", "param_groups", "defaults")}
+    saved = {k: v for k, v in getattr(optimizer, "__dict__", {}).items() if k in ("state", "param_groups", "defaults")}
     groups = [dict(g) for g in getattr(optimizer, "param_groups", [])]
     try:
         optimizer.load_state_dict(state)
     except Exception as error:
-        vars(optimizer).update(saved)
+        if saved:
+            vars(optimizer).update(saved)
         for group, old in zip(getattr(optimizer, "param_groups", []), groups, strict=False):
             group.clear()
             group.update(old)
