@@ -11,23 +11,30 @@ state, so schedulers that edit ``group['lr']`` change the update.
 
 from __future__ import annotations
 
+import copy
 import struct
-import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from optimtx import function_pickle
 from optimtx.base import GradientTransformation, State, chain, chain_parts, identity
+from optimtx.partial_state import extend_state, merge_state, restore_entries, restrict_state
 from optimtx.state_io import load_state_dict as load_transform_state
 from optimtx.state_io import state_dict as transform_state_dict
 from optimtx.state_tree import iter_nodes
-from optimtx.transforms.amp import ScaleByAmpState
-from optimtx.transforms.clipping import ClipByGlobalNormState
-from optimtx.transforms.finite import ApplyIfFiniteState
+from optimtx.torch_optimizer_groups import (
+    PICKLED,
+    check_grad,
+    looks_like_hyperparameter,
+    mirrors_betas,
+    schedule_driven,
+    warn_if_whole_tree,
+)
 from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, set_hyperparams
-from optimtx.warnings import PerGroupTransformWarning
+from optimtx.transforms.masking import MaskedState, MultiTransformState
 
 _STATE_KEY = "transform_state"
 _SHARED_KEY = "shared_transform_state"
@@ -39,9 +46,8 @@ class TransformOptimizer(torch.optim.Optimizer):
     Each param group gets its own transform state (built with ``transform.init`` on the
     group's parameters, keyed ``"0"``, ``"1"``, ... in group order), so per-group
     hyperparameters work as in torch. Within a group the update runs on all tensors at
-    once. A parameter whose ``.grad`` is ``None`` gets a zero gradient when other
-    parameters of its group have one (a pure transform needs the whole tree); a group in
-    which no parameter has a gradient is skipped, as torch does.
+    once. Parameters whose ``.grad`` is ``None`` are skipped as torch skips them: they do
+    not move and their per-parameter state is untouched (the update runs on the others).
 
     Args:
         params: parameters or param-group dicts, as for any torch optimizer. Group keys
@@ -64,17 +70,30 @@ class TransformOptimizer(torch.optim.Optimizer):
     """
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], transform: Any) -> None:
+        self._recipe = copy.deepcopy(dict(transform)) if isinstance(transform, Mapping) else None
         self.transform = _as_transform(transform)
         self._shared_tx, self._group_tx = _split_shared_prefix(self.transform)
         self._shared_state: State = None
         self._tx_states: list[State] = []
         self._synced: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"params must be an iterable of Tensors or dicts, got a single Tensor of shape {tuple(params.shape)}; "
+                "pass [tensor] or model.parameters()."
+            )
         params = [_materialised_group(p) for p in params]
         first = params[0]["params"] if params and isinstance(params[0], dict) else params
-        super().__init__(params, _defaults_of(self.transform, len(first)))
+        defaults = _defaults_of(self.transform, len(first))
+        self._injected: tuple[str, ...] = tuple(defaults)
+        super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group (torch semantics) and build its transform state.
+
+        The state of the existing parameters (momentum, step counts) is kept, so
+        progressive unfreezing works. If anything about the new group is wrong, this
+        raises and the optimizer stays exactly as it was; ``param_group`` itself is never
+        modified.
 
         Example:
             >>> import optimtx as otx
@@ -83,17 +102,53 @@ class TransformOptimizer(torch.optim.Optimizer):
             >>> [g["lr"] for g in opt.param_groups]
             [0.1, 0.5]
         """
-        super().add_param_group(param_group)
-        group = self.param_groups[-1]
-        for p in group["params"]:
-            if p.is_sparse:
-                raise ValueError("TransformOptimizer does not support sparse parameters.")
-        self._tx_states.append(self._group_tx.init(_tree(group["params"])))
-        self._synced.append({})
-        if self._shared_tx is not None:
-            self._shared_state = self._shared_tx.init(self._all_params())
+        if not isinstance(param_group, Mapping):
+            raise TypeError(f"param_group must be a dict with a 'params' entry, got {param_group!r}.")
+        group = _materialised_group(dict(param_group))
+        self._check_group_keys(group, len(self.param_groups))
+        for j, p in enumerate(group["params"]):
+            if isinstance(p, Tensor) and p.is_sparse:
+                raise ValueError(
+                    f"TransformOptimizer does not support sparse parameters; param group {len(self.param_groups)}, "
+                    f"parameter {j} (shape {tuple(p.shape)}) is sparse. Use torch.optim.SparseAdam for it."
+                )
+        n_groups = len(self.param_groups)
+        super().add_param_group(group)
+        try:
+            new_group = self.param_groups[-1]
+            state = self._group_tx.init(_tree(new_group["params"]))
+            synced = {k: new_group[k] for k in self._injected}
+            if synced:  # the group's values go into its state now (checked here, not at the first step)
+                state = set_hyperparams(state, **synced)
+            shared = self._shared_state
+            if self._shared_tx is not None:
+                shared = self._shared_tx.init(self._all_params())
+                if self._tx_states:
+                    shared = extend_state(self._shared_state, shared, self._all_params().keys())
+        except BaseException:
+            del self.param_groups[n_groups:]
+            raise
+        self._tx_states.append(state)
+        self._synced.append(synced)
+        self._shared_state = shared
         if len(self._tx_states) == 2:
-            _warn_if_whole_tree(self._tx_states[0])
+            warn_if_whole_tree(self._tx_states[0])
+
+    def _check_group_keys(self, group: Mapping[str, Any], index: int) -> None:
+        """Refuse group keys that look like hyperparameters but are not injected (they would be ignored)."""
+        ignored = [
+            k
+            for k in group
+            if k not in self._injected and looks_like_hyperparameter(k, group[k]) and not mirrors_betas(k, group)
+        ]
+        if ignored:
+            shown = ", ".join(f"{k}={group[k]!r}" for k in ignored)
+            injected = sorted(self._injected) or "none"
+            raise ValueError(
+                f"Param group {index} sets {shown}, which this TransformOptimizer's transform does not take as an "
+                f"injected hyperparameter (injected: {injected}), so it would be silently ignored. Inject it, e.g. "
+                "otx.inject_hyperparams(otx.adamw)(lr=1e-3, eps=1e-8), or remove it from the group."
+            )
 
     @property
     def transform_states(self) -> list[State]:
@@ -111,6 +166,10 @@ class TransformOptimizer(torch.optim.Optimizer):
     def step(self, closure: Any = None) -> Any:  # type: ignore[override]
         """Run the transform on each group's gradients and add the updates to the parameters.
 
+        Parameters whose ``.grad`` is ``None`` are skipped as torch skips them: they do not
+        move (no weight decay) and their per-parameter state is not touched. Every update
+        is computed before any parameter or state changes, so an error leaves all as it was.
+
         Example:
             >>> import optimtx as otx
             >>> w = torch.nn.Parameter(torch.zeros(1))
@@ -124,51 +183,85 @@ class TransformOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        active = [i for i, g in enumerate(self.param_groups) if any(p.grad is not None for p in g["params"])]
-        if not active:
+        present = self._present_names()
+        if not present:
             return loss
-        grads = {i: [_grad_or_zeros(p) for p in self.param_groups[i]["params"]] for i in active}
+        grads = {i: {k: self.param_groups[i]["params"][int(k)].grad for k in names} for i, names in present.items()}
+        shared = self._shared_state
         if self._shared_tx is not None:
-            grads = self._shared_update(grads)
-        for index in active:
-            params = self.param_groups[index]["params"]
-            state = self._synced_state(index, self.param_groups[index])
-            updates, self._tx_states[index] = self._group_tx.update(_tree(grads[index]), state, _tree(params))
-            values = [u if u.dtype == p.dtype else u.to(p.dtype) for p, u in zip(params, updates.values())]
+            grads, shared = self._shared_update(grads)
+        results = {i: self._group_update(i, grads[i]) for i in present}
+        self._shared_state = shared
+        for i, (updates, state, synced, live) in results.items():
+            self._tx_states[i] = state
+            self._synced[i] = synced
+            group = self.param_groups[i]
+            params = [group["params"][int(k)] for k in updates]
+            values = [u if u.dtype == p.dtype else u.to(p.dtype) for p, u in zip(params, updates.values(), strict=True)]
             torch._foreach_add_(params, values)
+            if live:
+                values_now = {k: _to_python(v) for k, v in live.items()}
+                group.update(values_now)
+                synced.update(values_now)
         return loss
+
+    def _present_names(self) -> dict[int, list[str]]:
+        """For each group with gradients, the names of its parameters that have one; checks them first."""
+        present: dict[int, list[str]] = {}
+        for i, group in enumerate(self.param_groups):
+            self._check_group_keys(group, i)
+            names = []
+            for j, p in enumerate(group["params"]):
+                if p.grad is None:
+                    continue
+                check_grad(p, i, j)
+                names.append(str(j))
+            if names:
+                present[i] = names
+        return present
+
+    def _group_update(
+        self, index: int, grads: dict[str, Tensor]
+    ) -> tuple[dict[str, Tensor], State, dict[str, Any], dict[str, Any]]:
+        """The updates, new state, synced values and schedule-driven values of one group (nothing committed)."""
+        group = self.param_groups[index]
+        state, synced, written = self._synced_state(index, group)
+        updates, new_state = _partial_update(self._group_tx, state, grads, _tree(group["params"]))
+        live = schedule_driven(state, new_state, written, index) if self._injected else {}
+        return updates, new_state, synced, live
 
     def _all_params(self) -> dict[str, Tensor]:
         """Every parameter of every group, keyed ``"<group>.<index>"``."""
         return {f"{i}.{j}": p for i, g in enumerate(self.param_groups) for j, p in enumerate(g["params"])}
 
-    def _shared_update(self, grads: dict[int, list[Tensor]]) -> dict[int, list[Tensor]]:
-        """Run the shared prefix once over all groups (missing groups count as zero gradients)."""
-        tree = {
-            f"{i}.{j}": grads[i][j] if i in grads else torch.zeros_like(p)
-            for i, g in enumerate(self.param_groups)
-            for j, p in enumerate(g["params"])
-        }
-        out, self._shared_state = self._shared_tx.update(tree, self._shared_state, self._all_params())
-        return {i: [out[f"{i}.{j}"] for j in range(len(grads[i]))] for i in grads}
+    def _shared_update(self, grads: dict[int, dict[str, Tensor]]) -> tuple[dict[int, dict[str, Tensor]], State]:
+        """Run the shared prefix once over the parameters that have gradients, in all groups together."""
+        assert self._shared_tx is not None
+        tree = {f"{i}.{k}": g for i, group_grads in grads.items() for k, g in group_grads.items()}
+        out, new_state = _partial_update(self._shared_tx, self._shared_state, tree, self._all_params())
+        return {i: {k: out[f"{i}.{k}"] for k in group_grads} for i, group_grads in grads.items()}, new_state
 
-    def _synced_state(self, index: int, group: dict[str, Any]) -> State:
-        """The group's state, with group-dict values that changed written into it."""
+    def _synced_state(self, index: int, group: dict[str, Any]) -> tuple[State, dict[str, Any], set[str]]:
+        """The group's state with the group-dict values that changed written into it (nothing committed)."""
         state = self._tx_states[index]
-        names = self.defaults.keys() & group.keys()
-        changed = {k: group[k] for k in names if not _same(group[k], self._synced[index].get(k))}
+        synced = dict(self._synced[index])
+        names = [k for k in self._injected if k in group]
+        changed = {k: group[k] for k in names if not _same(group[k], synced.get(k))}
         if changed:
-            state = set_hyperparams(state, **changed)
-            self._tx_states[index] = state
-            self._synced[index].update(changed)
-        return state
+            try:
+                state = set_hyperparams(state, **changed)
+            except ValueError as error:
+                raise ValueError(f"Param group {index}: {error}") from None
+            synced.update(changed)
+        return state, synced, set(changed)
 
     def state_dict(self) -> dict[str, Any]:
         """torch's optimizer state dict plus the transform states in plain form.
 
         ``'transform_state'`` holds one state per group; ``'shared_transform_state'``
         (present when the transform starts with parts that run over all groups at once,
-        such as a global-norm clip) holds that shared part's state.
+        such as a global-norm clip) holds that shared part's state. The result is a
+        snapshot: later steps do not change it.
 
         Example:
             >>> import optimtx as otx
@@ -180,6 +273,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             ({'norm': tensor(0.)}, 1)
         """
         sd = super().state_dict()
+        sd["param_groups"] = copy.deepcopy(sd["param_groups"])
         sd[_STATE_KEY] = [transform_state_dict(s) for s in self._tx_states]
         if self._shared_tx is not None:
             sd[_SHARED_KEY] = transform_state_dict(self._shared_state)
@@ -188,54 +282,130 @@ class TransformOptimizer(torch.optim.Optimizer):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state dict from :meth:`state_dict`; on any mismatch raise and change nothing.
 
+        The group values (``lr``, ...) are checked too, and ``state_dict`` is neither kept
+        nor modified (its tensors are copied).
+
         Example:
             >>> import optimtx as otx
             >>> opt = TransformOptimizer([torch.nn.Parameter(torch.ones(1))], otx.clip_by_global_norm(1.0))
             >>> opt.load_state_dict(opt.state_dict())
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"state_dict must be a dict from state_dict(), got {type(state_dict).__name__}.")
         if _STATE_KEY not in state_dict:
             raise ValueError(
                 f"This state_dict has no {_STATE_KEY!r} entry, so it was not saved by a TransformOptimizer; "
                 f"got keys {sorted(state_dict)}."
             )
         saved = state_dict[_STATE_KEY]
-        if len(saved) != len(self._tx_states):
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(self._tx_states):
+            got = len(saved) if isinstance(saved, (list, tuple)) else repr(type(saved).__name__)
             raise ValueError(
-                f"The state_dict has {len(saved)} transform states but this optimizer has "
-                f"{len(self._tx_states)} param groups."
+                f"The state_dict has {got} transform states but this optimizer has {len(self._tx_states)} param groups."
             )
-        states = [load_transform_state(t, s) for t, s in zip(self._tx_states, saved)]
+        states = [load_transform_state(t, s) for t, s in zip(self._tx_states, saved, strict=False)]
         shared = self._shared_state
         if self._shared_tx is not None:
             if _SHARED_KEY not in state_dict:
                 raise ValueError(f"This state_dict has no {_SHARED_KEY!r} entry, which this transform needs.")
             shared = load_transform_state(self._shared_state, state_dict[_SHARED_KEY])
-        rest = {k: v for k, v in state_dict.items() if k not in (_STATE_KEY, _SHARED_KEY)}
+        rest = copy.deepcopy({k: v for k, v in state_dict.items() if k not in (_STATE_KEY, _SHARED_KEY)})
+        states, synced = self._with_saved_groups(rest, states)
         super().load_state_dict(rest)  # validates group sizes before changing anything
         self._tx_states = states
         self._shared_state = shared
-        self._synced = [{} for _ in states]
+        self._synced = synced
+
+    def _with_saved_groups(
+        self, rest: Mapping[str, Any], states: list[State]
+    ) -> tuple[list[State], list[dict[str, Any]]]:
+        """The loaded states with the saved group values written in; raises if the groups do not fit."""
+        groups = rest.get("param_groups")
+        if not isinstance(groups, list) or len(groups) != len(self.param_groups):
+            got = len(groups) if isinstance(groups, list) else repr(groups)
+            raise ValueError(
+                f"The state_dict has {got} param groups but this optimizer has {len(self.param_groups)}; "
+                "load a state saved from an optimizer built the same way."
+            )
+        new_states, synced = [], []
+        for i, (saved, state) in enumerate(zip(groups, states, strict=True)):
+            if not isinstance(saved, Mapping):
+                raise ValueError(f"Saved param group {i} is {saved!r}, not a dict.")
+            self._check_group_keys(saved, i)
+            values = {k: saved[k] for k in self._injected if k in saved}
+            if values:
+                try:
+                    state = set_hyperparams(state, **values)
+                except ValueError as error:
+                    raise ValueError(f"Saved param group {i}: {error}") from None
+            new_states.append(state)
+            synced.append(values)
+        return new_states, synced
+
+    # ------------------------------------------------------------ copy, pickle
+    def __deepcopy__(self, memo: dict[int, Any]) -> TransformOptimizer:
+        """A copy with its own parameters' state; the pure transform functions are shared."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        shared = {"transform", "_shared_tx", "_group_tx"}
+        for key, value in self.__dict__.items():
+            new.__dict__[key] = value if key in shared else copy.deepcopy(value, memo)
+        return new
+
+    def __getstate__(self) -> dict[str, Any]:
+        """torch's optimizer state plus the transform (as its config recipe, or pickled by value)."""
+        state = super().__getstate__()
+        state["_tx_states"] = self._tx_states
+        state["_shared_state"] = self._shared_state
+        state["_synced"] = self._synced
+        state["_recipe"] = self._recipe
+        state["_injected"] = self._injected
+        if self._recipe is None:
+            try:
+                state["_transform_pickle"] = function_pickle.dumps((self.transform, self._shared_tx, self._group_tx))
+            except TypeError as error:
+                raise TypeError(
+                    f"This TransformOptimizer cannot be pickled because its transform cannot: {error}. Build it "
+                    "from a config dict instead (TransformOptimizer(params, dict(type='adamw', lr=1e-3))), or "
+                    "save opt.state_dict() and rebuild the optimizer on load."
+                ) from None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        ours = {k: state.pop(k) for k in PICKLED if k in state}
+        blob = state.pop("_transform_pickle", None)
+        recipe = ours.get("_recipe")
+        if recipe is not None:
+            self.transform = _as_transform(copy.deepcopy(recipe))
+            self._shared_tx, self._group_tx = _split_shared_prefix(self.transform)
+        elif blob is not None:
+            self.transform, self._shared_tx, self._group_tx = function_pickle.loads(blob)
+        self.__dict__.update(ours)
+        super().__setstate__(state)
 
 
-_WHOLE_TREE_STATES = {
-    ClipByGlobalNormState: "clip_by_global_norm clips each group by its own norm",
-    ScaleByAmpState: "scale_by_amp skips and rescales each group on its own overflow",
-    ApplyIfFiniteState: "apply_if_finite skips each group on its own non-finite gradients",
-}
+def _partial_update(
+    tx: GradientTransformation, state: State, grads: dict[str, Tensor], params: dict[str, Tensor]
+) -> tuple[dict[str, Tensor], State]:
+    """``tx.update`` for the parameters in ``grads`` only; the others keep their per-parameter state.
 
-
-def _warn_if_whole_tree(state: State) -> None:
-    """Warn once per optimizer when a transform meant for the whole tree runs per param group."""
-    found = {_WHOLE_TREE_STATES[type(n)] for n in iter_nodes(state) if type(n) in _WHOLE_TREE_STATES}
-    if found:
-        warnings.warn(
-            f"This TransformOptimizer has several param groups and runs its transform once per group: "
-            f"{'; '.join(sorted(found))}. For model-wide clipping or loss scaling use the wrapper's "
-            "clip_grad=dict(max_norm=...) / AmpOptimWrapper, or one group with otx.multi_transform for "
-            "per-parameter hyperparameters.",
-            PerGroupTransformWarning,
-            stacklevel=4,
-        )
+    Usually the transform runs on just those parameters, with their entries of the state
+    (nothing is computed for frozen ones). Masks and labels given as callables may depend
+    on the whole tree, so a state with ``masked``/``multi_transform`` nodes runs on the whole
+    tree with zeros for the missing gradients; their updates are dropped and their state
+    entries put back.
+    """
+    if len(grads) == len(params):
+        return tx.update(grads, state, params)
+    names, present = set(params), set(grads)
+    if any(isinstance(node, (MaskedState, MultiTransformState)) for node in iter_nodes(state)):
+        full = {k: grads[k] if k in grads else torch.zeros_like(p) for k, p in params.items()}
+        updates, new_state = tx.update(full, state, params)
+        new_state = restore_entries(new_state, state, names - present, names)
+        return {k: u for k, u in updates.items() if k in present}, new_state
+    sub_params = {k: params[k] for k in grads}
+    updates, new_inner = tx.update(grads, restrict_state(state, present, names), sub_params)
+    return updates, merge_state(state, new_inner, names)
 
 
 def _split_shared_prefix(
@@ -269,10 +439,6 @@ def _has_injected(transform: GradientTransformation) -> bool:
     except Exception:
         return True
     return any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe))
-
-
-def _grad_or_zeros(p: Tensor) -> Tensor:
-    return p.grad if p.grad is not None else torch.zeros_like(p)
 
 
 def _materialised_group(entry: Any) -> Any:

@@ -52,3 +52,11 @@ class FrozenParameterWarning(OptimtxWarning):
     Unfreezing them later does not make the optimizer train them (progressive unfreezing needs
     ``optimizer.add_param_group``, or building the optimizer after unfreezing).
     """
+
+
+class AccumulationResumeWarning(OptimtxWarning):
+    """A wrapper resumes inside a gradient-accumulation window.
+
+    The gradients of that window's earlier micro-batches lived in ``.grad`` and are in no
+    checkpoint, so the first step after resuming sums only the remaining micro-batches.
+    """

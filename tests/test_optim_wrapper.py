@@ -227,7 +227,7 @@ def test_initial_counters_and_defaults():
 
 def test_resume_warning_is_one_record(caplog):
     wrapper = OptimWrapper(torch.optim.SGD([nn.Parameter(torch.ones(1))], lr=0.1), accumulative_counts=3)
-    with caplog.at_level(logging.WARNING, logger="optimtx"):
+    with caplog.at_level(logging.WARNING, logger="optimtx"), pytest.warns(otx.warnings.AccumulationResumeWarning):
         wrapper.initialize_count_status(nn.Linear(1, 1), 2, 100)
     assert len(caplog.records) == 1
     assert caplog.records[0].levelno == logging.WARNING and caplog.records[0].name == "optimtx"

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from optimtx.validation import check_bool
 from optimtx.wrapper.fast_step import fused_amp_step, supports_fused_amp_step
 from optimtx.wrapper.loss_scaler import LossScaler, check_scaler_state
 from optimtx.wrapper.optim_wrapper import OptimWrapper
@@ -73,6 +74,7 @@ class AmpOptimWrapper(OptimWrapper):
         use_fsdp: bool = False,
         **kwargs: Any,
     ):
+        check_bool("use_fsdp", use_fsdp)
         if use_fsdp:
             raise ValueError(
                 "use_fsdp=True is not supported: optimtx has no sharded loss scaler. "
@@ -92,18 +94,36 @@ class AmpOptimWrapper(OptimWrapper):
     def step(self, **kwargs: Any) -> None:
         """Unscale (and clip) the gradients, step unless they overflowed, update the scale.
 
+        If anything raises on the way (say ``clip_grad=dict(error_if_nonfinite=True)``), the
+        gradients are multiplied by the scale again and the scaler forgets the step, so
+        nothing applies still-scaled (or twice-unscaled) gradients later. A ``closure`` is
+        refused while loss scaling is on, as ``torch.amp.GradScaler`` refuses it.
+
         With a fused torch optimizer (``fused=True``) and norm clipping or none, this takes
         the two-pass path of :func:`~optimtx.wrapper.fast_step.fused_amp_step`: the unscale
         and the clip coefficient ride along in the optimizer's ``grad_scale`` and the skip
         decision in its ``found_inf``, so nothing is read back to the host.
         """
-        if not kwargs and self._can_take_fused_step():
-            self._fused_step()
-        else:
-            if self._clip is not None:
-                self.loss_scaler.unscale_(self.optimizer)
-                self._clip_grad()
-            self.loss_scaler.step(self.optimizer, **kwargs)
+        if kwargs.get("closure") is not None and self.loss_scaler.is_enabled():
+            raise ValueError(
+                "AmpOptimWrapper.step(closure=...) is not supported with loss scaling: the closure's backward would "
+                "give unscaled gradients (torch.amp.GradScaler refuses closures too). Call backward/update_params "
+                "and step() without a closure, or use loss_scale=dict(enabled=False)."
+            )
+        was_unscaled = self.loss_scaler.unscaled
+        try:
+            if not kwargs and self._can_take_fused_step():
+                self._fused_step()
+            else:
+                if self._clip is not None:
+                    self.loss_scaler.unscale_(self.optimizer)
+                    self._clip_grad()
+                self.loss_scaler.step(self.optimizer, **kwargs)
+        except BaseException:
+            # Leave the gradients as before step(): multiplied by the scale, with no step state pending,
+            # so a retry, more backward passes or zero_grad() all see consistent gradients.
+            self.loss_scaler.abandon_step(self.optimizer, rescale=not was_unscaled)
+            raise
         self.loss_scaler.update(self._scale_update_param)
 
     def _can_take_fused_step(self) -> bool:
@@ -139,9 +159,11 @@ class AmpOptimWrapper(OptimWrapper):
         """DDP ``no_sync`` on accumulation steps (as :class:`OptimWrapper`) plus autocast."""
         device_type = _device_type(self.optimizer)
         enabled = device_type != "cpu" or self.autocast_dtype in _CPU_AUTOCAST_DTYPES
-        with super().optim_context(model):
-            with torch.autocast(device_type=device_type, dtype=self.autocast_dtype, enabled=enabled):
-                yield
+        with (
+            super().optim_context(model),
+            torch.autocast(device_type=device_type, dtype=self.autocast_dtype, enabled=enabled),
+        ):
+            yield
 
     def state_dict(self) -> dict[str, Any]:
         """:meth:`OptimWrapper.state_dict` plus ``'loss_scaler'`` (GradScaler's keys)."""
@@ -161,7 +183,7 @@ class AmpOptimWrapper(OptimWrapper):
         scaler_state = state.pop("loss_scaler", None)
         self._load_checked(state)
         if scaler_state is not None:
-            self.loss_scaler.load_state_dict(scaler_state)
+            self.loss_scaler.load_state_dict(scaler_state)  # checked above: cannot fail now
 
 
 def parse_amp_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:
@@ -207,12 +229,15 @@ def parse_loss_scale(loss_scale: Any, autocast_dtype: torch.dtype) -> tuple[dict
     if isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool):
         if not loss_scale > 0 or loss_scale == float("inf"):
             raise ValueError(f"Invalid loss_scale: {loss_scale!r}. A static loss scale must be a finite number > 0.")
+        LossScaler(init_scale=float(loss_scale))  # float32 range
         return {"init_scale": float(loss_scale)}, float(loss_scale)
     if isinstance(loss_scale, Mapping):
         unknown = [key for key in loss_scale if key not in _SCALER_KEYS]
         if unknown:
             raise ValueError(f"Unknown loss_scale keys {unknown}. Accepted keys: {list(_SCALER_KEYS)}.")
-        return dict(loss_scale), None
+        checked = dict(loss_scale)
+        LossScaler(**checked)  # validates the values now, with errors that name them
+        return checked, None
     raise TypeError(
         f"loss_scale must be of type float, dict, or 'dynamic', got {loss_scale!r}. "
         "Use 'dynamic', a number such as 512.0, or a dict like dict(init_scale=1024.0)."

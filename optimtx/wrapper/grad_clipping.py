@@ -16,7 +16,7 @@ from torch import Tensor
 
 from optimtx.transforms.clipping import clip_coefficient
 from optimtx.tree import global_norm
-from optimtx.validation import check_non_negative, check_norm_type
+from optimtx.validation import check_bool, check_non_negative, check_norm_type
 
 _ALLOWED_KEYS = {
     "norm": ("max_norm", "norm_type", "error_if_nonfinite", "foreach"),
@@ -59,15 +59,20 @@ def parse_clip_grad(clip_grad: Mapping[str, Any] | None) -> ClipConfig | None:
         )
     kwargs = dict(clip_grad)
     kind = kwargs.pop("type", _default_kind(kwargs))
-    if kind not in _ALLOWED_KEYS:
+    if not isinstance(kind, str) or kind not in _ALLOWED_KEYS:
         raise ValueError(f"clip_grad type must be 'norm' or 'value', got {kind!r}.")
     _check_keys(clip_grad, kind, kwargs)
     if kind == "norm":
         check_non_negative("max_norm", kwargs["max_norm"])
         if "norm_type" in kwargs:
             check_norm_type(kwargs["norm_type"])
+        if "error_if_nonfinite" in kwargs:
+            check_bool("error_if_nonfinite", kwargs["error_if_nonfinite"])
     else:
         check_non_negative("clip_value", kwargs["clip_value"])
+    foreach = kwargs.get("foreach")
+    if foreach is not None:
+        check_bool("foreach", foreach)
     return ClipConfig(kind, kwargs)
 
 

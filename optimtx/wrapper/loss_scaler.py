@@ -4,8 +4,11 @@
 ``get_scale``, ``state_dict``) and the same numbers. The scale update is the pure
 :func:`optimtx.transforms.amp.next_scale`; unscaling runs GradScaler's in-place
 unscale-and-check kernel on the ``.grad`` buffers the facade owns, which gives the same
-numbers as the pure :func:`optimtx.transforms.amp.unscale_grads` (tested) without copies. What differs: it works on any device, accepts
-Python ints, and keeps the "was this step skipped" flag as a tensor until someone asks.
+numbers as the pure :func:`optimtx.transforms.amp.unscale_grads` (tested) without copies.
+What differs: it works on any device, accepts Python ints, unscales complex gradients
+(through their real view; GradScaler's CPU kernel refuses them), and keeps the "was this
+step skipped" flag as a tensor until someone asks. Sparse gradients are unscaled as
+GradScaler does (float16 ones coalesced first).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import torch
 from torch import Tensor
 
 from optimtx.transforms.amp import check_loss_scaling_args, next_scale
-from optimtx.validation import check_bool
+from optimtx.validation import check_bool, check_finite
 
 _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
 
@@ -50,7 +53,11 @@ class LossScaler:
         growth_interval: int = 2000,
         enabled: bool = True,
     ) -> None:
+        init_scale, growth_factor, backoff_factor = (_as_python(v) for v in (init_scale, growth_factor, backoff_factor))
         check_loss_scaling_args(init_scale, growth_factor, backoff_factor, growth_interval)
+        for name, value in (("init_scale", init_scale), ("growth_factor", growth_factor)):
+            check_finite(name, value)
+        _check_float32("init_scale", init_scale)
         check_bool("enabled", enabled)
         self.growth_factor = float(growth_factor)
         self.backoff_factor = float(backoff_factor)
@@ -73,6 +80,8 @@ class LossScaler:
             >>> LossScaler(init_scale=8.0).scale(torch.tensor(0.5))
             tensor(4.)
         """
+        if not isinstance(loss, Tensor):
+            raise TypeError(f"LossScaler.scale needs a tensor loss, got {loss!r}.")
         if not self._enabled:
             return loss
         self._move_to(loss.device)
@@ -99,6 +108,11 @@ class LossScaler:
         """
         if not self._enabled:
             return optimizer.step(**kwargs)
+        if kwargs.get("closure") is not None:
+            raise ValueError(
+                "LossScaler.step(closure=...) is not supported while scaling is enabled: the closure's backward "
+                "would give unscaled gradients (torch.amp.GradScaler refuses closures too)."
+            )
         if getattr(optimizer, "_step_supports_amp_scaling", False):
             return self._fused_step(optimizer, kwargs)
         self.unscale_(optimizer)
@@ -139,6 +153,29 @@ class LossScaler:
             self._scale.copy_(scale)
             self._growth_tracker.copy_(tracker)
         self._last_found_inf = found
+        self._found_inf = None
+        self._unscaled = False
+
+    def abandon_step(self, optimizer: torch.optim.Optimizer, rescale: bool = True) -> None:
+        """Forget the current step after an error: multiply unscaled gradients by the scale again.
+
+        Afterwards the gradients are as the scaled backward passes left them and no
+        overflow flag is pending, so the next step starts clean. With a power-of-two scale
+        (the dynamic default) the gradients come back bit for bit.
+
+        Example:
+            >>> p = torch.nn.Parameter(torch.ones(1)); p.grad = torch.tensor([8.0])
+            >>> scaler = LossScaler(init_scale=4.0)
+            >>> scaler.unscale_(torch.optim.SGD([p], lr=1.0)); p.grad
+            tensor([2.])
+            >>> scaler.abandon_step(torch.optim.SGD([p], lr=1.0)); p.grad, scaler.unscaled
+            (tensor([8.]), False)
+        """
+        if self._enabled and self._unscaled and rescale:
+            grads = [_values(g) for g in _grads(optimizer)]
+            for device in {g.device for g in grads}:
+                on_device = [g for g in grads if g.device == device]
+                torch._foreach_mul_(on_device, self._scale.to(device))
         self._found_inf = None
         self._unscaled = False
 
@@ -197,15 +234,21 @@ class LossScaler:
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state from :meth:`state_dict` or ``GradScaler.state_dict()`` (ignored when disabled)."""
+        """Load a state from :meth:`state_dict` or ``GradScaler.state_dict()`` (ignored when disabled).
+
+        Every value is checked first (scale a finite number > 0, growth_factor > 1,
+        backoff_factor in (0, 1), growth_interval an int >= 1, _growth_tracker an int >= 0);
+        a bad one raises and nothing changes.
+        """
         check_scaler_state(state_dict)
         if not self._enabled:
             return
-        self._scale.fill_(float(state_dict["scale"]))
-        self._growth_tracker.fill_(int(state_dict["_growth_tracker"]))
-        self.growth_factor = float(state_dict["growth_factor"])
-        self.backoff_factor = float(state_dict["backoff_factor"])
-        self.growth_interval = int(state_dict["growth_interval"])
+        values = {key: _as_python(state_dict[key]) for key in _STATE_KEYS}
+        self._scale.fill_(float(values["scale"]))
+        self._growth_tracker.fill_(int(values["_growth_tracker"]))
+        self.growth_factor = float(values["growth_factor"])
+        self.backoff_factor = float(values["backoff_factor"])
+        self.growth_interval = int(values["growth_interval"])
 
     def _move_to(self, device: torch.device) -> None:
         if self._scale.device != device:
@@ -221,7 +264,8 @@ class LossScaler:
         found = self._found()
         groups: dict[tuple[torch.device, torch.dtype], list[Tensor]] = defaultdict(list)
         for grad in grads:
-            groups[(grad.device, grad.dtype)].append(grad)
+            values = _values(grad)
+            groups[(values.device, values.dtype)].append(values)
         for (device, _), group in groups.items():
             found_here = torch.zeros((), dtype=torch.float32, device=device)
             torch._amp_foreach_non_finite_check_and_unscale_(group, found_here, inv_scale.to(device))
@@ -245,7 +289,51 @@ def check_scaler_state(state_dict: Any) -> None:
     missing = [key for key in _STATE_KEYS if key not in state_dict]
     if missing:
         raise ValueError(f"The loss_scaler state misses {missing}. Pass the 'loss_scaler' entry of state_dict().")
+    values = {key: _as_python(state_dict[key]) for key in _STATE_KEYS}
+    try:
+        check_loss_scaling_args(
+            values["scale"], values["growth_factor"], values["backoff_factor"], values["growth_interval"]
+        )
+        for name in ("scale", "growth_factor"):
+            check_finite(name, values[name])
+        _check_float32("scale", values["scale"])
+        tracker = values["_growth_tracker"]
+        if isinstance(tracker, bool) or not isinstance(tracker, int) or tracker < 0:
+            raise ValueError(f"Invalid _growth_tracker: {tracker!r}. It must be an integer >= 0.")
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"Invalid loss_scaler state: {error}") from None
+
+
+def _as_python(value: Any) -> Any:
+    """A one-element tensor as its Python number (GradScaler states may hold tensors); other values as given."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return value.item()
+    return value
+
+
+def _check_float32(name: str, value: float) -> None:
+    if not float(value) <= torch.finfo(torch.float32).max or not torch.tensor(float(value)).item() > 0:
+        raise ValueError(
+            f"Invalid {name}: {value!r}. The scale is kept in float32, so it must be in "
+            f"(0, {torch.finfo(torch.float32).max:.3g}] and not round to 0."
+        )
+
+
+def _values(grad: Tensor) -> Tensor:
+    """The dense values of a gradient (the stored values of a sparse one; the real view of a complex one)."""
+    if grad.is_sparse:
+        grad = grad._values()
+    return torch.view_as_real(grad) if grad.is_complex() else grad
 
 
 def _grads(optimizer: torch.optim.Optimizer) -> list[Tensor]:
-    return [p.grad for group in optimizer.param_groups for p in group.get("params", ()) if p.grad is not None]
+    grads = []
+    for group in optimizer.param_groups:
+        for p in group.get("params", ()):
+            if p.grad is None:
+                continue
+            if p.grad.is_sparse and p.grad.dtype == torch.float16:
+                # As GradScaler: coalesce first, so duplicate indices that overflow when summed are caught.
+                p.grad = p.grad.coalesce()
+            grads.append(p.grad)
+    return grads

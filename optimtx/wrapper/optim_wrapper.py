@@ -11,7 +11,9 @@ host sync is forced.
 
 from __future__ import annotations
 
+import copy
 import logging
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -21,6 +23,7 @@ from torch import Tensor, nn
 
 from optimtx.logging import print_log
 from optimtx.validation import check_positive_int
+from optimtx.warnings import AccumulationResumeWarning
 from optimtx.wrapper.grad_clipping import ClipConfig, clip_grads_, parse_clip_grad
 from optimtx.wrapper.porting import is_per_parameter_state, regroup_per_parameter_state
 
@@ -50,6 +53,7 @@ class OptimWrapper:
         accumulative_counts: int = 1,
         clip_grad: Mapping[str, Any] | None = None,
     ) -> None:
+        check_optimizer(optimizer)
         self.optimizer = optimizer
         self._accumulative_counts = check_positive_int("accumulative_counts", accumulative_counts)
         self._clip: ClipConfig | None = parse_clip_grad(clip_grad)
@@ -117,7 +121,14 @@ class OptimWrapper:
         self.optimizer.zero_grad(**kwargs)
 
     def _clip_grad(self) -> None:
-        grads = [p.grad for p in _trainable_params(self.optimizer) if p.grad is not None]
+        params = [p for p in _trainable_params(self.optimizer) if p.grad is not None]
+        sparse = [tuple(p.shape) for p in params if p.grad is not None and p.grad.is_sparse]
+        if sparse:
+            raise ValueError(
+                f"clip_grad does not support sparse gradients (parameters of shapes {sparse}, e.g. from "
+                "nn.Embedding(sparse=True)); nothing was changed. Use sparse=False or drop clip_grad."
+            )
+        grads = [p.grad for p in params if p.grad is not None]
         if not grads or self._clip is None:
             return
         norm = clip_grads_(grads, self._clip)
@@ -147,7 +158,9 @@ class OptimWrapper:
             >>> w.scale_loss(torch.tensor(2.0))
             tensor(0.5000)
         """
-        if isinstance(loss, Tensor) and loss.numel() != 1:
+        if not isinstance(loss, Tensor):
+            raise TypeError(f"The loss must be a scalar tensor that requires grad, got {loss!r}.")
+        if loss.numel() != 1:
             raise ValueError(
                 f"The loss must be a scalar (one element), got a tensor of shape {tuple(loss.shape)}. "
                 "Reduce it first, e.g. loss.mean() or loss.sum()."
@@ -188,8 +201,11 @@ class OptimWrapper:
         """Set the micro-step count (e.g. on resume) and the total, so the last window is scaled right.
 
         Logs a WARNING on ``logging.getLogger("optimtx")`` when ``init_counts`` is not on a
-        window boundary, and another when ``model`` has BatchNorm layers and gradients are
-        accumulated.
+        window boundary (and warns once with :class:`~optimtx.warnings.AccumulationResumeWarning`:
+        the gradients of that window's earlier micro-batches are not in any checkpoint, so the
+        first step after resuming sums fewer micro-batches, each still divided by
+        ``accumulative_counts``), and another when ``model`` has BatchNorm layers and
+        gradients are accumulated. Counts must be integers with ``0 <= init_counts <= max_counts``.
 
         Example:
             >>> w = OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1), accumulative_counts=3)
@@ -197,8 +213,10 @@ class OptimWrapper:
             >>> w._remainder_counts
             1
         """
+        init_counts, max_counts = check_count_status(init_counts, max_counts)
         acc = self._accumulative_counts
         if init_counts % acc != 0:
+            self._warn_mid_window(init_counts)
             print_log(
                 f"Resumed iteration number is not divisible by accumulative_counts ({init_counts} % {acc} != 0): "
                 "the first accumulation window after resuming is shorter than the others.",
@@ -216,6 +234,20 @@ class OptimWrapper:
         self._max_counts = max_counts
         self._remainder_counts = max_counts % acc
 
+    def _warn_mid_window(self, count: int) -> None:
+        if getattr(self, "_warned_mid_window", False):
+            return
+        self._warned_mid_window = True
+        acc = self._accumulative_counts
+        warnings.warn(
+            f"Resuming at micro-step {count}, inside an accumulation window of {acc} ({count % acc} micro-batches "
+            "done). Their gradients are not in the checkpoint: the first step after resuming sums only the "
+            f"remaining {acc - count % acc} micro-batches, each still divided by {acc}. Save checkpoints at window "
+            "boundaries to avoid this.",
+            AccumulationResumeWarning,
+            stacklevel=3,
+        )
+
     @property
     def inner_count(self) -> int:
         """Number of ``backward`` calls so far (set by ``initialize_count_status`` on resume)."""
@@ -227,7 +259,7 @@ class OptimWrapper:
         """The optimizer's groups, plus the base settings dict when there is more than one group."""
         if self.base_param_settings is None:
             return self.optimizer.param_groups
-        return self.optimizer.param_groups + [self.base_param_settings]
+        return [*self.optimizer.param_groups, self.base_param_settings]
 
     @property
     def defaults(self) -> dict:
@@ -241,8 +273,15 @@ class OptimWrapper:
             >>> OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)).get_lr()
             {'lr': [0.1]}
         """
+        missing = [i for i, group in enumerate(self.optimizer.param_groups) if "lr" not in group]
+        if missing:
+            raise KeyError(
+                f"The param groups {missing} of {type(self.optimizer).__name__} have no 'lr' entry, so there is no "
+                "learning rate to report. For a TransformOptimizer, inject it: "
+                "otx.inject_hyperparams(otx.adamw)(lr=1e-3), or build it from dict(type='adamw', lr=1e-3)."
+            )
         result: dict[str, list[float]] = {}
-        if self.base_param_settings is not None:
+        if self.base_param_settings is not None and "lr" in self.base_param_settings:
             result["base_lr"] = [self.base_param_settings["lr"]]
         result["lr"] = [group["lr"] for group in self.optimizer.param_groups]
         return result
@@ -260,20 +299,28 @@ class OptimWrapper:
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state dict, plus ``'base_param_settings'`` when there are several groups.
 
+        A snapshot: its dicts and lists are new (tensors are shared with the optimizer, as
+        torch's ``state_dict`` shares them). With ``accumulative_counts > 1`` it also holds
+        ``'inner_count'``, so a resume knows where in the window it was saved.
+
         Example:
             >>> sorted(OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)).state_dict())
             ['param_groups', 'state']
         """
-        state = self.optimizer.state_dict()
+        state = dict(self.optimizer.state_dict())
+        state["param_groups"] = _copy_containers(state.get("param_groups"))
         if self.base_param_settings is not None:
-            state["base_param_settings"] = self.base_param_settings
+            state["base_param_settings"] = _copy_containers(self.base_param_settings)
+        if self._accumulative_counts > 1:
+            state["inner_count"] = self._inner_count
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Load a state from :meth:`state_dict` (or a plain optimizer state dict).
 
-        The argument is not modified. A state that does not fit the optimizer (other
-        number of groups or parameters) raises ``ValueError`` before anything changes.
+        The argument is neither modified nor kept (its tensors are copied). A state that
+        does not fit the optimizer (other number of groups or parameters, another optimizer
+        type) raises before anything changes.
 
         Example:
             >>> w = OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1))
@@ -296,13 +343,25 @@ class OptimWrapper:
         if is_per_parameter_state(state, self.optimizer):  # an MMEngine paramwise checkpoint
             state.update(regroup_per_parameter_state(state, self.optimizer, getattr(self, "param_walk_order", None)))
         check_optimizer_state_fits(self.optimizer, state)
+        if "inner_count" in state:
+            check_count_status(state["inner_count"], None)
+        base = state.get("base_param_settings")
+        if base is not None and not isinstance(base, Mapping):
+            raise TypeError(f"base_param_settings must be a dict, got {base!r}.")
         return state
 
     def _load_checked(self, state: dict[str, Any]) -> None:
+        """Load a checked state (from :meth:`_split_state_dict`): all of it, or nothing."""
+        state = copy.deepcopy(state)  # never keep (and later mutate) the caller's tensors
         base = state.pop("base_param_settings", None)
-        self.optimizer.load_state_dict(state)
+        count = state.pop("inner_count", None)
+        load_optimizer_state(self.optimizer, state)
         if base is not None:
-            self.base_param_settings = base
+            self.base_param_settings = dict(base)
+        if count is not None:
+            self._inner_count = count
+            if count % self._accumulative_counts != 0:
+                self._warn_mid_window(count)
 
     def __repr__(self) -> str:
         return (
@@ -325,6 +384,15 @@ def check_optimizer_state_fits(optimizer: torch.optim.Optimizer, state: Mapping[
     missing = [key for key in ("state", "param_groups") if key not in state]
     if missing:
         raise ValueError(f"The state dict has no {missing} entry; pass the result of state_dict().")
+    groups = state["param_groups"]
+    if not isinstance(state["state"], Mapping) or not isinstance(groups, (list, tuple)):
+        raise ValueError(
+            f"The state dict's 'state' must be a dict and its 'param_groups' a list, got "
+            f"{type(state['state']).__name__} and {type(groups).__name__}; pass the result of state_dict()."
+        )
+    for i, group in enumerate(groups):
+        if not isinstance(group, Mapping) or not isinstance(group.get("params"), (list, tuple)):
+            raise ValueError(f"Saved param group {i} must be a dict with a 'params' list, got {group!r}.")
     saved = [len(group.get("params", ())) for group in state["param_groups"]]
     current = [len(group.get("params", ())) for group in optimizer.param_groups]
     if len(saved) != len(current):
@@ -337,6 +405,104 @@ def check_optimizer_state_fits(optimizer: torch.optim.Optimizer, state: Mapping[
             f"The state dict's param groups hold {saved} parameters but the optimizer's hold {current}. "
             "Load a state saved from an optimizer built the same way."
         )
+    for i, (saved_group, group) in enumerate(zip(state["param_groups"], optimizer.param_groups, strict=True)):
+        if not isinstance(saved_group, Mapping):
+            raise ValueError(f"Saved param group {i} is {saved_group!r}, not a dict.")
+        # torch fills in missing flags (bool/None, e.g. 'foreach') for older checkpoints; numbers it cannot.
+        missing = sorted(k for k, v in group.items() if k not in saved_group and not (v is None or isinstance(v, bool)))
+        if missing:
+            raise ValueError(
+                f"Saved param group {i} has no {missing}, which {type(optimizer).__name__}'s groups need: the state "
+                "was saved from another optimizer type. Load a state saved from an optimizer built the same way."
+            )
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """``optimizer.load_state_dict(state)``, undone if it raises half-way (torch replaces groups first).
+
+    Example:
+        >>> p = torch.nn.Parameter(torch.ones(1))
+        >>> adam, sgd = torch.optim.Adam([p], lr=0.5), torch.optim.SGD([p], lr=0.1, momentum=0.9)
+        >>> p.grad = torch.ones(1); sgd.step()
+        >>> load_optimizer_state(adam, sgd.state_dict())
+        Traceback (most recent call last):
+        ...
+        ValueError: Loading the state into Adam failed (KeyError: 'step'); nothing was changed. ...
+        >>> adam.param_groups[0]["lr"]
+        0.5
+    """
+    saved = {k: v for k, v in getattr(optimizer, "__dict__", {}).items() if k in ("state", "param_groups", "defaults")}
+    groups = [dict(g) for g in getattr(optimizer, "param_groups", [])]
+    try:
+        optimizer.load_state_dict(state)
+    except Exception as error:
+        if saved:
+            vars(optimizer).update(saved)
+        for group, old in zip(getattr(optimizer, "param_groups", []), groups, strict=False):
+            group.clear()
+            group.update(old)
+        raise ValueError(
+            f"Loading the state into {type(optimizer).__name__} failed ({type(error).__name__}: {error}); nothing "
+            "was changed. Was it saved from another optimizer type or another model?"
+        ) from error
+
+
+def check_optimizer(optimizer: Any) -> None:
+    """Raise ``TypeError`` unless ``optimizer`` is a torch optimizer (or has its interface).
+
+    Example:
+        >>> check_optimizer(None)
+        Traceback (most recent call last):
+        ...
+        TypeError: optimizer must be a torch.optim.Optimizer ..., got None.
+    """
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return
+    needed = ("param_groups", "step", "zero_grad", "state_dict", "load_state_dict")
+    if optimizer is None or isinstance(optimizer, type) or not all(hasattr(optimizer, k) for k in needed):
+        raise TypeError(
+            "optimizer must be a torch.optim.Optimizer (or an object with param_groups, step, zero_grad, "
+            f"state_dict and load_state_dict), e.g. torch.optim.SGD(model.parameters(), lr=0.1), got {optimizer!r}."
+        )
+
+
+def check_count_status(init_counts: Any, max_counts: Any) -> tuple[int, Any]:
+    """Return the counts of ``initialize_count_status`` if they are integers with ``0 <= init <= max``.
+
+    ``max_counts=None`` checks ``init_counts`` alone.
+
+    Example:
+        >>> check_count_status(3, 10)
+        (3, 10)
+        >>> check_count_status("3", 10)
+        Traceback (most recent call last):
+        ...
+        TypeError: init_counts must be an integer >= 0, got '3'.
+    """
+    for name, value in (("init_counts", init_counts), ("max_counts", max_counts)):
+        if value is None and name == "max_counts":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an integer >= 0, got {value!r}.")
+        if value < 0:
+            raise ValueError(f"Invalid {name}: {value!r}. It must be an integer >= 0.")
+    if max_counts is not None and init_counts > max_counts:
+        raise ValueError(
+            f"init_counts ({init_counts!r}) is larger than max_counts ({max_counts!r}); pass the number of "
+            "iterations done so far and the total number of iterations."
+        )
+    return init_counts, max_counts
+
+
+def _copy_containers(value: Any) -> Any:
+    """A copy of ``value`` with new dicts, lists and tuples; tensors and other leaves are shared."""
+    if isinstance(value, dict):
+        return {k: _copy_containers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_containers(v) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_copy_containers(v) for v in value)
+    return value
 
 
 def _base_param_settings(optimizer: torch.optim.Optimizer) -> dict | None:

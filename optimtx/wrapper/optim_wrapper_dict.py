@@ -101,8 +101,16 @@ class OptimWrapperDict(OptimWrapper):
             )
         for name, state in state_dict.items():
             self.optim_wrappers[name]._check_loadable(state)
-        for name, state in state_dict.items():
-            self.optim_wrappers[name].load_state_dict(state)
+        before = {name: self.optim_wrappers[name].state_dict() for name in state_dict}
+        loaded: list[str] = []
+        try:
+            for name, state in state_dict.items():
+                self.optim_wrappers[name].load_state_dict(state)
+                loaded.append(name)
+        except Exception:
+            for name in loaded:  # put back the ones that were loaded before the failure
+                self.optim_wrappers[name].load_state_dict(before[name])
+            raise
 
     def items(self) -> ItemsView[str, OptimWrapper]:
         """``(name, wrapper)`` pairs in insertion order."""

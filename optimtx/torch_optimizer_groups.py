@@ -1,0 +1,144 @@
+"""Checks and bookkeeping of :class:`~optimtx.TransformOptimizer`'s param groups.
+
+Which group keys would be silently ignored (and so are refused), which gradients a pure
+transform cannot take, which injected values a schedule drives, and the warning for
+whole-tree transforms that run once per group.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from optimtx.base import State
+from optimtx.state_tree import iter_nodes
+from optimtx.transforms.amp import ScaleByAmpState
+from optimtx.transforms.clipping import ClipByGlobalNormState
+from optimtx.transforms.finite import ApplyIfFiniteState
+from optimtx.transforms.hyperparams import InjectHyperparamsState
+from optimtx.warnings import PerGroupTransformWarning
+
+
+def check_grad(p: Tensor, group: int, index: int) -> None:
+    """Refuse gradients a pure transform cannot take, naming the parameter.
+
+    Example:
+        >>> p = torch.nn.Parameter(torch.ones(2)); p.grad = torch.ones(2).to_sparse()
+        >>> check_grad(p, 0, 1)
+        Traceback (most recent call last):
+        ...
+        ValueError: TransformOptimizer does not support sparse gradients: param group 0, parameter 1 (shape (2,)) ...
+    """
+    grad = p.grad
+    assert grad is not None
+    if grad.is_sparse or grad.layout != torch.strided:
+        raise ValueError(
+            f"TransformOptimizer does not support sparse gradients: param group {group}, parameter {index} "
+            f"(shape {tuple(p.shape)}) has a {grad.layout} gradient (e.g. from nn.Embedding(sparse=True)). Use "
+            "sparse=False, or torch.optim.SparseAdam for that parameter in its own optimizer."
+        )
+    if grad.shape != p.shape:
+        raise ValueError(
+            f"Param group {group}, parameter {index}: its gradient has shape {tuple(grad.shape)} but the parameter "
+            f"has shape {tuple(p.shape)}."
+        )
+
+
+PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected")
+_BOOKKEEPING_KEYS = frozenset(
+    {"params", "name", "param_names", "initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum"}
+    | {"lr_mult", "decay_mult"}  # MMEngine-style groups record the multipliers already folded into lr / weight_decay
+)
+
+
+def looks_like_hyperparameter(key: Any, value: Any) -> bool:
+    """Whether a group entry would be a hyperparameter (a number, tensor or tuple of them) rather than a label.
+
+    Example:
+        >>> looks_like_hyperparameter("eps", 1e-8), looks_like_hyperparameter("name", "head")
+        (True, False)
+        >>> looks_like_hyperparameter("initial_lr", 0.1)  # written by torch's schedulers
+        False
+    """
+    if key in _BOOKKEEPING_KEYS or (isinstance(key, str) and key.startswith("initial_")):
+        return False
+    if isinstance(value, tuple):
+        return bool(value) and all(looks_like_hyperparameter(key, v) for v in value)
+    return isinstance(value, (int, float, Tensor)) and not isinstance(value, bool)
+
+
+def mirrors_betas(key: Any, group: Mapping[str, Any]) -> bool:
+    """MMEngine's momentum schedulers keep ``group['momentum']`` equal to ``betas[0]`` for Adam-like groups.
+
+    Example:
+        >>> mirrors_betas("momentum", {"momentum": 0.9, "betas": (0.9, 0.999)})
+        True
+    """
+    betas = group.get("betas")
+    return key == "momentum" and isinstance(betas, tuple) and bool(betas) and betas[0] == group[key]
+
+
+def schedule_driven(old: State, new: State, written: set[str], index: int) -> dict[str, Any]:
+    """The injected values the transform replaced itself (schedules); refuse if the group had set them.
+
+    Example:
+        >>> import optimtx as otx
+        >>> tx = otx.inject_hyperparams(otx.sgd)(lr=lambda count: 1.0 / (count + 1))
+        >>> s0 = tx.init({"w": torch.ones(1)})
+        >>> _, s1 = tx.update({"w": torch.ones(1)}, s0)
+        >>> sorted(schedule_driven(s0, s1, set(), 0))
+        ['lr']
+    """
+    before, after = _inject_nodes(old), _inject_nodes(new)
+    if len(after) != 1 or len(before) != 1:  # none, or several injected transforms: nothing to report per group
+        return {}
+    driven = {k: v for k, v in after[0].hyperparams.items() if v is not before[0].hyperparams.get(k)}
+    clash = sorted(written & driven.keys())
+    if clash:
+        raise ValueError(
+            f"Param group {index} sets {clash}, but the transform computes them with a schedule, which would "
+            "silently replace the group's value. Either schedule in the transform or with a scheduler on the "
+            "group (inject a float value), not both."
+        )
+    return driven
+
+
+def _inject_nodes(state: Any) -> list[InjectHyperparamsState]:
+    """The ``InjectHyperparamsState`` nodes of ``state``, without walking per-parameter buffers."""
+    found: list[InjectHyperparamsState] = []
+    stack = [state]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, InjectHyperparamsState):
+            found.append(node)
+            stack.append(node.inner_state)
+        elif isinstance(node, tuple):
+            stack.extend(node)
+        elif isinstance(node, dict) and not all(isinstance(v, Tensor) for v in node.values()):
+            stack.extend(node.values())
+    return found
+
+
+WHOLE_TREE_STATES = {
+    ClipByGlobalNormState: "clip_by_global_norm clips each group by its own norm",
+    ScaleByAmpState: "scale_by_amp skips and rescales each group on its own overflow",
+    ApplyIfFiniteState: "apply_if_finite skips each group on its own non-finite gradients",
+}
+
+
+def warn_if_whole_tree(state: State) -> None:
+    """Warn once per optimizer when a transform meant for the whole tree runs per param group."""
+    found = {WHOLE_TREE_STATES[type(n)] for n in iter_nodes(state) if type(n) in WHOLE_TREE_STATES}
+    if found:
+        warnings.warn(
+            f"This TransformOptimizer has several param groups and runs its transform once per group: "
+            f"{'; '.join(sorted(found))}. For model-wide clipping or loss scaling use the wrapper's "
+            "clip_grad=dict(max_norm=...) / AmpOptimWrapper, or one group with otx.multi_transform for "
+            "per-parameter hyperparameters.",
+            PerGroupTransformWarning,
+            stacklevel=4,
+        )
