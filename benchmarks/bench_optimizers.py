@@ -102,6 +102,14 @@ def _schedulefree_anchor(name: str, fallback: Callable[[list[Shape]], Step], **k
 
 # name -> (optimtx transform, anchor builder, anchor label)
 CASES: dict[str, tuple[Callable[[], otx.GradientTransformation], Callable[[list[Shape]], Step], str]] = {
+    # Baselines: the plain optimizers the others extend, against the torch class they equal.
+    "sgd(momentum) baseline": (
+        lambda: otx.sgd(0.1, momentum=0.9),
+        _torch_optimizer(torch.optim.SGD, lr=0.1, momentum=0.9),
+        "SGD(momentum) foreach",
+    ),
+    "adam baseline": (lambda: otx.adam(1e-3), _torch_optimizer(torch.optim.Adam, lr=1e-3), "Adam foreach"),
+    "adamw baseline": (lambda: otx.adamw(1e-3), _torch_optimizer(torch.optim.AdamW, lr=1e-3), "AdamW foreach"),
     "lamb": (lambda: otx.lamb(1e-3, weight_decay=1e-2), _torch_optimizer(torch.optim.AdamW, lr=1e-3), "AdamW foreach"),
     "lars": (lambda: otx.lars(0.1), _torch_optimizer(torch.optim.SGD, lr=0.1, momentum=0.9), "SGD(momentum) foreach"),
     "lookahead(adam)": (

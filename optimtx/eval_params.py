@@ -72,16 +72,17 @@ def _is_transform_optimizer(optimizer: Any) -> bool:
 
 def _swaps(optimizer: Any) -> list[tuple[Tensor, Tensor]]:
     """(parameter, evaluation value) pairs from the shared state and every group's state."""
-    parts: list[tuple[list[Tensor], State]] = []
+    # Keyed as TransformOptimizer keys them: "<group>.<index>" for the shared part, "<index>" within a group.
+    parts: list[tuple[dict[str, Tensor], State]] = []
     if optimizer._shared_tx is not None:
-        parts.append(([p for g in optimizer.param_groups for p in g["params"]], optimizer._shared_state))
-    parts += [(g["params"], s) for g, s in zip(optimizer.param_groups, optimizer.transform_states, strict=True)]
+        parts.append((optimizer._all_params(), optimizer._shared_state))
+    for group, state in zip(optimizer.param_groups, optimizer.transform_states, strict=True):
+        parts.append(({str(i): p for i, p in enumerate(group["params"])}, state))
     swaps = []
     for params, state in parts:
-        tree = {str(i): p.detach() for i, p in enumerate(params)}
-        values = evaluation_params(state, tree)
+        values = evaluation_params(state, {k: p.detach() for k, p in params.items()})
         if values is not None:
-            swaps += list(zip(params, values.values(), strict=True))
+            swaps += list(zip(params.values(), values.values(), strict=True))
     return swaps
 
 
@@ -92,9 +93,9 @@ def eval_params(optimizer: Any) -> Iterator[None]:
     Works with a :class:`~optimtx.TransformOptimizer`, an ``OptimWrapper`` around one, or an
     ``OptimWrapperDict`` of those, whose transform contains ``schedule_free_adamw`` /
     ``schedule_free_sgd`` (evaluates at ``x``), ``ema_params`` (the average) or ``lookahead``
-    (the slow weights). Everything is
-    computed before any parameter changes; the training values are restored exactly, also
-    when the block raises. Do not step the optimizer inside the block.
+    (the slow weights). Everything is computed before any parameter changes; the training
+    values are restored exactly, also when the block raises. Do not step the optimizer
+    inside the block.
 
     Example:
         >>> import optimtx as otx

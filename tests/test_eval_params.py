@@ -81,3 +81,15 @@ def test_optim_wrapper_dict_swaps_the_wrappers_that_hold_evaluation_weights():
     with otx.eval_params(wrappers):
         assert all(torch.equal(p.detach(), w) for p, w in zip(gen.parameters(), want.values(), strict=True))
         assert all(torch.equal(p.detach(), b) for p, b in zip(disc.parameters(), disc_before, strict=True))
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_schedule_free_built_without_injection_runs_shared_and_swaps_x(groups):
+    model, opt = _stepped(otx.schedule_free_sgd(0.1, momentum=0.5), groups=groups)
+    assert opt._shared_tx is not None  # nothing injected: the whole transform runs once over all groups
+    tree = opt._all_params()
+    want = otx.schedule_free_eval_params(opt._shared_state, {k: p.detach() for k, p in tree.items()})
+    before = [p.detach().clone() for p in model.parameters()]
+    with otx.eval_params(opt):
+        assert all(torch.equal(p.detach(), w) for p, w in zip(tree.values(), want.values(), strict=True))
+    assert all(torch.equal(p.detach(), b) for p, b in zip(model.parameters(), before, strict=True))
