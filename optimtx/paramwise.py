@@ -251,7 +251,7 @@ def _factory_kwargs(
                 f"label {label!r} sets {key}={value!r}, which the transform factory does not accept; "
                 f"it accepts {', '.join(parameters)}."
             )
-        kwargs[name] = value
+        kwargs[str(name)] = value
     return kwargs
 
 

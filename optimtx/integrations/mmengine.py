@@ -66,8 +66,8 @@ _BRIDGED: dict[type, type] = {
 
 
 def _bridged_type(wrapper_type: Any) -> Any:
-    cls = _OTX_OPTIM_WRAPPERS.get(wrapper_type) if isinstance(wrapper_type, str) else wrapper_type
-    return _BRIDGED.get(cls, wrapper_type)
+    cls: Any = _OTX_OPTIM_WRAPPERS.get(wrapper_type) if isinstance(wrapper_type, str) else wrapper_type
+    return _BRIDGED.get(cls, wrapper_type) if isinstance(cls, type) else wrapper_type
 
 
 class DefaultOptimWrapperConstructor(constructor.DefaultOptimWrapperConstructor):
@@ -122,7 +122,7 @@ def register(force: bool = True) -> list[str]:
     Returns:
         The scoped names now available, e.g. ``'optimtx.AmpOptimWrapper'``.
     """
-    entries = [
+    entries: list[tuple[Any, list[Any]]] = [
         (OPTIM_WRAPPERS, [OptimWrapper, AmpOptimWrapper, OptimWrapperDict]),
         (OPTIM_WRAPPER_CONSTRUCTORS, [DefaultOptimWrapperConstructor, MultiOptimWrapperConstructor]),
         (OPTIMIZERS_MM, [_transform_optimizer]),

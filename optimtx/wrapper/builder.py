@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import nn
 
-import optimtx.wrapper.constructor  # noqa: F401  (registers DefaultOptimWrapperConstructor)
+import optimtx.wrapper.constructor
 import optimtx.wrapper.multi_constructor  # noqa: F401  (registers MultiOptimWrapperConstructor)
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS
 
@@ -32,10 +32,10 @@ def build_optim_wrapper(model: nn.Module, cfg: Mapping[str, Any]) -> Any:
         raise TypeError(f"cfg must be a dict describing the optimizer wrapper, got {type(cfg)}.")
     # The default constructor checks for ``optimizer``; custom ones (several
     # optimizers, e.g. a GAN) may use other keys.
-    cfg = copy.deepcopy(dict(cfg))
-    constructor_type = cfg.pop("constructor", "DefaultOptimWrapperConstructor")
-    paramwise_cfg = cfg.pop("paramwise_cfg", None)
+    cfg_copy: dict[str, Any] = copy.deepcopy(dict(cfg))
+    constructor_type = cfg_copy.pop("constructor", "DefaultOptimWrapperConstructor")
+    paramwise_cfg = cfg_copy.pop("paramwise_cfg", None)
     constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(
-        dict(type=constructor_type, optim_wrapper_cfg=cfg, paramwise_cfg=paramwise_cfg)
+        dict(type=constructor_type, optim_wrapper_cfg=cfg_copy, paramwise_cfg=paramwise_cfg)
     )
     return constructor(model)

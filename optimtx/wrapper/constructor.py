@@ -29,7 +29,7 @@ from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPER
 logger = logging.getLogger("optimtx")
 
 
-def optimizer_class(optimizer_cfg: Mapping[str, Any]) -> type:
+def optimizer_class(optimizer_cfg: Mapping[str, Any]) -> Any:
     """The optimizer class an optimizer config names (a registered name or the class itself).
 
     Example:
@@ -209,8 +209,7 @@ class DefaultOptimWrapperConstructor:
 
     def param_groups(self, model: nn.Module) -> list[dict[str, Any]] | Iterator[nn.Parameter]:
         """The optimizer's ``params`` argument for ``model``: merged groups, or ``model.parameters()``."""
-        if hasattr(model, "module"):
-            model = model.module
+        model = unwrap_model(model)
         if not self.paramwise_cfg:
             self._per_param = None
             return model.parameters()
@@ -240,9 +239,21 @@ class DefaultOptimWrapperConstructor:
         if type(self).add_params is DefaultOptimWrapperConstructor.add_params:  # the rules are known: keep them
             from optimtx.wrapper.explain import paramwise_reasons
 
-            inner = model.module if hasattr(model, "module") else model
+            inner = unwrap_model(model)
             wrapper.paramwise_reasons = paramwise_reasons(inner, self.paramwise_cfg, self.base_lr, self.base_wd)
         return wrapper
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """``model.module`` for a DDP/FSDP-style wrapper (an ``nn.Module`` holding ``module``), else ``model``.
+
+    Example:
+        >>> inner = nn.Linear(1, 1)
+        >>> unwrap_model(nn.ModuleDict(dict(module=inner))) is inner, unwrap_model(inner) is inner
+        (True, True)
+    """
+    inner = getattr(model, "module", None)
+    return inner if isinstance(inner, nn.Module) else model
 
 
 def summarize_groups(groups: list[dict[str, Any]]) -> str:

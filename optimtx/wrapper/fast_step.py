@@ -144,7 +144,7 @@ def _total_norm(grads: list[Tensor], norm_type: float, device: torch.device) -> 
     if not grads:
         return torch.zeros((), dtype=torch.float32, device=device)
     per_group = []
-    for (grad_device, dtype), group in _by_device_and_dtype(grads).items():
+    for (_, dtype), group in _by_device_and_dtype(grads).items():
         # Half-precision squares of scaled gradients overflow; accumulate in at least float32.
         # (BLAS dot products read faster on an idle CPU but slow down badly under contention.)
         norms = torch._foreach_norm(group, norm_type, dtype=torch.promote_types(dtype, torch.float32))

@@ -123,13 +123,15 @@ class LossScaler:
     def _fused_step(self, optimizer: torch.optim.Optimizer, kwargs: dict[str, Any]) -> Any:
         if not self._unscaled:
             self._check_and_unscale(_grads(optimizer), torch.ones((), dtype=torch.float32))
-        optimizer.grad_scale = None if self._unscaled else self._scale
-        optimizer.found_inf = self._found()
+        # torch's fused optimizers read these two attributes in step() (GradScaler's protocol).
+        fused: Any = optimizer
+        fused.grad_scale = None if self._unscaled else self._scale
+        fused.found_inf = self._found()
         try:
             return optimizer.step(**kwargs)
         finally:
-            del optimizer.grad_scale
-            del optimizer.found_inf
+            del fused.grad_scale
+            del fused.found_inf
 
     def update(self, new_scale: float | None = None) -> None:
         """Grow or back off the scale (as ``GradScaler.update``), or set it to ``new_scale``.

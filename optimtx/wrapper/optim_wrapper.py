@@ -145,8 +145,8 @@ class OptimWrapper:
             >>> with w.optim_context(model):
             ...     out = model(torch.ones(1, 1))
         """
-        skip_sync = not self.should_sync() and hasattr(model, "no_sync")
-        with model.no_sync() if skip_sync else nullcontext():
+        no_sync = getattr(model, "no_sync", None) if not self.should_sync() else None
+        with no_sync() if callable(no_sync) else nullcontext():
             yield
 
     # ------------------------------------------------------------ accumulation

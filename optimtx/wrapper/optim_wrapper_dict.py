@@ -7,7 +7,7 @@ missing name raises ``KeyError`` and bad values raise ``TypeError``.
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, KeysView, Mapping, ValuesView
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -52,7 +52,7 @@ class OptimWrapperDict(OptimWrapper):
         _refuse("step")
 
     @contextmanager
-    def optim_context(self, model: Any):
+    def optim_context(self, model: Any) -> Iterator[None]:
         """Not available: enter ``optim_context`` of each wrapper."""
         _refuse("optim_context")
         yield  # pragma: no cover

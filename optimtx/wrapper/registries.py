@@ -215,7 +215,7 @@ def public_functions(module: ModuleType, returns: str | None = None) -> dict[str
         >>> sorted(public_functions(clipping, returns="GradientTransformation"))
         ['clip_by_global_norm', 'clip_by_norm', 'clip_by_value']
     """
-    found = {}
+    found: dict[str, Callable[..., Any]] = {}
     for name, obj in vars(module).items():
         if name.startswith("_") or not inspect.isfunction(obj) or obj.__module__ != module.__name__:
             continue

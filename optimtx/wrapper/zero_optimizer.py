@@ -64,4 +64,5 @@ def ZeroRedundancyOptimizer(params: Iterable[Any], optimizer_type: str, **kwargs
         >>> list(inspect.signature(ZeroRedundancyOptimizer).parameters)[:2]
         ['params', 'optimizer_type']
     """
-    return zero_optimizer_class()(params, optimizer_type, **kwargs)
+    cls: Any = zero_optimizer_class()
+    return cls(params, optimizer_type, **kwargs)
