@@ -195,9 +195,14 @@ def _compatible(old: Any, new: Any) -> bool:
 _NOT_SAVED = frozenset({"optimizer"})
 
 
-def _scale_epochs(value: Any, epoch_length: int) -> Any:
+def _scale_epochs(name: str, value: Any, epoch_length: int) -> Any:
+    """``value`` (a number of epochs, or a list of them) in iterations; other values are refused by name."""
     if value is None:
         return None
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, numbers.Real):
+            raise TypeError(f"{name} must be a number of epochs (or a list of them) to convert, got {value!r}.")
     if isinstance(value, (list, tuple)):
         return [v * epoch_length for v in value]
     return value * epoch_length
@@ -318,8 +323,11 @@ class _ParamScheduler(abc.ABC):
             >>> sched.step_size, sched.end, sched.by_epoch
             (20, 40, False)
         """
-        if not by_epoch:
-            raise ValueError("Only epoch-based arguments (by_epoch=True) can be converted to iteration-based ones.")
+        if by_epoch is not True:
+            raise ValueError(
+                "Only epoch-based arguments (by_epoch=True) can be converted to iteration-based ones, "
+                f"got by_epoch={by_epoch!r}."
+            )
         if isinstance(epoch_length, bool) or not isinstance(epoch_length, numbers.Integral) or epoch_length <= 0:
             raise ValueError(f"Invalid epoch_length: {epoch_length!r}. It must be an integer >= 1.")
         missing = [name for name in cls.required_epoch_args if name not in kwargs]
@@ -327,10 +335,10 @@ class _ParamScheduler(abc.ABC):
             raise TypeError(f"{cls.__name__}.build_iter_from_epoch() needs keyword argument(s) {missing}.")
         for name in cls.epoch_args:
             if name in kwargs:
-                kwargs[name] = _scale_epochs(kwargs[name], epoch_length)
-        begin = int(begin * epoch_length)
+                kwargs[name] = _scale_epochs(name, kwargs[name], epoch_length)
+        begin = int(_scale_epochs("begin", begin, epoch_length))
         if end != INF:
-            end = int(end * epoch_length)
+            end = int(_scale_epochs("end", end, epoch_length))
         return cls(*args, begin=begin, end=end, by_epoch=False, **kwargs)
 
     def state_dict(self) -> dict[str, Any]:

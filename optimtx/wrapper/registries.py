@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from optimtx.param_scheduler.build import build_scheduler_from_cfg
 from optimtx.wrapper.registry import Registry, merge_cfg, resolve_type
 from optimtx.wrapper.zero_optimizer import ZeroRedundancyOptimizer
 
@@ -144,7 +145,7 @@ OPTIM_WRAPPERS = Registry("optim_wrapper")
 OPTIM_WRAPPER_CONSTRUCTORS = Registry("optimizer wrapper constructor")
 TRANSFORMS = Registry("transform", build_func=build_transform_from_cfg)
 SCHEDULES = Registry("schedule")
-PARAM_SCHEDULERS = Registry("parameter scheduler")
+PARAM_SCHEDULERS = Registry("parameter scheduler", build_func=build_scheduler_from_cfg)
 
 
 def register_torch_optimizers(registry: Registry = OPTIMIZERS) -> list[str]:
