@@ -191,8 +191,9 @@ def _compatible(old: Any, new: Any) -> bool:
     return True
 
 
-# Attributes that are not part of a scheduler's saved state.
-_NOT_SAVED = frozenset({"optimizer"})
+# Attributes that are not part of a scheduler's saved state: the optimizer, and the optimizer step
+# count last checked for a skip (it follows this process's optimizer, whose counter is not saved).
+_NOT_SAVED = frozenset({"optimizer", "_seen_optimizer_step"})
 
 
 def _scale_epochs(name: str, value: Any, epoch_length: int) -> Any:
