@@ -131,7 +131,9 @@ class _CountedStep:
         self._owner_ref = weakref.ref(owner)
         self._func = func  # the class's function, bound to the owner at each call
         self._plain = plain  # any other callable (a replaced step), called as is
-        wraps(func if func is not None else plain)(self)
+        wrapped = func if func is not None else plain
+        if wrapped is not None:
+            wraps(wrapped)(self)
 
     @classmethod
     def wrap(cls, optimizer: Any) -> Any:
@@ -145,7 +147,7 @@ class _CountedStep:
         return cls(optimizer, None, method)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        owner = self._owner_ref()
+        owner: Any = self._owner_ref()
         owner._global_step += 1
         if self._func is not None:
             return self._func.__get__(owner, type(owner))(*args, **kwargs)

@@ -15,7 +15,7 @@ _THRESHOLD_RULES = ("rel", "abs")
 
 def _raw_group_count(optimizer: Any) -> int:
     """Param groups of the optimizer itself (a wrapper's ``param_groups`` may add a base-settings entry)."""
-    inner = getattr(optimizer, "optimizer", None)
+    inner: Any = getattr(optimizer, "optimizer", None)
     return len(inner.param_groups) if hasattr(inner, "param_groups") else len(optimizer.param_groups)
 
 

@@ -44,11 +44,11 @@ def make_variant(base: type, mixin: type, suffix: str, what: str, module: str) -
         ['optimizer', 'step_size', 'gamma']
     """
     name = base.__name__.replace("ParamScheduler", suffix)
-    base_sig = inspect.signature(base.__init__)
+    base_sig = inspect.signature(vars(base)["__init__"])
     params = [p for p in base_sig.parameters.values() if p.name != "param_name"]
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        mixin.__init__(self, *args, **kwargs)
+        vars(mixin)["__init__"](self, *args, **kwargs)
 
     __init__.__signature__ = base_sig.replace(parameters=params)  # type: ignore[attr-defined]
     __init__.__qualname__ = f"{name}.__init__"
