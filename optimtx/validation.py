@@ -183,10 +183,11 @@ def check_finite_non_negative(name: str, value: Any) -> None:
         >>> check_finite_non_negative("gamma", float("nan"))
         Traceback (most recent call last):
         ...
-        ValueError: Invalid gamma: nan. It must be a number >= 0.
+        ValueError: Invalid gamma: nan. It must be a finite number >= 0.
     """
-    check_non_negative(name, value)
-    check_finite(name, value)
+    _check_type(name, value, schedule=False)
+    if _is_number(value) and not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number >= 0.")
 
 
 def check_int_list(name: str, value: Any, minimum: int, *, non_empty: bool = False) -> list[int]:
