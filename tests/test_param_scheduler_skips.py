@@ -157,3 +157,63 @@ def test_wrapper_dict_schedules_each_wrapper_by_its_own_skips():
             for sched in scheds:
                 sched.step()
     assert wrappers.get_lr() == {"generator.lr": [0.1], "discriminator.lr": [pytest.approx(0.1 * 0.5**3)]}
+
+
+def _amp_tensor_lr():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    wrapper = otx.AmpOptimWrapper(
+        optimizer=torch.optim.SGD(model.parameters(), lr=torch.tensor(0.1), momentum=0.9),
+        loss_scale=dict(init_scale=4.0, growth_interval=1000),
+    )
+    return model, wrapper
+
+
+@given(kind=st.sampled_from(sorted(SCHEDULERS)), skips=st.lists(st.booleans(), min_size=1, max_size=10))
+def test_tensor_lrs_hold_on_the_device_without_asking_the_host(kind, skips):
+    """With tensor lrs the skip is applied with torch.where; the wrapper's host read is never used."""
+    model, wrapper = _amp_tensor_lr()
+
+    def no_host_read():
+        raise AssertionError("step_was_skipped must not be read for tensor lrs")
+
+    wrapper.loss_scaler.step_was_skipped = no_host_read
+    sched = SCHEDULERS[kind](wrapper)
+    reference = _reference_lrs(kind, len(skips))
+    applied = 0
+    for overflow in skips:
+        _train_step(model, wrapper, overflow)
+        sched.step()
+        applied += not overflow
+        lr = wrapper.optimizer.param_groups[0]["lr"]
+        assert isinstance(lr, torch.Tensor)
+        assert lr.item() == pytest.approx(reference[applied], rel=1e-6)
+    assert sched.state_dict()["_global_step"] == applied  # state_dict settles the last pending flag
+
+
+def test_tensor_lr_counters_settle_at_the_next_step():
+    model, wrapper = _amp_tensor_lr()
+    sched = otx.StepLR(wrapper, step_size=1, gamma=0.5, by_epoch=False)
+    _train_step(model, wrapper, overflow=True)
+    sched.step()
+    assert "_pending_skip" in vars(sched) and sched._global_step == 1  # counted tentatively...
+    assert wrapper.optimizer.param_groups[0]["lr"].item() == pytest.approx(0.1)  # ...but the value held
+    _train_step(model, wrapper, overflow=False)
+    sched.step()
+    assert sched._global_step == 1 and sched.last_step == 1  # the skipped step was taken back
+    assert wrapper.optimizer.param_groups[0]["lr"].item() == pytest.approx(0.05)
+
+
+def test_tensor_lr_scheduler_copies_and_resumes_exactly():
+    model, wrapper = _amp_tensor_lr()
+    sched = otx.CosineAnnealingLR(wrapper, T_max=6, by_epoch=False)
+    for overflow in [False, True]:
+        _train_step(model, wrapper, overflow)
+        sched.step()
+    model2, wrapper2, sched2 = copy.deepcopy((model, wrapper, sched))  # a pending flag is settled first
+    for overflow in [False, True, False]:
+        for m, w, s in ((model, wrapper, sched), (model2, wrapper2, sched2)):
+            _train_step(m, w, overflow)
+            s.step()
+        assert torch.equal(wrapper.optimizer.param_groups[0]["lr"], wrapper2.optimizer.param_groups[0]["lr"])
+    assert sched.state_dict() == sched2.state_dict()

@@ -15,14 +15,13 @@ import abc
 import copy
 import numbers
 import warnings
-import weakref
-from collections.abc import Callable, Mapping
-from functools import wraps
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
 
 from optimtx.logging import print_log
+from optimtx.param_scheduler.counting import CountedStep, PendingSkip, last_step_skipped, skip_flag
 from optimtx.validation import check_bool, check_int_at_least
 from optimtx.warnings import SchedulerOrderWarning
 
@@ -116,69 +115,6 @@ def record_initial_values(optimizer: Any, param_name: str, last_step: int) -> li
     return [group[key] for group in optimizer.param_groups]
 
 
-class _CountedStep:
-    """``optimizer.step`` wrapped so each call increments ``optimizer._global_step``.
-
-    It holds the optimizer through a weak reference (and a bound method through its
-    plain function), so storing it on the optimizer makes no cycle. A deep copy of the
-    optimizer gets a counter bound to the copy, and pickling stores the function by
-    name, so a wrapper with a scheduler attached can be copied, pickled and saved.
-    """
-
-    _with_counter = True
-
-    def __init__(self, owner: Any, func: Callable[..., Any] | None, plain: Callable[..., Any] | None) -> None:
-        self._owner_ref = weakref.ref(owner)
-        self._func = func  # the class's function, bound to the owner at each call
-        self._plain = plain  # any other callable (a replaced step), called as is
-        wrapped = func if func is not None else plain
-        if wrapped is not None:
-            wraps(wrapped)(self)
-
-    @classmethod
-    def wrap(cls, optimizer: Any) -> Any:
-        """The counting ``step`` for ``optimizer`` (its current ``step`` if that already counts)."""
-        method = optimizer.step
-        if getattr(method, "_with_counter", False):
-            return method
-        func = getattr(method, "__func__", None)
-        if func is not None and getattr(method, "__self__", None) is optimizer:
-            return cls(optimizer, func, None)
-        return cls(optimizer, None, method)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        owner: Any = self._owner_ref()
-        owner._global_step += 1
-        if self._func is not None:
-            return self._func.__get__(owner, type(owner))(*args, **kwargs)
-        return self._plain(*args, **kwargs)  # type: ignore[misc]
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        owner = self._owner_ref()
-        new_owner = memo.get(id(owner), owner)
-        plain = copy.deepcopy(self._plain, memo)
-        return type(self)(new_owner, self._func, plain)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return type(self), (self._owner_ref(), self._func, self._plain)
-
-
-def _last_step_skipped(optimizer: Any) -> bool:
-    """Whether the optimizer's latest ``step`` was skipped (one host read per optimizer step, shared).
-
-    Only an optimizer exposing ``step_was_skipped`` (``AmpOptimWrapper``) can skip; the answer is
-    cached on it under its step count, so several schedulers read the device flag once.
-    """
-    if not hasattr(type(optimizer), "step_was_skipped"):
-        return False
-    key = optimizer._global_step
-    cached = getattr(optimizer, "_optimtx_skip_cache", None)
-    if cached is None or cached[0] != key:
-        cached = (key, bool(optimizer.step_was_skipped))
-        optimizer._optimtx_skip_cache = cached
-    return cached[1]
-
-
 def _compatible(old: Any, new: Any) -> bool:
     """Whether a loaded value ``new`` may replace ``old`` (same kind: bool, number, str, sequence, mapping)."""
     if old is None or new is None:
@@ -195,7 +131,7 @@ def _compatible(old: Any, new: Any) -> bool:
 
 # Attributes that are not part of a scheduler's saved state: the optimizer, and the optimizer step
 # count last checked for a skip (it follows this process's optimizer, whose counter is not saved).
-_NOT_SAVED = frozenset({"optimizer", "_seen_optimizer_step"})
+_NOT_SAVED = frozenset({"optimizer", "_seen_optimizer_step", "_pending_skip"})
 
 
 def _scale_epochs(name: str, value: Any, epoch_length: int) -> Any:
@@ -269,7 +205,7 @@ class _ParamScheduler(abc.ABC):
     ) -> None:
         self._attach(optimizer, param_name, begin, end, last_step, by_epoch, verbose, count_skipped_steps)
         self.base_values = record_initial_values(optimizer, param_name, last_step)
-        optimizer.step = _CountedStep.wrap(optimizer)
+        optimizer.step = CountedStep.wrap(optimizer)
         optimizer._global_step = -1
         self._seen_optimizer_step = -1
         self._global_step = -1
@@ -353,6 +289,7 @@ class _ParamScheduler(abc.ABC):
             >>> ExponentialLR(opt, gamma=0.5).state_dict()["last_step"]
             0
         """
+        self._resolve_pending_skip()
         state = {key: value for key, value in self.__dict__.items() if key not in _NOT_SAVED}
         return copy.deepcopy(state)
 
@@ -389,6 +326,7 @@ class _ParamScheduler(abc.ABC):
                     f"state_dict[{key!r}] must be of the kind of {current[key]!r} for {type(self).__name__}, "
                     f"got {value!r}."
                 )
+        self.__dict__.pop("_pending_skip", None)
         self.__dict__.update(copy.deepcopy(dict(state_dict)))
 
     def get_last_value(self) -> list[Any]:
@@ -448,26 +386,61 @@ class _ParamScheduler(abc.ABC):
         """
         if self._global_step == 0:
             self._warn_if_out_of_order()
-        if not self._skipped():
+        self._resolve_pending_skip()
+        skip = self._skip_decision()
+        if skip is not True:
+            counters = (self._global_step, self.last_step)
+            held = self._current_values()
             self._global_step += 1
             if self.begin <= self._global_step < self.end:
                 self.last_step += 1
                 self._write_values(self._get_value())
+            if isinstance(skip, torch.Tensor):
+                self._hold_on_skip(skip, held, counters)
         self._last_value = [group[self.param_name] for group in self.optimizer.param_groups]
 
-    def _skipped(self) -> bool:
-        """Whether this step is to be left out: an iteration-based scheduler (unless ``count_skipped_steps``)
-        does not count an optimizer step that dynamic loss scaling skipped."""
+    def _skip_decision(self) -> bool | torch.Tensor:
+        """Whether to leave this step out: an iteration-based scheduler (unless ``count_skipped_steps``)
+        does not count an optimizer step that dynamic loss scaling skipped.
+
+        ``False``/``True`` once decided on the host; the device flag itself where every scheduled
+        value is a tensor (the decision is then applied on the device, see :meth:`_hold_on_skip`).
+        """
         if self.count_skipped_steps or self.by_epoch:
             return False
         optimizer_step = getattr(self.optimizer, "_global_step", -1)
         if optimizer_step == self._seen_optimizer_step:
             return False  # no optimizer step since the last scheduler step (e.g. an accumulation micro-batch)
         self._seen_optimizer_step = optimizer_step
-        return _last_step_skipped(self.optimizer)
+        flag = skip_flag(self.optimizer)
+        if flag is None:
+            return False
+        if all(isinstance(value, torch.Tensor) for value in self._current_values()):
+            return flag
+        return last_step_skipped(self.optimizer)
+
+    def _hold_on_skip(self, flag: torch.Tensor, held: list[Any], counters: tuple[int, int]) -> None:
+        """Tensor values: keep ``held`` where ``flag`` says the step was skipped, on the device; the counters
+        are settled at the next step from a copy of the flag made now without waiting."""
+        skipped = flag > 0
+        for group, old in zip(self.optimizer.param_groups, held, strict=True):
+            group[self.param_name] = torch.where(skipped, old, group[self.param_name])
+        self._pending_skip = PendingSkip(flag, counters)
+
+    def _resolve_pending_skip(self) -> None:
+        pending = self.__dict__.pop("_pending_skip", None)
+        if pending is not None and pending.skipped():
+            self._global_step, self.last_step = pending.counters
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._resolve_pending_skip()
+        return self.__dict__.copy()
 
     def _write_values(self, values: list[Any]) -> None:
         for i, (group, value) in enumerate(zip(self.optimizer.param_groups, values, strict=True)):
+            old = group[self.param_name]
+            if isinstance(old, torch.Tensor) and not isinstance(value, torch.Tensor):
+                value = torch.full_like(old, value)  # a tensor lr stays a tensor (a fill kernel, no copy)
             group[self.param_name] = value
             self.print_value(self.verbose, i, value)
 
