@@ -133,6 +133,14 @@ def test_registry_build_takes_runner_default_args():
     assert (converted.end, converted.by_epoch, converted.total_iters) == (14, False, 13)
 
 
+def test_scope_key_is_ignored_as_mmengine_scopes_are_one_here():
+    ours, _ = _pair()
+    sched = PARAM_SCHEDULERS.build(
+        dict(type="StepLR", step_size=2, _scope_="mmengine"), default_args=dict(optimizer=ours)
+    )
+    assert isinstance(sched, otx.StepLR)
+
+
 def test_cfg_epoch_length_wins_over_default_args():
     ours, _ = _pair()
     cfg = dict(type="StepLR", step_size=2, convert_to_iter_based=True, epoch_length=3)

@@ -22,6 +22,8 @@ def build_scheduler_from_cfg(
 ) -> _ParamScheduler:
     """Build one scheduler from ``cfg``; ``default_args`` fills missing keys (``optimizer``, ``epoch_length``).
 
+    A ``_scope_`` key (MMEngine's registry scope) is ignored.
+
     Raises:
         ValueError: ``convert_to_iter_based=True`` without an ``epoch_length``, or with ``by_epoch=False``.
         TypeError: ``convert_to_iter_based`` is not a bool.
@@ -38,6 +40,7 @@ def build_scheduler_from_cfg(
     from optimtx.wrapper.registry import build_from_cfg, merge_cfg, resolve_type
 
     args = merge_cfg(cfg, registry, default_args)
+    args.pop("_scope_", None)  # MMEngine's registry scope: optimtx has one scope, its names are MMEngine's
     convert = check_bool("convert_to_iter_based", args.pop("convert_to_iter_based", False))
     if not convert:
         args.pop("epoch_length", None)

@@ -96,7 +96,7 @@ class OneCycleParamScheduler(_ParamScheduler):
             check_positive(name, value)
             check_finite(name, value)
         check_bool("three_phase", three_phase)
-        self.eta_max = eta_max
+        self.eta_max = list(eta_max) if isinstance(eta_max, (list, tuple)) else eta_max  # not the caller's list
         self.div_factor = div_factor
         self.final_div_factor = final_div_factor
         self.total_steps = self._check_total_steps(total_steps, begin, end)
