@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from optimtx.param_scheduler.base import INF, _ParamScheduler, check_common_args, check_optimizer, check_window
-from optimtx.validation import check_bool, check_finite, check_finite_non_negative, check_positive
+from optimtx.validation import check_bool, check_choice, check_finite, check_finite_non_negative, check_positive
 
 _ANNEAL_STRATEGIES = ("cos", "linear")
 
@@ -102,8 +102,7 @@ class OneCycleParamScheduler(_ParamScheduler):
         self.total_steps = self._check_total_steps(total_steps, begin, end)
         if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
             raise ValueError(f"Invalid pct_start: {pct_start!r}. It must be a float in [0, 1].")
-        if anneal_strategy not in _ANNEAL_STRATEGIES:
-            raise ValueError(f"Invalid anneal_strategy: {anneal_strategy!r}. It must be one of {_ANNEAL_STRATEGIES}.")
+        check_choice("anneal_strategy", anneal_strategy, _ANNEAL_STRATEGIES)
         self.anneal_strategy = anneal_strategy
         self._schedule_phases = _phases(param_name, self.total_steps, pct_start, three_phase)
         if last_step == -1:

@@ -7,7 +7,7 @@ from typing import Any
 
 from optimtx.logging import print_log
 from optimtx.param_scheduler.base import INF, _ParamScheduler, record_initial_values
-from optimtx.validation import check_finite_non_negative, check_int_at_least, check_number_in
+from optimtx.validation import check_choice, check_finite_non_negative, check_int_at_least, check_number_in
 
 _RULES = ("less", "greater")
 _THRESHOLD_RULES = ("rel", "abs")
@@ -114,10 +114,8 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
 
     def _init_is_better(self, rule: str, threshold: float, threshold_rule: str) -> None:
         check_finite_non_negative("threshold", threshold)
-        if rule not in _RULES:
-            raise ValueError(f"Invalid rule: {rule!r}. It must be one of {_RULES}.")
-        if threshold_rule not in _THRESHOLD_RULES:
-            raise ValueError(f"Invalid threshold_rule: {threshold_rule!r}. It must be one of {_THRESHOLD_RULES}.")
+        check_choice("rule", rule, _RULES)
+        check_choice("threshold_rule", threshold_rule, _THRESHOLD_RULES)
         self.rule_worse = INF if rule == "less" else -INF
         self.rule = rule
         self.threshold = threshold
