@@ -60,6 +60,7 @@ from optimtx.param_scheduler import ReduceOnPlateauParamScheduler as ReduceOnPla
 from optimtx.param_scheduler import StepLR as StepLR  # noqa: E402
 from optimtx.param_scheduler import StepMomentum as StepMomentum  # noqa: E402
 from optimtx.param_scheduler import StepParamScheduler as StepParamScheduler  # noqa: E402
+from optimtx.param_scheduler import build_param_schedulers as build_param_schedulers  # noqa: E402
 from optimtx.paramwise import paramwise as paramwise  # noqa: E402
 from optimtx.paramwise import paramwise_labels as paramwise_labels  # noqa: E402
 from optimtx.state_io import load_state_dict as load_state_dict  # noqa: E402
@@ -271,6 +272,7 @@ __all__ = [
     "asgd",
     "asgd_averaged_params",
     "build_optim_wrapper",
+    "build_param_schedulers",
     "centralize",
     "chain",
     "clip_by_global_norm",

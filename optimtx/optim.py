@@ -61,6 +61,8 @@ from optimtx.param_scheduler import StepMomentum as StepMomentum
 from optimtx.param_scheduler import StepParamScheduler as StepParamScheduler
 from optimtx.param_scheduler import __all__ as _scheduler_names
 from optimtx.param_scheduler import _ParamScheduler as _ParamScheduler
+from optimtx.param_scheduler import build_param_schedulers as build_param_schedulers
+from optimtx.param_scheduler import build_scheduler_from_cfg as build_scheduler_from_cfg
 
 __all__ += [name for name in _scheduler_names if name != "SCHEDULER_CLASSES"]
 __all__.sort()

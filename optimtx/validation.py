@@ -9,6 +9,7 @@ are accepted unchecked, since reading a tensor would sync with the device. Sched
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import torch
@@ -171,3 +172,84 @@ def check_state_dtype(name: str, value: Any) -> torch.dtype | None:
             f"Invalid {name}: {value!r}. It must be None or a floating dtype such as torch.bfloat16 or 'float32'."
         )
     return dtype
+
+
+def check_int_at_least(name: str, value: Any, minimum: int) -> int:
+    """Return ``value`` if it is an int >= ``minimum`` (bools refused), else raise.
+
+    Example:
+        >>> check_int_at_least("begin", -2, 0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid begin: -2. It must be an integer >= 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"Invalid {name}: {value!r}. It must be an integer >= {minimum}.")
+    return int(value)
+
+
+def check_number_in(name: str, value: Any, low: float, high: float, *, open_low: bool = False) -> None:
+    """Raise unless ``value`` is a real number in ``[low, high]`` (``(low, high]`` if ``open_low``).
+
+    Example:
+        >>> check_number_in("start_factor", 0.0, 0.0, 1.0, open_low=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid start_factor: 0.0. It must be a number in (0.0, 1.0].
+    """
+    if not _is_number(value):
+        raise TypeError(f"{name} must be a number, got {value!r}.")
+    ok = (low < value if open_low else low <= value) and value <= high
+    if not ok:
+        raise ValueError(f"Invalid {name}: {value!r}. It must be a number in {'(' if open_low else '['}{low}, {high}].")
+
+
+def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> Any:
+    """Return ``value`` if it is one of ``choices`` (compared by equality, same type), else raise ``ValueError``.
+
+    Example:
+        >>> check_choice("rule", "lower", ("less", "greater"))
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid rule: 'lower'. It must be one of ('less', 'greater').
+    """
+    if not any(type(value) is type(choice) and value == choice for choice in choices):
+        raise ValueError(f"Invalid {name}: {value!r}. It must be one of {choices!r}.")
+    return value
+
+
+def check_finite_non_negative(name: str, value: Any) -> None:
+    """Raise unless ``value`` is a finite number >= 0 (a 0-d tensor is accepted unchecked).
+
+    Example:
+        >>> check_finite_non_negative("gamma", float("nan"))
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid gamma: nan. It must be a finite number >= 0.
+    """
+    _check_type(name, value, schedule=False)
+    if _is_number(value) and not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number >= 0.")
+
+
+def check_int_list(name: str, value: Any, minimum: int, *, non_empty: bool = False) -> list[int]:
+    """Return ``value`` as a list if it is a sequence (not a string) of ints >= ``minimum``, else raise.
+
+    Example:
+        >>> check_int_list("milestones", ["2"], 0)
+        Traceback (most recent call last):
+        ...
+        TypeError: milestones must be a list of integers >= 0, got ['2'].
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range)):
+        raise TypeError(f"{name} must be a list of integers >= {minimum}, got {value!r}.")
+    if non_empty and not value:
+        raise ValueError(f"Invalid {name}: {value!r}. It must not be empty.")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+            raise TypeError(f"{name} must be a list of integers >= {minimum}, got {value!r}.")
+        if item < minimum:
+            raise ValueError(f"Invalid {name}: {value!r}. Every entry must be an integer >= {minimum}.")
+    return [int(item) for item in value]

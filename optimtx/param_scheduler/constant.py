@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from optimtx.param_scheduler.base import INF, _ParamScheduler
-from optimtx.validation import check_unit_interval
+from optimtx.validation import check_number_in
 
 
 class ConstantParamScheduler(_ParamScheduler):
@@ -16,8 +16,8 @@ class ConstantParamScheduler(_ParamScheduler):
     Args:
         optimizer: a ``torch.optim.Optimizer`` or an OptimWrapper-like object.
         param_name: the ``param_groups`` key to schedule.
-        factor: the multiplier, in ``[0, 1]``.
-        begin, end, last_step, by_epoch, verbose: see :class:`_ParamScheduler`.
+        factor: the multiplier, in ``(0, 1]`` (``[0, 1]`` when ``end`` is ``INF``).
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -41,11 +41,16 @@ class ConstantParamScheduler(_ParamScheduler):
         last_step: int = -1,
         by_epoch: bool = True,
         verbose: bool = False,
+        *,
+        count_skipped_steps: bool = False,
     ) -> None:
-        check_unit_interval("factor", factor, closed_right=True)
+        # 0 is allowed only when the factor is never undone (end=INF): undoing divides by it.
+        check_number_in("factor", factor, 0.0, 1.0, open_low=end != INF)
         self.factor = factor
         self.total_iters = end - begin - 1
-        super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
+        super().__init__(
+            optimizer, param_name, begin, end, last_step, by_epoch, verbose, count_skipped_steps=count_skipped_steps
+        )
 
     def _get_value(self) -> list[Any]:
         if self.last_step == 0:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from optimtx.param_scheduler.base import INF, _ParamScheduler
+from optimtx.validation import check_finite_non_negative, check_int_at_least, check_int_list
 
 
 def _check_eta_min(eta_min: float | None, eta_min_ratio: float | None) -> None:
@@ -14,6 +15,9 @@ def _check_eta_min(eta_min: float | None, eta_min_ratio: float | None) -> None:
         raise ValueError(
             f"Give exactly one of eta_min and eta_min_ratio, got eta_min={eta_min!r}, eta_min_ratio={eta_min_ratio!r}."
         )
+    for name, value in (("eta_min", eta_min), ("eta_min_ratio", eta_min_ratio)):
+        if value is not None:
+            check_finite_non_negative(name, value)
 
 
 def _floor_value(base_value: Any, eta_min: float | None, eta_min_ratio: float | None) -> Any:
@@ -36,7 +40,7 @@ class CosineAnnealingParamScheduler(_ParamScheduler):
         param_name: the ``param_groups`` key to schedule.
         T_max: the half period in steps; ``None`` (or 0) means ``end - begin``.
         eta_min: the lowest value (default 0 when ``eta_min_ratio`` is not given).
-        begin, end, last_step, by_epoch, verbose: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
         eta_min_ratio: the lowest value as a fraction of the initial one
             (give it instead of ``eta_min``).
 
@@ -66,19 +70,25 @@ class CosineAnnealingParamScheduler(_ParamScheduler):
         by_epoch: bool = True,
         verbose: bool = False,
         eta_min_ratio: float | None = None,
+        *,
+        count_skipped_steps: bool = False,
     ) -> None:
         if eta_min is None and eta_min_ratio is None:
             eta_min = 0.0
         _check_eta_min(eta_min, eta_min_ratio)
+        if T_max is not None:
+            check_int_at_least("T_max", T_max, 0)
         self.T_max = T_max or (end - begin)
         self.eta_min = eta_min
         self.eta_min_ratio = eta_min_ratio
-        super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
+        super().__init__(
+            optimizer, param_name, begin, end, last_step, by_epoch, verbose, count_skipped_steps=count_skipped_steps
+        )
 
     def _get_value(self) -> list[Any]:
         if self.last_step == 0:
             return self._current_values()
-        pairs = zip(self.base_values, self._current_values())
+        pairs = list(zip(self.base_values, self._current_values(), strict=True))
         if (self.last_step - 1 - self.T_max) % (2 * self.T_max) == 0:
             # At the trough the ratio form divides by zero; step up by the curve's first increment instead.
             rise = (1 - math.cos(math.pi / self.T_max)) / 2
@@ -104,7 +114,7 @@ class CosineRestartParamScheduler(_ParamScheduler):
         eta_min: the lowest value.
         eta_min_ratio: the lowest value as a fraction of the initial one
             (give exactly one of ``eta_min`` and ``eta_min_ratio``).
-        begin, end, last_step, by_epoch, verbose: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -134,8 +144,15 @@ class CosineRestartParamScheduler(_ParamScheduler):
         last_step: int = -1,
         by_epoch: bool = True,
         verbose: bool = False,
+        *,
+        count_skipped_steps: bool = False,
     ) -> None:
         _check_eta_min(eta_min, eta_min_ratio)
+        check_int_list("periods", periods, 1, non_empty=True)
+        if isinstance(restart_weights, (str, bytes)) or not isinstance(restart_weights, (list, tuple)):
+            raise TypeError(f"restart_weights must be a list of numbers >= 0, got {restart_weights!r}.")
+        for weight in restart_weights:
+            check_finite_non_negative("restart_weights", weight)
         if len(periods) != len(restart_weights):
             raise ValueError(
                 f"periods and restart_weights must have the same length, got {len(periods)} period(s) "
@@ -146,7 +163,9 @@ class CosineRestartParamScheduler(_ParamScheduler):
         self.eta_min_ratio = eta_min_ratio
         self.restart_weights = list(restart_weights)
         self.cumulative_periods = [sum(self.periods[: i + 1]) for i in range(len(self.periods))]
-        super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
+        super().__init__(
+            optimizer, param_name, begin, end, last_step, by_epoch, verbose, count_skipped_steps=count_skipped_steps
+        )
 
     @staticmethod
     def get_position_from_periods(iteration: int, cumulative_periods: list[int]) -> int | None:
@@ -169,7 +188,7 @@ class CosineRestartParamScheduler(_ParamScheduler):
         step = self.last_step - (0 if idx == 0 else self.cumulative_periods[idx - 1])
         period = self.periods[idx]
         values = []
-        for base, value in zip(self.base_values, self._current_values()):
+        for base, value in zip(self.base_values, self._current_values(), strict=True):
             if step == 0:
                 values.append(base * weight)
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from optimtx.param_scheduler.base import INF, _ParamScheduler
+from optimtx.validation import check_finite_non_negative
 
 
 class ExponentialParamScheduler(_ParamScheduler):
@@ -13,8 +14,8 @@ class ExponentialParamScheduler(_ParamScheduler):
     Args:
         optimizer: a ``torch.optim.Optimizer`` or an OptimWrapper-like object.
         param_name: the ``param_groups`` key to schedule.
-        gamma: the multiplicative decay per step.
-        begin, end, last_step, by_epoch, verbose: see :class:`_ParamScheduler`.
+        gamma: the multiplicative decay per step (a finite number >= 0).
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -36,9 +37,14 @@ class ExponentialParamScheduler(_ParamScheduler):
         last_step: int = -1,
         by_epoch: bool = True,
         verbose: bool = False,
+        *,
+        count_skipped_steps: bool = False,
     ) -> None:
+        check_finite_non_negative("gamma", gamma)
         self.gamma = gamma
-        super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
+        super().__init__(
+            optimizer, param_name, begin, end, last_step, by_epoch, verbose, count_skipped_steps=count_skipped_steps
+        )
 
     def _get_value(self) -> list[Any]:
         if self.last_step == 0:

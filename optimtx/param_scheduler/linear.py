@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from optimtx.param_scheduler.base import INF, _ParamScheduler
-from optimtx.validation import check_unit_interval
+from optimtx.validation import check_number_in
 
 
 class LinearParamScheduler(_ParamScheduler):
@@ -17,9 +17,9 @@ class LinearParamScheduler(_ParamScheduler):
     Args:
         optimizer: a ``torch.optim.Optimizer`` or an OptimWrapper-like object.
         param_name: the ``param_groups`` key to schedule.
-        start_factor: the first multiplier, in ``[0, 1]``.
+        start_factor: the first multiplier, in ``(0, 1]`` (each value is derived from the previous one).
         end_factor: the last multiplier, in ``[0, 1]``.
-        begin, end, last_step, by_epoch, verbose: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -44,13 +44,17 @@ class LinearParamScheduler(_ParamScheduler):
         last_step: int = -1,
         by_epoch: bool = True,
         verbose: bool = False,
+        *,
+        count_skipped_steps: bool = False,
     ) -> None:
-        check_unit_interval("start_factor", start_factor, closed_right=True)
-        check_unit_interval("end_factor", end_factor, closed_right=True)
+        check_number_in("start_factor", start_factor, 0.0, 1.0, open_low=True)
+        check_number_in("end_factor", end_factor, 0.0, 1.0)
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = end - begin - 1
-        super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
+        super().__init__(
+            optimizer, param_name, begin, end, last_step, by_epoch, verbose, count_skipped_steps=count_skipped_steps
+        )
 
     def _get_value(self) -> list[Any]:
         if self.last_step == 0:

@@ -1,7 +1,8 @@
 """Learning-rate schedulers: the generic schedulers with ``param_name`` fixed to ``"lr"``.
 
 Each class takes the arguments of its ``*ParamScheduler`` counterpart minus
-``param_name``, in the same order.
+``param_name``, in the same order; it is generated from that class by
+:func:`~optimtx.param_scheduler.variants.make_variant`, so each curve is defined once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from optimtx.param_scheduler.one_cycle import OneCycleParamScheduler
 from optimtx.param_scheduler.poly import PolyParamScheduler
 from optimtx.param_scheduler.reduce_on_plateau import ReduceOnPlateauParamScheduler
 from optimtx.param_scheduler.step import MultiStepParamScheduler, StepParamScheduler
+from optimtx.param_scheduler.variants import make_variant
 
 
 class LRSchedulerMixin:
@@ -30,160 +32,17 @@ class LRSchedulerMixin:
         super().__init__(optimizer, "lr", *args, **kwargs)  # type: ignore[call-arg]
 
 
-class ConstantLR(LRSchedulerMixin, ConstantParamScheduler):
-    """Scale the learning rate by ``factor`` until step ``end - 1``; see :class:`ConstantParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = ConstantLR(opt, factor=0.5, end=2)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["lr"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [0.5, 1.0, 1.0]
-    """
+def _lr(base: type) -> type[Any]:
+    return make_variant(base, LRSchedulerMixin, "LR", "lr", __name__)
 
 
-class CosineAnnealingLR(LRSchedulerMixin, CosineAnnealingParamScheduler):
-    """Cosine annealing of the learning rate; see :class:`CosineAnnealingParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = CosineAnnealingLR(opt, T_max=2, eta_min=0.0)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["lr"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [1.0, 0.5, 0.0]
-    """
-
-
-class CosineRestartLR(LRSchedulerMixin, CosineRestartParamScheduler):
-    """Cosine annealing of the learning rate with warm restarts; see :class:`CosineRestartParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = CosineRestartLR(opt, periods=[2, 1], restart_weights=[1, 0.5], eta_min=0)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["lr"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [1.0, 0.5, 0.5]
-    """
-
-
-class ExponentialLR(LRSchedulerMixin, ExponentialParamScheduler):
-    """Multiply the learning rate by ``gamma`` each step; see :class:`ExponentialParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = ExponentialLR(opt, gamma=0.5)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["lr"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [1.0, 0.5, 0.25]
-    """
-
-
-class LinearLR(LRSchedulerMixin, LinearParamScheduler):
-    """Linear learning-rate warmup (or decay) by a factor; see :class:`LinearParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = LinearLR(opt, start_factor=0.5, end=2)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["lr"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [0.5, 1.0, 1.0]
-    """
-
-
-class MultiStepLR(LRSchedulerMixin, MultiStepParamScheduler):
-    """Decay the learning rate by ``gamma`` at each milestone; see :class:`MultiStepParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = MultiStepLR(opt, milestones=[1], gamma=0.5)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["lr"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [1.0, 0.5, 0.5]
-    """
-
-
-class OneCycleLR(LRSchedulerMixin, OneCycleParamScheduler):
-    """The 1cycle learning-rate policy; see :class:`OneCycleParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = OneCycleLR(opt, eta_max=1.0, total_steps=3, pct_start=0.5, anneal_strategy="linear",
-        ...                    div_factor=2.0, final_div_factor=5.0)
-        >>> sched = sched
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["lr"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [0.5, 0.7, 0.1]
-    """
-
-
-class PolyLR(LRSchedulerMixin, PolyParamScheduler):
-    """Polynomial decay of the learning rate; see :class:`PolyParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = PolyLR(opt, eta_min=0.0, end=3)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["lr"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [1.0, 0.5, 0.0]
-    """
-
-
-class ReduceOnPlateauLR(LRSchedulerMixin, ReduceOnPlateauParamScheduler):
-    """Reduce the learning rate when a metric plateaus; see :class:`ReduceOnPlateauParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = ReduceOnPlateauLR(opt, monitor="acc", rule="greater", factor=0.5, patience=0)
-        >>> sched.step({"acc": 0.9}); sched.step({"acc": 0.8})
-        >>> opt.param_groups[0]["lr"]
-        0.5
-    """
-
-
-class StepLR(LRSchedulerMixin, StepParamScheduler):
-    """Decay the learning rate by ``gamma`` every ``step_size`` steps; see :class:`StepParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = StepLR(opt, step_size=2, gamma=0.5)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["lr"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [1.0, 1.0, 0.5]
-    """
+ConstantLR = _lr(ConstantParamScheduler)
+CosineAnnealingLR = _lr(CosineAnnealingParamScheduler)
+CosineRestartLR = _lr(CosineRestartParamScheduler)
+ExponentialLR = _lr(ExponentialParamScheduler)
+LinearLR = _lr(LinearParamScheduler)
+MultiStepLR = _lr(MultiStepParamScheduler)
+OneCycleLR = _lr(OneCycleParamScheduler)
+PolyLR = _lr(PolyParamScheduler)
+ReduceOnPlateauLR = _lr(ReduceOnPlateauParamScheduler)
+StepLR = _lr(StepParamScheduler)

@@ -1,7 +1,9 @@
 """Momentum schedulers: the generic schedulers on ``momentum`` (``betas[0]`` for Adam-like optimizers).
 
 Each class takes the arguments of its ``*ParamScheduler`` counterpart minus
-``param_name``, in the same order. There is no one-cycle momentum scheduler.
+``param_name``, in the same order; it is generated from that class by
+:func:`~optimtx.param_scheduler.variants.make_variant`, so each curve is defined once.
+There is no one-cycle momentum scheduler.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from optimtx.param_scheduler.linear import LinearParamScheduler
 from optimtx.param_scheduler.poly import PolyParamScheduler
 from optimtx.param_scheduler.reduce_on_plateau import ReduceOnPlateauParamScheduler
 from optimtx.param_scheduler.step import MultiStepParamScheduler, StepParamScheduler
+from optimtx.param_scheduler.variants import make_variant
 
 
 class MomentumSchedulerMixin:
@@ -47,10 +50,18 @@ class MomentumSchedulerMixin:
                 "The optimizer must support momentum to use a momentum scheduler: its defaults have neither "
                 f"'momentum' nor 'betas' (got keys {sorted(defaults)})."
             )
+        added = []
         if self.use_betas:
             for group in optimizer.param_groups:
+                added.append("momentum" not in group)
                 group["momentum"] = group["betas"][0]
-        super().__init__(optimizer, "momentum", *args, **kwargs)  # type: ignore[call-arg]
+        try:
+            super().__init__(optimizer, "momentum", *args, **kwargs)  # type: ignore[call-arg]
+        except BaseException:  # a refused argument leaves the optimizer as it was
+            for group, was_added in zip(optimizer.param_groups, added, strict=False):
+                if was_added:
+                    del group["momentum"]
+            raise
 
     def step(self, *args: Any, **kwargs: Any) -> None:
         """Step the scheduler, then copy ``momentum`` into ``betas[0]`` if needed.
@@ -69,142 +80,16 @@ class MomentumSchedulerMixin:
                 group["betas"] = (group["momentum"], group["betas"][1])
 
 
-class ConstantMomentum(MomentumSchedulerMixin, ConstantParamScheduler):
-    """Scale the momentum by ``factor`` until step ``end - 1``; see :class:`ConstantParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> sched = ConstantMomentum(opt, factor=0.5, end=2)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [0.4, 0.8, 0.8]
-    """
+def _momentum(base: type) -> type[Any]:
+    return make_variant(base, MomentumSchedulerMixin, "Momentum", "momentum", __name__)
 
 
-class CosineAnnealingMomentum(MomentumSchedulerMixin, CosineAnnealingParamScheduler):
-    """Cosine annealing of the momentum; see :class:`CosineAnnealingParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> sched = CosineAnnealingMomentum(opt, T_max=2, eta_min=0.0)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [0.8, 0.4, 0.0]
-    """
-
-
-class CosineRestartMomentum(MomentumSchedulerMixin, CosineRestartParamScheduler):
-    """Cosine annealing of the momentum with warm restarts; see :class:`CosineRestartParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> sched = CosineRestartMomentum(opt, periods=[2, 1], restart_weights=[1, 0.5], eta_min=0)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [0.8, 0.4, 0.4]
-    """
-
-
-class ExponentialMomentum(MomentumSchedulerMixin, ExponentialParamScheduler):
-    """Multiply the momentum by ``gamma`` each step; see :class:`ExponentialParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> sched = ExponentialMomentum(opt, gamma=0.5)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [0.8, 0.4, 0.2]
-    """
-
-
-class LinearMomentum(MomentumSchedulerMixin, LinearParamScheduler):
-    """Linear momentum ramp by a factor; see :class:`LinearParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> sched = LinearMomentum(opt, start_factor=0.5, end=2)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [0.4, 0.8, 0.8]
-    """
-
-
-class MultiStepMomentum(MomentumSchedulerMixin, MultiStepParamScheduler):
-    """Decay the momentum by ``gamma`` at each milestone; see :class:`MultiStepParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> sched = MultiStepMomentum(opt, milestones=[1], gamma=0.5)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [0.8, 0.4, 0.4]
-    """
-
-
-class PolyMomentum(MomentumSchedulerMixin, PolyParamScheduler):
-    """Polynomial decay of the momentum; see :class:`PolyParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> sched = PolyMomentum(opt, eta_min=0.0, end=3)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [0.8, 0.4, 0.0]
-    """
-
-
-class ReduceOnPlateauMomentum(MomentumSchedulerMixin, ReduceOnPlateauParamScheduler):
-    """Reduce the momentum when a metric plateaus; see :class:`ReduceOnPlateauParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> sched = ReduceOnPlateauMomentum(opt, factor=0.5, patience=0)
-        >>> sched.step({"loss": 1.0}); sched.step({"loss": 2.0})
-        >>> opt.param_groups[0]["momentum"]
-        0.4
-    """
-
-
-class StepMomentum(MomentumSchedulerMixin, StepParamScheduler):
-    """Decay the momentum by ``gamma`` every ``step_size`` steps; see :class:`StepParamScheduler`.
-
-    Example:
-        >>> import torch
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.8)
-        >>> sched = StepMomentum(opt, step_size=2, gamma=0.5)
-        >>> values = []
-        >>> for _ in range(3):
-        ...     values.append(round(opt.param_groups[0]["momentum"], 6))
-        ...     opt.step(); sched.step()
-        >>> values
-        [0.8, 0.8, 0.4]
-    """
+ConstantMomentum = _momentum(ConstantParamScheduler)
+CosineAnnealingMomentum = _momentum(CosineAnnealingParamScheduler)
+CosineRestartMomentum = _momentum(CosineRestartParamScheduler)
+ExponentialMomentum = _momentum(ExponentialParamScheduler)
+LinearMomentum = _momentum(LinearParamScheduler)
+MultiStepMomentum = _momentum(MultiStepParamScheduler)
+PolyMomentum = _momentum(PolyParamScheduler)
+ReduceOnPlateauMomentum = _momentum(ReduceOnPlateauParamScheduler)
+StepMomentum = _momentum(StepParamScheduler)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from optimtx.param_scheduler.base import INF, _ParamScheduler, check_optimizer
+from optimtx.param_scheduler.base import INF, _ParamScheduler, check_common_args, check_optimizer, check_window
+from optimtx.validation import check_bool, check_choice, check_finite, check_finite_non_negative, check_positive
 
 _ANNEAL_STRATEGIES = ("cos", "linear")
 
@@ -48,7 +49,7 @@ class OneCycleParamScheduler(_ParamScheduler):
         div_factor: start value = ``eta_max / div_factor``.
         final_div_factor: final value = start value / ``final_div_factor``.
         three_phase: use the three-phase variant of the original paper.
-        begin, end, last_step, by_epoch, verbose: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -81,23 +82,34 @@ class OneCycleParamScheduler(_ParamScheduler):
         last_step: int = -1,
         by_epoch: bool = True,
         verbose: bool = False,
+        *,
+        count_skipped_steps: bool = False,
     ) -> None:
         check_optimizer(optimizer)
+        check_window(begin, end, last_step)
+        check_common_args(param_name, by_epoch, verbose, count_skipped_steps)
         if param_name != "lr":
             raise ValueError(f"OneCycle only schedules the learning rate: param_name must be 'lr', got {param_name!r}.")
-        self.eta_max = eta_max
+        for peak in eta_max if isinstance(eta_max, (list, tuple)) else [eta_max]:
+            check_finite_non_negative("eta_max", peak)
+        for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
+            check_positive(name, value)
+            check_finite(name, value)
+        check_bool("three_phase", three_phase)
+        self.eta_max = list(eta_max) if isinstance(eta_max, (list, tuple)) else eta_max  # not the caller's list
         self.div_factor = div_factor
         self.final_div_factor = final_div_factor
         self.total_steps = self._check_total_steps(total_steps, begin, end)
         if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
             raise ValueError(f"Invalid pct_start: {pct_start!r}. It must be a float in [0, 1].")
-        if anneal_strategy not in _ANNEAL_STRATEGIES:
-            raise ValueError(f"Invalid anneal_strategy: {anneal_strategy!r}. It must be one of {_ANNEAL_STRATEGIES}.")
+        check_choice("anneal_strategy", anneal_strategy, _ANNEAL_STRATEGIES)
         self.anneal_strategy = anneal_strategy
         self._schedule_phases = _phases(param_name, self.total_steps, pct_start, three_phase)
         if last_step == -1:
             self._set_cycle_bounds(optimizer, param_name, eta_max)
-        super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
+        super().__init__(
+            optimizer, param_name, begin, end, last_step, by_epoch, verbose, count_skipped_steps=count_skipped_steps
+        )
 
     @staticmethod
     def _check_total_steps(total_steps: Any, begin: int, end: int) -> int:
@@ -115,7 +127,7 @@ class OneCycleParamScheduler(_ParamScheduler):
             peaks = list(eta_max)
         else:
             peaks = [eta_max] * len(groups)
-        for group, peak in zip(groups, peaks):
+        for group, peak in zip(groups, peaks, strict=True):
             group[f"initial_{param_name}"] = peak / self.div_factor
             group[f"max_{param_name}"] = peak
             group[f"min_{param_name}"] = group[f"initial_{param_name}"] / self.final_div_factor

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from optimtx.param_scheduler.base import INF, _ParamScheduler
+from optimtx.validation import check_finite_non_negative
 
 
 class PolyParamScheduler(_ParamScheduler):
@@ -13,9 +14,9 @@ class PolyParamScheduler(_ParamScheduler):
     Args:
         optimizer: a ``torch.optim.Optimizer`` or an OptimWrapper-like object.
         param_name: the ``param_groups`` key to schedule.
-        eta_min: the final value.
-        power: the polynomial's exponent.
-        begin, end, last_step, by_epoch, verbose: see :class:`_ParamScheduler`.
+        eta_min: the final value (a finite number >= 0).
+        power: the polynomial's exponent (a finite number >= 0).
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -40,11 +41,17 @@ class PolyParamScheduler(_ParamScheduler):
         last_step: int = -1,
         by_epoch: bool = True,
         verbose: bool = False,
+        *,
+        count_skipped_steps: bool = False,
     ) -> None:
+        check_finite_non_negative("eta_min", eta_min)
+        check_finite_non_negative("power", power)
         self.eta_min = eta_min
         self.power = power
         self.total_iters = end - begin - 1
-        super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
+        super().__init__(
+            optimizer, param_name, begin, end, last_step, by_epoch, verbose, count_skipped_steps=count_skipped_steps
+        )
 
     def _get_value(self) -> list[Any]:
         if self.last_step == 0:

@@ -7,6 +7,7 @@ from typing import Any
 
 from optimtx.logging import print_log
 from optimtx.param_scheduler.base import INF, _ParamScheduler, record_initial_values
+from optimtx.validation import check_choice, check_finite_non_negative, check_int_at_least, check_number_in
 
 _RULES = ("less", "greater")
 _THRESHOLD_RULES = ("rel", "abs")
@@ -14,7 +15,7 @@ _THRESHOLD_RULES = ("rel", "abs")
 
 def _raw_group_count(optimizer: Any) -> int:
     """Param groups of the optimizer itself (a wrapper's ``param_groups`` may add a base-settings entry)."""
-    inner = getattr(optimizer, "optimizer", None)
+    inner: Any = getattr(optimizer, "optimizer", None)
     return len(inner.param_groups) if hasattr(inner, "param_groups") else len(optimizer.param_groups)
 
 
@@ -40,7 +41,7 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
         min_value: a lower bound, or one per param group of the optimizer itself
             (for a wrapper with a base-settings entry, the last bound is reused for it).
         eps: reductions smaller than this are skipped.
-        begin, end, last_step, by_epoch, verbose: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -72,29 +73,35 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
         last_step: int = -1,
         by_epoch: bool = True,
         verbose: bool = False,
+        *,
+        count_skipped_steps: bool = False,
     ) -> None:
-        self._attach(optimizer, param_name, begin, end, last_step, by_epoch)
+        self._attach(optimizer, param_name, begin, end, last_step, by_epoch, verbose, count_skipped_steps)
         if not by_epoch:
             raise ValueError(f"{type(self).__name__} only supports by_epoch=True, got by_epoch={by_epoch!r}.")
-        record_initial_values(optimizer, param_name, last_step)
-        self.last_step = last_step
-        self._global_step = 0
-        self.verbose = verbose
-        if not factor < 1.0:
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor must be a str (a key of the metrics dict), got {monitor!r}.")
+        check_number_in("factor", factor, 0.0, 1.0)
+        if factor >= 1.0:
             raise ValueError(f"Invalid factor: {factor!r}. It must be < 1.0.")
-        self.factor = factor
+        self.patience = check_int_at_least("patience", patience, 0)
+        self.cooldown = check_int_at_least("cooldown", cooldown, 0)
+        check_finite_non_negative("eps", eps)
         self.min_values = self._min_values(optimizer, min_value)
-        self.patience = patience
-        self.cooldown = cooldown
+        self._init_is_better(rule, threshold, threshold_rule)
+        record_initial_values(optimizer, param_name, last_step)
+        self._global_step = 0
+        self.factor = factor
         self.cooldown_counter = 0
         self.eps = eps
         self.monitor = monitor
-        self._init_is_better(rule, threshold, threshold_rule)
         self._reset()
         self._last_value = self._current_values()
 
     @staticmethod
     def _min_values(optimizer: Any, min_value: Any) -> list[Any]:
+        for value in min_value if isinstance(min_value, (list, tuple)) else [min_value]:
+            check_finite_non_negative("min_value", value)
         if not isinstance(min_value, (list, tuple)):
             return [min_value] * len(optimizer.param_groups)
         expected = _raw_group_count(optimizer)
@@ -106,12 +113,9 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
         return values
 
     def _init_is_better(self, rule: str, threshold: float, threshold_rule: str) -> None:
-        if threshold < 0:
-            raise ValueError(f"Invalid threshold: {threshold!r}. It must be >= 0.")
-        if rule not in _RULES:
-            raise ValueError(f"Invalid rule: {rule!r}. It must be one of {_RULES}.")
-        if threshold_rule not in _THRESHOLD_RULES:
-            raise ValueError(f"Invalid threshold_rule: {threshold_rule!r}. It must be one of {_THRESHOLD_RULES}.")
+        check_finite_non_negative("threshold", threshold)
+        check_choice("rule", rule, _RULES)
+        check_choice("threshold_rule", threshold_rule, _THRESHOLD_RULES)
         self.rule_worse = INF if rule == "less" else -INF
         self.rule = rule
         self.threshold = threshold
@@ -167,7 +171,7 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0  # bad epochs during cooldown do not count
         if self.num_bad_epochs > self.patience:
-            for i, (group, value) in enumerate(zip(self.optimizer.param_groups, self._get_value())):
+            for i, (group, value) in enumerate(zip(self.optimizer.param_groups, self._get_value(), strict=True)):
                 if group[self.param_name] - value > self.eps:
                     group[self.param_name] = value
                     self.print_value(self.verbose, i, value)
@@ -176,7 +180,7 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
 
     def _get_value(self) -> list[Any]:
         reduced = [float(value) * self.factor for value in self._current_values()]
-        return [max(value, floor) for value, floor in zip(reduced, self.min_values)]
+        return [max(value, floor) for value, floor in zip(reduced, self.min_values, strict=True)]
 
     def print_value(self, is_verbose: bool, group: int, value: float) -> None:
         """Log the new value of ``group`` with the current step (only when ``is_verbose``).

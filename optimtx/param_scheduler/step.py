@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from optimtx.param_scheduler.base import INF, _ParamScheduler
-from optimtx.validation import check_positive
+from optimtx.validation import check_finite_non_negative, check_int_at_least, check_int_list
 
 
 class StepParamScheduler(_ParamScheduler):
@@ -15,9 +15,9 @@ class StepParamScheduler(_ParamScheduler):
     Args:
         optimizer: a ``torch.optim.Optimizer`` or an OptimWrapper-like object.
         param_name: the ``param_groups`` key to schedule.
-        step_size: the decay period, in steps (> 0).
-        gamma: the multiplicative decay.
-        begin, end, last_step, by_epoch, verbose: see :class:`_ParamScheduler`.
+        step_size: the decay period, in steps (an integer >= 1).
+        gamma: the multiplicative decay (a finite number >= 0).
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -45,11 +45,16 @@ class StepParamScheduler(_ParamScheduler):
         last_step: int = -1,
         by_epoch: bool = True,
         verbose: bool = False,
+        *,
+        count_skipped_steps: bool = False,
     ) -> None:
-        check_positive("step_size", step_size)
+        check_int_at_least("step_size", step_size, 1)
+        check_finite_non_negative("gamma", gamma)
         self.step_size = step_size
         self.gamma = gamma
-        super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
+        super().__init__(
+            optimizer, param_name, begin, end, last_step, by_epoch, verbose, count_skipped_steps=count_skipped_steps
+        )
 
     def _get_value(self) -> list[Any]:
         if self.last_step == 0 or self.last_step % self.step_size != 0:
@@ -66,9 +71,9 @@ class MultiStepParamScheduler(_ParamScheduler):
     Args:
         optimizer: a ``torch.optim.Optimizer`` or an OptimWrapper-like object.
         param_name: the ``param_groups`` key to schedule.
-        milestones: the steps at which to decay.
+        milestones: the steps at which to decay (a list of integers >= 0).
         gamma: the multiplicative decay.
-        last_step, begin, end, by_epoch, verbose: see :class:`_ParamScheduler`.
+        last_step, begin, end, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -96,13 +101,18 @@ class MultiStepParamScheduler(_ParamScheduler):
         end: int = INF,
         by_epoch: bool = True,
         verbose: bool = False,
+        *,
+        count_skipped_steps: bool = False,
     ) -> None:
         # A plain dict (milestone -> multiplicity) keeps state_dict loadable with weights_only=True.
+        check_finite_non_negative("gamma", gamma)
         self.milestones: dict[int, int] = {}
-        for milestone in milestones:
+        for milestone in check_int_list("milestones", milestones, 0):
             self.milestones[milestone] = self.milestones.get(milestone, 0) + 1
         self.gamma = gamma
-        super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
+        super().__init__(
+            optimizer, param_name, begin, end, last_step, by_epoch, verbose, count_skipped_steps=count_skipped_steps
+        )
 
     def _get_value(self) -> list[Any]:
         if self.last_step not in self.milestones:

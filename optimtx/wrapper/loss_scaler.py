@@ -212,6 +212,18 @@ class LossScaler:
         """
         self._found_inf = found_inf.to(self._scale.device, torch.float32)
 
+    @property
+    def last_found_inf(self) -> Tensor | None:
+        """The last step's overflow flag, a 0-d float32 tensor on the scale's device (> 0: skipped); no host read.
+
+        ``None`` before the first :meth:`update` and while scaling is disabled.
+
+        Example:
+            >>> LossScaler().last_found_inf is None
+            True
+        """
+        return self._last_found_inf
+
     def step_was_skipped(self) -> bool:
         """Whether the last step (up to the last :meth:`update`) was skipped. Reads one value from the device."""
         return self._last_found_inf is not None and bool(self._last_found_inf.item())

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from optimtx.param_scheduler.build import build_scheduler_from_cfg
 from optimtx.wrapper.registry import Registry, merge_cfg, resolve_type
 from optimtx.wrapper.zero_optimizer import ZeroRedundancyOptimizer
 
@@ -148,7 +149,7 @@ OPTIM_WRAPPERS = Registry("optim_wrapper", accepts=inspect.isclass)
 OPTIM_WRAPPER_CONSTRUCTORS = Registry("optimizer wrapper constructor", accepts=inspect.isclass)
 TRANSFORMS = Registry("transform", build_func=build_transform_from_cfg, accepts=inspect.isfunction)
 SCHEDULES = Registry("schedule", accepts=inspect.isfunction)
-PARAM_SCHEDULERS = Registry("parameter scheduler", accepts=inspect.isclass)
+PARAM_SCHEDULERS = Registry("parameter scheduler", build_func=build_scheduler_from_cfg, accepts=inspect.isclass)
 
 
 def register_torch_optimizers(registry: Registry = OPTIMIZERS) -> list[str]:
