@@ -113,7 +113,6 @@ from optimtx.transforms.masking import masked as masked  # noqa: E402
 from optimtx.transforms.masking import multi_transform as multi_transform  # noqa: E402
 from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
 from optimtx.transforms.momentum import trace as trace  # noqa: E402
-from optimtx.transforms.named_chain import named_chain as named_chain  # noqa: E402
 from optimtx.transforms.muon import ScaleByMuonState as ScaleByMuonState  # noqa: E402
 from optimtx.transforms.muon import muon as muon  # noqa: E402
 from optimtx.transforms.muon import muon_labels as muon_labels  # noqa: E402
@@ -122,6 +121,7 @@ from optimtx.transforms.muon import scale_by_muon as scale_by_muon  # noqa: E402
 from optimtx.transforms.nadam import ScaleByNadamState as ScaleByNadamState  # noqa: E402
 from optimtx.transforms.nadam import nadam as nadam  # noqa: E402
 from optimtx.transforms.nadam import scale_by_nadam as scale_by_nadam  # noqa: E402
+from optimtx.transforms.named_chain import named_chain as named_chain  # noqa: E402
 from optimtx.transforms.optimizers import adagrad as adagrad  # noqa: E402
 from optimtx.transforms.optimizers import adam as adam  # noqa: E402
 from optimtx.transforms.optimizers import adamax as adamax  # noqa: E402
@@ -151,7 +151,10 @@ from optimtx.transforms.trust_ratio import lamb as lamb  # noqa: E402
 from optimtx.transforms.trust_ratio import lars as lars  # noqa: E402
 from optimtx.transforms.trust_ratio import scale_by_trust_ratio as scale_by_trust_ratio  # noqa: E402
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
+from optimtx.warnings import AccumulationBatchNormWarning as AccumulationBatchNormWarning  # noqa: E402
+from optimtx.warnings import AccumulationResumeWarning as AccumulationResumeWarning  # noqa: E402
 from optimtx.warnings import FrozenParameterWarning as FrozenParameterWarning  # noqa: E402
+from optimtx.warnings import LossScalingDisabledWarning as LossScalingDisabledWarning  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
 from optimtx.warnings import PerGroupTransformWarning as PerGroupTransformWarning  # noqa: E402
 from optimtx.warnings import SchedulerOrderWarning as SchedulerOrderWarning  # noqa: E402
@@ -159,13 +162,13 @@ from optimtx.warnings import UnmatchedCustomKeyWarning as UnmatchedCustomKeyWarn
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
 from optimtx.wrapper.builder import build_optim_wrapper as build_optim_wrapper  # noqa: E402
 from optimtx.wrapper.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor  # noqa: E402
-from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor as MultiOptimWrapperConstructor  # noqa: E402
 from optimtx.wrapper.explain import ExplainRow as ExplainRow  # noqa: E402
 from optimtx.wrapper.explain import explain as explain  # noqa: E402
 from optimtx.wrapper.fast_step import FusedStepResult as FusedStepResult  # noqa: E402
 from optimtx.wrapper.fast_step import fused_amp_step as fused_amp_step  # noqa: E402
 from optimtx.wrapper.fast_step import supports_fused_amp_step as supports_fused_amp_step  # noqa: E402
 from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
+from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor as MultiOptimWrapperConstructor  # noqa: E402
 from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: E402
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict  # noqa: E402
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS  # noqa: E402
@@ -178,6 +181,8 @@ from optimtx.wrapper.registry import Registry as Registry  # noqa: E402
 
 __all__ = [
     "AccumulateState",
+    "AccumulationBatchNormWarning",
+    "AccumulationResumeWarning",
     "AdafactorState",
     "AmpOptimWrapper",
     "ApplyIfFiniteState",
@@ -210,6 +215,7 @@ __all__ = [
     "LinearParamScheduler",
     "LookaheadState",
     "LossScaler",
+    "LossScalingDisabledWarning",
     "MaskedState",
     "MultiOptimWrapperConstructor",
     "MultiStepLR",

@@ -60,3 +60,19 @@ class AccumulationResumeWarning(OptimtxWarning):
     The gradients of that window's earlier micro-batches lived in ``.grad`` and are in no
     checkpoint, so the first step after resuming sums only the remaining micro-batches.
     """
+
+
+class AccumulationBatchNormWarning(OptimtxWarning):
+    """Gradients are accumulated over micro-batches of a model with BatchNorm layers.
+
+    BatchNorm normalises each micro-batch by its own statistics and updates its running
+    statistics per micro-batch, so accumulation is not equivalent to one larger batch.
+    """
+
+
+class LossScalingDisabledWarning(OptimtxWarning):
+    """``AmpOptimWrapper(dtype='bfloat16', loss_scale='dynamic')`` turns loss scaling off.
+
+    Without loss scaling, steps whose gradients hold inf/NaN are no longer skipped; pass an
+    explicit ``loss_scale`` dict to keep (or explicitly drop) that behaviour.
+    """

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from optimtx.validation import check_bool
+from optimtx.warnings import LossScalingDisabledWarning, warn_user
 from optimtx.wrapper.fast_step import fused_amp_step, supports_fused_amp_step
 from optimtx.wrapper.loss_scaler import LossScaler, check_scaler_state
 from optimtx.wrapper.optim_wrapper import OptimWrapper
@@ -84,6 +85,14 @@ class AmpOptimWrapper(OptimWrapper):
         self.cast_dtype = parse_amp_dtype(dtype)
         self.autocast_dtype = torch.float16 if self.cast_dtype is None else self.cast_dtype
         scaler_kwargs, self._scale_update_param = parse_loss_scale(loss_scale, self.autocast_dtype)
+        if isinstance(loss_scale, str) and loss_scale == "dynamic" and self.autocast_dtype == torch.bfloat16:
+            warn_user(
+                "AmpOptimWrapper(dtype='bfloat16', loss_scale='dynamic') turns loss scaling off (bfloat16 does not "
+                "underflow like float16), and with it the skipping of steps whose gradients hold inf/NaN. Pass "
+                "loss_scale=dict(init_scale=1.0, growth_factor=1.0) to keep skipping such steps, or "
+                "loss_scale=dict(enabled=False) to say you do not want it.",
+                LossScalingDisabledWarning,
+            )
         self.loss_scaler = LossScaler(**scaler_kwargs)
 
     def backward(self, loss: Tensor, **kwargs: Any) -> None:

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from optimtx.logging import print_log
 from optimtx.validation import check_positive_int
-from optimtx.warnings import AccumulationResumeWarning
+from optimtx.warnings import AccumulationBatchNormWarning, AccumulationResumeWarning, warn_user
 from optimtx.wrapper.grad_clipping import ClipConfig, clip_grads_, parse_clip_grad
 from optimtx.wrapper.porting import is_per_parameter_state, regroup_per_parameter_state
 
@@ -224,6 +224,12 @@ class OptimWrapper:
                 level=logging.WARNING,
             )
         if acc > 1 and _has_batch_norm(model):
+            warn_user(
+                f"accumulative_counts={acc} with BatchNorm layers: their running statistics and batch statistics "
+                "see each micro-batch, not the accumulated batch, so training is not the same as with a batch "
+                f"{acc} times larger. Consider GroupNorm/LayerNorm or SyncBatchNorm over a larger micro-batch.",
+                AccumulationBatchNormWarning,
+            )
             print_log(
                 "Gradient accumulative may slightly decrease performance because the model has BatchNorm "
                 "layers: their statistics see micro-batches, not the accumulated batch.",
