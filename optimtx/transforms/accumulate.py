@@ -8,9 +8,9 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import select, zero_counter
+from optimtx.state_tree import check_state, select, zero_counter
 from optimtx.transforms.finite import guarded_update
-from optimtx.tree import Tree, leaves, rebuild, zeros_like
+from optimtx.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_positive_int
 
 
@@ -64,7 +64,8 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool = True
         return AccumulateState(zero, zero.clone(), zeros_like(params), inner.init(params))
 
     def update(updates: Updates, state: AccumulateState, params: Params | None = None, **extra: Any):
-        grads = leaves(updates)
+        check_state(state, AccumulateState, "accumulate")
+        grads = matched_leaves(updates, state.acc_grads)
         if not grads:
             return {}, state
         total = torch._foreach_add(leaves(state.acc_grads), grads)

@@ -8,8 +8,9 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
+from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import add_scaled, mul
-from optimtx.tree import leaves, rebuild, zeros_like
+from optimtx.tree import leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_unit_interval
 
 
@@ -46,8 +47,10 @@ def scale_by_lion(b1: float | Tensor = 0.9, b2: float | Tensor = 0.99) -> Gradie
         return ScaleByLionState(mu=zeros_like(params))
 
     def update(updates: Updates, state: ScaleByLionState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads, mu = leaves(updates), leaves(state.mu)
+        check_state(state, ScaleByLionState, "scale_by_lion")
+        grads, mu = matched_leaves(updates, state.mu), leaves(state.mu)
+        if has_complex(grads):  # the sign of each real and imaginary part, as torch's real-view convention
+            return on_real_view(update, updates, state, params, extra)
         if not grads:
             return {}, state
         direction = torch._foreach_sign(add_scaled(mul(mu, b1), grads, 1 - b1))

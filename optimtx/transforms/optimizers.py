@@ -25,7 +25,7 @@ from optimtx.transforms.momentum import check_nesterov, trace
 from optimtx.transforms.rms import scale_by_adagrad, scale_by_rms
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
-from optimtx.validation import check_non_negative, check_unit_interval
+from optimtx.validation import check_betas, check_bool, check_non_negative, is_number
 
 Hyper = float | Tensor
 
@@ -46,11 +46,7 @@ def _decay(weight_decay: Hyper) -> list[GradientTransformation]:
 
 
 def _betas(betas: Sequence[Hyper]) -> tuple[Hyper, Hyper]:
-    if not isinstance(betas, Sequence) or len(betas) != 2:
-        raise ValueError(f"Invalid betas: {betas!r}. It must be a pair (beta1, beta2), each in [0, 1).")
-    check_unit_interval("betas[0]", betas[0])
-    check_unit_interval("betas[1]", betas[1])
-    return betas[0], betas[1]
+    return check_betas(betas)
 
 
 def sgd(
@@ -116,14 +112,10 @@ def adamw(
     check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
     chained = chain(scale_by_adam(b1, b2, eps, amsgrad), *_decay(weight_decay), scale_by_learning_rate(lr))
-    if _is_number(lr) and _is_number(weight_decay):
+    if is_number(lr) and is_number(weight_decay):
         # Same state and results, two parameter-sized buffers fewer per step.
         return fuse_adamw(chained, b1, b2, eps, amsgrad, lr, weight_decay)
     return chained
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def adamax(
@@ -160,6 +152,7 @@ def rmsprop(
     """
     check_non_negative("lr", lr, schedule=True)
     check_non_negative("momentum", momentum)
+    check_bool("centered", centered)
     blocks = [*_decay(weight_decay), scale_by_rms(alpha, eps, centered)]
     if is_present(momentum):
         blocks.append(trace(momentum))
@@ -183,6 +176,8 @@ def adagrad(
     """
     check_non_negative("lr", lr, schedule=True)
     check_non_negative("lr_decay", lr_decay)
+    check_non_negative("eps", eps)
+    check_non_negative("initial_accumulator_value", initial_accumulator_value)
     rate = _decayed_rate(lr, lr_decay) if is_present(lr_decay) else lr
     return chain(*_decay(weight_decay), scale_by_adagrad(initial_accumulator_value, eps), scale_by_learning_rate(rate))
 

@@ -8,9 +8,10 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
+from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import add, decay_add_square, lerp
-from optimtx.tree import leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative
+from optimtx.tree import leaves, matched_leaves, rebuild, zeros_like
+from optimtx.validation import check_bool, check_non_negative, check_unit_interval
 
 
 class ScaleByRmsState(NamedTuple):
@@ -55,15 +56,18 @@ def scale_by_rms(
         >>> tx.update(g, tx.init(g))[0]  # 2 / sqrt(0.25 * 4)
         {'w': tensor([2.])}
     """
-    check_non_negative("alpha", alpha)
+    check_unit_interval("alpha", alpha, closed_right=True)
     check_non_negative("eps", eps)
+    check_bool("centered", centered)
 
     def init(params: Params) -> ScaleByRmsState:
         return ScaleByRmsState(nu=zeros_like(params), mu=zeros_like(params) if centered else {})
 
     def update(updates: Updates, state: ScaleByRmsState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads = leaves(updates)
+        check_state(state, ScaleByRmsState, "scale_by_rms")
+        grads = matched_leaves(updates, state.nu)
+        if has_complex(grads):
+            return on_real_view(update, updates, state, params, extra)
         if not grads:
             return {}, state
         nu = decay_add_square(leaves(state.nu), grads, alpha, 1 - alpha)
@@ -102,8 +106,10 @@ def scale_by_adagrad(
         return ScaleByAdagradState(sum=sums)
 
     def update(updates: Updates, state: ScaleByAdagradState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads = leaves(updates)
+        check_state(state, ScaleByAdagradState, "scale_by_adagrad")
+        grads = matched_leaves(updates, state.sum)
+        if has_complex(grads):
+            return on_real_view(update, updates, state, params, extra)
         if not grads:
             return {}, state
         sums = torch._foreach_addcmul(leaves(state.sum), grads, grads)

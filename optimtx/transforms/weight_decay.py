@@ -9,8 +9,9 @@ import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.state_tree import check_state
 from optimtx.transforms.kernels import add_scaled
-from optimtx.tree import check_same_keys, leaves, rebuild, resolve_per_name
+from optimtx.tree import leaves, matched_leaves, rebuild, resolve_per_name
 from optimtx.validation import check_non_negative
 
 Mask = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
@@ -41,7 +42,7 @@ def resolve_mask(mask: Mask, params: Params) -> list[bool]:
         [True, False]
     """
     flags = list(resolve_per_name(mask, params, "mask").values())
-    bad = {k: v for k, v in zip(params, flags) if not isinstance(v, bool)}
+    bad = {k: v for k, v in zip(params, flags, strict=True) if not isinstance(v, bool)}
     if bad:
         raise TypeError(f"mask values must be Python bools, got {bad!r}.")
     return flags
@@ -75,15 +76,15 @@ def add_decayed_weights(weight_decay: float | Tensor, mask: Mask | None = None) 
 
     def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
         del extra
+        check_state(state, EmptyState, "add_decayed_weights")
         params = require_params(params, "add_decayed_weights")
-        check_same_keys(updates, params, "params")
-        us, ps = leaves(updates), leaves(params)
+        us, ps = matched_leaves(updates, params), leaves(params)
         flags = [True] * len(us) if mask is None else resolve_mask(mask, params)
         chosen = [i for i, f in enumerate(flags) if f]
         out = list(us)
         if chosen:
             decayed = add_scaled([us[i] for i in chosen], [ps[i] for i in chosen], weight_decay)
-            for i, d in zip(chosen, decayed):
+            for i, d in zip(chosen, decayed, strict=True):
                 out[i] = d
         return rebuild(updates, out), state
 
