@@ -37,7 +37,7 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool = True
     was; call k returns ``inner``'s updates for the window's mean (``average=True``) or
     sum. The choice is made on the device with ``torch.where``, so ``inner`` is also
     evaluated (and its result discarded) on the other calls. The sum is kept in the
-    gradients' dtype.
+    dtype ``init`` gave it (the parameters').
 
     Args:
         inner: the transform applied once per window (e.g. ``sgd(0.1)``).
@@ -74,7 +74,7 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool = True
         new_updates, inner_state = guarded_update(
             ~emit, inner, rebuild(updates, window), state.inner_state, params, extra
         )
-        acc = select(emit, zeros_like(updates), rebuild(updates, total))
+        acc = select(emit, zeros_like(state.acc_grads), rebuild(updates, total))
         step = emit.to(torch.int64)
         return new_updates, AccumulateState(
             mini_step=(state.mini_step + 1) * (1 - step),

@@ -83,6 +83,14 @@ def scale_by_rms(
     return GradientTransformation(init, update)
 
 
+def _filled(like: Tensor, value: float | Tensor) -> Tensor:
+    """``value`` everywhere; for a complex tensor in both the real and imaginary parts, as torch's Adagrad."""
+    if not like.is_complex():
+        return torch.full_like(like, value)
+    real = torch.full_like(torch.view_as_real(like.detach()), value, memory_format=torch.contiguous_format)
+    return torch.view_as_complex(real)
+
+
 def scale_by_adagrad(
     initial_accumulator_value: float | Tensor = 0.0, eps: float | Tensor = 1e-10
 ) -> GradientTransformation:
@@ -102,7 +110,7 @@ def scale_by_adagrad(
     check_non_negative("eps", eps)
 
     def init(params: Params) -> ScaleByAdagradState:
-        sums = {k: torch.full_like(v, initial_accumulator_value) for k, v in params.items()}
+        sums = {k: _filled(v, initial_accumulator_value) for k, v in params.items()}
         return ScaleByAdagradState(sum=sums)
 
     def update(updates: Updates, state: ScaleByAdagradState, params: Params | None = None, **extra: Any):
