@@ -81,6 +81,9 @@ class EmptyState(NamedTuple):
 def identity() -> GradientTransformation:
     """The transform that returns the updates unchanged (a new dict, same tensors).
 
+    References:
+        optax: ``optax.identity``.
+
     Example:
         >>> tx = identity()
         >>> tx.update({"w": torch.ones(2)}, tx.init({}))[0]
@@ -103,6 +106,9 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """Apply ``transforms`` one after the other; the state is a tuple of their states.
 
     Equivalent to calling each ``update`` in turn on the previous one's output.
+
+    References:
+        optax: ``optax.chain``.
 
     Example:
         >>> from optimtx.transforms.scaling import scale

@@ -44,6 +44,9 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool = True
         every_k: the window length (int >= 1).
         average: divide the window's sum by ``every_k`` before ``inner`` sees it.
 
+    References:
+        optax: ``optax.MultiSteps``; MMEngine: ``OptimWrapper(accumulative_counts=...)``.
+
     Example:
         >>> from optimtx.transforms.scaling import scale
         >>> tx = accumulate(scale(-1.0), every_k=2)

@@ -96,6 +96,10 @@ def scale_by_adam(
         eps: added to the denominator for numerical stability (>= 0).
         amsgrad: keep the running maximum of the second moment (AMSGrad).
 
+    References:
+        Kingma & Ba, 2015, *Adam* (arXiv:1412.6980); Reddi et al., 2018 (AMSGrad).
+        torch: the moment updates inside ``torch.optim.Adam``; optax: ``optax.scale_by_adam``.
+
     Example:
         >>> tx = scale_by_adam()
         >>> g = {"w": torch.tensor([2.0, -0.5])}
@@ -195,6 +199,10 @@ def scale_by_adamax(
 
     ``m = lerp(m, g, 1 - b1)``, ``u = max(b2 * u, |g| + eps)``; the output is
     ``m / (u * (1 - b1**t))``.
+
+    References:
+        Kingma & Ba, 2015, *Adam*, section 7.
+        torch: ``torch.optim.Adamax``; optax: ``optax.scale_by_adamax``.
 
     Example:
         >>> tx = scale_by_adamax(eps=0.0)

@@ -121,6 +121,10 @@ def scale_by_amp(
         growth_interval: how many consecutive finite steps make the scale grow.
         enabled: False turns scaling and skipping off.
 
+    References:
+        Micikevicius et al., 2018, *Mixed Precision Training* (arXiv:1710.03740).
+        torch: ``torch.amp.GradScaler``.
+
     Example:
         >>> from optimtx.transforms.scaling import scale
         >>> tx = scale_by_amp(scale(-1.0), init_scale=4.0)

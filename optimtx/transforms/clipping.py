@@ -51,6 +51,10 @@ def clip_by_global_norm(
         error_if_nonfinite: raise ``RuntimeError`` when the total norm is NaN or inf.
             This check reads the norm on the host, so it costs a device sync.
 
+    References:
+        Pascanu, Mikolov & Bengio, 2013, *On the difficulty of training recurrent neural networks*.
+        torch: ``torch.nn.utils.clip_grad_norm_``; optax: ``optax.clip_by_global_norm``.
+
     Example:
         >>> tx = clip_by_global_norm(1.0)
         >>> g = {"w": torch.tensor([3.0, 4.0])}
@@ -90,6 +94,9 @@ def clip_by_value(clip_value: float | Tensor) -> GradientTransformation:
     """Clamp every update element to ``[-clip_value, clip_value]``.
 
     Same result as ``torch.nn.utils.clip_grad_value_`` on a copy of the gradients.
+
+    References:
+        torch: ``torch.nn.utils.clip_grad_value_``; optax: ``optax.clip``.
 
     Example:
         >>> tx = clip_by_value(0.5)

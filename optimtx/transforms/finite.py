@@ -89,6 +89,9 @@ def apply_if_finite(inner: GradientTransformation) -> GradientTransformation:
     was; the counters in :class:`ApplyIfFiniteState` record it. Every non-finite step
     is skipped (there is no give-up limit).
 
+    References:
+        optax: ``optax.apply_if_finite``.
+
     Example:
         >>> from optimtx.transforms.scaling import scale
         >>> tx = apply_if_finite(scale(-1.0))

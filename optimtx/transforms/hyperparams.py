@@ -100,6 +100,9 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
     ``apply_if_finite``, ``scale_by_amp`` or ``accumulate``, the count only advances on
     updates that are applied, since skipped steps leave this state untouched.
 
+    References:
+        optax: ``optax.inject_hyperparams``.
+
     Example:
         >>> from optimtx.transforms.scaling import scale
         >>> tx = inject_hyperparams(scale)(factor=-0.5)

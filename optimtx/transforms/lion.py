@@ -34,6 +34,10 @@ def scale_by_lion(b1: float | Tensor = 0.9, b2: float | Tensor = 0.99) -> Gradie
         b1: interpolation factor for the update direction, in [0, 1).
         b2: decay of the momentum, in [0, 1).
 
+    References:
+        Chen et al., 2023, *Symbolic Discovery of Optimization Algorithms*.
+        optax: ``optax.scale_by_lion``.
+
     Example:
         >>> tx = scale_by_lion()
         >>> g = {"w": torch.tensor([0.3, -2.0, 0.0])}

@@ -55,6 +55,9 @@ def masked(inner: GradientTransformation, mask: MaskSpec) -> GradientTransformat
         mask: a dict parameter name -> bool, or a callable params -> such a dict (it is
             called with ``params``, or with the updates when ``update`` gets no params).
 
+    References:
+        optax: ``optax.masked``.
+
     Example:
         >>> import torch
         >>> from optimtx.transforms.scaling import scale
@@ -114,6 +117,9 @@ def multi_transform(transforms: Mapping[Hashable, GradientTransformation], label
     Args:
         transforms: dict label -> transform.
         labels: dict parameter name -> label, or a callable params -> such a dict.
+
+    References:
+        optax: ``optax.multi_transform`` (``optax.partition``).
 
     Example:
         >>> import torch

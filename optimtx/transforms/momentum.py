@@ -62,6 +62,10 @@ def trace(momentum: float | Tensor, dampening: float | Tensor = 0.0, nesterov: b
         dampening: how much of the gradient is left out of the buffer after the first step.
         nesterov: use Nesterov momentum (needs ``momentum > 0`` and ``dampening == 0``).
 
+    References:
+        Polyak, 1964 (heavy ball); Sutskever et al., 2013 (Nesterov).
+        torch: the momentum buffer of ``torch.optim.SGD``; optax: ``optax.trace``.
+
     Example:
         >>> tx = trace(0.9, dampening=0.5)
         >>> g = {"w": torch.ones(1)}

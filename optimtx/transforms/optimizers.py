@@ -54,6 +54,10 @@ def sgd(
 ) -> GradientTransformation:
     """``torch.optim.SGD`` as a transform: decay, momentum, then ``-lr``.
 
+    References:
+        torch: ``torch.optim.SGD``; optax: ``optax.sgd``.
+        Sutskever et al., 2013, *On the importance of initialization and momentum in deep learning* (Nesterov momentum).
+
     Example:
         >>> import optimtx as otx
         >>> tx = sgd(0.1, momentum=0.9)
@@ -80,6 +84,11 @@ def adam(
 ) -> GradientTransformation:
     """``torch.optim.Adam``: L2 decay added to the gradient (coupled), then Adam, then ``-lr``.
 
+    References:
+        Kingma & Ba, 2015, *Adam: A Method for Stochastic Optimization* (arXiv:1412.6980).
+        Reddi et al., 2018, *On the Convergence of Adam and Beyond* (AMSGrad).
+        torch: ``torch.optim.Adam``; optax: ``optax.adam``.
+
     Example:
         >>> tx = adam(0.1)
         >>> p = {"w": torch.ones(1)}
@@ -103,6 +112,10 @@ def adamw(
     The parameter moves by ``-lr * (adam_direction + weight_decay * param)``, which is
     torch's ``param *= 1 - lr * weight_decay`` followed by the Adam step.
 
+    References:
+        Loshchilov & Hutter, 2019, *Decoupled Weight Decay Regularization* (arXiv:1711.05101).
+        torch: ``torch.optim.AdamW``; optax: ``optax.adamw``.
+
     Example:
         >>> tx = adamw(0.1, weight_decay=0.5)
         >>> p = {"w": torch.ones(1)}
@@ -122,6 +135,10 @@ def adamax(
     lr: Hyper = 2e-3, betas: tuple[Hyper, Hyper] = (0.9, 0.999), eps: Hyper = 1e-8, weight_decay: Hyper = 0
 ) -> GradientTransformation:
     """``torch.optim.Adamax``: L2 decay added to the gradient, Adamax scaling, then ``-lr``.
+
+    References:
+        Kingma & Ba, 2015, *Adam: A Method for Stochastic Optimization*, section 7 (AdaMax).
+        torch: ``torch.optim.Adamax``; optax: ``optax.adamax``.
 
     Example:
         >>> tx = adamax(0.1)
@@ -143,6 +160,11 @@ def rmsprop(
     centered: bool = False,
 ) -> GradientTransformation:
     """``torch.optim.RMSprop``: decay, RMS scaling, optional momentum, then ``-lr``.
+
+    References:
+        Hinton, *Neural Networks for Machine Learning*, lecture 6e (RMSprop).
+        Graves, 2013, *Generating Sequences With Recurrent Neural Networks* (centered variant).
+        torch: ``torch.optim.RMSprop``; optax: ``optax.rmsprop``.
 
     Example:
         >>> tx = rmsprop(0.1, alpha=0.75, eps=0.0)
@@ -167,6 +189,10 @@ def adagrad(
     eps: Hyper = 1e-10,
 ) -> GradientTransformation:
     """``torch.optim.Adagrad``: decay, Adagrad scaling, then ``-lr / (1 + (t - 1) * lr_decay)`` at step t.
+
+    References:
+        Duchi, Hazan & Singer, 2011, *Adaptive Subgradient Methods for Online Learning and Stochastic Optimization*.
+        torch: ``torch.optim.Adagrad``; optax: ``optax.adagrad``.
 
     Example:
         >>> tx = adagrad(0.1, eps=0.0)
@@ -196,6 +222,10 @@ def lion(
     """Lion (Chen et al., 2023): ``-lr * (sign(b1 * m + (1 - b1) * g) + weight_decay * p)``.
 
     The momentum then moves to ``b2 * m + (1 - b2) * g``.
+
+    References:
+        Chen et al., 2023, *Symbolic Discovery of Optimization Algorithms* (arXiv:2302.06675).
+        optax: ``optax.lion`` (torch has no Lion).
 
     Example:
         >>> tx = lion(0.1)

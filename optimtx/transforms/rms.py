@@ -50,6 +50,10 @@ def scale_by_rms(
         eps: added to the denominator (>= 0).
         centered: normalise by the estimated variance instead of the second moment.
 
+    References:
+        Hinton, lecture 6e (RMSprop).
+        torch: ``torch.optim.RMSprop``; optax: ``optax.scale_by_rms`` / ``optax.scale_by_stddev``.
+
     Example:
         >>> tx = scale_by_rms(alpha=0.75, eps=0.0)
         >>> g = {"w": torch.tensor([2.0])}
@@ -99,6 +103,10 @@ def scale_by_adagrad(
     ``s = s + g * g`` (``s`` starts at ``initial_accumulator_value``); the output is
     ``g / (sqrt(s) + eps)``. Adagrad's ``lr_decay`` belongs to the learning rate, see
     :func:`optimtx.adagrad`.
+
+    References:
+        Duchi, Hazan & Singer, 2011.
+        torch: ``torch.optim.Adagrad``; optax: ``optax.scale_by_rss``.
 
     Example:
         >>> tx = scale_by_adagrad(initial_accumulator_value=5.0, eps=0.0)

@@ -20,6 +20,9 @@ Schedule = Callable[[Tensor], float | Tensor]
 def scale(factor: float | Tensor) -> GradientTransformation:
     """Multiply every update by ``factor``.
 
+    References:
+        optax: ``optax.scale``.
+
     Example:
         >>> tx = scale(-0.1)
         >>> tx.update({"w": torch.ones(2)}, tx.init({}))[0]
@@ -58,6 +61,9 @@ def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True
     (int64 0-d tensor, starting at 0) and returning the rate for that step. Only a
     schedule needs a counter, so only then is the state a
     :class:`ScaleByLearningRateState`; otherwise it is ``EmptyState()``.
+
+    References:
+        optax: ``optax.scale_by_learning_rate``.
 
     Example:
         >>> tx = scale_by_learning_rate(lambda count: 0.1 / (1 + count))

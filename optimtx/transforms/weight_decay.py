@@ -60,6 +60,9 @@ def add_decayed_weights(weight_decay: float | Tensor, mask: Mask | None = None) 
         mask: which parameters decay: a dict name -> bool, or a callable building that
             dict from the params. Where the mask is ``False`` the update passes unchanged.
 
+    References:
+        torch: the ``weight_decay`` of ``torch.optim.SGD``/``Adam``; optax: ``optax.add_decayed_weights``.
+
     Example:
         >>> tx = add_decayed_weights(0.1, mask={"w": True, "b": False})
         >>> params = {"w": torch.ones(2), "b": torch.ones(1)}
