@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 Tree = dict[str, Tensor]
+_STRIDED = torch.strided
 
 
 def leaves(tree: Mapping[str, Tensor]) -> list[Tensor]:
@@ -123,14 +124,22 @@ def matched_leaves(tree: Mapping[str, Any], reference: Mapping[str, Tensor], wha
         ...
         ValueError: updates['w'] has shape (1,), but the parameter has shape (2,). ...
     """
-    values = check_leaves(tree, what)
-    refs = list(reference.values())
+    if not isinstance(tree, Mapping):
+        check_leaves(tree, what)  # raises the TypeError
+    values, refs = list(tree.values()), list(reference.values())
     if list(tree.keys()) != list(reference.keys()):
         check_same_keys(reference, tree, what)
+    # One pass over Python metadata on the hot path; the slow path below finds and names the culprit.
     if all(
-        v.shape == r.shape and v.dtype == r.dtype and v.device == r.device for v, r in zip(values, refs, strict=True)
+        isinstance(v, Tensor)
+        and v.shape == r.shape
+        and v.dtype == r.dtype
+        and v.layout == _STRIDED
+        and v.device == r.device
+        for v, r in zip(values, refs, strict=True)
     ):
         return values
+    check_leaves(tree, what)
     return [_matched_leaf(k, v, r, what) for k, v, r in zip(tree.keys(), values, refs, strict=True)]
 
 
