@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimtx.tree import check_params
+
 
 def zero_counter(params: Mapping[str, Tensor]) -> Tensor:
     """An int64 0-d zero on the device of the first parameter (the default device if there are none).
@@ -26,6 +28,7 @@ def zero_counter(params: Mapping[str, Tensor]) -> Tensor:
         >>> zero_counter({"w": torch.ones(2)})
         tensor(0)
     """
+    check_params(params)
     first = next(iter(params.values()), None)
     return torch.zeros((), dtype=torch.int64, device=first.device if first is not None else None)
 

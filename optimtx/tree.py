@@ -105,6 +105,25 @@ def _check_leaf(key: str, value: Any, what: str) -> None:
         )
 
 
+def check_params(params: Mapping[str, Any]) -> None:
+    """Raise unless ``params`` is a tree of dense floating (or complex) tensors, the kind ``init`` builds state for.
+
+    Integer or bool parameters are refused: an optimizer state for them would silently
+    round every update. The error names the parameter.
+
+    Example:
+        >>> check_params({"steps": torch.zeros(2, dtype=torch.int64)})
+        Traceback (most recent call last):
+        ...
+        TypeError: params['steps'] has dtype torch.int64; only floating and complex parameters can be optimized.
+    """
+    for key, value in zip(params, check_leaves(params, "params"), strict=True):
+        if not (value.is_floating_point() or value.is_complex()):
+            raise TypeError(
+                f"params[{key!r}] has dtype {value.dtype}; only floating and complex parameters can be optimized."
+            )
+
+
 def matched_leaves(tree: Mapping[str, Any], reference: Mapping[str, Tensor], what: str = "updates") -> list[Tensor]:
     """The tensors of ``tree``, checked to match ``reference`` by name and shape, in ``reference``'s dtypes.
 

@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, Updates
 from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import add_scaled, mul
-from optimtx.tree import leaves, matched_leaves, rebuild, zeros_like
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_unit_interval
 
 
@@ -48,6 +48,7 @@ def scale_by_lion(b1: float | Tensor = 0.9, b2: float | Tensor = 0.99) -> Gradie
     check_unit_interval("b2", b2)
 
     def init(params: Params) -> ScaleByLionState:
+        check_params(params)
         return ScaleByLionState(mu=zeros_like(params))
 
     def update(updates: Updates, state: ScaleByLionState, params: Params | None = None, **extra: Any):

@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import check_state
 from optimtx.transforms.weight_decay import resolve_mask
-from optimtx.tree import Tree, check_leaves, matched_leaves, rebuild, resolve_per_name
+from optimtx.tree import Tree, check_leaves, check_params, matched_leaves, rebuild, resolve_per_name
 
 MaskSpec = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
 LabelSpec = Mapping[str, Hashable] | Callable[[Params], Mapping[str, Hashable]]
@@ -72,6 +72,7 @@ def masked(inner: GradientTransformation, mask: MaskSpec) -> GradientTransformat
         raise TypeError(f"mask must be a dict name -> bool or a callable params -> dict, got {mask!r}.")
 
     def init(params: Params) -> MaskedState:
+        check_params(params)
         return MaskedState(inner.init(_subtree(params, _selected(mask, params))))
 
     def update(updates: Updates, state: MaskedState, params: Params | None = None, **extra: Any):
@@ -138,6 +139,7 @@ def multi_transform(transforms: Mapping[Hashable, GradientTransformation], label
         raise TypeError(f"labels must be a dict name -> label or a callable params -> dict, got {labels!r}.")
 
     def init(params: Params) -> MultiTransformState:
+        check_params(params)
         groups = _groups(transforms, labels, params)
         return MultiTransformState({lb: tx.init(_subtree(params, groups[lb])) for lb, tx in transforms.items()})
 

@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, Updates
 from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import add, decay_add_square, lerp
-from optimtx.tree import leaves, matched_leaves, rebuild, zeros_like
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_non_negative, check_unit_interval
 
 
@@ -65,6 +65,7 @@ def scale_by_rms(
     check_bool("centered", centered)
 
     def init(params: Params) -> ScaleByRmsState:
+        check_params(params)
         return ScaleByRmsState(nu=zeros_like(params), mu=zeros_like(params) if centered else {})
 
     def update(updates: Updates, state: ScaleByRmsState, params: Params | None = None, **extra: Any):
@@ -118,6 +119,7 @@ def scale_by_adagrad(
     check_non_negative("eps", eps)
 
     def init(params: Params) -> ScaleByAdagradState:
+        check_params(params)
         sums = {k: _filled(v, initial_accumulator_value) for k, v in params.items()}
         return ScaleByAdagradState(sum=sums)
 

@@ -11,7 +11,7 @@ from torch import Tensor
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
 from optimtx.state_tree import check_state
 from optimtx.transforms.kernels import add_scaled
-from optimtx.tree import leaves, matched_leaves, rebuild, resolve_per_name
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild, resolve_per_name
 from optimtx.validation import check_non_negative
 
 Mask = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
@@ -74,7 +74,7 @@ def add_decayed_weights(weight_decay: float | Tensor, mask: Mask | None = None) 
         raise TypeError(f"mask must be a dict of parameter name -> bool or a callable, got {mask!r}.")
 
     def init(params: Params) -> EmptyState:
-        del params
+        check_params(params)  # update() decays them, so refuse what cannot be a parameter now
         return EmptyState()
 
     def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):

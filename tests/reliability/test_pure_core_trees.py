@@ -184,3 +184,14 @@ def test_the_check_survives_torch_compile():
     compiled(good, state, params)
     with pytest.raises(Exception, match="shape"):
         compiled({"a": torch.ones(2, 3), "b": torch.ones(4)}, state, params)
+
+
+@pytest.mark.parametrize("case", PER_PARAM, ids=PER_PARAM_IDS)
+@pytest.mark.parametrize(
+    "leaf", [None, torch.zeros(4, dtype=torch.int64), torch.zeros(4, dtype=torch.bool), "w"], ids=repr
+)
+def test_init_refuses_what_cannot_be_a_parameter(case, leaf):
+    """``init`` names a parameter that is missing, not a tensor, or integer (its updates would be rounded)."""
+    tx = case.factory(**case.kwargs)
+    with pytest.raises((TypeError, ValueError), match="'b'"):
+        tx.init({"a": torch.zeros(3, 2), "b": leaf})
