@@ -92,8 +92,8 @@ def _filled(like: Tensor, value: float | Tensor) -> Tensor:
     """``value`` everywhere; for a complex tensor in both the real and imaginary parts, as torch's Adagrad."""
     if not like.is_complex():
         return torch.full_like(like, value)
-    real = torch.full_like(torch.view_as_real(like.detach()), value, memory_format=torch.contiguous_format)
-    return torch.view_as_complex(real)
+    real = torch.zeros_like(torch.view_as_real(like.detach()), memory_format=torch.contiguous_format)
+    return torch.view_as_complex(real.add_(value))
 
 
 def scale_by_adagrad(
