@@ -63,7 +63,7 @@ class Chain(GradientTransformation):
         (True, 2, 2)
     """
 
-    parts: tuple[GradientTransformation, ...]
+    parts: tuple[GradientTransformation, ...] = ()  # what a copy made by ``_replace`` reports
 
     def __new__(cls, init: InitFn, update: UpdateFn, parts: tuple[GradientTransformation, ...] = ()) -> Chain:
         self = super().__new__(cls, init, update)

@@ -195,3 +195,20 @@ def test_init_refuses_what_cannot_be_a_parameter(case, leaf):
     tx = case.factory(**case.kwargs)
     with pytest.raises((TypeError, ValueError), match="'b'"):
         tx.init({"a": torch.zeros(3, 2), "b": leaf})
+
+
+def test_a_gradient_on_another_device_is_refused():
+    """Checked from metadata alone (the meta device stands in for an accelerator on a CPU-only machine)."""
+    params = {"w": torch.zeros(2)}
+    tx = otx.adam(0.1)
+    with pytest.raises(ValueError, match=r"'w'.*meta"):
+        tx.update({"w": torch.zeros(2, device="meta")}, tx.init(params), params)
+    with pytest.raises(ValueError, match=r"'w'.*meta"):
+        otx.apply_updates(params, {"w": torch.zeros(2, device="meta")})
+
+
+def test_empty_trees_are_fine_and_missing_ones_are_not():
+    tx = otx.chain(otx.clip_by_global_norm(1.0), otx.adam(0.1))
+    assert tx.update({}, tx.init({}), {})[0] == {}
+    with pytest.raises(ValueError, match="missing \\['w'\\]"):
+        tx.update({}, tx.init({"w": torch.zeros(1)}), {"w": torch.zeros(1)})
