@@ -189,8 +189,8 @@ def set_hyperparams(state: State, **values: Any) -> State:
         raise ValueError(f"Unknown hyperparameters {unknown}; the injected ones are {sorted(node.hyperparams)}.")
     hyperparams = dict(node.hyperparams)
     for name, value in values.items():
+        check_hyperparameter(name, value)  # the construction rules, before anything is converted
         hyperparams[name] = _converted(name, value, hyperparams[name])
-        check_hyperparameter(name, value)
     return replace_node(state, node, node._replace(hyperparams=hyperparams))
 
 
@@ -199,6 +199,4 @@ def _converted(name: str, value: Any, old: Value) -> Value:
         if not isinstance(value, (tuple, list)) or len(value) != len(old):
             raise ValueError(f"Invalid {name}: {value!r}. It must be a sequence of {len(old)} numbers.")
         return tuple(_converted(f"{name}[{i}]", v, o) for i, (v, o) in enumerate(zip(value, old, strict=True)))
-    if isinstance(value, bool) or not isinstance(value, (int, float, Tensor)) or torch.as_tensor(value).ndim:
-        raise ValueError(f"Invalid {name}: {value!r}. It must be a number or a 0-d tensor.")
-    return _to_tensor(value, old)
+    return _to_tensor(value, old)  # checked by check_hyperparameter already
