@@ -13,14 +13,13 @@ combinators, so one call shape serves all.
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol
 
 import torch
 from torch import Tensor
 
-from optimtx.tree import Tree, check_same_keys, leaves, rebuild
+from optimtx.tree import Tree, check_leaves, matched_leaves, rebuild
 
 Params = Mapping[str, Tensor]
 Updates = Mapping[str, Tensor]
@@ -50,12 +49,40 @@ class GradientTransformation(NamedTuple):
     update: UpdateFn
 
 
+class Chain(GradientTransformation):
+    """A :class:`GradientTransformation` built by :func:`chain`, carrying the transforms it chains.
+
+    Still a pair ``(init, update)`` (it unpacks into two), plus the attribute ``parts``:
+    the chained transforms, in order. The structure is part of the value, so code that
+    needs it (``TransformOptimizer`` splitting off a chain's hyperparameter-free head)
+    reads ``parts`` instead of looking the chain up anywhere.
+
+    Example:
+        >>> tx = chain(identity(), identity())
+        >>> isinstance(tx, GradientTransformation), len(tx.parts), len(tuple(tx))
+        (True, 2, 2)
+    """
+
+    parts: tuple[GradientTransformation, ...] = ()  # what a copy made by ``_replace`` reports
+
+    def __new__(cls, init: InitFn, update: UpdateFn, parts: tuple[GradientTransformation, ...] = ()) -> Chain:
+        self = super().__new__(cls, init, update)
+        self.parts = tuple(parts)
+        return self
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # copy/deepcopy/pickle keep the parts
+        return (self.init, self.update, self.parts)
+
+
 class EmptyState(NamedTuple):
     """The state of a stateless transform."""
 
 
 def identity() -> GradientTransformation:
     """The transform that returns the updates unchanged (a new dict, same tensors).
+
+    References:
+        optax: ``optax.identity``.
 
     Example:
         >>> tx = identity()
@@ -69,6 +96,7 @@ def identity() -> GradientTransformation:
 
     def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
         del params, extra
+        check_leaves(updates)
         return dict(updates), state
 
     return GradientTransformation(init, update)
@@ -78,6 +106,9 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """Apply ``transforms`` one after the other; the state is a tuple of their states.
 
     Equivalent to calling each ``update`` in turn on the previous one's output.
+
+    References:
+        optax: ``optax.chain``.
 
     Example:
         >>> from optimtx.transforms.scaling import scale
@@ -103,21 +134,12 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
                 "build the state with this chain's init(params) first."
             )
         new_state = []
-        for tx, s in zip(transforms, state):
+        for tx, s in zip(transforms, state, strict=True):
             updates, s = tx.update(updates, s, params, **extra)
             new_state.append(s)
         return dict(updates), tuple(new_state)
 
-    chained = GradientTransformation(init, update)
-    if not torch.compiler.is_compiling():  # inject_hyperparams rebuilds chains inside compiled updates
-        _CHAIN_PARTS[update] = transforms
-    return chained
-
-
-# The parts of each chain, keyed by its update function (weakly: they die with the chain).
-_CHAIN_PARTS: weakref.WeakKeyDictionary[Callable[..., Any], tuple[GradientTransformation, ...]] = (
-    weakref.WeakKeyDictionary()
-)
+    return Chain(init, update, transforms)
 
 
 def chain_parts(transform: GradientTransformation) -> tuple[GradientTransformation, ...] | None:
@@ -129,17 +151,20 @@ def chain_parts(transform: GradientTransformation) -> tuple[GradientTransformati
         >>> len(parts), chain_parts(identity())
         (2, None)
     """
-    return _CHAIN_PARTS.get(transform.update)
+    return transform.parts if isinstance(transform, Chain) else None
 
 
 def apply_updates(params: Params, updates: Updates) -> Tree:
     """Return ``params + updates`` as a new tree, keeping each parameter's dtype.
 
+    ``updates`` must match ``params`` by name (same keys, same order) and shape (nothing
+    is broadcast); see :func:`optimtx.tree.matched_leaves`. Updates in another floating
+    dtype are converted to the parameter's.
+
     Example:
         >>> apply_updates({"w": torch.ones(2)}, {"w": torch.full((2,), -0.5)})
         {'w': tensor([0.5000, 0.5000])}
     """
-    check_same_keys(params, updates, "updates")
-    ps = leaves(params)
-    us = [u if u.dtype == p.dtype else u.to(p.dtype) for p, u in zip(ps, leaves(updates))]
+    ps = check_leaves(params, "params")
+    us = matched_leaves(updates, params)
     return rebuild(params, torch._foreach_add(ps, us)) if ps else {}

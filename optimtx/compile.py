@@ -27,7 +27,7 @@ import torch.utils._pytree as pytree
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, apply_updates
-from optimtx.tree import Tree
+from optimtx.tree import Tree, check_leaves
 
 State = Any
 
@@ -69,11 +69,18 @@ class FlatLayout(NamedTuple):
             >>> FlatLayout.of({"w": torch.ones(2)}).flatten({"w": torch.tensor([1.0, 2.0])})
             {'float32@cpu': tensor([1., 2.])}
         """
+        check_leaves(tree, "tree")
         if tuple(tree.keys()) != self.keys:
             raise ValueError(
                 f"this tree's keys {list(tree.keys())[:5]}... differ from the layout's {list(self.keys)[:5]}...; "
                 "pass trees with the keys, in the order, that init() saw."
             )
+        for key, leaf, shape in zip(self.keys, tree.values(), self.shapes, strict=True):
+            if leaf.shape != shape:
+                raise ValueError(
+                    f"tree[{key!r}] has shape {tuple(leaf.shape)}, but init() saw shape {tuple(shape)}. "
+                    "Pass one tensor of exactly the parameter's shape per name (nothing is broadcast or transposed)."
+                )
         return {name: _flat(tree, keys, name, out) for name, keys in self.groups.items()}
 
     def unflatten(self, flat: Mapping[str, Tensor]) -> Tree:
@@ -84,11 +91,11 @@ class FlatLayout(NamedTuple):
             >>> layout.unflatten({"float32@cpu": torch.arange(3.0)})
             {'w': tensor([0., 1.]), 'b': tensor([2.])}
         """
-        shape_of = dict(zip(self.keys, self.shapes))
+        shape_of = dict(zip(self.keys, self.shapes, strict=True))
         pieces: dict[str, Tensor] = {}
         for name, keys in self.groups.items():
             sizes = [shape_of[k].numel() for k in keys]
-            for key, piece in zip(keys, torch.split(flat[name], sizes)):
+            for key, piece in zip(keys, torch.split(flat[name], sizes), strict=True):
                 pieces[key] = piece.view(shape_of[key])
         return {k: pieces[k] for k in self.keys}
 
@@ -219,7 +226,7 @@ def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_
 
 def _check_flat(layout: FlatLayout, flat: Mapping[str, Tensor], what: str) -> None:
     """Raise ``ValueError`` unless ``flat`` holds one 1-D buffer of the right size per layout group."""
-    sizes = dict(zip(layout.keys, (shape.numel() for shape in layout.shapes)))
+    sizes = dict(zip(layout.keys, (shape.numel() for shape in layout.shapes), strict=True))
     expected = {name: sum(sizes[k] for k in keys) for name, keys in layout.groups.items()}
     got = {name: tuple(t.shape) for name, t in flat.items()} if isinstance(flat, Mapping) else flat
     if not isinstance(flat, Mapping) or got != {name: (n,) for name, n in expected.items()}:

@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from optimtx.validation import _is_number, check_bool, check_finite, check_non_negative
+from optimtx.validation import check_bool, check_finite, check_non_negative, is_number
 
 NORM_TYPES = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 DECAY_MULTS = ("bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult")
@@ -121,7 +121,7 @@ def check_multiplier(name: str, value: Any) -> None:
         ...
         ValueError: Invalid paramwise_cfg.bias_lr_mult: -1.0. It must be a number >= 0.
     """
-    if not _is_number(value):
+    if not is_number(value):
         raise TypeError(f"{name} must be a number (a multiplier such as 0.1), got {value!r}.")
     check_finite(name, value)
     check_non_negative(name, value)

@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-import optimtx.wrapper.constructor  # noqa: F401  (registers DefaultOptimWrapperConstructor)
+import optimtx.wrapper.constructor
 import optimtx.wrapper.multi_constructor  # noqa: F401  (registers MultiOptimWrapperConstructor)
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS
 from optimtx.wrapper.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS

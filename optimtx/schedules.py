@@ -21,21 +21,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.validation import check_bool, check_positive_int
+from optimtx.validation import check_bool, check_non_negative_int, check_positive_int, check_real
 
 Schedule = Callable[[Any], Any]
-
-
-def _check_number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")
-    return float(value)
-
-
-def _check_non_negative_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"Invalid {name}: {value!r}. It must be an integer >= 0.")
-    return value
 
 
 def _as_step(step: Any) -> Tensor:
@@ -68,7 +56,7 @@ def constant(value: float) -> Schedule:
         >>> constant(0.1)(7)
         0.1
     """
-    value = _check_number("value", value)
+    value = check_real("value", value)
     return _schedule(lambda t: torch.full_like(t, value))
 
 
@@ -81,9 +69,9 @@ def linear(init_value: float, end_value: float, transition_steps: int, transitio
         >>> [linear(0.0, 1.0, 4)(s) for s in (0, 2, 4, 9)]
         [0.0, 0.5, 1.0, 1.0]
     """
-    init_value, end_value = _check_number("init_value", init_value), _check_number("end_value", end_value)
+    init_value, end_value = check_real("init_value", init_value), check_real("end_value", end_value)
     check_positive_int("transition_steps", transition_steps)
-    _check_non_negative_int("transition_begin", transition_begin)
+    check_non_negative_int("transition_begin", transition_begin)
 
     def formula(t: Tensor) -> Tensor:
         frac = torch.clamp((t - transition_begin) / transition_steps, 0.0, 1.0)
@@ -99,7 +87,7 @@ def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Sch
         >>> [round(cosine_decay(1.0, 10)(s), 4) for s in (0, 5, 10, 20)]
         [1.0, 0.5, 0.0, 0.0]
     """
-    init_value, alpha = _check_number("init_value", init_value), _check_number("alpha", alpha)
+    init_value, alpha = check_real("init_value", init_value), check_real("alpha", alpha)
     check_positive_int("decay_steps", decay_steps)
 
     def formula(t: Tensor) -> Tensor:
@@ -122,9 +110,9 @@ def warmup_cosine_decay(
         >>> [round(s(i), 4) for i in range(8)]
         [0.0, 0.5, 1.0, 0.8536, 0.5, 0.1464, 0.0, 0.0]
     """
-    init_value, peak_value = _check_number("init_value", init_value), _check_number("peak_value", peak_value)
-    end_value = _check_number("end_value", end_value)
-    _check_non_negative_int("warmup_steps", warmup_steps)
+    init_value, peak_value = check_real("init_value", init_value), check_real("peak_value", peak_value)
+    end_value = check_real("end_value", end_value)
+    check_non_negative_int("warmup_steps", warmup_steps)
     check_positive_int("decay_steps", decay_steps)
     if decay_steps <= warmup_steps:
         raise ValueError(
@@ -151,17 +139,17 @@ def _multistep_table(
             f"with gamma, not {'both' if milestones is not None else 'neither'}."
         )
     if milestones is not None:
-        gamma = _check_number("gamma", gamma)
+        gamma = check_real("gamma", gamma)
         if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Sequence):
             raise ValueError(f"Invalid milestones: {milestones!r}. It must be a list of integers >= 0.")
-        table = [(_check_non_negative_int("milestones[i]", m), gamma) for m in milestones]
+        table = [(check_non_negative_int(f"milestones[{i}]", m), gamma) for i, m in enumerate(milestones)]
     else:
         if not isinstance(boundaries_and_scales, Mapping):
             raise ValueError(
                 f"Invalid boundaries_and_scales: {boundaries_and_scales!r}. It must be a dict step -> scale."
             )
         table = [
-            (_check_non_negative_int("boundary", b), _check_number(f"scale at {b!r}", s))
+            (check_non_negative_int("boundary", b), check_real(f"scale at {b!r}", s))
             for b, s in boundaries_and_scales.items()
         ]
     return sorted(table)
@@ -187,7 +175,7 @@ def multistep(
         >>> [multistep(1.0, milestones=[1, 3], gamma=0.5)(i) for i in range(4)]
         [1.0, 0.5, 0.5, 0.25]
     """
-    init_value = _check_number("init_value", init_value)
+    init_value = check_real("init_value", init_value)
     table = _multistep_table(boundaries_and_scales, milestones, gamma)
 
     def formula(t: Tensor) -> Tensor:
@@ -217,13 +205,13 @@ def exponential_decay(
         >>> [exponential_decay(1.0, 2, 0.5)(s) for s in (0, 1, 2, 4)]
         [1.0, 0.7071067811865476, 0.5, 0.25]
     """
-    init_value, decay_rate = _check_number("init_value", init_value), _check_number("decay_rate", decay_rate)
+    init_value, decay_rate = check_real("init_value", init_value), check_real("decay_rate", decay_rate)
     if decay_rate <= 0:
         raise ValueError(f"Invalid decay_rate: {decay_rate!r}. It must be a number > 0.")
     check_positive_int("transition_steps", transition_steps)
-    _check_non_negative_int("transition_begin", transition_begin)
+    check_non_negative_int("transition_begin", transition_begin)
     check_bool("staircase", staircase)
-    end = None if end_value is None else _check_number("end_value", end_value)
+    end = None if end_value is None else check_real("end_value", end_value)
 
     def formula(t: Tensor) -> Tensor:
         exponent = torch.clamp(t - transition_begin, min=0.0) / transition_steps
@@ -246,10 +234,10 @@ def polynomial(
         >>> [polynomial(1.0, 0.0, 2, 4)(s) for s in (0, 2, 4, 8)]
         [1.0, 0.25, 0.0, 0.0]
     """
-    init_value, end_value = _check_number("init_value", init_value), _check_number("end_value", end_value)
-    power = _check_number("power", power)
+    init_value, end_value = check_real("init_value", init_value), check_real("end_value", end_value)
+    power = check_real("power", power)
     check_positive_int("transition_steps", transition_steps)
-    _check_non_negative_int("transition_begin", transition_begin)
+    check_non_negative_int("transition_begin", transition_begin)
 
     def formula(t: Tensor) -> Tensor:
         done = torch.clamp(t - transition_begin, 0.0, transition_steps) / transition_steps
@@ -278,7 +266,7 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
             "it needs exactly one boundary fewer than schedules."
         )
     for b in boundaries:
-        _check_non_negative_int("boundary", b)
+        check_non_negative_int("boundary", b)
     if boundaries != sorted(boundaries):
         raise ValueError(f"Invalid boundaries: {boundaries!r}. They must be in non-decreasing order.")
 
@@ -288,7 +276,7 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
             i = sum(b <= step for b in boundaries)
             return float(schedules[i](step - boundaries[i - 1] if i else step))
         value = torch.as_tensor(schedules[0](t), dtype=torch.float64)
-        for boundary, part in zip(boundaries, schedules[1:]):
+        for boundary, part in zip(boundaries, schedules[1:], strict=True):
             later = torch.as_tensor(part(t - boundary), dtype=torch.float64)
             value = torch.where(t < boundary, value, later)
         return _finish(step, value)

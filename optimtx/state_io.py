@@ -19,7 +19,11 @@ _SCALARS = (bool, int, float, str, type(None))
 
 
 def state_dict(state: Any) -> Any:
-    """The plain nested form of ``state`` (detached tensors, shared with the state, not copied).
+    """The plain nested form of ``state``: a snapshot, whose tensors are detached copies.
+
+    Pure updates return new tensors, so sharing memory with a state would be harmless
+    there, but ``compile_step(..., donate=True)`` and the stateful facade write states in
+    place; a copy makes the result a checkpoint that never drifts as training goes on.
 
     Example:
         >>> from optimtx.transforms.clipping import ClipByGlobalNormState
@@ -27,9 +31,9 @@ def state_dict(state: Any) -> Any:
         {'0': {'norm': tensor(1.)}}
     """
     if isinstance(state, Tensor):
-        return state.detach()
+        return state.detach().clone()
     if is_namedtuple(state):
-        return {field: state_dict(value) for field, value in zip(state._fields, state)}
+        return {field: state_dict(value) for field, value in zip(state._fields, state, strict=True)}
     if isinstance(state, (tuple, list)):
         return {str(i): state_dict(s) for i, s in enumerate(state)}
     if isinstance(state, dict):
@@ -44,8 +48,8 @@ def load_state_dict(template: Any, sd: Any) -> Any:
 
     Structure, names, tensor shapes and dtypes must match ``template`` (usually
     ``tx.init(params)``); every problem found is listed in one ``ValueError``, and
-    nothing is returned unless all of them match. Tensors are copied to the template's
-    devices.
+    nothing is returned unless all of them match (all or nothing). Tensors are copied to
+    the template's devices; neither ``template`` nor ``sd`` is modified or kept.
 
     Example:
         >>> from optimtx.transforms.clipping import ClipByGlobalNormState
@@ -72,7 +76,7 @@ def _load(template: Any, sd: Any, path: str, problems: list[str]) -> Any:
     if isinstance(template, Tensor):
         return _load_tensor(template, sd, path, problems)
     if is_namedtuple(template):
-        fields = _load_mapping(dict(zip(template._fields, template)), sd, path, problems, attr=True)
+        fields = _load_mapping(dict(zip(template._fields, template, strict=True)), sd, path, problems, attr=True)
         complete = fields is not None and len(fields) == len(template._fields)
         return type(template)(**fields) if complete else None
     if isinstance(template, (tuple, list)):

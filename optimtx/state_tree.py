@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimtx.tree import check_params
+
 
 def zero_counter(params: Mapping[str, Tensor]) -> Tensor:
     """An int64 0-d zero on the device of the first parameter (the default device if there are none).
@@ -26,6 +28,7 @@ def zero_counter(params: Mapping[str, Tensor]) -> Tensor:
         >>> zero_counter({"w": torch.ones(2)})
         tensor(0)
     """
+    check_params(params)
     first = next(iter(params.values()), None)
     return torch.zeros((), dtype=torch.int64, device=first.device if first is not None else None)
 
@@ -139,3 +142,62 @@ def replace_node(state: Any, old: Any, new: Any) -> Any:
     if isinstance(state, dict):
         return {k: replace_node(v, old, new) for k, v in state.items()}
     return state
+
+
+def check_state(state: Any, kind: type, who: str) -> None:
+    """Raise ``TypeError`` unless ``state`` is a ``kind`` (the state ``who``'s ``init`` builds).
+
+    Catches a state from another transform (an SGD state given to Adam) before any
+    arithmetic, instead of an ``AttributeError`` from deep inside the update.
+
+    Example:
+        >>> from optimtx.base import EmptyState
+        >>> check_state((), EmptyState, "scale(...)")
+        Traceback (most recent call last):
+        ...
+        TypeError: scale(...) got a state of type tuple, not EmptyState. ...
+    """
+    if not isinstance(state, kind):
+        raise TypeError(
+            f"{who} got a state of type {type(state).__name__}, not {kind.__name__}. "
+            "Pass the state this transform's own init(params) built (or loaded with load_state_dict)."
+        )
+
+
+def has_complex(tensors: list[Tensor]) -> bool:
+    """Whether any of ``tensors`` is complex (a Python check of dtypes, no device sync).
+
+    Example:
+        >>> has_complex([torch.ones(1), torch.ones(1, dtype=torch.complex64)])
+        True
+    """
+    return any(t.is_complex() for t in tensors)
+
+
+def _real(t: Tensor) -> Tensor:
+    return torch.view_as_real(t) if t.is_complex() else t
+
+
+def _back(new: Tensor, old: Tensor) -> Tensor:
+    return torch.view_as_complex(new.contiguous()) if old.is_complex() else new
+
+
+def on_real_view(update: Callable[..., Any], updates: Mapping[str, Tensor], state: Any, params: Any, extra: dict):
+    """Run ``update`` with every complex tensor replaced by its real view, as ``torch.optim`` does.
+
+    torch's optimizers treat a complex parameter as the real tensor ``view_as_real(p)``
+    (real and imaginary parts as two entries), so Adam's second moment tracks ``re(g)**2``
+    and ``im(g)**2`` separately. Complex updates and state entries come back as complex
+    tensors of their original shapes and dtypes.
+
+    Example:
+        >>> double = lambda u, s, p=None: ({k: v * 2 for k, v in u.items()}, s)
+        >>> on_real_view(double, {"z": torch.tensor([1 + 2j])}, (), None, {})
+        ({'z': tensor([2.+4.j])}, ())
+    """
+    real_params = None if params is None else {k: _real(v) for k, v in params.items()}
+    new_updates, new_state = update(
+        {k: _real(v) for k, v in updates.items()}, map_tensors(_real, state), real_params, **extra
+    )
+    out = {k: _back(v, updates[k]) if k in updates else v for k, v in new_updates.items()}
+    return out, map_tensors(_back, new_state, state)

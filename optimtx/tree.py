@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 Tree = dict[str, Tensor]
+_STRIDED = torch.strided
 
 
 def leaves(tree: Mapping[str, Tensor]) -> list[Tensor]:
@@ -54,6 +55,8 @@ def check_same_keys(expected: Mapping[str, object], got: Mapping[str, object], w
         ...
         ValueError: updates do not match the expected tree: missing ['a'], unexpected ['b']. ...
     """
+    if not isinstance(got, Mapping):
+        raise TypeError(f"{what} must be a dict of parameter name -> tensor, got {type(got).__name__} {got!r:.80}.")
     if list(expected.keys()) == list(got.keys()):
         return
     missing = [k for k in expected if k not in got]
@@ -63,6 +66,123 @@ def check_same_keys(expected: Mapping[str, object], got: Mapping[str, object], w
         f"{what} do not match the expected tree: {detail}. "
         "Pass trees with the same keys, in the same order, as the ones given to init()."
     )
+
+
+def check_leaves(tree: Mapping[str, Any], what: str = "updates") -> list[Tensor]:
+    """The tensors of ``tree``, after checking that each one is a dense (strided) tensor.
+
+    ``None`` entries (a parameter that got no gradient), sparse gradients and non-tensors
+    are refused with an error naming the parameter. Python metadata only: no device sync.
+
+    Example:
+        >>> check_leaves({"w": torch.ones(1), "b": None})
+        Traceback (most recent call last):
+        ...
+        TypeError: updates['b'] is None, not a tensor. ...
+    """
+    if not isinstance(tree, Mapping):
+        raise TypeError(f"{what} must be a dict of parameter name -> tensor, got {type(tree).__name__} {tree!r:.80}.")
+    values = list(tree.values())
+    if all(isinstance(v, Tensor) and v.layout == torch.strided for v in values):
+        return values
+    for key, value in tree.items():
+        _check_leaf(key, value, what)
+    return values
+
+
+def _check_leaf(key: str, value: Any, what: str) -> None:
+    if value is None:
+        raise TypeError(
+            f"{what}[{key!r}] is None, not a tensor. Drop parameters without a gradient from the tree "
+            "(and from init()), or pass zeros for them."
+        )
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{what}[{key!r}] is {type(value).__name__} {value!r:.80}, not a tensor.")
+    if value.layout != torch.strided:
+        raise TypeError(
+            f"{what}[{key!r}] is a {value.layout} tensor; only dense (strided) tensors are supported. "
+            "Convert it with .to_dense(), or use nn.Embedding(sparse=False)."
+        )
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Raise unless ``params`` is a tree of dense floating (or complex) tensors, the kind ``init`` builds state for.
+
+    Integer or bool parameters are refused: an optimizer state for them would silently
+    round every update. The error names the parameter.
+
+    Example:
+        >>> check_params({"steps": torch.zeros(2, dtype=torch.int64)})
+        Traceback (most recent call last):
+        ...
+        TypeError: params['steps'] has dtype torch.int64; only floating and complex parameters can be optimized.
+    """
+    for key, value in zip(params, check_leaves(params, "params"), strict=True):
+        if not (value.is_floating_point() or value.is_complex()):
+            raise TypeError(
+                f"params[{key!r}] has dtype {value.dtype}; only floating and complex parameters can be optimized."
+            )
+
+
+def matched_leaves(
+    tree: Mapping[str, Any], reference: Mapping[str, Tensor], what: str = "updates", *, keep_dtype: bool = False
+) -> list[Tensor]:
+    """The tensors of ``tree``, checked to match ``reference`` by name and shape, in ``reference``'s dtypes.
+
+    This is the one check made wherever a tree meets a state or another tree. ``tree``
+    must have the keys of ``reference`` in the same order (an error lists missing and
+    unexpected names, or says the order differs), and each tensor must have the shape of
+    its reference (no broadcasting), be on its device, and be complex exactly when the
+    reference is. A floating tensor of another floating dtype (float32 gradients for
+    bfloat16 parameters) is converted to the reference's dtype, so states keep the dtype
+    ``init`` gave them; ``keep_dtype=True`` skips that conversion (a state stored in a lower
+    precision, ``mu_dtype``, is computed on in the gradients' dtype). Python metadata only: no
+    device sync, fine under ``torch.compile``.
+
+    Example:
+        >>> matched_leaves({"w": torch.ones(2)}, {"w": torch.zeros(2, dtype=torch.float64)})
+        [tensor([1., 1.], dtype=torch.float64)]
+        >>> matched_leaves({"w": torch.ones(1)}, {"w": torch.zeros(2)})
+        Traceback (most recent call last):
+        ...
+        ValueError: updates['w'] has shape (1,), but the parameter has shape (2,). ...
+    """
+    if not isinstance(tree, Mapping):
+        check_leaves(tree, what)  # raises the TypeError
+    values, refs = list(tree.values()), list(reference.values())
+    if list(tree.keys()) != list(reference.keys()):
+        check_same_keys(reference, tree, what)
+    # One pass over Python metadata on the hot path; the slow path below finds and names the culprit.
+    if all(
+        isinstance(v, Tensor)
+        and v.shape == r.shape
+        and (keep_dtype or v.dtype == r.dtype)
+        and v.layout == _STRIDED
+        and v.device == r.device
+        for v, r in zip(values, refs, strict=True)
+    ):
+        return values
+    check_leaves(tree, what)
+    return [_matched_leaf(k, v, r, what, keep_dtype) for k, v, r in zip(tree.keys(), values, refs, strict=True)]
+
+
+def _matched_leaf(key: str, value: Tensor, ref: Tensor, what: str, keep_dtype: bool = False) -> Tensor:
+    if value.shape != ref.shape:
+        raise ValueError(
+            f"{what}[{key!r}] has shape {tuple(value.shape)}, but the parameter has shape {tuple(ref.shape)}. "
+            "Pass one tensor of exactly the parameter's shape per name (nothing is broadcast)."
+        )
+    if value.device != ref.device:
+        raise ValueError(
+            f"{what}[{key!r}] is on {value.device}, but the parameter (and its state) is on {ref.device}. "
+            "Move the tensors to one device first."
+        )
+    if value.is_complex() != ref.is_complex() or not (value.is_floating_point() or value.is_complex()):
+        raise TypeError(
+            f"{what}[{key!r}] has dtype {value.dtype}, which cannot stand for a {ref.dtype} parameter. "
+            "Pass floating tensors for floating parameters and complex ones for complex parameters."
+        )
+    return value if keep_dtype or value.dtype == ref.dtype else value.to(ref.dtype)
 
 
 def global_norm(tree: Mapping[str, Tensor], norm_type: float = 2.0) -> Tensor:

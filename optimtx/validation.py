@@ -1,34 +1,58 @@
 """Construction-time checks of hyperparameters, with errors that name the bad value.
 
-Python numbers are checked eagerly. 0-d tensors (as ``inject_hyperparams`` passes them)
-are accepted unchecked, since reading a tensor would sync with the device. Schedules
-(callables) are accepted only where the caller says the hyperparameter supports one
-(``schedule=True``, e.g. a learning rate); elsewhere they are a ``TypeError`` at once.
+This is the one home of argument checks (one wording: ``Invalid <name>: <value!r>. It
+must be ...`` for a bad value, ``<name> must be ..., got <value!r>.`` for a bad type).
+Python numbers are checked eagerly: NaN is always refused, infinity unless the caller
+allows it (``allow_inf=True``, e.g. ``max_norm``). 0-d tensors (as ``inject_hyperparams``
+passes them) are checked for shape only, since reading a tensor would sync with the
+device; tensors of other shapes are refused. Schedules (callables) are accepted only
+where the caller says the hyperparameter supports one (``schedule=True``, e.g. a learning
+rate); elsewhere they are a ``TypeError`` at once. Bools are never numbers here, and
+flags accept only ``True``/``False`` (``"no"`` is a ``TypeError``, not a truthy value).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a real Python (or NumPy) number; bools are not numbers here.
+
+    Example:
+        >>> is_number(0.5), is_number(True), is_number("1")
+        (True, False, False)
+    """
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _check_type(name: str, value: Any, schedule: bool) -> None:
-    if isinstance(value, Tensor) or _is_number(value) or (schedule and callable(value)):
+    if isinstance(value, Tensor):
+        if value.ndim != 0 or not value.is_floating_point():
+            raise ValueError(
+                f"Invalid {name}: a {value.dtype} tensor of shape {tuple(value.shape)}. "
+                "It must be a number or a 0-d floating tensor."
+            )
+        return
+    if is_number(value) or (schedule and callable(value)):
         return
     accepted = "a number, a 0-d tensor or a schedule" if schedule else "a number or a 0-d tensor"
     raise TypeError(f"{name} must be {accepted}, got {value!r}.")
 
 
-def check_non_negative(name: str, value: Any, *, schedule: bool = False) -> None:
-    """Raise ``ValueError`` if ``value`` is a number below 0 (or NaN).
+def _check_finite_number(name: str, value: Any, allow_inf: bool) -> None:
+    if is_number(value) and (math.isnan(value) or (not allow_inf and math.isinf(value))):
+        raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")
+
+
+def check_non_negative(name: str, value: Any, *, schedule: bool = False, allow_inf: bool = False) -> None:
+    """Raise ``ValueError`` if ``value`` is a number below 0, NaN, or (unless ``allow_inf``) infinite.
 
     Example:
         >>> check_non_negative("lr", -1.0)
@@ -37,12 +61,13 @@ def check_non_negative(name: str, value: Any, *, schedule: bool = False) -> None
         ValueError: Invalid lr: -1.0. It must be a number >= 0.
     """
     _check_type(name, value, schedule)
-    if _is_number(value) and not value >= 0:
+    if is_number(value) and not value >= 0:
         raise ValueError(f"Invalid {name}: {value!r}. It must be a number >= 0.")
+    _check_finite_number(name, value, allow_inf)
 
 
-def check_positive(name: str, value: Any, *, schedule: bool = False) -> None:
-    """Raise ``ValueError`` if ``value`` is a number <= 0 (or NaN).
+def check_positive(name: str, value: Any, *, schedule: bool = False, allow_inf: bool = False) -> None:
+    """Raise ``ValueError`` if ``value`` is a number <= 0, NaN, or (unless ``allow_inf``) infinite.
 
     Example:
         >>> check_positive("growth_factor", 0)
@@ -51,8 +76,9 @@ def check_positive(name: str, value: Any, *, schedule: bool = False) -> None:
         ValueError: Invalid growth_factor: 0. It must be a number > 0.
     """
     _check_type(name, value, schedule)
-    if _is_number(value) and not value > 0:
+    if is_number(value) and not value > 0:
         raise ValueError(f"Invalid {name}: {value!r}. It must be a number > 0.")
+    _check_finite_number(name, value, allow_inf)
 
 
 def check_unit_interval(name: str, value: Any, *, closed_right: bool = False, schedule: bool = False) -> None:
@@ -65,7 +91,7 @@ def check_unit_interval(name: str, value: Any, *, closed_right: bool = False, sc
         ValueError: Invalid betas[0]: 1.0. It must be in [0, 1).
     """
     _check_type(name, value, schedule)
-    if not _is_number(value):
+    if not is_number(value):
         return
     ok = 0 <= value <= 1 if closed_right else 0 <= value < 1
     if not ok:
@@ -82,7 +108,7 @@ def check_norm_type(norm_type: Any) -> float:
     """
     if isinstance(norm_type, str) and norm_type.lower() == "inf":
         return math.inf
-    if not _is_number(norm_type) or not norm_type > 0:
+    if not is_number(norm_type) or not norm_type > 0:
         raise ValueError(f"Invalid norm_type: {norm_type!r}. It must be a number > 0 or 'inf'.")
     return float(norm_type)
 
@@ -127,18 +153,17 @@ def check_finite(name: str, value: Any) -> None:
         ValueError: Invalid factor: nan. It must be a finite number.
     """
     _check_type(name, value, schedule=False)
-    if _is_number(value) and not math.isfinite(value):
-        raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")
+    _check_finite_number(name, value, allow_inf=False)
 
 
 def check_non_negative_int(name: str, value: Any) -> int:
     """Return ``value`` if it is an int >= 0, else raise.
 
     Example:
-        >>> check_non_negative_int("warmup_steps", -1)
+        >>> check_non_negative_int("transition_begin", -1)
         Traceback (most recent call last):
         ...
-        ValueError: Invalid warmup_steps: -1. It must be an integer >= 0.
+        ValueError: Invalid transition_begin: -1. It must be an integer >= 0.
     """
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an integer >= 0, got {value!r}.")
@@ -199,7 +224,7 @@ def check_number_in(name: str, value: Any, low: float, high: float, *, open_low:
         ...
         ValueError: Invalid start_factor: 0.0. It must be a number in (0.0, 1.0].
     """
-    if not _is_number(value):
+    if not is_number(value):
         raise TypeError(f"{name} must be a number, got {value!r}.")
     ok = (low < value if open_low else low <= value) and value <= high
     if not ok:
@@ -230,7 +255,7 @@ def check_finite_non_negative(name: str, value: Any) -> None:
         ValueError: Invalid gamma: nan. It must be a finite number >= 0.
     """
     _check_type(name, value, schedule=False)
-    if _is_number(value) and not (math.isfinite(value) and value >= 0):
+    if is_number(value) and not (math.isfinite(value) and value >= 0):
         raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number >= 0.")
 
 
@@ -253,3 +278,103 @@ def check_int_list(name: str, value: Any, minimum: int, *, non_empty: bool = Fal
         if item < minimum:
             raise ValueError(f"Invalid {name}: {value!r}. Every entry must be an integer >= {minimum}.")
     return [int(item) for item in value]
+
+
+def check_real(name: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a finite real number (not a bool), else raise.
+
+    Example:
+        >>> check_real("init_value", float("inf"))
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid init_value: inf. It must be a finite number.
+    """
+    if not is_number(value):
+        raise TypeError(f"{name} must be a finite number, got {value!r}.")
+    _check_finite_number(name, value, allow_inf=False)
+    return float(value)
+
+
+def check_betas(betas: Any, name: str = "betas") -> tuple[Any, Any]:
+    """Return ``betas`` as a pair after checking that it holds two numbers in [0, 1).
+
+    Example:
+        >>> check_betas((0.9, 1.5))
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid betas[1]: 1.5. It must be in [0, 1).
+    """
+    if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"Invalid {name}: {betas!r}. It must be a pair (beta1, beta2), each in [0, 1).")
+    check_unit_interval(f"{name}[0]", betas[0])
+    check_unit_interval(f"{name}[1]", betas[1])
+    return betas[0], betas[1]
+
+
+def check_loss_scaling_args(init_scale: Any, growth_factor: Any, backoff_factor: Any, growth_interval: Any) -> None:
+    """Check GradScaler-style arguments (shared by ``scale_by_amp`` and the facade's ``LossScaler``).
+
+    ``init_scale`` must be a finite number > 0 (an infinite scale would skip every step).
+
+    Example:
+        >>> check_loss_scaling_args(2.0**16, 2.0, 1.5, 2000)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid backoff_factor: 1.5. It must be a number in (0, 1).
+    """
+    check_positive("init_scale", init_scale)
+    check_positive("growth_factor", growth_factor)
+    check_positive("backoff_factor", backoff_factor)
+    check_positive_int("growth_interval", growth_interval)
+    if is_number(growth_factor) and growth_factor <= 1.0:
+        raise ValueError(f"Invalid growth_factor: {growth_factor!r}. It must be a number > 1.")
+    if is_number(backoff_factor) and backoff_factor >= 1.0:
+        raise ValueError(f"Invalid backoff_factor: {backoff_factor!r}. It must be a number in (0, 1).")
+
+
+def _unit(name: str, value: Any) -> None:
+    check_unit_interval(name, value)
+
+
+# The rule for each hyperparameter name the built-in factories take, so values set after
+# construction (``set_hyperparams``) are checked exactly as the factories check them.
+HYPERPARAMETER_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "lr": check_non_negative,
+    "learning_rate": check_non_negative,
+    "weight_decay": check_non_negative,
+    "eps": check_non_negative,
+    "momentum": check_non_negative,
+    "dampening": check_finite,
+    "lr_decay": check_non_negative,
+    "initial_accumulator_value": check_non_negative,
+    "b1": _unit,
+    "b2": _unit,
+    "alpha": lambda name, value: check_unit_interval(name, value, closed_right=True),
+    "factor": check_finite,
+    "max_norm": lambda name, value: check_non_negative(name, value, allow_inf=True),
+    "clip_value": lambda name, value: check_non_negative(name, value, allow_inf=True),
+    "betas": lambda name, value: check_betas(value, name),
+}
+
+
+def check_hyperparameter(name: str, value: Any) -> None:
+    """Check ``value`` by the rule the built-in factories use for a hyperparameter called ``name``.
+
+    Names without a rule only need to be numbers or 0-d tensors (or sequences of them).
+
+    Example:
+        >>> check_hyperparameter("betas", (2.0, 3.0))
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid betas[0]: 2.0. It must be in [0, 1).
+    """
+    rule = HYPERPARAMETER_CHECKS.get(name)
+    if rule is not None:
+        rule(name, value)
+    elif isinstance(value, (tuple, list)):
+        for i, v in enumerate(value):
+            _check_type(f"{name}[{i}]", v, schedule=False)
+            _check_finite_number(f"{name}[{i}]", v, allow_inf=False)
+    else:
+        _check_type(name, value, schedule=False)
+        _check_finite_number(name, value, allow_inf=False)

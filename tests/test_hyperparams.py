@@ -107,5 +107,5 @@ def test_errors():
     with pytest.raises(TypeError, match="factory"):
         otx.inject_hyperparams(3)
     adam_state = otx.inject_hyperparams(otx.adam)(lr=0.1, betas=(0.9, 0.99)).init({"w": torch.ones(1)})
-    with pytest.raises(ValueError, match="sequence of 2"):
+    with pytest.raises(ValueError, match=r"pair \(beta1, beta2\)|sequence of 2"):
         otx.set_hyperparams(adam_state, betas=0.9)

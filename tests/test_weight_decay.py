@@ -67,5 +67,5 @@ def test_mask_values_must_be_bools():
 
 def test_params_must_match_updates():
     tx = otx.add_decayed_weights(0.1)
-    with pytest.raises(ValueError, match="params do not match"):
+    with pytest.raises(ValueError, match=r"updates do not match.*missing \[.v.\], unexpected \[.w.\]"):
         tx.update({"w": torch.ones(1)}, tx.init({}), {"v": torch.ones(1)})

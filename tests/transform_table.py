@@ -472,3 +472,37 @@ TABLE: list[TransformCase] = [
         "inject_hyperparams_lars", lambda **kw: otx.inject_hyperparams(otx.lars)(**kw), {"lr": 0.1}, needs_params=True
     ),
 ]
+
+# Hostile values (issue 10): NaN, infinity, bools given as strings, wrong-shaped tensors. Kept in one
+# block so the cases above stay as they were; tests/reliability/ covers every argument by kind.
+_NAN, _INF = float("nan"), float("inf")
+_HOSTILE: dict[str, tuple[tuple[dict[str, Any], type[Exception], str], ...]] = {
+    "scale_by_learning_rate": (({"lr": _NAN}, ValueError, "lr: nan"), ({"lr": _INF}, ValueError, "lr: inf")),
+    "add_decayed_weights": (({"weight_decay": _INF}, ValueError, "weight_decay: inf"),),
+    "trace": (
+        ({"momentum": _NAN}, ValueError, "momentum"),
+        ({"momentum": 0.9, "nesterov": "no"}, TypeError, "nesterov"),
+        ({"momentum": 0.9, "dampening": _NAN}, ValueError, "dampening"),
+    ),
+    "scale_by_adam": (({"amsgrad": "no"}, TypeError, "amsgrad"), ({"eps": _INF}, ValueError, "eps")),
+    "scale_by_rms": (({"alpha": 2.0}, ValueError, "alpha"), ({"centered": "False"}, TypeError, "centered")),
+    "sgd": (
+        ({"lr": 0.1, "weight_decay": _INF}, ValueError, "weight_decay: inf"),
+        ({"lr": _NAN}, ValueError, "lr: nan"),
+        ({"lr": 0.1, "momentum": 0.9, "nesterov": "yes"}, TypeError, "nesterov"),
+    ),
+    "adam": (
+        ({"amsgrad": "no"}, TypeError, "amsgrad"),
+        ({"betas": (2.0, 3.0)}, ValueError, "betas"),
+        ({"betas": (_NAN, 0.9)}, ValueError, "betas"),
+        ({"lr": torch.ones(2)}, ValueError, "shape"),
+    ),
+    "adamw": (({"amsgrad": 1}, TypeError, "amsgrad"), ({"eps": _NAN}, ValueError, "eps")),
+    "rmsprop": (({"alpha": 2.0}, ValueError, "alpha"), ({"centered": "no"}, TypeError, "centered")),
+    "adagrad": (({"initial_accumulator_value": -1.0}, ValueError, "initial_accumulator_value"),),
+    "lion": (({"weight_decay": _NAN}, ValueError, "weight_decay"),),
+    "adamax": (({"eps": _INF}, ValueError, "eps"),),
+    "accumulate": (({"inner": otx.identity(), "every_k": 2, "average": "no"}, TypeError, "average"),),
+    "scale_by_amp": (({"inner": otx.identity(), "init_scale": _INF}, ValueError, "init_scale"),),
+}
+TABLE = [dataclasses.replace(c, invalid=c.invalid + _HOSTILE.get(c.name, ())) for c in TABLE]

@@ -15,9 +15,9 @@ from typing import Any
 import torch
 
 from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.transforms.adam import adam_moments
+from optimtx.transforms.adam import ScaleByAdamState, _moments
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import check_same_keys, leaves, rebuild
+from optimtx.tree import matched_leaves, rebuild
 
 
 def fuse_adamw(
@@ -48,18 +48,22 @@ def fuse_adamw(
     blocks = 3 if weight_decay != 0 else 2
 
     def update(updates: Updates, state: Any, params: Params | None = None, **extra: Any):
-        if not isinstance(state, tuple) or len(state) != blocks:
-            return chained.update(updates, state, params, **extra)
+        if not isinstance(state, tuple) or len(state) != blocks or not isinstance(state[0], ScaleByAdamState):
+            return chained.update(updates, state, params, **extra)  # raises the chain's clear error
+        grads = matched_leaves(updates, state[0].mu, keep_dtype=mu_dtype is not None)
+        if any(g.is_complex() for g in grads):
+            return chained.update(updates, state, params, **extra)  # the blocks handle complex tensors
         if weight_decay != 0:
-            params = require_params(params, "add_decayed_weights")
-            check_same_keys(updates, params, "params")
-        adam_state, mu, denominator = adam_moments(updates, state[0], b1, b2, eps, amsgrad, mu_dtype)
+            param_leaves = matched_leaves(
+                require_params(params, "add_decayed_weights"), state[0].mu, "params", keep_dtype=mu_dtype is not None
+            )
+        adam_state, mu, denominator = _moments(grads, updates, state[0], b1, b2, eps, amsgrad, mu_dtype)
         new_state = (adam_state, *state[1:])
         if not mu:
             return {}, new_state
         if weight_decay != 0:
             # Fresh, and mul's backward does not need its output, so the in-place addcdiv is safe.
-            out = list(torch._foreach_mul(leaves(params), -lr * weight_decay))
+            out = list(torch._foreach_mul(param_leaves, -lr * weight_decay))
             torch._foreach_addcdiv_(out, mu, denominator, value=-lr)
         else:
             out = list(torch._foreach_div(mu, denominator))  # fresh; div's backward needs only its inputs

@@ -8,9 +8,9 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import select, zero_counter
+from optimtx.state_tree import check_state, select, zero_counter
 from optimtx.transforms.finite import guarded_update
-from optimtx.tree import Tree, leaves, rebuild, zeros_like
+from optimtx.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_positive_int
 
 
@@ -37,12 +37,15 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool = True
     was; call k returns ``inner``'s updates for the window's mean (``average=True``) or
     sum. The choice is made on the device with ``torch.where``, so ``inner`` is also
     evaluated (and its result discarded) on the other calls. The sum is kept in the
-    gradients' dtype.
+    dtype ``init`` gave it (the parameters').
 
     Args:
         inner: the transform applied once per window (e.g. ``sgd(0.1)``).
         every_k: the window length (int >= 1).
         average: divide the window's sum by ``every_k`` before ``inner`` sees it.
+
+    References:
+        optax: ``optax.MultiSteps``; MMEngine: ``OptimWrapper(accumulative_counts=...)``.
 
     Example:
         >>> from optimtx.transforms.scaling import scale
@@ -64,7 +67,8 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool = True
         return AccumulateState(zero, zero.clone(), zeros_like(params), inner.init(params))
 
     def update(updates: Updates, state: AccumulateState, params: Params | None = None, **extra: Any):
-        grads = leaves(updates)
+        check_state(state, AccumulateState, "accumulate")
+        grads = matched_leaves(updates, state.acc_grads)
         if not grads:
             return {}, state
         total = torch._foreach_add(leaves(state.acc_grads), grads)
@@ -73,7 +77,7 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool = True
         new_updates, inner_state = guarded_update(
             ~emit, inner, rebuild(updates, window), state.inner_state, params, extra
         )
-        acc = select(emit, zeros_like(updates), rebuild(updates, total))
+        acc = select(emit, zeros_like(state.acc_grads), rebuild(updates, total))
         step = emit.to(torch.int64)
         return new_updates, AccumulateState(
             mini_step=(state.mini_step + 1) * (1 - step),

@@ -8,10 +8,10 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import zero_counter
+from optimtx.state_tree import check_state, has_complex, on_real_view, zero_counter
 from optimtx.transforms.kernels import add_, decay_add_square, lerp, loop_invariant, mul, to_dtype, to_dtypes_of
-from optimtx.tree import leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative, check_state_dtype, check_unit_interval
+from optimtx.tree import leaves, matched_leaves, rebuild, zeros_like
+from optimtx.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
 
 
 class ScaleByAdamState(NamedTuple):
@@ -58,11 +58,26 @@ def _denominator(nu: list[Tensor], b1: float | Tensor, b2: float | Tensor, eps: 
     return root
 
 
-def _first_moment_step(updates: Updates, state: Any, b1: float | Tensor) -> tuple[list[Tensor], Tensor, list[Tensor]]:
+def _first_moment_step(
+    grads: list[Tensor], state: Any, b1: float | Tensor
+) -> tuple[list[Tensor], Tensor, list[Tensor]]:
     """The start every Adam-style update shares: the gradients, the next count, the new first moment."""
-    grads = leaves(updates)
     mu = to_dtypes_of(leaves(state.mu), grads)  # a low-precision mu (mu_dtype) is computed on in the grads' dtype
     return grads, state.count + 1, lerp(mu, grads, 1 - b1) if grads else []
+
+
+def checked_grads(updates: Updates, state: Any, kind: type, who: str, keep_dtype: bool = False) -> list[Tensor] | None:
+    """``updates``' tensors matched against ``state.mu`` (see ``matched_leaves``), or ``None`` if they are complex.
+
+    ``None`` tells the caller to rerun itself on real views (``on_real_view``), as torch does.
+
+    Example:
+        >>> checked_grads({"w": torch.ones(1)}, scale_by_adam().init({"w": torch.zeros(1)}), ScaleByAdamState, "adam")
+        [tensor([1.])]
+    """
+    check_state(state, kind, who)
+    grads = matched_leaves(updates, state.mu, keep_dtype=keep_dtype)
+    return None if has_complex(grads) else grads
 
 
 def scale_by_adam(
@@ -89,6 +104,10 @@ def scale_by_adam(
             ``mu_dtype``); it is computed in the gradients' dtype and rounded only when stored. ``None``: the
             parameters' dtype.
 
+    References:
+        Kingma & Ba, 2015, *Adam* (arXiv:1412.6980); Reddi et al., 2018 (AMSGrad).
+        torch: the moment updates inside ``torch.optim.Adam``; optax: ``optax.scale_by_adam``.
+
     Example:
         >>> tx = scale_by_adam()
         >>> g = {"w": torch.tensor([2.0, -0.5])}
@@ -98,6 +117,7 @@ def scale_by_adam(
     check_unit_interval("b1", b1)
     check_unit_interval("b2", b2)
     check_non_negative("eps", eps)
+    check_bool("amsgrad", amsgrad)
     mu_dtype = check_state_dtype("mu_dtype", mu_dtype)
 
     def init(params: Params) -> ScaleByAdamState:
@@ -109,8 +129,10 @@ def scale_by_adam(
         )
 
     def update(updates: Updates, state: ScaleByAdamState, params: Params | None = None, **extra: Any):
-        del params, extra
-        new_state, mu, denominator = adam_moments(updates, state, b1, b2, eps, amsgrad, mu_dtype)
+        grads = checked_grads(updates, state, ScaleByAdamState, "scale_by_adam", keep_dtype=mu_dtype is not None)
+        if grads is None:
+            return on_real_view(update, updates, state, params, extra)
+        new_state, mu, denominator = _moments(grads, updates, state, b1, b2, eps, amsgrad, mu_dtype)
         if not mu:
             return {}, new_state
         return rebuild(updates, torch._foreach_div(mu, denominator)), new_state
@@ -140,7 +162,22 @@ def adam_moments(
         >>> state.count, torch.div(mu[0], denominator[0]).round(decimals=4)
         (tensor(1), tensor([1.]))
     """
-    grads, count, mu = _first_moment_step(updates, state, b1)
+    check_state(state, ScaleByAdamState, "adam_moments")
+    grads = matched_leaves(updates, state.mu, keep_dtype=mu_dtype is not None)
+    return _moments(grads, updates, state, b1, b2, eps, amsgrad, mu_dtype)
+
+
+def _moments(
+    grads: list[Tensor],
+    updates: Updates,
+    state: ScaleByAdamState,
+    b1: float | Tensor,
+    b2: float | Tensor,
+    eps: float | Tensor,
+    amsgrad: bool,
+    mu_dtype: torch.dtype | None = None,
+) -> tuple[ScaleByAdamState, list[Tensor], list[Tensor]]:
+    grads, count, mu = _first_moment_step(grads, state, b1)
     if not grads:
         return state._replace(count=count), [], []
     nu = decay_add_square(leaves(state.nu), grads, b2, 1 - b2)
@@ -176,6 +213,10 @@ def scale_by_adamax(
     ``m = lerp(m, g, 1 - b1)``, ``u = max(b2 * u, |g| + eps)``; the output is
     ``m / (u * (1 - b1**t))``.
 
+    References:
+        Kingma & Ba, 2015, *Adam*, section 7.
+        torch: ``torch.optim.Adamax``; optax: ``optax.scale_by_adamax``.
+
     Example:
         >>> tx = scale_by_adamax(eps=0.0)
         >>> g = {"w": torch.tensor([2.0, -0.5])}
@@ -190,8 +231,10 @@ def scale_by_adamax(
         return ScaleByAdamaxState(count=zero_counter(params), mu=zeros_like(params), inf_norm=zeros_like(params))
 
     def update(updates: Updates, state: ScaleByAdamaxState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads, count, mu = _first_moment_step(updates, state, b1)
+        grads = checked_grads(updates, state, ScaleByAdamaxState, "scale_by_adamax")
+        if grads is None:
+            return on_real_view(update, updates, state, params, extra)
+        grads, count, mu = _first_moment_step(grads, state, b1)
         if not grads:
             return {}, state._replace(count=count)
         magnitude = list(torch._foreach_abs(grads))

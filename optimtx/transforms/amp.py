@@ -15,11 +15,11 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import find_one, zero_counter
+from optimtx.state_tree import check_state, find_one, zero_counter
 from optimtx.transforms.finite import found_nonfinite, guarded_update
 from optimtx.transforms.kernels import mul
-from optimtx.tree import leaves, rebuild
-from optimtx.validation import check_bool, check_positive, check_positive_int
+from optimtx.tree import check_leaves, rebuild
+from optimtx.validation import check_bool, check_loss_scaling_args
 
 
 def unscale_grads(grads: list[Tensor], scale: Tensor) -> tuple[list[Tensor], Tensor]:
@@ -43,7 +43,7 @@ def unscale_grads(grads: list[Tensor], scale: Tensor) -> tuple[list[Tensor], Ten
         return [], found_inf
     unscaled = mul(grads, inv_scale.to(grads[0].device))
     # A 0-d half grad times the 0-d float32 factor promotes to float32; keep the grad's dtype.
-    return [u if u.dtype == g.dtype else u.to(g.dtype) for u, g in zip(unscaled, grads)], found_inf
+    return [u if u.dtype == g.dtype else u.to(g.dtype) for u, g in zip(unscaled, grads, strict=True)], found_inf
 
 
 def next_scale(
@@ -97,25 +97,6 @@ class ScaleByAmpState(NamedTuple):
     inner_state: State
 
 
-def check_loss_scaling_args(init_scale: Any, growth_factor: Any, backoff_factor: Any, growth_interval: Any) -> None:
-    """Check GradScaler-style arguments (shared by :func:`scale_by_amp` and the facade's ``LossScaler``).
-
-    Example:
-        >>> check_loss_scaling_args(2.0**16, 2.0, 1.5, 2000)
-        Traceback (most recent call last):
-        ...
-        ValueError: Invalid backoff_factor: 1.5. It must be a number in (0, 1).
-    """
-    check_positive("init_scale", init_scale)
-    check_positive("growth_factor", growth_factor)
-    check_positive("backoff_factor", backoff_factor)
-    check_positive_int("growth_interval", growth_interval)
-    if isinstance(growth_factor, (int, float)) and growth_factor <= 1.0:
-        raise ValueError(f"Invalid growth_factor: {growth_factor!r}. It must be a number > 1.")
-    if isinstance(backoff_factor, (int, float)) and backoff_factor >= 1.0:
-        raise ValueError(f"Invalid backoff_factor: {backoff_factor!r}. It must be a number in (0, 1).")
-
-
 def scale_by_amp(
     inner: GradientTransformation,
     init_scale: float = 2.0**16,
@@ -139,6 +120,10 @@ def scale_by_amp(
         backoff_factor: the scale's multiplier after a non-finite step (in (0, 1)).
         growth_interval: how many consecutive finite steps make the scale grow.
         enabled: False turns scaling and skipping off.
+
+    References:
+        Micikevicius et al., 2018, *Mixed Precision Training* (arXiv:1710.03740).
+        torch: ``torch.amp.GradScaler``.
 
     Example:
         >>> from optimtx.transforms.scaling import scale
@@ -166,10 +151,11 @@ def scale_by_amp(
         )
 
     def update(updates: Updates, state: ScaleByAmpState, params: Params | None = None, **extra: Any):
+        check_state(state, ScaleByAmpState, "scale_by_amp")
         if not enabled:
             new_updates, inner_state = inner.update(updates, state.inner_state, params, **extra)
             return new_updates, state._replace(inner_state=inner_state)
-        unscaled, found_inf = unscale_grads(leaves(updates), state.scale)
+        unscaled, found_inf = unscale_grads(check_leaves(updates), state.scale)
         skip = found_inf > 0
         new_updates, inner_state = guarded_update(
             skip, inner, rebuild(updates, unscaled), state.inner_state, params, extra

@@ -64,21 +64,21 @@ def asgd(
     check_non_negative("alpha", alpha)
     check_non_negative("t0", t0)
     check_bool("maximize", maximize)
-    if _is_number(weight_decay) and _is_number(lambd):
+    if is_number(weight_decay) and is_number(lambd):
         # One pass: -eta * (±g + (lambd + weight_decay) * p), the same sum torch forms in two.
         check_non_negative("weight_decay", weight_decay)
         return _scale_by_asgd(lr, lambd, alpha, t0, weight_decay, maximize)
     return chain(*_negate(maximize), *_decay(weight_decay), _scale_by_asgd(lr, lambd, alpha, t0, 0.0, False))
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _step(grads: list[Tensor], ps: list[Tensor], eta: Tensor, lambd: Hyper, weight_decay: Hyper, maximize: bool):
     """``-eta * (g + (lambd + weight_decay) * p)`` (``-g`` when maximizing)."""
     sign = -1.0 if maximize else 1.0
-    if _is_number(lambd) and _is_number(weight_decay):
+    if is_number(lambd) and is_number(weight_decay):
         out = list(torch._foreach_add(grads, ps, alpha=sign * (float(lambd) + float(weight_decay))))  # numbers
         torch._foreach_mul_(out, _weights(-sign * eta, out))  # fresh, and add's backward needs nothing
         return out

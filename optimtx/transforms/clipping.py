@@ -8,8 +8,9 @@ import torch
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.state_tree import check_state, on_real_view
 from optimtx.transforms.kernels import loop_invariant, mul
-from optimtx.tree import global_norm, leaves, rebuild
+from optimtx.tree import check_leaves, global_norm, rebuild
 from optimtx.validation import check_bool, check_non_negative, check_norm_type
 
 
@@ -50,6 +51,10 @@ def clip_by_global_norm(
         error_if_nonfinite: raise ``RuntimeError`` when the total norm is NaN or inf.
             This check reads the norm on the host, so it costs a device sync.
 
+    References:
+        Pascanu, Mikolov & Bengio, 2013, *On the difficulty of training recurrent neural networks*.
+        torch: ``torch.nn.utils.clip_grad_norm_``; optax: ``optax.clip_by_global_norm``.
+
     Example:
         >>> tx = clip_by_global_norm(1.0)
         >>> g = {"w": torch.tensor([3.0, 4.0])}
@@ -57,7 +62,7 @@ def clip_by_global_norm(
         >>> clipped["w"], state.norm
         (tensor([0.6000, 0.8000]), tensor(5.))
     """
-    check_non_negative("max_norm", max_norm)
+    check_non_negative("max_norm", max_norm, allow_inf=True)
     norm_type = check_norm_type(norm_type)
     check_bool("error_if_nonfinite", error_if_nonfinite)
 
@@ -67,7 +72,8 @@ def clip_by_global_norm(
 
     def update(updates: Updates, state: ClipByGlobalNormState, params: Params | None = None, **extra: Any):
         del params, extra
-        grads = leaves(updates)
+        check_state(state, ClipByGlobalNormState, "clip_by_global_norm")
+        grads = check_leaves(updates)
         if not grads:
             return {}, state
         total = global_norm(updates, norm_type)
@@ -89,20 +95,25 @@ def clip_by_value(clip_value: float | Tensor) -> GradientTransformation:
 
     Same result as ``torch.nn.utils.clip_grad_value_`` on a copy of the gradients.
 
+    References:
+        torch: ``torch.nn.utils.clip_grad_value_``; optax: ``optax.clip``.
+
     Example:
         >>> tx = clip_by_value(0.5)
         >>> tx.update({"w": torch.tensor([-2.0, 0.1, 3.0])}, tx.init({}))[0]
         {'w': tensor([-0.5000,  0.1000,  0.5000])}
     """
-    check_non_negative("clip_value", clip_value)
+    check_non_negative("clip_value", clip_value, allow_inf=True)
 
     def init(params: Params) -> EmptyState:
         del params
         return EmptyState()
 
     def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads = leaves(updates)
+        check_state(state, EmptyState, "clip_by_value")
+        grads = check_leaves(updates)
+        if any(g.is_complex() for g in grads):  # clamps real and imaginary parts, like torch's real view
+            return on_real_view(update, updates, state, params, extra)
         if not grads:
             return {}, state
         clamped = torch._foreach_clamp_max(torch._foreach_clamp_min(grads, -clip_value), clip_value)
@@ -149,7 +160,7 @@ def clip_by_norm(
 
     def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
         del params, extra
-        grads = leaves(updates)
+        grads = check_leaves(updates)
         if not grads:
             return {}, state
         if torch.is_grad_enabled() and any(g.requires_grad for g in grads):

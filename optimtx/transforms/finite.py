@@ -9,8 +9,8 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import select, zero_counter
-from optimtx.tree import Tree, leaves, rebuild
+from optimtx.state_tree import check_state, select, zero_counter
+from optimtx.tree import Tree, check_leaves, leaves, rebuild
 
 
 def found_nonfinite(tensors: list[Tensor]) -> Tensor:
@@ -56,9 +56,10 @@ def guarded_update(
     the host would need a sync.
 
     Example:
+        >>> from optimtx.base import EmptyState
         >>> from optimtx.transforms.scaling import scale
-        >>> guarded_update(torch.tensor(True), scale(2.0), {"w": torch.ones(1)}, (), None, {})
-        ({'w': tensor([0.])}, ())
+        >>> guarded_update(torch.tensor(True), scale(2.0), {"w": torch.ones(1)}, EmptyState(), None, {})
+        ({'w': tensor([0.])}, EmptyState())
     """
     new_updates, new_state = inner.update(updates, inner_state, params, **extra)
     kept = zeros_where_skipped(skip, leaves(new_updates))
@@ -88,6 +89,9 @@ def apply_if_finite(inner: GradientTransformation) -> GradientTransformation:
     was; the counters in :class:`ApplyIfFiniteState` record it. Every non-finite step
     is skipped (there is no give-up limit).
 
+    References:
+        optax: ``optax.apply_if_finite``.
+
     Example:
         >>> from optimtx.transforms.scaling import scale
         >>> tx = apply_if_finite(scale(-1.0))
@@ -104,7 +108,8 @@ def apply_if_finite(inner: GradientTransformation) -> GradientTransformation:
         return ApplyIfFiniteState(zero, zero.clone(), torch.ones_like(zero, dtype=torch.bool), inner.init(params))
 
     def update(updates: Updates, state: ApplyIfFiniteState, params: Params | None = None, **extra: Any):
-        skip = found_nonfinite(leaves(updates)) > 0
+        check_state(state, ApplyIfFiniteState, "apply_if_finite")
+        skip = found_nonfinite(check_leaves(updates)) > 0
         new_updates, inner_state = guarded_update(skip, inner, updates, state.inner_state, params, extra)
         bad = skip.to(torch.int64)
         return new_updates, ApplyIfFiniteState(

@@ -11,8 +11,9 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import find_one, replace_node, zero_counter
+from optimtx.state_tree import check_state, find_one, replace_node, zero_counter
 from optimtx.transforms.kernels import loop_invariant
+from optimtx.validation import check_hyperparameter
 
 Factory = Callable[..., GradientTransformation]
 Value = Tensor | tuple[Tensor, ...]
@@ -100,6 +101,9 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
     ``apply_if_finite``, ``scale_by_amp`` or ``accumulate``, the count only advances on
     updates that are applied, since skipped steps leave this state untouched.
 
+    References:
+        optax: ``optax.inject_hyperparams``.
+
     Example:
         >>> from optimtx.transforms.scaling import scale
         >>> tx = inject_hyperparams(scale)(factor=-0.5)
@@ -139,6 +143,7 @@ def _injected(factory: Factory, static: dict, numeric: dict, schedules: dict) ->
         return InjectHyperparamsState(count, hyperparams, build(hyperparams).init(params))
 
     def update(updates: Updates, state: InjectHyperparamsState, params: Params | None = None, **extra: Any):
+        check_state(state, InjectHyperparamsState, f"inject_hyperparams({getattr(factory, '__name__', 'factory')})")
         current = dict(state.hyperparams)
         for name, schedule in schedules.items():
             current[name] = _to_tensor(schedule(state.count), state.hyperparams[name])
@@ -169,6 +174,10 @@ def set_hyperparams(state: State, **values: Any) -> State:
 
     Values may be numbers or 0-d tensors (tuples of them for tuple hyperparameters);
     they are converted to the stored dtype and device (tensors stay differentiable).
+    Numbers are checked by the rules the built-in factories apply at construction
+    (``lr >= 0``, ``betas`` in [0, 1), no NaN, ...; see
+    :func:`optimtx.validation.check_hyperparameter`); tensor values are checked for shape
+    only (reading them would sync). All values are checked before any is set.
 
     Example:
         >>> from optimtx.transforms.scaling import scale
@@ -183,6 +192,7 @@ def set_hyperparams(state: State, **values: Any) -> State:
         raise ValueError(f"Unknown hyperparameters {unknown}; the injected ones are {sorted(node.hyperparams)}.")
     hyperparams = dict(node.hyperparams)
     for name, value in values.items():
+        check_hyperparameter(name, value)  # the construction rules, before anything is converted
         hyperparams[name] = _converted(name, value, hyperparams[name])
     return replace_node(state, node, node._replace(hyperparams=hyperparams))
 
@@ -191,7 +201,5 @@ def _converted(name: str, value: Any, old: Value) -> Value:
     if isinstance(old, tuple):
         if not isinstance(value, (tuple, list)) or len(value) != len(old):
             raise ValueError(f"Invalid {name}: {value!r}. It must be a sequence of {len(old)} numbers.")
-        return tuple(_converted(f"{name}[{i}]", v, o) for i, (v, o) in enumerate(zip(value, old)))
-    if isinstance(value, bool) or not isinstance(value, (int, float, Tensor)) or torch.as_tensor(value).ndim:
-        raise ValueError(f"Invalid {name}: {value!r}. It must be a number or a 0-d tensor.")
-    return _to_tensor(value, old)
+        return tuple(_converted(f"{name}[{i}]", v, o) for i, (v, o) in enumerate(zip(value, old, strict=True)))
+    return _to_tensor(value, old)  # checked by check_hyperparameter already

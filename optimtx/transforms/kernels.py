@@ -60,7 +60,7 @@ def _like(out: list[Tensor], xs: list[Tensor]) -> list[Tensor]:
     parameter's buffer into float64); dimensioned operands are never promoted, so this
     only converts where a 0-d tensor was.
     """
-    return [o if o.dtype == x.dtype else o.to(x.dtype) for o, x in zip(out, xs)]
+    return [o if o.dtype == x.dtype else o.to(x.dtype) for o, x in zip(out, xs, strict=True)]
 
 
 def add_scaled(xs: list[Tensor], ys: list[Tensor], alpha: Scalar) -> list[Tensor]:

@@ -8,8 +8,9 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
+from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
-from optimtx.tree import leaves, rebuild, zeros_like
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_state_dtype, check_unit_interval
 
 
@@ -37,6 +38,10 @@ def scale_by_lion(
         mu_dtype: dtype the momentum is stored in (e.g. ``torch.bfloat16``); it is computed in the gradients'
             dtype. ``None``: the parameters' dtype.
 
+    References:
+        Chen et al., 2023, *Symbolic Discovery of Optimization Algorithms*.
+        optax: ``optax.scale_by_lion``.
+
     Example:
         >>> tx = scale_by_lion()
         >>> g = {"w": torch.tensor([0.3, -2.0, 0.0])}
@@ -48,11 +53,14 @@ def scale_by_lion(
     mu_dtype = check_state_dtype("mu_dtype", mu_dtype)
 
     def init(params: Params) -> ScaleByLionState:
+        check_params(params)
         return ScaleByLionState(mu=zeros_like(params, dtype=mu_dtype))
 
     def update(updates: Updates, state: ScaleByLionState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads = leaves(updates)
+        check_state(state, ScaleByLionState, "scale_by_lion")
+        grads = matched_leaves(updates, state.mu, keep_dtype=mu_dtype is not None)
+        if has_complex(grads):  # the sign of each real and imaginary part, as torch's real-view convention
+            return on_real_view(update, updates, state, params, extra)
         mu = to_dtypes_of(leaves(state.mu), grads)
         if not grads:
             return {}, state

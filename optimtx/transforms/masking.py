@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
+from optimtx.state_tree import check_state
 from optimtx.transforms.weight_decay import resolve_mask
-from optimtx.tree import Tree, rebuild, resolve_per_name
+from optimtx.tree import Tree, check_leaves, check_params, matched_leaves, rebuild, resolve_per_name
 
-MaskSpec = Union[Mapping[str, bool], Callable[[Params], Mapping[str, bool]]]
-LabelSpec = Union[Mapping[str, Hashable], Callable[[Params], Mapping[str, Hashable]]]
+MaskSpec = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
+LabelSpec = Mapping[str, Hashable] | Callable[[Params], Mapping[str, Hashable]]
 
 
 def _subtree(tree: Mapping[str, Tensor] | None, names: list[str]) -> Tree | None:
     return None if tree is None else {k: tree[k] for k in names}
+
+
+def _check_trees(updates: Updates, state: State, kind: type, params: Params | None, who: str) -> None:
+    """The state's type, and the updates against the params by name and shape (the inner transforms check the rest)."""
+    check_state(state, kind, who)
+    if params is None:
+        check_leaves(updates)
+    else:
+        matched_leaves(updates, params)
 
 
 class MaskedState(NamedTuple):
@@ -30,20 +40,23 @@ class MaskedState(NamedTuple):
 
 
 def _selected(mask: MaskSpec, tree: Mapping[str, Tensor]) -> list[str]:
-    return [k for k, flag in zip(tree, resolve_mask(mask, tree)) if flag]
+    return [k for k, flag in zip(tree, resolve_mask(mask, tree), strict=True) if flag]
 
 
 def masked(inner: GradientTransformation, mask: MaskSpec) -> GradientTransformation:
     """Apply ``inner`` to the entries where ``mask`` is True; pass the others through unchanged.
 
     ``inner`` only ever sees the masked sub-tree (its state covers those entries only);
-    keyword extras are passed on as given, not masked. Equivalent to running ``inner`` on ``{k: g[k] for k in names if mask[k]}`` and
-    putting the results back in place.
+    keyword extras are passed on as given, not masked. Equivalent to running ``inner`` on
+    ``{k: g[k] for k in names if mask[k]}`` and putting the results back in place.
 
     Args:
         inner: the transform for the selected entries.
         mask: a dict parameter name -> bool, or a callable params -> such a dict (it is
             called with ``params``, or with the updates when ``update`` gets no params).
+
+    References:
+        optax: ``optax.masked``.
 
     Example:
         >>> import torch
@@ -59,9 +72,11 @@ def masked(inner: GradientTransformation, mask: MaskSpec) -> GradientTransformat
         raise TypeError(f"mask must be a dict name -> bool or a callable params -> dict, got {mask!r}.")
 
     def init(params: Params) -> MaskedState:
+        check_params(params)
         return MaskedState(inner.init(_subtree(params, _selected(mask, params))))
 
     def update(updates: Updates, state: MaskedState, params: Params | None = None, **extra: Any):
+        _check_trees(updates, state, MaskedState, params, "masked")
         names = _selected(mask, params if params is not None else updates)
         sub, inner_state = inner.update(_subtree(updates, names), state.inner_state, _subtree(params, names), **extra)
         merged = {**updates, **sub}
@@ -104,6 +119,9 @@ def multi_transform(transforms: Mapping[Hashable, GradientTransformation], label
         transforms: dict label -> transform.
         labels: dict parameter name -> label, or a callable params -> such a dict.
 
+    References:
+        optax: ``optax.multi_transform`` (``optax.partition``).
+
     Example:
         >>> import torch
         >>> from optimtx.transforms.scaling import scale
@@ -121,10 +139,12 @@ def multi_transform(transforms: Mapping[Hashable, GradientTransformation], label
         raise TypeError(f"labels must be a dict name -> label or a callable params -> dict, got {labels!r}.")
 
     def init(params: Params) -> MultiTransformState:
+        check_params(params)
         groups = _groups(transforms, labels, params)
         return MultiTransformState({lb: tx.init(_subtree(params, groups[lb])) for lb, tx in transforms.items()})
 
     def update(updates: Updates, state: MultiTransformState, params: Params | None = None, **extra: Any):
+        _check_trees(updates, state, MultiTransformState, params, "multi_transform")
         groups = _groups(transforms, labels, params if params is not None else updates)
         merged: dict[str, Tensor] = {}
         new_states = {}

@@ -8,10 +8,10 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import zero_counter
+from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
-from optimtx.tree import leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative, check_state_dtype
+from optimtx.tree import leaves, matched_leaves, rebuild, zeros_like
+from optimtx.validation import check_bool, check_finite, check_non_negative, check_state_dtype, is_number
 
 
 class TraceState(NamedTuple):
@@ -26,10 +26,6 @@ class TraceState(NamedTuple):
     trace: dict[str, Tensor]
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def check_nesterov(momentum: Any, dampening: Any, nesterov: bool) -> None:
     """Raise ``ValueError`` for Nesterov without momentum or with dampening, as torch does.
 
@@ -39,11 +35,12 @@ def check_nesterov(momentum: Any, dampening: Any, nesterov: bool) -> None:
         >>> check_nesterov(0.0, 0.0, True)
         Traceback (most recent call last):
         ...
-        ValueError: Invalid nesterov=True with momentum=0.0, dampening=0.0. Nesterov needs momentum > 0 and dampening == 0.
+        ValueError: Invalid nesterov=True with momentum=0.0, dampening=0.0. ...
     """
+    check_bool("nesterov", nesterov)
     if not nesterov:
         return
-    if (_is_number(momentum) and momentum <= 0) or (_is_number(dampening) and dampening != 0):
+    if (is_number(momentum) and momentum <= 0) or (is_number(dampening) and dampening != 0):
         raise ValueError(
             f"Invalid nesterov=True with momentum={momentum!r}, dampening={dampening!r}. "
             "Nesterov needs momentum > 0 and dampening == 0."
@@ -72,6 +69,10 @@ def trace(
         mu_dtype: dtype the buffer is stored in (e.g. ``torch.bfloat16``); it is computed in the gradients'
             dtype. ``None``: the parameters' dtype.
 
+    References:
+        Polyak, 1964 (heavy ball); Sutskever et al., 2013 (Nesterov).
+        torch: the momentum buffer of ``torch.optim.SGD``; optax: ``optax.trace``.
+
     Example:
         >>> tx = trace(0.9, dampening=0.5)
         >>> g = {"w": torch.ones(1)}
@@ -80,8 +81,7 @@ def trace(
         ({'w': tensor([1.])}, {'w': tensor([1.4000])})
     """
     check_non_negative("momentum", momentum)
-    if not (_is_number(dampening) or isinstance(dampening, Tensor)):
-        raise TypeError(f"dampening must be a number or a 0-d tensor, got {dampening!r}.")
+    check_finite("dampening", dampening)
     check_nesterov(momentum, dampening, nesterov)
     mu_dtype = check_state_dtype("mu_dtype", mu_dtype)
 
@@ -90,7 +90,8 @@ def trace(
 
     def update(updates: Updates, state: TraceState, params: Params | None = None, **extra: Any):
         del params, extra
-        grads = leaves(updates)
+        check_state(state, TraceState, "trace")
+        grads = matched_leaves(updates, state.trace, keep_dtype=mu_dtype is not None)
         bufs = to_dtypes_of(leaves(state.trace), grads)
         new_count = state.count + 1
         if not grads:

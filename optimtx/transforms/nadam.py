@@ -8,11 +8,11 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import zero_counter
-from optimtx.transforms.adam import _first_moment_step, _step_scalar, bias_correction
+from optimtx.state_tree import on_real_view, zero_counter
+from optimtx.transforms.adam import _first_moment_step, _step_scalar, bias_correction, checked_grads
 from optimtx.transforms.kernels import add_, decay_add_square, loop_invariant
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
-from optimtx.transforms.scaling import _check_scalar, scale_by_learning_rate
+from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.tree import leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_non_negative, check_unit_interval
 
@@ -88,8 +88,10 @@ def _nadam_transform(b1: Hyper, b2: Hyper, eps: Hyper, momentum_decay: Hyper, lr
         return ScaleByNadamState(count=count, mu_product=one, mu=zeros_like(params), nu=zeros_like(params))
 
     def update(updates: Updates, state: ScaleByNadamState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads, count, mu = _first_moment_step(updates, state, b1)
+        grads = checked_grads(updates, state, ScaleByNadamState, "scale_by_nadam")
+        if grads is None:
+            return on_real_view(update, updates, state, params, extra)
+        grads, count, mu = _first_moment_step(grads, state, b1)
         mu_t = _momentum_schedule(b1, momentum_decay, count)
         mu_next = _momentum_schedule(b1, momentum_decay, count + 1)
         product = state.mu_product * mu_t
@@ -145,7 +147,6 @@ def nadam(
     """
     check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
-    _check_scalar("lr", lr)
     core = scale_by_nadam(b1, b2, eps, momentum_decay)
     decay = _decay(weight_decay)
     if check_bool("decoupled_weight_decay", decoupled_weight_decay):

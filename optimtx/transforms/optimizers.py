@@ -25,7 +25,7 @@ from optimtx.transforms.momentum import check_nesterov, trace
 from optimtx.transforms.rms import scale_by_adagrad, scale_by_rms
 from optimtx.transforms.scaling import scale, scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
-from optimtx.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
+from optimtx.validation import check_betas, check_bool, check_non_negative, check_state_dtype, is_number
 
 Hyper = float | Tensor
 
@@ -51,11 +51,7 @@ def _negate(maximize: bool) -> list[GradientTransformation]:
 
 
 def _betas(betas: Sequence[Hyper]) -> tuple[Hyper, Hyper]:
-    if not isinstance(betas, Sequence) or len(betas) != 2:
-        raise ValueError(f"Invalid betas: {betas!r}. It must be a pair (beta1, beta2), each in [0, 1).")
-    check_unit_interval("betas[0]", betas[0])
-    check_unit_interval("betas[1]", betas[1])
-    return betas[0], betas[1]
+    return check_betas(betas)
 
 
 def sgd(
@@ -71,6 +67,10 @@ def sgd(
 
     ``maximize=True`` negates the gradient first (ascent), as torch does; ``mu_dtype`` stores the
     momentum buffer in that dtype (e.g. ``'bfloat16'``), see :func:`optimtx.trace`.
+
+    References:
+        torch: ``torch.optim.SGD``; optax: ``optax.sgd``.
+        Sutskever et al., 2013, *On the importance of initialization and momentum in deep learning* (Nesterov momentum).
 
     Example:
         >>> import optimtx as otx
@@ -103,6 +103,11 @@ def adam(
     ``maximize=True`` negates the gradient first, as torch does; ``mu_dtype`` stores the first moment in
     that dtype (e.g. ``torch.bfloat16``), see :func:`optimtx.scale_by_adam`.
 
+    References:
+        Kingma & Ba, 2015, *Adam: A Method for Stochastic Optimization* (arXiv:1412.6980).
+        Reddi et al., 2018, *On the Convergence of Adam and Beyond* (AMSGrad).
+        torch: ``torch.optim.Adam``; optax: ``optax.adam``.
+
     Example:
         >>> tx = adam(0.1)
         >>> p = {"w": torch.ones(1)}
@@ -134,6 +139,10 @@ def adamw(
     torch's ``param *= 1 - lr * weight_decay`` followed by the Adam step. ``maximize`` and ``mu_dtype``
     are as in :func:`adam`.
 
+    References:
+        Loshchilov & Hutter, 2019, *Decoupled Weight Decay Regularization* (arXiv:1711.05101).
+        torch: ``torch.optim.AdamW``; optax: ``optax.adamw``.
+
     Example:
         >>> tx = adamw(0.1, weight_decay=0.5)
         >>> p = {"w": torch.ones(1)}
@@ -146,14 +155,10 @@ def adamw(
     chained = chain(
         *negate, scale_by_adam(b1, b2, eps, amsgrad, mu_dtype), *_decay(weight_decay), scale_by_learning_rate(lr)
     )
-    if _is_number(lr) and _is_number(weight_decay) and not negate:
+    if is_number(lr) and is_number(weight_decay) and not negate:
         # Same state and results, two parameter-sized buffers fewer per step.
         return fuse_adamw(chained, b1, b2, eps, amsgrad, lr, weight_decay, check_state_dtype("mu_dtype", mu_dtype))
     return chained
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def adamax(
@@ -166,6 +171,10 @@ def adamax(
     """``torch.optim.Adamax``: L2 decay added to the gradient, Adamax scaling, then ``-lr``.
 
     ``maximize=True`` negates the gradient first, as torch does.
+
+    References:
+        Kingma & Ba, 2015, *Adam: A Method for Stochastic Optimization*, section 7 (AdaMax).
+        torch: ``torch.optim.Adamax``; optax: ``optax.adamax``.
 
     Example:
         >>> tx = adamax(0.1)
@@ -191,6 +200,11 @@ def rmsprop(
 
     ``maximize=True`` negates the gradient first, as torch does.
 
+    References:
+        Hinton, *Neural Networks for Machine Learning*, lecture 6e (RMSprop).
+        Graves, 2013, *Generating Sequences With Recurrent Neural Networks* (centered variant).
+        torch: ``torch.optim.RMSprop``; optax: ``optax.rmsprop``.
+
     Example:
         >>> tx = rmsprop(0.1, alpha=0.75, eps=0.0)
         >>> p = {"w": torch.ones(1)}
@@ -199,6 +213,7 @@ def rmsprop(
     """
     check_non_negative("lr", lr, schedule=True)
     check_non_negative("momentum", momentum)
+    check_bool("centered", centered)
     blocks = [*_negate(maximize), *_decay(weight_decay), scale_by_rms(alpha, eps, centered)]
     if is_present(momentum):
         blocks.append(trace(momentum))
@@ -217,6 +232,10 @@ def adagrad(
 
     ``maximize=True`` negates the gradient first, as torch does.
 
+    References:
+        Duchi, Hazan & Singer, 2011, *Adaptive Subgradient Methods for Online Learning and Stochastic Optimization*.
+        torch: ``torch.optim.Adagrad``; optax: ``optax.adagrad``.
+
     Example:
         >>> tx = adagrad(0.1, eps=0.0)
         >>> p = {"w": torch.ones(1)}
@@ -225,6 +244,8 @@ def adagrad(
     """
     check_non_negative("lr", lr, schedule=True)
     check_non_negative("lr_decay", lr_decay)
+    check_non_negative("eps", eps)
+    check_non_negative("initial_accumulator_value", initial_accumulator_value)
     rate = _decayed_rate(lr, lr_decay) if is_present(lr_decay) else lr
     return chain(
         *_negate(maximize),
@@ -251,6 +272,10 @@ def lion(
     """Lion (Chen et al., 2023): ``-lr * (sign(b1 * m + (1 - b1) * g) + weight_decay * p)``.
 
     The momentum then moves to ``b2 * m + (1 - b2) * g`` (stored in ``mu_dtype`` when given).
+
+    References:
+        Chen et al., 2023, *Symbolic Discovery of Optimization Algorithms* (arXiv:2302.06675).
+        optax: ``optax.lion`` (torch has no Lion).
 
     Example:
         >>> tx = lion(0.1)

@@ -8,11 +8,11 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import zero_counter
-from optimtx.transforms.adam import _first_moment_step, _step_scalar, bias_correction
+from optimtx.state_tree import on_real_view, zero_counter
+from optimtx.transforms.adam import _first_moment_step, _step_scalar, bias_correction, checked_grads
 from optimtx.transforms.kernels import add_, decay_add_square
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
-from optimtx.transforms.scaling import _check_scalar, scale_by_learning_rate
+from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.tree import leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_non_negative, check_unit_interval
 
@@ -86,8 +86,10 @@ def _radam_transform(b1: Hyper, b2: Hyper, eps: Hyper, lr: Any) -> GradientTrans
         return ScaleByRadamState(count=zero_counter(params), mu=zeros_like(params), nu=zeros_like(params))
 
     def update(updates: Updates, state: ScaleByRadamState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads, count, mu = _first_moment_step(updates, state, b1)
+        grads = checked_grads(updates, state, ScaleByRadamState, "scale_by_radam")
+        if grads is None:
+            return on_real_view(update, updates, state, params, extra)
+        grads, count, mu = _first_moment_step(grads, state, b1)
         if not grads:
             return {}, state._replace(count=count)
         nu = decay_add_square(leaves(state.nu), grads, b2, 1 - b2)
@@ -131,7 +133,6 @@ def radam(
         ``optax.radam``.
     """
     check_non_negative("lr", lr, schedule=True)
-    _check_scalar("lr", lr)
     b1, b2 = _betas(betas)
     check_non_negative("eps", eps)
     decay = _decay(weight_decay)

@@ -8,9 +8,10 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
+from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import add, decay_add_square, lerp
-from optimtx.tree import leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.validation import check_bool, check_non_negative, check_unit_interval
 
 
 class ScaleByRmsState(NamedTuple):
@@ -49,21 +50,29 @@ def scale_by_rms(
         eps: added to the denominator (>= 0).
         centered: normalise by the estimated variance instead of the second moment.
 
+    References:
+        Hinton, lecture 6e (RMSprop).
+        torch: ``torch.optim.RMSprop``; optax: ``optax.scale_by_rms`` / ``optax.scale_by_stddev``.
+
     Example:
         >>> tx = scale_by_rms(alpha=0.75, eps=0.0)
         >>> g = {"w": torch.tensor([2.0])}
         >>> tx.update(g, tx.init(g))[0]  # 2 / sqrt(0.25 * 4)
         {'w': tensor([2.])}
     """
-    check_non_negative("alpha", alpha)
+    check_unit_interval("alpha", alpha, closed_right=True)
     check_non_negative("eps", eps)
+    check_bool("centered", centered)
 
     def init(params: Params) -> ScaleByRmsState:
+        check_params(params)
         return ScaleByRmsState(nu=zeros_like(params), mu=zeros_like(params) if centered else {})
 
     def update(updates: Updates, state: ScaleByRmsState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads = leaves(updates)
+        check_state(state, ScaleByRmsState, "scale_by_rms")
+        grads = matched_leaves(updates, state.nu)
+        if has_complex(grads):
+            return on_real_view(update, updates, state, params, extra)
         if not grads:
             return {}, state
         nu = decay_add_square(leaves(state.nu), grads, alpha, 1 - alpha)
@@ -79,6 +88,14 @@ def scale_by_rms(
     return GradientTransformation(init, update)
 
 
+def _filled(like: Tensor, value: float | Tensor) -> Tensor:
+    """``value`` everywhere; for a complex tensor in both the real and imaginary parts, as torch's Adagrad."""
+    if not like.is_complex():
+        return torch.full_like(like, value)
+    real = torch.zeros_like(torch.view_as_real(like.detach()), memory_format=torch.contiguous_format)
+    return torch.view_as_complex(real.add_(value))
+
+
 def scale_by_adagrad(
     initial_accumulator_value: float | Tensor = 0.0, eps: float | Tensor = 1e-10
 ) -> GradientTransformation:
@@ -87,6 +104,10 @@ def scale_by_adagrad(
     ``s = s + g * g`` (``s`` starts at ``initial_accumulator_value``); the output is
     ``g / (sqrt(s) + eps)``. Adagrad's ``lr_decay`` belongs to the learning rate, see
     :func:`optimtx.adagrad`.
+
+    References:
+        Duchi, Hazan & Singer, 2011.
+        torch: ``torch.optim.Adagrad``; optax: ``optax.scale_by_rss``.
 
     Example:
         >>> tx = scale_by_adagrad(initial_accumulator_value=5.0, eps=0.0)
@@ -98,12 +119,15 @@ def scale_by_adagrad(
     check_non_negative("eps", eps)
 
     def init(params: Params) -> ScaleByAdagradState:
-        sums = {k: torch.full_like(v, initial_accumulator_value) for k, v in params.items()}
+        check_params(params)
+        sums = {k: _filled(v, initial_accumulator_value) for k, v in params.items()}
         return ScaleByAdagradState(sum=sums)
 
     def update(updates: Updates, state: ScaleByAdagradState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads = leaves(updates)
+        check_state(state, ScaleByAdagradState, "scale_by_adagrad")
+        grads = matched_leaves(updates, state.sum)
+        if has_complex(grads):
+            return on_real_view(update, updates, state, params, extra)
         if not grads:
             return {}, state
         sums = torch._foreach_addcmul(leaves(state.sum), grads, grads)

@@ -9,10 +9,10 @@ import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
-from optimtx.state_tree import zero_counter
+from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms.kernels import loop_invariant, mul
-from optimtx.tree import leaves, rebuild
-from optimtx.validation import check_finite, check_non_negative
+from optimtx.tree import check_leaves, rebuild
+from optimtx.validation import check_bool, check_finite, check_non_negative
 
 Schedule = Callable[[Tensor], float | Tensor]
 
@@ -20,18 +20,15 @@ Schedule = Callable[[Tensor], float | Tensor]
 def scale(factor: float | Tensor) -> GradientTransformation:
     """Multiply every update by ``factor``.
 
+    References:
+        optax: ``optax.scale``.
+
     Example:
         >>> tx = scale(-0.1)
         >>> tx.update({"w": torch.ones(2)}, tx.init({}))[0]
         {'w': tensor([-0.1000, -0.1000])}
     """
-    if not isinstance(factor, (int, float, Tensor)) or isinstance(factor, bool):
-        raise TypeError(f"scale factor must be a number or a 0-d tensor, got {factor!r}.")
     check_finite("factor", factor)
-    if isinstance(factor, Tensor) and factor.ndim:
-        raise ValueError(
-            f"Invalid factor: a tensor of shape {tuple(factor.shape)}. It must be a number or a 0-d tensor."
-        )
 
     def init(params: Params) -> EmptyState:
         del params
@@ -39,7 +36,8 @@ def scale(factor: float | Tensor) -> GradientTransformation:
 
     def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
         del params, extra
-        us = leaves(updates)
+        check_state(state, EmptyState, "scale")
+        us = check_leaves(updates)
         return (rebuild(updates, mul(us, factor)) if us else {}), state
 
     return GradientTransformation(init, update)
@@ -56,11 +54,6 @@ class ScaleByLearningRateState(NamedTuple):
     count: Tensor
 
 
-def _check_scalar(name: str, value: Any) -> None:
-    if isinstance(value, Tensor) and value.ndim != 0:
-        raise ValueError(f"Invalid {name}: a tensor of shape {tuple(value.shape)}. It must be a 0-d tensor.")
-
-
 def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True) -> GradientTransformation:
     """Multiply every update by ``-lr`` (``lr`` if ``flip_sign=False``).
 
@@ -68,6 +61,9 @@ def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True
     (int64 0-d tensor, starting at 0) and returning the rate for that step. Only a
     schedule needs a counter, so only then is the state a
     :class:`ScaleByLearningRateState`; otherwise it is ``EmptyState()``.
+
+    References:
+        optax: ``optax.scale_by_learning_rate``.
 
     Example:
         >>> tx = scale_by_learning_rate(lambda count: 0.1 / (1 + count))
@@ -79,7 +75,7 @@ def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True
         {'w': tensor([-0.0500])}
     """
     check_non_negative("lr", lr, schedule=True)
-    _check_scalar("lr", lr)
+    check_bool("flip_sign", flip_sign)
     if not callable(lr):
         return scale(-lr if flip_sign else lr)
     schedule = lr
@@ -89,10 +85,11 @@ def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True
 
     def update(updates: Updates, state: ScaleByLearningRateState, params: Params | None = None, **extra: Any):
         del params, extra
+        check_state(state, ScaleByLearningRateState, "scale_by_learning_rate")
+        us = check_leaves(updates)
         rate = schedule(state.count)
         rate = loop_invariant(rate) if isinstance(rate, Tensor) else rate
         factor = -rate if flip_sign else rate
-        us = leaves(updates)
         scaled = rebuild(updates, mul(us, factor)) if us else {}
         return scaled, ScaleByLearningRateState(count=state.count + 1)
 

@@ -9,8 +9,9 @@ import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.state_tree import check_state
 from optimtx.transforms.kernels import add_scaled
-from optimtx.tree import check_same_keys, leaves, rebuild, resolve_per_name
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild, resolve_per_name
 from optimtx.validation import check_non_negative
 
 Mask = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
@@ -41,7 +42,7 @@ def resolve_mask(mask: Mask, params: Params) -> list[bool]:
         [True, False]
     """
     flags = list(resolve_per_name(mask, params, "mask").values())
-    bad = {k: v for k, v in zip(params, flags) if not isinstance(v, bool)}
+    bad = {k: v for k, v in zip(params, flags, strict=True) if not isinstance(v, bool)}
     if bad:
         raise TypeError(f"mask values must be Python bools, got {bad!r}.")
     return flags
@@ -59,6 +60,9 @@ def add_decayed_weights(weight_decay: float | Tensor, mask: Mask | None = None) 
         mask: which parameters decay: a dict name -> bool, or a callable building that
             dict from the params. Where the mask is ``False`` the update passes unchanged.
 
+    References:
+        torch: the ``weight_decay`` of ``torch.optim.SGD``/``Adam``; optax: ``optax.add_decayed_weights``.
+
     Example:
         >>> tx = add_decayed_weights(0.1, mask={"w": True, "b": False})
         >>> params = {"w": torch.ones(2), "b": torch.ones(1)}
@@ -70,20 +74,20 @@ def add_decayed_weights(weight_decay: float | Tensor, mask: Mask | None = None) 
         raise TypeError(f"mask must be a dict of parameter name -> bool or a callable, got {mask!r}.")
 
     def init(params: Params) -> EmptyState:
-        del params
+        check_params(params)  # update() decays them, so refuse what cannot be a parameter now
         return EmptyState()
 
     def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
         del extra
+        check_state(state, EmptyState, "add_decayed_weights")
         params = require_params(params, "add_decayed_weights")
-        check_same_keys(updates, params, "params")
-        us, ps = leaves(updates), leaves(params)
+        us, ps = matched_leaves(updates, params), leaves(params)
         flags = [True] * len(us) if mask is None else resolve_mask(mask, params)
         chosen = [i for i, f in enumerate(flags) if f]
         out = list(us)
         if chosen:
             decayed = add_scaled([us[i] for i in chosen], [ps[i] for i in chosen], weight_decay)
-            for i, d in zip(chosen, decayed):
+            for i, d in zip(chosen, decayed, strict=True):
                 out[i] = d
         return rebuild(updates, out), state
 
