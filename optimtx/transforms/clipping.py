@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.state_tree import params_device
 from optimtx.transforms.kernels import loop_invariant, mul
 from optimtx.tree import global_norm, leaves, rebuild
 from optimtx.validation import check_bool, check_non_negative, check_norm_type
@@ -62,8 +63,7 @@ def clip_by_global_norm(
     check_bool("error_if_nonfinite", error_if_nonfinite)
 
     def init(params: Params) -> ClipByGlobalNormState:
-        del params
-        return ClipByGlobalNormState(norm=torch.zeros((), dtype=torch.float32))
+        return ClipByGlobalNormState(norm=torch.zeros((), dtype=torch.float32, device=params_device(params)))
 
     def update(updates: Updates, state: ClipByGlobalNormState, params: Params | None = None, **extra: Any):
         del params, extra

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import torch
+import torch  # noqa: F401 (the doctests use it)
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, chain
+from optimtx.state_tree import wide_float
 from optimtx.transforms._fused_adamw import fuse_adamw
 from optimtx.transforms.adam import scale_by_adam, scale_by_adamax
 from optimtx.transforms.lion import scale_by_lion
@@ -190,7 +191,7 @@ def adagrad(
 def _decayed_rate(lr: Hyper, lr_decay: Hyper):
     def schedule(count: Tensor) -> Tensor:
         base = lr(count) if callable(lr) else lr  # a scheduled lr decays too, as in torch's Adagrad
-        return base / (1 + count.to(torch.float64) * lr_decay)
+        return base / (1 + count.to(wide_float(count.device)) * lr_decay)
 
     return schedule
 

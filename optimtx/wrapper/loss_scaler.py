@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimtx.state_tree import wide_float
 from optimtx.transforms.amp import check_loss_scaling_args, next_scale
 from optimtx.validation import check_bool
 
@@ -86,8 +87,11 @@ class LossScaler:
         """
         if not self._enabled or self._unscaled:
             return
-        inv_scale = self._scale.double().reciprocal().float()
-        self._check_and_unscale(_grads(optimizer), inv_scale)
+        grads = _grads(optimizer)
+        if grads:
+            self._move_to(grads[0].device)
+        inv_scale = self._scale.to(wide_float(self._scale.device)).reciprocal().float()
+        self._check_and_unscale(grads, inv_scale)
         self._unscaled = True
 
     def step(self, optimizer: torch.optim.Optimizer, **kwargs: Any) -> Any:
@@ -108,7 +112,7 @@ class LossScaler:
 
     def _fused_step(self, optimizer: torch.optim.Optimizer, kwargs: dict[str, Any]) -> Any:
         if not self._unscaled:
-            self._check_and_unscale(_grads(optimizer), torch.ones((), dtype=torch.float32))
+            self._check_and_unscale(_grads(optimizer), None)
         optimizer.grad_scale = None if self._unscaled else self._scale
         optimizer.found_inf = self._found()
         try:
@@ -171,7 +175,10 @@ class LossScaler:
             >>> scaler.update(); scaler.get_scale()
             4.0
         """
-        self._found_inf = found_inf.to(self._scale.device, torch.float32)
+        if hasattr(found_inf, "full_tensor"):  # a DTensor flag (FSDP2): replicated, so this is its local value
+            found_inf = found_inf.full_tensor()
+        self._move_to(found_inf.device)
+        self._found_inf = found_inf.to(torch.float32)
 
     def step_was_skipped(self) -> bool:
         """Whether the last step (up to the last :meth:`update`) was skipped. Reads one value from the device."""
@@ -208,16 +215,27 @@ class LossScaler:
         self.growth_interval = int(state_dict["growth_interval"])
 
     def _move_to(self, device: torch.device) -> None:
+        """Follow the gradients to their device once (the state is created before they exist).
+
+        Later calls find the state there already, so nothing moves between devices per step.
+        """
         if self._scale.device != device:
             self._scale = self._scale.to(device)
             self._growth_tracker = self._growth_tracker.to(device)
+            if self._found_inf is not None:
+                self._found_inf = self._found_inf.to(device)
 
     def _found(self) -> Tensor:
         if self._found_inf is None:
             self._found_inf = torch.zeros((), dtype=torch.float32, device=self._scale.device)
         return self._found_inf
 
-    def _check_and_unscale(self, grads: list[Tensor], inv_scale: Tensor) -> None:
+    def _check_and_unscale(self, grads: list[Tensor], inv_scale: Tensor | None) -> None:
+        """Unscale ``grads`` in place by ``inv_scale`` (``None``: only check them) and record inf/NaN."""
+        if grads:
+            self._move_to(grads[0].device)
+        if inv_scale is None:
+            inv_scale = torch.ones((), dtype=torch.float32, device=self._scale.device)
         found = self._found()
         groups: dict[tuple[torch.device, torch.dtype], list[Tensor]] = defaultdict(list)
         for grad in grads:
