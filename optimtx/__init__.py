@@ -107,6 +107,7 @@ from optimtx.transforms.scaling import ScaleByLearningRateState as ScaleByLearni
 from optimtx.transforms.scaling import scale as scale  # noqa: E402
 from optimtx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate  # noqa: E402
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
+from optimtx.warnings import AccumulationSyncWarning as AccumulationSyncWarning  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
 from optimtx.warnings import PerGroupTransformWarning as PerGroupTransformWarning  # noqa: E402
 from optimtx.warnings import SchedulerOrderWarning as SchedulerOrderWarning  # noqa: E402
@@ -132,6 +133,7 @@ from optimtx.wrapper.registry import Registry as Registry  # noqa: E402
 
 __all__ = [
     "AccumulateState",
+    "AccumulationSyncWarning",
     "AmpOptimWrapper",
     "ApplyIfFiniteState",
     "ClipByGlobalNormState",

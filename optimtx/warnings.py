@@ -22,3 +22,11 @@ class PerGroupTransformWarning(OptimtxWarning):
     time: each group is clipped by its own norm and skipped on its own overflow, unlike
     ``clip_grad`` on the wrapper or ``torch.amp.GradScaler``, which act on all parameters.
     """
+
+
+class AccumulationSyncWarning(OptimtxWarning):
+    """A DDP model accumulates gradients with its forward pass outside ``optim_context``.
+
+    DDP then all-reduces the gradients on every micro-step instead of once per window:
+    the result is the same, the step is slower. Run the forward under ``optim_context(model)``.
+    """

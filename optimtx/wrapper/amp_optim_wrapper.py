@@ -86,6 +86,7 @@ class AmpOptimWrapper(OptimWrapper):
 
     def backward(self, loss: Tensor, **kwargs: Any) -> None:
         """Backward ``loss * scale``, then count one more micro-step."""
+        self._warn_if_syncing_while_accumulating()
         self.loss_scaler.scale(loss).backward(**kwargs)
         self._inner_count += 1
 

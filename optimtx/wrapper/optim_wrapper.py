@@ -12,6 +12,7 @@ host sync is forced.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -21,6 +22,7 @@ from torch import Tensor, nn
 
 from optimtx.logging import print_log
 from optimtx.validation import check_positive_int
+from optimtx.warnings import AccumulationSyncWarning
 from optimtx.wrapper.grad_clipping import ClipConfig, clip_grads_, parse_clip_grad
 
 
@@ -89,6 +91,7 @@ class OptimWrapper:
             >>> w.backward((3 * p).sum()); p.grad, w.inner_count
             (tensor([3.]), 1)
         """
+        self._warn_if_syncing_while_accumulating()
         loss.backward(**kwargs)
         self._inner_count += 1
 
@@ -133,9 +136,34 @@ class OptimWrapper:
             >>> with w.optim_context(model):
             ...     out = model(torch.ones(1, 1))
         """
+        self._sync_model = model if hasattr(model, "no_sync") else None
+        self._forward_in_context = True
         skip_sync = not self.should_sync() and hasattr(model, "no_sync")
         with model.no_sync() if skip_sync else nullcontext():
             yield
+
+    def _warn_if_syncing_while_accumulating(self) -> None:
+        """Warn (once per wrapper) when a DDP model's micro-step ran its forward outside ``optim_context``.
+
+        Cheap by design: two attributes, no look at the model. The model is known from
+        ``optim_context`` or ``initialize_count_status``; a window-completing micro-step
+        syncs anyway, so only the others are checked.
+        """
+        in_context = getattr(self, "_forward_in_context", False)
+        self._forward_in_context = False
+        if in_context or getattr(self, "_sync_model", None) is None or self.should_sync():
+            return
+        if getattr(self, "_warned_sync", False):
+            return
+        self._warned_sync = True
+        warnings.warn(
+            f"{type(self._sync_model).__name__} accumulates gradients (accumulative_counts="
+            f"{self._accumulative_counts}) but this micro-step's forward pass ran outside "
+            "optim_context(model), so its gradients were all-reduced although no update follows. "
+            "Run the forward under `with optim_wrapper.optim_context(model):` to skip that sync.",
+            AccumulationSyncWarning,
+            stacklevel=3,
+        )
 
     # ------------------------------------------------------------ accumulation
     def scale_loss(self, loss: Tensor) -> Tensor:
@@ -213,6 +241,7 @@ class OptimWrapper:
             )
         self._inner_count = init_counts
         self._max_counts = max_counts
+        self._sync_model = model if hasattr(model, "no_sync") else None
         self._remainder_counts = max_counts % acc
 
     @property
