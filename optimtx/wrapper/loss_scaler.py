@@ -214,6 +214,19 @@ class LossScaler:
         self.backoff_factor = float(state_dict["backoff_factor"])
         self.growth_interval = int(state_dict["growth_interval"])
 
+    def to(self, device: torch.device | str) -> LossScaler:
+        """Place the scale and growth tracker on ``device``; returns ``self``.
+
+        Rarely needed: the state follows the first loss or gradients it meets. Useful when
+        the gradients are produced without :meth:`scale` (e.g. set by hand) before a fused step.
+
+        Example:
+            >>> LossScaler().to("meta").scale_tensor.device
+            device(type='meta')
+        """
+        self._move_to(torch.device(device))
+        return self
+
     def _move_to(self, device: torch.device) -> None:
         """Follow the gradients to their device once (the state is created before they exist).
 
