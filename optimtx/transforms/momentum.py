@@ -89,8 +89,11 @@ def trace(momentum: float | Tensor, dampening: float | Tensor = 0.0, nesterov: b
         momentum_t, dampening_t = (_step_scalar(v, state.count) for v in (momentum, dampening))
         # With momentum 0 torch skips the buffer, so dampening never applies: treat every step as the first.
         restart = torch.logical_or(state.count == 0, momentum_t == 0)
-        keep = torch.where(restart, 0.0, momentum_t)
-        take = torch.where(restart, 1.0, 1 - dampening_t)
+        # Rounded once to the buffers' compute dtype, as torch rounds its Python-float factors; a factor
+        # in the tensors' dtype also keeps CUDA on the batched foreach kernels.
+        like = torch.promote_types(grads[0].dtype, torch.float32)
+        keep = torch.where(restart, 0.0, momentum_t).to(like)
+        take = torch.where(restart, 1.0, 1 - dampening_t).to(like)
         new_bufs = add_scaled(mul(bufs, keep), grads, take)
         out = add_scaled(grads, new_bufs, momentum) if nesterov else new_bufs
         return rebuild(updates, out), TraceState(count=new_count, trace=rebuild(updates, new_bufs))
