@@ -106,6 +106,7 @@ def _facade_amp_clip(param_set, device):
 
     params, grads = _fixture(param_set, device, SCALE)
     wrapper = AmpOptimWrapper(optimizer=_fused_adamw(params), clip_grad=dict(max_norm=1.0), loss_scale="dynamic")
+    wrapper.loss_scaler.to(device)  # as after the first scaled backward in training
     return Variant("", wrapper.step, setup=lambda: set_grads(params, grads, copy=True))
 
 
@@ -130,6 +131,7 @@ def _facade_fast(param_set, device):
 
     params, grads = _fixture(param_set, device, SCALE)
     wrapper = FastAmpOptimWrapper(optimizer=_fused_adamw(params), clip_grad=dict(max_norm=1.0))
+    wrapper.loss_scaler.to(device)  # as after the first scaled backward in training
     return Variant("", wrapper.step, setup=lambda: set_grads(params, grads, copy=True), note="proposed facade step")
 
 

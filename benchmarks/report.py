@@ -59,9 +59,14 @@ def set_bound(summary: dict[str, object], bandwidth: dict[str, float]) -> None:
         return
     bound_ms = summary["bytes_per_step"] / (bandwidth["best"] * 1e9) * 1e3
     summary["bound_ms"] = round(bound_ms, 3)
+    summary["copy_gbs"] = round(bandwidth["copy"], 1)
     for row in summary["variants"]:
         if row.get("median_ms"):
             row["bound_fraction"] = round(bound_ms / row["median_ms"], 3)
+            # What the step achieved: the bytes an ideal step moves over its median time, against a plain copy.
+            achieved = summary["bytes_per_step"] / (row["median_ms"] * 1e-3) / 1e9
+            row["achieved_gbs"] = round(achieved, 1)
+            row["of_copy"] = round(achieved / bandwidth["copy"], 3)
 
 
 def _paired(target, times: dict[str, list[float]]) -> float | None:
@@ -106,7 +111,13 @@ def print_case(summary: dict[str, object]) -> None:
         frac = row.get("bound_fraction")
         frac_s = "" if frac is None else f"{100 * frac:5.0f}% of bound"
         low = "" if row.get("min_ms") is None else f"(min {row['min_ms']:.2f})"
-        print(f"  {row['name']:<42} {value:>9.2f} {unit:<3}{low:>15} {ratio_s:>7}  {frac_s}  {row.get('note', '')}")
+        bw_s = (
+            ""
+            if row.get("achieved_gbs") is None
+            else f"{row['achieved_gbs']:7.1f} GB/s ({100 * row['of_copy']:.0f}% of copy)"
+        )
+        head = f"  {row['name']:<42} {value:>9.2f} {unit:<3}{low:>15} {ratio_s:>7}"
+        print(f"{head}  {frac_s}  {bw_s}  {row.get('note', '')}")
     for t in summary["targets"]:
         verdict = {True: "MET", False: "not met", None: "n/a"}[t["met"]]
         ratio = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}"
@@ -127,8 +138,8 @@ def markdown(out: dict[str, object]) -> str:
         f"bandwidth probe (best of the run): read {bw['read']:.1f}, copy {bw['copy']:.1f}, triad {bw['triad']:.1f} GB/s. "
         f"Mode {out['mode']}, {out['repeats']} timed steps per variant after {out['warmup']} warm-up.",
         "",
-        "| case | params | variant | median | min | vs baseline | of bound |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| case | params | variant | median | min | vs baseline | of bound | achieved GB/s (of copy) |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for case in out["cases"]:
         unit = case.get("unit", "ms")
@@ -138,7 +149,11 @@ def markdown(out: dict[str, object]) -> str:
             ratio = "" if row.get("vs_baseline") is None else f"x{row['vs_baseline']:.2f}"
             frac = "" if row.get("bound_fraction") is None else f"{100 * row['bound_fraction']:.0f}%"
             low = "" if row.get("min_ms") is None else f"{row['min_ms']:.2f}"
-            lines.append(f"| {case['case']} | {case['params']} | {row['name']} | {shown} | {low} | {ratio} | {frac} |")
+            achieved = (
+                "" if row.get("achieved_gbs") is None else f"{row['achieved_gbs']:.1f} ({100 * row['of_copy']:.0f}%)"
+            )
+            cells = [case["case"], case["params"], row["name"], shown, low, ratio, frac, achieved]
+            lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines += [
         "",
         "| case | params | target | from medians | from minima | paired | verdict |",

@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     args.repeats = args.repeats or (15 if args.quick else 31)
     args.warmup = args.warmup or (2 if args.quick else 4)
     device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device!r} needs a GPU and a CUDA build of torch; this torch sees none.")
     plan = QUICK_PLAN if args.quick else FULL_PLAN
     if args.cases:
         wanted = {c.strip().upper() for c in args.cases.split(",")}

@@ -60,6 +60,8 @@ def probe_bandwidth(device: torch.device, numel: int = 1 << 25, repeats: int = 2
     2 reads + 1 write), without write-allocate traffic, as STREAM counts them. The best
     of the three is the bound's bandwidth, so the bound errs on the optimistic side.
     """
+    if device.type == "cuda":  # a GPU copies 128 MiB in tens of microseconds: time bigger arrays
+        numel = max(numel, 1 << 27)
     b = torch.rand(numel, device=device)
     c = torch.rand(numel, device=device)
     a = torch.empty_like(b)

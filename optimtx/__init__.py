@@ -153,6 +153,7 @@ from optimtx.transforms.trust_ratio import scale_by_trust_ratio as scale_by_trus
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
 from optimtx.warnings import AccumulationBatchNormWarning as AccumulationBatchNormWarning  # noqa: E402
 from optimtx.warnings import AccumulationResumeWarning as AccumulationResumeWarning  # noqa: E402
+from optimtx.warnings import AccumulationSyncWarning as AccumulationSyncWarning  # noqa: E402
 from optimtx.warnings import FrozenParameterWarning as FrozenParameterWarning  # noqa: E402
 from optimtx.warnings import LossScalingDisabledWarning as LossScalingDisabledWarning  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
@@ -183,6 +184,7 @@ __all__ = [
     "AccumulateState",
     "AccumulationBatchNormWarning",
     "AccumulationResumeWarning",
+    "AccumulationSyncWarning",
     "AdafactorState",
     "AmpOptimWrapper",
     "ApplyIfFiniteState",

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimtx.state_tree import wide_float
 from optimtx.validation import check_bool, check_non_negative_int, check_positive_int, check_real
 
 Schedule = Callable[[Any], Any]
@@ -36,6 +37,11 @@ def _as_step(step: Any) -> Tensor:
     return torch.tensor(step, dtype=torch.int64)
 
 
+def _wide(value: Tensor) -> Tensor:
+    """``value`` in float64 (float32 on devices without float64, such as ``mps``)."""
+    return value.to(wide_float(value.device))
+
+
 def _finish(step: Any, value: Tensor) -> Any:
     return value.to(torch.get_default_dtype()) if isinstance(step, Tensor) else float(value)
 
@@ -44,7 +50,7 @@ def _schedule(formula: Callable[[Tensor], Tensor]) -> Schedule:
     """Lift ``formula`` (float64 0-d tensor -> tensor) to accept an int or any 0-d tensor."""
 
     def schedule(step: Any) -> Any:
-        return _finish(step, formula(_as_step(step).to(torch.float64)))
+        return _finish(step, formula(_wide(_as_step(step))))
 
     return schedule
 
@@ -275,9 +281,9 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
         if not isinstance(step, Tensor):  # a host int: pick the piece in Python, keep float64 values
             i = sum(b <= step for b in boundaries)
             return float(schedules[i](step - boundaries[i - 1] if i else step))
-        value = torch.as_tensor(schedules[0](t), dtype=torch.float64)
+        value = _wide(torch.as_tensor(schedules[0](t)))
         for boundary, part in zip(boundaries, schedules[1:], strict=True):
-            later = torch.as_tensor(part(t - boundary), dtype=torch.float64)
+            later = _wide(torch.as_tensor(part(t - boundary)))
             value = torch.where(t < boundary, value, later)
         return _finish(step, value)
 

@@ -18,6 +18,20 @@ from torch import Tensor
 from optimtx.tree import check_params
 
 
+def params_device(params: Mapping[str, Tensor]) -> torch.device | None:
+    """The device of the first parameter, or ``None`` (the default device) when there are none.
+
+    Every state ``init`` creates is placed here, so an update never copies state between
+    devices (a GPU -> CPU copy would block the host on every step).
+
+    Example:
+        >>> params_device({"w": torch.ones(2, device="meta")})
+        device(type='meta')
+    """
+    first = next(iter(params.values()), None)
+    return first.device if first is not None else None
+
+
 def zero_counter(params: Mapping[str, Tensor]) -> Tensor:
     """An int64 0-d zero on the device of the first parameter (the default device if there are none).
 
@@ -29,8 +43,22 @@ def zero_counter(params: Mapping[str, Tensor]) -> Tensor:
         tensor(0)
     """
     check_params(params)
-    first = next(iter(params.values()), None)
-    return torch.zeros((), dtype=torch.int64, device=first.device if first is not None else None)
+    return torch.zeros((), dtype=torch.int64, device=params_device(params))
+
+
+def wide_float(device: torch.device | str | None) -> torch.dtype:
+    """The dtype for per-step scalars (bias corrections, momentum factors) on ``device``.
+
+    float64 (what torch's optimizers use for them) wherever the backend has it; float32
+    on Apple's ``mps``, which has no float64. The scalars are 0-d, so the choice only
+    changes their rounding, never the dtype of the updates.
+
+    Example:
+        >>> wide_float("cpu"), wide_float("mps")
+        (torch.float64, torch.float32)
+    """
+    kind = torch.device(device).type if device is not None else "cpu"
+    return torch.float32 if kind == "mps" else torch.float64
 
 
 def is_namedtuple(node: Any) -> bool:

@@ -76,3 +76,11 @@ class LossScalingDisabledWarning(OptimtxWarning):
     Without loss scaling, steps whose gradients hold inf/NaN are no longer skipped; pass an
     explicit ``loss_scale`` dict to keep (or explicitly drop) that behaviour.
     """
+
+
+class AccumulationSyncWarning(OptimtxWarning):
+    """A DDP model accumulates gradients with its forward pass outside ``optim_context``.
+
+    DDP then all-reduces the gradients on every micro-step instead of once per window:
+    the result is the same, the step is slower. Run the forward under ``optim_context(model)``.
+    """

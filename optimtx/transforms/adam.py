@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import check_state, has_complex, on_real_view, zero_counter
+from optimtx.state_tree import check_state, has_complex, on_real_view, wide_float, zero_counter
 from optimtx.transforms.kernels import add_, decay_add_square, lerp, loop_invariant, mul, to_dtype, to_dtypes_of
 from optimtx.tree import leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
@@ -33,11 +33,13 @@ class ScaleByAdamState(NamedTuple):
 def bias_correction(decay: float | Tensor, count: Tensor) -> Tensor:
     """``1 - decay ** count`` as a float64 0-d tensor (torch computes it in double precision too).
 
+    On the count's device; float32 where that device has no float64 (see :func:`~optimtx.state_tree.wide_float`).
+
     Example:
         >>> bias_correction(0.5, torch.tensor(2))
         tensor(0.7500, dtype=torch.float64)
     """
-    return 1 - decay ** count.to(torch.float64)
+    return 1 - decay ** count.to(wide_float(count.device))
 
 
 def _step_scalar(value: Tensor, like: list[Tensor]) -> Tensor:

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import check_state, find_one, zero_counter
+from optimtx.state_tree import check_state, find_one, wide_float, zero_counter
 from optimtx.transforms.finite import found_nonfinite, guarded_update
 from optimtx.transforms.kernels import mul
 from optimtx.tree import check_leaves, rebuild
@@ -37,7 +37,7 @@ def unscale_grads(grads: list[Tensor], scale: Tensor) -> tuple[list[Tensor], Ten
         >>> unscale_grads([torch.tensor([2.0, 4.0])], torch.tensor(2.0))
         ([tensor([1., 2.])], tensor(0.))
     """
-    inv_scale = scale.double().reciprocal().float()
+    inv_scale = scale.to(wide_float(scale.device)).reciprocal().float()
     found_inf = found_nonfinite(grads)
     if not grads:
         return [], found_inf
@@ -69,7 +69,7 @@ def next_scale(
         (tensor(4.), tensor(0))
     """
     found = found_inf.to(scale.device) != 0
-    wide = scale.double()
+    wide = scale.to(wide_float(scale.device))
     backed_off = (wide * backoff_factor).to(scale.dtype)
     grown = (wide * growth_factor).to(scale.dtype)
     successful = growth_tracker + 1

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
-from optimtx.state_tree import check_state, on_real_view
+from optimtx.state_tree import check_state, on_real_view, params_device
 from optimtx.transforms.kernels import loop_invariant, mul
 from optimtx.tree import check_leaves, global_norm, rebuild
 from optimtx.validation import check_bool, check_non_negative, check_norm_type
@@ -67,8 +67,7 @@ def clip_by_global_norm(
     check_bool("error_if_nonfinite", error_if_nonfinite)
 
     def init(params: Params) -> ClipByGlobalNormState:
-        del params
-        return ClipByGlobalNormState(norm=torch.zeros((), dtype=torch.float32))
+        return ClipByGlobalNormState(norm=torch.zeros((), dtype=torch.float32, device=params_device(params)))
 
     def update(updates: Updates, state: ClipByGlobalNormState, params: Params | None = None, **extra: Any):
         del params, extra

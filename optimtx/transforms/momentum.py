@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import check_state, zero_counter
+from optimtx.state_tree import check_state, wide_float, zero_counter
 from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
 from optimtx.tree import leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_finite, check_non_negative, check_state_dtype, is_number
@@ -96,13 +96,28 @@ def trace(
         new_count = state.count + 1
         if not grads:
             return {}, TraceState(count=new_count, trace={})
-        momentum_t = torch.as_tensor(momentum, dtype=torch.float64)
+        momentum_t, dampening_t = (_step_scalar(v, state.count) for v in (momentum, dampening))
         # With momentum 0 torch skips the buffer, so dampening never applies: treat every step as the first.
         restart = torch.logical_or(state.count == 0, momentum_t == 0)
-        keep = torch.where(restart, 0.0, momentum_t)
-        take = torch.where(restart, 1.0, 1 - torch.as_tensor(dampening, dtype=torch.float64))
+        # Rounded once to the buffers' compute dtype, as torch rounds its Python-float factors; a factor
+        # in the tensors' dtype also keeps CUDA on the batched foreach kernels.
+        like = torch.promote_types(grads[0].dtype, torch.float32)
+        keep = torch.where(restart, 0.0, momentum_t).to(like)
+        take = torch.where(restart, 1.0, 1 - dampening_t).to(like)
         new_bufs = add_scaled(mul(bufs, keep), grads, take)
         out = add_scaled(grads, new_bufs, momentum) if nesterov else new_bufs
         return rebuild(updates, out), TraceState(count=new_count, trace=rebuild(updates, to_dtype(new_bufs, mu_dtype)))
 
     return GradientTransformation(init, update)
+
+
+def _step_scalar(value: float | Tensor, count: Tensor) -> Tensor:
+    """``value`` as a 0-d float64 tensor next to ``count`` (float32 where the device lacks float64).
+
+    A Python number is filled in on the device (a kernel, not a host -> device copy), so
+    building it never blocks the host.
+    """
+    dtype = wide_float(count.device)
+    if isinstance(value, Tensor):
+        return value.to(count.device, dtype)
+    return torch.full((), value, dtype=dtype, device=count.device)

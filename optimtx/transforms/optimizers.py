@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, chain
+from optimtx.state_tree import wide_float
 from optimtx.transforms._fused_adamw import fuse_adamw
 from optimtx.transforms.adam import scale_by_adam, scale_by_adamax
 from optimtx.transforms.lion import scale_by_lion
@@ -258,7 +259,7 @@ def adagrad(
 def _decayed_rate(lr: Hyper, lr_decay: Hyper):
     def schedule(count: Tensor) -> Tensor:
         base = lr(count) if callable(lr) else lr  # a scheduled lr decays too, as in torch's Adagrad
-        return base / (1 + count.to(torch.float64) * lr_decay)
+        return base / (1 + count.to(wide_float(count.device)) * lr_decay)
 
     return schedule
 

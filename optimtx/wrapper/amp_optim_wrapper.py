@@ -97,6 +97,7 @@ class AmpOptimWrapper(OptimWrapper):
 
     def backward(self, loss: Tensor, **kwargs: Any) -> None:
         """Backward ``loss * scale``, then count one more micro-step."""
+        self._warn_if_syncing_while_accumulating()
         self.loss_scaler.scale(loss).backward(**kwargs)
         self._inner_count += 1
 
@@ -151,6 +152,10 @@ class AmpOptimWrapper(OptimWrapper):
 
     def _fused_step(self) -> None:
         clip = self._clip.kwargs if self._clip is not None else {}
+        grads = (p.grad for group in self.optimizer.param_groups for p in group["params"] if p.grad is not None)
+        first_grad = next(grads, None)
+        if first_grad is not None:  # the scale must sit with the gradients, or every step copies it
+            self.loss_scaler.to(first_grad.device)
         result = fused_amp_step(
             self.optimizer, self.loss_scaler.scale_tensor, clip.get("max_norm"), clip.get("norm_type", 2.0)
         )

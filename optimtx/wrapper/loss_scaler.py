@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimtx.state_tree import wide_float
 from optimtx.transforms.amp import check_loss_scaling_args, next_scale
 from optimtx.validation import check_bool, check_finite
 
@@ -95,8 +96,11 @@ class LossScaler:
         """
         if not self._enabled or self._unscaled:
             return
-        inv_scale = self._scale.double().reciprocal().float()
-        self._check_and_unscale(_grads(optimizer), inv_scale)
+        grads = _grads(optimizer)
+        if grads:
+            self._move_to(grads[0].device)
+        inv_scale = self._scale.to(wide_float(self._scale.device)).reciprocal().float()
+        self._check_and_unscale(grads, inv_scale)
         self._unscaled = True
 
     def step(self, optimizer: torch.optim.Optimizer, **kwargs: Any) -> Any:
@@ -122,7 +126,7 @@ class LossScaler:
 
     def _fused_step(self, optimizer: torch.optim.Optimizer, kwargs: dict[str, Any]) -> Any:
         if not self._unscaled:
-            self._check_and_unscale(_grads(optimizer), torch.ones((), dtype=torch.float32))
+            self._check_and_unscale(_grads(optimizer), None)
         # torch's fused optimizers read these two attributes in step() (GradScaler's protocol).
         fused: Any = optimizer
         fused.grad_scale = None if self._unscaled else self._scale
@@ -210,7 +214,10 @@ class LossScaler:
             >>> scaler.update(); scaler.get_scale()
             4.0
         """
-        self._found_inf = found_inf.to(self._scale.device, torch.float32)
+        if hasattr(found_inf, "full_tensor"):  # a DTensor flag (FSDP2): replicated, so this is its local value
+            found_inf = found_inf.full_tensor()
+        self._move_to(found_inf.device)
+        self._found_inf = found_inf.to(torch.float32)
 
     @property
     def last_found_inf(self) -> Tensor | None:
@@ -264,17 +271,41 @@ class LossScaler:
         self.backoff_factor = float(values["backoff_factor"])
         self.growth_interval = int(values["growth_interval"])
 
+    def to(self, device: torch.device | str) -> LossScaler:
+        """Place the scale and growth tracker on ``device``; returns ``self``.
+
+        Rarely needed: the state follows the first loss or gradients it meets. Useful when
+        the gradients are produced without :meth:`scale` (e.g. set by hand) before a fused step.
+
+        Example:
+            >>> LossScaler().to("meta").scale_tensor.device
+            device(type='meta')
+        """
+        self._move_to(torch.device(device))
+        return self
+
     def _move_to(self, device: torch.device) -> None:
+        """Follow the gradients to their device once (the state is created before they exist).
+
+        Later calls find the state there already, so nothing moves between devices per step.
+        """
         if self._scale.device != device:
             self._scale = self._scale.to(device)
             self._growth_tracker = self._growth_tracker.to(device)
+            if self._found_inf is not None:
+                self._found_inf = self._found_inf.to(device)
 
     def _found(self) -> Tensor:
         if self._found_inf is None:
             self._found_inf = torch.zeros((), dtype=torch.float32, device=self._scale.device)
         return self._found_inf
 
-    def _check_and_unscale(self, grads: list[Tensor], inv_scale: Tensor) -> None:
+    def _check_and_unscale(self, grads: list[Tensor], inv_scale: Tensor | None) -> None:
+        """Unscale ``grads`` in place by ``inv_scale`` (``None``: only check them) and record inf/NaN."""
+        if grads:
+            self._move_to(grads[0].device)
+        if inv_scale is None:
+            inv_scale = torch.ones((), dtype=torch.float32, device=self._scale.device)
         found = self._found()
         groups: dict[tuple[torch.device, torch.dtype], list[Tensor]] = defaultdict(list)
         for grad in grads:

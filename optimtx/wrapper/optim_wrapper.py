@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from optimtx.logging import print_log
 from optimtx.validation import check_positive_int
-from optimtx.warnings import AccumulationBatchNormWarning, AccumulationResumeWarning, warn_user
+from optimtx.warnings import AccumulationBatchNormWarning, AccumulationResumeWarning, AccumulationSyncWarning, warn_user
 from optimtx.wrapper.grad_clipping import ClipConfig, clip_grads_, parse_clip_grad
 from optimtx.wrapper.porting import is_per_parameter_state, regroup_per_parameter_state
 
@@ -94,6 +94,7 @@ class OptimWrapper:
             >>> w.backward((3 * p).sum()); p.grad, w.inner_count
             (tensor([3.]), 1)
         """
+        self._warn_if_syncing_while_accumulating()
         loss.backward(**kwargs)
         self._inner_count += 1
 
@@ -145,9 +146,34 @@ class OptimWrapper:
             >>> with w.optim_context(model):
             ...     out = model(torch.ones(1, 1))
         """
+        self._sync_model = model if hasattr(model, "no_sync") else None
+        self._forward_in_context = True
         no_sync = getattr(model, "no_sync", None) if not self.should_sync() else None
         with no_sync() if callable(no_sync) else nullcontext():
             yield
+
+    def _warn_if_syncing_while_accumulating(self) -> None:
+        """Warn (once per wrapper) when a DDP model's micro-step ran its forward outside ``optim_context``.
+
+        Cheap by design: two attributes, no look at the model. The model is known from
+        ``optim_context`` or ``initialize_count_status``; a window-completing micro-step
+        syncs anyway, so only the others are checked.
+        """
+        in_context = getattr(self, "_forward_in_context", False)
+        self._forward_in_context = False
+        if in_context or getattr(self, "_sync_model", None) is None or self.should_sync():
+            return
+        if getattr(self, "_warned_sync", False):
+            return
+        self._warned_sync = True
+        warnings.warn(
+            f"{type(self._sync_model).__name__} accumulates gradients (accumulative_counts="
+            f"{self._accumulative_counts}) but this micro-step's forward pass ran outside "
+            "optim_context(model), so its gradients were all-reduced although no update follows. "
+            "Run the forward under `with optim_wrapper.optim_context(model):` to skip that sync.",
+            AccumulationSyncWarning,
+            stacklevel=3,
+        )
 
     # ------------------------------------------------------------ accumulation
     def scale_loss(self, loss: Tensor) -> Tensor:
@@ -238,6 +264,7 @@ class OptimWrapper:
             )
         self._inner_count = init_counts
         self._max_counts = max_counts
+        self._sync_model = model if hasattr(model, "no_sync") else None
         self._remainder_counts = max_counts % acc
 
     def _warn_mid_window(self, count: int) -> None:
