@@ -80,6 +80,10 @@ from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_no
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
+from optimtx.transforms.spike import SkipIfSpikeState as SkipIfSpikeState  # noqa: E402
+from optimtx.transforms.spike import skip_if_spike as skip_if_spike  # noqa: E402
+from optimtx.step_info import StepInfo as StepInfo  # noqa: E402
+from optimtx.step_info import step_info as step_info  # noqa: E402
 from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState  # noqa: E402
 from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams  # noqa: E402
 from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams  # noqa: E402
@@ -190,6 +194,8 @@ __all__ = [
     "ScaleByLionState",
     "ScaleByRmsState",
     "SchedulerOrderWarning",
+    "SkipIfSpikeState",
+    "StepInfo",
     "StepLR",
     "StepMomentum",
     "StepParamScheduler",
@@ -236,7 +242,9 @@ __all__ = [
     "schedules",
     "set_hyperparams",
     "sgd",
+    "skip_if_spike",
     "state_dict",
+    "step_info",
     "supports_fused_amp_step",
     "trace",
 ]

@@ -247,4 +247,14 @@ TABLE: list[TransformCase] = [
             ({"lr": 0.1, "momentum": 0.9}, TypeError, "unexpected keyword"),
         ),
     ),
+    TransformCase(
+        "skip_if_spike",
+        otx.skip_if_spike,
+        {"inner": otx.adam(0.1), "threshold": 2.0, "window": 2},
+        invalid=(
+            ({"inner": otx.adam(0.1), "threshold": 0.0, "window": 2}, ValueError, "threshold"),
+            ({"inner": otx.adam(0.1), "threshold": 2.0, "window": 0}, ValueError, "window"),
+            ({"inner": None, "threshold": 2.0, "window": 2}, TypeError, "GradientTransformation"),
+        ),
+    ),
 ]

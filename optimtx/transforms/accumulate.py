@@ -123,7 +123,9 @@ def _window_items(state: AccumulateState, num_items: Any, by_items: bool) -> Ten
     if num_items is None:
         raise TypeError("accumulate(average='items') needs num_items=<items in this gradient> in every update().")
     if state.acc_items is None:
-        raise ValueError("This accumulate state has no item count; build it with init() of accumulate(average='items').")
+        raise ValueError(
+            "This accumulate state has no item count; build it with init() of accumulate(average='items')."
+        )
     return state.acc_items + check_num_items(num_items).to(state.acc_items.device, torch.float32)
 
 

@@ -78,8 +78,10 @@ class LossScaler:
         self._move_to(loss.device)
         return loss * self._scale.to(loss.device)
 
-    def unscale_(self, optimizer: torch.optim.Optimizer) -> None:
+    def unscale_(self, optimizer: torch.optim.Optimizer, divisor: Tensor | None = None) -> None:
         """Divide the optimizer's gradients by the scale in place and record non-finite values.
+
+        ``divisor`` (a 0-d tensor, e.g. a window's item count) divides them too, in the same pass.
 
         Called at most once per step (later calls until :meth:`update` do nothing), like
         ``GradScaler.unscale_`` before clipping.
@@ -87,6 +89,8 @@ class LossScaler:
         if not self._enabled or self._unscaled:
             return
         inv_scale = self._scale.double().reciprocal().float()
+        if divisor is not None:
+            inv_scale = inv_scale / divisor.to(inv_scale.device, torch.float32)
         self._check_and_unscale(_grads(optimizer), inv_scale)
         self._unscaled = True
 
@@ -172,6 +176,16 @@ class LossScaler:
             4.0
         """
         self._found_inf = found_inf.to(self._scale.device, torch.float32)
+
+    @property
+    def last_found_inf(self) -> Tensor | None:
+        """The overflow flag (float32 0-d, 1.0 = overflow) of the step closed by the last :meth:`update`.
+
+        Example:
+            >>> LossScaler().last_found_inf is None
+            True
+        """
+        return self._last_found_inf
 
     def step_was_skipped(self) -> bool:
         """Whether the last step (up to the last :meth:`update`) was skipped. Reads one value from the device."""

@@ -39,6 +39,17 @@ class OptimWrapperDict(OptimWrapper):
                 )
         self.optim_wrappers = optim_wrapper_dict
 
+    @property
+    def last_step(self) -> dict[str, Any]:
+        """``{name: wrapper.last_step}``: each wrapper's :class:`~optimtx.StepInfo` (``None`` before its first step).
+
+        Example:
+            >>> import torch
+            >>> OptimWrapperDict(g=OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1))).last_step
+            {'g': None}
+        """
+        return {name: wrapper.last_step for name, wrapper in self.optim_wrappers.items()}
+
     def update_params(self, loss: Any, step_kwargs: dict | None = None, zero_kwargs: dict | None = None) -> NoReturn:
         """Not available: call ``update_params`` on each wrapper."""
         _refuse("update_params")
