@@ -63,6 +63,8 @@ from optimtx.paramwise import paramwise as paramwise  # noqa: E402
 from optimtx.paramwise import paramwise_labels as paramwise_labels  # noqa: E402
 from optimtx.state_io import load_state_dict as load_state_dict  # noqa: E402
 from optimtx.state_io import state_dict as state_dict  # noqa: E402
+from optimtx.step_info import StepInfo as StepInfo  # noqa: E402
+from optimtx.step_info import step_info as step_info  # noqa: E402
 from optimtx.torch_optimizer import TransformOptimizer as TransformOptimizer  # noqa: E402
 from optimtx.transforms.accumulate import AccumulateState as AccumulateState  # noqa: E402
 from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
@@ -80,10 +82,6 @@ from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_no
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
-from optimtx.transforms.spike import SkipIfSpikeState as SkipIfSpikeState  # noqa: E402
-from optimtx.transforms.spike import skip_if_spike as skip_if_spike  # noqa: E402
-from optimtx.step_info import StepInfo as StepInfo  # noqa: E402
-from optimtx.step_info import step_info as step_info  # noqa: E402
 from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState  # noqa: E402
 from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams  # noqa: E402
 from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams  # noqa: E402
@@ -110,6 +108,8 @@ from optimtx.transforms.rms import scale_by_rms as scale_by_rms  # noqa: E402
 from optimtx.transforms.scaling import ScaleByLearningRateState as ScaleByLearningRateState  # noqa: E402
 from optimtx.transforms.scaling import scale as scale  # noqa: E402
 from optimtx.transforms.scaling import scale_by_learning_rate as scale_by_learning_rate  # noqa: E402
+from optimtx.transforms.spike import SkipIfSpikeState as SkipIfSpikeState  # noqa: E402
+from optimtx.transforms.spike import skip_if_spike as skip_if_spike  # noqa: E402
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
 from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
 from optimtx.warnings import PerGroupTransformWarning as PerGroupTransformWarning  # noqa: E402

@@ -91,8 +91,9 @@ def step_info(state: Any, previous: Any = None) -> StepInfo:
         >>> params = {"w": torch.zeros(2)}
         >>> state = tx.init(params)
         >>> _, new = tx.update({"w": torch.tensor([3.0, 4.0])}, state, params)
-        >>> step_info(new, previous=state)
-        StepInfo(applied=tensor(True), grad_norm=tensor(5.), found_inf=tensor(False), loss_scale=tensor(1.), lrs=(tensor(0.1000),))
+        >>> info = step_info(new, previous=state)
+        >>> info.applied, info.grad_norm, info.found_inf, info.loss_scale, info.lrs
+        (tensor(True), tensor(5.), tensor(False), tensor(1.), (tensor(0.1000),))
     """
     nodes = list(iter_nodes(state))
     before = list(iter_nodes(previous)) if previous is not None else None

@@ -22,8 +22,8 @@ from torch import Tensor, nn
 from optimtx.logging import print_log
 from optimtx.step_info import StepInfo
 from optimtx.validation import check_positive_int
-from optimtx.wrapper.grad_clipping import ClipConfig, clip_grads_, parse_clip_grad
 from optimtx.wrapper.fast_step import supports_fused_amp_step
+from optimtx.wrapper.grad_clipping import ClipConfig, clip_grads_, parse_clip_grad
 from optimtx.wrapper.step_pipeline import (
     ItemWindow,
     SpikeGuard,
