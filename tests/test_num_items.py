@@ -218,3 +218,69 @@ def test_invalid_num_items_is_refused_before_backward(num_items, exc):
     with pytest.raises(exc, match="num_items"):
         wrapper.update_params(item_losses(model, x, y).sum(), num_items=num_items)
     assert model.weight.grad is None and wrapper.inner_count == 0
+
+
+# ---------------------------------------------------------------------- DDP
+DDP_COUNTS = {0: [1, 3], 1: [5, 2]}
+
+
+def _ddp_items_worker(rank: int, out_dir: str) -> None:
+    import datetime
+    import os
+
+    import torch.distributed as dist
+
+    os.environ.update(GLOO_SOCKET_IFNAME="lo")
+    dist.init_process_group(
+        "gloo",
+        init_method=f"file://{os.path.join(out_dir, 'rendezvous')}",
+        rank=rank,
+        world_size=2,
+        timeout=datetime.timedelta(seconds=60),
+    )
+    try:
+        x, y = make_data(DDP_COUNTS[0] + DDP_COUNTS[1], 7)
+        lo = 0 if rank == 0 else sum(DDP_COUNTS[0])
+        counts = DDP_COUNTS[rank]
+        x, y = x[lo : lo + sum(counts)], y[lo : lo + sum(counts)]
+        model = nn.parallel.DistributedDataParallel(make_model())
+        wrapper = OptimWrapper(
+            torch.optim.SGD(model.parameters(), lr=0.1), accumulative_counts=2, clip_grad=dict(max_norm=0.5)
+        )
+        for xs, ys, n in zip(split(x, counts), split(y, counts), counts):
+            with wrapper.optim_context(model):
+                losses = item_losses(model, xs, ys)
+            wrapper.update_params(losses.sum(), num_items=n)
+        result = {k: v.detach().clone() for k, v in model.module.state_dict().items()}
+        result["grad_norm"] = wrapper.last_step.grad_norm
+        torch.save(result, os.path.join(out_dir, f"rank{rank}.pt"))
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.distributed
+@pytest.mark.slow
+def test_ddp_ranks_with_different_item_counts_equal_the_big_batch(tmp_path):
+    import time
+
+    import torch.multiprocessing as mp
+
+    context = mp.spawn(_ddp_items_worker, args=(str(tmp_path),), nprocs=2, join=False)
+    deadline = time.monotonic() + 120
+    while not context.join(timeout=5):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail("DDP workers did not finish within 120 s")
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    x, y = make_data(DDP_COUNTS[0] + DDP_COUNTS[1], 7)
+    ref = make_model()
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    item_losses(ref, x, y).mean().backward()
+    norm = torch.nn.utils.clip_grad_norm_(ref.parameters(), 0.5)
+    opt.step()
+    for result in (r0, r1):
+        torch.testing.assert_close(result["weight"], ref.weight.detach())
+        torch.testing.assert_close(result["bias"], ref.bias.detach())
+        torch.testing.assert_close(result["grad_norm"], norm.float())
