@@ -48,7 +48,7 @@ def test_pure_items_window_equals_big_batch(counts, seed):
 
     tx = otx.accumulate(otx.sgd(0.1, momentum=0.9), every_k=len(counts), average="items")
     state = tx.init(params)
-    for xs, ys, n in zip(split(x, counts), split(y, counts), counts):
+    for xs, ys, n in zip(split(x, counts), split(y, counts), counts, strict=True):
         updates, state = tx.update({"w": grad_of_sum(xs, ys, params["w"])}, state, params, num_items=n)
     big = otx.sgd(0.1, momentum=0.9)
     expected, _ = big.update({"w": grad_of_sum(x, y, params["w"]) / sum(counts)}, big.init(params), params)
@@ -108,9 +108,11 @@ CLIPS = {"none": None, "norm": dict(max_norm=0.05), "value": dict(type="value", 
 def run_facade(wrapper_name, opt_name, clip, counts, windows, x, y, num_items=True):
     model = make_model()
     kwargs = {} if clip is None else {"clip_grad": clip}
-    wrapper = WRAPPERS[wrapper_name](OPTIMIZERS[opt_name](model.parameters()), accumulative_counts=len(counts), **kwargs)
+    wrapper = WRAPPERS[wrapper_name](
+        OPTIMIZERS[opt_name](model.parameters()), accumulative_counts=len(counts), **kwargs
+    )
     for _ in range(windows):
-        for xs, ys, n in zip(split(x, counts), split(y, counts), counts):
+        for xs, ys, n in zip(split(x, counts), split(y, counts), counts, strict=True):
             with wrapper.optim_context(model):
                 losses = item_losses(model, xs, ys)
             if num_items:
@@ -141,7 +143,7 @@ def test_facade_variable_micro_batches_equal_big_batch(wrapper_name, opt_name, c
     clip = CLIPS[clip_name]
     model, wrapper = run_facade(wrapper_name, opt_name, clip, counts, 2, x, y)
     ref, ref_wrapper = run_big_batch(wrapper_name, opt_name, clip, 2, x, y)
-    for p, q in zip(model.parameters(), ref.parameters()):
+    for p, q in zip(model.parameters(), ref.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-7)  # the divisor is float32
     if clip_name == "norm":
         torch.testing.assert_close(wrapper.last_step.grad_norm, ref_wrapper.last_step.grad_norm.float())
@@ -163,7 +165,7 @@ def test_facade_short_last_window_equals_its_big_batch():
     model = make_model()
     wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1), accumulative_counts=3)
     wrapper.initialize_count_status(model, 0, len(counts))
-    for xs, ys, n in zip(split(x, counts), split(y, counts), counts):
+    for xs, ys, n in zip(split(x, counts), split(y, counts), counts, strict=True):
         wrapper.update_params(item_losses(model, xs, ys).sum(), num_items=n)
     ref = make_model()
     ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1)
@@ -180,7 +182,7 @@ def test_facade_takes_device_tensor_counts_and_backward_directly():
     x, y = make_data(counts, 2)
     model = make_model()
     wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1), accumulative_counts=2)
-    for xs, ys, n in zip(split(x, counts), split(y, counts), counts):
+    for xs, ys, n in zip(split(x, counts), split(y, counts), counts, strict=True):
         wrapper.backward(item_losses(model, xs, ys).sum(), num_items=torch.tensor(n))
     wrapper.step()
     ref, _ = run_big_batch("plain", "sgd_momentum", None, 1, x, y)
@@ -247,7 +249,7 @@ def _ddp_items_worker(rank: int, out_dir: str) -> None:
         wrapper = OptimWrapper(
             torch.optim.SGD(model.parameters(), lr=0.1), accumulative_counts=2, clip_grad=dict(max_norm=0.5)
         )
-        for xs, ys, n in zip(split(x, counts), split(y, counts), counts):
+        for xs, ys, n in zip(split(x, counts), split(y, counts), counts, strict=True):
             with wrapper.optim_context(model):
                 losses = item_losses(model, xs, ys)
             wrapper.update_params(losses.sum(), num_items=n)

@@ -43,7 +43,7 @@ def test_pure_skips_match_the_host_reference(norms, threshold, window):
     params = {"w": torch.zeros(1)}
     state = tx.init(params)
     expected = reference_skips(norms, threshold, window)
-    for norm, skip in zip(norms, expected):
+    for norm, skip in zip(norms, expected, strict=True):
         updates, new_state = tx.update({"w": torch.tensor([norm])}, state, params)
         assert bool(~new_state.record.last_applied) == skip
         if skip:
@@ -64,7 +64,7 @@ def test_skipped_step_leaves_inner_state_and_step_info_reports_it():
     _, spiked = tx.update({"w": torch.full((2,), 100.0)}, state, params)
     old = [n for n in iter_nodes(state.inner_state) if isinstance(n, torch.Tensor)]
     new = [n for n in iter_nodes(spiked.inner_state) if isinstance(n, torch.Tensor)]
-    assert len(old) == len(new) > 0 and all(torch.equal(a, b) for a, b in zip(old, new))
+    assert len(old) == len(new) > 0 and all(torch.equal(a, b) for a, b in zip(old, new, strict=True))
     info = otx.step_info(spiked)
     assert not info.applied and not info.found_inf
     torch.testing.assert_close(info.grad_norm, torch.tensor(100.0 * math.sqrt(2)))
@@ -73,7 +73,9 @@ def test_skipped_step_leaves_inner_state_and_step_info_reports_it():
 def facade_norms(wrapper_cls, opt_factory, grads, threshold, window, **kw):
     p = torch.nn.Parameter(torch.zeros(1))
     wrapper = wrapper_cls(
-        optimizer=opt_factory([p]), clip_grad=dict(max_norm=1e9, skip_spikes=dict(threshold=threshold, window=window)), **kw
+        optimizer=opt_factory([p]),
+        clip_grad=dict(max_norm=1e9, skip_spikes=dict(threshold=threshold, window=window)),
+        **kw,
     )
     applied, values = [], []
     for g in grads:
@@ -94,7 +96,11 @@ def facade_norms(wrapper_cls, opt_factory, grads, threshold, window, **kw):
         (OptimWrapper, lambda ps: torch.optim.SGD(ps, lr=0.1), {}),
         (OptimWrapper, lambda ps: torch.optim.SGD(ps, lr=0.1, fused=True), {}),
         (AmpOptimWrapper, lambda ps: torch.optim.SGD(ps, lr=0.1), {"loss_scale": 4.0, "dtype": "float32"}),
-        (AmpOptimWrapper, lambda ps: torch.optim.AdamW(ps, lr=0.1, fused=True), {"loss_scale": 4.0, "dtype": "float32"}),
+        (
+            AmpOptimWrapper,
+            lambda ps: torch.optim.AdamW(ps, lr=0.1, fused=True),
+            {"loss_scale": 4.0, "dtype": "float32"},
+        ),
     ],
     ids=["plain", "plain_fused", "amp", "amp_fused"],
 )

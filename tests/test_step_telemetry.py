@@ -88,7 +88,9 @@ def test_amp_last_step_equals_grad_scaler_and_clip_grad_norm(fused, steps):
 
 def test_optim_wrapper_dict_gives_one_last_step_per_wrapper():
     a, b = torch.nn.Parameter(torch.ones(1)), torch.nn.Parameter(torch.ones(1))
-    wrappers = OptimWrapperDict(gen=OptimWrapper(torch.optim.SGD([a], lr=0.1)), disc=OptimWrapper(torch.optim.SGD([b], lr=0.2)))
+    wrappers = OptimWrapperDict(
+        gen=OptimWrapper(torch.optim.SGD([a], lr=0.1)), disc=OptimWrapper(torch.optim.SGD([b], lr=0.2))
+    )
     wrappers["gen"].update_params(a.sum())
     info = wrappers.last_step
     assert set(info) == {"gen", "disc"} and info["disc"] is None and info["gen"].lrs == (0.1,)

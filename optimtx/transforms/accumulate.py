@@ -94,7 +94,7 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool | str 
             return {}, state
         total = torch._foreach_add(leaves(state.acc_grads), grads)
         emit = state.mini_step == every_k - 1
-        if by_items:
+        if items is not None and by_items:
             window = torch._foreach_mul(total, 1.0 / items.clamp_min(1.0))
         else:
             window = torch._foreach_div(total, float(every_k)) if average else total

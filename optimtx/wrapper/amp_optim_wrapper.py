@@ -103,8 +103,8 @@ class AmpOptimWrapper(OptimWrapper):
         divisor = self._items.take(param_device(self.optimizer))
         lrs = group_lrs(self.optimizer)
         scaler = self.loss_scaler
-        scale_used = _tensor_or_none(scaler.scale_tensor) if scaler.is_enabled() else None
-        scale_used = 1.0 if scale_used is None else scale_used.clone()
+        live_scale = _tensor_or_none(scaler.scale_tensor) if scaler.is_enabled() else None
+        scale_used: Tensor | float = 1.0 if live_scale is None else live_scale.clone()
         if not kwargs and self._can_take_fused_step():
             norm, skip = self._fused_step(divisor)
         else:
@@ -119,7 +119,9 @@ class AmpOptimWrapper(OptimWrapper):
         scaler = self.loss_scaler
         norm = None
         if scaler.is_enabled():
-            if self._clip is not None or divisor is not None:
+            if divisor is not None and scaler.unscaled:  # the caller unscaled already: divide on its own
+                divide_grads_(self.optimizer, divisor)
+            elif self._clip is not None or divisor is not None:
                 scaler.unscale_(self.optimizer, divisor)
             if self._clip is not None:
                 norm = self._clip_grad()
