@@ -286,3 +286,19 @@ def test_ddp_ranks_with_different_item_counts_equal_the_big_batch(tmp_path):
         torch.testing.assert_close(result["weight"], ref.weight.detach())
         torch.testing.assert_close(result["bias"], ref.bias.detach())
         torch.testing.assert_close(result["grad_norm"], norm.float())
+
+
+def test_zero_grad_mid_window_forgets_the_item_count():
+    counts = [3, 2]
+    x, y = make_data(counts, 4)
+    model = make_model()
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1), accumulative_counts=2)
+    wrapper.backward(item_losses(model, x[:3], y[:3]).sum(), num_items=3)
+    wrapper.zero_grad()  # drop that micro-batch: its items go with its gradients
+    wrapper.backward(item_losses(model, x[3:], y[3:]).sum(), num_items=2)
+    wrapper.step()
+    ref = make_model()
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    item_losses(ref, x[3:], y[3:]).mean().backward()
+    opt.step()
+    torch.testing.assert_close(model.weight, ref.weight)

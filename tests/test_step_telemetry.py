@@ -123,3 +123,34 @@ def test_pure_step_info_defaults_and_flags_without_previous():
     acc = otx.accumulate(otx.sgd(0.1), every_k=2)
     _, state = acc.update({"w": torch.ones(1)}, acc.init({"w": torch.zeros(1)}))
     assert not bool(otx.step_info(state).applied)  # a micro-step
+
+
+def _no_host_reads(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a device value was read on the host")
+
+    for name in ("item", "__bool__", "__float__", "__int__", "tolist"):
+        monkeypatch.setattr(torch.Tensor, name, refuse)
+
+
+@pytest.mark.parametrize("amp", [False, True], ids=["plain", "amp"])
+def test_fused_steps_with_items_spikes_and_telemetry_read_nothing_on_the_host(monkeypatch, amp):
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1, fused=True)
+    clip = dict(max_norm=1.0, skip_spikes=dict(threshold=3.0, window=2))
+    if amp:
+        wrapper = AmpOptimWrapper(optimizer=opt, dtype="float32", accumulative_counts=2, clip_grad=clip)
+    else:
+        wrapper = OptimWrapper(opt, accumulative_counts=2, clip_grad=clip)
+    x = torch.randn(6, 3)
+    counts = [torch.tensor(2), torch.tensor(4)]
+    _no_host_reads(monkeypatch)
+    infos = []
+    for _ in range(3):
+        for xs, n in zip(torch.split(x, [2, 4]), counts, strict=True):
+            with wrapper.optim_context(model):
+                loss = model(xs).pow(2).sum()
+            wrapper.update_params(loss, num_items=n)
+        infos.append(wrapper.last_step)
+    monkeypatch.undo()
+    assert len({id(i) for i in infos}) == 3 and all(isinstance(i.applied, torch.Tensor) for i in infos)

@@ -161,7 +161,7 @@ class OptimWrapper:
         self.last_step = build_step_info(self.optimizer, lrs, norm, None, skip, 1.0)
 
     def zero_grad(self, **kwargs: Any) -> None:
-        """``optimizer.zero_grad(**kwargs)``.
+        """``optimizer.zero_grad(**kwargs)``; also forgets the window's ``num_items`` count.
 
         Example:
             >>> p = torch.nn.Parameter(torch.zeros(1)); p.grad = torch.ones(1)
@@ -169,6 +169,7 @@ class OptimWrapper:
             True
         """
         self.optimizer.zero_grad(**kwargs)
+        self._items.reset()  # the item count goes with the gradients it describes
 
     def _clip_grad(self, divisor: Tensor | None = None) -> Tensor | None:
         """Clip (dividing by ``divisor`` in the same pass); the pre-clip norm, or ``None``."""

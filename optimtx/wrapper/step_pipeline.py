@@ -52,6 +52,10 @@ class ItemWindow:
         if items is not None:
             self.items = items if self.items is None else self.items + items.to(self.items.device)
 
+    def reset(self) -> None:
+        """Forget the window (its gradients were zeroed)."""
+        self.items, self.uses_items = None, None
+
     def take(self, device: torch.device) -> Tensor | None:
         """The window's divisor (see :func:`item_divisor`), or ``None`` without ``num_items``; starts a new window."""
         items, self.items, self.uses_items = self.items, None, None
