@@ -139,3 +139,33 @@ def test_skip_spikes_is_kept_out_of_clip_grad_kwargs_and_the_caller_dict():
 def test_skip_if_spike_is_registered_for_configs():
     tx = otx.TRANSFORMS.build(dict(type="skip_if_spike", inner=dict(type="sgd", lr=0.1), threshold=2.0, window=2))
     assert isinstance(tx, otx.GradientTransformation)
+
+
+@pytest.mark.parametrize("wrapper_cls", [OptimWrapper, AmpOptimWrapper])
+def test_spike_window_resumes_exactly_from_state_dict(wrapper_cls):
+    def build():
+        p = torch.nn.Parameter(torch.zeros(1))
+        kw = {"dtype": "float32", "loss_scale": 1.0} if wrapper_cls is AmpOptimWrapper else {}
+        clip = dict(max_norm=1e9, skip_spikes=dict(threshold=2.0, window=2))
+        return p, wrapper_cls(optimizer=torch.optim.SGD([p], lr=0.1), clip_grad=clip, **kw)
+
+    def run(p, wrapper, grads):
+        out = []
+        for g in grads:
+            p.grad = torch.tensor([g])
+            wrapper.step()
+            out.append(bool(wrapper.last_step.applied))
+        return out
+
+    p, wrapper = build()
+    run(p, wrapper, [1.0, 1.0])
+    saved = wrapper.state_dict()
+    assert set(saved["skip_spikes"]) == {"norms", "position", "applied", "skipped_steps", "last_norm", "last_applied"}
+    q, resumed = build()
+    resumed.load_state_dict(saved)
+    assert run(q, resumed, [3.0, 1.0]) == run(p, wrapper, [3.0, 1.0]) == [False, True]
+    bad = dict(saved, skip_spikes=dict(saved["skip_spikes"], norms=torch.zeros(5)))
+    before = resumed._spikes.state_dict()
+    with pytest.raises(ValueError, match="window"):
+        resumed.load_state_dict(bad)
+    assert all(torch.equal(before[k], v) for k, v in resumed._spikes.state_dict().items())

@@ -324,6 +324,8 @@ class OptimWrapper:
         state = self.optimizer.state_dict()
         if self.base_param_settings is not None:
             state["base_param_settings"] = self.base_param_settings
+        if self._spikes is not None:  # only with clip_grad skip_spikes, so MMEngine's keys stay as they are
+            state["skip_spikes"] = self._spikes.state_dict()
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
@@ -350,14 +352,21 @@ class OptimWrapper:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a dict from state_dict(), got {type(state_dict).__name__}.")
         state = dict(state_dict)
+        if "skip_spikes" in state:
+            spikes = state.pop("skip_spikes")
+            if self._spikes is not None:
+                state["_checked_skip_spikes"] = (self._spikes.check_state(spikes),)
         check_optimizer_state_fits(self.optimizer, state)
         return state
 
     def _load_checked(self, state: dict[str, Any]) -> None:
+        spikes = state.pop("_checked_skip_spikes", None)
         base = state.pop("base_param_settings", None)
         self.optimizer.load_state_dict(state)
         if base is not None:
             self.base_param_settings = base
+        if self._spikes is not None and spikes is not None:
+            self._spikes.load_checked(spikes[0])
 
     def __repr__(self) -> str:
         return (

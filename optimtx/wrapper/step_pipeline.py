@@ -8,6 +8,7 @@ docs/training_loop.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -111,6 +112,27 @@ class SpikeGuard:
     def state_dict(self) -> dict[str, Any]:
         """The record as a dict of tensors (empty before the first step)."""
         return {} if self.record is None else {k: v.clone() for k, v in self.record._asdict().items()}
+
+    def check_state(self, state: Any) -> SpikeWindow | None:
+        """The :class:`SpikeWindow` in ``state`` (from :meth:`state_dict`), checked; raises before any change."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"The skip_spikes state must be a dict from state_dict(), got {type(state).__name__}.")
+        if not state:
+            return None
+        if set(state) != set(SpikeWindow._fields) or not all(isinstance(v, Tensor) for v in state.values()):
+            raise ValueError(
+                f"The skip_spikes state must have the tensors {list(SpikeWindow._fields)}, got {list(state)}."
+            )
+        if tuple(state["norms"].shape) != (self.window,):
+            raise ValueError(
+                f"The skip_spikes state holds a window of {tuple(state['norms'].shape)} norms, "
+                f"but this wrapper's window is {self.window}."
+            )
+        return SpikeWindow(**{k: v.clone() for k, v in state.items()})
+
+    def load_checked(self, record: SpikeWindow | None) -> None:
+        """Install a record returned by :meth:`check_state`."""
+        self.record = record
 
 
 def optimizer_step(
