@@ -32,21 +32,21 @@ def main(epochs: int = 4, micro_batch: int = 16, verbose: bool = True) -> float:
     )
     batches = x.shape[0] // micro_batch
     wrapper.initialize_count_status(model, 0, epochs * batches)
-    skipped = 0
+    skipped = torch.zeros((), dtype=torch.int64)  # counted on the device: no host read per step
     for epoch in range(epochs):
         for i in range(batches):
             xb, yb = x[i * micro_batch : (i + 1) * micro_batch], y[i * micro_batch : (i + 1) * micro_batch]
             with wrapper.optim_context(model):
                 logits = model(xb)
             wrapper.update_params(nn.functional.cross_entropy(logits.float(), yb))
-            if wrapper.should_update() and wrapper.step_was_skipped:
-                skipped += 1
+            if wrapper.should_update():  # a real step happened: last_step describes it
+                skipped += (~wrapper.last_step.applied).long()
         with torch.no_grad():
             accuracy = (model(x).argmax(dim=1) == y).float().mean().item()
         if verbose:
             print(
                 f"epoch {epoch}: accuracy {accuracy:.3f}, loss scale {wrapper.loss_scaler.get_scale():g}, "
-                f"grad norm {float(wrapper.last_grad_norm):.3f}, skipped steps so far {skipped}"
+                f"grad norm {float(wrapper.last_step.grad_norm):.3f}, skipped steps so far {int(skipped)}"
             )
     return accuracy
 

@@ -65,6 +65,8 @@ from optimtx.paramwise import paramwise as paramwise  # noqa: E402
 from optimtx.paramwise import paramwise_labels as paramwise_labels  # noqa: E402
 from optimtx.state_io import load_state_dict as load_state_dict  # noqa: E402
 from optimtx.state_io import state_dict as state_dict  # noqa: E402
+from optimtx.step_info import StepInfo as StepInfo  # noqa: E402
+from optimtx.step_info import step_info as step_info  # noqa: E402
 from optimtx.torch_optimizer import TransformOptimizer as TransformOptimizer  # noqa: E402
 from optimtx.transforms.accumulate import AccumulateState as AccumulateState  # noqa: E402
 from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
@@ -146,6 +148,8 @@ from optimtx.transforms.schedule_free import ScheduleFreeState as ScheduleFreeSt
 from optimtx.transforms.schedule_free import schedule_free_adamw as schedule_free_adamw  # noqa: E402
 from optimtx.transforms.schedule_free import schedule_free_eval_params as schedule_free_eval_params  # noqa: E402
 from optimtx.transforms.schedule_free import schedule_free_sgd as schedule_free_sgd  # noqa: E402
+from optimtx.transforms.spike import SkipIfSpikeState as SkipIfSpikeState  # noqa: E402
+from optimtx.transforms.spike import skip_if_spike as skip_if_spike  # noqa: E402
 from optimtx.transforms.trust_ratio import ScheduledDecayState as ScheduledDecayState  # noqa: E402
 from optimtx.transforms.trust_ratio import lamb as lamb  # noqa: E402
 from optimtx.transforms.trust_ratio import lars as lars  # noqa: E402
@@ -257,6 +261,8 @@ __all__ = [
     "ScheduleFreeState",
     "ScheduledDecayState",
     "SchedulerOrderWarning",
+    "SkipIfSpikeState",
+    "StepInfo",
     "StepLR",
     "StepMomentum",
     "StepParamScheduler",
@@ -335,7 +341,9 @@ __all__ = [
     "schedules",
     "set_hyperparams",
     "sgd",
+    "skip_if_spike",
     "state_dict",
+    "step_info",
     "supports_fused_amp_step",
     "trace",
     "zero_nans",

@@ -471,6 +471,16 @@ TABLE: list[TransformCase] = [
     TransformCase(
         "inject_hyperparams_lars", lambda **kw: otx.inject_hyperparams(otx.lars)(**kw), {"lr": 0.1}, needs_params=True
     ),
+    TransformCase(
+        "skip_if_spike",
+        otx.skip_if_spike,
+        {"inner": otx.adam(0.1), "threshold": 2.0, "window": 2},
+        invalid=(
+            ({"inner": otx.adam(0.1), "threshold": 0.0, "window": 2}, ValueError, "threshold"),
+            ({"inner": otx.adam(0.1), "threshold": 2.0, "window": 0}, ValueError, "window"),
+            ({"inner": None, "threshold": 2.0, "window": 2}, TypeError, "GradientTransformation"),
+        ),
+    ),
 ]
 
 # Hostile values (issue 10): NaN, infinity, bools given as strings, wrong-shaped tensors. Kept in one

@@ -29,6 +29,7 @@ from optimtx.warnings import LossScalingDisabledWarning, warn_user
 from optimtx.wrapper.fast_step import fused_amp_step, supports_fused_amp_step
 from optimtx.wrapper.loss_scaler import LossScaler, check_scaler_state
 from optimtx.wrapper.optim_wrapper import OptimWrapper
+from optimtx.wrapper.step_pipeline import build_step_info, divide_grads_, group_lrs, param_device
 
 _DTYPES = {
     "float16": torch.float16,
@@ -95,11 +96,13 @@ class AmpOptimWrapper(OptimWrapper):
             )
         self.loss_scaler = LossScaler(**scaler_kwargs)
 
-    def backward(self, loss: Tensor, **kwargs: Any) -> None:
-        """Backward ``loss * scale``, then count one more micro-step."""
+    def backward(self, loss: Tensor, num_items: int | Tensor | None = None, **kwargs: Any) -> None:
+        """Backward ``loss * scale``, then count one more micro-step (``num_items``: see :meth:`update_params`)."""
         self._warn_if_syncing_while_accumulating()
+        items = self._items.check(num_items)
         self.loss_scaler.scale(loss).backward(**kwargs)
         self._inner_count += 1
+        self._items.add(items)
 
     def step(self, **kwargs: Any) -> None:
         """Unscale (and clip) the gradients, step unless they overflowed, update the scale.
@@ -120,21 +123,56 @@ class AmpOptimWrapper(OptimWrapper):
                 "give unscaled gradients (torch.amp.GradScaler refuses closures too). Call backward/update_params "
                 "and step() without a closure, or use loss_scale=dict(enabled=False)."
             )
-        was_unscaled = self.loss_scaler.unscaled
+        window = (self._items.items, self._items.uses_items)
+        divisor = self._items.take(param_device(self.optimizer))
+        lrs = group_lrs(self.optimizer)
+        scaler = self.loss_scaler
+        live_scale = _tensor_or_none(scaler.scale_tensor) if scaler.is_enabled() else None
+        scale_used: Tensor | float = 1.0 if live_scale is None else live_scale.clone()
+        was_unscaled = scaler.unscaled
+        self._divided_by = None
         try:
             if not kwargs and self._can_take_fused_step():
-                self._fused_step()
+                norm, skip = self._fused_step(divisor)
             else:
-                if self._clip is not None:
-                    self.loss_scaler.unscale_(self.optimizer)
-                    self._clip_grad()
-                self.loss_scaler.step(self.optimizer, **kwargs)
+                norm, skip = self._unfused_step(divisor, kwargs)
         except BaseException:
-            # Leave the gradients as before step(): multiplied by the scale, with no step state pending,
-            # so a retry, more backward passes or zero_grad() all see consistent gradients.
-            self.loss_scaler.abandon_step(self.optimizer, rescale=not was_unscaled)
+            # Leave the gradients as before step(): multiplied by the scale (and not divided by the window's
+            # item count), with no step state pending and the window's count kept, so a retry, more backward
+            # passes or zero_grad() all see consistent gradients.
+            scaler.abandon_step(self.optimizer, rescale=not was_unscaled)
+            if self._divided_by is not None:
+                divide_grads_(self.optimizer, torch.reciprocal(self._divided_by))
+            self._items.items, self._items.uses_items = window
             raise
-        self.loss_scaler.update(self._scale_update_param)
+        scaler.update(self._scale_update_param)
+        self.last_step = build_step_info(
+            self.optimizer, lrs, norm, _tensor_or_none(scaler.last_found_inf), skip, scale_used
+        )
+
+    def _unfused_step(self, divisor: Tensor | None, kwargs: dict[str, Any]) -> tuple[Tensor | None, Tensor | None]:
+        """Unscale (and divide by ``divisor``) in one pass, clip, then step unless overflow or spike."""
+        scaler = self.loss_scaler
+        norm = None
+        if scaler.is_enabled():
+            if divisor is not None and scaler.unscaled:  # the caller unscaled already: divide on its own
+                divide_grads_(self.optimizer, divisor)
+                self._divided_by = divisor
+            elif self._clip is not None or divisor is not None:
+                scaler.unscale_(self.optimizer, divisor)
+                self._divided_by = divisor
+            if self._clip is not None:
+                norm = self._clip_grad()
+        elif self._clip is not None:
+            norm = self._clip_grad(divisor)
+            self._divided_by = divisor
+        elif divisor is not None:
+            divide_grads_(self.optimizer, divisor)
+            self._divided_by = divisor
+        skip = self._spikes.decide(norm) if self._spikes is not None and norm is not None else None
+        if skip is None or not bool(skip.item()):  # a spike guard needs one host read on this path
+            scaler.step(self.optimizer, **kwargs)
+        return norm, skip
 
     def _can_take_fused_step(self) -> bool:
         clip_ok = self._clip is None or (
@@ -150,18 +188,35 @@ class AmpOptimWrapper(OptimWrapper):
             cached = self._fused_cache = (self.optimizer, supports_fused_amp_step(self.optimizer))
         return cached[1]
 
-    def _fused_step(self) -> None:
+    def _fused_step(self, divisor: Tensor | None = None) -> tuple[Tensor | None, Tensor | None]:
+        """The two-pass fused step; the item divisor and the spike guard ride along. Returns (norm, skip)."""
         clip = self._clip.kwargs if self._clip is not None else {}
         grads = (p.grad for group in self.optimizer.param_groups for p in group["params"] if p.grad is not None)
         first_grad = next(grads, None)
         if first_grad is not None:  # the scale must sit with the gradients, or every step copies it
             self.loss_scaler.to(first_grad.device)
+        scale = self.loss_scaler.scale_tensor
+        if divisor is not None:
+            scale = scale * divisor.to(scale.device)
+        decided: list[Tensor] = []
+        spikes = self._spikes
+
+        def skip_if(norm: Tensor) -> Tensor:
+            decided.append(spikes.decide(norm))  # type: ignore[union-attr]
+            return decided[-1]
+
         result = fused_amp_step(
-            self.optimizer, self.loss_scaler.scale_tensor, clip.get("max_norm"), clip.get("norm_type", 2.0)
+            self.optimizer,
+            scale,
+            clip.get("max_norm"),
+            clip.get("norm_type", 2.0),
+            skip_if=None if spikes is None else skip_if,
         )
         if self._clip is not None:
             self.last_grad_norm = result.total_norm
         self.loss_scaler.record_found_inf(result.found_inf)
+        norm = result.total_norm if self._clip is not None else None
+        return norm, (decided[0] if decided else None)
 
     @property
     def step_was_skipped(self) -> bool:
@@ -198,6 +253,11 @@ class AmpOptimWrapper(OptimWrapper):
         self._load_checked(state)
         if scaler_state is not None:
             self.loss_scaler.load_state_dict(scaler_state)  # checked above: cannot fail now
+
+
+def _tensor_or_none(value: Any) -> Tensor | None:
+    """``value`` if it is a tensor (a replaced ``loss_scaler`` may not give one), else ``None``."""
+    return value if isinstance(value, Tensor) else None
 
 
 def parse_amp_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:

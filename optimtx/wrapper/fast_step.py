@@ -18,6 +18,7 @@ gradients instead of four, and nothing is read back to the host.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -62,6 +63,7 @@ def fused_amp_step(
     scale: Tensor,
     max_norm: float | Tensor | None = None,
     norm_type: float | str = 2.0,
+    skip_if: Callable[[Tensor], Tensor] | None = None,
 ) -> FusedStepResult:
     """Unscale, clip by total norm and step a fused optimizer in two passes, without a host sync.
 
@@ -89,6 +91,13 @@ def fused_amp_step(
             ``torch.ones(())`` when there is no loss scaling).
         max_norm: clip to this total norm (>= 0), or ``None`` for no clipping.
         norm_type: the p of the p-norm (> 0), or ``float('inf')``/``'inf'``.
+        skip_if: optional function of the pre-clip total norm returning a bool 0-d tensor;
+            where it holds the step is skipped too (e.g. a spike guard). It does not change
+            ``found_inf`` (so the loss scale does not back off for it).
+
+    To divide the gradients by an item count as well (accumulation over ``num_items``),
+    pass ``scale * count`` as ``scale``: the division rides along in ``grad_scale`` and the
+    reported norm is that of the divided gradients.
 
     Returns:
         A :class:`FusedStepResult` with the pre-clip total norm and the overflow flag.
@@ -122,7 +131,8 @@ def fused_amp_step(
     found_inf = (~torch.isfinite(scaled_norm)).float()
     total_norm = scaled_norm / scale
     grad_scale = scale if max_norm is None else scale / clip_coefficient(total_norm, max_norm)
-    _step_with_scale(optimizer, grad_scale, found_inf)
+    skip_found = found_inf if skip_if is None else torch.maximum(found_inf, skip_if(total_norm).to(found_inf))
+    _step_with_scale(optimizer, grad_scale, skip_found)
     return FusedStepResult(total_norm, found_inf)
 
 

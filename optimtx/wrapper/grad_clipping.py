@@ -19,7 +19,7 @@ from optimtx.tree import global_norm
 from optimtx.validation import check_bool, check_non_negative, check_norm_type
 
 _ALLOWED_KEYS = {
-    "norm": ("max_norm", "norm_type", "error_if_nonfinite", "foreach"),
+    "norm": ("max_norm", "norm_type", "error_if_nonfinite", "foreach", "skip_spikes"),
     "value": ("clip_value", "foreach"),
 }
 _REQUIRED_KEY = {"norm": "max_norm", "value": "clip_value"}
@@ -30,11 +30,13 @@ class ClipConfig(NamedTuple):
 
     Attributes:
         kind: ``'norm'`` or ``'value'``.
-        kwargs: the arguments without ``type`` (a new dict; the caller's dict is never changed).
+        kwargs: the arguments without ``type`` and ``skip_spikes`` (a new dict; the caller's dict is never changed).
+        skip_spikes: ``(threshold, window)`` from ``skip_spikes=dict(threshold=..., window=...)``, or ``None``.
     """
 
     kind: str
     kwargs: dict[str, Any]
+    skip_spikes: tuple[float, int] | None = None
 
 
 def parse_clip_grad(clip_grad: Mapping[str, Any] | None) -> ClipConfig | None:
@@ -42,9 +44,9 @@ def parse_clip_grad(clip_grad: Mapping[str, Any] | None) -> ClipConfig | None:
 
     Example:
         >>> parse_clip_grad(dict(max_norm=1.0))
-        ClipConfig(kind='norm', kwargs={'max_norm': 1.0})
+        ClipConfig(kind='norm', kwargs={'max_norm': 1.0}, skip_spikes=None)
         >>> parse_clip_grad(dict(clip_value=0.5))  # no type: inferred from the keys
-        ClipConfig(kind='value', kwargs={'clip_value': 0.5})
+        ClipConfig(kind='value', kwargs={'clip_value': 0.5}, skip_spikes=None)
         >>> parse_clip_grad(dict(type='value'))
         Traceback (most recent call last):
         ...
@@ -73,7 +75,33 @@ def parse_clip_grad(clip_grad: Mapping[str, Any] | None) -> ClipConfig | None:
     foreach = kwargs.get("foreach")
     if foreach is not None:
         check_bool("foreach", foreach)
-    return ClipConfig(kind, kwargs)
+    spikes = parse_skip_spikes(kwargs.pop("skip_spikes")) if "skip_spikes" in kwargs else None
+    return ClipConfig(kind, kwargs, spikes)
+
+
+def parse_skip_spikes(skip_spikes: Any) -> tuple[float, int] | None:
+    """Check ``clip_grad``'s ``skip_spikes=dict(threshold=..., window=...)``; ``None`` means off.
+
+    Example:
+        >>> parse_skip_spikes(dict(threshold=4.0, window=20))
+        (4.0, 20)
+        >>> parse_skip_spikes(dict(threshold=4.0))
+        Traceback (most recent call last):
+        ...
+        ValueError: skip_spikes needs the keys ['threshold', 'window'], got {'threshold': 4.0}. ...
+    """
+    if skip_spikes is None:
+        return None
+    if not isinstance(skip_spikes, Mapping):
+        raise TypeError(f"skip_spikes must be None or a dict(threshold=..., window=...), got {skip_spikes!r}.")
+    if set(skip_spikes) != {"threshold", "window"}:
+        raise ValueError(
+            f"skip_spikes needs the keys ['threshold', 'window'], got {dict(skip_spikes)!r}. "
+            "Example: skip_spikes=dict(threshold=4.0, window=50)."
+        )
+    from optimtx.transforms.spike import check_spike_args
+
+    return check_spike_args(skip_spikes["threshold"], skip_spikes["window"])
 
 
 def _default_kind(kwargs: Mapping[str, Any]) -> str:
@@ -101,8 +129,11 @@ def _check_keys(clip_grad: Mapping[str, Any], kind: str, kwargs: dict[str, Any])
         )
 
 
-def clip_grads_(grads: list[Tensor], config: ClipConfig) -> Tensor | None:
+def clip_grads_(grads: list[Tensor], config: ClipConfig, divisor: Tensor | None = None) -> Tensor | None:
     """Clip ``grads`` in place as ``config`` says; return the pre-clip total norm (``None`` for value clipping).
+
+    With ``divisor`` (a 0-d tensor) the gradients are first divided by it, folded into the
+    same pass: the norm is the norm of the divided gradients and clipping applies to them.
 
     Same numbers as ``torch.nn.utils.clip_grad_norm_`` / ``clip_grad_value_``. Nothing is
     read back to the host unless ``error_if_nonfinite=True``.
@@ -117,19 +148,27 @@ def clip_grads_(grads: list[Tensor], config: ClipConfig) -> Tensor | None:
     if not grads:
         return None
     if config.kind == "value":
+        if divisor is not None:
+            _mul_(grads, divisor.reciprocal())
         limit = config.kwargs["clip_value"]
         torch._foreach_clamp_min_(grads, -limit)
         torch._foreach_clamp_max_(grads, limit)
         return None
     norm_type = check_norm_type(config.kwargs.get("norm_type", 2.0))
     total = global_norm({str(i): g for i, g in enumerate(grads)}, norm_type)
+    if divisor is not None:
+        total = total / divisor.to(total.device, total.dtype)
     if config.kwargs.get("error_if_nonfinite", False) and not torch.isfinite(total):
         raise RuntimeError(
             f"The total norm of order {norm_type} of the gradients is non-finite ({total}), so it cannot be "
             "clipped. Set error_if_nonfinite=False in clip_grad to scale by it anyway."
         )
     coef = clip_coefficient(total, config.kwargs["max_norm"])
+    _mul_(grads, coef if divisor is None else coef / divisor.to(coef.device, coef.dtype))
+    return total.detach()
+
+
+def _mul_(grads: list[Tensor], factor: Tensor) -> None:
     for device in {g.device for g in grads}:
         on_device = [g for g in grads if g.device == device]
-        torch._foreach_mul_(on_device, coef.to(device))
-    return total.detach()
+        torch._foreach_mul_(on_device, factor.to(device))

@@ -88,8 +88,10 @@ class LossScaler:
         self._move_to(loss.device)
         return loss * self._scale.to(loss.device)
 
-    def unscale_(self, optimizer: torch.optim.Optimizer) -> None:
+    def unscale_(self, optimizer: torch.optim.Optimizer, divisor: Tensor | None = None) -> None:
         """Divide the optimizer's gradients by the scale in place and record non-finite values.
+
+        ``divisor`` (a 0-d tensor, e.g. a window's item count) divides them too, in the same pass.
 
         Called at most once per step (later calls until :meth:`update` do nothing), like
         ``GradScaler.unscale_`` before clipping.
@@ -100,6 +102,8 @@ class LossScaler:
         if grads:
             self._move_to(grads[0].device)
         inv_scale = self._scale.to(wide_float(self._scale.device)).reciprocal().float()
+        if divisor is not None:
+            inv_scale = inv_scale / divisor.to(inv_scale.device, torch.float32)
         self._check_and_unscale(grads, inv_scale)
         self._unscaled = True
 
@@ -224,6 +228,16 @@ class LossScaler:
         """The last step's overflow flag, a 0-d float32 tensor on the scale's device (> 0: skipped); no host read.
 
         ``None`` before the first :meth:`update` and while scaling is disabled.
+
+        Example:
+            >>> LossScaler().last_found_inf is None
+            True
+        """
+        return self._last_found_inf
+
+    @property
+    def last_found_inf(self) -> Tensor | None:
+        """The overflow flag (float32 0-d, 1.0 = overflow) of the step closed by the last :meth:`update`.
 
         Example:
             >>> LossScaler().last_found_inf is None

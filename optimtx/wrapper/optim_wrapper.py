@@ -22,10 +22,21 @@ import torch
 from torch import Tensor, nn
 
 from optimtx.logging import print_log
+from optimtx.step_info import StepInfo
 from optimtx.validation import check_positive_int
 from optimtx.warnings import AccumulationBatchNormWarning, AccumulationResumeWarning, AccumulationSyncWarning, warn_user
+from optimtx.wrapper.fast_step import supports_fused_amp_step
 from optimtx.wrapper.grad_clipping import ClipConfig, clip_grads_, parse_clip_grad
 from optimtx.wrapper.porting import is_per_parameter_state, regroup_per_parameter_state
+from optimtx.wrapper.step_pipeline import (
+    ItemWindow,
+    SpikeGuard,
+    build_step_info,
+    divide_grads_,
+    group_lrs,
+    optimizer_step,
+    param_device,
+)
 
 
 class OptimWrapper:
@@ -36,7 +47,14 @@ class OptimWrapper:
         accumulative_counts: number of ``update_params`` calls whose gradients are summed
             before one optimizer step (the loss is divided by it).
         clip_grad: ``None``, ``dict(max_norm=..., norm_type=2, error_if_nonfinite=False)``
-            (clip by total norm) or ``dict(type='value', clip_value=...)``.
+            (clip by total norm) or ``dict(type='value', clip_value=...)``. Norm clipping also
+            takes ``skip_spikes=dict(threshold=..., window=...)``: skip a step whose pre-clip
+            norm exceeds ``threshold`` times the mean of the last ``window`` applied norms
+            (see :func:`optimtx.skip_if_spike` and docs/training_loop.md).
+
+    Attributes:
+        last_step: a :class:`~optimtx.StepInfo` of device tensors describing the last real
+            optimizer step (``None`` before the first one; accumulation micro-steps leave it).
 
     Example:
         >>> model = torch.nn.Linear(1, 1)
@@ -65,10 +83,30 @@ class OptimWrapper:
         self._max_counts = -1
         self._remainder_counts = -1
         self.base_param_settings = _base_param_settings(optimizer)
+        self._init_step_pipeline()
+
+    def _init_step_pipeline(self) -> None:
+        """Item counting, spike skipping and telemetry (docs/training_loop.md)."""
+        self._items = ItemWindow()
+        spikes = self._clip.skip_spikes if self._clip is not None else None
+        self._spikes: SpikeGuard | None = None if spikes is None else SpikeGuard(*spikes)
+        self.last_step: StepInfo | None = None
 
     # ----------------------------------------------------------------- training
-    def update_params(self, loss: Tensor, step_kwargs: dict | None = None, zero_kwargs: dict | None = None) -> None:
+    def update_params(
+        self,
+        loss: Tensor,
+        step_kwargs: dict | None = None,
+        zero_kwargs: dict | None = None,
+        *,
+        num_items: int | Tensor | None = None,
+    ) -> None:
         """Backward the scaled loss; step and zero the gradients when a window is complete.
+
+        Without ``num_items`` the loss is divided by the window length (MMEngine). With
+        ``num_items`` the loss must be the *sum* over the micro-batch's ``num_items`` items;
+        it is not divided, and at the step the window's gradient is divided by the window's
+        total item count (summed over DDP ranks): the gradient of the big batch's mean loss.
 
         Example:
             >>> p = torch.nn.Parameter(torch.ones(1))
@@ -79,14 +117,20 @@ class OptimWrapper:
         """
         step_kwargs = {} if step_kwargs is None else step_kwargs
         zero_kwargs = {} if zero_kwargs is None else zero_kwargs
-        loss = self.scale_loss(loss)
-        self.backward(loss)
+        if num_items is None:
+            self.backward(self.scale_loss(loss))
+        else:
+            self.scale_loss(loss)  # only checks that the loss is a scalar
+            self.backward(loss, num_items=num_items)
         if self.should_update():
             self.step(**step_kwargs)
             self.zero_grad(**zero_kwargs)
 
-    def backward(self, loss: Tensor, **kwargs: Any) -> None:
-        """``loss.backward(**kwargs)``, then count one more micro-step.
+    def backward(self, loss: Tensor, num_items: int | Tensor | None = None, **kwargs: Any) -> None:
+        """``loss.backward(**kwargs)``, then count one more micro-step (and ``num_items`` items).
+
+        ``num_items``: an int or a one-element tensor; see :meth:`update_params`. A window
+        must use it on every micro-batch or on none (``ValueError`` otherwise, before backward).
 
         Example:
             >>> p = torch.nn.Parameter(torch.ones(1))
@@ -95,8 +139,10 @@ class OptimWrapper:
             (tensor([3.]), 1)
         """
         self._warn_if_syncing_while_accumulating()
+        items = self._items.check(num_items)
         loss.backward(**kwargs)
         self._inner_count += 1
+        self._items.add(items)
 
     def step(self, **kwargs: Any) -> None:
         """Clip the gradients (if configured), then ``optimizer.step(**kwargs)``.
@@ -107,12 +153,21 @@ class OptimWrapper:
             >>> w.step(); p.data, w.last_grad_norm
             (tensor([-0.6000, -0.8000]), tensor(5.))
         """
+        divisor = self._items.take(param_device(self.optimizer))
+        lrs = group_lrs(self.optimizer)
+        norm, grad_scale = None, None
         if self._clip is not None:
-            self._clip_grad()
-        self.optimizer.step(**kwargs)
+            norm = self._clip_grad(divisor)
+        elif divisor is not None and supports_fused_amp_step(self.optimizer):
+            grad_scale = divisor  # folded into the fused kernel
+        elif divisor is not None:
+            divide_grads_(self.optimizer, divisor)
+        skip = self._spikes.decide(norm) if self._spikes is not None and norm is not None else None
+        optimizer_step(self.optimizer, kwargs, grad_scale, skip)
+        self.last_step = build_step_info(self.optimizer, lrs, norm, None, skip, 1.0)
 
     def zero_grad(self, **kwargs: Any) -> None:
-        """``optimizer.zero_grad(**kwargs)``.
+        """``optimizer.zero_grad(**kwargs)``; also forgets the window's ``num_items`` count.
 
         Example:
             >>> p = torch.nn.Parameter(torch.zeros(1)); p.grad = torch.ones(1)
@@ -120,8 +175,10 @@ class OptimWrapper:
             True
         """
         self.optimizer.zero_grad(**kwargs)
+        self._items.reset()  # the item count goes with the gradients it describes
 
-    def _clip_grad(self) -> None:
+    def _clip_grad(self, divisor: Tensor | None = None) -> Tensor | None:
+        """Clip (dividing by ``divisor`` in the same pass); the pre-clip norm, or ``None``."""
         params = [p for p in _trainable_params(self.optimizer) if p.grad is not None]
         sparse = [tuple(p.shape) for p in params if p.grad is not None and p.grad.is_sparse]
         if sparse:
@@ -131,10 +188,11 @@ class OptimWrapper:
             )
         grads = [p.grad for p in params if p.grad is not None]
         if not grads or self._clip is None:
-            return
-        norm = clip_grads_(grads, self._clip)
+            return None
+        norm = clip_grads_(grads, self._clip, divisor)
         if norm is not None:
             self.last_grad_norm = norm
+        return norm
 
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
@@ -346,6 +404,8 @@ class OptimWrapper:
             state["base_param_settings"] = _copy_containers(self.base_param_settings)
         if self._accumulative_counts > 1:
             state["inner_count"] = self._inner_count
+        if self._spikes is not None:  # only with clip_grad skip_spikes, so MMEngine's keys stay as they are
+            state["skip_spikes"] = self._spikes.state_dict()
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
@@ -375,6 +435,10 @@ class OptimWrapper:
         state = dict(state_dict)
         if is_per_parameter_state(state, self.optimizer):  # an MMEngine paramwise checkpoint
             state.update(regroup_per_parameter_state(state, self.optimizer, getattr(self, "param_walk_order", None)))
+        if "skip_spikes" in state:
+            spikes = state.pop("skip_spikes")
+            if self._spikes is not None:
+                state["_checked_skip_spikes"] = (self._spikes.check_state(spikes),)
         check_optimizer_state_fits(self.optimizer, state)
         if "inner_count" in state:
             check_count_status(state["inner_count"], None)
@@ -386,6 +450,7 @@ class OptimWrapper:
     def _load_checked(self, state: dict[str, Any]) -> None:
         """Load a checked state (from :meth:`_split_state_dict`): all of it, or nothing."""
         state = copy.deepcopy(state)  # never keep (and later mutate) the caller's tensors
+        spikes = state.pop("_checked_skip_spikes", None)
         base = state.pop("base_param_settings", None)
         count = state.pop("inner_count", None)
         load_optimizer_state(self.optimizer, state)
@@ -395,6 +460,8 @@ class OptimWrapper:
             self._inner_count = count
             if count % self._accumulative_counts != 0:
                 self._warn_mid_window(count)
+        if self._spikes is not None and spikes is not None:
+            self._spikes.load_checked(spikes[0])
 
     def __repr__(self) -> str:
         return (

@@ -39,11 +39,29 @@ class OptimWrapperDict(OptimWrapper):
                 )
         self.optim_wrappers = optim_wrapper_dict
 
-    def update_params(self, loss: Any, step_kwargs: dict | None = None, zero_kwargs: dict | None = None) -> NoReturn:
+    @property  # one StepInfo per wrapper instead of one
+    def last_step(self) -> dict[str, Any]:  # type: ignore[override]
+        """``{name: wrapper.last_step}``: each wrapper's :class:`~optimtx.StepInfo` (``None`` before its first step).
+
+        Example:
+            >>> import torch
+            >>> OptimWrapperDict(g=OptimWrapper(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1))).last_step
+            {'g': None}
+        """
+        return {name: wrapper.last_step for name, wrapper in self.optim_wrappers.items()}
+
+    def update_params(
+        self,
+        loss: Any,
+        step_kwargs: dict | None = None,
+        zero_kwargs: dict | None = None,
+        *,
+        num_items: Any = None,
+    ) -> NoReturn:
         """Not available: call ``update_params`` on each wrapper."""
         _refuse("update_params")
 
-    def backward(self, loss: Any, **kwargs: Any) -> NoReturn:
+    def backward(self, loss: Any, num_items: Any = None, **kwargs: Any) -> NoReturn:
         """Not available: call ``backward`` on each wrapper."""
         _refuse("backward")
 
