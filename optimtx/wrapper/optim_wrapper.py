@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -509,12 +510,14 @@ def check_optimizer_state_fits(optimizer: torch.optim.Optimizer, state: Mapping[
         if not isinstance(saved_group, Mapping):
             raise ValueError(f"Saved param group {i} is {saved_group!r}, not a dict.")
         # torch fills in missing flags (bool/None, e.g. 'foreach') for older checkpoints; numbers it cannot.
+        _check_saved_values(saved_group, group, i)
         missing = sorted(k for k, v in group.items() if k not in saved_group and not (v is None or isinstance(v, bool)))
         if missing:
             raise ValueError(
                 f"Saved param group {i} has no {missing}, which {type(optimizer).__name__}'s groups need: the state "
                 "was saved from another optimizer type. Load a state saved from an optimizer built the same way."
             )
+    _check_saved_param_states(optimizer, state)
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
@@ -592,6 +595,94 @@ def check_count_status(init_counts: Any, max_counts: Any) -> tuple[int, Any]:
             "iterations done so far and the total number of iterations."
         )
     return init_counts, max_counts
+
+
+def _check_saved_param_states(optimizer: Any, state: Mapping[str, Any]) -> None:
+    """Refuse per-parameter entries that torch would take and fail on later (a string buffer, a wrong shape)."""
+    params = [p for group in optimizer.param_groups for p in group.get("params", ())]
+    ids = [i for group in state["param_groups"] for i in group["params"]]
+    position = {pid: n for n, pid in enumerate(ids) if isinstance(pid, (int, str))}
+    current = getattr(optimizer, "state", {})
+    for pid, entry in state["state"].items():
+        if pid not in position or position[pid] >= len(params) or not isinstance(entry, Mapping):
+            raise ValueError(
+                f"The state dict's per-parameter state {pid!r} does not belong to a parameter of its param groups "
+                f"(or is not a dict: {type(entry).__name__}). Load a state saved from an optimizer built the same way."
+            )
+        param = params[position[pid]]
+        mine = current.get(param) if isinstance(current, Mapping) else None
+        if mine and set(mine) != set(entry):
+            raise ValueError(
+                f"The saved state of parameter {pid!r} has {sorted(entry)} but this {type(optimizer).__name__} keeps "
+                f"{sorted(mine)}: the state was saved from another optimizer type."
+            )
+        for key, value in entry.items():
+            if not _usable_state_value(key, value, mine.get(key) if mine else _UNKNOWN):
+                shown = f"a tensor of shape {tuple(value.shape)}" if isinstance(value, Tensor) else repr(value)
+                raise ValueError(
+                    f"The saved state of parameter {pid!r} (shape {tuple(param.shape)}) has {key}={shown}, which "
+                    "does not fit this optimizer's state. Load a state saved from an optimizer built the same way."
+                )
+
+
+_UNKNOWN = object()
+
+
+def _usable_state_value(key: str, value: Any, now: Any) -> bool:
+    """Whether a saved per-parameter value can replace ``now`` (``_UNKNOWN``: the optimizer has no state yet)."""
+    if key == "step" and not _valid_step(value):
+        return False
+    if now is _UNKNOWN:  # a fresh optimizer: only the kinds torch's optimizers store
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return key == "step" and math.isfinite(value)
+        return value is None or isinstance(value, Tensor)
+    if isinstance(now, Tensor):
+        if isinstance(value, Tensor):
+            return value.shape == now.shape
+        return key == "step" and isinstance(value, (int, float)) and not isinstance(value, bool)
+    if now is None:
+        return value is None or isinstance(value, Tensor)
+    return type(value) is type(now)
+
+
+def _valid_step(value: Any) -> bool:
+    """A step count: a finite number >= 0 (a Python number or a one-element tensor; read once, at load time)."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            return False
+        value = value.item()
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+def _check_saved_values(saved: Mapping[str, Any], current: Mapping[str, Any], index: int) -> None:
+    """Refuse saved group values of another kind than the optimizer's (a string flag, a NaN lr, a 3-tuple of betas)."""
+    for key, now in current.items():
+        if key == "params" or key not in saved:
+            continue
+        value = saved[key]
+        if not _same_kind(value, now):
+            raise ValueError(
+                f"Saved param group {index} has {key}={value!r}, but the optimizer's value is {now!r}; "
+                "a checkpoint's settings must be of the same kind (and numbers finite)."
+            )
+
+
+def _same_kind(value: Any, now: Any) -> bool:
+    if now is None:  # an optional setting ('foreach', LBFGS's 'max_eval'): a plain value, not a container
+        return value is None or isinstance(value, (bool, int, float, str))
+    if isinstance(now, bool):
+        return value is None or isinstance(value, bool)
+    if isinstance(now, (int, float)):
+        if isinstance(value, Tensor):
+            return value.numel() == 1
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(now, (tuple, list)) and all(isinstance(v, (int, float, Tensor)) for v in now):
+        return (
+            isinstance(value, (tuple, list))
+            and len(value) == len(now)
+            and all(_same_kind(v, n) for v, n in zip(value, now, strict=True))
+        )
+    return True
 
 
 def _copy_containers(value: Any) -> Any:

@@ -6,6 +6,8 @@ import copy
 
 import pytest
 import torch
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from torch import nn
 
 import optimtx as otx
@@ -149,3 +151,52 @@ def test_loss_scaler_load_is_all_or_nothing():
     with pytest.raises(ValueError):
         scaler.load_state_dict({**before, "scale": 2.0, "backoff_factor": 5.0})
     assert scaler.state_dict() == before
+
+
+def _leaves(tree, path=()):
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield from _leaves(v, (*path, i))
+    else:
+        yield path
+
+
+def _set(tree, path, value):
+    for key in path[:-1]:
+        tree = tree[key]
+    if value is _DROP:
+        del tree[path[-1]]
+    else:
+        tree[path[-1]] = value
+
+
+_DROP = object()
+_BAD = [_DROP, None, "x", float("nan"), -1, 1.5, True, [], {}, (1.0, 2.0, 3.0), torch.zeros(7)]
+
+
+@given(data=st.data())
+def test_any_single_corruption_either_loads_or_changes_nothing(data):
+    kind = data.draw(st.sampled_from(sorted(WRAPPERS)))
+    model, wrapper = _trained(WRAPPERS[kind])
+    sd = copy.deepcopy(wrapper.state_dict())
+    paths = sorted(_leaves(sd), key=repr)
+    path = data.draw(st.sampled_from(paths))
+    bad = data.draw(st.sampled_from(_BAD))
+    old = sd
+    for key in path:
+        old = old[key]
+    # Flipping a flag (amsgrad=True) is a real setting, not a corruption (torch fails on it too: no max_exp_avg_sq).
+    assume(not (isinstance(old, bool) and isinstance(bad, bool)))
+    _set(sd, path, bad)
+    before = optimizer_snapshot(wrapper)
+    try:
+        wrapper.load_state_dict(sd)
+    except (ValueError, TypeError, KeyError):
+        assert same(optimizer_snapshot(wrapper), before)
+        return
+    # accepted: the values it took must be usable (a harmless key, a changed count, a finite number)
+    wrapper.update_params(model(torch.ones(2, 3)).sum())
+    assert all(torch.isfinite(p).all() for p in model.parameters()), (path, bad)
