@@ -42,7 +42,7 @@ def schedule_values(schedule: Callable[[int], Any], num_steps: int) -> list[floa
 
     Example:
         >>> import optimtx as otx
-        >>> schedule_values(otx.linear_schedule(1.0, 0.0, 4), 3)
+        >>> schedule_values(otx.schedules.linear(1.0, 0.0, 4), 3)
         [1.0, 0.75, 0.5]
     """
     check_positive_int("num_steps", num_steps)
@@ -62,7 +62,7 @@ def plot_schedule(schedule: Callable[[int], Any], num_steps: int, path: str | Pa
 
     Example:
         >>> import optimtx as otx
-        >>> fig = plot_schedule(otx.cosine_decay_schedule(1e-3, 100), 100)  # doctest: +SKIP
+        >>> fig = plot_schedule(otx.schedules.cosine_decay(1e-3, 100), 100)  # doctest: +SKIP
     """
     values = schedule_values(schedule, num_steps)
     plt = _pyplot()
@@ -82,7 +82,7 @@ def param_group_values(wrapper: Any, schedulers: Sequence[Any], num_steps: int) 
     Example:
         >>> import torch, optimtx as otx
         >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-        >>> sched = otx.LinearLR(opt, start_factor=0.5, end=2, by_epoch=False)
+        >>> sched = otx.LinearLR(opt, start_factor=0.5, end=3, by_epoch=False)
         >>> param_group_values(opt, [sched], 3)
         {'lr': [[0.5, 0.75, 1.0]]}
         >>> opt.param_groups[0]["lr"], sched.last_step

@@ -119,12 +119,12 @@ def build_param_schedulers(optimizer: Any, cfgs: Sequence[Mapping[str, Any]], ep
         (['LinearLR'], 0.5)
     """
     schedulers = []
-    for cfg in cfgs:
-        cfg = copy.deepcopy(dict(cfg))
+    for entry in cfgs:
+        cfg: dict[str, Any] = copy.deepcopy(dict(entry))
         kind = cfg.pop("type", None)
-        if kind not in PARAM_SCHEDULERS:
+        cls: Any = PARAM_SCHEDULERS.get(kind) if isinstance(kind, str) and kind in PARAM_SCHEDULERS else None
+        if cls is None:
             raise ConfigError(f"unknown param_scheduler type {kind!r}; registered: {sorted(PARAM_SCHEDULERS)}")
-        cls = PARAM_SCHEDULERS.get(kind)
         try:
             if cfg.pop("convert_to_iter_based", False):
                 schedulers.append(cls.build_iter_from_epoch(optimizer, epoch_length=epoch_length, **cfg))
