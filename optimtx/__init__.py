@@ -18,6 +18,13 @@ __version__ = "0.1.0"
 
 _logging.getLogger("optimtx").addHandler(_logging.NullHandler())
 
+import warnings as _warnings  # noqa: E402
+
+with _warnings.catch_warnings():
+    # Without numpy, `import torch` warns "Failed to initialize NumPy"; optimtx never needs numpy.
+    _warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
+    import torch as _torch  # noqa: F401
+
 from optimtx import schedules as schedules  # noqa: E402
 from optimtx.base import EmptyState as EmptyState  # noqa: E402
 from optimtx.base import GradientTransformation as GradientTransformation  # noqa: E402

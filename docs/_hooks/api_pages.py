@@ -1,0 +1,96 @@
+"""mkdocs hook: API pages generated from ``optimtx.__all__`` and a nav that picks up every page.
+
+* One page per area (``api/<area>.md``), each a list of ``::: optimtx.<name>`` entries for the
+  public names defined in that area, so a new export appears without editing anything.
+* Pages in ``docs/`` that ``mkdocs.yml``'s nav does not list are appended under "More", so pages
+  added by other changes are never orphaned.
+
+tests/test_docs_site.py reads :func:`api_pages` too: every public name is on some page.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+AREAS = {  # module prefix -> (page, title); the first prefix that matches wins
+    "optimtx.transforms": ("transforms", "Transforms and combinators"),
+    "optimtx.wrapper": ("wrapper", "OptimWrapper facade and config"),
+    "optimtx.param_scheduler": ("param_scheduler", "Parameter schedulers"),
+    "optimtx.schedules": ("schedules", "Schedules"),
+    "optimtx.torch_optimizer": ("torch_optimizer", "TransformOptimizer"),
+}
+CORE = ("core", "Core: protocol, trees, states, compile")
+
+
+def area_of(name: str) -> tuple[str, str]:
+    """The (page, title) of a public name, from the module that defines it."""
+    otx = importlib.import_module("optimtx")
+    obj = getattr(otx, name)
+    module = getattr(obj, "__module__", None) or "optimtx"
+    if not module.startswith("optimtx"):
+        module = "optimtx"
+    for prefix, area in AREAS.items():
+        if module.startswith(prefix):
+            return area
+    return CORE
+
+
+def api_pages() -> dict[str, str]:
+    """``{"api/<area>.md": markdown}`` for every area holding at least one name of ``optimtx.__all__``."""
+    otx = importlib.import_module("optimtx")
+    by_area: dict[tuple[str, str], list[str]] = {}
+    for name in otx.__all__:
+        by_area.setdefault(area_of(name), []).append(name)
+    pages = {}
+    for (page, title), names in sorted(by_area.items()):
+        body = "\n\n".join(f"::: optimtx.{name}" for name in sorted(names, key=str.lower))
+        pages[f"api/{page}.md"] = f"# {title}\n\nGenerated from `optimtx.__all__`.\n\n{body}\n"
+    return pages
+
+
+def _nav_files(nav: object) -> set[str]:
+    if isinstance(nav, str):
+        return {nav}
+    if isinstance(nav, list):
+        return set().union(*(_nav_files(item) for item in nav)) if nav else set()
+    if isinstance(nav, dict):
+        return set().union(*(_nav_files(v) for v in nav.values())) if nav else set()
+    return set()
+
+
+class _DropDocstringSubscripts(logging.Filter):
+    """Docstrings are written for plain text and doctest: ``group["lr"]`` or ``x[0][1]`` there is code,
+    not a Markdown cross-reference, so autorefs' "Could not find cross-reference target" is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Could not find cross-reference target" not in record.getMessage()
+
+
+def _filter_mkdocs_handlers() -> None:
+    for handler in logging.getLogger("mkdocs").handlers:  # where strict mode counts warnings
+        if not any(isinstance(f, _DropDocstringSubscripts) for f in handler.filters):
+            handler.addFilter(_DropDocstringSubscripts())
+
+
+def on_config(config):  # type: ignore[no-untyped-def]
+    _filter_mkdocs_handlers()
+    pages = api_pages()
+    nav = list(config["nav"] or [])
+    nav.append({"API reference": [{text.splitlines()[0][2:]: path} for path, text in pages.items()]})
+    listed = _nav_files(nav)
+    docs_dir = Path(config["docs_dir"])
+    extra = sorted(p.name for p in docs_dir.glob("*.md") if p.name not in listed)
+    if extra:
+        nav.insert(len(nav) - 1, {"More": extra})
+    config["nav"] = nav
+    return config
+
+
+def on_files(files, config):  # type: ignore[no-untyped-def]
+    from mkdocs.structure.files import File
+
+    for path, text in api_pages().items():
+        files.append(File.generated(config, path, content=text))
+    return files

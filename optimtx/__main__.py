@@ -1,0 +1,10 @@
+"""``python -m optimtx``: see :mod:`optimtx.cli.main`."""
+
+from __future__ import annotations
+
+import sys
+
+from optimtx.cli.main import main
+
+if __name__ == "__main__":
+    sys.exit(main())

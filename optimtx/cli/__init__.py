@@ -1,0 +1,10 @@
+"""The ``optimtx`` command line (``python -m optimtx``) and the config helpers it shares with the examples."""
+
+from __future__ import annotations
+
+from optimtx.cli.config import ConfigError as ConfigError
+from optimtx.cli.config import build_param_schedulers as build_param_schedulers
+from optimtx.cli.config import load_config as load_config
+from optimtx.cli.config import load_factory as load_factory
+
+__all__ = ["ConfigError", "build_param_schedulers", "load_config", "load_factory"]
