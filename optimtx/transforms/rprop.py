@@ -9,9 +9,10 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import _per_tensor, add_scaled, mul
 from optimtx.transforms.optimizers import Hyper, _negate
-from optimtx.tree import leaves, rebuild, zeros_like
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_non_negative
 
 
@@ -82,12 +83,15 @@ def scale_by_rprop(
     check_non_negative("step_sizes[1]", high)
 
     def init(params: Params) -> ScaleByRpropState:
+        check_params(params)
         sizes = {k: torch.zeros_like(v).add_(lr) for k, v in params.items()}  # in place: keeps v's dtype
         return ScaleByRpropState(prev=zeros_like(params), step_size=sizes)
 
     def update(updates: Updates, state: ScaleByRpropState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads = leaves(updates)
+        check_state(state, ScaleByRpropState, "scale_by_rprop")
+        grads = matched_leaves(updates, state.prev)
+        if has_complex(grads):  # torch steps a complex parameter as its real view
+            return on_real_view(update, updates, state, params, extra)
         if not grads:
             return {}, state
         sign = list(torch._foreach_mul(grads, leaves(state.prev)))
