@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
 from optimtx.state_tree import check_state, on_real_view
 from optimtx.transforms.kernels import loop_invariant, mul
-from optimtx.tree import check_leaves, global_norm, rebuild
+from optimtx.tree import check_leaves, check_params, global_norm, rebuild
 from optimtx.validation import check_bool, check_non_negative, check_norm_type
 
 
@@ -155,12 +155,13 @@ def clip_by_norm(
     norm_type = check_norm_type(norm_type)
 
     def init(params: Params) -> EmptyState:
-        del params
+        check_params(params)
         return EmptyState()
 
     def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
         del params, extra
-        grads = check_leaves(updates)
+        check_state(state, EmptyState, "clip_by_norm")
+        grads = check_leaves(updates)  # stateless: each tensor is clipped by its own norm, whatever its shape
         if not grads:
             return {}, state
         if torch.is_grad_enabled() and any(g.requires_grad for g in grads):

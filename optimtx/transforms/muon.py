@@ -11,11 +11,12 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.state_tree import check_state
 from optimtx.transforms.kernels import lerp
 from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay, adamw
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import leaves, rebuild, zeros_like
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_non_negative, check_positive_int
 
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
@@ -129,13 +130,14 @@ def scale_by_muon(
     coefficients = _check_muon(momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn)
 
     def init(params: Params) -> ScaleByMuonState:
+        check_params(params)
         _check_matrices(params)
         return ScaleByMuonState(momentum_buffer=zeros_like(params))
 
     def update(updates: Updates, state: ScaleByMuonState, params: Params | None = None, **extra: Any):
         del params, extra
-        _check_matrices(updates)
-        grads = leaves(updates)
+        check_state(state, ScaleByMuonState, "scale_by_muon")
+        grads = matched_leaves(updates, state.momentum_buffer)  # 2-D and real, as init checked
         if not grads:
             return {}, state
         bufs = lerp(leaves(state.momentum_buffer), grads, 1 - momentum)

@@ -50,6 +50,15 @@ def _clamp(xs: list[Tensor], low: float | Tensor, high: float | Tensor) -> list[
     return list(torch._foreach_minimum(out, _per_tensor(high, len(xs)) if isinstance(high, Tensor) else high))  # type: ignore[arg-type]
 
 
+def _initial_step_size(p: Tensor, lr: float | Tensor) -> Tensor:
+    """``lr`` everywhere, in ``p``'s dtype; for a complex ``p``, ``lr + lr*j``: both parts step, as in torch."""
+    if p.is_complex():
+        return torch.view_as_complex(
+            torch.zeros_like(torch.view_as_real(p), memory_format=torch.contiguous_format).add_(lr)
+        )
+    return torch.zeros_like(p).add_(lr)  # in place: keeps p's dtype
+
+
 def scale_by_rprop(
     lr: float | Tensor = 1e-2, etas: tuple[Hyper, Hyper] = (0.5, 1.2), step_sizes: tuple[Hyper, Hyper] = (1e-6, 50)
 ) -> GradientTransformation:
@@ -84,7 +93,7 @@ def scale_by_rprop(
 
     def init(params: Params) -> ScaleByRpropState:
         check_params(params)
-        sizes = {k: torch.zeros_like(v).add_(lr) for k, v in params.items()}  # in place: keeps v's dtype
+        sizes = {k: _initial_step_size(v, lr) for k, v in params.items()}
         return ScaleByRpropState(prev=zeros_like(params), step_size=sizes)
 
     def update(updates: Updates, state: ScaleByRpropState, params: Params | None = None, **extra: Any):
