@@ -43,6 +43,15 @@ def zeros_like(tree: Mapping[str, Tensor], dtype: torch.dtype | None = None) -> 
         >>> zeros_like({"w": torch.ones(2)})
         {'w': tensor([0., 0.])}
     """
+    if dtype is not None and not dtype.is_complex:
+        for key, value in tree.items():
+            if isinstance(value, Tensor) and value.is_complex():
+                # A real state for a complex parameter would drop the imaginary part (a low-precision
+                # state dtype such as bfloat16 has no complex counterpart).
+                raise TypeError(
+                    f"params[{key!r}] is complex ({value.dtype}), but its state was asked for in the real dtype "
+                    f"{dtype}; leave the state dtype (mu_dtype) unset for complex parameters."
+                )
     return {k: torch.zeros_like(v, dtype=dtype, memory_format=torch.preserve_format) for k, v in tree.items()}
 
 

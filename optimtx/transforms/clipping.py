@@ -168,7 +168,7 @@ def clip_by_norm(
             norms = [torch.linalg.vector_norm(g, norm_type) for g in grads]  # _foreach_norm has no backward
         else:
             norms = list(torch._foreach_norm(grads, norm_type))
-        wide = torch.promote_types(grads[0].dtype, torch.float32)
+        wide = torch.promote_types(norms[0].dtype, torch.float32)  # real: norms of complex tensors are moduli
         coefs = clip_coefficient(torch.stack([n.to(grads[0].device, wide) for n in norms]), max_norm)
         factors = [c.to(g.dtype) for c, g in zip(coefs.unbind(0), grads, strict=True)]
         return rebuild(updates, torch._foreach_mul(grads, factors)), state

@@ -16,7 +16,7 @@ from optimtx.transforms.kernels import lerp
 from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay, adamw
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.tree import check_leaves, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_non_negative, check_positive_int
 
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
@@ -137,7 +137,8 @@ def scale_by_muon(
     def update(updates: Updates, state: ScaleByMuonState, params: Params | None = None, **extra: Any):
         del params, extra
         check_state(state, ScaleByMuonState, "scale_by_muon")
-        grads = matched_leaves(updates, state.momentum_buffer)  # 2-D and real, as init checked
+        _check_matrices(dict(zip(updates, check_leaves(updates), strict=True)))  # routing hint first
+        grads = matched_leaves(updates, state.momentum_buffer)  # then by name and shape
         if not grads:
             return {}, state
         bufs = lerp(leaves(state.momentum_buffer), grads, 1 - momentum)
