@@ -17,7 +17,7 @@ from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay, adamw
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.tree import check_leaves, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_non_negative, check_positive_int
+from optimtx.validation import check_bool, check_finite, check_non_negative, check_positive_int
 
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 ROUTING_HINT = (
@@ -95,6 +95,8 @@ def _check_muon(
         raise ValueError(f"Invalid ns_steps: {ns_steps!r}. It must be below 100 (torch's limit).")
     if not isinstance(ns_coefficients, Sequence) or isinstance(ns_coefficients, str) or len(ns_coefficients) != 3:
         raise ValueError(f"Invalid ns_coefficients: {ns_coefficients!r}. It must be a tuple of exactly 3 numbers.")
+    for i, c in enumerate(ns_coefficients):
+        check_finite(f"ns_coefficients[{i}]", c)
     if adjust_lr_fn not in ADJUST_LR_FNS:
         raise ValueError(f"Invalid adjust_lr_fn: {adjust_lr_fn!r}. It must be one of {ADJUST_LR_FNS!r}.")
     return ns_coefficients[0], ns_coefficients[1], ns_coefficients[2]

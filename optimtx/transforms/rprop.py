@@ -13,7 +13,7 @@ from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import _per_tensor, add_scaled, mul
 from optimtx.transforms.optimizers import Hyper, _negate
 from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative
+from optimtx.validation import check_non_negative, is_number
 
 
 class ScaleByRpropState(NamedTuple):
@@ -90,6 +90,8 @@ def scale_by_rprop(
     low, high = _pair("step_sizes", step_sizes)
     check_non_negative("step_sizes[0]", low)
     check_non_negative("step_sizes[1]", high)
+    if is_number(low) and is_number(high) and low > high:
+        raise ValueError(f"Invalid step_sizes: {step_sizes!r}. The minimum must not exceed the maximum.")
 
     def init(params: Params) -> ScaleByRpropState:
         check_params(params)
