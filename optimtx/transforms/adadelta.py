@@ -62,7 +62,9 @@ def scale_by_adadelta(rho: float | Tensor = 0.9, eps: float | Tensor = 1e-6) -> 
         check_params(params)
         return ScaleByAdadeltaState(nu=zeros_like(params), delta_nu=zeros_like(params))
 
-    def update(updates: Updates, state: ScaleByAdadeltaState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByAdadeltaState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScaleByAdadeltaState]:
         check_state(state, ScaleByAdadeltaState, "scale_by_adadelta")
         grads = matched_leaves(updates, state.nu)
         if has_complex(grads):  # torch steps a complex parameter as its real view

@@ -123,7 +123,9 @@ def _scale_by_adafactor(
                 variance[k] = torch.zeros_like(p)
         return AdafactorState(zero_counter(params), row, col, variance)
 
-    def update(updates: Updates, state: AdafactorState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: AdafactorState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], AdafactorState]:
         del extra
         check_state(state, AdafactorState, "adafactor")
         params = require_params(params, "adafactor")

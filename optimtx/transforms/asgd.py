@@ -75,7 +75,9 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _step(grads: list[Tensor], ps: list[Tensor], eta: Tensor, lambd: Hyper, weight_decay: Hyper, maximize: bool):
+def _step(
+    grads: list[Tensor], ps: list[Tensor], eta: Tensor, lambd: Hyper, weight_decay: Hyper, maximize: bool
+) -> list[Tensor]:
     """``-eta * (g + (lambd + weight_decay) * p)`` (``-g`` when maximizing)."""
     sign = -1.0 if maximize else 1.0
     if is_number(lambd) and is_number(weight_decay):
@@ -99,7 +101,9 @@ def _scale_by_asgd(
         first = _value(lr, count)
         return AsgdState(count, first, torch.ones_like(first), {k: torch.zeros_like(v) for k, v in params.items()})
 
-    def update(updates: Updates, state: AsgdState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: AsgdState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], AsgdState]:
         check_state(state, AsgdState, "asgd")
         grads = matched_leaves(updates, state.ax)
         ps = matched_leaves(require_params(params, "asgd"), state.ax, "params")

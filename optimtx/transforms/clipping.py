@@ -70,7 +70,9 @@ def clip_by_global_norm(
         del params
         return ClipByGlobalNormState(norm=torch.zeros((), dtype=torch.float32))
 
-    def update(updates: Updates, state: ClipByGlobalNormState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ClipByGlobalNormState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ClipByGlobalNormState]:
         del params, extra
         check_state(state, ClipByGlobalNormState, "clip_by_global_norm")
         grads = check_leaves(updates)
@@ -109,14 +111,16 @@ def clip_by_value(clip_value: float | Tensor) -> GradientTransformation:
         del params
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmptyState]:
         check_state(state, EmptyState, "clip_by_value")
         grads = check_leaves(updates)
         if any(g.is_complex() for g in grads):  # clamps real and imaginary parts, like torch's real view
             return on_real_view(update, updates, state, params, extra)
         if not grads:
             return {}, state
-        clamped = torch._foreach_clamp_max(torch._foreach_clamp_min(grads, -clip_value), clip_value)
+        clamped = torch._foreach_clamp_max(torch._foreach_clamp_min(grads, -clip_value), clip_value)  # type: ignore[arg-type]
         return rebuild(updates, clamped), state
 
     return GradientTransformation(init, update)
@@ -158,7 +162,9 @@ def clip_by_norm(
         check_params(params)
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmptyState]:
         del params, extra
         check_state(state, EmptyState, "clip_by_norm")
         grads = check_leaves(updates)  # stateless: each tensor is clipped by its own norm, whatever its shape

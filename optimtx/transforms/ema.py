@@ -63,7 +63,9 @@ def ema_params(decay: float | Tensor) -> GradientTransformation:
     def init(params: Params) -> EmaParamsState:
         return EmaParamsState(n_averaged=zero_counter(params), ema={k: v.detach().clone() for k, v in params.items()})
 
-    def update(updates: Updates, state: EmaParamsState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmaParamsState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmaParamsState]:
         del extra
         check_state(state, EmaParamsState, "ema_params")
         # By name and shape against the average (kept in the parameters' dtypes, as init copied them).

@@ -71,7 +71,9 @@ def adaptive_grad_clip(clipping: float | Tensor, eps: float | Tensor = 1e-3) -> 
         check_params(params)
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmptyState]:
         del extra
         check_state(state, EmptyState, "adaptive_grad_clip")
         params = require_params(params, "adaptive_grad_clip")
@@ -128,7 +130,9 @@ def zero_nans() -> GradientTransformation:
             found_nan={k: torch.zeros((), dtype=torch.bool, device=v.device) for k, v in params.items()}
         )
 
-    def update(updates: Updates, state: ZeroNansState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ZeroNansState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ZeroNansState]:
         del params, extra
         check_state(state, ZeroNansState, "zero_nans")
         # By name (the state keeps no shapes: any shape is zeroed alike, and the next transform checks it).
@@ -168,7 +172,9 @@ def centralize() -> GradientTransformation:
         check_params(params)
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmptyState]:
         del params, extra
         check_state(state, EmptyState, "centralize")
         grads = check_leaves(updates)  # stateless and shape-agnostic, like scale: any tree is centralized

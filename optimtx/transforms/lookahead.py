@@ -74,7 +74,9 @@ def lookahead(
         slow = copy_tree(params)
         return LookaheadState(steps_since_sync=zero_counter(params), slow=slow, inner_state=inner.init(params))
 
-    def update(updates: Updates, state: LookaheadState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: LookaheadState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], LookaheadState]:
         check_state(state, LookaheadState, "lookahead")
         ps = matched_leaves(require_params(params, "lookahead"), state.slow, "params")
         matched_leaves(updates, state.slow, keep_dtype=True)  # refused before the inner optimizer runs

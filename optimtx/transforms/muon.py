@@ -136,7 +136,9 @@ def scale_by_muon(
         _check_matrices(params)
         return ScaleByMuonState(momentum_buffer=zeros_like(params))
 
-    def update(updates: Updates, state: ScaleByMuonState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByMuonState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScaleByMuonState]:
         del params, extra
         check_state(state, ScaleByMuonState, "scale_by_muon")
         _check_matrices(dict(zip(updates, check_leaves(updates), strict=True)))  # routing hint first

@@ -98,7 +98,9 @@ def scale_by_rprop(
         sizes = {k: _initial_step_size(v, lr) for k, v in params.items()}
         return ScaleByRpropState(prev=zeros_like(params), step_size=sizes)
 
-    def update(updates: Updates, state: ScaleByRpropState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByRpropState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScaleByRpropState]:
         check_state(state, ScaleByRpropState, "scale_by_rprop")
         grads = matched_leaves(updates, state.prev)
         if has_complex(grads):  # torch steps a complex parameter as its real view

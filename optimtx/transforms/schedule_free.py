@@ -170,7 +170,9 @@ def _schedule_free(
             nu={k: torch.zeros_like(v, dtype=state_dtype) for k, v in params.items()} if adam else {},
         )
 
-    def update(updates: Updates, state: ScheduleFreeState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScheduleFreeState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScheduleFreeState]:
         del extra
         check_state(state, ScheduleFreeState, "schedule_free")
         # By name and shape against z; dtypes are kept (z may be stored in state_dtype), _as converts below.
@@ -224,7 +226,9 @@ def _y_and_z_steps(
     return out, new_z
 
 
-def _averaging(state: ScheduleFreeState, lr: Hyper, warmup_steps: int, power: Hyper):
+def _averaging(
+    state: ScheduleFreeState, lr: Hyper, warmup_steps: int, power: Hyper
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """This step's learning rate, the new ``lr_max`` and ``weight_sum``, and the averaging coefficient ``c``."""
     steps = (state.step_count + 1).to(torch.float64)
     warm = torch.clamp(steps / warmup_steps, max=1.0) if warmup_steps else torch.ones_like(steps)
@@ -236,7 +240,9 @@ def _averaging(state: ScheduleFreeState, lr: Hyper, warmup_steps: int, power: Hy
     return lr_k, lr_max, weight_sum, ck
 
 
-def _direction(gs: list[Tensor], nu: list[Tensor], count: Tensor, adam: tuple[Hyper, Hyper] | None):
+def _direction(
+    gs: list[Tensor], nu: list[Tensor], count: Tensor, adam: tuple[Hyper, Hyper] | None
+) -> tuple[list[Tensor], list[Tensor]]:
     """AdamW's bias-corrected ``g / (sqrt(v_hat) + eps)`` and the new ``v``; the gradient itself for SGD."""
     if adam is None:
         return gs, []

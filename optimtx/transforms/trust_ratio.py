@@ -68,7 +68,9 @@ def scale_by_trust_ratio(trust_coefficient: Hyper = 1.0, eps: Hyper = 0.0) -> Gr
         check_params(params)
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmptyState]:
         del extra
         check_state(state, EmptyState, "scale_by_trust_ratio")
         us, ps = _matched(updates, params, "scale_by_trust_ratio")
@@ -110,7 +112,9 @@ def _trust_ratio_then_lr(
         check_params(params)
         return ScaleByLearningRateState(count=zero_counter(params)) if callable(lr) else EmptyState()
 
-    def update(updates: Updates, state: Any, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: Any, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], Any]:
         del extra
         check_state(state, ScaleByLearningRateState if callable(lr) else EmptyState, "the trust ratio")
         us, ps = _matched(updates, params, "the trust ratio")
@@ -176,7 +180,9 @@ def _scheduled_decay(schedule: Callable[[Tensor], Any]) -> GradientTransformatio
     def init(params: Params) -> ScheduledDecayState:
         return ScheduledDecayState(step_count=zero_counter(params))
 
-    def update(updates: Updates, state: ScheduledDecayState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScheduledDecayState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScheduledDecayState]:
         del extra
         check_state(state, ScheduledDecayState, "lamb's scheduled weight decay")
         us, ps = _matched(updates, params, "lamb")
