@@ -21,6 +21,7 @@ from optimtx.state_tree import iter_nodes
 from optimtx.transforms.ema import EmaParamsState, get_ema_params
 from optimtx.transforms.lookahead import LookaheadState, get_slow_params
 from optimtx.transforms.schedule_free import ScheduleFreeState, schedule_free_eval_params
+from optimtx.tree import matched_leaves, rebuild
 
 _EVAL_STATES = (ScheduleFreeState, EmaParamsState, LookaheadState)
 
@@ -29,7 +30,8 @@ def evaluation_params(state: State, params: dict[str, Tensor]) -> dict[str, Tens
     """The evaluation weights held in ``state`` for ``params``, or ``None`` if it holds none.
 
     Raises ``ValueError`` when ``state`` holds several kinds (say EMA and schedule-free),
-    since the choice would be a guess.
+    since the choice would be a guess, and when the weights do not match ``params`` by name
+    and shape (a state built for other parameters).
 
     Example:
         >>> import optimtx as otx
@@ -48,8 +50,13 @@ def evaluation_params(state: State, params: dict[str, Tensor]) -> dict[str, Tens
             "get_slow_params on the sub-state you mean."
         )
     if isinstance(found[0], ScheduleFreeState):
-        return schedule_free_eval_params(found[0], params)
-    return get_ema_params(found[0]) if isinstance(found[0], EmaParamsState) else get_slow_params(found[0])
+        values = schedule_free_eval_params(found[0], params)
+    elif isinstance(found[0], EmaParamsState):
+        values = get_ema_params(found[0])
+    else:
+        values = get_slow_params(found[0])
+    # By name and shape (never by position, never broadcast), in the parameters' dtypes.
+    return rebuild(params, matched_leaves(values, params, "evaluation weights"))
 
 
 def _transform_optimizer(optimizer: Any) -> Any:
@@ -82,7 +89,7 @@ def _swaps(optimizer: Any) -> list[tuple[Tensor, Tensor]]:
     for params, state in parts:
         values = evaluation_params(state, {k: p.detach() for k, p in params.items()})
         if values is not None:
-            swaps += list(zip(params.values(), values.values(), strict=True))
+            swaps += [(params[k], values[k]) for k in params]  # the same names, checked above
     return swaps
 
 

@@ -43,6 +43,15 @@ def zeros_like(tree: Mapping[str, Tensor], dtype: torch.dtype | None = None) -> 
         >>> zeros_like({"w": torch.ones(2)})
         {'w': tensor([0., 0.])}
     """
+    if dtype is not None and not dtype.is_complex:
+        for key, value in tree.items():
+            if isinstance(value, Tensor) and value.is_complex():
+                # A real state for a complex parameter would drop the imaginary part (a low-precision
+                # state dtype such as bfloat16 has no complex counterpart).
+                raise TypeError(
+                    f"params[{key!r}] is complex ({value.dtype}), but its state was asked for in the real dtype "
+                    f"{dtype}; leave the state dtype (mu_dtype) unset for complex parameters."
+                )
     return {k: torch.zeros_like(v, dtype=dtype, memory_format=torch.preserve_format) for k, v in tree.items()}
 
 
@@ -69,7 +78,7 @@ def check_same_keys(expected: Mapping[str, object], got: Mapping[str, object], w
 
 
 def check_leaves(tree: Mapping[str, Any], what: str = "updates") -> list[Tensor]:
-    """The tensors of ``tree``, after checking that each one is a dense (strided) tensor.
+    """The tensors of ``tree``, after checking that each one is a dense (strided) floating or complex tensor.
 
     ``None`` entries (a parameter that got no gradient), sparse gradients and non-tensors
     are refused with an error naming the parameter. Python metadata only: no device sync.
@@ -83,7 +92,9 @@ def check_leaves(tree: Mapping[str, Any], what: str = "updates") -> list[Tensor]
     if not isinstance(tree, Mapping):
         raise TypeError(f"{what} must be a dict of parameter name -> tensor, got {type(tree).__name__} {tree!r:.80}.")
     values = list(tree.values())
-    if all(isinstance(v, Tensor) and v.layout == torch.strided for v in values):
+    if all(
+        isinstance(v, Tensor) and v.layout == _STRIDED and (v.is_floating_point() or v.is_complex()) for v in values
+    ):
         return values
     for key, value in tree.items():
         _check_leaf(key, value, what)
@@ -102,6 +113,11 @@ def _check_leaf(key: str, value: Any, what: str) -> None:
         raise TypeError(
             f"{what}[{key!r}] is a {value.layout} tensor; only dense (strided) tensors are supported. "
             "Convert it with .to_dense(), or use nn.Embedding(sparse=False)."
+        )
+    if not (value.is_floating_point() or value.is_complex()):
+        # An integer "gradient" would be promoted (or round every update) silently downstream.
+        raise TypeError(
+            f"{what}[{key!r}] has dtype {value.dtype}; only floating and complex parameters can be optimized."
         )
 
 
@@ -156,7 +172,7 @@ def matched_leaves(
     if all(
         isinstance(v, Tensor)
         and v.shape == r.shape
-        and (keep_dtype or v.dtype == r.dtype)
+        and (v.dtype == r.dtype or (keep_dtype and v.is_floating_point() and r.is_floating_point()))
         and v.layout == _STRIDED
         and v.device == r.device
         for v, r in zip(values, refs, strict=True)

@@ -49,11 +49,20 @@ def test_low_precision_momentum_stays_close_to_float32_and_keeps_its_dtype(name,
     got, state = _run(FACTORIES[name](mu_dtype=dtype), params, grads_seq)
     expected_dtype = check_state_dtype("mu_dtype", dtype)
     assert {v.dtype for v in _momentum(state).values()} == {expected_dtype}
+    steps, flipped, total = len(grads_seq), 0, 0
     for k in params:
         assert got[k].dtype == params[k].dtype
+        if name == "lion":
+            # Lion moves by lr * sign(...): where the interpolation is within a rounding of 0 the sign can
+            # flip, a move of 2 * lr per step in that element. Bounded by that, and rare (counted below).
+            diff = (got[k] - want[k]).abs()
+            assert float(diff.max()) <= steps * 2 * 1e-3 + 1e-6
+            flipped += int((diff > 1e-6 + steps * 2e-2 * 1e-3).sum())
+            total += diff.numel()
+            continue
         # Each step moves a parameter by about lr; a bf16 moment changes that move by a few 2**-8 of it.
-        steps = len(grads_seq)
         torch.testing.assert_close(got[k], want[k], rtol=0, atol=steps * 2e-2 * 1e-2 + 1e-6)
+    assert flipped <= max(1, total // 10)
 
 
 def test_default_is_the_parameter_dtype_and_float32_mu_dtype_is_a_no_op():

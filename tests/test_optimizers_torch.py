@@ -366,3 +366,8 @@ def test_maximize_ascends_where_minimizing_descends(factory):
     ascend = factory(maximize=True, **kwargs)
     up, _ = ascend.update(grads, ascend.init(params), params)
     torch.testing.assert_close(up["w"], -down["w"])
+
+
+def test_muon_refuses_non_finite_newton_schulz_coefficients():
+    with pytest.raises(ValueError, match=r"ns_coefficients\[0\]"):
+        otx.muon(ns_coefficients=(float("nan"), 1.0, 1.0))

@@ -515,4 +515,58 @@ _HOSTILE: dict[str, tuple[tuple[dict[str, Any], type[Exception], str], ...]] = {
     "accumulate": (({"inner": otx.identity(), "every_k": 2, "average": "no"}, TypeError, "average"),),
     "scale_by_amp": (({"inner": otx.identity(), "init_scale": _INF}, ValueError, "init_scale"),),
 }
+# The transforms added alongside issue 10 (retrofitted to the same checks).
+_HOSTILE.update(
+    {
+        "radam": (
+            ({"lr": _NAN}, ValueError, "lr"),
+            ({"eps": _INF}, ValueError, "eps"),
+            ({"betas": (_NAN, 0.9)}, ValueError, "betas"),
+            ({"lr": torch.ones(2)}, ValueError, "shape"),
+        ),
+        "nadam": (
+            ({"momentum_decay": _NAN}, ValueError, "momentum_decay"),
+            ({"decoupled_weight_decay": "no"}, TypeError, "decoupled_weight_decay"),
+            ({"maximize": 1}, TypeError, "maximize"),
+            ({"weight_decay": _INF}, ValueError, "weight_decay"),
+        ),
+        "adadelta": (
+            ({"rho": _NAN}, ValueError, "rho"),
+            ({"eps": _INF}, ValueError, "eps"),
+            ({"maximize": "no"}, TypeError, "maximize"),
+            ({"lr": torch.ones(2)}, ValueError, "shape"),
+        ),
+        "adafactor": (
+            ({"beta2_decay": _NAN}, ValueError, "beta2_decay"),
+            ({"d": _INF}, ValueError, "d"),
+            ({"eps": (None, _NAN)}, ValueError, r"eps\[1\]"),
+            ({"maximize": "no"}, TypeError, "maximize"),
+        ),
+        "rprop": (
+            ({"lr": _NAN}, ValueError, "lr"),
+            ({"etas": (_NAN, 1.2)}, ValueError, "etas"),
+            ({"step_sizes": (2.0, 1.0)}, ValueError, "step_sizes"),
+            ({"maximize": "no"}, TypeError, "maximize"),
+        ),
+        "asgd": (
+            ({"alpha": _NAN}, ValueError, "alpha"),
+            ({"t0": _NAN}, ValueError, "t0"),
+            ({"lambd": _INF}, ValueError, "lambd"),
+            ({"maximize": "no"}, TypeError, "maximize"),
+        ),
+        "muon_with_adamw": (
+            ({"lr": _NAN}, ValueError, "lr"),
+            ({"nesterov": "no"}, TypeError, "nesterov"),
+            ({"adamw_betas": (0.9, _NAN)}, ValueError, "betas"),
+            ({"weight_decay": _INF}, ValueError, "weight_decay"),
+        ),
+        "lookahead": (
+            ({"inner": otx.sgd(0.1), "sync_period": 2, "slow_step_size": _NAN}, ValueError, "slow_step_size"),
+        ),
+        "adaptive_grad_clip": (({"clipping": _NAN}, ValueError, "clipping"),),
+        "clip_by_norm": (({"max_norm": _NAN}, ValueError, "max_norm"),),
+        "schedule_free_sgd": (({"lr": _INF}, ValueError, "lr"), ({"warmup_steps": 1.5}, TypeError, "warmup_steps")),
+        "ema_params": (({"decay": _NAN}, ValueError, "decay"), ({"decay": True}, TypeError, "decay")),
+    }
+)
 TABLE = [dataclasses.replace(c, invalid=c.invalid + _HOSTILE.get(c.name, ())) for c in TABLE]

@@ -8,10 +8,11 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import add, decay_add_square
 from optimtx.transforms.optimizers import Hyper, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import leaves, rebuild, zeros_like
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_non_negative, check_unit_interval
 
 
@@ -58,11 +59,16 @@ def scale_by_adadelta(rho: float | Tensor = 0.9, eps: float | Tensor = 1e-6) -> 
     check_non_negative("eps", eps)
 
     def init(params: Params) -> ScaleByAdadeltaState:
+        check_params(params)
         return ScaleByAdadeltaState(nu=zeros_like(params), delta_nu=zeros_like(params))
 
-    def update(updates: Updates, state: ScaleByAdadeltaState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads = leaves(updates)
+    def update(
+        updates: Updates, state: ScaleByAdadeltaState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScaleByAdadeltaState]:
+        check_state(state, ScaleByAdadeltaState, "scale_by_adadelta")
+        grads = matched_leaves(updates, state.nu)
+        if has_complex(grads):  # torch steps a complex parameter as its real view
+            return on_real_view(update, updates, state, params, extra)
         if not grads:
             return {}, state
         nu = decay_add_square(leaves(state.nu), grads, rho, 1 - rho)

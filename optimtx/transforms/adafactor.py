@@ -10,11 +10,11 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import zero_counter
+from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms.kernels import add_scaled, lerp, loop_invariant
 from optimtx.transforms.optimizers import Hyper, _negate
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import check_same_keys, leaves, rebuild
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild
 from optimtx.validation import check_finite, check_non_negative
 
 
@@ -112,6 +112,8 @@ def _scale_by_adafactor(
     lr: Hyper, beta2_decay: Hyper, eps1: Hyper | None, eps2: Hyper, d: Hyper, weight_decay: Hyper
 ) -> GradientTransformation:
     def init(params: Params) -> AdafactorState:
+        check_params(params)
+        _refuse_complex(params)
         row, col, variance = {}, {}, {}
         for k, p in params.items():
             if p.ndim > 1:
@@ -121,10 +123,14 @@ def _scale_by_adafactor(
                 variance[k] = torch.zeros_like(p)
         return AdafactorState(zero_counter(params), row, col, variance)
 
-    def update(updates: Updates, state: AdafactorState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: AdafactorState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], AdafactorState]:
         del extra
+        check_state(state, AdafactorState, "adafactor")
         params = require_params(params, "adafactor")
-        check_same_keys(updates, params, "params")
+        _check_params_fit(params, state)
+        updates = rebuild(params, matched_leaves(updates, params))  # by name and shape, in the params' dtypes
         count = state.count + 1
         if not updates:
             return {}, state._replace(count=count)
@@ -145,6 +151,43 @@ def _scale_by_adafactor(
         return rebuild(updates, out), AdafactorState(count, row, col, variance)
 
     return GradientTransformation(init, update)
+
+
+def _refuse_complex(params: Params) -> None:
+    for key, p in params.items():
+        if p.is_complex():
+            raise TypeError(
+                f"params[{key!r}] is complex ({p.dtype}); adafactor does not support complex parameters "
+                "(neither does torch.optim.Adafactor). Optimize its real view (torch.view_as_real) instead."
+            )
+
+
+def _check_params_fit(params: Params, state: AdafactorState) -> None:
+    """Raise unless ``params`` are the tree ``init`` saw: the same names, shapes and device (metadata only)."""
+    check_params(params)
+    _refuse_complex(params)
+    known = list(state.row_var) + list(state.variance)
+    if len(known) != len(params) or any(k not in params for k in known):
+        missing = [k for k in known if k not in params]
+        unexpected = [k for k in params if k not in state.row_var and k not in state.variance]
+        raise ValueError(
+            f"params do not match the tree given to init(): missing {missing}, unexpected {unexpected}. "
+            "Pass the parameters init() saw."
+        )
+    for key, p in params.items():
+        if key in state.variance:
+            ok = state.variance[key].shape == p.shape
+            ref = state.variance[key]
+        else:
+            ref = state.row_var[key]
+            ok = p.ndim > 1 and ref.shape == (*p.shape[:-1], 1) and state.col_var[key].shape[-1] == p.shape[-1]
+        if not ok:
+            raise ValueError(
+                f"params[{key!r}] has shape {tuple(p.shape)}, which does not fit the state init() built for it "
+                f"(statistics of shape {tuple(ref.shape)}). Pass the parameters init() saw."
+            )
+        if ref.device != p.device:
+            raise ValueError(f"params[{key!r}] is on {p.device}, but its state is on {ref.device}.")
 
 
 def _mean_square(g: Tensor, dim: int) -> Tensor:

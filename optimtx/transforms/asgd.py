@@ -8,11 +8,11 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import find_one, zero_counter
+from optimtx.state_tree import check_state, find_one, has_complex, on_real_view, zero_counter
 from optimtx.transforms.kernels import add_scaled, loop_invariant, mul
 from optimtx.transforms.optimizers import Hyper, _decay, _negate
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import check_same_keys, leaves, rebuild
+from optimtx.tree import leaves, matched_leaves, rebuild
 from optimtx.validation import check_bool, check_non_negative
 
 
@@ -75,7 +75,9 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _step(grads: list[Tensor], ps: list[Tensor], eta: Tensor, lambd: Hyper, weight_decay: Hyper, maximize: bool):
+def _step(
+    grads: list[Tensor], ps: list[Tensor], eta: Tensor, lambd: Hyper, weight_decay: Hyper, maximize: bool
+) -> list[Tensor]:
     """``-eta * (g + (lambd + weight_decay) * p)`` (``-g`` when maximizing)."""
     sign = -1.0 if maximize else 1.0
     if is_number(lambd) and is_number(weight_decay):
@@ -99,16 +101,19 @@ def _scale_by_asgd(
         first = _value(lr, count)
         return AsgdState(count, first, torch.ones_like(first), {k: torch.zeros_like(v) for k, v in params.items()})
 
-    def update(updates: Updates, state: AsgdState, params: Params | None = None, **extra: Any):
-        del extra
-        params = require_params(params, "asgd")
-        check_same_keys(updates, params, "params")
+    def update(
+        updates: Updates, state: AsgdState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], AsgdState]:
+        check_state(state, AsgdState, "asgd")
+        grads = matched_leaves(updates, state.ax)
+        ps = matched_leaves(require_params(params, "asgd"), state.ax, "params")
+        if has_complex(grads):  # torch steps a complex parameter as its real view
+            return on_real_view(update, updates, state, params, extra)
         count = state.count + 1
         rate, t = _value(lr, state.count), count.to(torch.float64)
         eta = rate / (1 + lambd * rate * t) ** alpha
         mu = 1 / torch.clamp(t - t0, min=1.0)
         new_state = AsgdState(count, eta, mu, {})
-        grads, ps = leaves(updates), leaves(params)
         if not grads:
             return {}, new_state
         step = _step(grads, ps, state.eta, lambd, weight_decay, maximize)

@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
 from optimtx.state_tree import check_state, on_real_view, params_device
 from optimtx.transforms.kernels import loop_invariant, mul
-from optimtx.tree import check_leaves, global_norm, rebuild
+from optimtx.tree import check_leaves, check_params, global_norm, rebuild
 from optimtx.validation import check_bool, check_non_negative, check_norm_type
 
 
@@ -69,7 +69,9 @@ def clip_by_global_norm(
     def init(params: Params) -> ClipByGlobalNormState:
         return ClipByGlobalNormState(norm=torch.zeros((), dtype=torch.float32, device=params_device(params)))
 
-    def update(updates: Updates, state: ClipByGlobalNormState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ClipByGlobalNormState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ClipByGlobalNormState]:
         del params, extra
         check_state(state, ClipByGlobalNormState, "clip_by_global_norm")
         grads = check_leaves(updates)
@@ -108,14 +110,16 @@ def clip_by_value(clip_value: float | Tensor) -> GradientTransformation:
         del params
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmptyState]:
         check_state(state, EmptyState, "clip_by_value")
         grads = check_leaves(updates)
         if any(g.is_complex() for g in grads):  # clamps real and imaginary parts, like torch's real view
             return on_real_view(update, updates, state, params, extra)
         if not grads:
             return {}, state
-        clamped = torch._foreach_clamp_max(torch._foreach_clamp_min(grads, -clip_value), clip_value)
+        clamped = torch._foreach_clamp_max(torch._foreach_clamp_min(grads, -clip_value), clip_value)  # type: ignore[arg-type]
         return rebuild(updates, clamped), state
 
     return GradientTransformation(init, update)
@@ -154,19 +158,22 @@ def clip_by_norm(
     norm_type = check_norm_type(norm_type)
 
     def init(params: Params) -> EmptyState:
-        del params
+        check_params(params)
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmptyState]:
         del params, extra
-        grads = check_leaves(updates)
+        check_state(state, EmptyState, "clip_by_norm")
+        grads = check_leaves(updates)  # stateless: each tensor is clipped by its own norm, whatever its shape
         if not grads:
             return {}, state
         if torch.is_grad_enabled() and any(g.requires_grad for g in grads):
             norms = [torch.linalg.vector_norm(g, norm_type) for g in grads]  # _foreach_norm has no backward
         else:
             norms = list(torch._foreach_norm(grads, norm_type))
-        wide = torch.promote_types(grads[0].dtype, torch.float32)
+        wide = torch.promote_types(norms[0].dtype, torch.float32)  # real: norms of complex tensors are moduli
         coefs = clip_coefficient(torch.stack([n.to(grads[0].device, wide) for n in norms]), max_norm)
         factors = [c.to(g.dtype) for c, g in zip(coefs.unbind(0), grads, strict=True)]
         return rebuild(updates, torch._foreach_mul(grads, factors)), state

@@ -8,10 +8,10 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import find_one, zero_counter
+from optimtx.state_tree import check_state, find_one, zero_counter
 from optimtx.transforms.kernels import loop_invariant, scalar_list
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, leaves, rebuild
+from optimtx.tree import Tree, leaves, matched_leaves, rebuild
 from optimtx.validation import check_unit_interval
 
 
@@ -63,14 +63,16 @@ def ema_params(decay: float | Tensor) -> GradientTransformation:
     def init(params: Params) -> EmaParamsState:
         return EmaParamsState(n_averaged=zero_counter(params), ema={k: v.detach().clone() for k, v in params.items()})
 
-    def update(updates: Updates, state: EmaParamsState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmaParamsState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmaParamsState]:
         del extra
-        params = require_params(params, "ema_params")
-        us = leaves(updates)
+        check_state(state, EmaParamsState, "ema_params")
+        # By name and shape against the average (kept in the parameters' dtypes, as init copied them).
+        us = [u.detach() for u in matched_leaves(updates, state.ema)]
+        ps = [p.detach() for p in matched_leaves(require_params(params, "ema_params"), state.ema, "params")]
         if not us:
             return {}, state._replace(n_averaged=state.n_averaged + 1)
-        ps = [p.detach() for p in leaves(params)]
-        us = [(u if u.dtype == p.dtype else u.to(p.dtype)).detach() for u, p in zip(us, ps, strict=True)]
         # The first update copies (weight 1), like AveragedModel when n_averaged is 0.
         weight = torch.where(state.n_averaged == 0, 1.0, 1 - torch.as_tensor(decay, dtype=torch.float64))
         weights = scalar_list(loop_invariant(weight), ps)

@@ -9,8 +9,9 @@ import torch
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.state_tree import check_state
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import leaves, rebuild
+from optimtx.tree import check_leaves, check_params, check_same_keys, leaves, matched_leaves, rebuild
 from optimtx.validation import check_non_negative
 
 
@@ -67,15 +68,19 @@ def adaptive_grad_clip(clipping: float | Tensor, eps: float | Tensor = 1e-3) -> 
     check_non_negative("eps", eps)
 
     def init(params: Params) -> EmptyState:
-        del params
+        check_params(params)
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmptyState]:
         del extra
-        grads = leaves(updates)
+        check_state(state, EmptyState, "adaptive_grad_clip")
+        params = require_params(params, "adaptive_grad_clip")
+        check_params(params)
+        grads, ps = matched_leaves(updates, params), leaves(params)
         if not grads:
             return {}, state
-        ps = leaves(require_params(params, "adaptive_grad_clip"))
         # Per-unit reductions differ in shape for every tensor, so the norms are one kernel per tensor;
         # the clip itself is one batched multiply.
         factors = [
@@ -120,13 +125,19 @@ def zero_nans() -> GradientTransformation:
     """
 
     def init(params: Params) -> ZeroNansState:
+        check_params(params)
         return ZeroNansState(
             found_nan={k: torch.zeros((), dtype=torch.bool, device=v.device) for k, v in params.items()}
         )
 
-    def update(updates: Updates, state: ZeroNansState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ZeroNansState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ZeroNansState]:
         del params, extra
-        grads = leaves(updates)
+        check_state(state, ZeroNansState, "zero_nans")
+        # By name (the state keeps no shapes: any shape is zeroed alike, and the next transform checks it).
+        check_same_keys(state.found_nan, updates, "updates")
+        grads = check_leaves(updates)
         if not grads:
             return {}, state
         # Infinities are mapped to themselves, so only NaNs change (optax's zero_nans keeps them too).
@@ -158,12 +169,15 @@ def centralize() -> GradientTransformation:
     """
 
     def init(params: Params) -> EmptyState:
-        del params
+        check_params(params)
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmptyState]:
         del params, extra
-        grads = leaves(updates)
+        check_state(state, EmptyState, "centralize")
+        grads = check_leaves(updates)  # stateless and shape-agnostic, like scale: any tree is centralized
         if not grads:
             return {}, state
         multi = [i for i, g in enumerate(grads) if g.ndim > 1]

@@ -8,10 +8,10 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import find_one, zero_counter
+from optimtx.state_tree import check_state, find_one, zero_counter
 from optimtx.transforms.kernels import loop_invariant, scalar_list
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, copy_tree, leaves, rebuild
+from optimtx.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild
 from optimtx.validation import check_positive_int, check_unit_interval
 
 
@@ -70,19 +70,23 @@ def lookahead(
     check_unit_interval("slow_step_size", slow_step_size, closed_right=True)
 
     def init(params: Params) -> LookaheadState:
+        check_params(params)
         slow = copy_tree(params)
         return LookaheadState(steps_since_sync=zero_counter(params), slow=slow, inner_state=inner.init(params))
 
-    def update(updates: Updates, state: LookaheadState, params: Params | None = None, **extra: Any):
-        params = require_params(params, "lookahead")
+    def update(
+        updates: Updates, state: LookaheadState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], LookaheadState]:
+        check_state(state, LookaheadState, "lookahead")
+        ps = matched_leaves(require_params(params, "lookahead"), state.slow, "params")
+        matched_leaves(updates, state.slow, keep_dtype=True)  # refused before the inner optimizer runs
         fast_updates, inner_state = inner.update(updates, state.inner_state, params, **extra)
-        us = leaves(fast_updates)
+        us = matched_leaves(fast_updates, state.slow)  # in the parameters' dtypes
         steps = (state.steps_since_sync + 1) % sync_period
         if not us:
             return {}, LookaheadState(steps, {}, inner_state)
-        ps, slow = leaves(params), leaves(state.slow)
+        slow = leaves(state.slow)
         sync = (steps == 0).to(torch.promote_types(ps[0].dtype, torch.float32))
-        us = [u if u.dtype == p.dtype else u.to(p.dtype) for u, p in zip(us, ps, strict=True)]
         fast = list(torch._foreach_add(ps, us))
         # slow + s * a * (fast - slow), as a lerp (exact at weights 0 and 1); then the parameters move by
         # u + s * (new_slow - fast): new_slow - p on a sync step, u otherwise.

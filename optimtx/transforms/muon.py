@@ -11,12 +11,13 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.state_tree import check_state
 from optimtx.transforms.kernels import lerp
 from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay, adamw
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_non_negative, check_positive_int
+from optimtx.tree import check_leaves, check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.validation import check_bool, check_finite, check_non_negative, check_positive_int
 
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 ROUTING_HINT = (
@@ -94,6 +95,8 @@ def _check_muon(
         raise ValueError(f"Invalid ns_steps: {ns_steps!r}. It must be below 100 (torch's limit).")
     if not isinstance(ns_coefficients, Sequence) or isinstance(ns_coefficients, str) or len(ns_coefficients) != 3:
         raise ValueError(f"Invalid ns_coefficients: {ns_coefficients!r}. It must be a tuple of exactly 3 numbers.")
+    for i, c in enumerate(ns_coefficients):
+        check_finite(f"ns_coefficients[{i}]", c)
     if adjust_lr_fn not in ADJUST_LR_FNS:
         raise ValueError(f"Invalid adjust_lr_fn: {adjust_lr_fn!r}. It must be one of {ADJUST_LR_FNS!r}.")
     return ns_coefficients[0], ns_coefficients[1], ns_coefficients[2]
@@ -129,13 +132,17 @@ def scale_by_muon(
     coefficients = _check_muon(momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn)
 
     def init(params: Params) -> ScaleByMuonState:
+        check_params(params)
         _check_matrices(params)
         return ScaleByMuonState(momentum_buffer=zeros_like(params))
 
-    def update(updates: Updates, state: ScaleByMuonState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByMuonState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScaleByMuonState]:
         del params, extra
-        _check_matrices(updates)
-        grads = leaves(updates)
+        check_state(state, ScaleByMuonState, "scale_by_muon")
+        _check_matrices(dict(zip(updates, check_leaves(updates), strict=True)))  # routing hint first
+        grads = matched_leaves(updates, state.momentum_buffer)  # then by name and shape
         if not grads:
             return {}, state
         bufs = lerp(leaves(state.momentum_buffer), grads, 1 - momentum)

@@ -87,7 +87,9 @@ def _nadam_transform(b1: Hyper, b2: Hyper, eps: Hyper, momentum_decay: Hyper, lr
         one = torch.ones((), dtype=torch.float64, device=count.device)
         return ScaleByNadamState(count=count, mu_product=one, mu=zeros_like(params), nu=zeros_like(params))
 
-    def update(updates: Updates, state: ScaleByNadamState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByNadamState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScaleByNadamState]:
         grads = checked_grads(updates, state, ScaleByNadamState, "scale_by_nadam")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
@@ -107,7 +109,7 @@ def _nadam_transform(b1: Hyper, b2: Hyper, eps: Hyper, momentum_decay: Hyper, lr
             factor = factor * -torch.as_tensor(lr(state.count) if callable(lr) else lr, dtype=torch.float64)
         # g + (c_m / c_g) * m; not _foreach_lerp with tensor weights, which compiles into a slow loop.
         # g + r * m in one pass; then in place on that fresh buffer (addcmul's backward needs no output).
-        out = list(torch._foreach_addcmul(grads, mu, _weights(c_m / c_g, mu)))  # type: ignore[arg-type]
+        out = list(torch._foreach_addcmul(grads, mu, _weights(c_m / c_g, mu)))
         torch._foreach_div_(out, denominator)
         torch._foreach_mul_(out, _step_scalar(factor, out))
         new_state = ScaleByNadamState(count, product, rebuild(updates, mu), rebuild(updates, nu))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from torch import Tensor
+
 from optimtx.base import GradientTransformation, Params, State, Updates, chain
 
 
@@ -47,7 +49,9 @@ def named_chain(*transforms: tuple[str, GradientTransformation]) -> GradientTran
     def init(params: Params) -> dict[str, State]:
         return dict(zip(names, inner.init(params), strict=True))
 
-    def update(updates: Updates, state: dict[str, State], params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: dict[str, State], params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], dict[str, State]]:
         if not isinstance(state, dict) or list(state) != names:
             got = list(state) if isinstance(state, dict) else type(state).__name__
             raise ValueError(

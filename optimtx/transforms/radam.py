@@ -85,7 +85,9 @@ def _radam_transform(b1: Hyper, b2: Hyper, eps: Hyper, lr: Any) -> GradientTrans
     def init(params: Params) -> ScaleByRadamState:
         return ScaleByRadamState(count=zero_counter(params), mu=zeros_like(params), nu=zeros_like(params))
 
-    def update(updates: Updates, state: ScaleByRadamState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByRadamState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScaleByRadamState]:
         grads = checked_grads(updates, state, ScaleByRadamState, "scale_by_radam")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)

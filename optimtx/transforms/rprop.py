@@ -9,10 +9,11 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import _per_tensor, add_scaled, mul
 from optimtx.transforms.optimizers import Hyper, _negate
-from optimtx.tree import leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.validation import check_non_negative, is_number
 
 
 class ScaleByRpropState(NamedTuple):
@@ -49,6 +50,15 @@ def _clamp(xs: list[Tensor], low: float | Tensor, high: float | Tensor) -> list[
     return list(torch._foreach_minimum(out, _per_tensor(high, len(xs)) if isinstance(high, Tensor) else high))  # type: ignore[arg-type]
 
 
+def _initial_step_size(p: Tensor, lr: float | Tensor) -> Tensor:
+    """``lr`` everywhere, in ``p``'s dtype; for a complex ``p``, ``lr + lr*j``: both parts step, as in torch."""
+    if p.is_complex():
+        return torch.view_as_complex(
+            torch.zeros_like(torch.view_as_real(p), memory_format=torch.contiguous_format).add_(lr)
+        )
+    return torch.zeros_like(p).add_(lr)  # in place: keeps p's dtype
+
+
 def scale_by_rprop(
     lr: float | Tensor = 1e-2, etas: tuple[Hyper, Hyper] = (0.5, 1.2), step_sizes: tuple[Hyper, Hyper] = (1e-6, 50)
 ) -> GradientTransformation:
@@ -80,14 +90,21 @@ def scale_by_rprop(
     low, high = _pair("step_sizes", step_sizes)
     check_non_negative("step_sizes[0]", low)
     check_non_negative("step_sizes[1]", high)
+    if is_number(low) and is_number(high) and low > high:
+        raise ValueError(f"Invalid step_sizes: {step_sizes!r}. The minimum must not exceed the maximum.")
 
     def init(params: Params) -> ScaleByRpropState:
-        sizes = {k: torch.zeros_like(v).add_(lr) for k, v in params.items()}  # in place: keeps v's dtype
+        check_params(params)
+        sizes = {k: _initial_step_size(v, lr) for k, v in params.items()}
         return ScaleByRpropState(prev=zeros_like(params), step_size=sizes)
 
-    def update(updates: Updates, state: ScaleByRpropState, params: Params | None = None, **extra: Any):
-        del params, extra
-        grads = leaves(updates)
+    def update(
+        updates: Updates, state: ScaleByRpropState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScaleByRpropState]:
+        check_state(state, ScaleByRpropState, "scale_by_rprop")
+        grads = matched_leaves(updates, state.prev)
+        if has_complex(grads):  # torch steps a complex parameter as its real view
+            return on_real_view(update, updates, state, params, extra)
         if not grads:
             return {}, state
         sign = list(torch._foreach_mul(grads, leaves(state.prev)))

@@ -14,11 +14,11 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import find_one, zero_counter
+from optimtx.state_tree import check_state, find_one, zero_counter
 from optimtx.transforms.kernels import add_scaled, decay_add_square, loop_invariant, mul, scalar_list
 from optimtx.transforms.optimizers import Hyper, _betas, is_present
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, check_same_keys, copy_tree, leaves, rebuild
+from optimtx.tree import Tree, copy_tree, leaves, matched_leaves, rebuild
 from optimtx.validation import check_non_negative, check_non_negative_int, check_state_dtype, check_unit_interval
 
 
@@ -159,6 +159,7 @@ def _schedule_free(
 
     def init(params: Params) -> ScheduleFreeState:
         count = zero_counter(params)
+        _refuse_complex(params)
         scalar = torch.zeros((), dtype=torch.float64, device=count.device)
         return ScheduleFreeState(
             step_count=count,
@@ -169,10 +170,14 @@ def _schedule_free(
             nu={k: torch.zeros_like(v, dtype=state_dtype) for k, v in params.items()} if adam else {},
         )
 
-    def update(updates: Updates, state: ScheduleFreeState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScheduleFreeState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScheduleFreeState]:
         del extra
-        ps = leaves(require_params(params, "schedule_free"))
-        grads = leaves(updates)
+        check_state(state, ScheduleFreeState, "schedule_free")
+        # By name and shape against z; dtypes are kept (z may be stored in state_dtype), _as converts below.
+        ps = matched_leaves(require_params(params, "schedule_free"), state.z, "params", keep_dtype=True)
+        grads = matched_leaves(updates, state.z, keep_dtype=True)
         lr_k, lr_max, weight_sum, ck = _averaging(state, lr, warmup_steps, weight_lr_power)
         b1_now = torch.as_tensor(b1, dtype=torch.float64, device=state.b1.device)
         new_state = state._replace(step_count=state.step_count + 1, b1=b1_now, lr_max=lr_max, weight_sum=weight_sum)
@@ -191,9 +196,18 @@ def _schedule_free(
         new_state = new_state._replace(
             z=rebuild(updates, _as(new_z, stored)), nu=rebuild(updates, _as(nu, stored)) if adam else {}
         )
-        return rebuild(updates, _as(out, [g.dtype for g in grads])), new_state
+        return rebuild(updates, _as(out, [p.dtype for p in ps])), new_state
 
     return GradientTransformation(init, update)
+
+
+def _refuse_complex(params: Params) -> None:
+    for key, p in params.items():
+        if p.is_complex():
+            raise TypeError(
+                f"params[{key!r}] is complex ({p.dtype}); schedule-free optimizers support real parameters only "
+                "(like the schedulefree reference). Optimize its real view (torch.view_as_real) instead."
+            )
 
 
 def _y_and_z_steps(
@@ -212,7 +226,9 @@ def _y_and_z_steps(
     return out, new_z
 
 
-def _averaging(state: ScheduleFreeState, lr: Hyper, warmup_steps: int, power: Hyper):
+def _averaging(
+    state: ScheduleFreeState, lr: Hyper, warmup_steps: int, power: Hyper
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """This step's learning rate, the new ``lr_max`` and ``weight_sum``, and the averaging coefficient ``c``."""
     steps = (state.step_count + 1).to(torch.float64)
     warm = torch.clamp(steps / warmup_steps, max=1.0) if warmup_steps else torch.ones_like(steps)
@@ -224,7 +240,9 @@ def _averaging(state: ScheduleFreeState, lr: Hyper, warmup_steps: int, power: Hy
     return lr_k, lr_max, weight_sum, ck
 
 
-def _direction(gs: list[Tensor], nu: list[Tensor], count: Tensor, adam: tuple[Hyper, Hyper] | None):
+def _direction(
+    gs: list[Tensor], nu: list[Tensor], count: Tensor, adam: tuple[Hyper, Hyper] | None
+) -> tuple[list[Tensor], list[Tensor]]:
     """AdamW's bias-corrected ``g / (sqrt(v_hat) + eps)`` and the new ``v``; the gradient itself for SGD."""
     if adam is None:
         return gs, []
@@ -264,8 +282,7 @@ def schedule_free_eval_params(state: State, params: Params) -> Tree:
         {'w': tensor([-1.])}
     """
     node = find_one(state, ScheduleFreeState, "schedule_free_adamw(...) or schedule_free_sgd(...)")
-    check_same_keys(node.z, params, "params")
-    ys = leaves(params)
+    ys = matched_leaves(params, node.z, "params", keep_dtype=True)
     if not ys:
         return {}
     compute = [torch.promote_types(y.dtype, torch.float32) for y in ys]

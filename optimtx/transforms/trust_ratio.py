@@ -9,14 +9,14 @@ import torch
 from torch import Tensor
 
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import zero_counter
+from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms.adam import scale_by_adam
 from optimtx.transforms.kernels import add_scaled, loop_invariant
 from optimtx.transforms.momentum import check_nesterov, trace
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, is_present
 from optimtx.transforms.scaling import ScaleByLearningRateState
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import leaves, rebuild
+from optimtx.tree import check_params, leaves, matched_leaves, rebuild
 from optimtx.validation import check_bool, check_non_negative
 
 
@@ -65,18 +65,27 @@ def scale_by_trust_ratio(trust_coefficient: Hyper = 1.0, eps: Hyper = 0.0) -> Gr
     check_non_negative("eps", eps)
 
     def init(params: Params) -> EmptyState:
-        del params
+        check_params(params)
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], EmptyState]:
         del extra
-        us = leaves(updates)
+        check_state(state, EmptyState, "scale_by_trust_ratio")
+        us, ps = _matched(updates, params, "scale_by_trust_ratio")
         if not us:
             return {}, state
-        ratios = _trust_ratios(us, leaves(require_params(params, "scale_by_trust_ratio")), trust_coefficient, eps)
-        return rebuild(updates, _scaled(us, ratios)), state
+        return rebuild(updates, _scaled(us, _trust_ratios(us, ps, trust_coefficient, eps))), state
 
     return GradientTransformation(init, update)
+
+
+def _matched(updates: Updates, params: Params | None, who: str) -> tuple[list[Tensor], list[Tensor]]:
+    """The update and parameter tensors, matched by name and shape (updates in the parameters' dtypes)."""
+    params = require_params(params, who)
+    check_params(params)
+    return matched_leaves(updates, params), leaves(params)
 
 
 def _trust_ratios(us: list[Tensor], ps: list[Tensor], trust_coefficient: Hyper, eps: Hyper) -> Tensor:
@@ -100,17 +109,21 @@ def _trust_ratio_then_lr(
     """
 
     def init(params: Params) -> Any:
+        check_params(params)
         return ScaleByLearningRateState(count=zero_counter(params)) if callable(lr) else EmptyState()
 
-    def update(updates: Updates, state: Any, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: Any, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], Any]:
         del extra
-        us = leaves(updates)
+        check_state(state, ScaleByLearningRateState if callable(lr) else EmptyState, "the trust ratio")
+        us, ps = _matched(updates, params, "the trust ratio")
         new_state = ScaleByLearningRateState(count=state.count + 1) if callable(lr) else state
         if not us:
             return {}, new_state
         rate = lr(state.count) if callable(lr) else lr
         rate = loop_invariant(rate) if isinstance(rate, Tensor) else rate
-        ratios = _trust_ratios(us, leaves(require_params(params, "the trust ratio")), trust_coefficient, eps)
+        ratios = _trust_ratios(us, ps, trust_coefficient, eps)
         return rebuild(updates, _scaled(us, ratios * -rate)), new_state
 
     return GradientTransformation(init, update)
@@ -167,15 +180,17 @@ def _scheduled_decay(schedule: Callable[[Tensor], Any]) -> GradientTransformatio
     def init(params: Params) -> ScheduledDecayState:
         return ScheduledDecayState(step_count=zero_counter(params))
 
-    def update(updates: Updates, state: ScheduledDecayState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScheduledDecayState, params: Params | None = None, **extra: Any
+    ) -> tuple[dict[str, Tensor], ScheduledDecayState]:
         del extra
-        us = leaves(updates)
+        check_state(state, ScheduledDecayState, "lamb's scheduled weight decay")
+        us, ps = _matched(updates, params, "lamb")
         new_state = ScheduledDecayState(step_count=state.step_count + 1)
         if not us:
             return {}, new_state
         rate = schedule(state.step_count)
         rate = loop_invariant(rate) if isinstance(rate, Tensor) else rate
-        ps = leaves(require_params(params, "lamb"))
         return rebuild(updates, add_scaled(us, ps, rate)), new_state
 
     return GradientTransformation(init, update)

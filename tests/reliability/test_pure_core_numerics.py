@@ -7,6 +7,8 @@ torch treats a complex parameter as its real view (``view_as_real``): second mom
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 
 import optimtx as otx
 from optimtx.state_tree import map_tensors
+from tests.test_optimizers_torch import float64_scalars
 from tests.transform_table import TABLE
 
 COMPLEX_PARITY = {
@@ -45,6 +48,30 @@ COMPLEX_PARITY = {
             q, h["lr"], lr_decay=h["wd"], weight_decay=h["wd"], initial_accumulator_value=h["momentum"]
         ),
     ),
+    "radam": (
+        lambda h: otx.radam(h["lr"], (h["b1"], h["b2"]), weight_decay=h["wd"], decoupled_weight_decay=h["flag"]),
+        lambda q, h: torch.optim.RAdam(
+            q, h["lr"], (h["b1"], h["b2"]), weight_decay=h["wd"], decoupled_weight_decay=h["flag"]
+        ),
+    ),
+    "nadam": (
+        lambda h: otx.nadam(h["lr"], (h["b1"], h["b2"]), weight_decay=h["wd"], decoupled_weight_decay=h["flag"]),
+        lambda q, h: torch.optim.NAdam(
+            q, h["lr"], (h["b1"], h["b2"]), weight_decay=h["wd"], decoupled_weight_decay=h["flag"]
+        ),
+    ),
+    "adadelta": (
+        lambda h: otx.adadelta(h["lr"] * 10, rho=h["b2"], weight_decay=h["wd"], maximize=h["flag"]),
+        lambda q, h: torch.optim.Adadelta(q, h["lr"] * 10, rho=h["b2"], weight_decay=h["wd"], maximize=h["flag"]),
+    ),
+    "rprop": (
+        lambda h: otx.rprop(h["lr"], maximize=h["flag"]),
+        lambda q, h: torch.optim.Rprop(q, h["lr"], maximize=h["flag"]),
+    ),
+    "asgd": (
+        lambda h: otx.asgd(h["lr"], lambd=h["wd"], t0=2.0, weight_decay=h["wd"], maximize=h["flag"]),
+        lambda q, h: torch.optim.ASGD(q, h["lr"], lambd=h["wd"], t0=2.0, weight_decay=h["wd"], maximize=h["flag"]),
+    ),
 }
 
 HYPERS = st.fixed_dictionaries(
@@ -73,13 +100,15 @@ def test_complex_parameters_match_torch(name, dtype, hypers, seed, shape):
     params = {"z": start.clone()}
     state = tx.init(params)
     q = torch.nn.Parameter(start.clone())
-    opt = theirs_factory([q], hypers)
-    for _ in range(4):
-        g = torch.randn(shape, dtype=dtype, generator=gen)
-        updates, state = tx.update({"z": g}, state, params)
-        params = otx.apply_updates(params, updates)
-        q.grad = g.clone()
-        opt.step()
+    # torch keeps some per-step scalars (NAdam's mu_product, ASGD's eta and mu) in the default dtype.
+    with float64_scalars() if dtype == torch.complex128 else contextlib.nullcontext():
+        opt = theirs_factory([q], hypers)
+        for _ in range(4):
+            g = torch.randn(shape, dtype=dtype, generator=gen)
+            updates, state = tx.update({"z": g}, state, params)
+            params = otx.apply_updates(params, updates)
+            q.grad = g.clone()
+            opt.step()
     tol = 1e-5 if dtype == torch.complex64 else 1e-10
     torch.testing.assert_close(params["z"], q.detach(), rtol=tol, atol=tol)
     assert params["z"].dtype == dtype
@@ -89,6 +118,26 @@ def test_complex_parameters_match_torch(name, dtype, hypers, seed, shape):
 # as the real view for the 2-norm, not for the max norm): see test_complex_clipping_matches_torch.
 # Masks computed from ndim see the real view's extra dimension, so those cases are left out too.
 NOT_REAL_VIEW = {"multi_transform", "masked", "clip_by_global_norm_inf", "add_decayed_weights_masked"}
+# Per-tensor and per-unit norms are taken by modulus like clip_grad_norm_ (test_complex_per_tensor_clipping_...);
+# units, centring axes and muon's routing follow ndim, which the real view changes. These follow optax/torch on
+# the complex tensor itself instead.
+NOT_REAL_VIEW |= {"clip_by_norm_per_tensor", "clip_by_norm_per_tensor_inf", "adaptive_grad_clip", "centralize"}
+NOT_REAL_VIEW |= {"muon_with_adamw"}
+# Refused for complex parameters, as torch's Adafactor and Muon (and the schedulefree reference) refuse them, and
+# a low-precision state dtype has no complex counterpart: see test_complex_parameters_are_refused_where_torch_does.
+REFUSES_COMPLEX = {
+    "adafactor",
+    "adafactor_eps1",
+    "schedule_free_adamw",
+    "schedule_free_adamw_bf16_state",
+    "schedule_free_sgd",
+    "inject_hyperparams_schedule_free_adamw",
+    "adam_bf16_mu",
+    "adamw_bf16_mu",
+    "sgd_bf16_mu",
+    "lion_bf16_mu",
+}
+NOT_REAL_VIEW |= REFUSES_COMPLEX
 REAL_VIEW_LAWS = [c for c in TABLE if c.name not in NOT_REAL_VIEW]
 
 
@@ -155,3 +204,30 @@ def test_complex_clipping_matches_torch(norm_type):
     torch.nn.utils.clip_grad_norm_(params, 0.5, norm_type)
     for got, p in zip(clipped.values(), params, strict=True):
         torch.testing.assert_close(got, p.grad)
+
+
+@pytest.mark.parametrize("name", sorted(REFUSES_COMPLEX))
+def test_complex_parameters_are_refused_where_torch_does(name):
+    case = next(c for c in TABLE if c.name == name)
+    tx = case.factory(**case.kwargs)
+    with pytest.raises(TypeError, match=r"'z'.*complex"):
+        tx.init({"w": torch.zeros(2), "z": torch.zeros(2, dtype=torch.complex64)})
+
+
+def test_muon_refuses_complex_matrices_like_torch():
+    with pytest.raises(ValueError, match="complex"):
+        otx.muon().init({"w": torch.zeros(2, 2, dtype=torch.complex64)})
+
+
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, float("inf")])
+def test_complex_per_tensor_clipping_matches_torch(norm_type):
+    gen = torch.Generator().manual_seed(4)
+    grads = {"z": 3 * torch.randn(5, dtype=torch.complex64, generator=gen), "w": torch.randn(3, generator=gen)}
+    tx = otx.clip_by_norm(0.5, norm_type, per_tensor=True)
+    clipped, _ = tx.update(grads, tx.init(grads))
+    for key, g in grads.items():
+        p = torch.nn.Parameter(torch.zeros_like(g))
+        p.grad = g.clone()
+        torch.nn.utils.clip_grad_norm_([p], 0.5, norm_type)
+        torch.testing.assert_close(clipped[key], p.grad)
+        assert clipped[key].dtype == g.dtype
