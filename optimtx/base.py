@@ -94,7 +94,9 @@ def identity() -> GradientTransformation:
         del params
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, EmptyState]:
         del params, extra
         check_leaves(updates)
         return dict(updates), state
@@ -126,7 +128,9 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     def init(params: Params) -> tuple[State, ...]:
         return tuple(tx.init(params) for tx in transforms)
 
-    def update(updates: Updates, state: tuple[State, ...], params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: tuple[State, ...], params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, tuple[State, ...]]:
         if not isinstance(state, tuple) or len(state) != len(transforms):
             got = len(state) if isinstance(state, tuple) else type(state).__name__
             raise ValueError(

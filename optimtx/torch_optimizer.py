@@ -163,7 +163,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         return list(self._tx_states)
 
     @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+    def step(self, closure: Any = None) -> Any:
         """Run the transform on each group's gradients and add the updates to the parameters.
 
         Parameters whose ``.grad`` is ``None`` are skipped as torch skips them: they do not

@@ -16,14 +16,16 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 import torch
 from torch import Tensor
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[float]:
     """Whether ``value`` is a real Python (or NumPy) number; bools are not numbers here.
+
+    For type checkers it narrows ``value`` to ``float`` (ints and NumPy reals act as floats in arithmetic).
 
     Example:
         >>> is_number(0.5), is_number(True), is_number("1")

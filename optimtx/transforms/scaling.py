@@ -11,7 +11,7 @@ from torch import Tensor
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
 from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms.kernels import loop_invariant, mul
-from optimtx.tree import check_leaves, rebuild
+from optimtx.tree import Tree, check_leaves, rebuild
 from optimtx.validation import check_bool, check_finite, check_non_negative
 
 Schedule = Callable[[Tensor], float | Tensor]
@@ -34,7 +34,9 @@ def scale(factor: float | Tensor) -> GradientTransformation:
         del params
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, EmptyState]:
         del params, extra
         check_state(state, EmptyState, "scale")
         us = check_leaves(updates)
@@ -51,7 +53,7 @@ class ScaleByLearningRateState(NamedTuple):
             evaluated at this value before it is incremented.
     """
 
-    count: Tensor
+    count: Tensor  # type: ignore[assignment]  # public field name (a contract); shadows tuple.count on purpose
 
 
 def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True) -> GradientTransformation:
@@ -83,7 +85,9 @@ def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True
     def init(params: Params) -> ScaleByLearningRateState:
         return ScaleByLearningRateState(count=zero_counter(params))
 
-    def update(updates: Updates, state: ScaleByLearningRateState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByLearningRateState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, ScaleByLearningRateState]:
         del params, extra
         check_state(state, ScaleByLearningRateState, "scale_by_learning_rate")
         us = check_leaves(updates)
