@@ -78,6 +78,17 @@ class EmptyState(NamedTuple):
     """The state of a stateless transform."""
 
 
+def empty_init(params: Params) -> EmptyState:
+    """The ``init`` of every stateless transform: ``EmptyState()``, whatever the params.
+
+    Example:
+        >>> empty_init({"w": torch.ones(1)})
+        EmptyState()
+    """
+    del params
+    return EmptyState()
+
+
 def identity() -> GradientTransformation:
     """The transform that returns the updates unchanged (a new dict, same tensors).
 
@@ -90,10 +101,6 @@ def identity() -> GradientTransformation:
         {'w': tensor([1., 1.])}
     """
 
-    def init(params: Params) -> EmptyState:
-        del params
-        return EmptyState()
-
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, EmptyState]:
@@ -101,7 +108,7 @@ def identity() -> GradientTransformation:
         check_leaves(updates)
         return dict(updates), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(empty_init, update)
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:

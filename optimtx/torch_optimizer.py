@@ -248,10 +248,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         names = [k for k in self._injected if k in group]
         changed = {k: group[k] for k in names if not _same(group[k], synced.get(k))}
         if changed:
-            try:
-                state = set_hyperparams(state, **changed)
-            except ValueError as error:
-                raise ValueError(f"Param group {index}: {error}") from None
+            state = _set_hyperparams(state, changed, f"Param group {index}")
             synced.update(changed)
         return state, synced, set(changed)
 
@@ -334,10 +331,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             self._check_group_keys(saved, i)
             values = {k: saved[k] for k in self._injected if k in saved}
             if values:
-                try:
-                    state = set_hyperparams(state, **values)
-                except ValueError as error:
-                    raise ValueError(f"Saved param group {i}: {error}") from None
+                state = _set_hyperparams(state, values, f"Saved param group {i}")
             new_states.append(state)
             synced.append(values)
         return new_states, synced
@@ -451,6 +445,14 @@ def _materialised_group(entry: Any) -> Any:
 
 def _tree(tensors: Iterable[Tensor]) -> dict[str, Tensor]:
     return {str(i): t for i, t in enumerate(tensors)}
+
+
+def _set_hyperparams(state: State, values: dict[str, Any], where: str) -> State:
+    """``set_hyperparams(state, **values)``, its ``ValueError`` prefixed with ``where`` (which group)."""
+    try:
+        return set_hyperparams(state, **values)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
 
 
 def _same(a: Any, b: Any) -> bool:

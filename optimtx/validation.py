@@ -53,6 +53,16 @@ def _check_finite_number(name: str, value: Any, allow_inf: bool) -> None:
         raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")
 
 
+def _check_bound(
+    name: str, value: Any, schedule: bool, allow_inf: bool, holds: Callable[[float], bool], accepted: str
+) -> None:
+    """The type, then ``holds(value)`` for a number (NaN fails it), then finiteness; tensors are not read."""
+    _check_type(name, value, schedule)
+    if is_number(value) and not holds(value):
+        raise ValueError(f"Invalid {name}: {value!r}. It must be {accepted}.")
+    _check_finite_number(name, value, allow_inf)
+
+
 def check_non_negative(name: str, value: Any, *, schedule: bool = False, allow_inf: bool = False) -> None:
     """Raise ``ValueError`` if ``value`` is a number below 0, NaN, or (unless ``allow_inf``) infinite.
 
@@ -62,10 +72,7 @@ def check_non_negative(name: str, value: Any, *, schedule: bool = False, allow_i
         ...
         ValueError: Invalid lr: -1.0. It must be a number >= 0.
     """
-    _check_type(name, value, schedule)
-    if is_number(value) and not value >= 0:
-        raise ValueError(f"Invalid {name}: {value!r}. It must be a number >= 0.")
-    _check_finite_number(name, value, allow_inf)
+    _check_bound(name, value, schedule, allow_inf, lambda v: v >= 0, "a number >= 0")
 
 
 def check_positive(name: str, value: Any, *, schedule: bool = False, allow_inf: bool = False) -> None:
@@ -77,10 +84,7 @@ def check_positive(name: str, value: Any, *, schedule: bool = False, allow_inf: 
         ...
         ValueError: Invalid growth_factor: 0. It must be a number > 0.
     """
-    _check_type(name, value, schedule)
-    if is_number(value) and not value > 0:
-        raise ValueError(f"Invalid {name}: {value!r}. It must be a number > 0.")
-    _check_finite_number(name, value, allow_inf)
+    _check_bound(name, value, schedule, allow_inf, lambda v: v > 0, "a number > 0")
 
 
 def check_unit_interval(name: str, value: Any, *, closed_right: bool = False, schedule: bool = False) -> None:
