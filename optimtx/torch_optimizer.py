@@ -300,7 +300,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             raise ValueError(
                 f"The state_dict has {got} transform states but this optimizer has {len(self._tx_states)} param groups."
             )
-        states = [load_transform_state(t, s) for t, s in zip(self._tx_states, saved, strict=False)]
+        states = [load_transform_state(t, s) for t, s in zip(self._tx_states, saved, strict=True)]
         shared = self._shared_state
         if self._shared_tx is not None:
             if _SHARED_KEY not in state_dict:

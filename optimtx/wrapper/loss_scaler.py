@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.transforms.amp import check_loss_scaling_args, next_scale
-from optimtx.validation import check_bool, check_finite
+from optimtx.transforms.amp import next_scale
+from optimtx.validation import check_bool, check_finite, check_loss_scaling_args
 
 _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
 
