@@ -86,7 +86,7 @@ def optimtx_step(shapes: list[Shape]) -> Callable[[], None]:
 def torch_step(shapes: list[Shape]) -> Callable[[], None]:
     """One in-place step per call: ``clip_grad_norm_`` + ``AdamW(foreach=True)``."""
     params = [torch.nn.Parameter(p) for p in make_tree(shapes, seed=0, scale=0.02).values()]
-    for p, g in zip(params, make_tree(shapes, seed=1, scale=0.01).values()):
+    for p, g in zip(params, make_tree(shapes, seed=1, scale=0.01).values(), strict=True):
         p.grad = g
     opt = torch.optim.AdamW(params, lr=1e-3, foreach=True)
 

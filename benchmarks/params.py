@@ -47,5 +47,5 @@ def set_grads(params: list[torch.nn.Parameter], grads: list[torch.Tensor], copy:
     if copy and all(p.grad is not None for p in params):
         torch._foreach_copy_([p.grad for p in params], grads)
         return
-    for p, g in zip(params, grads):
+    for p, g in zip(params, grads, strict=True):
         p.grad = g.clone() if copy else g

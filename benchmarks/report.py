@@ -78,7 +78,8 @@ def _paired(target, times: dict[str, list[float]]) -> float | None:
     if target.faster not in times or target.slower not in times:
         return None
     ratios = [
-        target.ratio({target.faster: a, target.slower: b}) for a, b in zip(times[target.faster], times[target.slower])
+        target.ratio({target.faster: a, target.slower: b})
+        for a, b in zip(times[target.faster], times[target.slower], strict=True)
     ]
     return statistics.median(ratios)
 
@@ -135,7 +136,8 @@ def markdown(out: dict[str, object]) -> str:
     bw = out["bandwidth_gbs"]
     lines = [
         f"Machine: {m['cpu']}, nproc={m['nproc']}, torch {m['torch']}, device {m['device']}; "
-        f"bandwidth probe (best of the run): read {bw['read']:.1f}, copy {bw['copy']:.1f}, triad {bw['triad']:.1f} GB/s. "
+        f"bandwidth probe (best of the run): read {bw['read']:.1f}, copy {bw['copy']:.1f}, "
+        f"triad {bw['triad']:.1f} GB/s. "
         f"Mode {out['mode']}, {out['repeats']} timed steps per variant after {out['warmup']} warm-up.",
         "",
         "| case | params | variant | median | min | vs baseline | of bound | achieved GB/s (of copy) |",

@@ -32,7 +32,7 @@ def resnet50_shapes() -> list[Shape]:
         for block in range(blocks):
             shapes += _bottleneck(in_ch, width, downsample=block == 0)
             in_ch = width * 4
-    return shapes + [(1000, 2048), (1000,)]
+    return [*shapes, (1000, 2048), (1000,)]
 
 
 def many_small_shapes(count: int = 1000, size: int = 4096) -> list[Shape]:

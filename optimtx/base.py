@@ -78,6 +78,17 @@ class EmptyState(NamedTuple):
     """The state of a stateless transform."""
 
 
+def empty_init(params: Params) -> EmptyState:
+    """The ``init`` of every stateless transform: ``EmptyState()``, whatever the params.
+
+    Example:
+        >>> empty_init({"w": torch.ones(1)})
+        EmptyState()
+    """
+    del params
+    return EmptyState()
+
+
 def identity() -> GradientTransformation:
     """The transform that returns the updates unchanged (a new dict, same tensors).
 
@@ -90,16 +101,14 @@ def identity() -> GradientTransformation:
         {'w': tensor([1., 1.])}
     """
 
-    def init(params: Params) -> EmptyState:
-        del params
-        return EmptyState()
-
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, EmptyState]:
         del params, extra
         check_leaves(updates)
         return dict(updates), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(empty_init, update)
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
@@ -126,7 +135,9 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     def init(params: Params) -> tuple[State, ...]:
         return tuple(tx.init(params) for tx in transforms)
 
-    def update(updates: Updates, state: tuple[State, ...], params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: tuple[State, ...], params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, tuple[State, ...]]:
         if not isinstance(state, tuple) or len(state) != len(transforms):
             got = len(state) if isinstance(state, tuple) else type(state).__name__
             raise ValueError(

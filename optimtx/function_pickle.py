@@ -44,7 +44,7 @@ def _make_function(code: bytes, module: str, name: str, n_cells: int) -> types.F
 
 
 def _set_function_state(fn: types.FunctionType, state: dict[str, Any]) -> None:
-    for cell, value in zip(fn.__closure__ or (), state["cells"], strict=False):
+    for cell, value in zip(fn.__closure__ or (), state["cells"], strict=True):
         if value is not _EmptyCell:
             cell.cell_contents = value
     fn.__defaults__ = state["defaults"]

@@ -77,12 +77,14 @@ def _load(template: Any, sd: Any, path: str, problems: list[str]) -> Any:
         return _load_tensor(template, sd, path, problems)
     if is_namedtuple(template):
         fields = _load_mapping(dict(zip(template._fields, template, strict=True)), sd, path, problems, attr=True)
-        complete = fields is not None and len(fields) == len(template._fields)
-        return type(template)(**fields) if complete else None
+        if fields is None or len(fields) != len(template._fields):
+            return None
+        return type(template)(**fields)
     if isinstance(template, (tuple, list)):
         entries = _load_mapping({str(i): t for i, t in enumerate(template)}, sd, path, problems, attr=False)
-        complete = entries is not None and len(entries) == len(template)
-        return type(template)(entries.values()) if complete else None
+        if entries is None or len(entries) != len(template):
+            return None
+        return type(template)(entries.values())
     if isinstance(template, dict):
         return _load_mapping(template, sd, path, problems, attr=False)
     if type(sd) is not type(template):

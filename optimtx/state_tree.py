@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.tree import check_params
+from optimtx.tree import Tree, check_params
 
 
 def params_device(params: Mapping[str, Tensor]) -> torch.device | None:
@@ -210,7 +210,9 @@ def _back(new: Tensor, old: Tensor) -> Tensor:
     return torch.view_as_complex(new.contiguous()) if old.is_complex() else new
 
 
-def on_real_view(update: Callable[..., Any], updates: Mapping[str, Tensor], state: Any, params: Any, extra: dict):
+def on_real_view(
+    update: Callable[..., Any], updates: Mapping[str, Tensor], state: Any, params: Any, extra: dict
+) -> tuple[Tree, Any]:
     """Run ``update`` with every complex tensor replaced by its real view, as ``torch.optim`` does.
 
     torch's optimizers treat a complex parameter as the real tensor ``view_as_real(p)``

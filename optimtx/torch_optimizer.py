@@ -163,7 +163,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         return list(self._tx_states)
 
     @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+    def step(self, closure: Any = None) -> Any:
         """Run the transform on each group's gradients and add the updates to the parameters.
 
         Parameters whose ``.grad`` is ``None`` are skipped as torch skips them: they do not
@@ -248,10 +248,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         names = [k for k in self._injected if k in group]
         changed = {k: group[k] for k in names if not _same(group[k], synced.get(k))}
         if changed:
-            try:
-                state = set_hyperparams(state, **changed)
-            except ValueError as error:
-                raise ValueError(f"Param group {index}: {error}") from None
+            state = _set_hyperparams(state, changed, f"Param group {index}")
             synced.update(changed)
         return state, synced, set(changed)
 
@@ -303,7 +300,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             raise ValueError(
                 f"The state_dict has {got} transform states but this optimizer has {len(self._tx_states)} param groups."
             )
-        states = [load_transform_state(t, s) for t, s in zip(self._tx_states, saved, strict=False)]
+        states = [load_transform_state(t, s) for t, s in zip(self._tx_states, saved, strict=True)]
         shared = self._shared_state
         if self._shared_tx is not None:
             if _SHARED_KEY not in state_dict:
@@ -334,10 +331,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             self._check_group_keys(saved, i)
             values = {k: saved[k] for k in self._injected if k in saved}
             if values:
-                try:
-                    state = set_hyperparams(state, **values)
-                except ValueError as error:
-                    raise ValueError(f"Saved param group {i}: {error}") from None
+                state = _set_hyperparams(state, values, f"Saved param group {i}")
             new_states.append(state)
             synced.append(values)
         return new_states, synced
@@ -451,6 +445,14 @@ def _materialised_group(entry: Any) -> Any:
 
 def _tree(tensors: Iterable[Tensor]) -> dict[str, Tensor]:
     return {str(i): t for i, t in enumerate(tensors)}
+
+
+def _set_hyperparams(state: State, values: dict[str, Any], where: str) -> State:
+    """``set_hyperparams(state, **values)``, its ``ValueError`` prefixed with ``where`` (which group)."""
+    try:
+        return set_hyperparams(state, **values)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
 
 
 def _same(a: Any, b: Any) -> bool:

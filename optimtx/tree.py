@@ -6,7 +6,7 @@ these helpers convert between the dict form and the list form those kernels take
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -216,7 +216,7 @@ def global_norm(tree: Mapping[str, Tensor], norm_type: float = 2.0) -> Tensor:
         return torch.tensor(0.0)
     if torch.is_grad_enabled() and any(g.requires_grad for g in grads):
         # _foreach_norm has no backward; per-tensor norms keep meta-learning (grads through updates) working.
-        norms = [torch.linalg.vector_norm(g, norm_type) for g in grads]
+        norms: Sequence[Tensor] = [torch.linalg.vector_norm(g, norm_type) for g in grads]
     else:
         norms = torch._foreach_norm(grads, norm_type)
     device = grads[0].device

@@ -16,14 +16,16 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 import torch
 from torch import Tensor
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[float]:
     """Whether ``value`` is a real Python (or NumPy) number; bools are not numbers here.
+
+    For type checkers it narrows ``value`` to ``float`` (ints and NumPy reals act as floats in arithmetic).
 
     Example:
         >>> is_number(0.5), is_number(True), is_number("1")
@@ -51,6 +53,16 @@ def _check_finite_number(name: str, value: Any, allow_inf: bool) -> None:
         raise ValueError(f"Invalid {name}: {value!r}. It must be a finite number.")
 
 
+def _check_bound(
+    name: str, value: Any, schedule: bool, allow_inf: bool, holds: Callable[[float], bool], accepted: str
+) -> None:
+    """The type, then ``holds(value)`` for a number (NaN fails it), then finiteness; tensors are not read."""
+    _check_type(name, value, schedule)
+    if is_number(value) and not holds(value):
+        raise ValueError(f"Invalid {name}: {value!r}. It must be {accepted}.")
+    _check_finite_number(name, value, allow_inf)
+
+
 def check_non_negative(name: str, value: Any, *, schedule: bool = False, allow_inf: bool = False) -> None:
     """Raise ``ValueError`` if ``value`` is a number below 0, NaN, or (unless ``allow_inf``) infinite.
 
@@ -60,10 +72,7 @@ def check_non_negative(name: str, value: Any, *, schedule: bool = False, allow_i
         ...
         ValueError: Invalid lr: -1.0. It must be a number >= 0.
     """
-    _check_type(name, value, schedule)
-    if is_number(value) and not value >= 0:
-        raise ValueError(f"Invalid {name}: {value!r}. It must be a number >= 0.")
-    _check_finite_number(name, value, allow_inf)
+    _check_bound(name, value, schedule, allow_inf, lambda v: v >= 0, "a number >= 0")
 
 
 def check_positive(name: str, value: Any, *, schedule: bool = False, allow_inf: bool = False) -> None:
@@ -75,10 +84,7 @@ def check_positive(name: str, value: Any, *, schedule: bool = False, allow_inf: 
         ...
         ValueError: Invalid growth_factor: 0. It must be a number > 0.
     """
-    _check_type(name, value, schedule)
-    if is_number(value) and not value > 0:
-        raise ValueError(f"Invalid {name}: {value!r}. It must be a number > 0.")
-    _check_finite_number(name, value, allow_inf)
+    _check_bound(name, value, schedule, allow_inf, lambda v: v > 0, "a number > 0")
 
 
 def check_unit_interval(name: str, value: Any, *, closed_right: bool = False, schedule: bool = False) -> None:

@@ -33,7 +33,7 @@ def test_window_equals_inner_on_mean_or_sum(tree, k, average):
     updates, state = tx.update(window[-1], state, params)
     total = {n: sum(g[n] for g in window) for n in tree}
     combined = {n: t / k for n, t in total.items()} if average else total
-    expected, inner_state = inner.update(combined, inner.init(params), params)
+    expected, _ = inner.update(combined, inner.init(params), params)
     for n in tree:
         torch.testing.assert_close(updates[n], expected[n])
     assert state.mini_step.item() == 0 and state.gradient_step.item() == 1
@@ -61,7 +61,7 @@ def test_resuming_from_state_dict_is_bitwise_identical(tree, k, stop):
     buf.seek(0)
     resumed_state = otx.load_state_dict(tx.init(params), torch.load(buf, weights_only=True))
     rest, _ = run(resumed_state, grads[stop:])
-    for a, b in zip(straight, first + rest):
+    for a, b in zip(straight, first + rest, strict=True):
         for n in tree:
             assert torch.equal(a[n], b[n])
 

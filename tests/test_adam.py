@@ -76,7 +76,7 @@ def test_gradients_flow_correctly_through_the_update():
     inputs = [g1, g2, *hyper]
     got = torch.autograd.grad(out["w"].sum(), inputs)
     expected = torch.autograd.grad(_plain_adam_two_steps(g1, g2, *hyper).sum(), inputs)
-    for a, b in zip(got, expected):
+    for a, b in zip(got, expected, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
 
 

@@ -106,10 +106,10 @@ def test_unscale_grads_is_the_grad_scaler_kernel_in_float16(tree, scale):
     torch._amp_foreach_non_finite_check_and_unscale_(ref, ref_found, scale_t.double().reciprocal().float())
     out, found = unscale_grads(grads, scale_t)
     assert found.dtype == torch.float32 and found.item() == ref_found.item()
-    for a, b in zip(out, ref):
+    for a, b in zip(out, ref, strict=True):
         assert a.dtype == torch.float16
         torch.testing.assert_close(a, b, rtol=0, atol=0, equal_nan=True)
-    assert all(torch.equal(a, b) or a.isnan().any() for a, b in zip(grads, tree.values()))
+    assert all(torch.equal(a, b) or a.isnan().any() for a, b in zip(grads, tree.values(), strict=True))
 
 
 @settings(max_examples=40)

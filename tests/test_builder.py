@@ -111,7 +111,7 @@ def _train(model, wrapper, scheduler, steps):
 
 
 def _assert_same_parameters(model, reference):
-    for (name, got), want in zip(model.named_parameters(), reference.parameters()):
+    for (name, got), want in zip(model.named_parameters(), reference.parameters(), strict=True):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6, msg=name)
 
 
@@ -176,7 +176,7 @@ def test_transform_optimizer_chain_config_state_dict_round_trip_resumes_exactly(
     assert resumed.get_lr() == ours.get_lr()
     _train(model, ours, sched, 2)
     _train(twin, resumed, resumed_sched, 2)
-    for (name, got), want in zip(model.named_parameters(), twin.parameters()):
+    for (name, got), want in zip(model.named_parameters(), twin.parameters(), strict=True):
         assert torch.equal(got, want), name
 
 

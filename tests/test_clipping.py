@@ -16,10 +16,10 @@ from tests.strategies import clone_tree, trees
 def _torch_clip_norm(tree, max_norm, norm_type):
     grads = clone_tree(tree)
     params = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads.values()]
-    for p, g in zip(params, grads.values()):
+    for p, g in zip(params, grads.values(), strict=True):
         p.grad = g
     total = torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type)
-    return {k: p.grad for k, p in zip(grads, params)}, total
+    return {k: p.grad for k, p in zip(grads, params, strict=True)}, total
 
 
 @given(
@@ -40,12 +40,12 @@ def test_clip_by_global_norm_matches_torch(tree, max_norm, norm_type):
 def test_clip_by_value_matches_torch(tree, clip_value):
     grads = clone_tree(tree)
     params = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads.values()]
-    for p, g in zip(params, grads.values()):
+    for p, g in zip(params, grads.values(), strict=True):
         p.grad = g
     torch.nn.utils.clip_grad_value_(params, clip_value)
     tx = otx.clip_by_value(clip_value)
     got, _ = tx.update(tree, tx.init(tree))
-    for k, p in zip(tree, params):
+    for k, p in zip(tree, params, strict=True):
         torch.testing.assert_close(got[k], p.grad, equal_nan=True, rtol=0, atol=0)
 
 

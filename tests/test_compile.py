@@ -80,5 +80,5 @@ def test_compiled_update_matches_eager(name):
     leaves_e = [n for n in iter_nodes(eager_state) if isinstance(n, torch.Tensor)]
     leaves_c = [n for n in iter_nodes(compiled_state) if isinstance(n, torch.Tensor)]
     assert len(leaves_e) == len(leaves_c)
-    for a, b in zip(leaves_e, leaves_c):
+    for a, b in zip(leaves_e, leaves_c, strict=True):
         torch.testing.assert_close(b, a, rtol=0, atol=0)

@@ -53,7 +53,7 @@ def test_compile_step_without_donate_leaves_inputs_alone():
     state_before = [t.clone() for t in torch.utils._pytree.tree_leaves(state)]
     fast.step(params, grads, state)
     assert all(torch.equal(params[k], before[k]) for k in params)
-    assert all(torch.equal(a, b) for a, b in zip(torch.utils._pytree.tree_leaves(state), state_before))
+    assert all(torch.equal(a, b) for a, b in zip(torch.utils._pytree.tree_leaves(state), state_before, strict=True))
 
 
 def test_compile_update_matches_eager_update():

@@ -180,5 +180,5 @@ def test_transform_optimizer_config_with_paramwise_rules_trains_like_per_group_a
     for _ in range(3):
         wrapper.update_params(model(x).square().mean())
         torch_wrapper.update_params(reference(x).square().mean())
-    for (name, got), want in zip(model.named_parameters(), reference.parameters()):
+    for (name, got), want in zip(model.named_parameters(), reference.parameters(), strict=True):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6, msg=name)

@@ -38,7 +38,7 @@ def _run_torch(kind, steps, max_norm, norm_type, overflow_at):
     norms, skipped = [], []
     for step in range(steps):
         scaler.scale(torch.ones(()))  # GradScaler creates its scale tensor lazily here
-        for p, g in zip(params, _grads(step, scaler.get_scale(), step in overflow_at)):
+        for p, g in zip(params, _grads(step, scaler.get_scale(), step in overflow_at), strict=True):
             p.grad = g
         scaler.unscale_(opt)
         if max_norm is not None:
@@ -55,7 +55,7 @@ def _run_fast(kind, steps, max_norm, norm_type, overflow_at):
     scale, tracker = torch.tensor(2.0**10), torch.zeros((), dtype=torch.int32)
     norms, skipped = [], []
     for step in range(steps):
-        for p, g in zip(params, _grads(step, scale.item(), step in overflow_at)):
+        for p, g in zip(params, _grads(step, scale.item(), step in overflow_at), strict=True):
             p.grad = g
         result = fused_amp_step(opt, scale, max_norm, norm_type)
         norms.append(result.total_norm)
@@ -72,7 +72,7 @@ def test_matches_gradscaler_clip_and_fused_step(kind, max_norm, norm_type):
     got, got_norms, got_skipped, got_scale = _run_fast(kind, 8, max_norm, norm_type, overflow_at)
     assert got_skipped == want_skipped == [i in overflow_at for i in range(8)]
     assert got_scale == want_scale
-    for w, g in zip(want, got):
+    for w, g in zip(want, got, strict=True):
         torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-6)
     finite = [i for i in range(8) if i not in overflow_at]
     for i in finite if max_norm is not None else []:
@@ -98,7 +98,7 @@ def test_skipped_step_leaves_params_and_state_alone():
     w.grad = torch.tensor([1.0, float("nan"), 1.0])
     assert fused_amp_step(opt, torch.tensor(1.0), max_norm=1.0).found_inf.item() == 1.0
     after = (w.detach(), opt.state[w]["exp_avg"], opt.state[w]["step"])
-    for b, a in zip(before, after):
+    for b, a in zip(before, after, strict=True):
         assert torch.equal(b, a)
 
 

@@ -40,7 +40,7 @@ def test_fused_adamw_matches_the_chain(lr, weight_decay, amsgrad):
     fused = otx.adamw(lr, weight_decay=weight_decay, amsgrad=amsgrad)
     p1, s1, t1 = _run(fused)
     p2, s2, t2 = _run(_unfused(lr, weight_decay, amsgrad=amsgrad))
-    for u1, u2 in zip(t1, t2):
+    for u1, u2 in zip(t1, t2, strict=True):
         for k in u1:
             torch.testing.assert_close(u1[k], u2[k], rtol=1e-12, atol=1e-15)
     assert type(s1) is tuple and [type(s) for s in s1] == [type(s) for s in s2]
@@ -67,7 +67,7 @@ def test_fused_adamw_does_not_mutate_its_inputs():
     before = [t.clone() for t in (*params.values(), *grads.values(), *state[0].mu.values(), *state[0].nu.values())]
     tx.update(grads, state, params)
     after = [*params.values(), *grads.values(), *state[0].mu.values(), *state[0].nu.values()]
-    for b, a in zip(before, after):
+    for b, a in zip(before, after, strict=True):
         assert torch.equal(b, a)
 
 
@@ -88,7 +88,7 @@ def test_gradients_through_the_fused_update_match_the_chain(weight_decay):
     out_fused = loss(fused, *inputs).sum()
     grads_fused = torch.autograd.grad(out_fused, inputs)
     grads_chain = torch.autograd.grad(loss(_unfused(0.1, weight_decay), *inputs).sum(), inputs)
-    for a, b in zip(grads_fused, grads_chain):
+    for a, b in zip(grads_fused, grads_chain, strict=True):
         torch.testing.assert_close(a, b)
 
 

@@ -61,6 +61,23 @@ def test_schedule_follows_the_count_and_records_the_value_used():
     assert seen == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0])
 
 
+def test_tuple_valued_schedule_matches_fixed_betas_and_records_each_value():
+    """A schedule may return a tuple hyperparameter (betas); each update converts it element by element."""
+    g = {"w": torch.tensor([1.0, -2.0, 0.5])}
+    scheduled = otx.inject_hyperparams(otx.adam)(lr=0.1, betas=lambda count: (0.8, 0.99))
+    plain = otx.adam(lr=0.1, betas=(0.8, 0.99))
+    s1, s2 = scheduled.init(g), plain.init(g)
+    for _ in range(3):
+        (u1, s1), (u2, s2) = scheduled.update(g, s1), plain.update(g, s2)
+        torch.testing.assert_close(u1["w"], u2["w"], rtol=1e-6, atol=0)
+    varying = otx.inject_hyperparams(otx.adam)(lr=0.1, betas=lambda count: (0.9 - 0.1 * count, 0.999))
+    state = varying.init(g)
+    for step in range(3):
+        _, state = varying.update(g, state)
+        b1, b2 = otx.get_hyperparams(state)["betas"]
+        assert (b1.item(), b2.item()) == pytest.approx((0.9 - 0.1 * step, 0.999))
+
+
 @settings(max_examples=15)
 @given(pattern=st.lists(st.booleans(), min_size=1, max_size=8))
 def test_skipped_steps_do_not_advance_schedules(pattern):

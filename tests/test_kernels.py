@@ -27,7 +27,7 @@ def _both_forms(fn, xs, ys, *scalars):
 def test_add_scaled(tree, alpha):
     xs, ys = _pairs(tree)
     for out in _both_forms(kernels.add_scaled, xs, ys, alpha):
-        for x, y, o in zip(xs, ys, out):
+        for x, y, o in zip(xs, ys, out, strict=True):
             torch.testing.assert_close(o, x + alpha * y)
 
 
@@ -35,7 +35,7 @@ def test_add_scaled(tree, alpha):
 def test_lerp(tree, weight):
     xs, ys = _pairs(tree)
     for out in _both_forms(kernels.lerp, xs, ys, weight):
-        for x, y, o in zip(xs, ys, out):
+        for x, y, o in zip(xs, ys, out, strict=True):
             torch.testing.assert_close(o, torch.lerp(x, y, weight))
 
 
@@ -43,7 +43,7 @@ def test_lerp(tree, weight):
 def test_decay_add_square(tree, decay, rate):
     xs, gs = _pairs(tree)
     for out in _both_forms(kernels.decay_add_square, xs, gs, decay, rate):
-        for x, g, o in zip(xs, gs, out):
+        for x, g, o in zip(xs, gs, out, strict=True):
             torch.testing.assert_close(o, decay * x + rate * g * g)
 
 
@@ -51,7 +51,7 @@ def test_decay_add_square(tree, decay, rate):
 def test_mul_and_add(tree, value):
     xs = list(tree.values())
     for v in (value, torch.tensor(value, dtype=torch.float64)):
-        for x, m, a in zip(xs, kernels.mul(xs, v), kernels.add(xs, v)):
+        for x, m, a in zip(xs, kernels.mul(xs, v), kernels.add(xs, v), strict=True):
             torch.testing.assert_close(m, x * value)
             torch.testing.assert_close(a, x + value)
 

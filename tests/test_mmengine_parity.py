@@ -153,6 +153,6 @@ def test_random_paramwise_cfgs_equal_mmengine(cfg):
     full = dict(optimizer=optimizer, paramwise_cfg=paramwise_cfg)
     ours = build_optim_wrapper(model, full).optimizer
     assert per_param(ours, model) == mmengine_table(model, full)
-    labels, hparams = paramwise_labels(model, paramwise_cfg, lr=0.1, weight_decay=optimizer.get("weight_decay"))
+    _, hparams = paramwise_labels(model, paramwise_cfg, lr=0.1, weight_decay=optimizer.get("weight_decay"))
     assert len(ours.param_groups) == len(hparams)  # one torch group per label
     assert len({tuple(sorted(h.items(), key=str)) for h in hparams.values()}) == len(hparams)

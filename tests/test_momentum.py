@@ -50,7 +50,7 @@ def test_tensor_hyperparameters_equal_float_ones(kwargs, run):
     txs = [otx.trace(**kwargs), otx.trace(**as_tensors)]
     states = [tx.init(params) for tx in txs]
     for grads in grads_seq:
-        (a, states[0]), (b, states[1]) = (tx.update(grads, s) for tx, s in zip(txs, states))
+        (a, states[0]), (b, states[1]) = (tx.update(grads, s) for tx, s in zip(txs, states, strict=True))
         for k in a:
             torch.testing.assert_close(a[k], b[k], rtol=1e-12, atol=1e-14)
 

@@ -32,7 +32,7 @@ def test_construction_and_dict_access():
 
 
 def test_rejects_raw_optimizers():
-    with pytest.raises(TypeError, match="only accepts OptimWrapper.*optim1: SGD"):
+    with pytest.raises(TypeError, match=r"only accepts OptimWrapper.*optim1: SGD"):
         OptimWrapperDict(optim1=torch.optim.SGD([nn.Parameter(torch.ones(1))], lr=0.1))
 
 
@@ -52,9 +52,8 @@ def test_step_and_optim_context_are_refused():
     d = OptimWrapperDict(**make_wrappers()[0])
     with pytest.raises(NotImplementedError, match="`step` should be called"):
         d.step()
-    with pytest.raises(NotImplementedError, match="`optim_context` should be called"):
-        with d.optim_context(nn.Linear(1, 1)):
-            pass
+    with pytest.raises(NotImplementedError, match="`optim_context` should be called"), d.optim_context(nn.Linear(1, 1)):
+        pass
 
 
 def test_zero_grad_clears_every_model():

@@ -32,10 +32,10 @@ def run_torch(cls, kwargs, params, grads_seq, foreach):
     ps = [torch.nn.Parameter(p.clone()) for p in params.values()]
     opt = cls(ps, foreach=foreach, **kwargs)
     for grads in grads_seq:
-        for p, g in zip(ps, grads.values()):
+        for p, g in zip(ps, grads.values(), strict=True):
             p.grad = g.clone()
         opt.step()
-    return {k: p.detach() for k, p in zip(params, ps)}
+    return {k: p.detach() for k, p in zip(params, ps, strict=True)}
 
 
 def assert_trees_close(got, expected, **tol):

@@ -88,7 +88,7 @@ def _flat(obj) -> list:
 def _assert_same(mine, theirs) -> None:
     mine, theirs = _flat(mine), _flat(theirs)
     assert len(mine) == len(theirs)
-    for a, b in zip(mine, theirs):
+    for a, b in zip(mine, theirs, strict=True):
         assert a == b if isinstance(a, str) else a == pytest.approx(b, rel=1e-12, abs=1e-15)
 
 
@@ -228,17 +228,17 @@ def test_state_saved_by_mmengine_resumes_in_optimtx(name, args, kwargs):
     mine, theirs = _pair("sgd", wrapped=True)
     original = getattr(mm, name)(theirs, *args, **kwargs)
     plateau = name.startswith("ReduceOnPlateau")
-    for i in range(3):
+    for _ in range(3):
         theirs.step()
         original.step({"loss": 1.0}) if plateau else original.step()
     resumed = getattr(ours, name)(mine, *args, **kwargs)
     # A resume builds the schedulers, then loads the optimizer's groups and the schedulers' states.
-    for group_mine, group_theirs in zip(mine.param_groups, theirs.param_groups):
+    for group_mine, group_theirs in zip(mine.param_groups, theirs.param_groups, strict=True):
         group_mine.update({k: v for k, v in group_theirs.items() if k != "params"})
     resumed.load_state_dict(original.state_dict())
-    for i in range(5):
+    for _ in range(5):
         theirs.step()
         mine.step()
         for scheduler in (original, resumed):
             scheduler.step({"loss": 1.0}) if plateau else scheduler.step()
-        _assert_same(_snapshot(mine) + [resumed.last_step], _snapshot(theirs) + [original.last_step])
+        _assert_same([*_snapshot(mine), resumed.last_step], [*_snapshot(theirs), original.last_step])

@@ -148,7 +148,7 @@ def test_frozen_parameters_are_labelled_and_logged_once(caplog):
 
 
 def test_shared_modules_need_bypass_duplicate(caplog):
-    with pytest.raises(ValueError, match="some parameters appear in more than one parameter group.*bypass_duplicate"):
+    with pytest.raises(ValueError, match=r"some parameters appear in more than one parameter group.*bypass_duplicate"):
         paramwise_labels(SharedModel(), SIX_MULTS, lr=LR, weight_decay=WD)
     with caplog.at_level(logging.WARNING, logger="optimtx"):
         labels, _ = paramwise_labels(SharedModel(), dict(SIX_MULTS, bypass_duplicate=True), lr=LR, weight_decay=WD)

@@ -24,6 +24,6 @@ def test_readme_python_blocks_run(capsys):
     before = [p.detach().clone() for p in model.parameters()]
     for block in blocks:
         exec(compile(block, "<README block>", "exec"), namespace)
-    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))  # the config loop trained
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))  # training ran
     assert "weight_decay" in capsys.readouterr().out  # explain() printed its table
     assert set(namespace["params"]) == {name for name, _ in model.named_parameters()}

@@ -97,7 +97,7 @@ def test_zero_optimizer_needs_a_local_optimizer_name():
 
     with pytest.raises(TypeError, match="optimizer_type"):
         OPTIMIZERS.build(dict(type="ZeroRedundancyOptimizer", params=[torch.zeros(1, requires_grad=True)], lr=0.1))
-    with pytest.raises(ValueError, match="optimizer_type must name a torch.optim optimizer class, got 'Nope'"):
+    with pytest.raises(ValueError, match=r"optimizer_type must name a torch\.optim optimizer class, got 'Nope'"):
         ZeroRedundancyOptimizer([torch.zeros(1, requires_grad=True)], optimizer_type="Nope", lr=0.1)
 
 

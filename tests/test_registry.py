@@ -59,7 +59,7 @@ def test_bad_name_force_and_module_raise_type_error():
 
 def test_duplicate_raises_unless_forced():
     reg = make_registry()
-    with pytest.raises(KeyError, match="Backbone is already registered in backbone at tests.test_registry"):
+    with pytest.raises(KeyError, match=r"Backbone is already registered in backbone at tests\.test_registry"):
         reg.register_module(module=Backbone)
     reg.register_module(name="Backbone", force=True, module=dict)
     assert reg.get("Backbone") is dict and len(reg) == 1

@@ -45,3 +45,13 @@ def test_tensor_alpha_equals_float_alpha():
     for _ in range(3):
         (ua, sa), (ub, sb) = a.update(g, sa), b.update(g, sb)
         torch.testing.assert_close(ua["w"], ub["w"], rtol=1e-12, atol=0)
+
+
+@given(initial=st.sampled_from([0.0, 0.1, 3.0]), dtype=st.sampled_from([torch.float32, torch.float64, torch.complex64]))
+def test_tensor_initial_accumulator_equals_number(initial, dtype):
+    params = {"w": torch.ones(2, 3, dtype=dtype)}
+    value = torch.tensor(initial, dtype=torch.float64, requires_grad=True)
+    by_number = otx.scale_by_adagrad(initial).init(params).sum["w"]
+    by_tensor = otx.scale_by_adagrad(value).init(params).sum["w"]
+    assert by_tensor.dtype == by_number.dtype and by_tensor.shape == by_number.shape
+    assert torch.equal(by_tensor, by_number)

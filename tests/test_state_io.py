@@ -44,7 +44,7 @@ def test_loaded_tensors_are_copies():
     tx = otx.adam(0.1)
     state = tx.init(PARAMS)
     loaded = otx.load_state_dict(state, otx.state_dict(state))
-    pairs = list(zip(_tensors(loaded), _tensors(state)))
+    pairs = list(zip(_tensors(loaded), _tensors(state), strict=True))
     assert pairs and all(a is not b and a.data_ptr() != b.data_ptr() for a, b in pairs)
 
 
@@ -71,7 +71,7 @@ def test_structure_and_dtype_mismatches():
         otx.load_state_dict(template, {"0": {}})
     with pytest.raises(ValueError, match="expected a dict with keys"):
         otx.load_state_dict(template, [{}, {}])
-    with pytest.raises(ValueError, match="got \\(\\) torch.float64"):
+    with pytest.raises(ValueError, match=r"got \(\) torch\.float64"):
         otx.load_state_dict(template, {"0": {}, "1": {"norm": torch.zeros((), dtype=torch.float64)}})
     with pytest.raises(ValueError, match="expected a tensor"):
         otx.load_state_dict(template, {"0": {}, "1": {"norm": 1.0}})

@@ -22,8 +22,8 @@ def test_select_picks_whole_states():
     picked = select(torch.tensor(True), other, STATE)
     kept = select(torch.tensor(False), other, STATE)
     tensors = lambda s: [n for n in iter_nodes(s) if isinstance(n, torch.Tensor)]  # noqa: E731
-    assert all(torch.equal(a, b) for a, b in zip(tensors(picked), tensors(other)))
-    assert all(torch.equal(a, b) for a, b in zip(tensors(kept), tensors(STATE)))
+    assert all(torch.equal(a, b) for a, b in zip(tensors(picked), tensors(other), strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(tensors(kept), tensors(STATE), strict=True))
 
 
 def test_find_and_replace():

@@ -31,7 +31,7 @@ def _train(model, opt, steps: int, seed: int = 1, scheduler=None) -> None:
 
 
 def _assert_same_params(a, b) -> None:
-    for pa, pb in zip(a.parameters(), b.parameters()):
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(pa, pb, rtol=1e-10, atol=1e-12)
 
 
@@ -90,7 +90,7 @@ def test_state_dict_round_trip_resumes_exactly():
     opt2.load_state_dict(torch.load(buf, weights_only=True))
     _train(ours, opt, steps=3, seed=7)
     _train(resumed, opt2, steps=3, seed=7)
-    for pa, pb in zip(ours.parameters(), resumed.parameters()):
+    for pa, pb in zip(ours.parameters(), resumed.parameters(), strict=True):
         assert torch.equal(pa, pb)
 
 

@@ -144,9 +144,9 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             full_name = f"{prefix}.{name}" if prefix else name
             print_log(f"{full_name} : lr={lr}", logger="current")
 
-        for name, module in module.named_children():
+        for name, child in module.named_children():
             chiled_prefix = f"{prefix}.{name}" if prefix else name
-            self.add_params(params, module, chiled_prefix, lr=lr * self.decay_factor)
+            self.add_params(params, child, chiled_prefix, lr=lr * self.decay_factor)
 
 
 class LayerToyModel(nn.Module):

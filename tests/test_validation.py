@@ -47,7 +47,7 @@ def test_adagrad_scheduled_lr_with_lr_decay_matches_the_formula():
 
 
 def test_numbers_are_checked_and_tensors_are_not_read():
-    with pytest.raises(ValueError, match="Invalid eps: -1.0"):
+    with pytest.raises(ValueError, match=r"Invalid eps: -1\.0"):
         validation.check_non_negative("eps", -1.0)
     validation.check_non_negative("eps", torch.tensor(-1.0))  # not read: reading would sync
     with pytest.raises(TypeError, match="'x'"):

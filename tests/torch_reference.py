@@ -12,10 +12,10 @@ def torch_params(params):
 def torch_step(opt, ps, grads):
     """One ``opt.step()`` with ``grads``; returns each parameter's decrease (``before - after``)."""
     before = [p.detach().clone() for p in ps]
-    for p, g in zip(ps, grads.values()):
+    for p, g in zip(ps, grads.values(), strict=True):
         p.grad = g.clone()
     opt.step()
-    return [b - p.detach() for p, b in zip(ps, before)]
+    return [b - p.detach() for p, b in zip(ps, before, strict=True)]
 
 
 def lockstep(tx, opt, ps, params, grads_seq):
@@ -27,5 +27,5 @@ def lockstep(tx, opt, ps, params, grads_seq):
     for grads in grads_seq:
         steps = torch_step(opt, ps, grads)
         out, state = tx.update(grads, state)
-        for k, p, step in zip(params, ps, steps):
+        for k, p, step in zip(params, ps, steps, strict=True):
             yield k, out[k], step, opt.state[p], state

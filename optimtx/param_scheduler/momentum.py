@@ -58,6 +58,7 @@ class MomentumSchedulerMixin:
         try:
             super().__init__(optimizer, "momentum", *args, **kwargs)  # type: ignore[call-arg]
         except BaseException:  # a refused argument leaves the optimizer as it was
+            # Same length by construction; strict=False so that this clean-up can never mask the original error.
             for group, was_added in zip(optimizer.param_groups, added, strict=False):
                 if was_added:
                     del group["momentum"]

@@ -134,7 +134,7 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
     def _in_cooldown(self) -> bool:
         return self.cooldown_counter > 0
 
-    def step(self, metrics: dict[str, Any] | None = None) -> None:  # type: ignore[override]
+    def step(self, metrics: dict[str, Any] | None = None) -> None:
         """Count an epoch (``metrics=None``) or judge ``metrics[monitor]`` and maybe reduce.
 
         Raises:

@@ -13,18 +13,19 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
 from optimtx.transforms.adam import ScaleByAdamState, _moments
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import matched_leaves, rebuild
+from optimtx.tree import Tree, matched_leaves, rebuild
 
 
 def fuse_adamw(
     chained: GradientTransformation,
-    b1: float,
-    b2: float,
-    eps: float,
+    b1: float | Tensor,
+    b2: float | Tensor,
+    eps: float | Tensor,
     amsgrad: bool,
     lr: float,
     weight_decay: float,
@@ -47,7 +48,7 @@ def fuse_adamw(
     """
     blocks = 3 if weight_decay != 0 else 2
 
-    def update(updates: Updates, state: Any, params: Params | None = None, **extra: Any):
+    def update(updates: Updates, state: Any, params: Params | None = None, **extra: Any) -> tuple[Tree, Any]:
         if not isinstance(state, tuple) or len(state) != blocks or not isinstance(state[0], ScaleByAdamState):
             return chained.update(updates, state, params, **extra)  # raises the chain's clear error
         grads = matched_leaves(updates, state[0].mu, keep_dtype=mu_dtype is not None)

@@ -90,7 +90,9 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool | str 
         items = torch.zeros((), dtype=torch.float32, device=zero.device)
         return AccumulateState(zero, zero.clone(), zeros_like(params), inner.init(params), items)
 
-    def update(updates: Updates, state: AccumulateState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: AccumulateState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, AccumulateState]:
         check_state(state, AccumulateState, "accumulate")
         items = _window_items(state, extra.pop("num_items", None), by_items)
         grads = matched_leaves(updates, state.acc_grads)

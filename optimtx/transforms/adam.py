@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, Updates
 from optimtx.state_tree import check_state, has_complex, on_real_view, wide_float, zero_counter
 from optimtx.transforms.kernels import add_, decay_add_square, lerp, loop_invariant, mul, to_dtype, to_dtypes_of
-from optimtx.tree import leaves, matched_leaves, rebuild, zeros_like
+from optimtx.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
 
 
@@ -24,7 +24,7 @@ class ScaleByAdamState(NamedTuple):
         nu_max: with ``amsgrad``, the running maximum of ``nu`` (``max_exp_avg_sq``); else ``{}``.
     """
 
-    count: Tensor
+    count: Tensor  # type: ignore[assignment]  # public field name (a contract); shadows tuple.count on purpose
     mu: dict[str, Tensor]
     nu: dict[str, Tensor]
     nu_max: dict[str, Tensor]
@@ -47,7 +47,9 @@ def _step_scalar(value: Tensor, like: list[Tensor]) -> Tensor:
     return loop_invariant(value.to(torch.promote_types(like[0].dtype, torch.float32)))
 
 
-def _denominator(nu: list[Tensor], b1: float | Tensor, b2: float | Tensor, eps: float | Tensor, count: Tensor):
+def _denominator(
+    nu: list[Tensor], b1: float | Tensor, b2: float | Tensor, eps: float | Tensor, count: Tensor
+) -> list[Tensor]:
     """``bc1 * (sqrt(nu) / sqrt(bc2) + eps)``: ``mu`` divided by it is Adam's bias-corrected direction.
 
     Folding both bias corrections into the denominator costs one pass over the tensors
@@ -130,7 +132,9 @@ def scale_by_adam(
             nu_max=zeros_like(params) if amsgrad else {},
         )
 
-    def update(updates: Updates, state: ScaleByAdamState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByAdamState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, ScaleByAdamState]:
         grads = checked_grads(updates, state, ScaleByAdamState, "scale_by_adam", keep_dtype=mu_dtype is not None)
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
@@ -202,7 +206,7 @@ class ScaleByAdamaxState(NamedTuple):
         inf_norm: the decayed running maximum of ``|g|`` (``exp_inf``) of each parameter.
     """
 
-    count: Tensor
+    count: Tensor  # type: ignore[assignment]  # public field name (a contract); shadows tuple.count on purpose
     mu: dict[str, Tensor]
     inf_norm: dict[str, Tensor]
 
@@ -232,7 +236,9 @@ def scale_by_adamax(
     def init(params: Params) -> ScaleByAdamaxState:
         return ScaleByAdamaxState(count=zero_counter(params), mu=zeros_like(params), inf_norm=zeros_like(params))
 
-    def update(updates: Updates, state: ScaleByAdamaxState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByAdamaxState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, ScaleByAdamaxState]:
         grads = checked_grads(updates, state, ScaleByAdamaxState, "scale_by_adamax")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)

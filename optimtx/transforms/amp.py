@@ -18,7 +18,7 @@ from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import check_state, find_one, wide_float, zero_counter
 from optimtx.transforms.finite import found_nonfinite, guarded_update
 from optimtx.transforms.kernels import mul
-from optimtx.tree import check_leaves, rebuild
+from optimtx.tree import Tree, check_leaves, rebuild
 from optimtx.validation import check_bool, check_loss_scaling_args
 
 
@@ -150,7 +150,9 @@ def scale_by_amp(
             inner_state=inner.init(params),
         )
 
-    def update(updates: Updates, state: ScaleByAmpState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByAmpState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, ScaleByAmpState]:
         check_state(state, ScaleByAmpState, "scale_by_amp")
         if not enabled:
             new_updates, inner_state = inner.update(updates, state.inner_state, params, **extra)

@@ -107,7 +107,9 @@ def apply_if_finite(inner: GradientTransformation) -> GradientTransformation:
         zero = zero_counter(params)
         return ApplyIfFiniteState(zero, zero.clone(), torch.ones_like(zero, dtype=torch.bool), inner.init(params))
 
-    def update(updates: Updates, state: ApplyIfFiniteState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ApplyIfFiniteState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, ApplyIfFiniteState]:
         check_state(state, ApplyIfFiniteState, "apply_if_finite")
         skip = found_nonfinite(check_leaves(updates)) > 0
         new_updates, inner_state = guarded_update(skip, inner, updates, state.inner_state, params, extra)

@@ -13,6 +13,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, State, Updates
 from optimtx.state_tree import check_state, find_one, replace_node, zero_counter
 from optimtx.transforms.kernels import loop_invariant
+from optimtx.tree import Tree
 from optimtx.validation import check_hyperparameter
 
 Factory = Callable[..., GradientTransformation]
@@ -29,7 +30,7 @@ class InjectHyperparamsState(NamedTuple):
         inner_state: the state of the transform the factory builds.
     """
 
-    count: Tensor
+    count: Tensor  # type: ignore[assignment]  # public field name (a contract); shadows tuple.count on purpose
     hyperparams: dict[str, Value]
     inner_state: State
 
@@ -65,6 +66,17 @@ def _to_tensor(value: Any, like: Tensor) -> Tensor:
         return value.to(like.device, like.dtype)
     # Python numbers go straight to the stored dtype: a float32 detour would round them.
     return torch.tensor(value, dtype=like.dtype, device=like.device)
+
+
+def _to_value(value: Any, like: Value) -> Value:
+    """``value`` (a schedule's output) as tensors like the stored ``like`` (a tensor or a tuple of them)."""
+    if isinstance(like, tuple):
+        return tuple(_to_tensor(v, o) for v, o in zip(value, like, strict=True))
+    return _to_tensor(value, like)
+
+
+def _invariant(value: Value) -> Value:
+    return tuple(loop_invariant(v) for v in value) if isinstance(value, tuple) else loop_invariant(value)
 
 
 def _materialise(value: Any, dtype: torch.dtype, device: torch.device | None) -> Value:
@@ -142,12 +154,14 @@ def _injected(factory: Factory, static: dict, numeric: dict, schedules: dict) ->
         hyperparams = {k: _materialise(v, dtype, device) for k, v in firsts.items()}
         return InjectHyperparamsState(count, hyperparams, build(hyperparams).init(params))
 
-    def update(updates: Updates, state: InjectHyperparamsState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: InjectHyperparamsState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, InjectHyperparamsState]:
         check_state(state, InjectHyperparamsState, f"inject_hyperparams({getattr(factory, '__name__', 'factory')})")
         current = dict(state.hyperparams)
         for name, schedule in schedules.items():
-            current[name] = _to_tensor(schedule(state.count), state.hyperparams[name])
-        used = {k: loop_invariant(v) if k in schedules else v for k, v in current.items()}
+            current[name] = _to_value(schedule(state.count), state.hyperparams[name])
+        used = {k: _invariant(v) if k in schedules else v for k, v in current.items()}
         new_updates, inner_state = build(used).update(updates, state.inner_state, params, **extra)
         return new_updates, InjectHyperparamsState(state.count + 1, current, inner_state)
 
@@ -201,5 +215,5 @@ def _converted(name: str, value: Any, old: Value) -> Value:
     if isinstance(old, tuple):
         if not isinstance(value, (tuple, list)) or len(value) != len(old):
             raise ValueError(f"Invalid {name}: {value!r}. It must be a sequence of {len(old)} numbers.")
-        return tuple(_converted(f"{name}[{i}]", v, o) for i, (v, o) in enumerate(zip(value, old, strict=True)))
+        return tuple(_to_tensor(v, o) for v, o in zip(value, old, strict=True))  # numbers checked already
     return _to_tensor(value, old)  # checked by check_hyperparameter already

@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, Updates
 from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
-from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_state_dtype, check_unit_interval
 
 
@@ -56,7 +56,9 @@ def scale_by_lion(
         check_params(params)
         return ScaleByLionState(mu=zeros_like(params, dtype=mu_dtype))
 
-    def update(updates: Updates, state: ScaleByLionState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByLionState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, ScaleByLionState]:
         check_state(state, ScaleByLionState, "scale_by_lion")
         grads = matched_leaves(updates, state.mu, keep_dtype=mu_dtype is not None)
         if has_complex(grads):  # the sign of each real and imaginary part, as torch's real-view convention

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from torch import Tensor
 
@@ -16,6 +16,10 @@ MaskSpec = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
 LabelSpec = Mapping[str, Hashable] | Callable[[Params], Mapping[str, Hashable]]
 
 
+@overload
+def _subtree(tree: Mapping[str, Tensor], names: list[str]) -> Tree: ...
+@overload
+def _subtree(tree: None, names: list[str]) -> None: ...
 def _subtree(tree: Mapping[str, Tensor] | None, names: list[str]) -> Tree | None:
     return None if tree is None else {k: tree[k] for k in names}
 
@@ -75,7 +79,9 @@ def masked(inner: GradientTransformation, mask: MaskSpec) -> GradientTransformat
         check_params(params)
         return MaskedState(inner.init(_subtree(params, _selected(mask, params))))
 
-    def update(updates: Updates, state: MaskedState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: MaskedState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, MaskedState]:
         _check_trees(updates, state, MaskedState, params, "masked")
         names = _selected(mask, params if params is not None else updates)
         sub, inner_state = inner.update(_subtree(updates, names), state.inner_state, _subtree(params, names), **extra)
@@ -143,7 +149,9 @@ def multi_transform(transforms: Mapping[Hashable, GradientTransformation], label
         groups = _groups(transforms, labels, params)
         return MultiTransformState({lb: tx.init(_subtree(params, groups[lb])) for lb, tx in transforms.items()})
 
-    def update(updates: Updates, state: MultiTransformState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: MultiTransformState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, MultiTransformState]:
         _check_trees(updates, state, MultiTransformState, params, "multi_transform")
         groups = _groups(transforms, labels, params if params is not None else updates)
         merged: dict[str, Tensor] = {}

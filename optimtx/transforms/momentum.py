@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, Updates
 from optimtx.state_tree import check_state, wide_float, zero_counter
 from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
-from optimtx.tree import leaves, matched_leaves, rebuild, zeros_like
+from optimtx.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_finite, check_non_negative, check_state_dtype, is_number
 
 
@@ -22,7 +22,7 @@ class TraceState(NamedTuple):
         trace: the momentum buffer of each parameter (zeros until the first step).
     """
 
-    count: Tensor
+    count: Tensor  # type: ignore[assignment]  # public field name (a contract); shadows tuple.count on purpose
     trace: dict[str, Tensor]
 
 
@@ -88,7 +88,9 @@ def trace(
     def init(params: Params) -> TraceState:
         return TraceState(count=zero_counter(params), trace=zeros_like(params, dtype=mu_dtype))
 
-    def update(updates: Updates, state: TraceState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: TraceState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, TraceState]:
         del params, extra
         check_state(state, TraceState, "trace")
         grads = matched_leaves(updates, state.trace, keep_dtype=mu_dtype is not None)

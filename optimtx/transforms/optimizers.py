@@ -11,7 +11,7 @@ runs and has no effect, because torch's formulas reduce to the plain ones at 0).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -256,7 +256,7 @@ def adagrad(
     )
 
 
-def _decayed_rate(lr: Hyper, lr_decay: Hyper):
+def _decayed_rate(lr: Hyper, lr_decay: Hyper) -> Callable[[Tensor], Tensor]:
     def schedule(count: Tensor) -> Tensor:
         base = lr(count) if callable(lr) else lr  # a scheduled lr decays too, as in torch's Adagrad
         return base / (1 + count.to(wide_float(count.device)) * lr_decay)

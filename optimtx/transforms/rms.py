@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, Updates
 from optimtx.state_tree import check_state, has_complex, on_real_view
 from optimtx.transforms.kernels import add, decay_add_square, lerp
-from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_non_negative, check_unit_interval
 
 
@@ -68,7 +68,9 @@ def scale_by_rms(
         check_params(params)
         return ScaleByRmsState(nu=zeros_like(params), mu=zeros_like(params) if centered else {})
 
-    def update(updates: Updates, state: ScaleByRmsState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByRmsState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, ScaleByRmsState]:
         check_state(state, ScaleByRmsState, "scale_by_rms")
         grads = matched_leaves(updates, state.nu)
         if has_complex(grads):
@@ -90,10 +92,12 @@ def scale_by_rms(
 
 def _filled(like: Tensor, value: float | Tensor) -> Tensor:
     """``value`` everywhere; for a complex tensor in both the real and imaginary parts, as torch's Adagrad."""
-    if not like.is_complex():
-        return torch.full_like(like, value)
-    real = torch.zeros_like(torch.view_as_real(like.detach()), memory_format=torch.contiguous_format)
-    return torch.view_as_complex(real.add_(value))
+    if like.is_complex():
+        real = torch.zeros_like(torch.view_as_real(like.detach()), memory_format=torch.contiguous_format)
+        return torch.view_as_complex(real.add_(value))
+    if isinstance(value, Tensor):  # added on the device: no host read of the value (full_like would read it)
+        return torch.zeros_like(like).add_(value.detach())
+    return torch.full_like(like, value)
 
 
 def scale_by_adagrad(
@@ -123,7 +127,9 @@ def scale_by_adagrad(
         sums = {k: _filled(v, initial_accumulator_value) for k, v in params.items()}
         return ScaleByAdagradState(sum=sums)
 
-    def update(updates: Updates, state: ScaleByAdagradState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByAdagradState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, ScaleByAdagradState]:
         check_state(state, ScaleByAdagradState, "scale_by_adagrad")
         grads = matched_leaves(updates, state.sum)
         if has_complex(grads):

@@ -8,10 +8,10 @@ from typing import Any, NamedTuple
 import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.base import EmptyState, GradientTransformation, Params, Updates, empty_init
 from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms.kernels import loop_invariant, mul
-from optimtx.tree import check_leaves, rebuild
+from optimtx.tree import Tree, check_leaves, rebuild
 from optimtx.validation import check_bool, check_finite, check_non_negative
 
 Schedule = Callable[[Tensor], float | Tensor]
@@ -30,17 +30,20 @@ def scale(factor: float | Tensor) -> GradientTransformation:
     """
     check_finite("factor", factor)
 
-    def init(params: Params) -> EmptyState:
-        del params
-        return EmptyState()
-
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, EmptyState]:
         del params, extra
         check_state(state, EmptyState, "scale")
-        us = check_leaves(updates)
-        return (rebuild(updates, mul(us, factor)) if us else {}), state
+        return _times(updates, factor), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(empty_init, update)
+
+
+def _times(updates: Updates, factor: float | Tensor) -> Tree:
+    """``updates`` (checked) times ``factor``, in one batched pass."""
+    us = check_leaves(updates)
+    return rebuild(updates, mul(us, factor)) if us else {}
 
 
 class ScaleByLearningRateState(NamedTuple):
@@ -51,7 +54,7 @@ class ScaleByLearningRateState(NamedTuple):
             evaluated at this value before it is incremented.
     """
 
-    count: Tensor
+    count: Tensor  # type: ignore[assignment]  # public field name (a contract); shadows tuple.count on purpose
 
 
 def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True) -> GradientTransformation:
@@ -83,14 +86,13 @@ def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True
     def init(params: Params) -> ScaleByLearningRateState:
         return ScaleByLearningRateState(count=zero_counter(params))
 
-    def update(updates: Updates, state: ScaleByLearningRateState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: ScaleByLearningRateState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, ScaleByLearningRateState]:
         del params, extra
         check_state(state, ScaleByLearningRateState, "scale_by_learning_rate")
-        us = check_leaves(updates)
         rate = schedule(state.count)
         rate = loop_invariant(rate) if isinstance(rate, Tensor) else rate
-        factor = -rate if flip_sign else rate
-        scaled = rebuild(updates, mul(us, factor)) if us else {}
-        return scaled, ScaleByLearningRateState(count=state.count + 1)
+        return _times(updates, -rate if flip_sign else rate), ScaleByLearningRateState(count=state.count + 1)
 
     return GradientTransformation(init, update)

@@ -8,9 +8,9 @@ import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import zero_counter
+from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms.finite import guarded_update
-from optimtx.tree import global_norm, leaves
+from optimtx.tree import Tree, check_leaves, global_norm
 from optimtx.validation import check_positive, check_positive_int
 
 
@@ -152,8 +152,11 @@ def skip_if_spike(inner: GradientTransformation, threshold: float, window: int) 
         device = zero_counter(params).device
         return SkipIfSpikeState(init_spike_window(window, device), inner.init(params))
 
-    def update(updates: Updates, state: SkipIfSpikeState, params: Params | None = None, **extra: Any):
-        if not leaves(updates):
+    def update(
+        updates: Updates, state: SkipIfSpikeState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, SkipIfSpikeState]:
+        check_state(state, SkipIfSpikeState, "skip_if_spike")
+        if not check_leaves(updates):
             return {}, state
         norm = global_norm(updates).float()
         skip, record = spike_decision(state.record, norm, threshold)

@@ -11,7 +11,7 @@ from torch import Tensor
 from optimtx.base import EmptyState, GradientTransformation, Params, Updates
 from optimtx.state_tree import check_state
 from optimtx.transforms.kernels import add_scaled
-from optimtx.tree import check_params, leaves, matched_leaves, rebuild, resolve_per_name
+from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, resolve_per_name
 from optimtx.validation import check_non_negative
 
 Mask = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
@@ -77,7 +77,9 @@ def add_decayed_weights(weight_decay: float | Tensor, mask: Mask | None = None) 
         check_params(params)  # update() decays them, so refuse what cannot be a parameter now
         return EmptyState()
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
+    ) -> tuple[Tree, EmptyState]:
         del extra
         check_state(state, EmptyState, "add_decayed_weights")
         params = require_params(params, "add_decayed_weights")

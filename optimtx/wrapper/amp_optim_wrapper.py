@@ -130,7 +130,7 @@ class AmpOptimWrapper(OptimWrapper):
         live_scale = _tensor_or_none(scaler.scale_tensor) if scaler.is_enabled() else None
         scale_used: Tensor | float = 1.0 if live_scale is None else live_scale.clone()
         was_unscaled = scaler.unscaled
-        self._divided_by = None
+        self._divided_by: Tensor | None = None
         try:
             if not kwargs and self._can_take_fused_step():
                 norm, skip = self._fused_step(divisor)

@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 
 from optimtx.state_tree import wide_float
-from optimtx.transforms.amp import check_loss_scaling_args, next_scale
-from optimtx.validation import check_bool, check_finite
+from optimtx.transforms.amp import next_scale
+from optimtx.validation import check_bool, check_finite, check_loss_scaling_args
 
 _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
 
@@ -228,16 +228,6 @@ class LossScaler:
         """The last step's overflow flag, a 0-d float32 tensor on the scale's device (> 0: skipped); no host read.
 
         ``None`` before the first :meth:`update` and while scaling is disabled.
-
-        Example:
-            >>> LossScaler().last_found_inf is None
-            True
-        """
-        return self._last_found_inf
-
-    @property
-    def last_found_inf(self) -> Tensor | None:
-        """The overflow flag (float32 0-d, 1.0 = overflow) of the step closed by the last :meth:`update`.
 
         Example:
             >>> LossScaler().last_found_inf is None
