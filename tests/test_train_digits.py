@@ -64,3 +64,26 @@ def test_default_config_builds_what_the_issue_asks_for():
     wrapper = cfg["optim_wrapper"]
     assert wrapper["type"] == "AmpOptimWrapper" and wrapper["accumulative_counts"] > 1 and wrapper["clip_grad"]
     assert [s["type"] for s in cfg["param_scheduler"]] == ["LinearLR", "CosineAnnealingLR"]
+
+
+def test_bfloat16_moments_config_keeps_its_state_in_bfloat16_and_learns(tmp_path, train_main):
+    """The mu_dtype config (issue 15, part 4): pure adamw in TransformOptimizer with bfloat16 first moments."""
+    cfg = ROOT / "examples" / "configs" / "digits_bf16_moments.py"
+    result = train_main(
+        ["--config", str(cfg), "--epochs", "1", "--no-progress", "--no-plot", "--work-dir", str(tmp_path)]
+    )
+    states = torch.load(tmp_path / "latest.pth", weights_only=False)["optim_wrapper"]
+    dtypes = {t.dtype for t in _tensors(states) if t.dim() > 0}
+    assert torch.bfloat16 in dtypes  # the first moments
+    assert result["accuracy"] > 0.5
+
+
+def _tensors(node):
+    if isinstance(node, torch.Tensor):
+        yield node
+    elif isinstance(node, dict):
+        for v in node.values():
+            yield from _tensors(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from _tensors(v)
