@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Protocol
 import torch
 from torch import Tensor
 
-from optimtx.tree import Tree, check_leaves, matched_leaves, rebuild
+from optimtx.tree import Tree, check_leaves, check_params, matched_leaves, rebuild
 
 Params = Mapping[str, Tensor]
 Updates = Mapping[str, Tensor]
@@ -86,6 +86,17 @@ def empty_init(params: Params) -> EmptyState:
         EmptyState()
     """
     del params
+    return EmptyState()
+
+
+def checked_empty_init(params: Params) -> EmptyState:
+    """The ``init`` of a stateless transform that still refuses a malformed parameter tree.
+
+    Example:
+        >>> checked_empty_init({"w": torch.ones(1)})
+        EmptyState()
+    """
+    check_params(params)
     return EmptyState()
 
 

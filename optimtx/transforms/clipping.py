@@ -7,10 +7,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init
 from optimtx.state_tree import check_state, on_real_view, params_device
 from optimtx.transforms.kernels import loop_invariant, mul
-from optimtx.tree import check_leaves, check_params, global_norm, rebuild
+from optimtx.tree import check_leaves, global_norm, rebuild
 from optimtx.validation import check_bool, check_non_negative, check_norm_type
 
 
@@ -157,10 +157,6 @@ def clip_by_norm(
     check_non_negative("max_norm", max_norm)
     norm_type = check_norm_type(norm_type)
 
-    def init(params: Params) -> EmptyState:
-        check_params(params)
-        return EmptyState()
-
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[dict[str, Tensor], EmptyState]:
@@ -178,4 +174,4 @@ def clip_by_norm(
         factors = [c.to(g.dtype) for c, g in zip(coefs.unbind(0), grads, strict=True)]
         return rebuild(updates, torch._foreach_mul(grads, factors)), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(checked_empty_init, update)

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init
 from optimtx.state_tree import check_state
 from optimtx.transforms.weight_decay import require_params
 from optimtx.tree import check_leaves, check_params, check_same_keys, leaves, matched_leaves, rebuild
@@ -67,10 +67,6 @@ def adaptive_grad_clip(clipping: float | Tensor, eps: float | Tensor = 1e-3) -> 
     check_non_negative("clipping", clipping)
     check_non_negative("eps", eps)
 
-    def init(params: Params) -> EmptyState:
-        check_params(params)
-        return EmptyState()
-
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[dict[str, Tensor], EmptyState]:
@@ -89,7 +85,7 @@ def adaptive_grad_clip(clipping: float | Tensor, eps: float | Tensor = 1e-3) -> 
         ]
         return rebuild(updates, torch._foreach_mul(grads, factors)), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(checked_empty_init, update)
 
 
 def _unit_factor(g_norm: Tensor, p_norm: Tensor, clipping: float | Tensor, eps: float | Tensor) -> Tensor:
@@ -168,10 +164,6 @@ def centralize() -> GradientTransformation:
                 [ 0.,  0.]]), 'b': tensor([1., 1.])}
     """
 
-    def init(params: Params) -> EmptyState:
-        check_params(params)
-        return EmptyState()
-
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[dict[str, Tensor], EmptyState]:
@@ -188,4 +180,4 @@ def centralize() -> GradientTransformation:
                 out[i] = centred
         return rebuild(updates, out), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(checked_empty_init, update)

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates, chain
+from optimtx.base import EmptyState, GradientTransformation, Params, Updates, chain, checked_empty_init
 from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms.adam import scale_by_adam
 from optimtx.transforms.kernels import add_scaled, loop_invariant
@@ -64,10 +64,6 @@ def scale_by_trust_ratio(trust_coefficient: Hyper = 1.0, eps: Hyper = 0.0) -> Gr
     check_non_negative("trust_coefficient", trust_coefficient)
     check_non_negative("eps", eps)
 
-    def init(params: Params) -> EmptyState:
-        check_params(params)
-        return EmptyState()
-
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[dict[str, Tensor], EmptyState]:
@@ -78,7 +74,7 @@ def scale_by_trust_ratio(trust_coefficient: Hyper = 1.0, eps: Hyper = 0.0) -> Gr
             return {}, state
         return rebuild(updates, _scaled(us, _trust_ratios(us, ps, trust_coefficient, eps))), state
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(checked_empty_init, update)
 
 
 def _matched(updates: Updates, params: Params | None, who: str) -> tuple[list[Tensor], list[Tensor]]:
