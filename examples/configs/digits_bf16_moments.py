@@ -1,43 +1,11 @@
-"""The digits demo with optimtx's pure ``adamw`` inside ``TransformOptimizer``, bfloat16 first moments (``mu_dtype``).
+"""``digits_transform_adamw.py`` with the first moments stored in bfloat16 (``mu_dtype``)."""
 
-Compare the two configs ``digits_transform_adamw.py`` and ``digits_bf16_moments.py`` to see what
-bfloat16 moments cost in accuracy (docs/optimizers_torch.md, ``mu_dtype``).
+import copy as _copy
+import runpy as _runpy
+from pathlib import Path as _Path
 
-``dtype`` is left out of ``optim_wrapper`` on purpose: the script picks bfloat16 on the CPU
-and float16 (with dynamic loss scaling) on CUDA. Set it here to force one.
-"""
+_base = _runpy.run_path(str(_Path(__file__).with_name("digits_transform_adamw.py")))
+globals().update({k: v for k, v in _base.items() if not k.startswith("_")})
 
-max_epochs = 12
-batch_size = 32
-
-optim_wrapper = dict(
-    type="AmpOptimWrapper",
-    loss_scale="dynamic",
-    accumulative_counts=2,
-    clip_grad=dict(max_norm=5.0),
-    optimizer=dict(
-        type="TransformOptimizer", transform=dict(type="adamw", lr=4e-3, weight_decay=0.05, mu_dtype="bfloat16")
-    ),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.0,
-        bias_decay_mult=0.0,
-        custom_keys={
-            "head": dict(lr_mult=0.5),  # the classifier learns at half the rate
-            "head.bias": dict(lr_mult=0.5, decay_mult=0.0),  # custom_keys win over bias_decay_mult: repeat it
-        },
-    ),
-)
-
-# Warm up for one epoch, then a cosine decay to the end; both converted to per-iteration steps.
-param_scheduler = [
-    dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
-    dict(
-        type="CosineAnnealingLR",
-        by_epoch=True,
-        begin=1,
-        end=max_epochs,
-        T_max=max_epochs - 1,
-        eta_min=1e-5,
-        convert_to_iter_based=True,
-    ),
-]
+optim_wrapper = _copy.deepcopy(_base["optim_wrapper"])
+optim_wrapper["optimizer"]["transform"]["mu_dtype"] = "bfloat16"
