@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import logging
-import warnings
 
 import pytest
 import torch
@@ -13,24 +11,12 @@ from optimtx.wrapper.builder import build_optim_wrapper
 from tests.paramwise_cases import PARAMWISE_CFGS, SIX_MULTS, ExampleModel
 
 mmengine_optim = pytest.importorskip("mmengine.optim")
+from tests.mmengine_quiet import quiet_mmengine  # noqa: E402, F401  (autouse fixture)
 
 OPTIMIZERS = {
     "sgd": dict(type="SGD", lr=0.01, momentum=0.9, weight_decay=0.1),
     "adamw": dict(type="AdamW", lr=0.01, weight_decay=0.05),
 }
-
-
-@pytest.fixture(autouse=True)
-def quiet():
-    from mmengine.logging import MMLogger
-
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
-    logger.setLevel(level)
 
 
 def _train(model, wrapper, steps, seed):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import logging
-import warnings
 
 import pytest
 import torch
@@ -13,20 +11,9 @@ import optimtx as otx
 from tests.real_configs import CONFIGS, inputs
 
 mmengine_optim = pytest.importorskip("mmengine.optim")
+from tests.mmengine_quiet import quiet_mmengine  # noqa: E402, F401  (autouse fixture)
+
 IDS = [c.name for c in CONFIGS]
-
-
-@pytest.fixture(autouse=True)
-def quiet():
-    from mmengine.logging import MMLogger
-
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
-    logger.setLevel(level)
 
 
 def _per_param(optimizer, model):
