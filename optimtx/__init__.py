@@ -355,3 +355,9 @@ __all__ = [
     "trace",
     "zero_nans",
 ]
+
+# The rules added for optax's catalogue are listed once, in optimtx.transforms.__all__.
+from optimtx.transforms import *  # noqa: E402, F403
+from optimtx.transforms import __all__ as _new_rules  # noqa: E402
+
+__all__ = sorted({*__all__, *_new_rules})

@@ -570,3 +570,8 @@ _HOSTILE.update(
     }
 )
 TABLE = [dataclasses.replace(c, invalid=c.invalid + _HOSTILE.get(c.name, ())) for c in TABLE]
+
+# The rules added for optax's catalogue live in their own file (this one is long enough).
+from tests.transform_table_optax_rules import SPECS as _OPTAX_RULE_SPECS  # noqa: E402
+
+TABLE += [TransformCase(**spec) for spec in _OPTAX_RULE_SPECS]

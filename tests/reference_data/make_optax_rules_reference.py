@@ -1,0 +1,206 @@
+"""Regenerate tests/reference_data/optax_rules_reference.json.gz: optax trajectories for the rules of issue 22.
+
+Run with a Python that has JAX and optax (no torch needed; the test side loads the JSON):
+
+    /work/venv-jax/bin/python tests/reference_data/make_optax_rules_reference.py
+
+Each case names an optax factory (``optax.<name>`` or ``optax.contrib.<name>``) and its keyword
+arguments; tests/test_optax_rules_parity.py builds the same name from ``optimtx.optax`` with the
+same arguments and replays the case. Inputs are float64 trees with leaves of shapes 0-d to 3-d.
+Gradients are either stored (``"grads"``) or, for rules that read the loss (``value`` extras),
+come from the quadratic ``f(p) = sum(0.5 * c * (p - t)**2)`` whose ``c`` and ``t`` are stored.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import pathlib
+
+SHAPES = {"s": (), "v": (3,), "m": (4, 3), "t": (2, 3, 2)}
+STEPS = 5
+OUT = pathlib.Path(__file__).with_name("optax_rules_reference.json.gz")
+
+# (case name, namespace, factory, kwargs, gradient source, extra)
+CASES: list[tuple[str, str, str, dict, str, dict]] = []
+
+
+def case(name: str, factory: str, kwargs: dict, source: str = "grads", ns: str = "optax", **extra) -> None:
+    CASES.append((name, ns, factory, kwargs, source, extra))
+
+
+def _cases() -> None:
+    case("adabelief", "adabelief", {"learning_rate": 0.05})
+    case(
+        "adabelief_nesterov",
+        "adabelief",
+        {"learning_rate": 0.02, "b1": 0.8, "b2": 0.9, "eps": 1e-8, "eps_root": 1e-10, "nesterov": True},
+    )
+    case("amsgrad", "amsgrad", {"learning_rate": 0.05})
+    case(
+        "amsgrad_raw",
+        "amsgrad",
+        {
+            "learning_rate": 0.01,
+            "b1": 0.5,
+            "b2": 0.9,
+            "eps_root": 1e-6,
+            "bias_correction_mu": False,
+            "bias_correction_nu": False,
+        },
+    )
+    case("yogi", "yogi", {"learning_rate": 0.05})
+    case(
+        "yogi_block",
+        "scale_by_yogi",
+        {"b1": 0.7, "b2": 0.95, "eps": 1e-4, "eps_root": 1e-8, "initial_accumulator_value": 0.5},
+    )
+    case("scale_by_belief", "scale_by_belief", {"b1": 0.5, "b2": 0.8})
+    case("scale_by_amsgrad", "scale_by_amsgrad", {"b2": 0.5})
+    case("adamaxw", "adamaxw", {"learning_rate": 0.05})
+    case(
+        "adamaxw_masked",
+        "adamaxw",
+        {
+            "learning_rate": 0.02,
+            "b1": 0.5,
+            "eps": 1e-3,
+            "weight_decay": 0.3,
+            "mask": {"s": True, "v": False, "m": True, "t": False},
+        },
+    )
+    case("adan", "adan", {"learning_rate": 0.05})
+    case(
+        "adan_decay",
+        "adan",
+        {"learning_rate": 0.01, "b1": 0.9, "b2": 0.8, "b3": 0.95, "eps": 1e-6, "eps_root": 0.0, "weight_decay": 0.1},
+    )
+    case("scale_by_adan", "scale_by_adan", {})
+    case("novograd", "novograd", {"learning_rate": 0.05})
+    case(
+        "novograd_decay",
+        "novograd",
+        {"learning_rate": 0.05, "b1": 0.5, "b2": 0.6, "eps": 1e-3, "eps_root": 1e-4, "weight_decay": 0.2},
+    )
+    case("optimistic_gd", "optimistic_gradient_descent", {"learning_rate": 0.05})
+    case("optimistic_gd_ab", "optimistic_gradient_descent", {"learning_rate": 0.02, "alpha": 0.5, "beta": 2.0})
+    case("polyak_sgd", "polyak_sgd", {}, source="quadratic", extras=("value",))
+    case(
+        "polyak_sgd_plus",
+        "polyak_sgd",
+        {"max_learning_rate": 0.3, "scaling": 0.5, "f_min": 1.0, "eps": 1e-3, "variant": "sps+"},
+        source="quadratic",
+        extras=("value",),
+    )
+    case("sign_sgd", "sign_sgd", {"learning_rate": 0.05})
+    case("signum", "signum", {"learning_rate": 0.05})
+    case("signum_beta", "signum", {"learning_rate": 0.05, "beta": 0.5})
+    case("sm3", "sm3", {"learning_rate": 0.05}, drop=("s",))
+    case("sm3_nomomentum", "sm3", {"learning_rate": 0.1, "momentum": 0.0}, drop=("s",))
+    case("scale_by_sm3_decay", "scale_by_sm3", {"b1": 0.5, "b2": 0.9, "eps": 1e-4}, drop=("s",))
+    case("scale_by_novograd", "scale_by_novograd", {"b1": 0.8, "weight_decay": 0.1})
+    case(
+        "scale_by_polyak",
+        "scale_by_polyak",
+        {"f_min": -1.0, "max_learning_rate": 0.5},
+        source="quadratic",
+        extras=("value",),
+    )
+    case("scale_by_sign", "scale_by_sign", {})
+    case("scale_by_optimistic_gradient", "scale_by_optimistic_gradient", {"alpha": 0.1, "beta": 0.3})
+    case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
+    case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
+
+
+def _inputs(seed: int, nan: bool, drop: tuple[str, ...] = ()):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    params = {k: rng.normal(size=s) for k, s in SHAPES.items()}
+    grads = [{k: rng.normal(size=s) * rng.choice([0.1, 1.0, 10.0]) for k, s in SHAPES.items()} for _ in range(STEPS)]
+    curvature = {k: rng.uniform(0.5, 2.0, size=s) for k, s in SHAPES.items()}
+    target = {k: rng.normal(size=s) for k, s in SHAPES.items()}
+    if nan:
+        grads[1]["m"][0, 1] = np.nan
+        grads[2]["t"][1, 0, 1] = np.inf
+    if drop:
+        params, curvature, target = ({k: v for k, v in d.items() if k not in drop} for d in (params, curvature, target))
+        grads = [{k: v for k, v in g.items() if k not in drop} for g in grads]
+    return params, grads, curvature, target
+
+
+def _listed(tree):
+    import numpy as np
+
+    return {k: np.asarray(v, dtype=np.float64).tolist() for k, v in tree.items()}
+
+
+def _run(tx, source, params, grads, curvature, target, extra):
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    c = {k: jnp.asarray(v) for k, v in curvature.items()}
+    t = {k: jnp.asarray(v) for k, v in target.items()}
+
+    def loss(p):
+        return sum(jnp.sum(0.5 * c[k] * (p[k] - t[k]) ** 2) for k in p)
+
+    p = {k: jnp.asarray(v) for k, v in params.items()}
+    state = tx.init(p)
+    trajectory, used = [], []
+    for step in range(STEPS):
+        kw = {}
+        if source == "grads":
+            g = {k: jnp.asarray(v) for k, v in grads[step].items()}
+        else:
+            value, g = jax.value_and_grad(loss)(p)
+            if "value" in extra.get("extras", ()):
+                kw["value"] = value
+            if "grad" in extra.get("extras", ()):
+                kw["grad"] = g
+            if "value_fn" in extra.get("extras", ()):
+                kw["value_fn"] = loss
+        updates, state = tx.update(g, state, p, **kw)
+        p = optax.apply_updates(p, updates)
+        trajectory.append(_listed(p))
+        used.append(_listed(g))
+    return trajectory, used
+
+
+def main() -> None:
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import optax
+    import optax.contrib
+
+    _cases()
+    out = []
+    for seed, (name, ns, factory, kwargs, source, extra) in enumerate(CASES):
+        module = optax if ns == "optax" else optax.contrib
+        params, grads, curvature, target = _inputs(seed, extra.get("nan", False), extra.get("drop", ()))
+        trajectory, used = _run(getattr(module, factory)(**kwargs), source, params, grads, curvature, target, extra)
+        out.append(
+            {
+                "name": name,
+                "namespace": ns,
+                "factory": factory,
+                "kwargs": kwargs,
+                "source": source,
+                "extras": list(extra.get("extras", ())),
+                "params": _listed(params),
+                "grads": used,
+                "curvature": _listed(curvature),
+                "target": _listed(target),
+                "expected": trajectory,
+            }
+        )
+    meta = {"optax": optax.__version__, "jax": jax.__version__, "steps": STEPS}
+    with gzip.open(OUT, "wt") as f:
+        json.dump({"meta": meta, "cases": out}, f)
+    print(f"wrote {len(out)} cases to {OUT}")
+
+
+if __name__ == "__main__":
+    main()

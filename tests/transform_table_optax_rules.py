@@ -1,0 +1,106 @@
+"""Table entries for the update rules added for optax's catalogue (issue 22).
+
+Plain dicts, turned into ``TransformCase`` entries by tests/transform_table.py (so this file
+imports nothing from it). Rules that read the loss get it through a wrapper passing ``value``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+import optimtx as otx
+
+
+def with_value(factory: Any) -> Any:
+    """``factory`` whose transform's ``update`` always receives a loss ``value=1.5`` (on the updates' device)."""
+
+    def build(**kwargs: Any) -> otx.GradientTransformation:
+        inner = factory(**kwargs)
+
+        def update(updates, state, params=None, **extra):
+            device = next(iter(updates.values())).device if updates else None
+            value = torch.full((), 1.5, dtype=torch.float64, device=device)
+            return inner.update(updates, state, params, **{"value": value, **extra})
+
+        return otx.GradientTransformation(inner.init, update)
+
+    return build
+
+
+def _case(name: str, factory: Any, kwargs: dict[str, Any], *invalid: tuple, **flags: Any) -> dict[str, Any]:
+    return {"name": name, "factory": factory, "kwargs": kwargs, "invalid": tuple(invalid), **flags}
+
+
+SPECS: list[dict[str, Any]] = [
+    _case(
+        "scale_by_belief",
+        otx.scale_by_belief,
+        {"b1": 0.8, "nesterov": True},
+        ({"b1": 1.0}, ValueError, "b1"),
+        ({"eps_root": -1.0}, ValueError, "eps_root"),
+        ({"nesterov": "yes"}, TypeError, "nesterov"),
+    ),
+    _case("adabelief", otx.adabelief, {"lr": 1e-2}, ({"betas": (0.9,)}, ValueError, "betas")),
+    _case(
+        "scale_by_amsgrad",
+        otx.scale_by_amsgrad,
+        {"b2": 0.99, "bias_correction_nu": False},
+        ({"b2": 1.0}, ValueError, "b2"),
+        ({"bias_correction_mu": 1}, TypeError, "bias_correction_mu"),
+    ),
+    _case("amsgrad", otx.amsgrad, {"lr": 1e-2, "mu_dtype": torch.bfloat16}),
+    _case(
+        "scale_by_yogi",
+        otx.scale_by_yogi,
+        {"eps_root": 1e-8},
+        ({"initial_accumulator_value": 0.0}, ValueError, "initial_accumulator_value"),
+    ),
+    _case("yogi", otx.yogi, {"lr": 1e-2}, ({"eps": float("nan")}, ValueError, "eps")),
+    _case("scale_by_adan", otx.scale_by_adan, {"b3": 0.9}, ({"b3": 1.5}, ValueError, "b3")),
+    _case(
+        "adan",
+        otx.adan,
+        {"lr": 1e-2, "weight_decay": 1e-2},
+        ({"betas": (0.9, 0.9)}, ValueError, "betas"),
+        needs_params=True,
+    ),
+    _case(
+        "adamaxw", otx.adamaxw, {"lr": 1e-2}, ({"weight_decay": -1.0}, ValueError, "weight_decay"), needs_params=True
+    ),
+    _case("scale_by_sign", otx.scale_by_sign, {}),
+    _case("sign_sgd", otx.sign_sgd, {"lr": 0.1}, ({"lr": -1.0}, ValueError, "lr")),
+    _case("signum", otx.signum, {"lr": 0.1, "beta": 0.5}, ({"beta": 2.0}, ValueError, "beta")),
+    _case(
+        "scale_by_signum_momentum",
+        otx.scale_by_signum_momentum,
+        {"accumulator_dtype": "bfloat16"},
+        ({"accumulator_dtype": "int"}, (TypeError, ValueError), "accumulator_dtype"),
+    ),
+    _case(
+        "scale_by_novograd",
+        otx.scale_by_novograd,
+        {"weight_decay": 0.1},
+        ({"b2": -0.5}, ValueError, "b2"),
+        needs_params=True,
+    ),
+    _case("novograd", otx.novograd, {"lr": 1e-2}),
+    _case(
+        "scale_by_optimistic_gradient",
+        otx.scale_by_optimistic_gradient,
+        {"alpha": 0.5, "beta": 2.0},
+        ({"alpha": float("inf")}, ValueError, "alpha"),
+    ),
+    _case("optimistic_gradient_descent", otx.optimistic_gradient_descent, {"lr": 1e-2}),
+    _case(
+        "scale_by_polyak",
+        with_value(otx.scale_by_polyak),
+        {"f_min": -1.0, "variant": "sps+"},
+        ({"variant": "sps-"}, ValueError, "variant"),
+        ({"max_learning_rate": 0.0}, ValueError, "max_learning_rate"),
+    ),
+    _case("polyak_sgd", with_value(otx.polyak_sgd), {"max_lr": 0.5, "scaling": 0.1}),
+    _case("scale_by_sm3", otx.scale_by_sm3, {"b2": 0.9}, ({"b2": 1.5}, ValueError, "b2")),
+    _case("sm3", otx.sm3, {"lr": 1e-2}, ({"momentum": -0.1}, ValueError, "b1")),
+]
