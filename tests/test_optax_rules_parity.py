@@ -73,6 +73,8 @@ def test_trajectory_matches_optax(case):
 def test_reference_covers_every_new_rule():
     """Every optax name exposed by the new-rules module has at least one stored trajectory (or is a helper)."""
     from optimtx.optax import _rules
+    from optimtx.optax.contrib import _rules as _contrib_rules
 
-    covered = {c["factory"] for c in CASES}
-    assert set(_rules.__all__) - covered <= set(_rules.NOT_TRAJECTORIES)
+    for namespace, rules in (("optax", _rules), ("contrib", _contrib_rules)):
+        covered = {c["factory"] for c in CASES if c["namespace"] == namespace}
+        assert set(rules.__all__) - covered <= set(rules.NOT_TRAJECTORIES), namespace

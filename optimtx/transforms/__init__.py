@@ -1,8 +1,4 @@
-"""Gradient transforms, one module per concern.
-
-The names below are the rules added for optax's catalogue (issue 22); ``optimtx`` re-exports them.
 """
-
 from optimtx.transforms.adaptive import ScaleByAmsgradState as ScaleByAmsgradState
 from optimtx.transforms.adaptive import ScaleByBeliefState as ScaleByBeliefState
 from optimtx.transforms.adaptive import ScaleByYogiState as ScaleByYogiState
@@ -61,6 +57,93 @@ __all__ = [
     "scale_by_yogi",
     "sign_sgd",
     "signum",
+    "sm3",
+    "yogi",
+]
+"""
+
+from optimtx.transforms.adaptive import ScaleByAmsgradState as ScaleByAmsgradState
+from optimtx.transforms.adaptive import ScaleByBeliefState as ScaleByBeliefState
+from optimtx.transforms.adaptive import ScaleByYogiState as ScaleByYogiState
+from optimtx.transforms.adaptive import adabelief as adabelief
+from optimtx.transforms.adaptive import amsgrad as amsgrad
+from optimtx.transforms.adaptive import scale_by_amsgrad as scale_by_amsgrad
+from optimtx.transforms.adaptive import scale_by_belief as scale_by_belief
+from optimtx.transforms.adaptive import scale_by_yogi as scale_by_yogi
+from optimtx.transforms.adaptive import yogi as yogi
+from optimtx.transforms.axis_accumulators import ScaleBySM3State as ScaleBySM3State
+from optimtx.transforms.axis_accumulators import scale_by_sm3 as scale_by_sm3
+from optimtx.transforms.axis_accumulators import sm3 as sm3
+from optimtx.transforms.decoupled import adamaxw as adamaxw
+from optimtx.transforms.gradient_difference import ScaleByAdanState as ScaleByAdanState
+from optimtx.transforms.gradient_difference import adan as adan
+from optimtx.transforms.gradient_difference import scale_by_adan as scale_by_adan
+from optimtx.transforms.lagged_second_moment import ScaleByAcpropState as ScaleByAcpropState
+from optimtx.transforms.lagged_second_moment import ScaleByAdoptState as ScaleByAdoptState
+from optimtx.transforms.lagged_second_moment import acprop as acprop
+from optimtx.transforms.lagged_second_moment import adopt as adopt
+from optimtx.transforms.lagged_second_moment import scale_by_acprop as scale_by_acprop
+from optimtx.transforms.lagged_second_moment import scale_by_adopt as scale_by_adopt
+from optimtx.transforms.layerwise_moments import ScaleByNovogradState as ScaleByNovogradState
+from optimtx.transforms.layerwise_moments import novograd as novograd
+from optimtx.transforms.layerwise_moments import scale_by_novograd as scale_by_novograd
+from optimtx.transforms.mixture_of_emas import ScaleByAdemamixState as ScaleByAdemamixState
+from optimtx.transforms.mixture_of_emas import ScaleBySimplifiedAdEMAMixState as ScaleBySimplifiedAdEMAMixState
+from optimtx.transforms.mixture_of_emas import ademamix as ademamix
+from optimtx.transforms.mixture_of_emas import scale_by_ademamix as scale_by_ademamix
+from optimtx.transforms.mixture_of_emas import scale_by_simplified_ademamix as scale_by_simplified_ademamix
+from optimtx.transforms.mixture_of_emas import simplified_ademamix as simplified_ademamix
+from optimtx.transforms.optimistic import ScaleByOptimisticGradientState as ScaleByOptimisticGradientState
+from optimtx.transforms.optimistic import optimistic_gradient_descent as optimistic_gradient_descent
+from optimtx.transforms.optimistic import scale_by_optimistic_gradient as scale_by_optimistic_gradient
+from optimtx.transforms.polyak import polyak_sgd as polyak_sgd
+from optimtx.transforms.polyak import scale_by_polyak as scale_by_polyak
+from optimtx.transforms.sign import SignumState as SignumState
+from optimtx.transforms.sign import scale_by_sign as scale_by_sign
+from optimtx.transforms.sign import scale_by_signum_momentum as scale_by_signum_momentum
+from optimtx.transforms.sign import sign_sgd as sign_sgd
+from optimtx.transforms.sign import signum as signum
+
+__all__ = [
+    "ScaleByAcpropState",
+    "ScaleByAdanState",
+    "ScaleByAdemamixState",
+    "ScaleByAdoptState",
+    "ScaleByAmsgradState",
+    "ScaleByBeliefState",
+    "ScaleByNovogradState",
+    "ScaleByOptimisticGradientState",
+    "ScaleBySM3State",
+    "ScaleBySimplifiedAdEMAMixState",
+    "ScaleByYogiState",
+    "SignumState",
+    "acprop",
+    "adabelief",
+    "adamaxw",
+    "adan",
+    "ademamix",
+    "adopt",
+    "amsgrad",
+    "novograd",
+    "optimistic_gradient_descent",
+    "polyak_sgd",
+    "scale_by_acprop",
+    "scale_by_adan",
+    "scale_by_ademamix",
+    "scale_by_adopt",
+    "scale_by_amsgrad",
+    "scale_by_belief",
+    "scale_by_novograd",
+    "scale_by_optimistic_gradient",
+    "scale_by_polyak",
+    "scale_by_sign",
+    "scale_by_signum_momentum",
+    "scale_by_simplified_ademamix",
+    "scale_by_sm3",
+    "scale_by_yogi",
+    "sign_sgd",
+    "signum",
+    "simplified_ademamix",
     "sm3",
     "yogi",
 ]

@@ -58,3 +58,43 @@ def first_moment_estimate(
     if not nesterov:
         return debiased(mu, b1, count)
     return add_scaled(mul(debiased(mu, b1, count + 1), b1), debiased(grads, b1, count), 1 - b1)
+
+
+def at_step(value: Any, count: Tensor) -> Any:
+    """``value(count)`` for a schedule, else ``value`` itself (a number or a 0-d tensor)."""
+    if not callable(value):
+        return value
+    out = value(count)
+    return loop_invariant(out) if isinstance(out, Tensor) else out
+
+
+def vdot(xs: list[Tensor], ys: list[Tensor]) -> Tensor:
+    """``sum_i <x_i, y_i>`` over all tensors, as one 0-d tensor in the widest dtype involved (>= float32)."""
+    dtype = _wide(xs + ys)
+    return torch.stack([(x.to(dtype) * y.to(dtype)).sum() for x, y in zip(xs, ys, strict=True)]).sum()
+
+
+def squared_norm(xs: list[Tensor]) -> Tensor:
+    """``sum_i ||x_i||**2`` over all tensors, as one 0-d tensor in the widest dtype involved (>= float32)."""
+    dtype = _wide(xs)
+    norms = torch.stack([n.to(dtype) for n in torch._foreach_norm(xs)])
+    return (norms * norms).sum()
+
+
+def _wide(xs: list[Tensor]) -> torch.dtype:
+    dtype = torch.float32
+    for x in xs:
+        dtype = torch.promote_types(dtype, x.dtype)
+    return dtype
+
+
+def lowest_dtype(params: Any) -> torch.dtype:
+    """The floating dtype of the fewest bits among ``params`` (optax keeps its scalar states in it)."""
+    dtypes = [p.dtype for p in params.values() if p.is_floating_point()]
+    return min(dtypes, key=lambda d: torch.finfo(d).bits) if dtypes else torch.get_default_dtype()
+
+
+def scalar_state(value: Any, params: Any, dtype: torch.dtype | None = None) -> Tensor:
+    """A 0-d state tensor holding ``value``, on the parameters' device, in ``dtype`` (default: their lowest)."""
+    device = next(iter(params.values())).device if params else None
+    return torch.as_tensor(value, dtype=dtype or lowest_dtype(params), device=device).clone()

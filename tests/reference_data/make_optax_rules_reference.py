@@ -108,6 +108,56 @@ def _cases() -> None:
     )
     case("scale_by_sign", "scale_by_sign", {})
     case("scale_by_optimistic_gradient", "scale_by_optimistic_gradient", {"alpha": 0.1, "beta": 0.3})
+    case("ademamix", "ademamix", {"learning_rate": 0.05}, ns="contrib")
+    case(
+        "ademamix_opts",
+        "ademamix",
+        {
+            "learning_rate": 0.02,
+            "b1": 0.8,
+            "b2": 0.9,
+            "b3": 0.99,
+            "alpha": 2.0,
+            "eps": 1e-6,
+            "eps_root": 1e-8,
+            "weight_decay": 0.1,
+        },
+        ns="contrib",
+    )
+    case("scale_by_ademamix", "scale_by_ademamix", {"b3": 0.5, "alpha": 0.5}, ns="contrib")
+    case("simplified_ademamix", "simplified_ademamix", {"learning_rate": 0.05}, ns="contrib")
+    case(
+        "simplified_ademamix_opts",
+        "simplified_ademamix",
+        {"learning_rate": 0.01, "b1": 0.9, "b2": 0.8, "alpha": 2.0, "eps": 1e-4, "eps_root": 1e-6, "weight_decay": 0.2},
+        ns="contrib",
+    )
+    case("scale_by_simplified_ademamix", "scale_by_simplified_ademamix", {"alpha": 1.0}, ns="contrib")
+    case("adopt", "adopt", {"learning_rate": 0.05}, ns="contrib")
+    case(
+        "adopt_nesterov",
+        "adopt",
+        {"learning_rate": 0.05, "b1": 0.5, "b2": 0.9, "eps": 1e-3, "nesterov": True},
+        ns="contrib",
+    )
+    case("adopt_noclip", "adopt", {"learning_rate": 0.05, "use_clipping": False}, ns="contrib")
+    case("scale_by_adopt", "scale_by_adopt", {"b1": 0.7}, ns="contrib")
+    case("acprop", "acprop", {"learning_rate": 0.05}, ns="contrib")
+    case(
+        "acprop_opts",
+        "acprop",
+        {
+            "learning_rate": 0.05,
+            "b1": 0.5,
+            "b2": 0.9,
+            "eps": 1e-6,
+            "eps_root": 1e-8,
+            "weight_decay": 0.1,
+            "mask": {"s": False, "v": True, "m": True, "t": False},
+        },
+        ns="contrib",
+    )
+    case("scale_by_acprop", "scale_by_acprop", {"b2": 0.5}, ns="contrib")
     case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
     case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
 

@@ -1,0 +1,118 @@
+"""optax.contrib's optimizers over optimtx's rules, with optax's names, argument names and defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch  # noqa: F401  (the doctests use it)
+from torch import Tensor
+
+from optimtx import transforms as _tx
+from optimtx.base import GradientTransformation
+from optimtx.schedules import Schedule
+from optimtx.transforms import (
+    scale_by_acprop,
+    scale_by_ademamix,
+    scale_by_adopt,
+    scale_by_simplified_ademamix,
+)
+from optimtx.transforms.lagged_second_moment import quarter_power
+
+Scalar = float | Tensor
+ScalarOrSchedule = float | Tensor | Schedule
+
+NOT_TRAJECTORIES: tuple[str, ...] = ()  # names with no numbers to compare (helpers, states)
+
+__all__ = [
+    "acprop",
+    "ademamix",
+    "adopt",
+    "scale_by_acprop",
+    "scale_by_ademamix",
+    "scale_by_adopt",
+    "scale_by_simplified_ademamix",
+    "simplified_ademamix",
+]
+
+
+def ademamix(
+    learning_rate: ScalarOrSchedule,
+    b1: Scalar = 0.9,
+    b2: Scalar = 0.999,
+    b3: ScalarOrSchedule = 0.9999,
+    alpha: ScalarOrSchedule = 5.0,
+    eps: Scalar = 1e-08,
+    eps_root: Scalar = 0.0,
+    mu_dtype: Any | None = None,
+    weight_decay: Scalar = 0.0,
+    mask: Any | None = None,
+) -> GradientTransformation:
+    """optax.contrib's ``ademamix``: [`ademamix`][optimtx.ademamix] with optax's argument names.
+
+    Example:
+        >>> tx = ademamix(0.1, alpha=0.0)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init({"w": torch.zeros(1)}))[0]
+        {'w': tensor([-0.1000])}
+    """
+    return _tx.ademamix(learning_rate, (b1, b2, b3), alpha, eps, eps_root, mu_dtype, weight_decay, mask)
+
+
+def simplified_ademamix(
+    learning_rate: ScalarOrSchedule,
+    b1: Scalar = 0.99,
+    b2: Scalar = 0.95,
+    alpha: ScalarOrSchedule = 0.0,
+    eps: Scalar = 1e-08,
+    eps_root: Scalar = 0.0,
+    weight_decay: Scalar = 0.0,
+    mask: Any | None = None,
+) -> GradientTransformation:
+    """optax.contrib's ``simplified_ademamix``.
+
+    Example:
+        >>> tx = simplified_ademamix(0.1, eps=0.0)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init({"w": torch.zeros(1)}))[0]
+        {'w': tensor([-0.1000])}
+    """
+    return _tx.simplified_ademamix(learning_rate, (b1, b2), alpha, eps, eps_root, weight_decay, mask)
+
+
+def adopt(
+    learning_rate: ScalarOrSchedule,
+    b1: Scalar = 0.9,
+    b2: Scalar = 0.9999,
+    eps: Scalar = 1e-06,
+    mu_dtype: Any | None = None,
+    *,
+    nesterov: bool = False,
+    use_clipping: bool = True,
+    clip_value_fn: Callable[[Tensor], Any] = quarter_power,
+) -> GradientTransformation:
+    """optax.contrib's ``adopt``.
+
+    Example:
+        >>> tx = adopt(0.1)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init({"w": torch.zeros(1)}))[0]
+        {'w': tensor([-0.])}
+    """
+    return _tx.adopt(learning_rate, (b1, b2), eps, mu_dtype, nesterov, use_clipping, clip_value_fn)
+
+
+def acprop(
+    learning_rate: ScalarOrSchedule,
+    b1: Scalar = 0.9,
+    b2: Scalar = 0.999,
+    eps: Scalar = 1e-16,
+    eps_root: Scalar = 1e-16,
+    weight_decay: Scalar = 0.0,
+    mask: Any | None = None,
+) -> GradientTransformation:
+    """optax.contrib's ``acprop``.
+
+    Example:
+        >>> tx = acprop(0.1)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init({"w": torch.zeros(1)}))[0]
+        {'w': tensor([-0.2000])}
+    """
+    return _tx.acprop(learning_rate, (b1, b2), eps, eps_root, weight_decay, mask)
