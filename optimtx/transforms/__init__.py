@@ -12,69 +12,16 @@ from optimtx.transforms.axis_accumulators import ScaleBySM3State as ScaleBySM3St
 from optimtx.transforms.axis_accumulators import scale_by_sm3 as scale_by_sm3
 from optimtx.transforms.axis_accumulators import sm3 as sm3
 from optimtx.transforms.decoupled import adamaxw as adamaxw
-from optimtx.transforms.gradient_difference import ScaleByAdanState as ScaleByAdanState
-from optimtx.transforms.gradient_difference import adan as adan
-from optimtx.transforms.gradient_difference import scale_by_adan as scale_by_adan
-from optimtx.transforms.layerwise_moments import ScaleByNovogradState as ScaleByNovogradState
-from optimtx.transforms.layerwise_moments import novograd as novograd
-from optimtx.transforms.layerwise_moments import scale_by_novograd as scale_by_novograd
-from optimtx.transforms.optimistic import ScaleByOptimisticGradientState as ScaleByOptimisticGradientState
-from optimtx.transforms.optimistic import optimistic_gradient_descent as optimistic_gradient_descent
-from optimtx.transforms.optimistic import scale_by_optimistic_gradient as scale_by_optimistic_gradient
-from optimtx.transforms.polyak import polyak_sgd as polyak_sgd
-from optimtx.transforms.polyak import scale_by_polyak as scale_by_polyak
-from optimtx.transforms.sign import SignumState as SignumState
-from optimtx.transforms.sign import scale_by_sign as scale_by_sign
-from optimtx.transforms.sign import scale_by_signum_momentum as scale_by_signum_momentum
-from optimtx.transforms.sign import sign_sgd as sign_sgd
-from optimtx.transforms.sign import signum as signum
-
-__all__ = [
-    "ScaleByAdanState",
-    "ScaleByAmsgradState",
-    "ScaleByBeliefState",
-    "ScaleByNovogradState",
-    "ScaleByOptimisticGradientState",
-    "ScaleBySM3State",
-    "ScaleByYogiState",
-    "SignumState",
-    "adabelief",
-    "adamaxw",
-    "adan",
-    "amsgrad",
-    "novograd",
-    "optimistic_gradient_descent",
-    "polyak_sgd",
-    "scale_by_adan",
-    "scale_by_amsgrad",
-    "scale_by_belief",
-    "scale_by_novograd",
-    "scale_by_optimistic_gradient",
-    "scale_by_polyak",
-    "scale_by_sign",
-    "scale_by_signum_momentum",
-    "scale_by_sm3",
-    "scale_by_yogi",
-    "sign_sgd",
-    "signum",
-    "sm3",
-    "yogi",
-]
-"""
-
-from optimtx.transforms.adaptive import ScaleByAmsgradState as ScaleByAmsgradState
-from optimtx.transforms.adaptive import ScaleByBeliefState as ScaleByBeliefState
-from optimtx.transforms.adaptive import ScaleByYogiState as ScaleByYogiState
-from optimtx.transforms.adaptive import adabelief as adabelief
-from optimtx.transforms.adaptive import amsgrad as amsgrad
-from optimtx.transforms.adaptive import scale_by_amsgrad as scale_by_amsgrad
-from optimtx.transforms.adaptive import scale_by_belief as scale_by_belief
-from optimtx.transforms.adaptive import scale_by_yogi as scale_by_yogi
-from optimtx.transforms.adaptive import yogi as yogi
-from optimtx.transforms.axis_accumulators import ScaleBySM3State as ScaleBySM3State
-from optimtx.transforms.axis_accumulators import scale_by_sm3 as scale_by_sm3
-from optimtx.transforms.axis_accumulators import sm3 as sm3
-from optimtx.transforms.decoupled import adamaxw as adamaxw
+from optimtx.transforms.distance_adaptation import DAdaptAdamWState as DAdaptAdamWState
+from optimtx.transforms.distance_adaptation import DoGState as DoGState
+from optimtx.transforms.distance_adaptation import DoWGState as DoWGState
+from optimtx.transforms.distance_adaptation import ProdigyState as ProdigyState
+from optimtx.transforms.distance_adaptation import dadapt_adamw as dadapt_adamw
+from optimtx.transforms.distance_adaptation import dog as dog
+from optimtx.transforms.distance_adaptation import dowg as dowg
+from optimtx.transforms.distance_adaptation import prodigy as prodigy
+from optimtx.transforms.distance_adaptation import scale_by_dog as scale_by_dog
+from optimtx.transforms.distance_adaptation import scale_by_dowg as scale_by_dowg
 from optimtx.transforms.gradient_difference import ScaleByAdanState as ScaleByAdanState
 from optimtx.transforms.gradient_difference import adan as adan
 from optimtx.transforms.gradient_difference import scale_by_adan as scale_by_adan
@@ -105,6 +52,10 @@ from optimtx.transforms.sign import sign_sgd as sign_sgd
 from optimtx.transforms.sign import signum as signum
 
 __all__ = [
+    "DAdaptAdamWState",
+    "DoGState",
+    "DoWGState",
+    "ProdigyState",
     "ScaleByAcpropState",
     "ScaleByAdanState",
     "ScaleByAdemamixState",
@@ -124,15 +75,128 @@ __all__ = [
     "ademamix",
     "adopt",
     "amsgrad",
+    "dadapt_adamw",
+    "dog",
+    "dowg",
     "novograd",
     "optimistic_gradient_descent",
     "polyak_sgd",
+    "prodigy",
     "scale_by_acprop",
     "scale_by_adan",
     "scale_by_ademamix",
     "scale_by_adopt",
     "scale_by_amsgrad",
     "scale_by_belief",
+    "scale_by_dog",
+    "scale_by_dowg",
+    "scale_by_novograd",
+    "scale_by_optimistic_gradient",
+    "scale_by_polyak",
+    "scale_by_sign",
+    "scale_by_signum_momentum",
+    "scale_by_simplified_ademamix",
+    "scale_by_sm3",
+    "scale_by_yogi",
+    "sign_sgd",
+    "signum",
+    "simplified_ademamix",
+    "sm3",
+    "yogi",
+]
+"""
+
+from optimtx.transforms.adaptive import ScaleByAmsgradState as ScaleByAmsgradState
+from optimtx.transforms.adaptive import ScaleByBeliefState as ScaleByBeliefState
+from optimtx.transforms.adaptive import ScaleByYogiState as ScaleByYogiState
+from optimtx.transforms.adaptive import adabelief as adabelief
+from optimtx.transforms.adaptive import amsgrad as amsgrad
+from optimtx.transforms.adaptive import scale_by_amsgrad as scale_by_amsgrad
+from optimtx.transforms.adaptive import scale_by_belief as scale_by_belief
+from optimtx.transforms.adaptive import scale_by_yogi as scale_by_yogi
+from optimtx.transforms.adaptive import yogi as yogi
+from optimtx.transforms.axis_accumulators import ScaleBySM3State as ScaleBySM3State
+from optimtx.transforms.axis_accumulators import scale_by_sm3 as scale_by_sm3
+from optimtx.transforms.axis_accumulators import sm3 as sm3
+from optimtx.transforms.decoupled import adamaxw as adamaxw
+from optimtx.transforms.distance_adaptation import DAdaptAdamWState as DAdaptAdamWState
+from optimtx.transforms.distance_adaptation import DoGState as DoGState
+from optimtx.transforms.distance_adaptation import DoWGState as DoWGState
+from optimtx.transforms.distance_adaptation import ProdigyState as ProdigyState
+from optimtx.transforms.distance_adaptation import dadapt_adamw as dadapt_adamw
+from optimtx.transforms.distance_adaptation import dog as dog
+from optimtx.transforms.distance_adaptation import dowg as dowg
+from optimtx.transforms.distance_adaptation import prodigy as prodigy
+from optimtx.transforms.distance_adaptation import scale_by_dog as scale_by_dog
+from optimtx.transforms.distance_adaptation import scale_by_dowg as scale_by_dowg
+from optimtx.transforms.gradient_difference import ScaleByAdanState as ScaleByAdanState
+from optimtx.transforms.gradient_difference import adan as adan
+from optimtx.transforms.gradient_difference import scale_by_adan as scale_by_adan
+from optimtx.transforms.lagged_second_moment import ScaleByAcpropState as ScaleByAcpropState
+from optimtx.transforms.lagged_second_moment import ScaleByAdoptState as ScaleByAdoptState
+from optimtx.transforms.lagged_second_moment import acprop as acprop
+from optimtx.transforms.lagged_second_moment import adopt as adopt
+from optimtx.transforms.lagged_second_moment import scale_by_acprop as scale_by_acprop
+from optimtx.transforms.lagged_second_moment import scale_by_adopt as scale_by_adopt
+from optimtx.transforms.layerwise_moments import ScaleByNovogradState as ScaleByNovogradState
+from optimtx.transforms.layerwise_moments import novograd as novograd
+from optimtx.transforms.layerwise_moments import scale_by_novograd as scale_by_novograd
+from optimtx.transforms.mixture_of_emas import ScaleByAdemamixState as ScaleByAdemamixState
+from optimtx.transforms.mixture_of_emas import ScaleBySimplifiedAdEMAMixState as ScaleBySimplifiedAdEMAMixState
+from optimtx.transforms.mixture_of_emas import ademamix as ademamix
+from optimtx.transforms.mixture_of_emas import scale_by_ademamix as scale_by_ademamix
+from optimtx.transforms.mixture_of_emas import scale_by_simplified_ademamix as scale_by_simplified_ademamix
+from optimtx.transforms.mixture_of_emas import simplified_ademamix as simplified_ademamix
+from optimtx.transforms.optimistic import ScaleByOptimisticGradientState as ScaleByOptimisticGradientState
+from optimtx.transforms.optimistic import optimistic_gradient_descent as optimistic_gradient_descent
+from optimtx.transforms.optimistic import scale_by_optimistic_gradient as scale_by_optimistic_gradient
+from optimtx.transforms.polyak import polyak_sgd as polyak_sgd
+from optimtx.transforms.polyak import scale_by_polyak as scale_by_polyak
+from optimtx.transforms.sign import SignumState as SignumState
+from optimtx.transforms.sign import scale_by_sign as scale_by_sign
+from optimtx.transforms.sign import scale_by_signum_momentum as scale_by_signum_momentum
+from optimtx.transforms.sign import sign_sgd as sign_sgd
+from optimtx.transforms.sign import signum as signum
+
+__all__ = [
+    "DAdaptAdamWState",
+    "DoGState",
+    "DoWGState",
+    "ProdigyState",
+    "ScaleByAcpropState",
+    "ScaleByAdanState",
+    "ScaleByAdemamixState",
+    "ScaleByAdoptState",
+    "ScaleByAmsgradState",
+    "ScaleByBeliefState",
+    "ScaleByNovogradState",
+    "ScaleByOptimisticGradientState",
+    "ScaleBySM3State",
+    "ScaleBySimplifiedAdEMAMixState",
+    "ScaleByYogiState",
+    "SignumState",
+    "acprop",
+    "adabelief",
+    "adamaxw",
+    "adan",
+    "ademamix",
+    "adopt",
+    "amsgrad",
+    "dadapt_adamw",
+    "dog",
+    "dowg",
+    "novograd",
+    "optimistic_gradient_descent",
+    "polyak_sgd",
+    "prodigy",
+    "scale_by_acprop",
+    "scale_by_adan",
+    "scale_by_ademamix",
+    "scale_by_adopt",
+    "scale_by_amsgrad",
+    "scale_by_belief",
+    "scale_by_dog",
+    "scale_by_dowg",
     "scale_by_novograd",
     "scale_by_optimistic_gradient",
     "scale_by_polyak",

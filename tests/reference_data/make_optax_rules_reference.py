@@ -158,6 +158,50 @@ def _cases() -> None:
         ns="contrib",
     )
     case("scale_by_acprop", "scale_by_acprop", {"b2": 0.5}, ns="contrib")
+    case("dadapt_adamw", "dadapt_adamw", {}, ns="contrib")
+    case(
+        "dadapt_adamw_opts",
+        "dadapt_adamw",
+        {"learning_rate": 0.5, "betas": (0.8, 0.9), "eps": 1e-6, "estim_lr0": 1e-3, "weight_decay": 0.1},
+        ns="contrib",
+    )
+    case("prodigy", "prodigy", {}, ns="contrib")
+    case(
+        "prodigy_opts",
+        "prodigy",
+        {
+            "learning_rate": 0.5,
+            "betas": (0.8, 0.9),
+            "beta3": 0.7,
+            "eps": 1e-6,
+            "estim_lr0": 1e-3,
+            "estim_lr_coef": 2.0,
+            "weight_decay": 0.1,
+        },
+        ns="contrib",
+    )
+    case("prodigy_safeguard", "prodigy", {"safeguard_warmup": True, "estim_lr0": 1e-2}, ns="contrib")
+    case("dog", "dog", {}, ns="contrib")
+    case(
+        "dog_distance",
+        "dog",
+        {
+            "learning_rate": 0.5,
+            "init_step": ("distance", 0.1),
+            "eps": 1e-6,
+            "weight_decay": 0.1,
+            "mask": {"s": True, "v": False, "m": True, "t": True},
+        },
+        ns="contrib",
+    )
+    case("dog_lr", "dog", {"init_step": ("learning_rate", 0.01)}, ns="contrib")
+    case("dowg", "dowg", {}, ns="contrib")
+    case(
+        "dowg_opts",
+        "dowg",
+        {"learning_rate": 0.5, "init_estim_sq_dist": 0.1, "eps": 1e-6, "weight_decay": 0.1},
+        ns="contrib",
+    )
     case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
     case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
 

@@ -12,6 +12,10 @@ from optimtx import transforms as _tx
 from optimtx.base import GradientTransformation
 from optimtx.schedules import Schedule
 from optimtx.transforms import (
+    DAdaptAdamWState,
+    DoGState,
+    DoWGState,
+    ProdigyState,
     scale_by_acprop,
     scale_by_ademamix,
     scale_by_adopt,
@@ -22,9 +26,22 @@ from optimtx.transforms.lagged_second_moment import quarter_power
 Scalar = float | Tensor
 ScalarOrSchedule = float | Tensor | Schedule
 
-NOT_TRAJECTORIES: tuple[str, ...] = ()  # names with no numbers to compare (helpers, states)
+NOT_TRAJECTORIES: tuple[str, ...] = (
+    "DAdaptAdamWState",
+    "DoGState",
+    "DoWGState",
+    "ProdigyState",
+)  # names with no numbers to compare (helpers, states)
 
 __all__ = [
+    "DAdaptAdamWState",
+    "DoGState",
+    "DoWGState",
+    "ProdigyState",
+    "dadapt_adamw",
+    "dog",
+    "dowg",
+    "prodigy",
     "acprop",
     "ademamix",
     "adopt",
@@ -116,3 +133,78 @@ def acprop(
         {'w': tensor([-0.2000])}
     """
     return _tx.acprop(learning_rate, (b1, b2), eps, eps_root, weight_decay, mask)
+
+
+def dadapt_adamw(
+    learning_rate: ScalarOrSchedule = 1.0,
+    betas: tuple[Scalar, Scalar] = (0.9, 0.999),
+    eps: Scalar = 1e-08,
+    estim_lr0: Scalar = 1e-06,
+    weight_decay: Scalar = 0.0,
+) -> GradientTransformation:
+    """optax.contrib's ``dadapt_adamw``: [`dadapt_adamw`][optimtx.dadapt_adamw] (``update`` needs ``params``).
+
+    Example:
+        >>> tx = dadapt_adamw()
+        >>> p = {"w": torch.ones(1)}
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init(p), p)[0]["w"] < 0
+        tensor([True])
+    """
+    return _tx.dadapt_adamw(learning_rate, betas, eps, estim_lr0, weight_decay)
+
+
+def prodigy(
+    learning_rate: ScalarOrSchedule = 1.0,
+    betas: tuple[Scalar, Scalar] = (0.9, 0.999),
+    beta3: Scalar | None = None,
+    eps: Scalar = 1e-08,
+    estim_lr0: Scalar = 1e-06,
+    estim_lr_coef: Scalar = 1.0,
+    weight_decay: Scalar = 0.0,
+    safeguard_warmup: bool = False,
+) -> GradientTransformation:
+    """optax.contrib's ``prodigy``: [`prodigy`][optimtx.prodigy] (``update`` needs ``params``).
+
+    Example:
+        >>> tx = prodigy()
+        >>> p = {"w": torch.ones(1)}
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init(p), p)[0]["w"] < 0
+        tensor([True])
+    """
+    return _tx.prodigy(learning_rate, betas, beta3, eps, estim_lr0, estim_lr_coef, weight_decay, safeguard_warmup)
+
+
+def dog(
+    learning_rate: ScalarOrSchedule = 1.0,
+    init_step: tuple[str, Scalar] = ("heuristic", 1e-06),
+    eps: Scalar = 1e-08,
+    weight_decay: Scalar | None = None,
+    mask: Any | None = None,
+) -> GradientTransformation:
+    """optax.contrib's ``dog``: [`dog`][optimtx.dog] (``update`` needs ``params``).
+
+    Example:
+        >>> tx = dog(init_step=("distance", 1.0), eps=0.0)
+        >>> p = {"w": torch.zeros(2)}
+        >>> tx.update({"w": torch.tensor([3.0, 4.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.6000, -0.8000])}
+    """
+    return _tx.dog(learning_rate, init_step, eps, weight_decay, mask)
+
+
+def dowg(
+    learning_rate: ScalarOrSchedule = 1.0,
+    init_estim_sq_dist: Scalar | None = None,
+    eps: Scalar = 0.0001,
+    weight_decay: Scalar | None = None,
+    mask: Any | None = None,
+) -> GradientTransformation:
+    """optax.contrib's ``dowg``: [`dowg`][optimtx.dowg] (``update`` needs ``params``).
+
+    Example:
+        >>> tx = dowg(init_estim_sq_dist=1.0, eps=0.0)
+        >>> p = {"w": torch.zeros(2)}
+        >>> tx.update({"w": torch.tensor([3.0, 4.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.6000, -0.8000])}
+    """
+    return _tx.dowg(learning_rate, init_estim_sq_dist, eps, weight_decay, mask)
