@@ -45,7 +45,13 @@ def _extras(case, params, loss, grads):
 
 
 def _kwargs(case) -> dict:
-    return dict(case["kwargs"])
+    """The case's keyword arguments; an optimizer argument ``[name, kwargs]`` is built from ``optimtx.optax``."""
+    kwargs = dict(case["kwargs"])
+    for key in ("base_optimizer", "optimizer", "adv_optimizer"):
+        if key in kwargs:
+            name, inner = kwargs[key]
+            kwargs[key] = getattr(optax, name)(**inner)
+    return kwargs
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -58,6 +64,15 @@ def test_trajectory_matches_optax(case):
     for step, want in enumerate(case["expected"]):
         grads = _tree(case["grads"][step]) if case["source"] == "grads" else grad(params)
         updates, state = tx.update(grads, state, params, **_extras(case, params, loss, grads))
+        for k, v in _tree(case["updates"][step]).items():  # the steps themselves, not only their sums
+            torch.testing.assert_close(
+                updates[k],
+                v,
+                rtol=1e-9,
+                atol=1e-14,
+                equal_nan=True,
+                msg=lambda m, k=k, s=step: f"update {k!r} at step {s}: {m}",
+            )
         params = otx.apply_updates(params, updates)
         for k, v in _tree(want).items():
             torch.testing.assert_close(

@@ -160,4 +160,38 @@ SPECS: list[dict[str, Any]] = [
         needs_params=True,
     ),
     _case("dowg", otx.dowg, {}, needs_params=True),
+    _case("scale_by_cocob", otx.scale_by_cocob, {"alpha": 10.0}, ({"eps": 0.0}, ValueError, "eps"), needs_params=True),
+    _case("cocob", otx.cocob, {"weight_decay": 0.1}, ({"alpha": -1.0}, ValueError, "alpha"), needs_params=True),
+    _case(
+        "scale_by_madgrad",
+        otx.scale_by_madgrad,
+        {"lr": lambda count: 0.1 / (1.0 + count)},
+        ({"momentum": 1.0}, ValueError, "momentum"),
+        needs_params=True,
+    ),
+    _case("madgrad", otx.madgrad, {"lr": 1e-2, "weight_decay": 0.1}, needs_params=True),
+    _case(
+        "momo",
+        with_value(otx.momo),
+        {"lr": 0.5, "weight_decay": 0.1, "adapt_lower_bound": True},
+        ({"beta": 1.0}, ValueError, "beta"),
+        ({"adapt_lower_bound": 1}, TypeError, "adapt_lower_bound"),
+        needs_params=True,
+    ),
+    _case(
+        "momo_adam",
+        with_value(otx.momo_adam),
+        {"lr": 0.5, "adapt_lower_bound": True},
+        ({"betas": (0.9, 1.0)}, ValueError, "b2"),
+        needs_params=True,
+    ),
+    _case(
+        "mechanize",
+        otx.mechanize,
+        {"base_optimizer": otx.adam(1e-2), "num_betas": 3},
+        ({"base_optimizer": "adam"}, TypeError, "base_optimizer"),
+        ({"base_optimizer": otx.sgd(0.1), "num_betas": 0}, ValueError, "num_betas"),
+        needs_params=True,
+        differentiable=False,  # sqrt(v) at v = 0 after the first step (h is 0 there), as in optax
+    ),
 ]

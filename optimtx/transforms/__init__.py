@@ -1,5 +1,4 @@
-"""
-from optimtx.transforms.adaptive import ScaleByAmsgradState as ScaleByAmsgradState
+"""from optimtx.transforms.adaptive import ScaleByAmsgradState as ScaleByAmsgradState
 from optimtx.transforms.adaptive import ScaleByBeliefState as ScaleByBeliefState
 from optimtx.transforms.adaptive import ScaleByYogiState as ScaleByYogiState
 from optimtx.transforms.adaptive import adabelief as adabelief
@@ -118,6 +117,9 @@ from optimtx.transforms.adaptive import yogi as yogi
 from optimtx.transforms.axis_accumulators import ScaleBySM3State as ScaleBySM3State
 from optimtx.transforms.axis_accumulators import scale_by_sm3 as scale_by_sm3
 from optimtx.transforms.axis_accumulators import sm3 as sm3
+from optimtx.transforms.coin_betting import COCOBState as COCOBState
+from optimtx.transforms.coin_betting import cocob as cocob
+from optimtx.transforms.coin_betting import scale_by_cocob as scale_by_cocob
 from optimtx.transforms.decoupled import adamaxw as adamaxw
 from optimtx.transforms.distance_adaptation import DAdaptAdamWState as DAdaptAdamWState
 from optimtx.transforms.distance_adaptation import DoGState as DoGState
@@ -129,6 +131,9 @@ from optimtx.transforms.distance_adaptation import dowg as dowg
 from optimtx.transforms.distance_adaptation import prodigy as prodigy
 from optimtx.transforms.distance_adaptation import scale_by_dog as scale_by_dog
 from optimtx.transforms.distance_adaptation import scale_by_dowg as scale_by_dowg
+from optimtx.transforms.dual_averaging import MadgradState as MadgradState
+from optimtx.transforms.dual_averaging import madgrad as madgrad
+from optimtx.transforms.dual_averaging import scale_by_madgrad as scale_by_madgrad
 from optimtx.transforms.gradient_difference import ScaleByAdanState as ScaleByAdanState
 from optimtx.transforms.gradient_difference import adan as adan
 from optimtx.transforms.gradient_difference import scale_by_adan as scale_by_adan
@@ -141,12 +146,18 @@ from optimtx.transforms.lagged_second_moment import scale_by_adopt as scale_by_a
 from optimtx.transforms.layerwise_moments import ScaleByNovogradState as ScaleByNovogradState
 from optimtx.transforms.layerwise_moments import novograd as novograd
 from optimtx.transforms.layerwise_moments import scale_by_novograd as scale_by_novograd
+from optimtx.transforms.mechanic import MechanicState as MechanicState
+from optimtx.transforms.mechanic import mechanize as mechanize
 from optimtx.transforms.mixture_of_emas import ScaleByAdemamixState as ScaleByAdemamixState
 from optimtx.transforms.mixture_of_emas import ScaleBySimplifiedAdEMAMixState as ScaleBySimplifiedAdEMAMixState
 from optimtx.transforms.mixture_of_emas import ademamix as ademamix
 from optimtx.transforms.mixture_of_emas import scale_by_ademamix as scale_by_ademamix
 from optimtx.transforms.mixture_of_emas import scale_by_simplified_ademamix as scale_by_simplified_ademamix
 from optimtx.transforms.mixture_of_emas import simplified_ademamix as simplified_ademamix
+from optimtx.transforms.model_based_momentum import MomoAdamState as MomoAdamState
+from optimtx.transforms.model_based_momentum import MomoState as MomoState
+from optimtx.transforms.model_based_momentum import momo as momo
+from optimtx.transforms.model_based_momentum import momo_adam as momo_adam
 from optimtx.transforms.optimistic import ScaleByOptimisticGradientState as ScaleByOptimisticGradientState
 from optimtx.transforms.optimistic import optimistic_gradient_descent as optimistic_gradient_descent
 from optimtx.transforms.optimistic import scale_by_optimistic_gradient as scale_by_optimistic_gradient
@@ -159,9 +170,14 @@ from optimtx.transforms.sign import sign_sgd as sign_sgd
 from optimtx.transforms.sign import signum as signum
 
 __all__ = [
+    "COCOBState",
     "DAdaptAdamWState",
     "DoGState",
     "DoWGState",
+    "MadgradState",
+    "MechanicState",
+    "MomoAdamState",
+    "MomoState",
     "ProdigyState",
     "ScaleByAcpropState",
     "ScaleByAdanState",
@@ -182,9 +198,14 @@ __all__ = [
     "ademamix",
     "adopt",
     "amsgrad",
+    "cocob",
     "dadapt_adamw",
     "dog",
     "dowg",
+    "madgrad",
+    "mechanize",
+    "momo",
+    "momo_adam",
     "novograd",
     "optimistic_gradient_descent",
     "polyak_sgd",
@@ -195,8 +216,10 @@ __all__ = [
     "scale_by_adopt",
     "scale_by_amsgrad",
     "scale_by_belief",
+    "scale_by_cocob",
     "scale_by_dog",
     "scale_by_dowg",
+    "scale_by_madgrad",
     "scale_by_novograd",
     "scale_by_optimistic_gradient",
     "scale_by_polyak",

@@ -19,7 +19,13 @@ from optimtx.validation import check_choice, check_finite, check_non_negative, c
 _TINY = torch.finfo(torch.float64).eps
 
 
-def _value(extra: dict[str, Any], who: str) -> Tensor:
+def loss_value(extra: dict[str, Any], who: str) -> Tensor:
+    """The loss passed to ``update`` as ``value=`` (a 0-d tensor); a clear error names ``who`` when it is missing.
+
+    Example:
+        >>> loss_value({"value": torch.tensor(2.0)}, "scale_by_polyak")
+        tensor(2.)
+    """
     if "value" not in extra:
         raise TypeError(f"{who} needs the loss: call update(updates, state, params, value=loss) with a 0-d tensor.")
     value = extra["value"]
@@ -60,7 +66,7 @@ def scale_by_polyak(
     ) -> tuple[Tree, EmptyState]:
         del params
         check_state(state, EmptyState, "scale_by_polyak")
-        value = _value(extra, "scale_by_polyak")
+        value = loss_value(extra, "scale_by_polyak")
         us = check_leaves(updates)
         if not us:
             return {}, state

@@ -21,6 +21,9 @@ SHAPES = {"s": (), "v": (3,), "m": (4, 3), "t": (2, 3, 2)}
 STEPS = 5
 OUT = pathlib.Path(__file__).with_name("optax_rules_reference.json.gz")
 
+# Keyword arguments that name an optimizer: ``(optax name, kwargs)``, built on both sides.
+OPTIMIZER_ARGS = ("base_optimizer", "optimizer", "adv_optimizer")
+
 # (case name, namespace, factory, kwargs, gradient source, extra)
 CASES: list[tuple[str, str, str, dict, str, dict]] = []
 
@@ -202,6 +205,56 @@ def _cases() -> None:
         {"learning_rate": 0.5, "init_estim_sq_dist": 0.1, "eps": 1e-6, "weight_decay": 0.1},
         ns="contrib",
     )
+    case("cocob", "cocob", {}, ns="contrib")
+    case("cocob_opts", "cocob", {"learning_rate": 0.5, "alpha": 10.0, "eps": 1e-3, "weight_decay": 0.1}, ns="contrib")
+    case("scale_by_cocob", "scale_by_cocob", {"alpha": 50.0}, ns="contrib")
+    case("madgrad", "madgrad", {"learning_rate": 0.05}, ns="contrib")
+    case(
+        "madgrad_opts",
+        "madgrad",
+        {"learning_rate": 0.1, "momentum": 0.5, "weight_decay": 0.1, "eps": 1e-4},
+        ns="contrib",
+    )
+    case("scale_by_madgrad", "scale_by_madgrad", {"learning_rate": 0.01, "momentum": 0.0}, ns="contrib")
+    case("momo", "momo", {"learning_rate": 0.5}, source="quadratic", extras=("value",), ns="contrib")
+    case(
+        "momo_adapt",
+        "momo",
+        {"learning_rate": 0.5, "beta": 0.5, "lower_bound": -1.0, "weight_decay": 0.1, "adapt_lower_bound": True},
+        source="quadratic",
+        extras=("value",),
+        ns="contrib",
+    )
+    case("momo_adam", "momo_adam", {"learning_rate": 0.5}, source="quadratic", extras=("value",), ns="contrib")
+    case(
+        "momo_adam_adapt",
+        "momo_adam",
+        {
+            "learning_rate": 0.5,
+            "b1": 0.5,
+            "b2": 0.9,
+            "eps": 1e-4,
+            "lower_bound": -1.0,
+            "weight_decay": 0.1,
+            "adapt_lower_bound": True,
+        },
+        source="quadratic",
+        extras=("value",),
+        ns="contrib",
+    )
+    case("mechanize", "mechanize", {"base_optimizer": ("yogi", {"learning_rate": 0.1})}, ns="contrib")
+    case(
+        "mechanize_opts",
+        "mechanize",
+        {
+            "base_optimizer": ("adabelief", {"learning_rate": 0.05}),
+            "weight_decay": 0.1,
+            "eps": 1e-6,
+            "s_init": 1e-3,
+            "num_betas": 3,
+        },
+        ns="contrib",
+    )
     case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
     case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
 
@@ -242,7 +295,7 @@ def _run(tx, source, params, grads, curvature, target, extra):
 
     p = {k: jnp.asarray(v) for k, v in params.items()}
     state = tx.init(p)
-    trajectory, used = [], []
+    trajectory, used, steps = [], [], []
     for step in range(STEPS):
         kw = {}
         if source == "grads":
@@ -259,7 +312,8 @@ def _run(tx, source, params, grads, curvature, target, extra):
         p = optax.apply_updates(p, updates)
         trajectory.append(_listed(p))
         used.append(_listed(g))
-    return trajectory, used
+        steps.append(_listed(updates))
+    return trajectory, used, steps
 
 
 def main() -> None:
@@ -273,8 +327,12 @@ def main() -> None:
     out = []
     for seed, (name, ns, factory, kwargs, source, extra) in enumerate(CASES):
         module = optax if ns == "optax" else optax.contrib
+        kwargs = dict(kwargs)
+        built = {k: getattr(optax, v[0])(**v[1]) for k, v in kwargs.items() if k in OPTIMIZER_ARGS}
         params, grads, curvature, target = _inputs(seed, extra.get("nan", False), extra.get("drop", ()))
-        trajectory, used = _run(getattr(module, factory)(**kwargs), source, params, grads, curvature, target, extra)
+        trajectory, used, steps = _run(
+            getattr(module, factory)(**{**kwargs, **built}), source, params, grads, curvature, target, extra
+        )
         out.append(
             {
                 "name": name,
@@ -288,6 +346,7 @@ def main() -> None:
                 "curvature": _listed(curvature),
                 "target": _listed(target),
                 "expected": trajectory,
+                "updates": steps,
             }
         )
     meta = {"optax": optax.__version__, "jax": jax.__version__, "steps": STEPS}

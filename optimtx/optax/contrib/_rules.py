@@ -12,13 +12,20 @@ from optimtx import transforms as _tx
 from optimtx.base import GradientTransformation
 from optimtx.schedules import Schedule
 from optimtx.transforms import (
+    COCOBState,
     DAdaptAdamWState,
     DoGState,
     DoWGState,
+    MadgradState,
+    MechanicState,
+    MomoAdamState,
+    MomoState,
     ProdigyState,
+    mechanize,
     scale_by_acprop,
     scale_by_ademamix,
     scale_by_adopt,
+    scale_by_cocob,
     scale_by_simplified_ademamix,
 )
 from optimtx.transforms.lagged_second_moment import quarter_power
@@ -27,13 +34,30 @@ Scalar = float | Tensor
 ScalarOrSchedule = float | Tensor | Schedule
 
 NOT_TRAJECTORIES: tuple[str, ...] = (
+    "COCOBState",
     "DAdaptAdamWState",
     "DoGState",
     "DoWGState",
+    "MadgradState",
+    "MechanicState",
+    "MomoAdamState",
+    "MomoState",
     "ProdigyState",
-)  # names with no numbers to compare (helpers, states)
+)
 
 __all__ = [
+    "COCOBState",
+    "MadgradState",
+    "MechanicState",
+    "MomoAdamState",
+    "MomoState",
+    "cocob",
+    "madgrad",
+    "mechanize",
+    "momo",
+    "momo_adam",
+    "scale_by_cocob",
+    "scale_by_madgrad",
     "DAdaptAdamWState",
     "DoGState",
     "DoWGState",
@@ -208,3 +232,87 @@ def dowg(
         {'w': tensor([-0.6000, -0.8000])}
     """
     return _tx.dowg(learning_rate, init_estim_sq_dist, eps, weight_decay, mask)
+
+
+def cocob(
+    learning_rate: ScalarOrSchedule = 1.0,
+    alpha: Scalar = 100.0,
+    eps: Scalar = 1e-08,
+    weight_decay: Scalar = 0.0,
+    mask: Any | None = None,
+) -> GradientTransformation:
+    """optax.contrib's ``cocob``: [`cocob`][optimtx.cocob] (``update`` needs ``params``).
+
+    Example:
+        >>> tx = cocob()
+        >>> p = {"w": torch.zeros(1)}
+        >>> tx.update({"w": torch.tensor([1.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.0100])}
+    """
+    return _tx.cocob(learning_rate, alpha, eps, weight_decay, mask)
+
+
+def scale_by_madgrad(
+    learning_rate: ScalarOrSchedule, momentum: float = 0.9, eps: float = 1e-06
+) -> GradientTransformation:
+    """optax.contrib's ``scale_by_madgrad``: [`scale_by_madgrad`][optimtx.scale_by_madgrad].
+
+    Example:
+        >>> tx = scale_by_madgrad(1.0, momentum=0.0, eps=0.0)
+        >>> p = {"w": torch.zeros(1)}
+        >>> tx.update({"w": torch.tensor([8.0])}, tx.init(p), p)[0]
+        {'w': tensor([-2.])}
+    """
+    return _tx.scale_by_madgrad(learning_rate, momentum, eps)
+
+
+def madgrad(
+    learning_rate: ScalarOrSchedule, momentum: float = 0.9, weight_decay: float = 0.0, eps: float = 1e-06
+) -> GradientTransformation:
+    """optax.contrib's ``madgrad``: [`madgrad`][optimtx.madgrad] (``update`` needs ``params``).
+
+    Example:
+        >>> tx = madgrad(1.0, momentum=0.0, eps=0.0)
+        >>> p = {"w": torch.zeros(1)}
+        >>> tx.update({"w": torch.tensor([8.0])}, tx.init(p), p)[0]
+        {'w': tensor([-2.])}
+    """
+    return _tx.madgrad(learning_rate, momentum, weight_decay, eps)
+
+
+def momo(
+    learning_rate: ScalarOrSchedule = 1.0,
+    beta: Scalar = 0.9,
+    lower_bound: Scalar = 0.0,
+    weight_decay: Scalar = 0.0,
+    adapt_lower_bound: bool = False,
+) -> GradientTransformation:
+    """optax.contrib's ``momo``: [`momo`][optimtx.momo] (``update`` needs ``params`` and ``value=``).
+
+    Example:
+        >>> tx = momo(0.1)
+        >>> p = {"w": torch.ones(1)}
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init(p), p, value=torch.tensor(1.0))[0]
+        {'w': tensor([-0.2000])}
+    """
+    return _tx.momo(learning_rate, beta, lower_bound, weight_decay, adapt_lower_bound)
+
+
+def momo_adam(
+    learning_rate: ScalarOrSchedule = 0.01,
+    b1: Scalar = 0.9,
+    b2: Scalar = 0.999,
+    eps: Scalar = 1e-08,
+    lower_bound: Scalar = 0.0,
+    weight_decay: Scalar = 0.0,
+    adapt_lower_bound: bool = False,
+) -> GradientTransformation:
+    """optax.contrib's ``momo_adam``: [`momo_adam`][optimtx.momo_adam] (``update`` needs ``params`` and ``value=``).
+
+    Example:
+        >>> tx = momo_adam(0.1)
+        >>> p = {"w": torch.ones(1)}
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init(p), p, value=torch.tensor(1.0))[0]
+        {'w': tensor([-0.1000])}
+    """
+    return _tx.momo_adam(learning_rate, (b1, b2), eps, lower_bound, weight_decay, adapt_lower_bound)
