@@ -194,4 +194,12 @@ SPECS: list[dict[str, Any]] = [
         needs_params=True,
         differentiable=False,  # sqrt(v) at v = 0 after the first step (h is 0 there), as in optax
     ),
+    _case(
+        "schedule_free_wrapper",
+        otx.schedule_free_wrapper,
+        {"base_optimizer": otx.adam(0.1), "lr": 0.1},
+        ({"base_optimizer": otx.sgd(0.1), "lr": 0.1, "b1": 0.0}, ValueError, "b1"),
+        ({"base_optimizer": None, "lr": 0.1}, TypeError, "base_optimizer"),
+        needs_params=True,
+    ),
 ]

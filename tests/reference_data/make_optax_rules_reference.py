@@ -255,6 +255,23 @@ def _cases() -> None:
         },
         ns="contrib",
     )
+    case(
+        "schedule_free",
+        "schedule_free",
+        {"base_optimizer": ("yogi", {"learning_rate": 0.1}), "learning_rate": 0.1},
+        ns="contrib",
+    )
+    case(
+        "schedule_free_opts",
+        "schedule_free",
+        {
+            "base_optimizer": ("adabelief", {"learning_rate": 0.05}),
+            "learning_rate": 0.05,
+            "b1": 0.5,
+            "weight_lr_power": 1.0,
+        },
+        ns="contrib",
+    )
     case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
     case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
 

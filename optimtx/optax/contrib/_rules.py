@@ -46,6 +46,7 @@ NOT_TRAJECTORIES: tuple[str, ...] = (
 )
 
 __all__ = [
+    "schedule_free",
     "COCOBState",
     "MadgradState",
     "MechanicState",
@@ -316,3 +317,22 @@ def momo_adam(
         {'w': tensor([-0.1000])}
     """
     return _tx.momo_adam(learning_rate, (b1, b2), eps, lower_bound, weight_decay, adapt_lower_bound)
+
+
+def schedule_free(
+    base_optimizer: GradientTransformation,
+    learning_rate: ScalarOrSchedule,
+    b1: Scalar = 0.9,
+    weight_lr_power: Scalar = 2.0,
+    state_dtype: Any | None = None,
+) -> GradientTransformation:
+    """optax.contrib's generic ``schedule_free``: [`schedule_free_wrapper`][optimtx.schedule_free_wrapper].
+
+    Example:
+        >>> from optimtx.optax._rules import sign_sgd
+        >>> tx = schedule_free(sign_sgd(1.0), 1.0, b1=0.5)
+        >>> p = {"w": torch.zeros(1)}
+        >>> tx.update({"w": torch.tensor([3.0])}, tx.init(p), p)[0]
+        {'w': tensor([-1.])}
+    """
+    return _tx.schedule_free_wrapper(base_optimizer, learning_rate, b1, weight_lr_power, state_dtype)
