@@ -44,20 +44,29 @@ def _extras(case, params, loss, grads):
     return {k: extras[k] for k in case["extras"]}
 
 
-def _kwargs(case) -> dict:
-    """The case's keyword arguments; an optimizer argument ``[name, kwargs]`` is built from ``optimtx.optax``."""
-    kwargs = dict(case["kwargs"])
-    for key in ("base_optimizer", "optimizer", "adv_optimizer"):
-        if key in kwargs:
+def _kwargs(kwargs: dict, module=optax) -> dict:
+    """Keyword arguments; an optimizer argument ``[name, kwargs]`` is built from ``module`` (a name there)."""
+    kwargs = dict(kwargs)
+    for key in ("base_optimizer", "optimizer", "adv_optimizer", "linesearch"):
+        if kwargs.get(key):
             name, inner = kwargs[key]
-            kwargs[key] = getattr(optax, name)(**inner)
+            kwargs[key] = getattr(module, name)(**inner)
     return kwargs
+
+
+def _build(case) -> otx.GradientTransformation:
+    """The case's transform: its optax name from ``optimtx.optax``, or the torch-style factory the case names
+    (for optax aliases whose optax defaults optimtx does not offer, e.g. ``lbfgs``'s zoom line search)."""
+    if case.get("torch"):
+        name, kwargs = case["torch"]
+        return getattr(otx, name)(**_kwargs(kwargs, otx))
+    module = optax if case["namespace"] == "optax" else contrib
+    return getattr(module, case["factory"])(**_kwargs(case["kwargs"]))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_trajectory_matches_optax(case):
-    module = optax if case["namespace"] == "optax" else contrib
-    tx = getattr(module, case["factory"])(**_kwargs(case))
+    tx = _build(case)
     params = _tree(case["params"])
     loss, grad = _quadratic(case)
     state = tx.init(params)
@@ -91,5 +100,5 @@ def test_reference_covers_every_new_rule():
     from optimtx.optax.contrib import _rules as _contrib_rules
 
     for namespace, rules in (("optax", _rules), ("contrib", _contrib_rules)):
-        covered = {c["factory"] for c in CASES if c["namespace"] == namespace}
+        covered = {c["factory"] for c in CASES if c["namespace"] == namespace and not c.get("torch")}
         assert set(rules.__all__) - covered <= set(rules.NOT_TRAJECTORIES), namespace

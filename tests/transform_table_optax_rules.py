@@ -29,6 +29,24 @@ def with_value(factory: Any) -> Any:
     return build
 
 
+def with_loss(factory: Any) -> Any:
+    """``factory`` whose transform's ``update`` receives ``value``, ``grad`` and ``value_fn`` of ``sum(p**2) / 2``."""
+
+    def loss(params: dict[str, torch.Tensor]) -> torch.Tensor:
+        return sum(0.5 * (p.double() ** 2).sum() for p in params.values())
+
+    def build(**kwargs: Any) -> otx.GradientTransformation:
+        inner = factory(**kwargs)
+
+        def update(updates, state, params=None, **extra):
+            grad = {k: v.detach().clone() for k, v in params.items()}
+            return inner.update(updates, state, params, value=loss(params), grad=grad, value_fn=loss, **extra)
+
+        return otx.GradientTransformation(inner.init, update)
+
+    return build
+
+
 def _case(name: str, factory: Any, kwargs: dict[str, Any], *invalid: tuple, **flags: Any) -> dict[str, Any]:
     return {"name": name, "factory": factory, "kwargs": kwargs, "invalid": tuple(invalid), **flags}
 
@@ -201,5 +219,29 @@ SPECS: list[dict[str, Any]] = [
         ({"base_optimizer": otx.sgd(0.1), "lr": 0.1, "b1": 0.0}, ValueError, "b1"),
         ({"base_optimizer": None, "lr": 0.1}, TypeError, "base_optimizer"),
         needs_params=True,
+    ),
+    _case(
+        "scale_by_lbfgs",
+        otx.scale_by_lbfgs,
+        {"memory_size": 2},
+        ({"memory_size": 0}, ValueError, "memory_size"),
+        needs_params=True,
+    ),
+    _case(
+        "lbfgs",
+        otx.lbfgs,
+        {"lr": 0.1, "scale_init_precond": False},
+        ({"scale_init_precond": "yes"}, TypeError, "scale_init_precond"),
+        needs_params=True,
+    ),
+    _case(
+        "scale_by_backtracking_linesearch",
+        with_loss(otx.scale_by_backtracking_linesearch),
+        {"max_backtracking_steps": 3, "store_grad": True},
+        ({"max_backtracking_steps": -1}, ValueError, "max_backtracking_steps"),
+        ({"max_backtracking_steps": 3, "decrease_factor": 0.0}, ValueError, "decrease_factor"),
+        needs_params=True,
+        compilable=False,
+        differentiable=False,
     ),
 ]

@@ -14,9 +14,18 @@ from optimtx import transforms as _tx
 from optimtx.base import GradientTransformation
 from optimtx.schedules import Schedule
 from optimtx.transforms import (
+    ScaleByAdanState,
+    ScaleByAmsgradState,
+    ScaleByBacktrackingLinesearchState,
+    ScaleByBeliefState,
+    ScaleByLBFGSState,
+    ScaleByNovogradState,
+    ScaleBySM3State,
     scale_by_adan,
     scale_by_amsgrad,
+    scale_by_backtracking_linesearch,
     scale_by_belief,
+    scale_by_lbfgs,
     scale_by_novograd,
     scale_by_optimistic_gradient,
     scale_by_polyak,
@@ -28,9 +37,27 @@ from optimtx.transforms import (
 Scalar = float | Tensor
 ScalarOrSchedule = float | Tensor | Schedule
 
-NOT_TRAJECTORIES: tuple[str, ...] = ()  # names with no numbers to compare (helpers, states)
+NOT_TRAJECTORIES: tuple[str, ...] = (
+    "ScaleByAdanState",
+    "ScaleByAmsgradState",
+    "ScaleByBacktrackingLinesearchState",
+    "ScaleByBeliefState",
+    "ScaleByLBFGSState",
+    "ScaleByNovogradState",
+    "ScaleBySM3State",
+    "scale_by_backtracking_linesearch",  # replayed inside lbfgs chains (torch-style lbfgs: no zoom search)
+)  # names with no numbers to compare (helpers, states)
 
 __all__ = [
+    "ScaleByAdanState",
+    "ScaleByAmsgradState",
+    "ScaleByBacktrackingLinesearchState",
+    "ScaleByBeliefState",
+    "ScaleByLBFGSState",
+    "ScaleByNovogradState",
+    "ScaleBySM3State",
+    "scale_by_backtracking_linesearch",
+    "scale_by_lbfgs",
     "adabelief",
     "adamaxw",
     "adan",

@@ -1,5 +1,4 @@
-"""
-from optimtx.transforms.adaptive import ScaleByAmsgradState as ScaleByAmsgradState
+"""from optimtx.transforms.adaptive import ScaleByAmsgradState as ScaleByAmsgradState
 from optimtx.transforms.adaptive import ScaleByBeliefState as ScaleByBeliefState
 from optimtx.transforms.adaptive import ScaleByYogiState as ScaleByYogiState
 from optimtx.transforms.adaptive import adabelief as adabelief
@@ -171,6 +170,11 @@ from optimtx.transforms.lagged_second_moment import scale_by_adopt as scale_by_a
 from optimtx.transforms.layerwise_moments import ScaleByNovogradState as ScaleByNovogradState
 from optimtx.transforms.layerwise_moments import novograd as novograd
 from optimtx.transforms.layerwise_moments import scale_by_novograd as scale_by_novograd
+from optimtx.transforms.lbfgs import ScaleByLBFGSState as ScaleByLBFGSState
+from optimtx.transforms.lbfgs import lbfgs as lbfgs
+from optimtx.transforms.lbfgs import scale_by_lbfgs as scale_by_lbfgs
+from optimtx.transforms.line_search import ScaleByBacktrackingLinesearchState as ScaleByBacktrackingLinesearchState
+from optimtx.transforms.line_search import scale_by_backtracking_linesearch as scale_by_backtracking_linesearch
 from optimtx.transforms.mechanic import MechanicState as MechanicState
 from optimtx.transforms.mechanic import mechanize as mechanize
 from optimtx.transforms.mixture_of_emas import ScaleByAdemamixState as ScaleByAdemamixState
@@ -211,7 +215,9 @@ __all__ = [
     "ScaleByAdemamixState",
     "ScaleByAdoptState",
     "ScaleByAmsgradState",
+    "ScaleByBacktrackingLinesearchState",
     "ScaleByBeliefState",
+    "ScaleByLBFGSState",
     "ScaleByNovogradState",
     "ScaleByOptimisticGradientState",
     "ScaleBySM3State",
@@ -230,6 +236,7 @@ __all__ = [
     "dadapt_adamw",
     "dog",
     "dowg",
+    "lbfgs",
     "madgrad",
     "mechanize",
     "momo",
@@ -243,10 +250,12 @@ __all__ = [
     "scale_by_ademamix",
     "scale_by_adopt",
     "scale_by_amsgrad",
+    "scale_by_backtracking_linesearch",
     "scale_by_belief",
     "scale_by_cocob",
     "scale_by_dog",
     "scale_by_dowg",
+    "scale_by_lbfgs",
     "scale_by_madgrad",
     "scale_by_novograd",
     "scale_by_optimistic_gradient",

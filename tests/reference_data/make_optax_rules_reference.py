@@ -22,7 +22,7 @@ STEPS = 5
 OUT = pathlib.Path(__file__).with_name("optax_rules_reference.json.gz")
 
 # Keyword arguments that name an optimizer: ``(optax name, kwargs)``, built on both sides.
-OPTIMIZER_ARGS = ("base_optimizer", "optimizer", "adv_optimizer")
+OPTIMIZER_ARGS = ("base_optimizer", "optimizer", "adv_optimizer", "linesearch")
 
 # (case name, namespace, factory, kwargs, gradient source, extra)
 CASES: list[tuple[str, str, str, dict, str, dict]] = []
@@ -272,6 +272,66 @@ def _cases() -> None:
         },
         ns="contrib",
     )
+    case("scale_by_lbfgs", "scale_by_lbfgs", {})
+    case("scale_by_lbfgs_ring", "scale_by_lbfgs", {"memory_size": 3, "scale_init_precond": False})
+    case(
+        "lbfgs_no_search",
+        "lbfgs",
+        {"learning_rate": 0.5, "memory_size": 4, "linesearch": None},
+        source="quadratic",
+        torch=("lbfgs", {"lr": 0.5, "memory_size": 4}),
+    )
+    case(
+        "lbfgs_backtracking",
+        "lbfgs",
+        {"linesearch": ("scale_by_backtracking_linesearch", {"max_backtracking_steps": 15})},
+        source="quadratic",
+        extras=("value", "grad", "value_fn"),
+        torch=("lbfgs", {"linesearch": ("scale_by_backtracking_linesearch", {"max_backtracking_steps": 15})}),
+    )
+    case(
+        "lbfgs_backtracking_opts",
+        "lbfgs",
+        {
+            "learning_rate": 2.0,
+            "memory_size": 3,
+            "linesearch": (
+                "scale_by_backtracking_linesearch",
+                {
+                    "max_backtracking_steps": 4,
+                    "slope_rtol": 0.3,
+                    "decrease_factor": 0.5,
+                    "increase_factor": 3.0,
+                    "max_learning_rate": 2.0,
+                    "atol": 1e-3,
+                    "rtol": 1e-3,
+                    "store_grad": True,
+                },
+            ),
+        },
+        source="quadratic",
+        extras=("value", "grad", "value_fn"),
+        torch=(
+            "lbfgs",
+            {
+                "lr": 2.0,
+                "memory_size": 3,
+                "linesearch": (
+                    "scale_by_backtracking_linesearch",
+                    {
+                        "max_backtracking_steps": 4,
+                        "slope_rtol": 0.3,
+                        "decrease_factor": 0.5,
+                        "increase_factor": 3.0,
+                        "max_learning_rate": 2.0,
+                        "atol": 1e-3,
+                        "rtol": 1e-3,
+                        "store_grad": True,
+                    },
+                ),
+            },
+        ),
+    )
     case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
     case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
 
@@ -345,7 +405,7 @@ def main() -> None:
     for seed, (name, ns, factory, kwargs, source, extra) in enumerate(CASES):
         module = optax if ns == "optax" else optax.contrib
         kwargs = dict(kwargs)
-        built = {k: getattr(optax, v[0])(**v[1]) for k, v in kwargs.items() if k in OPTIMIZER_ARGS}
+        built = {k: getattr(optax, v[0])(**v[1]) for k, v in kwargs.items() if k in OPTIMIZER_ARGS and v}
         params, grads, curvature, target = _inputs(seed, extra.get("nan", False), extra.get("drop", ()))
         trajectory, used, steps = _run(
             getattr(module, factory)(**{**kwargs, **built}), source, params, grads, curvature, target, extra
@@ -358,6 +418,7 @@ def main() -> None:
                 "kwargs": kwargs,
                 "source": source,
                 "extras": list(extra.get("extras", ())),
+                "torch": extra.get("torch"),
                 "params": _listed(params),
                 "grads": used,
                 "curvature": _listed(curvature),
