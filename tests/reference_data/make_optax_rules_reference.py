@@ -393,6 +393,32 @@ def _run(tx, source, params, grads, curvature, target, extra):
     return trajectory, used, steps
 
 
+def _exported(relative: str) -> list[str]:
+    """The ``__all__`` of an optimtx.optax module, read with ``ast`` (this script runs without torch)."""
+    import ast
+
+    tree = ast.parse((pathlib.Path(__file__).parents[2] / relative).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    return []
+
+
+def _signature(obj) -> dict:
+    """Parameter names, kinds and defaults (callables as ``"<callable>"``), or a NamedTuple's fields."""
+    import inspect
+
+    if isinstance(obj, type) and hasattr(obj, "_fields"):
+        return {"fields": list(obj._fields)}
+    params = []
+    for p in inspect.signature(obj).parameters.values():
+        default = None if p.default is p.empty else ("<callable>" if callable(p.default) else p.default)
+        params.append(
+            {"name": p.name, "kind": p.kind.name, "has_default": p.default is not p.empty, "default": default}
+        )
+    return {"parameters": params}
+
+
 def main() -> None:
     import jax
 
@@ -428,8 +454,12 @@ def main() -> None:
             }
         )
     meta = {"optax": optax.__version__, "jax": jax.__version__, "steps": STEPS}
+    signatures = {
+        "optax": {n: _signature(getattr(optax, n)) for n in _exported("optimtx/optax/_rules.py")},
+        "contrib": {n: _signature(getattr(optax.contrib, n)) for n in _exported("optimtx/optax/contrib/_rules.py")},
+    }
     with gzip.open(OUT, "wt") as f:
-        json.dump({"meta": meta, "cases": out}, f)
+        json.dump({"meta": meta, "signatures": signatures, "cases": out}, f)
     print(f"wrote {len(out)} cases to {OUT}")
 
 
