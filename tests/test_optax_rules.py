@@ -25,6 +25,8 @@ NAMES = [("optax", n) for n in _rules.__all__] + [("contrib", n) for n in _contr
 def _same_default(ours, theirs) -> bool:
     if theirs == "<callable>":
         return callable(ours)
+    if theirs == "<transform>":
+        return isinstance(ours, otx.GradientTransformation)
     if isinstance(theirs, list):  # JSON turned optax's tuples into lists
         return isinstance(ours, tuple) and list(ours) == theirs
     return ours == theirs and type(ours) is type(theirs)

@@ -31,10 +31,10 @@ def _quadratic(case):
     c, t = _tree(case["curvature"]), _tree(case["target"])
 
     def loss(p):
-        return sum((0.5 * c[k] * (p[k] - t[k]) ** 2).sum() for k in p)
+        return sum((0.5 * c[k] * (p[k] - t[k]) ** 2 + 0.25 * (p[k] - t[k]) ** 4).sum() for k in p)
 
     def grad(p):
-        return {k: c[k] * (p[k] - t[k]) for k in p}
+        return {k: c[k] * (p[k] - t[k]) + (p[k] - t[k]) ** 3 for k in p}
 
     return loss, grad
 

@@ -21,6 +21,8 @@ from optimtx.transforms import (
     ScaleByLBFGSState,
     ScaleByNovogradState,
     ScaleBySM3State,
+    ScaleByZoomLinesearchState,
+    ZoomLinesearchInfo,
     scale_by_adan,
     scale_by_amsgrad,
     scale_by_backtracking_linesearch,
@@ -32,12 +34,17 @@ from optimtx.transforms import (
     scale_by_sign,
     scale_by_sm3,
     scale_by_yogi,
+    scale_by_zoom_linesearch,
 )
+from optimtx.transforms.lbfgs import DEFAULT_LINESEARCH
 
 Scalar = float | Tensor
 ScalarOrSchedule = float | Tensor | Schedule
 
 NOT_TRAJECTORIES: tuple[str, ...] = (
+    "ScaleByZoomLinesearchState",
+    "ZoomLinesearchInfo",
+    "scale_by_zoom_linesearch",  # replayed inside lbfgs (its default line search)
     "ScaleByAdanState",
     "ScaleByAmsgradState",
     "ScaleByBacktrackingLinesearchState",
@@ -49,6 +56,10 @@ NOT_TRAJECTORIES: tuple[str, ...] = (
 )  # names with no numbers to compare (helpers, states)
 
 __all__ = [
+    "ScaleByZoomLinesearchState",
+    "ZoomLinesearchInfo",
+    "lbfgs",
+    "scale_by_zoom_linesearch",
     "ScaleByAdanState",
     "ScaleByAmsgradState",
     "ScaleByBacktrackingLinesearchState",
@@ -263,3 +274,23 @@ def sm3(learning_rate: Scalar, momentum: Scalar = 0.9) -> GradientTransformation
         {'w': tensor([-0.1000])}
     """
     return _tx.sm3(learning_rate, momentum)
+
+
+def lbfgs(
+    learning_rate: ScalarOrSchedule | None = None,
+    memory_size: int = 10,
+    scale_init_precond: bool = True,
+    linesearch: GradientTransformation | None = DEFAULT_LINESEARCH,
+) -> GradientTransformation:
+    """optax's ``lbfgs``: [`lbfgs`][optimtx.lbfgs]; ``update`` needs ``params``, ``value``, ``grad`` and ``value_fn``.
+
+    Example:
+        >>> import torch
+        >>> loss = lambda p: ((p["w"] - 3.0) ** 2).sum()
+        >>> p = {"w": torch.zeros(1, dtype=torch.float64)}
+        >>> tx = lbfgs()
+        >>> g = {"w": 2 * (p["w"] - 3.0)}
+        >>> tx.update(g, tx.init(p), p, value=loss(p), grad=g, value_fn=loss)[0]
+        {'w': tensor([3.], dtype=torch.float64)}
+    """
+    return _tx.lbfgs(learning_rate, memory_size, scale_init_precond, linesearch)

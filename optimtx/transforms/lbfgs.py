@@ -18,6 +18,7 @@ from optimtx.transforms._moment_rules import squared_norm, vdot
 from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.transforms.scaling import scale, scale_by_learning_rate
 from optimtx.transforms.weight_decay import require_params
+from optimtx.transforms.zoom_line_search import scale_by_zoom_linesearch
 from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.validation import check_bool, check_int_at_least
 
@@ -155,20 +156,24 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
     return GradientTransformation(init, update)
 
 
+# optax's default line search for lbfgs: one pure transform, shared by every call that does not pass one.
+DEFAULT_LINESEARCH = scale_by_zoom_linesearch(max_linesearch_steps=20, initial_guess_strategy="one")
+
+
 def lbfgs(
     lr: Any = None,
     memory_size: int = 10,
     scale_init_precond: bool = True,
-    linesearch: GradientTransformation | None = None,
+    linesearch: GradientTransformation | None = DEFAULT_LINESEARCH,
 ) -> GradientTransformation:
     """L-BFGS: [`scale_by_lbfgs`][optimtx.scale_by_lbfgs], ``-lr`` (-1 if ``lr`` is None), then ``linesearch``.
 
-    A line search such as [`scale_by_backtracking_linesearch`][optimtx.scale_by_backtracking_linesearch]
-    reads the ``value``, ``grad`` and ``value_fn`` extras of ``update``. Unlike optax's ``lbfgs`` (whose
-    default is its zoom line search), the default here is no line search.
+    The default line search is optax's: [`scale_by_zoom_linesearch`][optimtx.scale_by_zoom_linesearch]
+    with 20 evaluations, starting from a step of 1. A line search reads the ``value``, ``grad`` and
+    ``value_fn`` extras of ``update``; ``linesearch=None`` leaves it out.
 
     Example:
-        >>> tx = lbfgs(lr=0.5)
+        >>> tx = lbfgs(lr=0.5, linesearch=None)
         >>> p = {"w": torch.zeros(2)}
         >>> tx.update({"w": torch.tensor([0.3, 0.4])}, tx.init(p), p)[0]
         {'w': tensor([-0.1500, -0.2000])}

@@ -8,7 +8,7 @@ Each case names an optax factory (``optax.<name>`` or ``optax.contrib.<name>``) 
 arguments; tests/test_optax_rules_parity.py builds the same name from ``optimtx.optax`` with the
 same arguments and replays the case. Inputs are float64 trees with leaves of shapes 0-d to 3-d.
 Gradients are either stored (``"grads"``) or, for rules that read the loss (``value`` extras),
-come from the quadratic ``f(p) = sum(0.5 * c * (p - t)**2)`` whose ``c`` and ``t`` are stored.
+come from ``f(p) = sum(0.5 * c * (p - t)**2 + 0.25 * (p - t)**4)``, whose ``c`` and ``t`` are stored.
 """
 
 from __future__ import annotations
@@ -279,7 +279,6 @@ def _cases() -> None:
         "lbfgs",
         {"learning_rate": 0.5, "memory_size": 4, "linesearch": None},
         source="quadratic",
-        torch=("lbfgs", {"lr": 0.5, "memory_size": 4}),
     )
     case(
         "lbfgs_backtracking",
@@ -287,7 +286,6 @@ def _cases() -> None:
         {"linesearch": ("scale_by_backtracking_linesearch", {"max_backtracking_steps": 15})},
         source="quadratic",
         extras=("value", "grad", "value_fn"),
-        torch=("lbfgs", {"linesearch": ("scale_by_backtracking_linesearch", {"max_backtracking_steps": 15})}),
     )
     case(
         "lbfgs_backtracking_opts",
@@ -311,26 +309,39 @@ def _cases() -> None:
         },
         source="quadratic",
         extras=("value", "grad", "value_fn"),
-        torch=(
-            "lbfgs",
-            {
-                "lr": 2.0,
-                "memory_size": 3,
-                "linesearch": (
-                    "scale_by_backtracking_linesearch",
-                    {
-                        "max_backtracking_steps": 4,
-                        "slope_rtol": 0.3,
-                        "decrease_factor": 0.5,
-                        "increase_factor": 3.0,
-                        "max_learning_rate": 2.0,
-                        "atol": 1e-3,
-                        "rtol": 1e-3,
-                        "store_grad": True,
-                    },
-                ),
-            },
-        ),
+    )
+    case("lbfgs_zoom", "lbfgs", {}, source="quadratic", extras=("value", "grad", "value_fn"))
+    case(
+        "lbfgs_zoom_opts",
+        "lbfgs",
+        {
+            "learning_rate": 0.8,
+            "memory_size": 2,
+            "scale_init_precond": False,
+            "linesearch": (
+                "scale_by_zoom_linesearch",
+                {
+                    "max_linesearch_steps": 6,
+                    "max_learning_rate": 1.5,
+                    "tol": 1e-6,
+                    "increase_factor": 3.0,
+                    "slope_rtol": 1e-3,
+                    "curv_rtol": 0.5,
+                    "approx_dec_rtol": None,
+                    "stepsize_precision": 1e-3,
+                    "initial_guess_strategy": "keep",
+                },
+            ),
+        },
+        source="quadratic",
+        extras=("value", "grad", "value_fn"),
+    )
+    case(
+        "lbfgs_zoom_few_steps",
+        "lbfgs",
+        {"linesearch": ("scale_by_zoom_linesearch", {"max_linesearch_steps": 1, "curv_rtol": 0.01})},
+        source="quadratic",
+        extras=("value", "grad", "value_fn"),
     )
     case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
     case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
@@ -368,7 +379,7 @@ def _run(tx, source, params, grads, curvature, target, extra):
     t = {k: jnp.asarray(v) for k, v in target.items()}
 
     def loss(p):
-        return sum(jnp.sum(0.5 * c[k] * (p[k] - t[k]) ** 2) for k in p)
+        return sum(jnp.sum(0.5 * c[k] * (p[k] - t[k]) ** 2 + 0.25 * (p[k] - t[k]) ** 4) for k in p)
 
     p = {k: jnp.asarray(v) for k, v in params.items()}
     state = tx.init(p)
@@ -412,7 +423,11 @@ def _signature(obj) -> dict:
         return {"fields": list(obj._fields)}
     params = []
     for p in inspect.signature(obj).parameters.values():
-        default = None if p.default is p.empty else ("<callable>" if callable(p.default) else p.default)
+        default = None if p.default is p.empty else p.default
+        if isinstance(default, tuple) and any(callable(x) for x in default):
+            default = "<transform>"  # a GradientTransformation, e.g. lbfgs's default line search
+        elif callable(default):
+            default = "<callable>"
         params.append(
             {"name": p.name, "kind": p.kind.name, "has_default": p.default is not p.empty, "default": default}
         )
