@@ -290,7 +290,7 @@ def lbfgs(
         >>> p = {"w": torch.zeros(1, dtype=torch.float64)}
         >>> tx = lbfgs()
         >>> g = {"w": 2 * (p["w"] - 3.0)}
-        >>> tx.update(g, tx.init(p), p, value=loss(p), grad=g, value_fn=loss)[0]
-        {'w': tensor([3.], dtype=torch.float64)}
+        >>> tx.update(g, tx.init(p), p, value=loss(p), grad=g, value_fn=loss)[0]  # step 1 meets both conditions
+        {'w': tensor([1.], dtype=torch.float64)}
     """
     return _tx.lbfgs(learning_rate, memory_size, scale_init_precond, linesearch)
