@@ -25,17 +25,46 @@ with _warnings.catch_warnings():
     _warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
     import torch as _torch  # noqa: F401
 
+from optimtx import _old_paths  # noqa: E402
+
+_old_paths.install()  # before anything else: a module loaded below may still use an old path
+
 from optimtx import schedules as schedules  # noqa: E402
-from optimtx.base import EmptyState as EmptyState  # noqa: E402
-from optimtx.base import GradientTransformation as GradientTransformation  # noqa: E402
-from optimtx.base import apply_updates as apply_updates  # noqa: E402
-from optimtx.base import chain as chain  # noqa: E402
-from optimtx.base import identity as identity  # noqa: E402
 from optimtx.compile import CompiledStep as CompiledStep  # noqa: E402
 from optimtx.compile import FlatLayout as FlatLayout  # noqa: E402
 from optimtx.compile import compile_step as compile_step  # noqa: E402
 from optimtx.compile import compile_update as compile_update  # noqa: E402
-from optimtx.eval_params import eval_params as eval_params  # noqa: E402
+from optimtx.config.builder import build_optim_wrapper as build_optim_wrapper  # noqa: E402
+from optimtx.config.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor  # noqa: E402
+from optimtx.config.explain import ExplainRow as ExplainRow  # noqa: E402
+from optimtx.config.explain import explain as explain  # noqa: E402
+from optimtx.config.multi_constructor import MultiOptimWrapperConstructor as MultiOptimWrapperConstructor  # noqa: E402
+from optimtx.config.paramwise import paramwise as paramwise  # noqa: E402
+from optimtx.config.paramwise import paramwise_labels as paramwise_labels  # noqa: E402
+from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS  # noqa: E402
+from optimtx.config.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS  # noqa: E402
+from optimtx.config.registries import OPTIMIZERS as OPTIMIZERS  # noqa: E402
+from optimtx.config.registries import PARAM_SCHEDULERS as PARAM_SCHEDULERS  # noqa: E402
+from optimtx.config.registries import SCHEDULES as SCHEDULES  # noqa: E402
+from optimtx.config.registries import TRANSFORMS as TRANSFORMS  # noqa: E402
+from optimtx.config.scheduler_builder import build_param_schedulers as build_param_schedulers  # noqa: E402
+from optimtx.core.base import EmptyState as EmptyState  # noqa: E402
+from optimtx.core.base import GradientTransformation as GradientTransformation  # noqa: E402
+from optimtx.core.base import apply_updates as apply_updates  # noqa: E402
+from optimtx.core.base import chain as chain  # noqa: E402
+from optimtx.core.base import identity as identity  # noqa: E402
+from optimtx.core.registry import Registry as Registry  # noqa: E402
+from optimtx.core.state_io import load_state_dict as load_state_dict  # noqa: E402
+from optimtx.core.state_io import state_dict as state_dict  # noqa: E402
+from optimtx.core.warnings import AccumulationBatchNormWarning as AccumulationBatchNormWarning  # noqa: E402
+from optimtx.core.warnings import AccumulationResumeWarning as AccumulationResumeWarning  # noqa: E402
+from optimtx.core.warnings import AccumulationSyncWarning as AccumulationSyncWarning  # noqa: E402
+from optimtx.core.warnings import FrozenParameterWarning as FrozenParameterWarning  # noqa: E402
+from optimtx.core.warnings import LossScalingDisabledWarning as LossScalingDisabledWarning  # noqa: E402
+from optimtx.core.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
+from optimtx.core.warnings import PerGroupTransformWarning as PerGroupTransformWarning  # noqa: E402
+from optimtx.core.warnings import SchedulerOrderWarning as SchedulerOrderWarning  # noqa: E402
+from optimtx.core.warnings import UnmatchedCustomKeyWarning as UnmatchedCustomKeyWarning  # noqa: E402
 
 # -- parameter schedulers (MMEngine names) --
 from optimtx.param_scheduler import ConstantLR as ConstantLR  # noqa: E402
@@ -67,14 +96,6 @@ from optimtx.param_scheduler import ReduceOnPlateauParamScheduler as ReduceOnPla
 from optimtx.param_scheduler import StepLR as StepLR  # noqa: E402
 from optimtx.param_scheduler import StepMomentum as StepMomentum  # noqa: E402
 from optimtx.param_scheduler import StepParamScheduler as StepParamScheduler  # noqa: E402
-from optimtx.param_scheduler import build_param_schedulers as build_param_schedulers  # noqa: E402
-from optimtx.paramwise import paramwise as paramwise  # noqa: E402
-from optimtx.paramwise import paramwise_labels as paramwise_labels  # noqa: E402
-from optimtx.state_io import load_state_dict as load_state_dict  # noqa: E402
-from optimtx.state_io import state_dict as state_dict  # noqa: E402
-from optimtx.step_info import StepInfo as StepInfo  # noqa: E402
-from optimtx.step_info import step_info as step_info  # noqa: E402
-from optimtx.torch_optimizer import TransformOptimizer as TransformOptimizer  # noqa: E402
 from optimtx.transforms.accumulate import AccumulateState as AccumulateState  # noqa: E402
 from optimtx.transforms.accumulate import accumulate as accumulate  # noqa: E402
 from optimtx.transforms.adadelta import ScaleByAdadeltaState as ScaleByAdadeltaState  # noqa: E402
@@ -162,34 +183,17 @@ from optimtx.transforms.trust_ratio import lamb as lamb  # noqa: E402
 from optimtx.transforms.trust_ratio import lars as lars  # noqa: E402
 from optimtx.transforms.trust_ratio import scale_by_trust_ratio as scale_by_trust_ratio  # noqa: E402
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
-from optimtx.warnings import AccumulationBatchNormWarning as AccumulationBatchNormWarning  # noqa: E402
-from optimtx.warnings import AccumulationResumeWarning as AccumulationResumeWarning  # noqa: E402
-from optimtx.warnings import AccumulationSyncWarning as AccumulationSyncWarning  # noqa: E402
-from optimtx.warnings import FrozenParameterWarning as FrozenParameterWarning  # noqa: E402
-from optimtx.warnings import LossScalingDisabledWarning as LossScalingDisabledWarning  # noqa: E402
-from optimtx.warnings import OptimtxWarning as OptimtxWarning  # noqa: E402
-from optimtx.warnings import PerGroupTransformWarning as PerGroupTransformWarning  # noqa: E402
-from optimtx.warnings import SchedulerOrderWarning as SchedulerOrderWarning  # noqa: E402
-from optimtx.warnings import UnmatchedCustomKeyWarning as UnmatchedCustomKeyWarning  # noqa: E402
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper  # noqa: E402
-from optimtx.wrapper.builder import build_optim_wrapper as build_optim_wrapper  # noqa: E402
-from optimtx.wrapper.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor  # noqa: E402
-from optimtx.wrapper.explain import ExplainRow as ExplainRow  # noqa: E402
-from optimtx.wrapper.explain import explain as explain  # noqa: E402
+from optimtx.wrapper.eval_params import eval_params as eval_params  # noqa: E402
 from optimtx.wrapper.fast_step import FusedStepResult as FusedStepResult  # noqa: E402
 from optimtx.wrapper.fast_step import fused_amp_step as fused_amp_step  # noqa: E402
 from optimtx.wrapper.fast_step import supports_fused_amp_step as supports_fused_amp_step  # noqa: E402
 from optimtx.wrapper.loss_scaler import LossScaler as LossScaler  # noqa: E402
-from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor as MultiOptimWrapperConstructor  # noqa: E402
 from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper  # noqa: E402
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict  # noqa: E402
-from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS  # noqa: E402
-from optimtx.wrapper.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS  # noqa: E402
-from optimtx.wrapper.registries import OPTIMIZERS as OPTIMIZERS  # noqa: E402
-from optimtx.wrapper.registries import PARAM_SCHEDULERS as PARAM_SCHEDULERS  # noqa: E402
-from optimtx.wrapper.registries import SCHEDULES as SCHEDULES  # noqa: E402
-from optimtx.wrapper.registries import TRANSFORMS as TRANSFORMS  # noqa: E402
-from optimtx.wrapper.registry import Registry as Registry  # noqa: E402
+from optimtx.wrapper.step_info import StepInfo as StepInfo  # noqa: E402
+from optimtx.wrapper.step_info import step_info as step_info  # noqa: E402
+from optimtx.wrapper.torch_optimizer import TransformOptimizer as TransformOptimizer  # noqa: E402
 
 __all__ = [
     "AccumulateState",

@@ -26,8 +26,8 @@ import torch
 import torch.utils._pytree as pytree
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, apply_updates
-from optimtx.tree import Tree, check_leaves
+from optimtx.core.base import GradientTransformation, Params, Updates, apply_updates
+from optimtx.core.tree import Tree, check_leaves
 
 State = Any
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import optimtx as otx
-from optimtx.wrapper.registries import (
+from optimtx.config.registries import (
     OPTIM_WRAPPER_CONSTRUCTORS,
     OPTIM_WRAPPERS,
     OPTIMIZERS,

@@ -55,7 +55,7 @@ def _positive_int(text: str) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> None:
-    from optimtx.wrapper.explain import explain
+    from optimtx.config.explain import explain
 
     config = load_config(args.config)
     model = build_model(args.model)
@@ -63,8 +63,8 @@ def run_explain(args: argparse.Namespace) -> None:
 
 
 def run_plot_schedule(args: argparse.Namespace) -> None:
+    from optimtx.config.builder import build_optim_wrapper
     from optimtx.viz import plot_param_groups
-    from optimtx.wrapper.builder import build_optim_wrapper
 
     config = load_config(args.config)
     if not config.get("param_scheduler"):

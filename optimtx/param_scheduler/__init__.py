@@ -22,8 +22,6 @@ from __future__ import annotations
 
 from optimtx.param_scheduler.base import INF as INF
 from optimtx.param_scheduler.base import _ParamScheduler as _ParamScheduler
-from optimtx.param_scheduler.build import build_param_schedulers as build_param_schedulers
-from optimtx.param_scheduler.build import build_scheduler_from_cfg as build_scheduler_from_cfg
 from optimtx.param_scheduler.constant import ConstantParamScheduler as ConstantParamScheduler
 from optimtx.param_scheduler.cosine import CosineAnnealingParamScheduler as CosineAnnealingParamScheduler
 from optimtx.param_scheduler.cosine import CosineRestartParamScheduler as CosineRestartParamScheduler
@@ -124,6 +122,4 @@ __all__ = [
     "StepMomentum",
     "StepParamScheduler",
     "_ParamScheduler",
-    "build_param_schedulers",
-    "build_scheduler_from_cfg",
 ]

@@ -7,13 +7,13 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state, has_complex, on_real_view
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state, has_complex, on_real_view
+from optimtx.core.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_non_negative, check_unit_interval
 from optimtx.transforms.kernels import add, decay_add_square
 from optimtx.transforms.optimizers import Hyper, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative, check_unit_interval
 
 
 class ScaleByAdadeltaState(NamedTuple):

@@ -8,12 +8,12 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state, has_complex, on_real_view
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state, has_complex, on_real_view
+from optimtx.core.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_non_negative, is_number
 from optimtx.transforms.kernels import _per_tensor, add_scaled, mul
 from optimtx.transforms.optimizers import Hyper, _negate
-from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative, is_number
 
 
 class ScaleByRpropState(NamedTuple):

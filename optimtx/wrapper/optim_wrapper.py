@@ -22,13 +22,18 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from optimtx.logging import print_log
-from optimtx.step_info import StepInfo
-from optimtx.validation import check_positive_int
-from optimtx.warnings import AccumulationBatchNormWarning, AccumulationResumeWarning, AccumulationSyncWarning, warn_user
+from optimtx.core.logging import print_log
+from optimtx.core.validation import check_positive_int
+from optimtx.core.warnings import (
+    AccumulationBatchNormWarning,
+    AccumulationResumeWarning,
+    AccumulationSyncWarning,
+    warn_user,
+)
 from optimtx.wrapper.fast_step import supports_fused_amp_step
 from optimtx.wrapper.grad_clipping import ClipConfig, clip_grads_, parse_clip_grad
 from optimtx.wrapper.porting import is_per_parameter_state, regroup_per_parameter_state
+from optimtx.wrapper.step_info import StepInfo
 from optimtx.wrapper.step_pipeline import (
     ItemWindow,
     SpikeGuard,
@@ -286,7 +291,7 @@ class OptimWrapper:
         """Set the micro-step count (e.g. on resume) and the total, so the last window is scaled right.
 
         Logs a WARNING on ``logging.getLogger("optimtx")`` when ``init_counts`` is not on a
-        window boundary (and warns once with :class:`~optimtx.warnings.AccumulationResumeWarning`:
+        window boundary (and warns once with :class:`~optimtx.core.warnings.AccumulationResumeWarning`:
         the gradients of that window's earlier micro-batches are not in any checkpoint, so the
         first step after resuming sums fewer micro-batches, each still divided by
         ``accumulative_counts``), and another when ``model`` has BatchNorm layers and

@@ -14,10 +14,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.step_info import StepInfo, make_step_info
 from optimtx.transforms.accumulate import check_num_items
 from optimtx.transforms.spike import SpikeWindow, init_spike_window, spike_decision
 from optimtx.wrapper.fast_step import supports_fused_amp_step
+from optimtx.wrapper.step_info import StepInfo, make_step_info
 
 
 class ItemWindow:

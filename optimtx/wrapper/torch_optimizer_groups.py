@@ -14,13 +14,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import State
-from optimtx.state_tree import iter_nodes
+from optimtx.core.base import State
+from optimtx.core.state_tree import iter_nodes
+from optimtx.core.warnings import PerGroupTransformWarning
 from optimtx.transforms.amp import ScaleByAmpState
 from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.finite import ApplyIfFiniteState
 from optimtx.transforms.hyperparams import InjectHyperparamsState
-from optimtx.warnings import PerGroupTransformWarning
 
 
 def check_grad(p: Tensor, group: int, index: int) -> None:

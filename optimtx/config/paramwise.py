@@ -30,8 +30,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from optimtx.paramwise_rules import DUPLICATE, FROZEN, ParamwiseRules, walk_modules
-from optimtx.warnings import FrozenParameterWarning, UnmatchedCustomKeyWarning, warn_user
+from optimtx.config.paramwise_rules import DUPLICATE, FROZEN, ParamwiseRules, walk_modules
+from optimtx.core.warnings import FrozenParameterWarning, UnmatchedCustomKeyWarning, warn_user
 
 logger = logging.getLogger("optimtx")
 
@@ -69,7 +69,7 @@ def resolve(
 
     A trainable parameter met twice without ``bypass_duplicate`` raises ``ValueError``
     (torch would reject the duplicate in its param groups). Warns
-    (:class:`~optimtx.warnings.UnmatchedCustomKeyWarning`) for custom keys that match nothing.
+    (:class:`~optimtx.core.warnings.UnmatchedCustomKeyWarning`) for custom keys that match nothing.
 
     Example:
         >>> model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
@@ -129,7 +129,7 @@ def log_skipped(decisions: list[ParamDecision]) -> None:
     """One WARNING log line per skip reason, listing the first few parameter names.
 
     Frozen parameters left out are also reported once with ``warnings.warn``
-    (:class:`~optimtx.warnings.FrozenParameterWarning`): a parameter that is unfrozen
+    (:class:`~optimtx.core.warnings.FrozenParameterWarning`): a parameter that is unfrozen
     later will not be trained unless it is added to the optimizer.
     """
     for reason, why in ((FROZEN, "requires_grad=False"), (DUPLICATE, "bypass_duplicate=True")):
@@ -263,8 +263,8 @@ def zero_updates() -> Any:
         >>> tx.update({"w": torch.ones(2)}, tx.init({}))[0]
         {'w': tensor([0., 0.])}
     """
-    from optimtx.base import EmptyState, GradientTransformation
-    from optimtx.tree import zeros_like
+    from optimtx.core.base import EmptyState, GradientTransformation
+    from optimtx.core.tree import zeros_like
 
     def update(updates: Any, state: Any, params: Any = None, **extra: Any) -> Any:
         del params, extra

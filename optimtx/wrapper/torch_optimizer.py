@@ -19,13 +19,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx import function_pickle
-from optimtx.base import GradientTransformation, State, chain, chain_parts, identity
-from optimtx.partial_state import extend_state, merge_state, restore_entries, restrict_state
-from optimtx.state_io import load_state_dict as load_transform_state
-from optimtx.state_io import state_dict as transform_state_dict
-from optimtx.state_tree import iter_nodes
-from optimtx.torch_optimizer_groups import (
+from optimtx.core import function_pickle
+from optimtx.core.base import GradientTransformation, State, chain, chain_parts, identity
+from optimtx.core.partial_state import extend_state, merge_state, restore_entries, restrict_state
+from optimtx.core.state_io import load_state_dict as load_transform_state
+from optimtx.core.state_io import state_dict as transform_state_dict
+from optimtx.core.state_tree import iter_nodes
+from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, set_hyperparams
+from optimtx.transforms.masking import MaskedState, MultiTransformState
+from optimtx.wrapper.torch_optimizer_groups import (
     PICKLED,
     check_grad,
     looks_like_hyperparameter,
@@ -33,8 +35,6 @@ from optimtx.torch_optimizer_groups import (
     schedule_driven,
     warn_if_whole_tree,
 )
-from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, set_hyperparams
-from optimtx.transforms.masking import MaskedState, MultiTransformState
 
 _STATE_KEY = "transform_state"
 _SHARED_KEY = "shared_transform_state"
@@ -465,7 +465,7 @@ def _as_transform(transform: Any) -> GradientTransformation:
     if isinstance(transform, GradientTransformation):
         return transform
     if isinstance(transform, Mapping):
-        from optimtx.wrapper.registries import build_injected_transform
+        from optimtx.config.registries import build_injected_transform
 
         return build_injected_transform(transform)
     raise TypeError(

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.tree import Tree, check_params
+from optimtx.core.tree import Tree, check_params
 
 
 def params_device(params: Mapping[str, Tensor]) -> torch.device | None:
@@ -65,7 +65,7 @@ def is_namedtuple(node: Any) -> bool:
     """Whether ``node`` is a NamedTuple instance (a tuple with ``_fields``).
 
     Example:
-        >>> from optimtx.base import EmptyState
+        >>> from optimtx.core.base import EmptyState
         >>> is_namedtuple(EmptyState()), is_namedtuple((1, 2))
         (True, False)
     """
@@ -135,7 +135,7 @@ def find_one(state: Any, kind: type, what: str) -> Any:
         what: how the error should name the transform that makes such a state.
 
     Example:
-        >>> from optimtx.base import EmptyState
+        >>> from optimtx.core.base import EmptyState
         >>> find_one((torch.ones(1), EmptyState()), EmptyState, "identity()")
         EmptyState()
     """
@@ -179,7 +179,7 @@ def check_state(state: Any, kind: type, who: str) -> None:
     arithmetic, instead of an ``AttributeError`` from deep inside the update.
 
     Example:
-        >>> from optimtx.base import EmptyState
+        >>> from optimtx.core.base import EmptyState
         >>> check_state((), EmptyState, "scale(...)")
         Traceback (most recent call last):
         ...

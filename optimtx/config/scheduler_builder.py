@@ -13,8 +13,8 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from optimtx.core.validation import check_bool, check_int_at_least
 from optimtx.param_scheduler.base import _ParamScheduler, check_optimizer
-from optimtx.validation import check_bool, check_int_at_least
 
 
 def build_scheduler_from_cfg(
@@ -30,14 +30,14 @@ def build_scheduler_from_cfg(
 
     Example:
         >>> import torch
-        >>> from optimtx.wrapper.registries import PARAM_SCHEDULERS
+        >>> from optimtx.config.registries import PARAM_SCHEDULERS
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> cfg = dict(type="MultiStepLR", milestones=[1, 2], convert_to_iter_based=True)
         >>> sched = PARAM_SCHEDULERS.build(cfg, default_args=dict(optimizer=opt, epoch_length=10))
         >>> sched.milestones, sched.by_epoch
         ({10: 1, 20: 1}, False)
     """
-    from optimtx.wrapper.registry import build_from_cfg, merge_cfg, resolve_type
+    from optimtx.core.registry import build_from_cfg, merge_cfg, resolve_type
 
     args = merge_cfg(cfg, registry, default_args)
     args.pop("_scope_", None)  # MMEngine's registry scope: optimtx has one scope, its names are MMEngine's
@@ -150,7 +150,7 @@ def _config_list(cfgs: Any, where: str, epoch_length: int | None) -> list[Any]:
 def _build_list(
     optimizer: Any, items: list[Any], epoch_length: int | None, max_epochs: int | None, max_iters: int | None
 ) -> list[_ParamScheduler]:
-    from optimtx.wrapper.registries import PARAM_SCHEDULERS
+    from optimtx.config.registries import PARAM_SCHEDULERS
 
     default_args: dict[str, Any] = {"optimizer": optimizer}
     if epoch_length is not None:

@@ -11,10 +11,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from optimtx.paramwise import assign_labels, resolve
-from optimtx.paramwise_rules import FROZEN, ParamwiseRules
-from optimtx.wrapper.constructor import first_parameter_name, optimizer_class, transform_hparam
-from optimtx.wrapper.registries import OPTIMIZERS
+from optimtx.config.constructor import first_parameter_name, optimizer_class, transform_hparam
+from optimtx.config.paramwise import assign_labels, resolve
+from optimtx.config.paramwise_rules import FROZEN, ParamwiseRules
+from optimtx.config.registries import OPTIMIZERS
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
         1.weight   norm     0.1  0             norm_decay_mult
         1.bias     norm     0.1  0             norm_decay_mult
     """
-    from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor, named_submodule
+    from optimtx.config.multi_constructor import MultiOptimWrapperConstructor, named_submodule
     from optimtx.wrapper.optim_wrapper import OptimWrapper
     from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
@@ -136,7 +136,7 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             f"torch optimizer, got {type(cfg).__name__}."
         )
     if cfg.get("constructor", "DefaultOptimWrapperConstructor") != "DefaultOptimWrapperConstructor":
-        from optimtx.wrapper.builder import build_optim_wrapper
+        from optimtx.config.builder import build_optim_wrapper
 
         return explain(model, build_optim_wrapper(model, cfg))
     if "optimizer" not in cfg:

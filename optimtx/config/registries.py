@@ -18,8 +18,8 @@ from typing import Any
 
 import torch
 
-from optimtx.param_scheduler.build import build_scheduler_from_cfg
-from optimtx.wrapper.registry import Registry, merge_cfg, resolve_type
+from optimtx.config.scheduler_builder import build_scheduler_from_cfg
+from optimtx.core.registry import Registry, merge_cfg, resolve_type
 from optimtx.wrapper.zero_optimizer import ZeroRedundancyOptimizer
 
 
@@ -183,7 +183,7 @@ def register_optimtx_optimizers(registry: Registry = OPTIMIZERS) -> list[str]:
         True
     """
     names = []
-    for module_name, class_name in (("optimtx.torch_optimizer", "TransformOptimizer"),):
+    for module_name, class_name in (("optimtx.wrapper.torch_optimizer", "TransformOptimizer"),):
         if importlib.util.find_spec(module_name) is None:
             continue
         registry.register_module(module=getattr(importlib.import_module(module_name), class_name), force=True)
@@ -239,10 +239,10 @@ def register_transforms(registry: Registry = TRANSFORMS) -> list[str]:
         >>> {"chain", "clip_by_global_norm"} <= set(TRANSFORMS.module_dict)
         True
     """
-    import optimtx.base
+    import optimtx.core.base
     import optimtx.transforms
 
-    modules = [optimtx.base] + [
+    modules = [optimtx.core.base] + [
         importlib.import_module(f"optimtx.transforms.{info.name}")
         for info in pkgutil.iter_modules(optimtx.transforms.__path__)
     ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS
+from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS
 
 
 def named_submodule(model: nn.Module, name: str) -> nn.Module:
@@ -78,7 +78,7 @@ class MultiOptimWrapperConstructor:
 
     def __call__(self, model: nn.Module) -> Any:
         """Build each entry over its submodule and return them as an ``OptimWrapperDict``."""
-        from optimtx.wrapper.builder import build_optim_wrapper
+        from optimtx.config.builder import build_optim_wrapper
         from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
         submodules = {name: named_submodule(model, name) for name in self.optim_wrapper_cfg}
