@@ -11,10 +11,8 @@ from optimtx.config.registries import (
     OPTIM_WRAPPERS,
     OPTIMIZERS,
     TRANSFORMS,
-    build_nested,
-    public_functions,
-    register_transforms,
 )
+from optimtx.transform_configs import build_nested, public_functions, register_transforms
 
 
 def test_every_torch_optimizer_is_registered_like_mmengine():

@@ -2,3 +2,10 @@
 
 May import: core, transforms, schedules, compile, transform_configs, wrapper (the facade), param_scheduler.
 """
+
+from __future__ import annotations
+
+# The constructors register themselves in OPTIM_WRAPPER_CONSTRUCTORS where they are defined;
+# importing them here fills the registry before any config is built.
+from optimtx.config import constructor as constructor
+from optimtx.config import multi_constructor as multi_constructor

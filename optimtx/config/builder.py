@@ -8,8 +8,6 @@ from typing import Any
 
 from torch import nn
 
-import optimtx.config.constructor
-import optimtx.config.multi_constructor  # noqa: F401  (registers MultiOptimWrapperConstructor)
 from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS
 
 

@@ -17,6 +17,7 @@ from torch import Tensor
 from optimtx.core.tree import global_norm
 from optimtx.core.validation import check_bool, check_non_negative, check_norm_type
 from optimtx.transforms.clipping import clip_coefficient
+from optimtx.transforms.spike import check_spike_args
 
 _ALLOWED_KEYS = {
     "norm": ("max_norm", "norm_type", "error_if_nonfinite", "foreach", "skip_spikes"),
@@ -99,8 +100,6 @@ def parse_skip_spikes(skip_spikes: Any) -> tuple[float, int] | None:
             f"skip_spikes needs the keys ['threshold', 'window'], got {dict(skip_spikes)!r}. "
             "Example: skip_spikes=dict(threshold=4.0, window=50)."
         )
-    from optimtx.transforms.spike import check_spike_args
-
     return check_spike_args(skip_spikes["threshold"], skip_spikes["window"])
 
 

@@ -25,6 +25,7 @@ from optimtx.core.partial_state import extend_state, merge_state, restore_entrie
 from optimtx.core.state_io import load_state_dict as load_transform_state
 from optimtx.core.state_io import state_dict as transform_state_dict
 from optimtx.core.state_tree import iter_nodes
+from optimtx.transform_configs import build_injected_transform
 from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, set_hyperparams
 from optimtx.transforms.masking import MaskedState, MultiTransformState
 from optimtx.wrapper.torch_optimizer_groups import (
@@ -465,8 +466,6 @@ def _as_transform(transform: Any) -> GradientTransformation:
     if isinstance(transform, GradientTransformation):
         return transform
     if isinstance(transform, Mapping):
-        from optimtx.config.registries import build_injected_transform
-
         return build_injected_transform(transform)
     raise TypeError(
         f"transform must be a GradientTransformation or a config dict, got {transform!r}; "
