@@ -29,6 +29,9 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates, apply_updates
 from optimtx.core.tree import Tree, check_leaves
 
+__all__ = ["CompiledStep", "FlatLayout", "compile_step", "compile_update"]
+
+
 State = Any
 
 

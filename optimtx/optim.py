@@ -64,7 +64,7 @@ from optimtx.param_scheduler import StepParamScheduler as StepParamScheduler
 from optimtx.param_scheduler import __all__ as _scheduler_names
 from optimtx.param_scheduler import _ParamScheduler as _ParamScheduler
 
-__all__ += [name for name in _scheduler_names if name != "SCHEDULER_CLASSES"]
-__all__ += ["build_param_schedulers", "build_scheduler_from_cfg"]
+__all__ += _scheduler_names
+__all__ += ["_ParamScheduler", "build_param_schedulers", "build_scheduler_from_cfg"]
 __all__.sort()
 # -- end parameter schedulers --

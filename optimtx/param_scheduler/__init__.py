@@ -1,4 +1,6 @@
-"""Parameter schedulers with MMEngine's names, arguments and step semantics.
+"""Layer 4, parameter schedulers with MMEngine's names, arguments and step semantics (the curves and their stepping).
+
+May import: core (building schedulers from configs is in ``optimtx.config.scheduler_builder``).
 
 Three forms of each schedule: ``*ParamScheduler`` (any ``param_groups`` key, given
 as ``param_name``), ``*LR`` (the learning rate) and ``*Momentum`` (momentum, or
@@ -89,7 +91,6 @@ SCHEDULER_CLASSES: tuple[type, ...] = (
 
 __all__ = [
     "INF",
-    "SCHEDULER_CLASSES",
     "ConstantLR",
     "ConstantMomentum",
     "ConstantParamScheduler",
@@ -121,5 +122,4 @@ __all__ = [
     "StepLR",
     "StepMomentum",
     "StepParamScheduler",
-    "_ParamScheduler",
 ]
