@@ -31,18 +31,18 @@ _old_paths.install()  # before anything else: a module loaded below may still us
 
 # The public surface is declared once, by each layer's ``__all__``; this package re-exports them all.
 from optimtx import compile as _compile  # noqa: E402
-from optimtx import config as _config  # noqa: E402
 from optimtx import core as _core  # noqa: E402
 from optimtx import param_scheduler as _param_scheduler  # noqa: E402
 from optimtx import schedules as schedules  # noqa: E402
-from optimtx import transforms as _transforms  # noqa: E402
-from optimtx import wrapper as _wrapper  # noqa: E402
 from optimtx.compile import *  # noqa: E402, F403
-from optimtx.config import *  # noqa: E402, F403
+from optimtx.config import exports as _config  # noqa: E402
+from optimtx.config.exports import *  # noqa: E402, F403
 from optimtx.core import *  # noqa: E402, F403
 from optimtx.param_scheduler import *  # noqa: E402, F403
-from optimtx.transforms import *  # noqa: E402, F403
-from optimtx.wrapper import *  # noqa: E402, F403
+from optimtx.transforms import exports as _transforms  # noqa: E402
+from optimtx.transforms.exports import *  # noqa: E402, F403
+from optimtx.wrapper import exports as _wrapper  # noqa: E402
+from optimtx.wrapper.exports import *  # noqa: E402, F403
 
 __all__ = sorted(
     {
