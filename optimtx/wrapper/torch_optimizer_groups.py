@@ -155,7 +155,7 @@ def group_defaults(transform: GradientTransformation, n_params: int) -> dict[str
         >>> from optimtx.transforms.hyperparams import inject_hyperparams
         >>> from optimtx.transforms.optimizers import sgd
         >>> group_defaults(inject_hyperparams(sgd)(lr=0.1), 1)
-        {'lr': 0.1, 'momentum': 0.0, 'weight_decay': 0.0}
+        {'lr': 0.1}
     """
     try:
         probe = transform.init({str(i): torch.zeros((), dtype=torch.float64) for i in range(n_params)})
