@@ -10,10 +10,10 @@ from typing import Any
 
 from torch import Tensor
 
-from optimtx import transforms as _tx
-from optimtx.base import GradientTransformation
+from optimtx.core.base import GradientTransformation
 from optimtx.schedules import Schedule
-from optimtx.transforms import (
+from optimtx.transforms import exports as _tx
+from optimtx.transforms.exports import (
     ScaleByAdanState,
     ScaleByAmsgradState,
     ScaleByBacktrackingLinesearchState,

@@ -11,11 +11,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import Updates
-from optimtx.state_tree import check_state, has_complex
+from optimtx.core.base import Updates
+from optimtx.core.state_tree import check_state, has_complex
+from optimtx.core.tree import matched_leaves
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import add, add_scaled, loop_invariant, mul
-from optimtx.tree import matched_leaves
 
 Hyper = float | Tensor
 

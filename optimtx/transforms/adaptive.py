@@ -13,14 +13,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.schedules import Schedule
-from optimtx.state_tree import on_real_view, zero_counter
-from optimtx.transforms._moment_rules import Hyper, debiased, first_moment_estimate, real_grads, root_plus
-from optimtx.transforms.kernels import add, decay_add_square, lerp, mul, to_dtype, to_dtypes_of
-from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import Tree, check_params, leaves, rebuild, zeros_like
-from optimtx.validation import (
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import on_real_view, zero_counter
+from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
+from optimtx.core.validation import (
     check_betas,
     check_bool,
     check_non_negative,
@@ -28,6 +24,10 @@ from optimtx.validation import (
     check_state_dtype,
     check_unit_interval,
 )
+from optimtx.schedules import Schedule
+from optimtx.transforms._moment_rules import Hyper, debiased, first_moment_estimate, real_grads, root_plus
+from optimtx.transforms.kernels import add, decay_add_square, lerp, mul, to_dtype, to_dtypes_of
+from optimtx.transforms.scaling import scale_by_learning_rate
 
 
 def _check_moments(b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:

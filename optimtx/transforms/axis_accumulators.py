@@ -7,12 +7,12 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import on_real_view
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import on_real_view
+from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
+from optimtx.core.validation import check_non_negative, check_unit_interval
 from optimtx.transforms._moment_rules import Hyper, real_grads
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import Tree, check_params, leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative, check_unit_interval
 
 
 class ScaleBySM3State(NamedTuple):

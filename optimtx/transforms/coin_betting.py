@@ -7,16 +7,16 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state
+from optimtx.core.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_non_negative, check_positive
 from optimtx.schedules import Schedule
-from optimtx.state_tree import check_state
 from optimtx.transforms._moment_rules import Hyper
 from optimtx.transforms.kernels import add, mul
 from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights, require_params
-from optimtx.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative, check_positive
 
 
 class COCOBState(NamedTuple):

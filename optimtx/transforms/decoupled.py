@@ -8,13 +8,13 @@ from typing import Any
 import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, chain
+from optimtx.core.base import GradientTransformation, chain
+from optimtx.core.validation import check_betas, check_non_negative
 from optimtx.schedules import Schedule
 from optimtx.transforms.adam import scale_by_adamax
 from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
-from optimtx.validation import check_betas, check_non_negative
 
 Hyper = float | Tensor
 

@@ -12,16 +12,16 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_betas, check_bool, check_choice, check_non_negative, check_positive
 from optimtx.schedules import Schedule
-from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms._moment_rules import Hyper, at_step, scalar_state, squared_norm, vdot
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import add, add_scaled, decay_add_square, mul
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights, require_params
-from optimtx.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_betas, check_bool, check_choice, check_non_negative, check_positive
 
 
 class DAdaptAdamWState(NamedTuple):

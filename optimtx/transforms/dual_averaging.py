@@ -7,15 +7,15 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_non_negative, check_unit_interval
 from optimtx.schedules import Schedule
-from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms._moment_rules import Hyper, at_step, step_factor
 from optimtx.transforms.kernels import add, add_scaled, decay_add_square, lerp
 from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.weight_decay import add_decayed_weights, require_params
-from optimtx.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative, check_unit_interval
 
 
 class MadgradState(NamedTuple):

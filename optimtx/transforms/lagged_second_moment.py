@@ -12,16 +12,16 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import on_real_view, wide_float, zero_counter
+from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
 from optimtx.schedules import Schedule
-from optimtx.state_tree import on_real_view, wide_float, zero_counter
 from optimtx.transforms._moment_rules import Hyper, real_grads, step_factor
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import add, decay_add_square, lerp, mul, to_dtype, to_dtypes_of
 from optimtx.transforms.mixture_of_emas import _decayed
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import Tree, check_params, leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
 
 
 class ScaleByAdoptState(NamedTuple):

@@ -12,15 +12,15 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain, identity
-from optimtx.state_tree import check_state, zero_counter
+from optimtx.core.base import GradientTransformation, Params, Updates, chain, identity
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_int_at_least
 from optimtx.transforms._moment_rules import squared_norm, vdot
 from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.transforms.scaling import scale, scale_by_learning_rate
 from optimtx.transforms.weight_decay import require_params
 from optimtx.transforms.zoom_line_search import scale_by_zoom_linesearch
-from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_int_at_least
 
 
 class ScaleByLBFGSState(NamedTuple):

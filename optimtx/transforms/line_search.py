@@ -16,14 +16,14 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import check_state, select
+from optimtx.core.base import GradientTransformation, Params, Updates
+from optimtx.core.state_tree import check_state, select
+from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_non_negative, check_non_negative_int, check_positive
 from optimtx.transforms._moment_rules import vdot
 from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.transforms.polyak import loss_value
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_non_negative, check_non_negative_int, check_positive
 
 
 class BacktrackingLinesearchInfo(NamedTuple):

@@ -7,13 +7,13 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import check_state, zero_counter
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild
+from optimtx.core.validation import check_int_at_least, check_non_negative, check_positive
 from optimtx.transforms._moment_rules import Hyper, scalar_state, squared_norm, step_factor, vdot
 from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild
-from optimtx.validation import check_int_at_least, check_non_negative, check_positive
 
 
 class MechanicState(NamedTuple):

@@ -7,16 +7,16 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import on_real_view, zero_counter
+from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
+from optimtx.core.validation import check_non_negative, check_state_dtype, check_unit_interval
 from optimtx.schedules import Schedule
-from optimtx.state_tree import on_real_view, zero_counter
 from optimtx.transforms._moment_rules import Hyper, at_step, debiased, real_grads, root_plus
 from optimtx.transforms.kernels import add_scaled, decay_add_square, lerp, to_dtype, to_dtypes_of
 from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
-from optimtx.tree import Tree, check_params, leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative, check_state_dtype, check_unit_interval
 
 
 class ScaleByAdemamixState(NamedTuple):

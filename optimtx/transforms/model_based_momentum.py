@@ -7,16 +7,16 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates
+from optimtx.core.base import GradientTransformation, Params, Updates
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_finite, check_non_negative, check_unit_interval
 from optimtx.schedules import Schedule
-from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms._moment_rules import Hyper, at_step, scalar_state, squared_norm, step_factor, vdot
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import add, add_scaled, decay_add_square, lerp, mul
 from optimtx.transforms.polyak import loss_value
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_finite, check_non_negative, check_unit_interval
 
 # optax compares against float64's machine epsilon (``jnp.finfo(float).eps``) whatever the dtype.
 _TINY = torch.finfo(torch.float64).eps

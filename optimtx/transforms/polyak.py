@@ -7,13 +7,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates, chain, empty_init
-from optimtx.state_tree import check_state
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, chain, empty_init
+from optimtx.core.state_tree import check_state
+from optimtx.core.tree import Tree, check_leaves, rebuild
+from optimtx.core.validation import check_choice, check_finite, check_non_negative, check_positive
 from optimtx.transforms._moment_rules import Hyper
 from optimtx.transforms.kernels import mul
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import Tree, check_leaves, rebuild
-from optimtx.validation import check_choice, check_finite, check_non_negative, check_positive
 
 # optax compares against the machine epsilon of float64 (``jnp.finfo(float).eps``) whatever the dtype.
 _TINY = torch.finfo(torch.float64).eps

@@ -12,9 +12,11 @@ from typing import Any, NamedTuple
 
 import torch
 
-from optimtx.base import GradientTransformation, Params, State, Updates
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, copy_tree, leaves, matched_leaves, rebuild
+from optimtx.core.validation import check_non_negative, check_state_dtype, check_unit_interval
 from optimtx.schedules import Schedule
-from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms._moment_rules import Hyper, at_step
 from optimtx.transforms.schedule_free import (
     ScheduleFreeState,
@@ -26,8 +28,6 @@ from optimtx.transforms.schedule_free import (
     _y_and_z_steps,
 )
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, copy_tree, leaves, matched_leaves, rebuild
-from optimtx.validation import check_non_negative, check_state_dtype, check_unit_interval
 
 
 class ScheduleFreeWrapperState(NamedTuple):

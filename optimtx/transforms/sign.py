@@ -7,14 +7,14 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates, chain, checked_empty_init
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, chain, checked_empty_init
+from optimtx.core.state_tree import check_state, on_real_view
+from optimtx.core.tree import Tree, check_leaves, check_params, leaves, rebuild, zeros_like
+from optimtx.core.validation import check_state_dtype, check_unit_interval
 from optimtx.schedules import Schedule
-from optimtx.state_tree import check_state, on_real_view
 from optimtx.transforms._moment_rules import Hyper, real_grads
 from optimtx.transforms.kernels import lerp, to_dtype, to_dtypes_of
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import Tree, check_leaves, check_params, leaves, rebuild, zeros_like
-from optimtx.validation import check_state_dtype, check_unit_interval
 
 
 def scale_by_sign() -> GradientTransformation:
