@@ -44,13 +44,22 @@ def _extras(case, params, loss, grads):
     return {k: extras[k] for k in case["extras"]}
 
 
+def _optimizer(spec, module=optax):
+    """An optimizer from its spec: ``[name, kwargs]``, ``["contrib.name", kwargs]`` or ``["chain", [specs]]``."""
+    name, inner = spec
+    if name == "chain":
+        return otx.chain(*(_optimizer(s, module) for s in inner))
+    if name.startswith("contrib."):
+        return getattr(contrib, name[len("contrib.") :])(**inner)
+    return getattr(module, name)(**inner)
+
+
 def _kwargs(kwargs: dict, module=optax) -> dict:
-    """Keyword arguments; an optimizer argument ``[name, kwargs]`` is built from ``module`` (a name there)."""
+    """Keyword arguments; optimizer arguments (specs, see ``_optimizer``) are built from ``module``'s names."""
     kwargs = dict(kwargs)
     for key in ("base_optimizer", "optimizer", "adv_optimizer", "linesearch"):
         if kwargs.get(key):
-            name, inner = kwargs[key]
-            kwargs[key] = getattr(module, name)(**inner)
+            kwargs[key] = _optimizer(kwargs[key], module)
     return kwargs
 
 

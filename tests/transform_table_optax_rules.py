@@ -262,4 +262,18 @@ SPECS: list[dict[str, Any]] = [
         compilable=False,
         differentiable=False,
     ),
+    _case("normalize_to_unit_norm", otx.normalize_to_unit_norm, {}),
+    _case(
+        "sam",
+        otx.sam,
+        {
+            "optimizer": otx.adam(0.1),
+            "adv_optimizer": otx.chain(otx.normalize_to_unit_norm(), otx.sgd(0.05)),
+            "sync_period": 3,
+        },
+        ({"optimizer": otx.sgd(0.1), "adv_optimizer": otx.sgd(0.1), "opaque_mode": True}, ValueError, "opaque_mode"),
+        ({"optimizer": otx.sgd(0.1), "adv_optimizer": otx.sgd(0.1), "sync_period": 0}, ValueError, "sync_period"),
+        ({"optimizer": otx.sgd(0.1), "adv_optimizer": "sgd"}, TypeError, "adv_optimizer"),
+        needs_params=True,
+    ),
 ]

@@ -151,6 +151,9 @@ from optimtx.transforms.schedule_free import schedule_free_eval_params as schedu
 from optimtx.transforms.schedule_free import schedule_free_sgd as schedule_free_sgd
 from optimtx.transforms.schedule_free_wrapper import ScheduleFreeWrapperState as ScheduleFreeWrapperState
 from optimtx.transforms.schedule_free_wrapper import schedule_free_wrapper as schedule_free_wrapper
+from optimtx.transforms.sharpness import SAMState as SAMState
+from optimtx.transforms.sharpness import normalize_to_unit_norm as normalize_to_unit_norm
+from optimtx.transforms.sharpness import sam as sam
 from optimtx.transforms.sign import SignumState as SignumState
 from optimtx.transforms.sign import scale_by_sign as scale_by_sign
 from optimtx.transforms.sign import scale_by_signum_momentum as scale_by_signum_momentum
@@ -188,6 +191,7 @@ __all__ = [
     "MomoState",
     "MultiTransformState",
     "ProdigyState",
+    "SAMState",
     "ScaleByAcpropState",
     "ScaleByAdadeltaState",
     "ScaleByAdagradState",
@@ -271,6 +275,7 @@ __all__ = [
     "muon_with_adamw",
     "nadam",
     "named_chain",
+    "normalize_to_unit_norm",
     "novograd",
     "optimistic_gradient_descent",
     "polyak_sgd",
@@ -278,6 +283,7 @@ __all__ = [
     "radam",
     "rmsprop",
     "rprop",
+    "sam",
     "scale",
     "scale_by_acprop",
     "scale_by_adadelta",

@@ -343,6 +343,25 @@ def _cases() -> None:
         source="quadratic",
         extras=("value", "grad", "value_fn"),
     )
+    sgd_like = ("optimistic_gradient_descent", {"learning_rate": 0.1, "beta": 0.0})
+    ascent = (
+        "chain",
+        [("contrib.normalize", {}), ("optimistic_gradient_descent", {"learning_rate": 0.05, "beta": 0.0})],
+    )
+    case("sam", "sam", {"optimizer": sgd_like, "adv_optimizer": ascent}, ns="contrib", steps=6)
+    case(
+        "sam_opts",
+        "sam",
+        {
+            "optimizer": ("yogi", {"learning_rate": 0.1}),
+            "adv_optimizer": ("yogi", {"learning_rate": 0.05}),
+            "sync_period": 3,
+            "reset_state": False,
+        },
+        ns="contrib",
+        steps=7,
+    )
+    case("normalize", "normalize", {}, ns="contrib")
     case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
     case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
 
@@ -352,7 +371,7 @@ def _inputs(seed: int, nan: bool, drop: tuple[str, ...] = ()):
 
     rng = np.random.default_rng(seed)
     params = {k: rng.normal(size=s) for k, s in SHAPES.items()}
-    grads = [{k: rng.normal(size=s) * rng.choice([0.1, 1.0, 10.0]) for k, s in SHAPES.items()} for _ in range(STEPS)]
+    grads = [{k: rng.normal(size=s) * rng.choice([0.1, 1.0, 10.0]) for k, s in SHAPES.items()} for _ in range(8)]
     curvature = {k: rng.uniform(0.5, 2.0, size=s) for k, s in SHAPES.items()}
     target = {k: rng.normal(size=s) for k, s in SHAPES.items()}
     if nan:
@@ -384,7 +403,7 @@ def _run(tx, source, params, grads, curvature, target, extra):
     p = {k: jnp.asarray(v) for k, v in params.items()}
     state = tx.init(p)
     trajectory, used, steps = [], [], []
-    for step in range(STEPS):
+    for step in range(extra.get("steps", STEPS)):
         kw = {}
         if source == "grads":
             g = {k: jnp.asarray(v) for k, v in grads[step].items()}
@@ -434,6 +453,18 @@ def _signature(obj) -> dict:
     return {"parameters": params}
 
 
+def _optimizer(spec):
+    """An optimizer from its spec: ``(name, kwargs)``, ``("contrib.name", kwargs)`` or ``("chain", [specs])``."""
+    import optax
+    import optax.contrib
+
+    name, inner = spec
+    if name == "chain":
+        return optax.chain(*(_optimizer(s) for s in inner))
+    module, name = (optax.contrib, name[len("contrib.") :]) if name.startswith("contrib.") else (optax, name)
+    return getattr(module, name)(**inner)
+
+
 def main() -> None:
     import jax
 
@@ -446,7 +477,7 @@ def main() -> None:
     for seed, (name, ns, factory, kwargs, source, extra) in enumerate(CASES):
         module = optax if ns == "optax" else optax.contrib
         kwargs = dict(kwargs)
-        built = {k: getattr(optax, v[0])(**v[1]) for k, v in kwargs.items() if k in OPTIMIZER_ARGS and v}
+        built = {k: _optimizer(v) for k, v in kwargs.items() if k in OPTIMIZER_ARGS and v}
         params, grads, curvature, target = _inputs(seed, extra.get("nan", False), extra.get("drop", ()))
         trajectory, used, steps = _run(
             getattr(module, factory)(**{**kwargs, **built}), source, params, grads, curvature, target, extra

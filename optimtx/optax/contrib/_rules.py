@@ -8,7 +8,7 @@ from typing import Any
 import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
-from optimtx.core.base import GradientTransformation
+from optimtx.core.base import EmptyState, GradientTransformation
 from optimtx.schedules import Schedule
 from optimtx.transforms import exports as _tx
 from optimtx.transforms.exports import (
@@ -21,7 +21,9 @@ from optimtx.transforms.exports import (
     MomoAdamState,
     MomoState,
     ProdigyState,
+    SAMState,
     mechanize,
+    sam,
     scale_by_acprop,
     scale_by_ademamix,
     scale_by_adopt,
@@ -30,10 +32,14 @@ from optimtx.transforms.exports import (
 )
 from optimtx.transforms.lagged_second_moment import quarter_power
 
+NormalizeState = EmptyState  # optax's name for normalize's (empty) state
+
 Scalar = float | Tensor
 ScalarOrSchedule = float | Tensor | Schedule
 
 NOT_TRAJECTORIES: tuple[str, ...] = (
+    "NormalizeState",
+    "SAMState",
     "COCOBState",
     "DAdaptAdamWState",
     "DoGState",
@@ -46,6 +52,10 @@ NOT_TRAJECTORIES: tuple[str, ...] = (
 )
 
 __all__ = [
+    "NormalizeState",
+    "SAMState",
+    "normalize",
+    "sam",
     "schedule_free",
     "COCOBState",
     "MadgradState",
@@ -336,3 +346,14 @@ def schedule_free(
         {'w': tensor([-1.])}
     """
     return _tx.schedule_free_wrapper(base_optimizer, learning_rate, b1, weight_lr_power, state_dtype)
+
+
+def normalize() -> GradientTransformation:
+    """optax.contrib's ``normalize``: [`normalize_to_unit_norm`][optimtx.normalize_to_unit_norm].
+
+    Example:
+        >>> tx = normalize()
+        >>> tx.update({"w": torch.tensor([3.0, 4.0])}, tx.init({}))[0]
+        {'w': tensor([0.6000, 0.8000])}
+    """
+    return _tx.normalize_to_unit_norm()
