@@ -40,7 +40,7 @@ def _quadratic(case):
 
 
 def _extras(case, params, loss, grads):
-    extras = {"value": loss(params), "grad": grads, "value_fn": loss}
+    extras = {"value": loss(params), "grad": grads, "value_fn": loss, "obj_fn": loss}
     return {k: extras[k] for k in case["extras"]}
 
 
@@ -57,7 +57,7 @@ def _optimizer(spec, module=optax):
 def _kwargs(kwargs: dict, module=optax) -> dict:
     """Keyword arguments; optimizer arguments (specs, see ``_optimizer``) are built from ``module``'s names."""
     kwargs = dict(kwargs)
-    for key in ("base_optimizer", "optimizer", "adv_optimizer", "linesearch"):
+    for key in ("base_optimizer", "optimizer", "adv_optimizer", "linesearch", "hessian_diagonal_fn"):
         if kwargs.get(key):
             kwargs[key] = _optimizer(kwargs[key], module)
     return kwargs

@@ -29,8 +29,9 @@ def with_value(factory: Any) -> Any:
     return build
 
 
-def with_loss(factory: Any) -> Any:
-    """``factory`` whose transform's ``update`` receives ``value``, ``grad`` and ``value_fn`` of ``sum(p**2) / 2``."""
+def with_loss(factory: Any, names: tuple[str, ...] = ("value", "grad", "value_fn")) -> Any:
+    """``factory`` whose ``update`` receives the extras ``names`` (from ``value``, ``grad``, ``value_fn``,
+    ``obj_fn``) for the loss ``sum(p**2) / 2``."""
 
     def loss(params: dict[str, torch.Tensor]) -> torch.Tensor:
         return sum(0.5 * (p.double() ** 2).sum() for p in params.values())
@@ -40,7 +41,8 @@ def with_loss(factory: Any) -> Any:
 
         def update(updates, state, params=None, **extra):
             grad = {k: v.detach().clone() for k, v in params.items()}
-            return inner.update(updates, state, params, value=loss(params), grad=grad, value_fn=loss, **extra)
+            kw = {"value": loss(params), "grad": grad, "value_fn": loss, "obj_fn": loss}
+            return inner.update(updates, state, params, **{k: kw[k] for k in names}, **extra)
 
         return otx.GradientTransformation(inner.init, update)
 
@@ -275,5 +277,21 @@ SPECS: list[dict[str, Any]] = [
         ({"optimizer": otx.sgd(0.1), "adv_optimizer": otx.sgd(0.1), "sync_period": 0}, ValueError, "sync_period"),
         ({"optimizer": otx.sgd(0.1), "adv_optimizer": "sgd"}, TypeError, "adv_optimizer"),
         needs_params=True,
+    ),
+    _case(
+        "sophia",
+        otx.sophia,
+        {"lr": 0.1, "update_interval": 2, "hessian_diagonal_fn": otx.scale_by_sign()},
+        ({"update_interval": 0}, ValueError, "update_interval"),
+        ({"hessian_diagonal_fn": 3}, TypeError, "hessian_diagonal_fn"),
+        needs_params=True,
+    ),
+    _case(
+        "scale_by_sophia_hutchinson",
+        with_loss(otx.scale_by_sophia, ("obj_fn",)),
+        {"update_interval": 1},
+        needs_params=True,
+        compilable=False,
+        differentiable=False,
     ),
 ]

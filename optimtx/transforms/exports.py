@@ -159,6 +159,11 @@ from optimtx.transforms.sign import scale_by_sign as scale_by_sign
 from optimtx.transforms.sign import scale_by_signum_momentum as scale_by_signum_momentum
 from optimtx.transforms.sign import sign_sgd as sign_sgd
 from optimtx.transforms.sign import signum as signum
+from optimtx.transforms.sophia import HutchinsonState as HutchinsonState
+from optimtx.transforms.sophia import SophiaState as SophiaState
+from optimtx.transforms.sophia import hutchinson_estimator_diag_hessian as hutchinson_estimator_diag_hessian
+from optimtx.transforms.sophia import scale_by_sophia as scale_by_sophia
+from optimtx.transforms.sophia import sophia as sophia
 from optimtx.transforms.spike import SkipIfSpikeState as SkipIfSpikeState
 from optimtx.transforms.spike import skip_if_spike as skip_if_spike
 from optimtx.transforms.trust_ratio import ScheduledDecayState as ScheduledDecayState
@@ -182,6 +187,7 @@ __all__ = [
     "DoGState",
     "DoWGState",
     "EmaParamsState",
+    "HutchinsonState",
     "InjectHyperparamsState",
     "LookaheadState",
     "MadgradState",
@@ -223,6 +229,7 @@ __all__ = [
     "ScheduledDecayState",
     "SignumState",
     "SkipIfSpikeState",
+    "SophiaState",
     "TraceState",
     "ZeroNansState",
     "ZoomLinesearchInfo",
@@ -258,6 +265,7 @@ __all__ = [
     "get_ema_params",
     "get_hyperparams",
     "get_slow_params",
+    "hutchinson_estimator_diag_hessian",
     "inject_hyperparams",
     "lamb",
     "lars",
@@ -316,6 +324,7 @@ __all__ = [
     "scale_by_signum_momentum",
     "scale_by_simplified_ademamix",
     "scale_by_sm3",
+    "scale_by_sophia",
     "scale_by_trust_ratio",
     "scale_by_yogi",
     "scale_by_zoom_linesearch",
@@ -330,6 +339,7 @@ __all__ = [
     "simplified_ademamix",
     "skip_if_spike",
     "sm3",
+    "sophia",
     "trace",
     "yogi",
     "zero_nans",

@@ -22,7 +22,7 @@ STEPS = 5
 OUT = pathlib.Path(__file__).with_name("optax_rules_reference.json.gz")
 
 # Keyword arguments that name an optimizer: ``(optax name, kwargs)``, built on both sides.
-OPTIMIZER_ARGS = ("base_optimizer", "optimizer", "adv_optimizer", "linesearch")
+OPTIMIZER_ARGS = ("base_optimizer", "optimizer", "adv_optimizer", "linesearch", "hessian_diagonal_fn")
 
 # (case name, namespace, factory, kwargs, gradient source, extra)
 CASES: list[tuple[str, str, str, dict, str, dict]] = []
@@ -362,6 +362,44 @@ def _cases() -> None:
         steps=7,
     )
     case("normalize", "normalize", {}, ns="contrib")
+    case(
+        "sophia",
+        "sophia",
+        {"learning_rate": 0.05, "update_interval": 2},
+        ns="contrib",
+        source="quadratic",
+        extras=("obj_fn",),
+        steps=6,
+    )
+    case(
+        "sophia_opts",
+        "sophia",
+        {
+            "learning_rate": 0.05,
+            "b1": 0.9,
+            "b2": 0.8,
+            "eps": 1e-4,
+            "weight_decay": 0.1,
+            "gamma": 0.5,
+            "clip_threshold": None,
+            "update_interval": 3,
+        },
+        ns="contrib",
+        source="quadratic",
+        extras=("obj_fn",),
+        steps=7,
+    )
+    case(
+        "sophia_sign_estimator",
+        "sophia",
+        {
+            "learning_rate": 0.05,
+            "clip_threshold": 0.5,
+            "update_interval": 1,
+            "hessian_diagonal_fn": ("scale_by_sign", {}),
+        },
+        ns="contrib",
+    )
     case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
     case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
 
@@ -415,6 +453,8 @@ def _run(tx, source, params, grads, curvature, target, extra):
                 kw["grad"] = g
             if "value_fn" in extra.get("extras", ()):
                 kw["value_fn"] = loss
+            if "obj_fn" in extra.get("extras", ()):
+                kw["obj_fn"] = loss
         updates, state = tx.update(g, state, p, **kw)
         p = optax.apply_updates(p, updates)
         trajectory.append(_listed(p))

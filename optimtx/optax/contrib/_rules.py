@@ -16,12 +16,15 @@ from optimtx.transforms.exports import (
     DAdaptAdamWState,
     DoGState,
     DoWGState,
+    HutchinsonState,
     MadgradState,
     MechanicState,
     MomoAdamState,
     MomoState,
     ProdigyState,
     SAMState,
+    SophiaState,
+    hutchinson_estimator_diag_hessian,
     mechanize,
     sam,
     scale_by_acprop,
@@ -38,6 +41,9 @@ Scalar = float | Tensor
 ScalarOrSchedule = float | Tensor | Schedule
 
 NOT_TRAJECTORIES: tuple[str, ...] = (
+    "HutchinsonState",
+    "SophiaState",
+    "hutchinson_estimator_diag_hessian",  # replayed inside sophia (exact on the separable test loss)
     "NormalizeState",
     "SAMState",
     "COCOBState",
@@ -52,6 +58,10 @@ NOT_TRAJECTORIES: tuple[str, ...] = (
 )
 
 __all__ = [
+    "HutchinsonState",
+    "SophiaState",
+    "hutchinson_estimator_diag_hessian",
+    "sophia",
     "NormalizeState",
     "SAMState",
     "normalize",
@@ -357,3 +367,47 @@ def normalize() -> GradientTransformation:
         {'w': tensor([0.6000, 0.8000])}
     """
     return _tx.normalize_to_unit_norm()
+
+
+_HUTCHINSON = hutchinson_estimator_diag_hessian()
+
+
+def sophia(
+    learning_rate: ScalarOrSchedule,
+    b1: Scalar = 0.965,
+    b2: Scalar = 0.99,
+    eps: Scalar = 1e-08,
+    weight_decay: Scalar = 0.0001,
+    weight_decay_mask: Any | None = None,
+    gamma: Scalar = 0.01,
+    clip_threshold: Scalar | None = 1.0,
+    update_interval: int = 10,
+    hessian_diagonal_fn: GradientTransformation = _HUTCHINSON,
+    mu_dtype: Any | None = None,
+    verbose: bool = False,
+    print_win_rate_every_n_steps: int = 0,
+) -> GradientTransformation:
+    """optax.contrib's ``sophia``: [`sophia`][optimtx.sophia]; ``update`` needs ``params`` and ``obj_fn=``.
+
+    ``verbose`` and ``print_win_rate_every_n_steps`` are accepted and print nothing (optimtx
+    never prints per step).
+
+    Example:
+        >>> tx = sophia(0.1, weight_decay=0.0)
+        >>> p = {"w": torch.tensor([1.0])}
+        >>> tx.update({"w": torch.tensor([0.5])}, tx.init(p), p, obj_fn=lambda q: (q["w"] ** 2).sum())[0]
+        {'w': tensor([-0.1000])}
+    """
+    del verbose, print_win_rate_every_n_steps
+    return _tx.sophia(
+        learning_rate,
+        (b1, b2),
+        eps,
+        weight_decay,
+        weight_decay_mask,
+        gamma,
+        clip_threshold,
+        update_interval,
+        hessian_diagonal_fn,
+        mu_dtype,
+    )
