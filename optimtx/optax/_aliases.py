@@ -17,6 +17,7 @@ from optimtx.optax._blocks import (
     scale_by_adam,
     scale_by_learning_rate,
     scale_by_lion,
+    scale_by_radam,
     scale_by_rms,
     scale_by_rss,
     scale_by_stddev,
@@ -186,4 +187,21 @@ def rmsprop(
     return chain(*blocks, *([] if momentum is None else [trace(momentum, nesterov)]))
 
 
-__all__ = ["adadelta", "adagrad", "adam", "adamax", "adamw", "lamb", "lars", "lion", "nadam", "rmsprop", "sgd"]
+def radam(
+    learning_rate: LearningRate,
+    b1: Hyper = 0.9,
+    b2: Hyper = 0.999,
+    eps: Hyper = 1e-8,
+    eps_root: Hyper = 0.0,
+    threshold: Hyper = 5.0,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    """optax's ``radam``: ``scale_by_radam`` (optax's form) then ``-learning_rate``."""
+    radam_block = scale_by_radam(b1, b2, eps, eps_root, threshold, nesterov=nesterov)
+    return chain(radam_block, scale_by_learning_rate(learning_rate))
+        scale_by_radam(b1, b2, eps, eps_root, threshold, nesterov=nesterov), scale_by_learning_rate(learning_rate)
+    )
+
+
+__all__ = ["radam", "adadelta", "adagrad", "adam", "adamax", "adamw", "lamb", "lars", "lion", "nadam", "rmsprop", "sgd"]

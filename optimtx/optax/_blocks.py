@@ -30,6 +30,7 @@ from optimtx.transforms.lion import scale_by_lion as _scale_by_lion
 from optimtx.transforms.momentum import trace as _trace
 from optimtx.transforms.noise import add_noise as _add_noise
 from optimtx.transforms.per_example import per_example_global_norm_clip, per_example_layer_norm_clip
+from optimtx.transforms.radam import scale_by_radam as _scale_by_radam
 from optimtx.transforms.trust_ratio import scale_by_trust_ratio as _scale_by_trust_ratio
 from optimtx.transforms.weight_decay import add_decayed_weights as _add_decayed_weights
 
@@ -189,6 +190,7 @@ __all__ = [
     "scale_by_lion",
     "scale_by_param_block_norm",
     "scale_by_param_block_rms",
+    "scale_by_radam",
     "scale_by_rms",
     "scale_by_rss",
     "scale_by_schedule",
@@ -197,3 +199,18 @@ __all__ = [
     "trace",
     "zero_nans",
 ]
+
+
+def scale_by_radam(
+    b1: Hyper = 0.9,
+    b2: Hyper = 0.999,
+    eps: Hyper = 1e-8,
+    eps_root: Hyper = 0.0,
+    threshold: Hyper = 5.0,
+    *,
+    nesterov: bool = False,
+) -> GradientTransformation:
+    """optax's ``scale_by_radam`` (``eps`` after the bias correction); ``nesterov=True`` is not supported."""
+    if nesterov is not False:
+        raise ValueError(f"nesterov={nesterov!r} is not supported by optimtx.optax's scale_by_radam/radam; pass False.")
+    return _scale_by_radam(b1, b2, eps, threshold=threshold, eps_after_correction=True, eps_root=eps_root)

@@ -6,7 +6,8 @@ file, so neither needs JAX. Run by hand with optax installed (CPU is enough):
     /work/venv-jax/bin/python tests/reference_data/make_optax_api.py
 
 For every public name of ``optax``, ``optax.contrib``, ``optax.schedules``, ``optax.projections``
-and ``optax.tree_utils`` it stores the kind (function, class, module, other) and, for callables,
+and ``optax.tree_utils`` it stores (and writes the names alone to optimtx/optax/_optax_names.py, which the
+coverage table reads) the kind (function, class, module, other) and, for callables,
 each parameter's name, kind and default (JSON value when it is a plain number, string, bool,
 None or tuple of those; otherwise ``{"repr": ...}``).
 """
@@ -16,8 +17,10 @@ from __future__ import annotations
 import inspect
 import json
 import pathlib
+import re
 
 OUT = pathlib.Path(__file__).with_name("optax_api.json")
+NAMES_MODULE = pathlib.Path(__file__).parents[2] / "optimtx" / "optax" / "_optax_names.py"
 MODULES = ("optax", "optax.contrib", "optax.schedules", "optax.projections", "optax.tree_utils")
 
 
@@ -26,7 +29,7 @@ def _plain(value: object) -> object:
         return value
     if isinstance(value, tuple) and all(_plain(v) == v for v in value):
         return list(value)
-    return {"repr": repr(value)}
+    return {"repr": re.sub(r" at 0x[0-9a-f]+", "", repr(value))}
 
 
 def _signature(obj: object) -> list[dict] | None:
@@ -74,6 +77,18 @@ def main() -> None:
 
     data = {"optax": optax.__version__, "modules": {m: describe(m) for m in MODULES}}
     OUT.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    lines = [
+        f'"""optax {optax.__version__}\'s public names per module (from tests/reference_data/make_optax_api.py)."""',
+        "",
+        "OPTAX_VERSION = " + json.dumps(optax.__version__),
+        "OPTAX_NAMES: dict[str, tuple[str, ...]] = {",
+    ]
+    for module, names in data["modules"].items():
+        lines.append(f"    {json.dumps(module)}: (")
+        lines.extend(f"        {json.dumps(n)}," for n in names)
+        lines.append("    ),")
+    lines.append("}")
+    NAMES_MODULE.write_text("\n".join(lines) + "\n")
     print(f"wrote {sum(len(v) for v in data['modules'].values())} names to {OUT}")
 
 
