@@ -200,8 +200,6 @@ def radam(
     """optax's ``radam``: ``scale_by_radam`` (optax's form) then ``-learning_rate``."""
     radam_block = scale_by_radam(b1, b2, eps, eps_root, threshold, nesterov=nesterov)
     return chain(radam_block, scale_by_learning_rate(learning_rate))
-        scale_by_radam(b1, b2, eps, eps_root, threshold, nesterov=nesterov), scale_by_learning_rate(learning_rate)
-    )
 
 
 __all__ = ["radam", "adadelta", "adagrad", "adam", "adamax", "adamw", "lamb", "lars", "lion", "nadam", "rmsprop", "sgd"]
