@@ -12,14 +12,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, InitFn, UpdateFn, apply_updates, chain, identity
+from optimtx.base import EmptyState, GradientTransformation, InitFn, UpdateFn, apply_updates, identity
+from optimtx.base import chain as _chain
 from optimtx.optax.tree_utils import tree_bias_correction as bias_correction
 from optimtx.optax.tree_utils import tree_update_infinity_moment as update_infinity_moment
 from optimtx.optax.tree_utils import tree_update_moment as update_moment
 from optimtx.optax.tree_utils import tree_update_moment_per_elem_norm as update_moment_per_elem_norm
 from optimtx.schedules import Schedule
 from optimtx.transforms.freezing import set_to_zero
-from optimtx.transforms.named_chain import named_chain
+from optimtx.transforms.named_chain import named_chain as _named_chain
 from optimtx.transforms.param_copies import incremental_update, periodic_update
 from optimtx.transforms.wrapping import stateless, stateless_with_tree_map, with_extra_args_support
 from optimtx.tree import global_norm as _global_norm
@@ -34,6 +35,30 @@ OptState = Any
 ScalarOrSchedule = float | Tensor | Schedule
 MaskOrFn = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]] | None
 ShouldSkipUpdateFunction = Callable[[Updates, Tensor, Params | None], tuple[Tensor, Any]]
+
+
+def chain(*args: GradientTransformation) -> GradientTransformation:
+    """optax's ``chain``: the transforms one after the other (see [`chain`][optimtx.chain]).
+
+    Example:
+        >>> import torch
+        >>> tx = chain(identity(), identity())
+        >>> tx.update({"w": torch.ones(1)}, tx.init({"w": torch.ones(1)}))[0]
+        {'w': tensor([1.])}
+    """
+    return _chain(*args)
+
+
+def named_chain(*args: tuple[str, GradientTransformation]) -> GradientTransformation:
+    """optax's ``named_chain``: ``(name, transform)`` pairs, the state a dict by name.
+
+    Example:
+        >>> import torch
+        >>> tx = named_chain(("a", identity()))
+        >>> list(tx.init({"w": torch.ones(1)}))
+        ['a']
+    """
+    return _named_chain(*args)
 
 
 def init_empty_state(params: Params) -> EmptyState:

@@ -83,7 +83,7 @@ def scale_by_adam(
 
 
 def scale_by_lion(
-    b1: Hyper = 0.9, b2: Hyper = 0.99, mu_dtype: Dtype = None, mode: str = "hard", smooth_beta: Hyper = 1.0
+    b1: Hyper = 0.9, b2: Hyper = 0.99, mu_dtype: Dtype = None, *, mode: str = "hard", smooth_beta: Hyper = 1.0
 ) -> GradientTransformation:
     """optax's ``scale_by_lion`` (see [`scale_by_lion`][optimtx.scale_by_lion])."""
     return _scale_by_lion(b1, b2, mu_dtype, mode=mode, smooth_beta=smooth_beta)
