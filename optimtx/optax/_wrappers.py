@@ -17,7 +17,7 @@ from optimtx.transforms.freezing import as_mask, freeze, selective_transform
 from optimtx.transforms.monitoring import measure_with_ema, monitor, snapshot
 from optimtx.transforms.wrapping import flatten
 from optimtx.tree import Tree, check_leaves
-from optimtx.validation import check_positive_int
+from optimtx.validation import check_bool, check_positive_int
 
 
 def _no_extra_masking(mask_compatible_extra_args: bool) -> None:
@@ -111,8 +111,10 @@ class MultiSteps:
     """optax's ``MultiSteps``: accumulate ``every_k_schedule`` gradients, then run ``opt`` once on their mean (or sum).
 
     Built on [`accumulate`][optimtx.accumulate]; its state is [`AccumulateState`][optimtx.AccumulateState]
-    (``mini_step``, ``gradient_step``, ``acc_grads``, ``inner_state``). ``every_k_schedule`` must be an int;
-    ``should_skip_update_fn`` and a non-default ``accumulator_dtype`` are not supported.
+    (``mini_step``, ``gradient_step``, ``acc_grads``, ``inner_state``). The window's sum is kept in
+    ``accumulator_dtype`` (float32 by default, as optax; ``None``: the parameters' dtype) and divided by ``k``
+    at the end (optax keeps a running mean: the same value up to rounding). ``every_k_schedule`` must be an
+    int; ``should_skip_update_fn`` is not supported.
 
     Example:
         >>> import optimtx.optax as optax
@@ -129,19 +131,15 @@ class MultiSteps:
         every_k_schedule: int,
         use_grad_mean: bool = True,
         should_skip_update_fn: Callable[..., Any] | None = None,
-        accumulator_dtype: torch.dtype | None = None,
+        accumulator_dtype: torch.dtype | None = torch.float32,
     ) -> None:
         if callable(every_k_schedule):
             raise ValueError("MultiSteps: a schedule for every_k_schedule is not supported; pass an int >= 1.")
         if should_skip_update_fn is not None:
             raise ValueError("MultiSteps: should_skip_update_fn is not supported; wrap opt in apply_if_finite instead.")
-        if accumulator_dtype not in (None, torch.float32):
-            raise ValueError(
-                f"MultiSteps: accumulator_dtype={accumulator_dtype!r} is not supported (the sum is kept "
-                "in the parameters' dtype)."
-            )
         self.inner_opt = opt
-        self._tx = accumulate(opt, check_positive_int("every_k_schedule", every_k_schedule), bool(use_grad_mean))
+        k = check_positive_int("every_k_schedule", every_k_schedule)
+        self._tx = accumulate(opt, k, check_bool("use_grad_mean", use_grad_mean), accumulator_dtype=accumulator_dtype)
 
     def init(self, params: Params) -> State:
         """The accumulation state for ``params``."""

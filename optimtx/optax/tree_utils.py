@@ -189,8 +189,8 @@ def tree_update_moment(updates: Tree, moments: Tree, decay: float | Tensor, orde
 
 
 def tree_update_moment_per_elem_norm(updates: Tree, moments: Tree, decay: float | Tensor, order: int) -> Tree:
-    """``(1 - decay) * |g| ** order + decay * m`` for each leaf (the modulus for complex ``g``)."""
-    return _map(lambda g, m: (1 - decay) * g.abs() ** order + decay * m, updates, moments)
+    """``(1 - decay) * g ** order + decay * m`` for each leaf (``|g| ** order`` for complex ``g``)."""
+    return _map(lambda g, m: (1 - decay) * (g.abs() if g.is_complex() else g) ** order + decay * m, updates, moments)
 
 
 def tree_update_infinity_moment(updates: Tree, moments: Tree, decay: float | Tensor, eps: float | Tensor) -> Tree:
