@@ -98,11 +98,27 @@ from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNor
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_norm as clip_by_norm  # noqa: E402
 from optimtx.transforms.clipping import clip_by_value as clip_by_value  # noqa: E402
+from optimtx.transforms.conditionality import ApplyEveryState as ApplyEveryState  # noqa: E402
+from optimtx.transforms.conditionality import ConditionallyMaskState as ConditionallyMaskState  # noqa: E402
+from optimtx.transforms.conditionality import ConditionallyTransformState as ConditionallyTransformState  # noqa: E402
+from optimtx.transforms.conditionality import apply_every as apply_every  # noqa: E402
+from optimtx.transforms.conditionality import conditionally_mask as conditionally_mask  # noqa: E402
+from optimtx.transforms.conditionality import conditionally_transform as conditionally_transform  # noqa: E402
+from optimtx.transforms.constraining import clip_by_block_rms as clip_by_block_rms  # noqa: E402
+from optimtx.transforms.constraining import keep_params_nonnegative as keep_params_nonnegative  # noqa: E402
+from optimtx.transforms.constraining import normalize_by_update_norm as normalize_by_update_norm  # noqa: E402
+from optimtx.transforms.constraining import scale_by_param_block_norm as scale_by_param_block_norm  # noqa: E402
+from optimtx.transforms.constraining import scale_by_param_block_rms as scale_by_param_block_rms  # noqa: E402
 from optimtx.transforms.ema import EmaParamsState as EmaParamsState  # noqa: E402
+from optimtx.transforms.ema import EmaState as EmaState  # noqa: E402
+from optimtx.transforms.ema import ema as ema  # noqa: E402
 from optimtx.transforms.ema import ema_params as ema_params  # noqa: E402
 from optimtx.transforms.ema import get_ema_params as get_ema_params  # noqa: E402
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState  # noqa: E402
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite  # noqa: E402
+from optimtx.transforms.freezing import freeze as freeze  # noqa: E402
+from optimtx.transforms.freezing import selective_transform as selective_transform  # noqa: E402
+from optimtx.transforms.freezing import set_to_zero as set_to_zero  # noqa: E402
 from optimtx.transforms.grad_filters import ZeroNansState as ZeroNansState  # noqa: E402
 from optimtx.transforms.grad_filters import adaptive_grad_clip as adaptive_grad_clip  # noqa: E402
 from optimtx.transforms.grad_filters import centralize as centralize  # noqa: E402
@@ -122,6 +138,11 @@ from optimtx.transforms.masking import masked as masked  # noqa: E402
 from optimtx.transforms.masking import multi_transform as multi_transform  # noqa: E402
 from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
 from optimtx.transforms.momentum import trace as trace  # noqa: E402
+from optimtx.transforms.monitoring import MonitorState as MonitorState  # noqa: E402
+from optimtx.transforms.monitoring import SnapshotState as SnapshotState  # noqa: E402
+from optimtx.transforms.monitoring import measure_with_ema as measure_with_ema  # noqa: E402
+from optimtx.transforms.monitoring import monitor as monitor  # noqa: E402
+from optimtx.transforms.monitoring import snapshot as snapshot  # noqa: E402
 from optimtx.transforms.muon import ScaleByMuonState as ScaleByMuonState  # noqa: E402
 from optimtx.transforms.muon import muon as muon  # noqa: E402
 from optimtx.transforms.muon import muon_labels as muon_labels  # noqa: E402
@@ -131,6 +152,8 @@ from optimtx.transforms.nadam import ScaleByNadamState as ScaleByNadamState  # n
 from optimtx.transforms.nadam import nadam as nadam  # noqa: E402
 from optimtx.transforms.nadam import scale_by_nadam as scale_by_nadam  # noqa: E402
 from optimtx.transforms.named_chain import named_chain as named_chain  # noqa: E402
+from optimtx.transforms.noise import AddNoiseState as AddNoiseState  # noqa: E402
+from optimtx.transforms.noise import add_noise as add_noise  # noqa: E402
 from optimtx.transforms.optimizers import adagrad as adagrad  # noqa: E402
 from optimtx.transforms.optimizers import adam as adam  # noqa: E402
 from optimtx.transforms.optimizers import adamax as adamax  # noqa: E402
@@ -138,6 +161,10 @@ from optimtx.transforms.optimizers import adamw as adamw  # noqa: E402
 from optimtx.transforms.optimizers import lion as lion  # noqa: E402
 from optimtx.transforms.optimizers import rmsprop as rmsprop  # noqa: E402
 from optimtx.transforms.optimizers import sgd as sgd  # noqa: E402
+from optimtx.transforms.param_copies import incremental_update as incremental_update  # noqa: E402
+from optimtx.transforms.param_copies import periodic_update as periodic_update  # noqa: E402
+from optimtx.transforms.per_example import per_example_global_norm_clip as per_example_global_norm_clip  # noqa: E402
+from optimtx.transforms.per_example import per_example_layer_norm_clip as per_example_layer_norm_clip  # noqa: E402
 from optimtx.transforms.radam import ScaleByRadamState as ScaleByRadamState  # noqa: E402
 from optimtx.transforms.radam import radam as radam  # noqa: E402
 from optimtx.transforms.radam import scale_by_radam as scale_by_radam  # noqa: E402
@@ -162,6 +189,10 @@ from optimtx.transforms.trust_ratio import lamb as lamb  # noqa: E402
 from optimtx.transforms.trust_ratio import lars as lars  # noqa: E402
 from optimtx.transforms.trust_ratio import scale_by_trust_ratio as scale_by_trust_ratio  # noqa: E402
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights  # noqa: E402
+from optimtx.transforms.wrapping import flatten as flatten  # noqa: E402
+from optimtx.transforms.wrapping import stateless as stateless  # noqa: E402
+from optimtx.transforms.wrapping import stateless_with_tree_map as stateless_with_tree_map  # noqa: E402
+from optimtx.transforms.wrapping import with_extra_args_support as with_extra_args_support  # noqa: E402
 from optimtx.warnings import AccumulationBatchNormWarning as AccumulationBatchNormWarning  # noqa: E402
 from optimtx.warnings import AccumulationResumeWarning as AccumulationResumeWarning  # noqa: E402
 from optimtx.warnings import AccumulationSyncWarning as AccumulationSyncWarning  # noqa: E402
@@ -197,11 +228,15 @@ __all__ = [
     "AccumulationResumeWarning",
     "AccumulationSyncWarning",
     "AdafactorState",
+    "AddNoiseState",
     "AmpOptimWrapper",
+    "ApplyEveryState",
     "ApplyIfFiniteState",
     "AsgdState",
     "ClipByGlobalNormState",
     "CompiledStep",
+    "ConditionallyMaskState",
+    "ConditionallyTransformState",
     "ConstantLR",
     "ConstantMomentum",
     "ConstantParamScheduler",
@@ -213,6 +248,7 @@ __all__ = [
     "CosineRestartParamScheduler",
     "DefaultOptimWrapperConstructor",
     "EmaParamsState",
+    "EmaState",
     "EmptyState",
     "ExplainRow",
     "ExponentialLR",
@@ -230,6 +266,7 @@ __all__ = [
     "LossScaler",
     "LossScalingDisabledWarning",
     "MaskedState",
+    "MonitorState",
     "MultiOptimWrapperConstructor",
     "MultiStepLR",
     "MultiStepMomentum",
@@ -269,6 +306,7 @@ __all__ = [
     "ScheduledDecayState",
     "SchedulerOrderWarning",
     "SkipIfSpikeState",
+    "SnapshotState",
     "StepInfo",
     "StepLR",
     "StepMomentum",
@@ -288,6 +326,8 @@ __all__ = [
     "adamw",
     "adaptive_grad_clip",
     "add_decayed_weights",
+    "add_noise",
+    "apply_every",
     "apply_if_finite",
     "apply_updates",
     "asgd",
@@ -296,35 +336,49 @@ __all__ = [
     "build_param_schedulers",
     "centralize",
     "chain",
+    "clip_by_block_rms",
     "clip_by_global_norm",
     "clip_by_norm",
     "clip_by_value",
     "compile_step",
     "compile_update",
+    "conditionally_mask",
+    "conditionally_transform",
     "current_loss_scale",
+    "ema",
     "ema_params",
     "eval_params",
     "explain",
+    "flatten",
+    "freeze",
     "fused_amp_step",
     "get_ema_params",
     "get_hyperparams",
     "get_slow_params",
     "identity",
+    "incremental_update",
     "inject_hyperparams",
+    "keep_params_nonnegative",
     "lamb",
     "lars",
     "lion",
     "load_state_dict",
     "lookahead",
     "masked",
+    "measure_with_ema",
+    "monitor",
     "multi_transform",
     "muon",
     "muon_labels",
     "muon_with_adamw",
     "nadam",
     "named_chain",
+    "normalize_by_update_norm",
     "paramwise",
     "paramwise_labels",
+    "per_example_global_norm_clip",
+    "per_example_layer_norm_clip",
+    "periodic_update",
     "radam",
     "rmsprop",
     "rprop",
@@ -338,6 +392,8 @@ __all__ = [
     "scale_by_lion",
     "scale_by_muon",
     "scale_by_nadam",
+    "scale_by_param_block_norm",
+    "scale_by_param_block_rms",
     "scale_by_radam",
     "scale_by_rms",
     "scale_by_rprop",
@@ -346,12 +402,18 @@ __all__ = [
     "schedule_free_eval_params",
     "schedule_free_sgd",
     "schedules",
+    "selective_transform",
     "set_hyperparams",
+    "set_to_zero",
     "sgd",
     "skip_if_spike",
+    "snapshot",
     "state_dict",
+    "stateless",
+    "stateless_with_tree_map",
     "step_info",
     "supports_fused_amp_step",
     "trace",
+    "with_extra_args_support",
     "zero_nans",
 ]

@@ -26,6 +26,7 @@ from optimtx.transforms.constraining import (
     scale_by_param_block_rms,
 )
 from optimtx.transforms.ema import ema
+from optimtx.transforms.freezing import as_mask
 from optimtx.transforms.lion import scale_by_lion as _scale_by_lion
 from optimtx.transforms.momentum import trace as _trace
 from optimtx.transforms.noise import add_noise as _add_noise
@@ -60,8 +61,16 @@ def scale_by_schedule(step_size_fn: Callable[[Any], Any]) -> GradientTransformat
 
 
 def add_decayed_weights(weight_decay: Hyper | Callable[[Any], Any] = 0.0, mask: Any = None) -> GradientTransformation:
-    """optax's ``add_decayed_weights``: ``updates + weight_decay * params`` where ``mask`` holds."""
-    return _add_decayed_weights(weight_decay, mask)
+    """optax's ``add_decayed_weights``: ``updates + weight_decay * params`` where ``mask`` holds.
+
+    ``weight_decay`` is a number or 0-d tensor; for a schedule, wrap the optimizer in ``inject_hyperparams``.
+    """
+    if callable(weight_decay):
+        raise TypeError(
+            "A weight_decay schedule is not supported by optimtx.optax.add_decayed_weights (and the aliases using "
+            "it): pass a number, and schedule it with optax.inject_hyperparams(optimizer)(weight_decay=schedule)."
+        )
+    return _add_decayed_weights(weight_decay, None if mask is None else as_mask(mask))
 
 
 def trace(decay: Hyper, nesterov: bool = False, accumulator_dtype: Dtype = None) -> GradientTransformation:
@@ -163,7 +172,7 @@ def adaptive_grad_clip(
 def add_noise(
     eta: Hyper, gamma: Hyper, key: int | torch.Generator | None = None, *, seed: int | None = None
 ) -> GradientTransformation:
-    """optax's ``add_noise``; ``key`` is an int seed or a CPU ``torch.Generator`` (``seed`` is its old name)."""
+    """optax's ``add_noise``; ``key`` is an int seed or a ``torch.Generator`` (``seed`` is its old name)."""
     if seed is not None and key is not None:
         raise ValueError("add_noise() takes key or seed, not both (seed is the deprecated name of key).")
     return _add_noise(eta, gamma, key if seed is None else seed)

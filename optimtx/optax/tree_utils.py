@@ -133,7 +133,7 @@ def tree_where(condition: Tree, tree_x: Tree, tree_y: Tree) -> Tree:
 
 def tree_clip(tree: Tree, min_value: float | Tensor | None = None, max_value: float | Tensor | None = None) -> Tree:
     """Clamp every entry to ``[min_value, max_value]`` (a bound of None is open)."""
-    return _map(lambda x: torch.clamp(x, min_value, max_value), tree)
+    return _map(lambda x: x.clamp(min=min_value, max=max_value), tree)
 
 
 def tree_zeros_like(tree: Tree, dtype: torch.dtype | None = None) -> Tree:

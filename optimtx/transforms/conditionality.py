@@ -185,8 +185,8 @@ def apply_every(k: int = 1) -> GradientTransformation:
         del params, extra
         check_state(state, ApplyEveryState, "apply_every")
         us = matched_leaves(updates, state.grad_acc)
-        keep = (state.count % k != 0).to(us[0].dtype) if us else None
-        acc = [g + keep.to(a.dtype) * a for g, a in zip(us, leaves(state.grad_acc), strict=True)] if us else []
+        keep = state.count % k != 0  # a new window starts from the incoming update alone
+        acc = [g + keep.to(a.device, a.dtype) * a for g, a in zip(us, leaves(state.grad_acc), strict=True)]
         emit = state.count % k == k - 1
         out = [torch.where(emit.to(a.device), a, torch.zeros_like(a)) for a in acc]
         return rebuild(updates, out), ApplyEveryState(count=(state.count + 1) % k, grad_acc=rebuild(updates, acc))

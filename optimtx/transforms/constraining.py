@@ -110,8 +110,8 @@ def normalize_by_update_norm(scale_factor: float | Tensor = 1.0, eps: float | Te
         us = check_leaves(updates)
         if not us:
             return {}, state
-        factor = loop_invariant((scale_factor / (global_norm(updates) + eps)).to(us[0].device, us[0].dtype))
-        return rebuild(updates, torch._foreach_mul(us, factor)), state
+        factor = loop_invariant((scale_factor / (global_norm(updates) + eps)).to(us[0].device))
+        return rebuild(updates, torch._foreach_mul(us, [factor.to(u.dtype) for u in us])), state
 
     return GradientTransformation(empty_init, update)
 

@@ -62,7 +62,8 @@ class MonitorState(NamedTuple):
     """State of :func:`monitor`.
 
     Attributes:
-        measurements: ``{name: measurement}`` of the last update (empty after ``init``).
+        measurements: ``{name: measurement}`` of the last update (after ``init``: of zero updates, so the
+            state keeps one structure).
         measure_states: the states of the measures that are transforms, in the order given.
     """
 
@@ -110,7 +111,10 @@ def monitor(measures: Mapping[str, GradientTransformation | Measure]) -> Gradien
     txs = {name: _as_measure(m) for name, m in measures.items()}
 
     def init(params: Params) -> MonitorState:
-        return MonitorState({}, tuple(tx.init(params) for tx in txs.values()))
+        states = tuple(tx.init(params) for tx in txs.values())
+        zeros = {k: torch.zeros_like(v) for k, v in params.items()}
+        first = {name: tx.update(zeros, s, params)[0] for (name, tx), s in zip(txs.items(), states, strict=True)}
+        return MonitorState(first, states)
 
     def update(
         updates: Updates, state: MonitorState, params: Params | None = None, **extra: Any

@@ -1,16 +1,27 @@
-"""Annealed Gaussian gradient noise (``add_noise``), with the random generator's state kept in the transform state."""
+"""Annealed Gaussian gradient noise (``add_noise``), drawn from a counter-based generator kept in the state.
+
+The noise is a pure function of (seed, step, entry): a SplitMix64 hash of those integers gives uniform
+bits, and Box-Muller turns pairs of them into normal values. Everything is integer and float tensor
+arithmetic on the parameters' device, so an update neither reads back to the host nor touches a global
+generator, compiles, and gives the same noise for the same state.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import check_state, zero_counter
+from optimtx.state_tree import check_state, params_device, wide_float, zero_counter
 from optimtx.tree import Tree, check_leaves, rebuild
 from optimtx.validation import check_non_negative
+
+_GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed int64
+_MIX1 = -4658895280553007687  # 0xBF58476D1CE4E5B9
+_MIX2 = -7723592293110705685  # 0x94D049BB133111EB
 
 
 class AddNoiseState(NamedTuple):
@@ -18,29 +29,61 @@ class AddNoiseState(NamedTuple):
 
     Attributes:
         count: how many updates were made (int64 0-d).
-        rng_state: the CPU ``torch.Generator`` state the next noise is drawn with (a uint8 tensor).
+        rng_key: the seed the noise is drawn from (int64 0-d).
     """
 
     count: Tensor  # type: ignore[assignment]  # public field name (a contract); shadows tuple.count on purpose
-    rng_state: Tensor
+    rng_key: Tensor
 
 
-def generator_state(key: int | torch.Generator | None) -> Tensor:
-    """The CPU generator state a seed (or a copy of ``key``'s state) stands for; ``None`` means seed 0.
+def _shift_right(x: Tensor, bits: int) -> Tensor:
+    """Logical right shift of int64 values (torch's ``>>`` keeps the sign bit)."""
+    return (x >> bits) & ((1 << (64 - bits)) - 1)
+
+
+def _splitmix64(x: Tensor) -> Tensor:
+    """SplitMix64's finaliser: 64 well-mixed bits from an int64 (arithmetic wraps around, as intended)."""
+    z = x + _GOLDEN
+    z = (z ^ _shift_right(z, 30)) * _MIX1
+    z = (z ^ _shift_right(z, 27)) * _MIX2
+    return z ^ _shift_right(z, 31)
+
+
+def _uniform(bits: Tensor, dtype: torch.dtype) -> Tensor:
+    """A value in (0, 1) from the top 53 bits."""
+    return (_shift_right(bits, 11).to(dtype) + 0.5) * 2.0**-53
+
+
+def normal_like(key: Tensor, count: Tensor, tensors: list[Tensor]) -> list[Tensor]:
+    """Standard normal noise shaped like each tensor, a pure function of ``key``, ``count`` and the entry.
 
     Example:
-        >>> torch.equal(generator_state(3), generator_state(torch.Generator().manual_seed(3)))
-        True
+        >>> a = normal_like(torch.tensor(0), torch.tensor(1), [torch.zeros(2)])
+        >>> b = normal_like(torch.tensor(0), torch.tensor(1), [torch.zeros(2)])
+        >>> torch.equal(a[0], b[0]), a[0].shape
+        (True, torch.Size([2]))
     """
-    if isinstance(key, torch.Generator):
-        if key.device.type != "cpu":
-            raise ValueError(f"add_noise needs a CPU torch.Generator (its state is kept in the state), got {key!r}.")
-        return key.get_state()
+    stream = _splitmix64(_splitmix64(key) + count)
+    out, offset = [], 0
+    for t in tensors:
+        wide = wide_float(t.device)
+        index = torch.arange(offset, offset + t.numel(), dtype=torch.int64, device=t.device) * 2
+        u1 = _uniform(_splitmix64(stream.to(t.device) + index), wide)
+        u2 = _uniform(_splitmix64(stream.to(t.device) + index + 1), wide)
+        z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
+        out.append(z.reshape(t.shape).to(t.dtype))
+        offset += t.numel()
+    return out
+
+
+def _seed(key: int | torch.Generator | None) -> int:
+    if isinstance(key, torch.Generator):  # one draw, at construction
+        return int(torch.randint(-(2**62), 2**62, (), generator=key, device=key.device))
     if key is None:
-        key = 0
+        return 0
     if isinstance(key, bool) or not isinstance(key, int):
         raise TypeError(f"key must be an int seed or a torch.Generator, got {key!r}.")
-    return torch.Generator().manual_seed(key).get_state()
+    return key
 
 
 def add_noise(
@@ -48,15 +91,14 @@ def add_noise(
 ) -> GradientTransformation:
     """Add Gaussian noise of variance ``eta / t ** gamma`` at step ``t`` (from 1) to every update.
 
-    The noise comes from a CPU ``torch.Generator`` whose state lives in :class:`AddNoiseState`, so an update is
-    a pure function of its inputs (the same state gives the same noise) and nothing global is touched. It is
-    drawn on the CPU and moved to the updates' device. The values differ from optax's, whose JAX generator torch
-    does not have.
+    The noise comes from a counter-based generator (see the module docstring) whose seed and step live in
+    :class:`AddNoiseState`: the same state gives the same noise, nothing global is touched, and the noise is
+    made on the updates' device. Its values differ from optax's (JAX's generator).
 
     Args:
         eta: the initial variance (>= 0).
         gamma: how fast the variance decays (>= 0).
-        key: an int seed or a CPU ``torch.Generator`` (its current state is copied); ``None`` means seed 0.
+        key: an int seed, or a ``torch.Generator`` a seed is drawn from once; ``None`` means seed 0.
 
     References:
         Neelakantan et al., 2015, *Adding Gradient Noise Improves Learning for Very Deep Networks*.
@@ -64,17 +106,18 @@ def add_noise(
 
     Example:
         >>> tx = add_noise(0.01, 0.55, key=0)
-        >>> s = tx.init({"w": torch.zeros(3)})
-        >>> u, s = tx.update({"w": torch.zeros(3)}, s)
-        >>> torch.equal(u["w"], tx.update({"w": torch.zeros(3)}, tx.init({"w": torch.zeros(3)}))[0]["w"])
-        True
+        >>> g = {"w": torch.zeros(1000)}
+        >>> u, state = tx.update(g, tx.init(g))
+        >>> round(u["w"].std().item(), 1)  # sqrt(0.01 / 1 ** 0.55)
+        0.1
     """
     check_non_negative("eta", eta)
     check_non_negative("gamma", gamma)
-    start = generator_state(key)
+    seed = _seed(key)
 
     def init(params: Params) -> AddNoiseState:
-        return AddNoiseState(count=zero_counter(params), rng_state=start.clone())
+        key_tensor = torch.tensor(seed, dtype=torch.int64, device=params_device(params))
+        return AddNoiseState(count=zero_counter(params), rng_key=key_tensor)
 
     def update(
         updates: Updates, state: AddNoiseState, params: Params | None = None, **extra: Any
@@ -83,11 +126,9 @@ def add_noise(
         check_state(state, AddNoiseState, "add_noise")
         us = check_leaves(updates)
         count = state.count + 1
-        generator = torch.Generator()
-        generator.set_state(state.rng_state)
-        noise = [torch.randn(u.shape, generator=generator, dtype=u.dtype).to(u.device) for u in us]
-        std = [torch.sqrt(eta / count.to(u.dtype) ** gamma).to(u.device) for u in us]
-        out = [u + s * n for u, s, n in zip(us, std, noise, strict=True)]
-        return rebuild(updates, out), AddNoiseState(count=count, rng_state=generator.get_state())
+        noise = normal_like(state.rng_key, count, us)
+        std = torch.sqrt(eta / count.to(wide_float(count.device)) ** gamma)
+        out = [u + std.to(u.device, u.dtype) * n for u, n in zip(us, noise, strict=True)]
+        return rebuild(updates, out), AddNoiseState(count=count, rng_key=state.rng_key)
 
     return GradientTransformation(init, update)

@@ -167,7 +167,7 @@ def scale_by_adagrad(
             scaled = torch._foreach_div(grads, torch._foreach_sqrt(add(list(sums), eps)))
             out = [torch.where(s > 0, u, torch.zeros_like(u)) for s, u in zip(sums, scaled, strict=True)]
         else:
-            out = torch._foreach_div(grads, add(list(torch._foreach_sqrt(sums)), eps))
+            out = list(torch._foreach_div(grads, add(list(torch._foreach_sqrt(sums)), eps)))
         return rebuild(updates, out), ScaleByAdagradState(sum=rebuild(updates, sums))
 
     return GradientTransformation(init, update)

@@ -94,7 +94,8 @@ def flatten(inner: GradientTransformation) -> GradientTransformation:
 
     ``inner`` sees the tree ``{"flat": vector}``: fewer, larger tensors can be faster for a transform with
     per-tensor kernels, and a rule that couples all entries (a full-matrix preconditioner) sees them as one.
-    All tensors must share a dtype and device.
+    The vector has the promoted dtype of the tensors (all on one device); each output is cast back to its
+    update's dtype.
 
     References:
         optax: ``optax.flatten``.
@@ -117,6 +118,6 @@ def flatten(inner: GradientTransformation) -> GradientTransformation:
         us = check_leaves(updates)
         flat, new_state = inner.update(_flat(updates), state, None if params is None else _flat(params), **extra)
         pieces = torch.split(flat[FLAT_KEY], [u.numel() for u in us]) if us else ()
-        return rebuild(updates, [p.reshape(u.shape) for p, u in zip(pieces, us, strict=True)]), new_state
+        return rebuild(updates, [p.reshape(u.shape).to(u.dtype) for p, u in zip(pieces, us, strict=True)]), new_state
 
     return GradientTransformation(init, update)
