@@ -104,10 +104,12 @@ def warmup_exponential_decay_schedule(
     staircase: bool = False,
     end_value: float | None = None,
 ) -> Schedule:
-    """optax's ``warmup_exponential_decay_schedule``."""
-    warm = linear_schedule(init_value, peak_value, warmup_steps)
-    decay = exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase, end_value)
-    return _s.join([warm, decay], [warmup_steps])
+    """optax's ``warmup_exponential_decay_schedule`` (no decay for ``transition_steps <= 0``, as optax)."""
+    if (isinstance(transition_steps, int) and transition_steps <= 0) or decay_rate == 0:
+        return _s.join([linear_schedule(init_value, peak_value, warmup_steps), _s.constant(peak_value)], [warmup_steps])
+    return _s.warmup_exponential_decay(
+        init_value, peak_value, warmup_steps, transition_steps, decay_rate, transition_begin, staircase, end_value
+    )
 
 
 def sgdr_schedule(cosine_kwargs: Iterable[Mapping[str, Any]]) -> Schedule:
