@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from optimtx.base import GradientTransformation, chain
+from optimtx.core.base import GradientTransformation, chain
 from optimtx.optax._blocks import (
     Dtype,
     Hyper,

@@ -12,8 +12,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, InitFn, UpdateFn, apply_updates, identity
-from optimtx.base import chain as _chain
+from optimtx.core.base import EmptyState, GradientTransformation, InitFn, UpdateFn, apply_updates, identity
+from optimtx.core.base import chain as _chain
+from optimtx.core.tree import global_norm as _global_norm
 from optimtx.optax.tree_utils import tree_bias_correction as bias_correction
 from optimtx.optax.tree_utils import tree_update_infinity_moment as update_infinity_moment
 from optimtx.optax.tree_utils import tree_update_moment as update_moment
@@ -23,7 +24,6 @@ from optimtx.transforms.freezing import set_to_zero
 from optimtx.transforms.named_chain import named_chain as _named_chain
 from optimtx.transforms.param_copies import incremental_update, periodic_update
 from optimtx.transforms.wrapping import stateless, stateless_with_tree_map, with_extra_args_support
-from optimtx.tree import global_norm as _global_norm
 
 GradientTransformationExtraArgs = GradientTransformation
 TransformInitFn = InitFn

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, identity
+from optimtx.core.base import GradientTransformation, identity
 from optimtx.transforms import clipping, grad_filters, rms, scaling
 from optimtx.transforms.adadelta import scale_by_adadelta
 from optimtx.transforms.adam import scale_by_adam as _scale_by_adam

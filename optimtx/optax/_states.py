@@ -6,7 +6,7 @@ The classes are optimtx's NamedTuples of tensors: the names match optax's, some 
 
 from __future__ import annotations
 
-from optimtx.base import EmptyState
+from optimtx.core.base import EmptyState
 from optimtx.transforms.accumulate import AccumulateState
 from optimtx.transforms.adadelta import ScaleByAdadeltaState
 from optimtx.transforms.adam import ScaleByAdamState

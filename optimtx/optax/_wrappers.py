@@ -8,7 +8,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.tree import Tree, check_leaves
+from optimtx.core.validation import check_bool, check_positive_int
 from optimtx.transforms import finite, hyperparams, masking
 from optimtx.transforms import lookahead as _lookahead
 from optimtx.transforms.accumulate import AccumulateState, accumulate
@@ -16,8 +18,6 @@ from optimtx.transforms.conditionality import apply_every, conditionally_mask, c
 from optimtx.transforms.freezing import as_mask, freeze, selective_transform
 from optimtx.transforms.monitoring import measure_with_ema, monitor, snapshot
 from optimtx.transforms.wrapping import flatten
-from optimtx.tree import Tree, check_leaves
-from optimtx.validation import check_bool, check_positive_int
 
 
 def _no_extra_masking(mask_compatible_extra_args: bool) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.state_tree import is_namedtuple
+from optimtx.core.state_tree import is_namedtuple
 
 Tree = Mapping[str, Tensor] | Tensor
 

@@ -12,10 +12,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import check_state, select, zero_counter
-from optimtx.tree import Tree, check_leaves, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_positive_int
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.state_tree import check_state, select, zero_counter
+from optimtx.core.tree import Tree, check_leaves, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_positive_int
 
 ConditionFn = Callable[..., Any]
 

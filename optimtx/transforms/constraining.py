@@ -10,12 +10,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init, empty_init
-from optimtx.state_tree import check_state
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init, empty_init
+from optimtx.core.state_tree import check_state
+from optimtx.core.tree import Tree, check_leaves, check_params, global_norm, leaves, matched_leaves, rebuild
+from optimtx.core.validation import check_non_negative, check_positive
 from optimtx.transforms.kernels import loop_invariant
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, check_leaves, check_params, global_norm, leaves, matched_leaves, rebuild
-from optimtx.validation import check_non_negative, check_positive
 
 
 def _with_params(updates: Updates, params: Params | None, who: str) -> tuple[list[Tensor], list[Tensor]]:

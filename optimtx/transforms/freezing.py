@@ -7,10 +7,10 @@ from typing import Any
 
 import torch
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates, empty_init
-from optimtx.state_tree import check_state
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, empty_init
+from optimtx.core.state_tree import check_state
+from optimtx.core.tree import Tree, check_leaves, rebuild, resolve_per_name
 from optimtx.transforms.masking import masked, multi_transform
-from optimtx.tree import Tree, check_leaves, rebuild, resolve_per_name
 
 FreezeMask = bool | Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
 

@@ -11,11 +11,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, State, Updates, chain, empty_init
-from optimtx.state_tree import check_state
+from optimtx.core.base import EmptyState, GradientTransformation, Params, State, Updates, chain, empty_init
+from optimtx.core.state_tree import check_state
+from optimtx.core.tree import Tree
 from optimtx.transforms.ema import ema
 from optimtx.transforms.wrapping import stateless
-from optimtx.tree import Tree
 
 Measure = Callable[[Updates], Any]
 

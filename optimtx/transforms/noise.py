@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import check_state, params_device, wide_float, zero_counter
-from optimtx.tree import Tree, check_leaves, rebuild
-from optimtx.validation import check_non_negative
+from optimtx.core.base import GradientTransformation, Params, Updates
+from optimtx.core.state_tree import check_state, params_device, wide_float, zero_counter
+from optimtx.core.tree import Tree, check_leaves, rebuild
+from optimtx.core.validation import check_non_negative
 
 _GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed int64
 _MIX1 = -4658895280553007687  # 0xBF58476D1CE4E5B9

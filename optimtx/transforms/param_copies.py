@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-from optimtx.tree import Tree, leaves, matched_leaves, rebuild
+from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild
 
 
 def incremental_update(

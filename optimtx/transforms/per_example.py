@@ -12,7 +12,7 @@ from typing import TypeVar
 import torch
 from torch import Tensor
 
-from optimtx.validation import check_bool, check_non_negative
+from optimtx.core.validation import check_bool, check_non_negative
 
 Grads = TypeVar("Grads", Mapping[str, Tensor], Sequence[Tensor])
 

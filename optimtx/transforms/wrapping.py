@@ -9,9 +9,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, State, Updates, empty_init
-from optimtx.state_tree import check_state
-from optimtx.tree import Tree, check_leaves, leaves, matched_leaves, rebuild
+from optimtx.core.base import EmptyState, GradientTransformation, Params, State, Updates, empty_init
+from optimtx.core.state_tree import check_state
+from optimtx.core.tree import Tree, check_leaves, leaves, matched_leaves, rebuild
 
 FLAT_KEY = "flat"
 
