@@ -177,3 +177,43 @@ def test_skip_functions_report_like_optax():
     assert bool(skip) and int(info["num_not_finite"]) == 1
     skip, info = optax.skip_large_updates({"w": torch.tensor([3.0, 4.0])}, torch.tensor(0), None, 25.0)
     assert bool(skip) and float(info["norm_squared"]) == 25.0
+
+
+NEW_TRANSFORMS = [
+    "apply_every",
+    "conditionally_mask",
+    "conditionally_transform",
+    "clip_by_block_rms",
+    "keep_params_nonnegative",
+    "normalize_by_update_norm",
+    "scale_by_param_block_norm",
+    "scale_by_param_block_rms",
+    "ema",
+    "freeze",
+    "selective_transform",
+    "set_to_zero",
+    "add_noise",
+    "snapshot",
+    "monitor",
+    "measure_with_ema",
+    "flatten",
+    "stateless",
+    "stateless_with_tree_map",
+]
+
+
+@pytest.mark.parametrize("name", NEW_TRANSFORMS)
+def test_new_transforms_are_registered_for_configs(name):
+    assert name in otx.TRANSFORMS
+
+
+def test_configs_and_transform_optimizer_reach_the_new_rules():
+    cfg = dict(type="chain", transforms=[dict(type="clip_by_block_rms", threshold=1.0), dict(type="ema", decay=0.5)])
+    tx = otx.TRANSFORMS.build(cfg)
+    updates, _ = tx.update({"w": torch.tensor([3.0, -3.0])}, tx.init({"w": torch.zeros(2)}))
+    torch.testing.assert_close(updates["w"], torch.tensor([1.0, -1.0]))  # clipped to RMS 1, debiased average
+    w = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    opt = otx.TransformOptimizer([w], optax.chain(optax.add_noise(0.0, 0.55, key=1), optax.adamw(0.1)))
+    w.grad = torch.tensor([1.0, -1.0])
+    opt.step()
+    torch.testing.assert_close(w.detach(), torch.tensor([1.0 - 0.1 - 1e-5, 2.0 + 0.1 - 2e-5]))
