@@ -35,7 +35,15 @@ LearningRate = Hyper | Callable[[Any], Any]
 def sgd(
     learning_rate: LearningRate, momentum: Hyper | None = None, nesterov: bool = False, accumulator_dtype: Dtype = None
 ) -> GradientTransformation:
-    """optax's ``sgd``: optional momentum (``trace``), then ``-learning_rate``."""
+    """optax's ``sgd``: optional momentum (``trace``), then ``-learning_rate``.
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.ones(2)}
+        >>> tx = sgd(0.1, momentum=0.9)
+        >>> tx.update({"w": torch.ones(2)}, tx.init(p), p)[0]
+        {'w': tensor([-0.1000, -0.1000])}
+    """
     blocks = [] if momentum is None else [trace(momentum, nesterov, accumulator_dtype)]
     return chain(*blocks, scale_by_learning_rate(learning_rate))
 
@@ -50,7 +58,15 @@ def adam(
     *,
     nesterov: bool = False,
 ) -> GradientTransformation:
-    """optax's ``adam``: ``scale_by_adam`` then ``-learning_rate``."""
+    """optax's ``adam``: ``scale_by_adam`` then ``-learning_rate``.
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.ones(2)}
+        >>> tx = adam(0.1)
+        >>> tx.update({"w": torch.tensor([2.0, -3.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.1000,  0.1000])}
+    """
     return chain(
         scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov), scale_by_learning_rate(learning_rate)
     )
@@ -66,7 +82,15 @@ def nadam(
     *,
     nesterov: bool = True,
 ) -> GradientTransformation:
-    """optax's ``nadam``: ``adam`` with optax's Nesterov moment (not ``torch.optim.NAdam``'s momentum schedule)."""
+    """optax's ``nadam``: ``adam`` with optax's Nesterov moment (not ``torch.optim.NAdam``'s momentum schedule).
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.ones(1)}
+        >>> tx = nadam(0.1)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.1474])}
+    """
     return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov)
 
 
@@ -82,7 +106,15 @@ def adamw(
     *,
     nesterov: bool = False,
 ) -> GradientTransformation:
-    """optax's ``adamw``: ``scale_by_adam``, ``+ weight_decay * params`` (where ``mask``), then ``-learning_rate``."""
+    """optax's ``adamw``: ``scale_by_adam``, ``+ weight_decay * params`` (where ``mask``), then ``-learning_rate``.
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.ones(1)}
+        >>> tx = adamw(0.1, weight_decay=0.5)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.1500])}
+    """
     return chain(
         scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
         add_decayed_weights(weight_decay, mask),
@@ -98,7 +130,15 @@ def lion(
     weight_decay: Hyper = 1e-3,
     mask: Any = None,
 ) -> GradientTransformation:
-    """optax's ``lion``: ``scale_by_lion``, decoupled decay, then ``-learning_rate``."""
+    """optax's ``lion``: ``scale_by_lion``, decoupled decay, then ``-learning_rate``.
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.ones(2)}
+        >>> tx = lion(0.1, weight_decay=0.0)
+        >>> tx.update({"w": torch.tensor([0.5, -3.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.1000,  0.1000])}
+    """
     return chain(
         scale_by_lion(b1, b2, mu_dtype), add_decayed_weights(weight_decay, mask), scale_by_learning_rate(learning_rate)
     )
@@ -113,7 +153,15 @@ def lamb(
     weight_decay: Hyper = 0.0,
     mask: Any = None,
 ) -> GradientTransformation:
-    """optax's ``lamb``: Adam, decay, the trust ratio, then ``-learning_rate``."""
+    """optax's ``lamb``: Adam, decay, the trust ratio, then ``-learning_rate``.
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.tensor([3.0, 4.0])}
+        >>> tx = lamb(0.1)
+        >>> tx.update({"w": torch.tensor([1.0, 1.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.3536, -0.3536])}
+    """
     return chain(
         scale_by_adam(b1, b2, eps, eps_root),
         add_decayed_weights(weight_decay, mask),
@@ -132,7 +180,15 @@ def lars(
     momentum: Hyper = 0.9,
     nesterov: bool = False,
 ) -> GradientTransformation:
-    """optax's ``lars``: decay, the trust ratio (where ``trust_ratio_mask``), ``-learning_rate``, then momentum."""
+    """optax's ``lars``: decay, the trust ratio (where ``trust_ratio_mask``), ``-learning_rate``, then momentum.
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.tensor([3.0, 4.0])}
+        >>> tx = lars(1.0, momentum=0.0)
+        >>> tx.update({"w": torch.tensor([0.0, 1.0])}, tx.init(p), p)[0]
+        {'w': tensor([ 0.0000, -0.0050])}
+    """
     return chain(
         add_decayed_weights(weight_decay, as_mask(weight_decay_mask, "weight_decay_mask")),
         masked(scale_by_trust_ratio(trust_coefficient=trust_coefficient, eps=eps), as_mask(trust_ratio_mask)),
@@ -144,7 +200,15 @@ def lars(
 def adamax(
     learning_rate: LearningRate, b1: Hyper = 0.9, b2: Hyper = 0.999, eps: Hyper = 1e-8
 ) -> GradientTransformation:
-    """optax's ``adamax``: ``scale_by_adamax`` then ``-learning_rate``."""
+    """optax's ``adamax``: ``scale_by_adamax`` then ``-learning_rate``.
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.ones(1)}
+        >>> tx = adamax(0.1)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.1000])}
+    """
     return chain(scale_by_adamax(b1, b2, eps), scale_by_learning_rate(learning_rate))
 
 
@@ -155,7 +219,15 @@ def adadelta(
     weight_decay: Hyper = 0.0,
     weight_decay_mask: Any = None,
 ) -> GradientTransformation:
-    """optax's ``adadelta``: decay, ``scale_by_adadelta``, then ``-learning_rate`` (``None``: no scaling)."""
+    """optax's ``adadelta``: decay, ``scale_by_adadelta``, then ``-learning_rate`` (``None``: no scaling).
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.ones(1)}
+        >>> tx = adadelta(1.0)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.0032])}
+    """
     return chain(
         add_decayed_weights(weight_decay, weight_decay_mask),
         scale_by_adadelta(rho, eps),
@@ -166,7 +238,15 @@ def adadelta(
 def adagrad(
     learning_rate: LearningRate, initial_accumulator_value: Hyper = 0.1, eps: Hyper = 1e-7
 ) -> GradientTransformation:
-    """optax's ``adagrad``: ``scale_by_rss`` (``eps`` inside the square root) then ``-learning_rate``."""
+    """optax's ``adagrad``: ``scale_by_rss`` (``eps`` inside the square root) then ``-learning_rate``.
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.ones(1)}
+        >>> tx = adagrad(0.1)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.0988])}
+    """
     return chain(scale_by_rss(initial_accumulator_value, eps), scale_by_learning_rate(learning_rate))
 
 
@@ -181,7 +261,15 @@ def rmsprop(
     nesterov: bool = False,
     bias_correction: bool = False,
 ) -> GradientTransformation:
-    """optax's ``rmsprop``: RMS (or, ``centered``, standard-deviation) scaling, ``-learning_rate``, then momentum."""
+    """optax's ``rmsprop``: RMS (or, ``centered``, standard-deviation) scaling, ``-learning_rate``, then momentum.
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.ones(1)}
+        >>> tx = rmsprop(0.1, eps=0.0)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.3162])}
+    """
     scaling = scale_by_stddev if centered else scale_by_rms
     blocks = [scaling(decay, eps, initial_scale, eps_in_sqrt, bias_correction), scale_by_learning_rate(learning_rate)]
     return chain(*blocks, *([] if momentum is None else [trace(momentum, nesterov)]))
@@ -197,7 +285,15 @@ def radam(
     *,
     nesterov: bool = False,
 ) -> GradientTransformation:
-    """optax's ``radam``: ``scale_by_radam`` (optax's form) then ``-learning_rate``."""
+    """optax's ``radam``: ``scale_by_radam`` (optax's form) then ``-learning_rate``.
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.ones(1)}
+        >>> tx = radam(0.1)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.2000])}
+    """
     radam_block = scale_by_radam(b1, b2, eps, eps_root, threshold, nesterov=nesterov)
     return chain(radam_block, scale_by_learning_rate(learning_rate))
 

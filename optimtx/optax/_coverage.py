@@ -154,7 +154,12 @@ NEVER = {
 
 
 class Row(NamedTuple):
-    """One optax name: its module, whether ``optimtx.optax`` has it, and why not if it does not."""
+    """One optax name: its module, whether ``optimtx.optax`` has it, and why not if it does not.
+
+    Example:
+        >>> Row("optax", "adam", True, "").present
+        True
+    """
 
     module: str
     name: str

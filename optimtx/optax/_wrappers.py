@@ -31,7 +31,15 @@ def _no_extra_masking(mask_compatible_extra_args: bool) -> None:
 def masked(
     inner: GradientTransformation, mask: Any, *, mask_compatible_extra_args: bool = False
 ) -> GradientTransformation:
-    """optax's ``masked``: ``inner`` on the parameters where ``mask`` (bool, dict or callable) is True."""
+    """optax's ``masked``: ``inner`` on the parameters where ``mask`` (bool, dict or callable) is True.
+
+    Example:
+        >>> from optimtx.optax import sgd
+        >>> tx = masked(sgd(1.0), {"w": True, "b": False})
+        >>> g = {"w": torch.ones(1), "b": torch.ones(1)}
+        >>> tx.update(g, tx.init(g))[0]
+        {'w': tensor([-1.]), 'b': tensor([1.])}
+    """
     _no_extra_masking(mask_compatible_extra_args)
     return masking.masked(inner, as_mask(mask))
 
@@ -42,7 +50,15 @@ def partition(
     *,
     mask_compatible_extra_args: bool = False,
 ) -> GradientTransformation:
-    """optax's ``partition``: one transform per label (see [`multi_transform`][optimtx.multi_transform])."""
+    """optax's ``partition``: one transform per label (see [`multi_transform`][optimtx.multi_transform]).
+
+    Example:
+        >>> from optimtx.optax import sgd, set_to_zero
+        >>> tx = partition({"a": sgd(1.0), "z": set_to_zero()}, {"w": "a", "b": "z"})
+        >>> g = {"w": torch.ones(1), "b": torch.ones(1)}
+        >>> tx.update(g, tx.init(g))[0]
+        {'w': tensor([-1.]), 'b': tensor([0.])}
+    """
     _no_extra_masking(mask_compatible_extra_args)
     return masking.multi_transform(transforms, param_labels)
 
@@ -53,12 +69,28 @@ def multi_transform(
     *,
     mask_compatible_extra_args: bool = False,
 ) -> GradientTransformation:
-    """optax's ``multi_transform`` (the older name of [`partition`][optimtx.optax.partition])."""
+    """optax's ``multi_transform`` (the older name of [`partition`][optimtx.optax.partition]).
+
+    Example:
+        >>> from optimtx.optax import sgd
+        >>> tx = multi_transform({"a": sgd(1.0), "b": sgd(0.5)}, {"w": "a", "b": "b"})
+        >>> g = {"w": torch.ones(1), "b": torch.ones(1)}
+        >>> tx.update(g, tx.init(g))[0]
+        {'w': tensor([-1.]), 'b': tensor([-0.5000])}
+    """
     return partition(transforms, param_labels, mask_compatible_extra_args=mask_compatible_extra_args)
 
 
 def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int) -> GradientTransformation:
-    """optax's ``apply_if_finite``: skip non-finite steps, until ``max_consecutive_errors`` of them in a row."""
+    """optax's ``apply_if_finite``: skip non-finite steps, until ``max_consecutive_errors`` of them in a row.
+
+    Example:
+        >>> from optimtx.optax import sgd
+        >>> tx = apply_if_finite(sgd(1.0), max_consecutive_errors=5)
+        >>> u, s = tx.update({"w": torch.tensor([float("nan")])}, tx.init({"w": torch.ones(1)}))
+        >>> u, s.notfinite_count
+        ({'w': tensor([0.])}, tensor(1))
+    """
     return finite.apply_if_finite(inner, max_consecutive_errors)
 
 
@@ -70,6 +102,13 @@ def inject_hyperparams(
     """optax's ``inject_hyperparams``: hyperparameters in ``state.hyperparams`` as tensors.
 
     See [`inject_hyperparams`][optimtx.inject_hyperparams]; ``hyperparam_dtype`` is a torch dtype.
+
+    Example:
+        >>> from optimtx.optax import sgd
+        >>> tx = inject_hyperparams(sgd)(learning_rate=0.1)
+        >>> s = tx.init({"w": torch.ones(1)})
+        >>> float(s.hyperparams["learning_rate"])
+        0.10000000149011612
     """
     names = (static_args,) if isinstance(static_args, str) else tuple(static_args)
     return hyperparams.inject_hyperparams(inner_factory, names, hyperparam_dtype)
@@ -81,6 +120,13 @@ def lookahead(
     """optax's ``lookahead``, with the slow weights kept in the state (read them with ``get_slow_params``).
 
     The parameters passed around are the fast ones (no ``LookaheadParams``); ``reset_state=True`` is not supported.
+
+    Example:
+        >>> from optimtx.optax import sgd
+        >>> tx = lookahead(sgd(1.0), sync_period=2, slow_step_size=0.5)
+        >>> p = {"w": torch.zeros(1)}
+        >>> tx.update({"w": torch.ones(1)}, tx.init(p), p)[0]
+        {'w': tensor([-1.])}
     """
     if reset_state is not False:
         raise ValueError(f"reset_state={reset_state!r} is not supported by optimtx.optax.lookahead; pass False.")
@@ -88,7 +134,13 @@ def lookahead(
 
 
 def skip_not_finite(updates: Updates, gradient_step: Tensor, params: Params | None) -> tuple[Tensor, dict[str, Tensor]]:
-    """optax's ``skip_not_finite``: skip a step with any inf or NaN; report how many entries were not finite."""
+    """optax's ``skip_not_finite``: skip a step with any inf or NaN; report how many entries were not finite.
+
+    Example:
+        >>> skip, info = skip_not_finite({"w": torch.tensor([1.0, float("inf")])}, torch.tensor(0), None)
+        >>> skip, info["num_not_finite"]
+        (tensor(True), tensor(1))
+    """
     del gradient_step, params
     tensors = check_leaves(updates)
     count = sum((~torch.isfinite(t)).sum() for t in tensors) if tensors else torch.zeros((), dtype=torch.int64)
@@ -99,7 +151,13 @@ def skip_not_finite(updates: Updates, gradient_step: Tensor, params: Params | No
 def skip_large_updates(
     updates: Updates, gradient_step: Tensor, params: Params | None, max_squared_norm: float | Tensor
 ) -> tuple[Tensor, dict[str, Tensor]]:
-    """optax's ``skip_large_updates``: skip a step whose squared 2-norm is not below ``max_squared_norm``."""
+    """optax's ``skip_large_updates``: skip a step whose squared 2-norm is not below ``max_squared_norm``.
+
+    Example:
+        >>> skip, info = skip_large_updates({"w": torch.tensor([3.0, 4.0])}, torch.tensor(0), None, 100.0)
+        >>> skip, info["norm_squared"]
+        (tensor(False), tensor(25.))
+    """
     del gradient_step, params
     tensors = check_leaves(updates)
     norm_sq = torch.as_tensor(sum((t * t).sum() for t in tensors) if tensors else 0.0)

@@ -29,17 +29,32 @@ from optimtx.optax.tree_utils import (
 
 
 def projection_non_negative(tree: Tree) -> Tree:
-    """``max(x, 0)`` entry by entry."""
+    """``max(x, 0)`` entry by entry.
+
+    Example:
+        >>> projection_non_negative({"w": torch.tensor([-1.0, 2.0])})
+        {'w': tensor([0., 2.])}
+    """
     return _map(torch.relu, tree)
 
 
 def projection_box(tree: Tree, lower: Any, upper: Any) -> Tree:
-    """Clamp to ``[lower, upper]`` (numbers, or trees like ``tree``)."""
+    """Clamp to ``[lower, upper]`` (numbers, or trees like ``tree``).
+
+    Example:
+        >>> projection_box({"w": torch.tensor([-2.0, 2.0])}, -1.0, 1.0)
+        {'w': tensor([-1.,  1.])}
+    """
     return _map(lambda x, lo, hi: torch.clamp(x, lo, hi), tree, lower, upper)
 
 
 def projection_hypercube(tree: Tree, scale: float | Tensor = 1) -> Tree:
-    """Clamp to ``[0, scale]``."""
+    """Clamp to ``[0, scale]``.
+
+    Example:
+        >>> projection_hypercube(torch.tensor([-2.0, 0.5, 2.0]))
+        tensor([0.0000, 0.5000, 1.0000])
+    """
     return projection_box(tree, 0, scale)
 
 
@@ -65,51 +80,96 @@ def _ravel(tree: Tree) -> tuple[Tensor, Any]:
 
 
 def projection_simplex(tree: Tree, scale: float | Tensor = 1) -> Tree:
-    """Project all entries together onto ``{x >= 0, sum(x) = scale}``."""
+    """Project all entries together onto ``{x >= 0, sum(x) = scale}``.
+
+    Example:
+        >>> projection_simplex({"w": torch.tensor([2.0, 0.0])})
+        {'w': tensor([1., 0.])}
+    """
     flat, unravel = _ravel(tree)
     return unravel(scale * _unit_simplex(flat / scale))
 
 
 def projection_l1_sphere(tree: Tree, scale: float | Tensor = 1) -> Tree:
-    """Project onto ``{||x||_1 = scale}``."""
+    """Project onto ``{||x||_1 = scale}``.
+
+    Example:
+        >>> projection_l1_sphere({"w": torch.tensor([2.0, -2.0])})
+        {'w': tensor([ 0.5000, -0.5000])}
+    """
     magnitudes = projection_simplex(_map(torch.abs, tree), scale)
     return _map(torch.mul, _map(torch.sign, tree), magnitudes)
 
 
 def projection_l1_ball(tree: Tree, scale: float | Tensor = 1) -> Tree:
-    """Project onto ``{||x||_1 <= scale}``."""
+    """Project onto ``{||x||_1 <= scale}``.
+
+    Example:
+        >>> projection_l1_ball({"w": torch.tensor([0.25, -0.25])})
+        {'w': tensor([ 0.2500, -0.2500])}
+    """
     inside = tree_norm(tree, ord=1) <= scale
     return tree_where(inside, tree, projection_l1_sphere(tree, scale))
 
 
 def projection_l2_sphere(tree: Tree, scale: float | Tensor = 1) -> Tree:
-    """Project onto ``{||x||_2 = scale}``."""
+    """Project onto ``{||x||_2 = scale}``.
+
+    Example:
+        >>> projection_l2_sphere({"w": torch.tensor([0.3, 0.4])})
+        {'w': tensor([0.6000, 0.8000])}
+    """
     return tree_scale(scale / tree_norm(tree), tree)
 
 
 def projection_l2_ball(tree: Tree, scale: float | Tensor = 1) -> Tree:
-    """Project onto ``{||x||_2 <= scale}``."""
+    """Project onto ``{||x||_2 <= scale}``.
+
+    Example:
+        >>> projection_l2_ball({"w": torch.tensor([0.3, 0.4])})
+        {'w': tensor([0.3000, 0.4000])}
+    """
     squared = tree_norm(tree, squared=True)
     return tree_scale(scale / torch.sqrt(torch.clamp(squared, min=scale**2)), tree)
 
 
 def projection_linf_ball(tree: Tree, scale: float | Tensor = 1) -> Tree:
-    """Project onto ``{max |x| <= scale}``."""
+    """Project onto ``{max |x| <= scale}``.
+
+    Example:
+        >>> projection_linf_ball({"w": torch.tensor([-2.0, 0.5])})
+        {'w': tensor([-1.0000,  0.5000])}
+    """
     return projection_box(tree, -scale, scale)
 
 
 def projection_vector(x: Tree, a: Tree) -> Tree:
-    """Project ``x`` onto the line spanned by ``a``."""
+    """Project ``x`` onto the line spanned by ``a``.
+
+    Example:
+        >>> projection_vector(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 0.0]))
+        tensor([1., 0.])
+    """
     return tree_scale(tree_vdot(x, a) / tree_vdot(a, a), a)
 
 
 def projection_hyperplane(x: Tree, a: Tree, b: float | Tensor) -> Tree:
-    """Project ``x`` onto ``{y : <a, y> = b}``."""
+    """Project ``x`` onto ``{y : <a, y> = b}``.
+
+    Example:
+        >>> projection_hyperplane(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 0.0]), 3.0)
+        tensor([3., 2.])
+    """
     return tree_add_scale(x, (b - tree_vdot(x, a)) / tree_vdot(a, a), a)
 
 
 def projection_halfspace(x: Tree, a: Tree, b: float | Tensor) -> Tree:
-    """Project ``x`` onto ``{y : <a, y> <= b}``."""
+    """Project ``x`` onto ``{y : <a, y> <= b}``.
+
+    Example:
+        >>> projection_halfspace(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 0.0]), 0.5)
+        tensor([0.5000, 2.0000])
+    """
     return tree_add_scale(x, torch.clamp((b - tree_vdot(x, a)) / tree_vdot(a, a), max=0), a)
 
 

@@ -22,12 +22,22 @@ from optimtx.transforms.hyperparams import InjectHyperparamsState
 
 
 def constant_schedule(value: float) -> Schedule:
-    """optax's ``constant_schedule``."""
+    """optax's ``constant_schedule``.
+
+    Example:
+        >>> constant_schedule(0.5)(10)
+        0.5
+    """
     return _s.constant(value)
 
 
 def linear_schedule(init_value: float, end_value: float, transition_steps: int, transition_begin: int = 0) -> Schedule:
-    """optax's ``linear_schedule`` (``transition_steps <= 0``: constant ``init_value``, as optax)."""
+    """optax's ``linear_schedule`` (``transition_steps <= 0``: constant ``init_value``, as optax).
+
+    Example:
+        >>> [linear_schedule(1.0, 0.0, 4)(s) for s in (0, 2, 4, 6)]
+        [1.0, 0.5, 0.0, 0.0]
+    """
     if isinstance(transition_steps, int) and transition_steps <= 0:
         return _s.constant(init_value)
     return _s.linear(init_value, end_value, transition_steps, max(transition_begin, 0))
@@ -36,7 +46,12 @@ def linear_schedule(init_value: float, end_value: float, transition_steps: int, 
 def polynomial_schedule(
     init_value: float, end_value: float, power: float, transition_steps: int, transition_begin: int = 0
 ) -> Schedule:
-    """optax's ``polynomial_schedule`` (``transition_steps <= 0``: constant ``init_value``, as optax)."""
+    """optax's ``polynomial_schedule`` (``transition_steps <= 0``: constant ``init_value``, as optax).
+
+    Example:
+        >>> [polynomial_schedule(1.0, 0.0, 2.0, 4)(s) for s in (0, 2, 4)]
+        [1.0, 0.25, 0.0]
+    """
     if isinstance(transition_steps, int) and transition_steps <= 0:
         return _s.constant(init_value)
     return _s.polynomial(init_value, end_value, power, transition_steps, max(transition_begin, 0))
@@ -50,7 +65,12 @@ def exponential_decay(
     staircase: bool = False,
     end_value: float | None = None,
 ) -> Schedule:
-    """optax's ``exponential_decay`` (``transition_steps <= 0`` or ``decay_rate == 0``: constant, as optax)."""
+    """optax's ``exponential_decay`` (``transition_steps <= 0`` or ``decay_rate == 0``: constant, as optax).
+
+    Example:
+        >>> [exponential_decay(1.0, 2, 0.5)(s) for s in (0, 2, 4)]
+        [1.0, 0.5, 0.25]
+    """
     if (isinstance(transition_steps, int) and transition_steps <= 0) or decay_rate == 0:
         return _s.constant(init_value)
     return _s.exponential_decay(
@@ -59,26 +79,46 @@ def exponential_decay(
 
 
 def cosine_decay_schedule(init_value: float, decay_steps: int, alpha: float = 0.0, exponent: float = 1.0) -> Schedule:
-    """optax's ``cosine_decay_schedule``."""
+    """optax's ``cosine_decay_schedule``.
+
+    Example:
+        >>> [round(cosine_decay_schedule(1.0, 10, exponent=2.0)(s), 4) for s in (0, 5, 10)]
+        [1.0, 0.25, 0.0]
+    """
     return _s.cosine_decay(init_value, decay_steps, alpha, exponent)
 
 
 def piecewise_constant_schedule(
     init_value: float, boundaries_and_scales: Mapping[int, float] | None = None
 ) -> Schedule:
-    """optax's ``piecewise_constant_schedule``: from each boundary on, the value is multiplied by its scale."""
+    """optax's ``piecewise_constant_schedule``: from each boundary on, the value is multiplied by its scale.
+
+    Example:
+        >>> [piecewise_constant_schedule(1.0, {2: 0.5})(s) for s in (0, 2, 3)]
+        [1.0, 0.5, 0.5]
+    """
     return _s.multistep(init_value, boundaries_and_scales or {})
 
 
 def piecewise_interpolate_schedule(
     interpolate_type: str, init_value: float, boundaries_and_scales: Mapping[int, float] | None = None
 ) -> Schedule:
-    """optax's ``piecewise_interpolate_schedule``."""
+    """optax's ``piecewise_interpolate_schedule``.
+
+    Example:
+        >>> [piecewise_interpolate_schedule("linear", 1.0, {2: 0.0})(s) for s in (0, 1, 2)]
+        [1.0, 0.5, 0.0]
+    """
     return _s.piecewise_interpolate(interpolate_type, init_value, boundaries_and_scales)
 
 
 def warmup_constant_schedule(init_value: float, peak_value: float, warmup_steps: int) -> Schedule:
-    """optax's ``warmup_constant_schedule``."""
+    """optax's ``warmup_constant_schedule``.
+
+    Example:
+        >>> [warmup_constant_schedule(0.0, 1.0, 2)(s) for s in (0, 1, 5)]
+        [0.0, 0.5, 1.0]
+    """
     return linear_schedule(init_value, peak_value, warmup_steps)
 
 
@@ -90,7 +130,12 @@ def warmup_cosine_decay_schedule(
     end_value: float = 0.0,
     exponent: float = 1.0,
 ) -> Schedule:
-    """optax's ``warmup_cosine_decay_schedule`` (``decay_steps`` counts the warmup)."""
+    """optax's ``warmup_cosine_decay_schedule`` (``decay_steps`` counts the warmup).
+
+    Example:
+        >>> [round(warmup_cosine_decay_schedule(0.0, 1.0, 2, 6)(s), 4) for s in (1, 2, 4, 6)]
+        [0.5, 1.0, 0.5, 0.0]
+    """
     return _s.warmup_cosine_decay(init_value, peak_value, warmup_steps, decay_steps, end_value, exponent)
 
 
@@ -104,7 +149,12 @@ def warmup_exponential_decay_schedule(
     staircase: bool = False,
     end_value: float | None = None,
 ) -> Schedule:
-    """optax's ``warmup_exponential_decay_schedule`` (no decay for ``transition_steps <= 0``, as optax)."""
+    """optax's ``warmup_exponential_decay_schedule`` (no decay for ``transition_steps <= 0``, as optax).
+
+    Example:
+        >>> [warmup_exponential_decay_schedule(0.0, 1.0, 2, 1, 0.5)(s) for s in (1, 2, 3)]
+        [0.5, 1.0, 0.5]
+    """
     if (isinstance(transition_steps, int) and transition_steps <= 0) or decay_rate == 0:
         return _s.join([linear_schedule(init_value, peak_value, warmup_steps), _s.constant(peak_value)], [warmup_steps])
     return _s.warmup_exponential_decay(
@@ -113,7 +163,13 @@ def warmup_exponential_decay_schedule(
 
 
 def sgdr_schedule(cosine_kwargs: Iterable[Mapping[str, Any]]) -> Schedule:
-    """optax's ``sgdr_schedule``: warm restarts of ``warmup_cosine_decay_schedule``."""
+    """optax's ``sgdr_schedule``: warm restarts of ``warmup_cosine_decay_schedule``.
+
+    Example:
+        >>> piece = {"init_value": 0.0, "peak_value": 1.0, "warmup_steps": 1, "decay_steps": 2}
+        >>> [sgdr_schedule([piece, piece])(s) for s in range(4)]
+        [0.0, 1.0, 0.0, 1.0]
+    """
     return _s.sgdr(cosine_kwargs)
 
 
@@ -124,7 +180,12 @@ def cosine_onecycle_schedule(
     div_factor: float = 25.0,
     final_div_factor: float = 1e4,
 ) -> Schedule:
-    """optax's ``cosine_onecycle_schedule``."""
+    """optax's ``cosine_onecycle_schedule``.
+
+    Example:
+        >>> [round(cosine_onecycle_schedule(10, 1.0)(s), 4) for s in (0, 3, 10)]
+        [0.04, 1.0, 0.0]
+    """
     return _s.cosine_onecycle(transition_steps, peak_value, pct_start, div_factor, final_div_factor)
 
 
@@ -136,12 +197,23 @@ def linear_onecycle_schedule(
     div_factor: float = 25.0,
     final_div_factor: float = 1e4,
 ) -> Schedule:
-    """optax's ``linear_onecycle_schedule``."""
+    """optax's ``linear_onecycle_schedule``.
+
+    Example:
+        >>> [round(linear_onecycle_schedule(10, 1.0)(s), 4) for s in (0, 3, 10)]
+        [0.04, 1.0, 0.0]
+    """
     return _s.linear_onecycle(transition_steps, peak_value, pct_start, pct_final, div_factor, final_div_factor)
 
 
 def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
-    """optax's ``join_schedules``: each schedule from its boundary on, counting from that boundary."""
+    """optax's ``join_schedules``: each schedule from its boundary on, counting from that boundary.
+
+    Example:
+        >>> s = join_schedules([constant_schedule(1.0), linear_schedule(1.0, 0.0, 2)], [2])
+        >>> [s(i) for i in range(5)]
+        [1.0, 1.0, 1.0, 0.5, 0.0]
+    """
     return _s.join(schedules, boundaries)
 
 

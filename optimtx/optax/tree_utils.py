@@ -45,64 +45,125 @@ def _map(fn: Callable[..., Any], tree: Tree, *others: Any) -> Any:
 
 
 def tree_add(tree_x: Tree, tree_y: Tree, *other_trees: Tree) -> Tree:
-    """``x + y (+ ...)`` leaf by leaf."""
+    """``x + y (+ ...)`` leaf by leaf.
+
+    Example:
+        >>> tree_add({"w": torch.ones(1)}, {"w": torch.ones(1)}, {"w": torch.ones(1)})
+        {'w': tensor([3.])}
+    """
     return _map(lambda *xs: functools.reduce(torch.add, xs), tree_x, tree_y, *other_trees)
 
 
 def tree_sub(tree_x: Tree, tree_y: Tree) -> Tree:
-    """``x - y`` leaf by leaf."""
+    """``x - y`` leaf by leaf.
+
+    Example:
+        >>> tree_sub({"w": torch.ones(1)}, {"w": torch.full((1,), 3.0)})
+        {'w': tensor([-2.])}
+    """
     return _map(torch.sub, tree_x, tree_y)
 
 
 def tree_mul(tree_x: Tree, tree_y: Tree) -> Tree:
-    """``x * y`` leaf by leaf."""
+    """``x * y`` leaf by leaf.
+
+    Example:
+        >>> tree_mul({"w": torch.full((1,), 2.0)}, {"w": torch.full((1,), 3.0)})
+        {'w': tensor([6.])}
+    """
     return _map(torch.mul, tree_x, tree_y)
 
 
 def tree_div(tree_x: Tree, tree_y: Tree) -> Tree:
-    """``x / y`` leaf by leaf."""
+    """``x / y`` leaf by leaf.
+
+    Example:
+        >>> tree_div({"w": torch.full((1,), 3.0)}, {"w": torch.full((1,), 2.0)})
+        {'w': tensor([1.5000])}
+    """
     return _map(torch.div, tree_x, tree_y)
 
 
 def tree_scale(scalar: float | Tensor, tree: Tree) -> Tree:
-    """``scalar * x`` for each leaf."""
+    """``scalar * x`` for each leaf.
+
+    Example:
+        >>> tree_scale(2.0, {"w": torch.ones(2)})
+        {'w': tensor([2., 2.])}
+    """
     return _map(lambda x: scalar * x, tree)
 
 
 def tree_add_scale(tree_x: Tree, scalar: float | Tensor, tree_y: Tree) -> Tree:
-    """``x + scalar * y`` leaf by leaf."""
+    """``x + scalar * y`` leaf by leaf.
+
+    Example:
+        >>> tree_add_scale({"w": torch.ones(1)}, 0.5, {"w": torch.full((1,), 4.0)})
+        {'w': tensor([3.])}
+    """
     return _map(lambda x, y: x + scalar * y, tree_x, tree_y)
 
 
 def tree_vdot(tree_x: Tree, tree_y: Tree) -> Tensor:
-    """The inner product of two trees (sum over leaves of ``vdot``; conjugates ``x`` for complex values)."""
+    """The inner product of two trees (sum over leaves of ``vdot``; conjugates ``x`` for complex values).
+
+    Example:
+        >>> x = {"a": torch.tensor([1.0, 2.0]), "b": torch.tensor(3.0)}
+        >>> tree_vdot(x, {"a": torch.ones(2), "b": torch.tensor(2.0)})
+        tensor(9.)
+    """
     pairs = _map(lambda x, y: torch.vdot(x.reshape(-1), y.reshape(-1)), tree_x, tree_y)
     return functools.reduce(torch.add, _leaves(pairs))
 
 
 def tree_sum(tree: Tree, associative_reduction: bool = False) -> Tensor:
-    """The sum of every entry of every leaf."""
+    """The sum of every entry of every leaf.
+
+    Example:
+        >>> tree_sum({"a": torch.ones(2), "b": torch.tensor(3.0)})
+        tensor(5.)
+    """
     del associative_reduction
     return functools.reduce(torch.add, [x.sum() for x in _leaves(tree)])
 
 
 def tree_max(tree: Tree) -> Tensor:
-    """The largest entry of the tree."""
+    """The largest entry of the tree.
+
+    Example:
+        >>> tree_max({"a": torch.tensor([1.0, 5.0]), "b": torch.tensor(3.0)})
+        tensor(5.)
+    """
     return functools.reduce(torch.maximum, [x.max() for x in _leaves(tree)])
 
 
 def tree_min(tree: Tree) -> Tensor:
-    """The smallest entry of the tree."""
+    """The smallest entry of the tree.
+
+    Example:
+        >>> tree_min({"a": torch.tensor([1.0, 5.0]), "b": torch.tensor(-3.0)})
+        tensor(-3.)
+    """
     return functools.reduce(torch.minimum, [x.min() for x in _leaves(tree)])
 
 
 def tree_size(tree: Tree) -> int:
-    """The number of entries in the tree."""
+    """The number of entries in the tree.
+
+    Example:
+        >>> tree_size({"a": torch.ones(2, 3), "b": torch.tensor(3.0)})
+        7
+    """
     return sum(x.numel() for x in _leaves(tree))
 
 
 def tree_norm(tree: Tree, ord: int | float | str | None = None, squared: bool = False) -> Tensor:
-    """The norm of all entries together: ``ord`` None/2 (2-norm), 1, or ``inf``/``'inf'``; ``squared`` for 2."""
+    """The norm of all entries together: ``ord`` None/2 (2-norm), 1, or ``inf``/``'inf'``; ``squared`` for 2.
+
+    Example:
+        >>> tree_norm({"a": torch.tensor([3.0]), "b": torch.tensor([-4.0])}, ord=1)
+        tensor(7.)
+    """
     flat = torch.cat([x.reshape(-1) for x in _leaves(tree)])
     if ord in (None, 2, "fro"):
         value = torch.linalg.vector_norm(flat)
@@ -115,54 +176,104 @@ def tree_norm(tree: Tree, ord: int | float | str | None = None, squared: bool = 
 
 
 def tree_conj(tree: Tree) -> Tree:
-    """The complex conjugate of each leaf."""
+    """The complex conjugate of each leaf.
+
+    Example:
+        >>> tree_conj({"z": torch.tensor([1 + 2j])})
+        {'z': tensor([1.-2.j])}
+    """
     return _map(torch.conj, tree)
 
 
 def tree_real(tree: Tree) -> Tree:
-    """The real part of each leaf."""
+    """The real part of each leaf.
+
+    Example:
+        >>> tree_real({"z": torch.tensor([1 + 2j])})
+        {'z': tensor([1.])}
+    """
     return _map(torch.real, tree)
 
 
 def tree_where(condition: Tree, tree_x: Tree, tree_y: Tree) -> Tree:
-    """``where(condition, x, y)`` leaf by leaf (``condition`` a tree or one 0-d bool tensor)."""
+    """``where(condition, x, y)`` leaf by leaf (``condition`` a tree or one 0-d bool tensor).
+
+    Example:
+        >>> tree_where(torch.tensor(False), {"w": torch.ones(1)}, {"w": torch.zeros(1)})
+        {'w': tensor([0.])}
+    """
     if isinstance(condition, Mapping):
         return _map(lambda c, x, y: torch.where(c, x, y), condition, tree_x, tree_y)
     return _map(lambda x, y: torch.where(condition, x, y), tree_x, tree_y)
 
 
 def tree_clip(tree: Tree, min_value: float | Tensor | None = None, max_value: float | Tensor | None = None) -> Tree:
-    """Clamp every entry to ``[min_value, max_value]`` (a bound of None is open)."""
+    """Clamp every entry to ``[min_value, max_value]`` (a bound of None is open).
+
+    Example:
+        >>> tree_clip({"w": torch.tensor([-2.0, 0.5, 2.0])}, -1.0, 1.0)
+        {'w': tensor([-1.0000,  0.5000,  1.0000])}
+    """
     return _map(lambda x: x.clamp(min=min_value, max=max_value), tree)
 
 
 def tree_zeros_like(tree: Tree, dtype: torch.dtype | None = None) -> Tree:
-    """Zeros shaped like each leaf (in ``dtype`` if given)."""
+    """Zeros shaped like each leaf (in ``dtype`` if given).
+
+    Example:
+        >>> tree_zeros_like({"w": torch.ones(2)})
+        {'w': tensor([0., 0.])}
+    """
     return _map(lambda x: torch.zeros_like(x, dtype=dtype), tree)
 
 
 def tree_ones_like(tree: Tree, dtype: torch.dtype | None = None) -> Tree:
-    """Ones shaped like each leaf (in ``dtype`` if given)."""
+    """Ones shaped like each leaf (in ``dtype`` if given).
+
+    Example:
+        >>> tree_ones_like({"w": torch.zeros(2)}, dtype=torch.float64)
+        {'w': tensor([1., 1.], dtype=torch.float64)}
+    """
     return _map(lambda x: torch.ones_like(x, dtype=dtype), tree)
 
 
 def tree_full_like(tree: Tree, fill_value: float | Tensor, dtype: torch.dtype | None = None) -> Tree:
-    """``fill_value`` shaped like each leaf (in ``dtype`` if given)."""
+    """``fill_value`` shaped like each leaf (in ``dtype`` if given).
+
+    Example:
+        >>> tree_full_like({"w": torch.zeros(2)}, 7.0)
+        {'w': tensor([7., 7.])}
+    """
     return _map(lambda x: torch.zeros_like(x, dtype=dtype).add_(fill_value), tree)
 
 
 def tree_cast(tree: Tree, dtype: torch.dtype | None) -> Tree:
-    """Each leaf in ``dtype`` (``None``: unchanged)."""
+    """Each leaf in ``dtype`` (``None``: unchanged).
+
+    Example:
+        >>> tree_cast({"w": torch.ones(1)}, torch.bfloat16)
+        {'w': tensor([1.], dtype=torch.bfloat16)}
+    """
     return tree if dtype is None else _map(lambda x: x.to(dtype), tree)
 
 
 def tree_cast_like(tree: Tree, other_tree: Tree) -> Tree:
-    """Each leaf in the dtype of the matching leaf of ``other_tree``."""
+    """Each leaf in the dtype of the matching leaf of ``other_tree``.
+
+    Example:
+        >>> tree_cast_like({"w": torch.ones(1)}, {"w": torch.zeros(1, dtype=torch.float64)})
+        {'w': tensor([1.], dtype=torch.float64)}
+    """
     return _map(lambda x, o: x.to(o.dtype), tree, other_tree)
 
 
 def tree_dtype(tree: Tree, mixed_dtype_handler: str | None = None) -> torch.dtype:
-    """The dtype all leaves share; with mixed dtypes, ``'promote'`` gives their promotion, else it is an error."""
+    """The dtype all leaves share; with mixed dtypes, ``'promote'`` gives their promotion, else it is an error.
+
+    Example:
+        >>> tree_dtype({"a": torch.ones(1), "b": torch.ones(1, dtype=torch.float64)}, "promote")
+        torch.float64
+    """
     dtypes = {x.dtype for x in _leaves(tree)}
     if len(dtypes) == 1:
         return dtypes.pop()
@@ -172,29 +283,54 @@ def tree_dtype(tree: Tree, mixed_dtype_handler: str | None = None) -> torch.dtyp
 
 
 def tree_allclose(a: Tree, b: Tree, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
-    """Whether every pair of leaves is close (reads the result on the host)."""
+    """Whether every pair of leaves is close (reads the result on the host).
+
+    Example:
+        >>> tree_allclose({"w": torch.ones(1)}, {"w": torch.ones(1) + 1e-9})
+        True
+    """
     close = _map(lambda x, y: torch.allclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan), a, b)
     return all(close.values()) if isinstance(close, dict) else bool(close)
 
 
 def tree_bias_correction(moment: Tree, decay: float | Tensor, count: int | Tensor) -> Tree:
-    """``moment / (1 - decay ** count)`` for each leaf."""
+    """``moment / (1 - decay ** count)`` for each leaf.
+
+    Example:
+        >>> tree_bias_correction({"m": torch.tensor([0.1])}, 0.9, 1)
+        {'m': tensor([1.])}
+    """
     correction = 1 - decay ** torch.as_tensor(count, dtype=torch.float64)
     return _map(lambda m: m / correction.to(m.dtype), moment)
 
 
 def tree_update_moment(updates: Tree, moments: Tree, decay: float | Tensor, order: int) -> Tree:
-    """``(1 - decay) * g ** order + decay * m`` for each leaf."""
+    """``(1 - decay) * g ** order + decay * m`` for each leaf.
+
+    Example:
+        >>> tree_update_moment({"g": torch.tensor([2.0])}, {"g": torch.tensor([1.0])}, 0.5, 2)
+        {'g': tensor([2.5000])}
+    """
     return _map(lambda g, m: (1 - decay) * g**order + decay * m, updates, moments)
 
 
 def tree_update_moment_per_elem_norm(updates: Tree, moments: Tree, decay: float | Tensor, order: int) -> Tree:
-    """``(1 - decay) * g ** order + decay * m`` for each leaf (``|g| ** order`` for complex ``g``)."""
+    """``(1 - decay) * g ** order + decay * m`` for each leaf (``|g| ** order`` for complex ``g``).
+
+    Example:
+        >>> tree_update_moment_per_elem_norm({"g": torch.tensor([-2.0])}, {"g": torch.tensor([0.0])}, 0.5, 2)
+        {'g': tensor([2.])}
+    """
     return _map(lambda g, m: (1 - decay) * (g.abs() if g.is_complex() else g) ** order + decay * m, updates, moments)
 
 
 def tree_update_infinity_moment(updates: Tree, moments: Tree, decay: float | Tensor, eps: float | Tensor) -> Tree:
-    """``max(|g| + eps, decay * m)`` for each leaf."""
+    """``max(|g| + eps, decay * m)`` for each leaf.
+
+    Example:
+        >>> tree_update_infinity_moment({"g": torch.tensor([-2.0])}, {"g": torch.tensor([3.0])}, 0.5, 0.0)
+        {'g': tensor([2.])}
+    """
     return _map(lambda g, m: torch.maximum(g.abs() + eps, decay * m), updates, moments)
 
 
@@ -207,6 +343,10 @@ def tree_random_like(
     """Random values shaped like each leaf, from an int seed or a CPU ``torch.Generator``.
 
     ``sampler`` is called like ``torch.randn(shape, generator=..., dtype=...)``.
+
+    Example:
+        >>> tree_random_like(0, {"w": torch.zeros(3)})["w"].shape
+        torch.Size([3])
     """
     generator = rng_key if isinstance(rng_key, torch.Generator) else torch.Generator().manual_seed(rng_key)
     return _map(lambda x: sampler(x.shape, generator=generator, dtype=dtype or x.dtype).to(x.device), target_tree)
@@ -228,12 +368,26 @@ def _walk(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ..
 
 
 def tree_get_all_with_path(tree: Any, key: Any, filtering: Callable[[tuple, Any], bool] | None = None) -> list[tuple]:
-    """Every ``(path, value)`` whose field or dict key is ``key`` (and passes ``filtering(path, value)``)."""
+    """Every ``(path, value)`` whose field or dict key is ``key`` (and passes ``filtering(path, value)``).
+
+    Example:
+        >>> from optimtx.optax import inject_hyperparams, sgd
+        >>> state = inject_hyperparams(sgd)(learning_rate=0.1).init({"w": torch.ones(1)})
+        >>> [path for path, _ in tree_get_all_with_path(state, "learning_rate")]
+        [('hyperparams', 'learning_rate')]
+    """
     return [(p, v) for p, name, v in _walk(tree) if name == key and (filtering is None or filtering(p, v))]
 
 
 def tree_get(tree: Any, key: Any, default: Any = None, filtering: Callable[[tuple, Any], bool] | None = None) -> Any:
-    """The one value named ``key`` in a state (``default`` if none; ``KeyError`` if several)."""
+    """The one value named ``key`` in a state (``default`` if none; ``KeyError`` if several).
+
+    Example:
+        >>> from optimtx.optax import inject_hyperparams, sgd
+        >>> state = inject_hyperparams(sgd)(learning_rate=0.5).init({"w": torch.ones(1)})
+        >>> tree_get(state, "learning_rate")
+        tensor(0.5000)
+    """
     found = tree_get_all_with_path(tree, key, filtering)
     if len(found) > 1:
         raise KeyError(f"Found {len(found)} values named {key!r} (at {[p for p, _ in found]}); pass filtering.")
@@ -257,7 +411,14 @@ def _replace(node: Any, path: tuple, values: Mapping[Any, Any], filtering: Calla
 
 
 def tree_set(tree: Any, filtering: Callable[[tuple, Any], bool] | None = None, /, **kwargs: Any) -> Any:
-    """A copy of a state with every field or dict entry named in ``kwargs`` replaced by its value."""
+    """A copy of a state with every field or dict entry named in ``kwargs`` replaced by its value.
+
+    Example:
+        >>> from optimtx.optax import inject_hyperparams, sgd
+        >>> state = inject_hyperparams(sgd)(learning_rate=0.5).init({"w": torch.ones(1)})
+        >>> tree_set(state, learning_rate=torch.tensor(0.25)).hyperparams
+        {'learning_rate': tensor(0.2500)}
+    """
     missing = [k for k in kwargs if not tree_get_all_with_path(tree, k, filtering)]
     if missing:
         raise KeyError(f"tree_set: no field or key named {missing} in the state.")
