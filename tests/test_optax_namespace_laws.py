@@ -217,3 +217,13 @@ def test_configs_and_transform_optimizer_reach_the_new_rules():
     w.grad = torch.tensor([1.0, -1.0])
     opt.step()
     torch.testing.assert_close(w.detach(), torch.tensor([1.0 - 0.1 - 1e-5, 2.0 + 0.1 - 2e-5]))
+
+
+def test_flatten_refuses_updates_that_do_not_match_the_params():
+    tx = optax.flatten(optax.sgd(0.1, momentum=0.9))
+    params = {"a": torch.ones(2), "b": torch.ones(3)}
+    state = tx.init(params)
+    with pytest.raises(ValueError, match=r"order|unexpected|missing"):
+        tx.update({"b": torch.ones(3), "a": torch.ones(2)}, state, params)
+    updates, _ = tx.update({"a": torch.ones(2), "b": torch.full((3,), 2.0)}, state, params)
+    assert torch.equal(updates["b"], torch.full((3,), -0.2))

@@ -10,10 +10,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init, empty_init
-from optimtx.core.state_tree import check_state
-from optimtx.core.tree import Tree, check_leaves, check_params, global_norm, leaves, matched_leaves, rebuild
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init
+from optimtx.core.state_tree import check_state, has_complex, on_real_view
+from optimtx.core.tree import Tree, check_params, global_norm, leaves, matched_leaves, rebuild
 from optimtx.core.validation import check_non_negative, check_positive
+from optimtx.transforms._checks import matched_to_params
 from optimtx.transforms.kernels import loop_invariant
 from optimtx.transforms.weight_decay import require_params
 
@@ -22,6 +23,10 @@ def _with_params(updates: Updates, params: Params | None, who: str) -> tuple[lis
     params = require_params(params, who)
     check_params(params)
     return matched_leaves(updates, params), leaves(params)
+
+
+def _complex(us: list[Tensor], ps: list[Tensor]) -> bool:
+    return has_complex(us) or has_complex(ps)
 
 
 def keep_params_nonnegative() -> GradientTransformation:
@@ -43,9 +48,10 @@ def keep_params_nonnegative() -> GradientTransformation:
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, EmptyState]:
-        del extra
         check_state(state, EmptyState, "keep_params_nonnegative")
         us, ps = _with_params(updates, params, "keep_params_nonnegative")
+        if _complex(us, ps):
+            return on_real_view(update, updates, state, params, extra)
         out = [torch.where(p + u < 0, -p, u) for p, u in zip(ps, us, strict=True)]
         return rebuild(updates, out), state
 
@@ -73,14 +79,15 @@ def clip_by_block_rms(threshold: float | Tensor) -> GradientTransformation:
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, EmptyState]:
-        del params, extra
         check_state(state, EmptyState, "clip_by_block_rms")
-        us = check_leaves(updates)
+        us = matched_to_params(updates, params)
+        if has_complex(us):
+            return on_real_view(update, updates, state, params, extra)
         rms = [torch.sqrt(torch.mean(torch.abs(u) ** 2)) for u in us]  # abs: the squared modulus of complex values
         denominators = [torch.clamp(r / threshold, min=1.0).to(u.dtype) for r, u in zip(rms, us, strict=True)]
         return rebuild(updates, torch._foreach_div(us, denominators)), state
 
-    return GradientTransformation(empty_init, update)
+    return GradientTransformation(checked_empty_init, update)
 
 
 def normalize_by_update_norm(scale_factor: float | Tensor = 1.0, eps: float | Tensor = 1e-6) -> GradientTransformation:
@@ -105,15 +112,16 @@ def normalize_by_update_norm(scale_factor: float | Tensor = 1.0, eps: float | Te
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, EmptyState]:
-        del params, extra
         check_state(state, EmptyState, "normalize_by_update_norm")
-        us = check_leaves(updates)
+        us = matched_to_params(updates, params)
+        if has_complex(us):
+            return on_real_view(update, updates, state, params, extra)
         if not us:
             return {}, state
         factor = loop_invariant((scale_factor / (global_norm(updates) + eps)).to(us[0].device))
         return rebuild(updates, torch._foreach_mul(us, [factor.to(u.dtype) for u in us])), state
 
-    return GradientTransformation(empty_init, update)
+    return GradientTransformation(checked_empty_init, update)
 
 
 def _scale_by_param_block(min_scale: float | Tensor, who: str, rms: bool) -> GradientTransformation:
@@ -122,9 +130,10 @@ def _scale_by_param_block(min_scale: float | Tensor, who: str, rms: bool) -> Gra
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, EmptyState]:
-        del extra
         check_state(state, EmptyState, who)
         us, ps = _with_params(updates, params, who)
+        if _complex(us, ps):
+            return on_real_view(update, updates, state, params, extra)
         sizes = [torch.linalg.vector_norm(p) / (p.numel() ** 0.5 if rms else 1.0) for p in ps]
         scales = [torch.clamp(s, min=min_scale).to(u.dtype) for s, u in zip(sizes, us, strict=True)]
         return rebuild(updates, torch._foreach_mul(us, scales)), state

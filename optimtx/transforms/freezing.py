@@ -7,9 +7,10 @@ from typing import Any
 
 import torch
 
-from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, empty_init
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init
 from optimtx.core.state_tree import check_state
-from optimtx.core.tree import Tree, check_leaves, rebuild, resolve_per_name
+from optimtx.core.tree import Tree, rebuild, resolve_per_name
+from optimtx.transforms._checks import matched_to_params
 from optimtx.transforms.masking import masked, multi_transform
 
 FreezeMask = bool | Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
@@ -30,11 +31,11 @@ def set_to_zero() -> GradientTransformation:
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, EmptyState]:
-        del params, extra
+        del extra
         check_state(state, EmptyState, "set_to_zero")
-        return rebuild(updates, [torch.zeros_like(u) for u in check_leaves(updates)]), state
+        return rebuild(updates, [torch.zeros_like(u) for u in matched_to_params(updates, params)]), state
 
-    return GradientTransformation(empty_init, update)
+    return GradientTransformation(checked_empty_init, update)
 
 
 def as_mask(mask: FreezeMask, what: str = "mask") -> Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]:

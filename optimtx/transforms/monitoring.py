@@ -13,7 +13,8 @@ from torch import Tensor
 
 from optimtx.core.base import EmptyState, GradientTransformation, Params, State, Updates, chain, empty_init
 from optimtx.core.state_tree import check_state
-from optimtx.core.tree import Tree
+from optimtx.core.tree import Tree, check_params, rebuild
+from optimtx.transforms._checks import matched_to_params
 from optimtx.transforms.ema import ema
 from optimtx.transforms.wrapping import stateless
 
@@ -46,14 +47,16 @@ def snapshot(measure_name: str, measure: Measure) -> GradientTransformation:
         raise TypeError(f"snapshot() needs a name (str) and a callable, got {measure_name!r} and {measure!r}.")
 
     def init(params: Params) -> SnapshotState:
+        check_params(params)
         return SnapshotState({measure_name: measure(params)})
 
     def update(
         updates: Updates, state: SnapshotState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, SnapshotState]:
-        del params, extra
+        del extra
         check_state(state, SnapshotState, "snapshot")
-        return dict(updates), SnapshotState({measure_name: measure(updates)})
+        measured = updates if params is None else rebuild(updates, matched_to_params(updates, params))
+        return dict(updates), SnapshotState({measure_name: measure(measured)})
 
     return GradientTransformation(init, update)
 
@@ -111,6 +114,7 @@ def monitor(measures: Mapping[str, GradientTransformation | Measure]) -> Gradien
     txs = {name: _as_measure(m) for name, m in measures.items()}
 
     def init(params: Params) -> MonitorState:
+        check_params(params)
         states = tuple(tx.init(params) for tx in txs.values())
         zeros = {k: torch.zeros_like(v) for k, v in params.items()}
         first = {name: tx.update(zeros, s, params)[0] for (name, tx), s in zip(txs.items(), states, strict=True)}
@@ -120,6 +124,7 @@ def monitor(measures: Mapping[str, GradientTransformation | Measure]) -> Gradien
         updates: Updates, state: MonitorState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, MonitorState]:
         check_state(state, MonitorState, "monitor")
+        matched_to_params(updates, params)
         measurements, states = {}, []
         for (name, tx), s in zip(txs.items(), state.measure_states, strict=True):
             measurements[name], s = tx.update(updates, s, params, **extra)

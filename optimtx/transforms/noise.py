@@ -15,9 +15,10 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates
-from optimtx.core.state_tree import check_state, params_device, wide_float, zero_counter
-from optimtx.core.tree import Tree, check_leaves, rebuild
+from optimtx.core.state_tree import check_state, has_complex, on_real_view, params_device, wide_float, zero_counter
+from optimtx.core.tree import Tree, rebuild
 from optimtx.core.validation import check_non_negative
+from optimtx.transforms._checks import matched_to_params
 
 _GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed int64
 _MIX1 = -4658895280553007687  # 0xBF58476D1CE4E5B9
@@ -122,9 +123,10 @@ def add_noise(
     def update(
         updates: Updates, state: AddNoiseState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, AddNoiseState]:
-        del params, extra
         check_state(state, AddNoiseState, "add_noise")
-        us = check_leaves(updates)
+        us = matched_to_params(updates, params)
+        if has_complex(us):  # noise on the real and imaginary parts alike, as on the real view
+            return on_real_view(update, updates, state, params, extra)
         count = state.count + 1
         noise = normal_like(state.rng_key, count, us)
         std = torch.sqrt(eta / count.to(wide_float(count.device)) ** gamma)

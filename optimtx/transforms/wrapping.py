@@ -9,9 +9,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.core.base import EmptyState, GradientTransformation, Params, State, Updates, empty_init
+from optimtx.core.base import EmptyState, GradientTransformation, Params, State, Updates, checked_empty_init
 from optimtx.core.state_tree import check_state
 from optimtx.core.tree import Tree, check_leaves, leaves, matched_leaves, rebuild
+from optimtx.transforms._checks import matched_to_params
 
 FLAT_KEY = "flat"
 
@@ -35,9 +36,10 @@ def stateless(f: Callable[[Updates, Params | None], Mapping[str, Tensor]]) -> Gr
     ) -> tuple[Tree, EmptyState]:
         del extra
         check_state(state, EmptyState, "stateless")
+        matched_to_params(updates, params)
         return dict(f(updates, params)), state
 
-    return GradientTransformation(empty_init, update)
+    return GradientTransformation(checked_empty_init, update)
 
 
 def stateless_with_tree_map(f: Callable[[Tensor, Tensor | None], Tensor]) -> GradientTransformation:
@@ -95,7 +97,8 @@ def flatten(inner: GradientTransformation) -> GradientTransformation:
     ``inner`` sees the tree ``{"flat": vector}``: fewer, larger tensors can be faster for a transform with
     per-tensor kernels, and a rule that couples all entries (a full-matrix preconditioner) sees them as one.
     The vector has the promoted dtype of the tensors (all on one device); each output is cast back to its
-    update's dtype.
+    update's dtype. Every parameter needs an update at every step (the inner state covers the whole
+    vector), so it does not suit a ``TransformOptimizer`` whose parameters may go without gradients.
 
     References:
         optax: ``optax.flatten``.
@@ -115,7 +118,7 @@ def flatten(inner: GradientTransformation) -> GradientTransformation:
         return inner.init(_flat(params))
 
     def update(updates: Updates, state: State, params: Params | None = None, **extra: Any) -> tuple[Tree, State]:
-        us = check_leaves(updates)
+        us = matched_to_params(updates, params)
         flat, new_state = inner.update(_flat(updates), state, None if params is None else _flat(params), **extra)
         pieces = torch.split(flat[FLAT_KEY], [u.numel() for u in us]) if us else ()
         return rebuild(updates, [p.reshape(u.shape).to(u.dtype) for p, u in zip(pieces, us, strict=True)]), new_state

@@ -136,6 +136,7 @@ REFUSES_COMPLEX = {
     "adamw_bf16_mu",
     "sgd_bf16_mu",
     "lion_bf16_mu",
+    "ema_biased_bf16",
 }
 NOT_REAL_VIEW |= REFUSES_COMPLEX
 REAL_VIEW_LAWS = [c for c in TABLE if c.name not in NOT_REAL_VIEW]
