@@ -61,6 +61,7 @@ OPTAX_MODULES = {  # module -> (page, title)
     "optimtx.optax.projections": ("optax_projections", "optimtx.optax.projections"),
     "optimtx.optax.tree_utils": ("optax_tree_utils", "optimtx.optax.tree_utils"),
     "optimtx.optax.contrib": ("optax_contrib", "optimtx.optax.contrib"),
+    "optimtx.optax.tree": ("optax_tree", "optimtx.optax.tree"),
 }
 
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 from optimtx.optax import contrib as contrib
 from optimtx.optax import projections as projections
 from optimtx.optax import schedules as schedules
+from optimtx.optax import transforms as transforms
+from optimtx.optax import tree as tree
 from optimtx.optax import tree_utils as tree_utils
 from optimtx.optax._aliases import *  # noqa: F403
 from optimtx.optax._aliases import __all__ as _aliases_all
@@ -49,6 +51,8 @@ __all__: list[str] = sorted(
         "contrib",
         "projections",
         "schedules",
+        "transforms",
+        "tree",
         "tree_utils",
     }
 )

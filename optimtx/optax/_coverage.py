@@ -102,8 +102,6 @@ REASONS: dict[str, str] = {
     **{f"optax:{n}": _RULES for n in _RULE_NAMES},
     "optax.contrib:*": _RULES,
     "optax:losses": _MODULE + " (losses are out of scope; use torch.nn.functional)",
-    "optax:transforms": _MODULE + ": its names are at the top level of optimtx.optax",
-    "optax:tree": _MODULE + ": the same helpers are in optimtx.optax.tree_utils (with the tree_ prefix)",
     "optax:assignment": _MODULE + " (assignment solvers, not optimizers)",
     "optax:experimental": _MODULE + " (unstable optax API)",
     "optax:perturbations": _MODULE + " (perturbed optimizers; not in the issue's scope)",
