@@ -528,6 +528,12 @@ TABLE += [
         {"k": 2},
         invalid=(({"k": 0}, ValueError, "k"), ({"k": 1.5}, TypeError, "k")),
     ),
+    TransformCase(
+        "scale_by_factored_rms",
+        otx.scale_by_factored_rms,
+        {"min_dim_size_to_factor": 2, "epsilon": 1e-6},
+        invalid=(({"decay_rate": 1.5}, ValueError, "decay_rate"), ({"decay_rate_fn": 3}, TypeError, "decay_rate_fn")),
+    ),
     TransformCase("set_to_zero", otx.set_to_zero, {}, differentiable=False),  # zeros depend on nothing
     TransformCase(
         "freeze",

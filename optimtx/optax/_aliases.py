@@ -9,14 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import torch
+
 from optimtx.core.base import GradientTransformation, chain
 from optimtx.optax._blocks import (
     Dtype,
     Hyper,
     add_decayed_weights,
+    clip_by_block_rms,
+    ema,
+    scale,
     scale_by_adam,
+    scale_by_factored_rms,
     scale_by_learning_rate,
     scale_by_lion,
+    scale_by_param_block_rms,
     scale_by_radam,
     scale_by_rms,
     scale_by_rss,
@@ -298,4 +305,56 @@ def radam(
     return chain(radam_block, scale_by_learning_rate(learning_rate))
 
 
-__all__ = ["radam", "adadelta", "adagrad", "adam", "adamax", "adamw", "lamb", "lars", "lion", "nadam", "rmsprop", "sgd"]
+def adafactor(
+    learning_rate: LearningRate | None = None,
+    min_dim_size_to_factor: int = 128,
+    decay_rate: Hyper = 0.8,
+    decay_offset: int = 0,
+    multiply_by_parameter_scale: bool = True,
+    clipping_threshold: Hyper | None = 1.0,
+    momentum: Hyper | None = None,
+    dtype_momentum: Dtype = torch.float32,
+    weight_decay_rate: Hyper | None = None,
+    eps: Hyper = 1e-30,
+    factored: bool = True,
+    weight_decay_mask: Any = None,
+) -> GradientTransformation:
+    """optax's ``adafactor``: factored RMS scaling, block-RMS clipping, the learning rate, the parameter scale,
+    optional momentum and decay, then the sign flip (optimtx's top-level ``adafactor`` is torch's variant).
+
+    Example:
+        >>> import torch
+        >>> p = {"w": torch.tensor([2.0, -2.0])}
+        >>> tx = adafactor(0.1)
+        >>> tx.update({"w": torch.tensor([1.0, -1.0])}, tx.init(p), p)[0]
+        {'w': tensor([-0.2000,  0.2000])}
+    """
+    blocks = [scale_by_factored_rms(factored, decay_rate, decay_offset, min_dim_size_to_factor, eps)]
+    if clipping_threshold is not None:
+        blocks.append(clip_by_block_rms(clipping_threshold))
+    if learning_rate is not None:
+        blocks.append(scale_by_learning_rate(learning_rate, flip_sign=False))
+    if multiply_by_parameter_scale:
+        blocks.append(scale_by_param_block_rms())
+    if momentum is not None:
+        blocks.append(ema(momentum, debias=False, accumulator_dtype=dtype_momentum))
+    if weight_decay_rate is not None:
+        blocks.append(add_decayed_weights(weight_decay_rate, weight_decay_mask))
+    return chain(*blocks, scale(-1.0))
+
+
+__all__ = [
+    "adafactor",
+    "radam",
+    "adadelta",
+    "adagrad",
+    "adam",
+    "adamax",
+    "adamw",
+    "lamb",
+    "lars",
+    "lion",
+    "nadam",
+    "rmsprop",
+    "sgd",
+]

@@ -26,6 +26,7 @@ from optimtx.transforms.constraining import (
     scale_by_param_block_rms,
 )
 from optimtx.transforms.ema import ema
+from optimtx.transforms.factored import scale_by_factored_rms
 from optimtx.transforms.freezing import as_mask
 from optimtx.transforms.lion import scale_by_lion as _scale_by_lion
 from optimtx.transforms.momentum import trace as _trace
@@ -296,6 +297,7 @@ __all__ = [
     "scale_by_adadelta",
     "scale_by_adam",
     "scale_by_adamax",
+    "scale_by_factored_rms",
     "scale_by_learning_rate",
     "scale_by_lion",
     "scale_by_param_block_norm",

@@ -128,10 +128,6 @@ REASONS: dict[str, str] = {
     "torch.optim.Rprop: use optimtx.rprop (torch's rule)",
     "optax:scale_by_rprop": "see rprop",
     "optax:ScaleByRpropState": "see rprop",
-    "optax:adafactor": "optax's adafactor (factored RMS with a decay_rate schedule, block-RMS clipping) is a "
-    "different rule from torch's: not implemented yet; optimtx.adafactor is torch.optim.Adafactor",
-    "optax:scale_by_factored_rms": "see adafactor",
-    "optax:FactoredState": "see adafactor",
     "optax:ScaleByLBFGSState": _RULES,
     "optax.schedules:inject_stateful_hyperparams": "see optax:inject_stateful_hyperparams",
     "optax.schedules:InjectStatefulHyperparamsState": "see optax:inject_stateful_hyperparams",

@@ -13,6 +13,7 @@ from optimtx.transforms.adam import ScaleByAdamState
 from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.conditionality import ApplyEveryState, ConditionallyMaskState, ConditionallyTransformState
 from optimtx.transforms.ema import EmaState
+from optimtx.transforms.factored import FactoredState
 from optimtx.transforms.finite import ApplyIfFiniteState
 from optimtx.transforms.grad_filters import ZeroNansState
 from optimtx.transforms.hyperparams import InjectHyperparamsState
@@ -51,6 +52,7 @@ __all__ = [
     "ConditionallyMaskState",
     "ConditionallyTransformState",
     "EmaState",
+    "FactoredState",
     "InjectHyperparamsState",
     "LookaheadState",
     "MaskedState",

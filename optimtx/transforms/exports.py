@@ -44,6 +44,8 @@ from optimtx.transforms.ema import EmaState as EmaState
 from optimtx.transforms.ema import ema as ema
 from optimtx.transforms.ema import ema_params as ema_params
 from optimtx.transforms.ema import get_ema_params as get_ema_params
+from optimtx.transforms.factored import FactoredState as FactoredState
+from optimtx.transforms.factored import scale_by_factored_rms as scale_by_factored_rms
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite
 from optimtx.transforms.freezing import freeze as freeze
@@ -136,6 +138,7 @@ __all__ = [
     "ConditionallyTransformState",
     "EmaParamsState",
     "EmaState",
+    "FactoredState",
     "InjectHyperparamsState",
     "LookaheadState",
     "MaskedState",
@@ -217,6 +220,7 @@ __all__ = [
     "scale_by_adam",
     "scale_by_adamax",
     "scale_by_amp",
+    "scale_by_factored_rms",
     "scale_by_learning_rate",
     "scale_by_lion",
     "scale_by_muon",

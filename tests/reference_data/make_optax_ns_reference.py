@@ -71,6 +71,22 @@ TX_CASES = {
     ),
     "radam": _tx("radam", 0.1, b2=0.9),
     "radam_options": _tx("radam", 0.1, b1=0.8, b2=0.95, eps=1e-4, eps_root=1e-8, threshold=4.0),
+    "adafactor": _tx("adafactor", 0.1, min_dim_size_to_factor=3),
+    "adafactor_options": _tx(
+        "adafactor",
+        None,
+        min_dim_size_to_factor=2,
+        decay_rate=0.7,
+        decay_offset=1,
+        clipping_threshold=None,
+        momentum=0.9,
+        dtype_momentum=F64,
+        weight_decay_rate=0.01,
+        factored=True,
+        weight_decay_mask=MASK,
+    ),
+    "adafactor_unfactored": _tx("adafactor", 0.05, multiply_by_parameter_scale=False, factored=False, eps=1e-3),
+    "scale_by_factored_rms": _tx("scale_by_factored_rms", min_dim_size_to_factor=2, epsilon=1e-6),
     "scale": _tx("scale", -0.5),
     "scale_by_schedule": _tx(
         "scale_by_schedule", _sched("linear_schedule", init_value=-1.0, end_value=-0.1, transition_steps=4)

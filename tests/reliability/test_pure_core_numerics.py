@@ -137,6 +137,7 @@ REFUSES_COMPLEX = {
     "sgd_bf16_mu",
     "lion_bf16_mu",
     "ema_biased_bf16",
+    "scale_by_factored_rms",
 }
 NOT_REAL_VIEW |= REFUSES_COMPLEX
 REAL_VIEW_LAWS = [c for c in TABLE if c.name not in NOT_REAL_VIEW]
