@@ -28,12 +28,18 @@ from optimtx.state_tree import iter_nodes
 from optimtx.torch_optimizer_groups import (
     PICKLED,
     check_grad,
+    construction_settings,
     looks_like_hyperparameter,
     mirrors_betas,
     schedule_driven,
     warn_if_whole_tree,
 )
-from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, set_hyperparams
+from optimtx.transforms.hyperparams import (
+    InjectHyperparamsState,
+    get_hyperparams,
+    init_with_hyperparams,
+    set_hyperparams,
+)
 from optimtx.transforms.masking import MaskedState, MultiTransformState
 
 _STATE_KEY = "transform_state"
@@ -116,10 +122,10 @@ class TransformOptimizer(torch.optim.Optimizer):
         super().add_param_group(group)
         try:
             new_group = self.param_groups[-1]
-            state = self._group_tx.init(_tree(new_group["params"]))
             synced = {k: new_group[k] for k in self._injected}
-            if synced:  # the group's values go into its state now (checked here, not at the first step)
-                state = set_hyperparams(state, **synced)
+            # The state starts from the group's own values (Rprop's step sizes, Adagrad's accumulator, ...),
+            # checked by the factory now, not at the first step.
+            state = _init_group(self._group_tx, _tree(new_group["params"]), synced, n_groups)
             shared = self._shared_state
             if self._shared_tx is not None:
                 shared = self._shared_tx.init(self._all_params())
@@ -136,6 +142,18 @@ class TransformOptimizer(torch.optim.Optimizer):
 
     def _check_group_keys(self, group: Mapping[str, Any], index: int) -> None:
         """Refuse group keys that look like hyperparameters but are not injected (they would be ignored)."""
+        fixed = [
+            k
+            for k in group
+            if k not in self._injected and k in construction_settings() and not looks_like_hyperparameter(k, group[k])
+        ]
+        if fixed:
+            shown = ", ".join(f"{k}={group[k]!r}" for k in fixed)
+            raise ValueError(
+                f"Param group {index} sets {shown}, which a TransformOptimizer's transform fixes when it is built "
+                "(all groups share it), so it would be silently ignored. Build the transform with that setting, "
+                "or give those parameters their own TransformOptimizer (or an otx.multi_transform label)."
+            )
         ignored = [
             k
             for k in group
@@ -429,10 +447,24 @@ def _split_shared_prefix(
 
 def _has_injected(transform: GradientTransformation) -> bool:
     try:
-        probe = transform.init({"0": torch.zeros((), dtype=torch.float64)})
+        probe = _probe_state(transform, 1)
     except Exception:
         return True
     return any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe))
+
+
+def _probe_state(transform: GradientTransformation, n_params: int) -> State:
+    """A state built on float64 stand-ins for ``n_params`` parameters, so injected values keep full precision.
+
+    0-d stand-ins first, then matrices (for transforms such as ``muon`` that take only 2-D
+    parameters); a transform that takes neither is probed on no parameters (float32 values).
+    """
+    for shape in ((), (1, 1)):
+        try:
+            return transform.init({str(i): torch.zeros(shape, dtype=torch.float64) for i in range(n_params)})
+        except Exception:  # this transform needs other shapes; try the next stand-in
+            continue
+    return transform.init({})
 
 
 def _materialised_group(entry: Any) -> Any:
@@ -445,6 +477,16 @@ def _materialised_group(entry: Any) -> Any:
 
 def _tree(tensors: Iterable[Tensor]) -> dict[str, Tensor]:
     return {str(i): t for i, t in enumerate(tensors)}
+
+
+def _init_group(tx: GradientTransformation, params: dict[str, Tensor], values: dict[str, Any], index: int) -> State:
+    """``tx.init(params)`` starting from the group's values; errors name the group."""
+    if not values:
+        return tx.init(params)
+    try:
+        return init_with_hyperparams(tx, params, **values)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"Param group {index}: {error}") from None
 
 
 def _set_hyperparams(state: State, values: dict[str, Any], where: str) -> State:
@@ -480,10 +522,7 @@ def _defaults_of(transform: GradientTransformation, n_params: int) -> dict[str, 
     The probe state is built on float64 scalars (keyed like a real group) so that the
     values read back are the ones the user gave, not float32 roundings of them.
     """
-    try:
-        probe = transform.init({str(i): torch.zeros((), dtype=torch.float64) for i in range(n_params)})
-    except Exception:  # a transform whose init needs real shapes: float32 values are the best we get
-        probe = transform.init({})
+    probe = _probe_state(transform, n_params)
     if not any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe)):
         return {}
     return {k: _to_python(v) for k, v in get_hyperparams(probe).items()}

@@ -7,6 +7,8 @@ whole-tree transforms that run once per group.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +21,7 @@ from optimtx.state_tree import iter_nodes
 from optimtx.transforms.amp import ScaleByAmpState
 from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.finite import ApplyIfFiniteState
-from optimtx.transforms.hyperparams import InjectHyperparamsState
+from optimtx.transforms.hyperparams import inject_nodes
 from optimtx.warnings import PerGroupTransformWarning
 
 
@@ -53,6 +55,28 @@ _BOOKKEEPING_KEYS = frozenset(
     {"params", "name", "param_names", "initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum"}
     | {"lr_mult", "decay_mult"}  # MMEngine-style groups record the multipliers already folded into lr / weight_decay
 )
+
+
+_IMPLEMENTATION_FLAGS = frozenset({"foreach", "fused", "capturable", "differentiable"})  # no effect on results
+
+
+@functools.cache
+def construction_settings() -> frozenset[str]:
+    """Names of settings a torch optimizer takes (``maximize``, ``nesterov``, ``adjust_lr_fn``, ...).
+
+    A pure transform fixes these when it is built, so in a ``TransformOptimizer`` group they would be
+    silently ignored unless injected. torch's own flags that do not change results (``foreach``, ...)
+    are left out.
+
+    Example:
+        >>> {"maximize", "adjust_lr_fn"} <= construction_settings(), "foreach" in construction_settings()
+        (True, False)
+    """
+    names = {"mu_dtype", "state_dtype", "warmup_steps"}  # optimtx's own construction-only settings
+    for cls in vars(torch.optim).values():
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer):
+            names.update(inspect.signature(cls.__init__).parameters)
+    return frozenset(names - _IMPLEMENTATION_FLAGS - _BOOKKEEPING_KEYS - {"self", "defaults", "kwargs"})
 
 
 def looks_like_hyperparameter(key: Any, value: Any) -> bool:
@@ -93,7 +117,7 @@ def schedule_driven(old: State, new: State, written: set[str], index: int) -> di
         >>> sorted(schedule_driven(s0, s1, set(), 0))
         ['lr']
     """
-    before, after = _inject_nodes(old), _inject_nodes(new)
+    before, after = list(inject_nodes(old)), list(inject_nodes(new))
     if len(after) != 1 or len(before) != 1:  # none, or several injected transforms: nothing to report per group
         return {}
     driven = {k: v for k, v in after[0].hyperparams.items() if v is not before[0].hyperparams.get(k)}
@@ -105,22 +129,6 @@ def schedule_driven(old: State, new: State, written: set[str], index: int) -> di
             "group (inject a float value), not both."
         )
     return driven
-
-
-def _inject_nodes(state: Any) -> list[InjectHyperparamsState]:
-    """The ``InjectHyperparamsState`` nodes of ``state``, without walking per-parameter buffers."""
-    found: list[InjectHyperparamsState] = []
-    stack = [state]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, InjectHyperparamsState):
-            found.append(node)
-            stack.append(node.inner_state)
-        elif isinstance(node, tuple):
-            stack.extend(node)
-        elif isinstance(node, dict) and not all(isinstance(v, Tensor) for v in node.values()):
-            stack.extend(node.values())
-    return found
 
 
 WHOLE_TREE_STATES = {
