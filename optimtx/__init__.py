@@ -109,6 +109,7 @@ from optimtx.transforms.grad_filters import centralize as centralize  # noqa: E4
 from optimtx.transforms.grad_filters import zero_nans as zero_nans  # noqa: E402
 from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState  # noqa: E402
 from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams  # noqa: E402
+from optimtx.transforms.hyperparams import init_with_hyperparams as init_with_hyperparams  # noqa: E402
 from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams  # noqa: E402
 from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams  # noqa: E402
 from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState  # noqa: E402
@@ -308,6 +309,7 @@ __all__ = [
     "fused_amp_step",
     "get_ema_params",
     "get_hyperparams",
+    "init_with_hyperparams",
     "get_slow_params",
     "identity",
     "inject_hyperparams",
