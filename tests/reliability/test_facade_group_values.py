@@ -31,13 +31,23 @@ F64 = torch.float64
 NAMES = sorted(TWINS)
 
 
-def _pair(name: str, groups: list[dict], cfg: dict, torch_kwargs: dict):
-    """A TransformOptimizer and the torch twin over equal parameters, built from the same groups."""
-    ours = [torch.nn.Parameter(p) for p in start(name, F64)]
-    theirs = [torch.nn.Parameter(p) for p in start(name, F64)]
-    opt = otx.TransformOptimizer([{**g, "params": ours} for g in groups], dict(type=name, **cfg))
-    ref = TWINS[name]([{**g, "params": theirs} for g in groups], **torch_kwargs)
-    return opt, ours, ref, theirs
+def _same_as_torch(name: str, groups: list[dict], cfg: dict, torch_kwargs: dict, before_first_step=None) -> None:
+    """A TransformOptimizer and its torch twin, built from the same groups, stepped alike, give the same parameters.
+
+    ``before_first_step(opt)`` runs on both optimizers after construction (as a scheduler would).
+    """
+    grads = gradients(name, 3, F64)
+    with default_dtype(F64):
+        ours = [torch.nn.Parameter(p) for p in start(name, F64)]
+        theirs = [torch.nn.Parameter(p) for p in start(name, F64)]
+        opt = otx.TransformOptimizer([{**g, "params": ours} for g in groups], dict(type=name, **cfg))
+        ref = TWINS[name]([{**g, "params": theirs} for g in groups], **torch_kwargs)
+        for o in (opt, ref):
+            if before_first_step is not None:
+                before_first_step(o)
+        step_all(opt, ours, grads)
+        step_all(ref, theirs, grads)
+    assert_same_params(ours, theirs, F64)
 
 
 def _torch_default(name: str, key: str):
@@ -47,24 +57,17 @@ def _torch_default(name: str, key: str):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_group_lr_unlike_the_construction_lr_is_what_the_update_uses(name):
-    with default_dtype(F64):
-        opt, ours, ref, theirs = _pair(name, [{"lr": 0.01}], {"lr": 0.1}, {"lr": 0.1})
-        grads = gradients(name, 3, F64)
-        step_all(opt, ours, grads)
-        step_all(ref, theirs, grads)
-    assert_same_params(ours, theirs, F64)
+    _same_as_torch(name, [{"lr": 0.01}], {"lr": 0.1}, {"lr": 0.1})
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_lr_written_before_the_first_step_counts(name):
     """A warm-up scheduler writes group['lr'] when it is built, before the first step."""
-    with default_dtype(F64):
-        opt, ours, ref, theirs = _pair(name, [{}], {"lr": 0.1}, {"lr": 0.1})
-        opt.param_groups[0]["lr"] = ref.param_groups[0]["lr"] = 0.003
-        grads = gradients(name, 3, F64)
-        step_all(opt, ours, grads)
-        step_all(ref, theirs, grads)
-    assert_same_params(ours, theirs, F64)
+
+    def warm_up(opt):
+        opt.param_groups[0]["lr"] = 0.003
+
+    _same_as_torch(name, [{}], {"lr": 0.1}, {"lr": 0.1}, warm_up)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -87,12 +90,7 @@ def test_every_float_setting_of_a_group_counts(name):
     """Each injectable setting in a group (not only lr) gives torch's result for that group's value."""
     values = GROUP_VALUES[name]
     cfg = {"lr": 0.05, **{k: _torch_default(name, k) for k in values}}
-    with default_dtype(F64):
-        opt, ours, ref, theirs = _pair(name, [values], cfg, {"lr": 0.05})
-        grads = gradients(name, 3, F64)
-        step_all(opt, ours, grads)
-        step_all(ref, theirs, grads)
-    assert_same_params(ours, theirs, F64)
+    _same_as_torch(name, [values], cfg, {"lr": 0.05})
 
 
 def test_a_groups_initial_accumulator_value_is_used():
