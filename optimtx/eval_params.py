@@ -10,7 +10,7 @@ training values back, bit for bit, afterwards.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import torch
@@ -24,6 +24,32 @@ from optimtx.transforms.schedule_free import ScheduleFreeState, schedule_free_ev
 from optimtx.tree import matched_leaves, rebuild
 
 _EVAL_STATES = (ScheduleFreeState, EmaParamsState, LookaheadState)
+
+# While an eval_params block is active: id(parameter) -> (parameter, its training value). A nested block
+# computes the evaluation weights from the training values (schedule-free's x depends on them), not from
+# the evaluation weights the parameters hold at that moment.
+_SWAPPED: dict[int, tuple[Tensor, Tensor]] = {}
+
+
+def _training_value(p: Tensor) -> Tensor:
+    entry = _SWAPPED.get(id(p))
+    return entry[1] if entry is not None and entry[0] is p else p.detach()
+
+
+def refuse_step_while_swapped(params: Iterable[Tensor]) -> None:
+    """Raise if any of ``params`` holds evaluation weights (an [`eval_params`][optimtx.eval_params] block is open).
+
+    A step there would start from the evaluation weights as if they were the training point, and the
+    block's exit would then overwrite the step.
+
+    Example:
+        >>> refuse_step_while_swapped([torch.zeros(1)])
+    """
+    if _SWAPPED and any(id(p) in _SWAPPED and _SWAPPED[id(p)][0] is p for p in params):
+        raise RuntimeError(
+            "optimizer.step() was called inside an eval_params() block, where the parameters hold the "
+            "evaluation weights, not the training point; step after the block ends."
+        )
 
 
 def evaluation_params(state: State, params: dict[str, Tensor]) -> dict[str, Tensor] | None:
@@ -87,7 +113,7 @@ def _swaps(optimizer: Any) -> list[tuple[Tensor, Tensor]]:
         parts.append(({str(i): p for i, p in enumerate(group["params"])}, state))
     swaps = []
     for params, state in parts:
-        values = evaluation_params(state, {k: p.detach() for k, p in params.items()})
+        values = evaluation_params(state, {k: _training_value(p) for k, p in params.items()})
         if values is not None:
             swaps += [(params[k], values[k]) for k in params]  # the same names, checked above
     return swaps
@@ -101,8 +127,10 @@ def eval_params(optimizer: Any) -> Iterator[None]:
     ``OptimWrapperDict`` of those, whose transform contains ``schedule_free_adamw`` /
     ``schedule_free_sgd`` (evaluates at ``x``), ``ema_params`` (the average) or ``lookahead``
     (the slow weights). Everything is computed before any parameter changes; the training
-    values are restored exactly, also when the block raises. Do not step the optimizer
-    inside the block.
+    values are restored exactly, also when the block raises. Blocks may nest: an inner block
+    computes the evaluation weights from the training values as well (it sees what the outer one
+    sees) and on exit leaves the outer block's weights in place. Stepping a ``TransformOptimizer``
+    inside a block is refused with a ``RuntimeError``.
 
     Example:
         >>> import optimtx as otx
@@ -129,12 +157,23 @@ def eval_params(optimizer: Any) -> Iterator[None]:
             "schedule_free_adamw/schedule_free_sgd, ema_params or lookahead in the transform."
         )
     saved = [p.detach().clone() for p, _ in swaps]
-    with torch.no_grad():
-        for p, value in swaps:
-            p.copy_(value)
+    registered = [id(p) for (p, _), value in zip(swaps, saved, strict=True) if _register(p, value)]
     try:
+        with torch.no_grad():
+            for p, value in swaps:
+                p.copy_(value)
         yield
     finally:
         with torch.no_grad():
             for (p, _), original in zip(swaps, saved, strict=True):
                 p.copy_(original)
+        for key in registered:
+            _SWAPPED.pop(key, None)
+
+
+def _register(p: Tensor, training: Tensor) -> bool:
+    """Record ``p``'s training value unless an enclosing block has (the outermost block holds the training one)."""
+    if id(p) in _SWAPPED and _SWAPPED[id(p)][0] is p:
+        return False
+    _SWAPPED[id(p)] = (p, training)
+    return True

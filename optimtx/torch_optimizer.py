@@ -21,6 +21,7 @@ from torch import Tensor
 
 from optimtx import function_pickle
 from optimtx.base import GradientTransformation, State, chain, chain_parts, identity
+from optimtx.eval_params import refuse_step_while_swapped
 from optimtx.partial_state import extend_state, merge_state, restore_entries, restrict_state
 from optimtx.state_io import load_state_dict as load_transform_state
 from optimtx.state_io import state_dict as transform_state_dict
@@ -204,6 +205,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         present = self._present_names()
         if not present:
             return loss
+        refuse_step_while_swapped(p for group in self.param_groups for p in group["params"])
         grads = {i: {k: self.param_groups[i]["params"][int(k)].grad for k in names} for i, names in present.items()}
         shared = self._shared_state
         if self._shared_tx is not None:
