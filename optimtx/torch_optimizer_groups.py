@@ -51,8 +51,10 @@ def check_grad(p: Tensor, group: int, index: int) -> None:
 
 
 PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected")
+_SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum"})
 _BOOKKEEPING_KEYS = frozenset(
-    {"params", "name", "param_names", "initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum"}
+    {"params", "name", "param_names"}
+    | _SCHEDULER_KEYS
     | {"lr_mult", "decay_mult"}  # MMEngine-style groups record the multipliers already folded into lr / weight_decay
 )
 
@@ -79,6 +81,19 @@ def construction_settings() -> frozenset[str]:
     return frozenset(names - _IMPLEMENTATION_FLAGS - _BOOKKEEPING_KEYS - {"self", "defaults", "kwargs"})
 
 
+def is_scheduler_bookkeeping(key: Any) -> bool:
+    """Whether a group key is one that schedulers write for themselves (``initial_lr``, ``max_lr``, ...).
+
+    Such keys are not optimizer settings: a checkpoint saved while a scheduler was attached has them
+    and one saved without has not, and either loads.
+
+    Example:
+        >>> is_scheduler_bookkeeping("initial_lr"), is_scheduler_bookkeeping("lr")
+        (True, False)
+    """
+    return isinstance(key, str) and (key.startswith("initial_") or key in _SCHEDULER_KEYS)
+
+
 def looks_like_hyperparameter(key: Any, value: Any) -> bool:
     """Whether a group entry would be a hyperparameter (a number, tensor or tuple of them) rather than a label.
 
@@ -88,7 +103,7 @@ def looks_like_hyperparameter(key: Any, value: Any) -> bool:
         >>> looks_like_hyperparameter("initial_lr", 0.1)  # written by torch's schedulers
         False
     """
-    if key in _BOOKKEEPING_KEYS or (isinstance(key, str) and key.startswith("initial_")):
+    if key in _BOOKKEEPING_KEYS or is_scheduler_bookkeeping(key):
         return False
     if isinstance(value, tuple):
         return bool(value) and all(looks_like_hyperparameter(key, v) for v in value)

@@ -13,7 +13,12 @@ from torch import nn
 
 from optimtx.paramwise import assign_labels, resolve
 from optimtx.paramwise_rules import FROZEN, ParamwiseRules
-from optimtx.wrapper.constructor import first_parameter_name, optimizer_class, transform_hparam
+from optimtx.wrapper.constructor import (
+    DefaultOptimWrapperConstructor,
+    first_parameter_name,
+    optimizer_class,
+    transform_hparam,
+)
 from optimtx.wrapper.registries import OPTIMIZERS
 
 
@@ -111,7 +116,7 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
         1.weight   norm     0.1  0             norm_decay_mult
         1.bias     norm     0.1  0             norm_decay_mult
     """
-    from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor, named_submodule
+    from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor
     from optimtx.wrapper.optim_wrapper import OptimWrapper
     from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
@@ -119,13 +124,14 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
         raise TypeError(f"explain() takes the model (an nn.Module) first, got {type(model).__name__}.")
     if isinstance(cfg, OptimWrapperDict):
         return ExplanationDict((name, explain(_child_or_model(model, name), w)) for name, w in cfg.items())
-    if isinstance(cfg, Mapping) and cfg.get("constructor") in (
-        "MultiOptimWrapperConstructor",
-        MultiOptimWrapperConstructor,
-    ):
+    constructor = _constructor_class(cfg) if isinstance(cfg, Mapping) else None
+    if isinstance(constructor, type) and issubclass(constructor, MultiOptimWrapperConstructor):
         entries = {k: v for k, v in cfg.items() if k not in ("constructor", "paramwise_cfg")}
-        MultiOptimWrapperConstructor(entries, cfg.get("paramwise_cfg"))  # validates the entries
-        return ExplanationDict((name, explain(named_submodule(model, name), c)) for name, c in entries.items())
+        multi = constructor(entries, cfg.get("paramwise_cfg"))  # the registered class, as build_optim_wrapper uses
+        parts = {name: multi.part(model, name) for name in multi.optim_wrapper_cfg}
+        if multi.single:
+            return explain(*parts[""])
+        return ExplanationDict((name, explain(*part)) for name, part in parts.items())
     if hasattr(model, "module") and isinstance(model.module, nn.Module):
         model = model.module
     if isinstance(cfg, (OptimWrapper, torch.optim.Optimizer)):
@@ -135,7 +141,7 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             "explain() takes a wrapper config dict, an OptimWrapper / AmpOptimWrapper / OptimWrapperDict or a "
             f"torch optimizer, got {type(cfg).__name__}."
         )
-    if cfg.get("constructor", "DefaultOptimWrapperConstructor") != "DefaultOptimWrapperConstructor":
+    if constructor is not DefaultOptimWrapperConstructor:  # a custom constructor: explain what it builds
         from optimtx.wrapper.builder import build_optim_wrapper
 
         return explain(model, build_optim_wrapper(model, cfg))
@@ -182,6 +188,14 @@ def paramwise_reasons(
         return {name: ("default", "default") for name, _ in model.named_parameters()}
     decisions, labels, _ = _decide(model, paramwise_cfg, base_lr, base_wd, quiet=True)
     return {d.name: (labels[d.name], d.rule) for d in decisions if d.name in labels}
+
+
+def _constructor_class(cfg: Mapping[str, Any]) -> Any:
+    """The constructor ``build_optim_wrapper`` would use for ``cfg``, asked of the registry (not matched by name)."""
+    from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS
+    from optimtx.wrapper.registry import resolve_type
+
+    return resolve_type(dict(type=cfg.get("constructor", "DefaultOptimWrapperConstructor")), OPTIM_WRAPPER_CONSTRUCTORS)
 
 
 def _child_or_model(model: nn.Module, name: str) -> nn.Module:
