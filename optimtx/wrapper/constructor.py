@@ -237,6 +237,9 @@ class DefaultOptimWrapperConstructor:
         log_skipped(self._skipped)
         if self._visited:  # only the default add_params records what it saw
             warn_unmatched_custom_keys(self.paramwise_cfg.get("custom_keys", {}), self._visited)
+        if self._rules().group_per_param:  # MMEngine's groups exactly, for code that indexes them per parameter
+            logger.info("%d param groups, one per parameter (paramwise_cfg.group_per_param=True)", len(per_param))
+            return per_param
         base = {k: v for k, v in (("lr", self.base_lr), ("weight_decay", self.base_wd)) if v is not None}
         groups = merge_param_groups(per_param, base)
         logger.info("%s", summarize_groups(groups))

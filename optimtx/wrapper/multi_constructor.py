@@ -118,14 +118,16 @@ class MultiOptimWrapperConstructor:
                 "MultiOptimWrapperConstructor takes a non-empty dict {submodule_name: wrapper_config}, "
                 f"got {optim_wrapper_cfg!r}."
             )
-        if paramwise_cfg:
+        # mmagic's form dict(modules=..., optimizer=...): one wrapper over the modules named, whose own
+        # paramwise_cfg is the top-level one.
+        self.single = "modules" in optim_wrapper_cfg
+        if paramwise_cfg and not self.single:
             raise ValueError(
                 "MultiOptimWrapperConstructor takes no top-level paramwise_cfg; put it inside each "
                 f"wrapper's config (got {paramwise_cfg!r})."
             )
-        # mmagic's form dict(modules=..., optimizer=...): one wrapper over the modules named.
-        self.single = "modules" in optim_wrapper_cfg
-        entries = {"": optim_wrapper_cfg} if self.single else optim_wrapper_cfg
+        single = {**optim_wrapper_cfg, **({"paramwise_cfg": paramwise_cfg} if paramwise_cfg else {})}
+        entries = {"": single} if self.single else optim_wrapper_cfg
         for name, cfg in entries.items():
             if not isinstance(cfg, Mapping):
                 raise TypeError(

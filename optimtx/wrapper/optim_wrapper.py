@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from optimtx.logging import print_log
 from optimtx.step_info import StepInfo
+from optimtx.torch_optimizer_groups import is_scheduler_bookkeeping
 from optimtx.validation import check_positive_int
 from optimtx.warnings import AccumulationBatchNormWarning, AccumulationResumeWarning, AccumulationSyncWarning, warn_user
 from optimtx.wrapper.fast_step import supports_fused_amp_step
@@ -454,6 +455,7 @@ class OptimWrapper:
         spikes = state.pop("_checked_skip_spikes", None)
         base = state.pop("base_param_settings", None)
         count = state.pop("inner_count", None)
+        _keep_scheduler_bookkeeping(self.optimizer, state)
         load_optimizer_state(self.optimizer, state)
         if base is not None:
             self.base_param_settings = dict(base)
@@ -511,13 +513,25 @@ def check_optimizer_state_fits(optimizer: torch.optim.Optimizer, state: Mapping[
             raise ValueError(f"Saved param group {i} is {saved_group!r}, not a dict.")
         # torch fills in missing flags (bool/None, e.g. 'foreach') for older checkpoints; numbers it cannot.
         _check_saved_values(saved_group, group, i)
-        missing = sorted(k for k, v in group.items() if k not in saved_group and not (v is None or isinstance(v, bool)))
+        missing = sorted(
+            k
+            for k, v in group.items()
+            if k not in saved_group and not (v is None or isinstance(v, bool) or is_scheduler_bookkeeping(k))
+        )
         if missing:
             raise ValueError(
                 f"Saved param group {i} has no {missing}, which {type(optimizer).__name__}'s groups need: the state "
                 "was saved from another optimizer type. Load a state saved from an optimizer built the same way."
             )
     _check_saved_param_states(optimizer, state)
+
+
+def _keep_scheduler_bookkeeping(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """Give the (copied) saved groups the ``initial_lr``-style keys of schedulers attached now but not then."""
+    for saved, group in zip(state.get("param_groups", ()), optimizer.param_groups, strict=False):
+        for key, value in group.items():
+            if is_scheduler_bookkeeping(key) and key not in saved:
+                saved[key] = value
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
