@@ -12,7 +12,6 @@ state, so schedulers that edit ``group['lr']`` change the update.
 from __future__ import annotations
 
 import copy
-import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,7 +21,7 @@ from torch import Tensor
 from optimtx import function_pickle
 from optimtx.base import GradientTransformation, State, chain, chain_parts, identity
 from optimtx.eval_params import refuse_step_while_swapped
-from optimtx.partial_state import extend_state, merge_state, restore_entries, restrict_state
+from optimtx.partial_state import extend_state, partial_update
 from optimtx.state_io import load_state_dict as load_transform_state
 from optimtx.state_io import state_dict as transform_state_dict
 from optimtx.state_tree import iter_nodes
@@ -30,18 +29,20 @@ from optimtx.torch_optimizer_groups import (
     PICKLED,
     check_grad,
     construction_settings,
+    held_hooks,
+    injected_defaults,
     looks_like_hyperparameter,
     mirrors_betas,
+    probe_state,
     schedule_driven,
+    to_python,
     warn_if_whole_tree,
 )
 from optimtx.transforms.hyperparams import (
     InjectHyperparamsState,
-    get_hyperparams,
     init_with_hyperparams,
     set_hyperparams,
 )
-from optimtx.transforms.masking import MaskedState, MultiTransformState
 
 _STATE_KEY = "transform_state"
 _SHARED_KEY = "shared_transform_state"
@@ -90,7 +91,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             )
         params = [_materialised_group(p) for p in params]
         first = params[0]["params"] if params and isinstance(params[0], dict) else params
-        defaults = _defaults_of(self.transform, len(first))
+        defaults = injected_defaults(self.transform, len(first))
         self._injected: tuple[str, ...] = tuple(defaults)
         super().__init__(params, defaults)
 
@@ -220,7 +221,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             values = [u if u.dtype == p.dtype else u.to(p.dtype) for p, u in zip(params, updates.values(), strict=True)]
             torch._foreach_add_(params, values)
             if live:
-                values_now = {k: _to_python(v) for k, v in live.items()}
+                values_now = {k: to_python(v) for k, v in live.items()}
                 group.update(values_now)
                 synced.update(values_now)
         return loss
@@ -246,7 +247,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         """The updates, new state, synced values and schedule-driven values of one group (nothing committed)."""
         group = self.param_groups[index]
         state, synced, written = self._synced_state(index, group)
-        updates, new_state = _partial_update(self._group_tx, state, grads, _tree(group["params"]))
+        updates, new_state = partial_update(self._group_tx, state, grads, _tree(group["params"]))
         live = schedule_driven(state, new_state, written, index) if self._injected else {}
         return updates, new_state, synced, live
 
@@ -258,7 +259,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         """Run the shared prefix once over the parameters that have gradients, in all groups together."""
         assert self._shared_tx is not None
         tree = {f"{i}.{k}": g for i, group_grads in grads.items() for k, g in group_grads.items()}
-        out, new_state = _partial_update(self._shared_tx, self._shared_state, tree, self._all_params())
+        out, new_state = partial_update(self._shared_tx, self._shared_state, tree, self._all_params())
         return {i: {k: out[f"{i}.{k}"] for k in group_grads} for i, group_grads in grads.items()}, new_state
 
     def _synced_state(self, index: int, group: dict[str, Any]) -> tuple[State, dict[str, Any], set[str]]:
@@ -289,11 +290,15 @@ class TransformOptimizer(torch.optim.Optimizer):
             >>> sd["shared_transform_state"], len(sd["transform_state"])
             ({'norm': tensor(0.)}, 1)
         """
-        sd = super().state_dict()
+        with held_hooks(self, "_optimizer_state_dict_post_hooks") as post_hooks:  # they see the whole dict, below
+            sd = super().state_dict()
         sd["param_groups"] = copy.deepcopy(sd["param_groups"])
         sd[_STATE_KEY] = [transform_state_dict(s) for s in self._tx_states]
         if self._shared_tx is not None:
             sd[_SHARED_KEY] = transform_state_dict(self._shared_state)
+        for hook in post_hooks.values():
+            result = hook(self, sd)
+            sd = sd if result is None else result
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -307,6 +312,9 @@ class TransformOptimizer(torch.optim.Optimizer):
             >>> opt = TransformOptimizer([torch.nn.Parameter(torch.ones(1))], otx.clip_by_global_norm(1.0))
             >>> opt.load_state_dict(opt.state_dict())
         """
+        for hook in list(self._optimizer_load_state_dict_pre_hooks.values()):  # on the whole dict, as torch
+            result = hook(self, state_dict)
+            state_dict = state_dict if result is None else result
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a dict from state_dict(), got {type(state_dict).__name__}.")
         if _STATE_KEY not in state_dict:
@@ -328,7 +336,8 @@ class TransformOptimizer(torch.optim.Optimizer):
             shared = load_transform_state(self._shared_state, state_dict[_SHARED_KEY])
         rest = copy.deepcopy({k: v for k, v in state_dict.items() if k not in (_STATE_KEY, _SHARED_KEY)})
         states, synced = self._with_saved_groups(rest, states)
-        super().load_state_dict(rest)  # validates group sizes before changing anything
+        with held_hooks(self, "_optimizer_load_state_dict_pre_hooks"):  # they ran above, on the whole dict
+            super().load_state_dict(rest)  # validates group sizes before changing anything
         self._tx_states = states
         self._shared_state = shared
         self._synced = synced
@@ -398,30 +407,6 @@ class TransformOptimizer(torch.optim.Optimizer):
         super().__setstate__(state)
 
 
-def _partial_update(
-    tx: GradientTransformation, state: State, grads: dict[str, Tensor], params: dict[str, Tensor]
-) -> tuple[dict[str, Tensor], State]:
-    """``tx.update`` for the parameters in ``grads`` only; the others keep their per-parameter state.
-
-    Usually the transform runs on just those parameters, with their entries of the state
-    (nothing is computed for frozen ones). Masks and labels given as callables may depend
-    on the whole tree, so a state with ``masked``/``multi_transform`` nodes runs on the whole
-    tree with zeros for the missing gradients; their updates are dropped and their state
-    entries put back.
-    """
-    if len(grads) == len(params):
-        return tx.update(grads, state, params)
-    names, present = set(params), set(grads)
-    if any(isinstance(node, (MaskedState, MultiTransformState)) for node in iter_nodes(state)):
-        full = {k: grads[k] if k in grads else torch.zeros_like(p) for k, p in params.items()}
-        updates, new_state = tx.update(full, state, params)
-        new_state = restore_entries(new_state, state, names - present, names)
-        return {k: u for k, u in updates.items() if k in present}, new_state
-    sub_params = {k: params[k] for k in grads}
-    updates, new_inner = tx.update(grads, restrict_state(state, present, names), sub_params)
-    return updates, merge_state(state, new_inner, names)
-
-
 def _split_shared_prefix(
     transform: GradientTransformation,
 ) -> tuple[GradientTransformation | None, GradientTransformation]:
@@ -449,24 +434,10 @@ def _split_shared_prefix(
 
 def _has_injected(transform: GradientTransformation) -> bool:
     try:
-        probe = _probe_state(transform, 1)
+        probe = probe_state(transform, 1)
     except Exception:
         return True
     return any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe))
-
-
-def _probe_state(transform: GradientTransformation, n_params: int) -> State:
-    """A state built on float64 stand-ins for ``n_params`` parameters, so injected values keep full precision.
-
-    0-d stand-ins first, then matrices (for transforms such as ``muon`` that take only 2-D
-    parameters); a transform that takes neither is probed on no parameters (float32 values).
-    """
-    for shape in ((), (1, 1)):
-        try:
-            return transform.init({str(i): torch.zeros(shape, dtype=torch.float64) for i in range(n_params)})
-        except Exception:  # this transform needs other shapes; try the next stand-in
-            continue
-    return transform.init({})
 
 
 def _materialised_group(entry: Any) -> Any:
@@ -516,37 +487,3 @@ def _as_transform(transform: Any) -> GradientTransformation:
         f"transform must be a GradientTransformation or a config dict, got {transform!r}; "
         "for example otx.inject_hyperparams(otx.adamw)(lr=1e-3)."
     )
-
-
-def _defaults_of(transform: GradientTransformation, n_params: int) -> dict[str, Any]:
-    """Python values of the injected hyperparameters (these become the group keys).
-
-    The probe state is built on float64 scalars (keyed like a real group) so that the
-    values read back are the ones the user gave, not float32 roundings of them.
-    """
-    probe = _probe_state(transform, n_params)
-    if not any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe)):
-        return {}
-    return {k: _to_python(v) for k, v in get_hyperparams(probe).items()}
-
-
-def _to_python(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return tuple(_to_python(v) for v in value)
-    return _shortest_repr(value.item(), value.dtype)
-
-
-def _shortest_repr(x: float, dtype: torch.dtype) -> float:
-    """The shortest decimal that rounds to the same float32 (0.1, not 0.10000000149).
-
-    Injected values are stored in float32 (or wider); reporting them as the user wrote
-    them keeps ``group['lr']`` equal to the configured number.
-    """
-    if dtype != torch.float32:
-        return x
-    target = struct.pack("f", x)
-    for digits in range(1, 10):
-        candidate = float(f"{x:.{digits}g}")
-        if struct.pack("f", candidate) == target:
-            return candidate
-    return x

@@ -7,21 +7,23 @@ whole-tree transforms that run once per group.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import struct
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from optimtx.base import State
+from optimtx.base import GradientTransformation, State
 from optimtx.state_tree import iter_nodes
 from optimtx.transforms.amp import ScaleByAmpState
 from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.finite import ApplyIfFiniteState
-from optimtx.transforms.hyperparams import inject_nodes
+from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, inject_nodes
 from optimtx.warnings import PerGroupTransformWarning
 
 
@@ -51,7 +53,7 @@ def check_grad(p: Tensor, group: int, index: int) -> None:
 
 
 PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected")
-_SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum"})
+_SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum", "swa_lr"})
 _BOOKKEEPING_KEYS = frozenset(
     {"params", "name", "param_names"}
     | _SCHEDULER_KEYS
@@ -165,3 +167,90 @@ def warn_if_whole_tree(state: State) -> None:
             PerGroupTransformWarning,
             stacklevel=4,
         )
+
+
+@contextlib.contextmanager
+def held_hooks(optimizer: torch.optim.Optimizer, hooks: str) -> Iterator[Any]:
+    """Keep torch's ``optimizer.<hooks>`` from running inside ``super()`` calls; yields them to run by hand.
+
+    Example:
+        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        >>> _ = opt.register_state_dict_post_hook(lambda o, sd: None)
+        >>> with held_hooks(opt, "_optimizer_state_dict_post_hooks") as hooks:
+        ...     len(opt._optimizer_state_dict_post_hooks), len(hooks)
+        (0, 1)
+    """
+    held = getattr(optimizer, hooks)
+    setattr(optimizer, hooks, type(held)())
+    try:
+        yield held
+    finally:
+        setattr(optimizer, hooks, held)
+
+
+def probe_state(transform: GradientTransformation, n_params: int) -> State:
+    """A state built on float64 stand-ins for ``n_params`` parameters, so injected values keep full precision.
+
+    0-d stand-ins first, then matrices (for transforms such as ``muon`` that take only 2-D
+    parameters); a transform that takes neither is probed on no parameters (float32 values).
+
+    Example:
+        >>> import optimtx as otx
+        >>> probe_state(otx.inject_hyperparams(otx.muon)(lr=1 / 3), 1).hyperparams["lr"].dtype
+        torch.float64
+    """
+    for shape in ((), (1, 1)):
+        try:
+            return transform.init({str(i): torch.zeros(shape, dtype=torch.float64) for i in range(n_params)})
+        except Exception:  # this transform needs other shapes; try the next stand-in
+            continue
+    return transform.init({})
+
+
+def injected_defaults(transform: GradientTransformation, n_params: int) -> dict[str, Any]:
+    """Python values of the injected hyperparameters (these become the group keys).
+
+    The probe state is built on float64 scalars (keyed like a real group) so that the
+    values read back are the ones the user gave, not float32 roundings of them.
+
+    Example:
+        >>> import optimtx as otx
+        >>> injected_defaults(otx.inject_hyperparams(otx.sgd)(lr=0.1), 1)
+        {'lr': 0.1}
+    """
+    probe = probe_state(transform, n_params)
+    if not any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe)):
+        return {}
+    return {k: to_python(v) for k, v in get_hyperparams(probe).items()}
+
+
+def to_python(value: Any) -> Any:
+    """An injected value (a 0-d tensor or a tuple of them) as Python numbers, as written (see [`shortest_repr`][]).
+
+    Example:
+        >>> to_python((torch.tensor(0.9), torch.tensor(0.999)))
+        (0.9, 0.999)
+    """
+    if isinstance(value, tuple):
+        return tuple(to_python(v) for v in value)
+    return shortest_repr(value.item(), value.dtype)
+
+
+def shortest_repr(x: float, dtype: torch.dtype) -> float:
+    """The shortest decimal that rounds to the same float32 (0.1, not 0.10000000149).
+
+    Injected values are stored in float32 (or wider); reporting them as the user wrote
+    them keeps ``group['lr']`` equal to the configured number.
+
+    Example:
+        >>> shortest_repr(torch.tensor(0.1).item(), torch.float32)
+        0.1
+    """
+    if dtype != torch.float32:
+        return x
+    target = struct.pack("f", x)
+    for digits in range(1, 10):
+        candidate = float(f"{x:.{digits}g}")
+        if struct.pack("f", candidate) == target:
+            return candidate
+    return x
