@@ -116,6 +116,7 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
         1.weight   norm     0.1  0             norm_decay_mult
         1.bias     norm     0.1  0             norm_decay_mult
     """
+    from optimtx.wrapper.builder import build_optim_wrapper, constructor_class
     from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor
     from optimtx.wrapper.optim_wrapper import OptimWrapper
     from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
@@ -124,7 +125,7 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
         raise TypeError(f"explain() takes the model (an nn.Module) first, got {type(model).__name__}.")
     if isinstance(cfg, OptimWrapperDict):
         return ExplanationDict((name, explain(_child_or_model(model, name), w)) for name, w in cfg.items())
-    constructor = _constructor_class(cfg) if isinstance(cfg, Mapping) else None
+    constructor = constructor_class(cfg) if isinstance(cfg, Mapping) else None
     if isinstance(constructor, type) and issubclass(constructor, MultiOptimWrapperConstructor):
         entries = {k: v for k, v in cfg.items() if k not in ("constructor", "paramwise_cfg")}
         multi = constructor(entries, cfg.get("paramwise_cfg"))  # the registered class, as build_optim_wrapper uses
@@ -142,8 +143,6 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             f"torch optimizer, got {type(cfg).__name__}."
         )
     if constructor is not DefaultOptimWrapperConstructor:  # a custom constructor: explain what it builds
-        from optimtx.wrapper.builder import build_optim_wrapper
-
         return explain(model, build_optim_wrapper(model, cfg))
     if "optimizer" not in cfg:
         raise ValueError(f'explain() needs a config with an "optimizer" entry, got keys {sorted(cfg)!r}.')
@@ -188,14 +187,6 @@ def paramwise_reasons(
         return {name: ("default", "default") for name, _ in model.named_parameters()}
     decisions, labels, _ = _decide(model, paramwise_cfg, base_lr, base_wd, quiet=True)
     return {d.name: (labels[d.name], d.rule) for d in decisions if d.name in labels}
-
-
-def _constructor_class(cfg: Mapping[str, Any]) -> Any:
-    """The constructor ``build_optim_wrapper`` would use for ``cfg``, asked of the registry (not matched by name)."""
-    from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS
-    from optimtx.wrapper.registry import resolve_type
-
-    return resolve_type(dict(type=cfg.get("constructor", "DefaultOptimWrapperConstructor")), OPTIM_WRAPPER_CONSTRUCTORS)
 
 
 def _child_or_model(model: nn.Module, name: str) -> nn.Module:
