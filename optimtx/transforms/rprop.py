@@ -7,12 +7,12 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state, has_complex, on_real_view, zero_counter
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import begin_update, zero_counter
+from optimtx.core.tree import check_params, leaves, rebuild, zeros_like
+from optimtx.core.validation import check_etas, check_non_negative, check_step_sizes
 from optimtx.transforms.kernels import _per_tensor, add, add_scaled, mul
 from optimtx.transforms.optimizers import Hyper, _negate
-from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_etas, check_non_negative, check_step_sizes
 
 
 class ScaleByRpropState(NamedTuple):
@@ -96,13 +96,11 @@ def scale_by_rprop(
     def update(
         updates: Updates, state: ScaleByRpropState, params: Params | None = None, **extra: Any
     ) -> tuple[dict[str, Tensor], ScaleByRpropState]:
-        check_state(state, ScaleByRpropState, "scale_by_rprop")
-        grads = matched_leaves(updates, state.prev)
-        if has_complex(grads):  # torch steps a complex parameter as its real view
-            return on_real_view(update, updates, state, params, extra)
-        count = state.count + 1
-        if not grads:
-            return {}, state._replace(count=count)
+        grads = begin_update(
+            update, updates, state, params, extra, kind=ScaleByRpropState, who="scale_by_rprop", like="prev"
+        )
+        if isinstance(grads, tuple):  # complex tensors (rerun on real views) or an empty tree: the result
+            return grads
         sizes = _first_sizes(leaves(state.step_size), lr, state.count)
         sign = list(torch._foreach_mul(grads, leaves(state.prev)))
         torch._foreach_sign_(sign)  # in {-1, 0, 1}; fresh, and mul's backward needs only its inputs
@@ -116,7 +114,9 @@ def scale_by_rprop(
         masked = list(torch._foreach_mul(grads, kept))
         out = torch._foreach_mul(torch._foreach_sign(masked), step_size)
         torch._foreach_neg_(out)
-        new_state = ScaleByRpropState(count, prev=rebuild(updates, masked), step_size=rebuild(updates, step_size))
+        new_state = ScaleByRpropState(
+            state.count + 1, prev=rebuild(updates, masked), step_size=rebuild(updates, step_size)
+        )
         return rebuild(updates, out), new_state
 
     return GradientTransformation(init, update)

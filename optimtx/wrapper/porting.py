@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from optimtx.torch_optimizer_groups import is_scheduler_bookkeeping
+from optimtx.wrapper.torch_optimizer_groups import is_scheduler_bookkeeping
 
 
 def walk_order(per_param: Sequence[Mapping[str, Any]], groups: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:

@@ -18,7 +18,9 @@ from typing import Any
 
 from torch import nn
 
-from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS
+from optimtx.config.builder import build_optim_wrapper
+from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS
+from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
 
 def named_submodule(model: nn.Module, name: str) -> nn.Module:
@@ -138,9 +140,6 @@ class MultiOptimWrapperConstructor:
 
     def __call__(self, model: nn.Module) -> Any:
         """Build each entry over the modules it names; an ``OptimWrapperDict``, or one wrapper for ``modules=``."""
-        from optimtx.wrapper.builder import build_optim_wrapper
-        from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
-
         parts = {name: self.part(model, name) for name in self.optim_wrapper_cfg}
         wrappers = {name: build_optim_wrapper(module, cfg) for name, (module, cfg) in parts.items()}
         return wrappers[""] if self.single else OptimWrapperDict(**wrappers)

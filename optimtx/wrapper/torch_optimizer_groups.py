@@ -18,13 +18,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, State
-from optimtx.state_tree import iter_nodes
+from optimtx.core.base import GradientTransformation, State
+from optimtx.core.state_tree import iter_nodes
+from optimtx.core.warnings import PerGroupTransformWarning
 from optimtx.transforms.amp import ScaleByAmpState
 from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.finite import ApplyIfFiniteState
 from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, inject_nodes
-from optimtx.warnings import PerGroupTransformWarning
 
 
 def check_grad(p: Tensor, group: int, index: int) -> None:
@@ -59,9 +59,20 @@ _BOOKKEEPING_KEYS = frozenset(
     | _SCHEDULER_KEYS
     | {"lr_mult", "decay_mult"}  # MMEngine-style groups record the multipliers already folded into lr / weight_decay
 )
-
-
 _IMPLEMENTATION_FLAGS = frozenset({"foreach", "fused", "capturable", "differentiable"})  # no effect on results
+
+
+def is_scheduler_bookkeeping(key: Any) -> bool:
+    """Whether a group key is one that schedulers write for themselves (``initial_lr``, ``swa_lr``, ...).
+
+    Such keys are not optimizer settings: a checkpoint saved while a scheduler was attached has them
+    and one saved without has not, and either loads.
+
+    Example:
+        >>> is_scheduler_bookkeeping("initial_lr"), is_scheduler_bookkeeping("lr")
+        (True, False)
+    """
+    return isinstance(key, str) and (key.startswith("initial_") or key in _SCHEDULER_KEYS)
 
 
 @functools.cache
@@ -81,19 +92,6 @@ def construction_settings() -> frozenset[str]:
         if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer):
             names.update(inspect.signature(cls.__init__).parameters)
     return frozenset(names - _IMPLEMENTATION_FLAGS - _BOOKKEEPING_KEYS - {"self", "defaults", "kwargs"})
-
-
-def is_scheduler_bookkeeping(key: Any) -> bool:
-    """Whether a group key is one that schedulers write for themselves (``initial_lr``, ``max_lr``, ...).
-
-    Such keys are not optimizer settings: a checkpoint saved while a scheduler was attached has them
-    and one saved without has not, and either loads.
-
-    Example:
-        >>> is_scheduler_bookkeeping("initial_lr"), is_scheduler_bookkeeping("lr")
-        (True, False)
-    """
-    return isinstance(key, str) and (key.startswith("initial_") or key in _SCHEDULER_KEYS)
 
 
 def looks_like_hyperparameter(key: Any, value: Any) -> bool:
@@ -169,6 +167,44 @@ def warn_if_whole_tree(state: State) -> None:
         )
 
 
+def group_defaults(transform: GradientTransformation, n_params: int) -> dict[str, Any]:
+    """Python values of the injected hyperparameters (these become the group keys).
+
+    The probe state is built on float64 scalars (keyed like a real group) so that the
+    values read back are the ones the user gave, not float32 roundings of them.
+
+    Example:
+        >>> from optimtx.transforms.hyperparams import inject_hyperparams
+        >>> from optimtx.transforms.optimizers import sgd
+        >>> group_defaults(inject_hyperparams(sgd)(lr=0.1), 1)
+        {'lr': 0.1}
+    """
+    probe = probe_state(transform, n_params)
+    if not any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe)):
+        return {}
+    return {k: hyperparam_value(v) for k, v in get_hyperparams(probe).items()}
+
+
+def probe_state(transform: GradientTransformation, n_params: int) -> State:
+    """A state built on float64 stand-ins for ``n_params`` parameters, so injected values keep full precision.
+
+    0-d stand-ins first, then matrices (for transforms such as ``muon`` that take only 2-D
+    parameters); a transform that takes neither is probed on no parameters (float32 values).
+
+    Example:
+        >>> from optimtx.transforms.hyperparams import inject_hyperparams
+        >>> from optimtx.transforms.muon import muon
+        >>> probe_state(inject_hyperparams(muon)(lr=1 / 3), 1).hyperparams["lr"].dtype
+        torch.float64
+    """
+    for shape in ((), (1, 1)):
+        try:
+            return transform.init({str(i): torch.zeros(shape, dtype=torch.float64) for i in range(n_params)})
+        except Exception:  # this transform needs other shapes; try the next stand-in
+            continue
+    return transform.init({})
+
+
 @contextlib.contextmanager
 def held_hooks(optimizer: torch.optim.Optimizer, hooks: str) -> Iterator[Any]:
     """Keep torch's ``optimizer.<hooks>`` from running inside ``super()`` calls; yields them to run by hand.
@@ -188,63 +224,23 @@ def held_hooks(optimizer: torch.optim.Optimizer, hooks: str) -> Iterator[Any]:
         setattr(optimizer, hooks, held)
 
 
-def probe_state(transform: GradientTransformation, n_params: int) -> State:
-    """A state built on float64 stand-ins for ``n_params`` parameters, so injected values keep full precision.
-
-    0-d stand-ins first, then matrices (for transforms such as ``muon`` that take only 2-D
-    parameters); a transform that takes neither is probed on no parameters (float32 values).
+def hyperparam_value(value: Any) -> Any:
+    """A hyperparameter tensor (or tuple of them) as the Python number the user wrote.
 
     Example:
-        >>> import optimtx as otx
-        >>> probe_state(otx.inject_hyperparams(otx.muon)(lr=1 / 3), 1).hyperparams["lr"].dtype
-        torch.float64
-    """
-    for shape in ((), (1, 1)):
-        try:
-            return transform.init({str(i): torch.zeros(shape, dtype=torch.float64) for i in range(n_params)})
-        except Exception:  # this transform needs other shapes; try the next stand-in
-            continue
-    return transform.init({})
-
-
-def injected_defaults(transform: GradientTransformation, n_params: int) -> dict[str, Any]:
-    """Python values of the injected hyperparameters (these become the group keys).
-
-    The probe state is built on float64 scalars (keyed like a real group) so that the
-    values read back are the ones the user gave, not float32 roundings of them.
-
-    Example:
-        >>> import optimtx as otx
-        >>> injected_defaults(otx.inject_hyperparams(otx.sgd)(lr=0.1), 1)
-        {'lr': 0.1}
-    """
-    probe = probe_state(transform, n_params)
-    if not any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe)):
-        return {}
-    return {k: to_python(v) for k, v in get_hyperparams(probe).items()}
-
-
-def to_python(value: Any) -> Any:
-    """An injected value (a 0-d tensor or a tuple of them) as Python numbers, as written (see [`shortest_repr`][]).
-
-    Example:
-        >>> to_python((torch.tensor(0.9), torch.tensor(0.999)))
-        (0.9, 0.999)
+        >>> hyperparam_value(torch.tensor(0.1)), hyperparam_value((torch.tensor(0.9), torch.tensor(0.999)))
+        (0.1, (0.9, 0.999))
     """
     if isinstance(value, tuple):
-        return tuple(to_python(v) for v in value)
-    return shortest_repr(value.item(), value.dtype)
+        return tuple(hyperparam_value(v) for v in value)
+    return _shortest_repr(value.item(), value.dtype)
 
 
-def shortest_repr(x: float, dtype: torch.dtype) -> float:
+def _shortest_repr(x: float, dtype: torch.dtype) -> float:
     """The shortest decimal that rounds to the same float32 (0.1, not 0.10000000149).
 
     Injected values are stored in float32 (or wider); reporting them as the user wrote
     them keeps ``group['lr']`` equal to the configured number.
-
-    Example:
-        >>> shortest_repr(torch.tensor(0.1).item(), torch.float32)
-        0.1
     """
     if dtype != torch.float32:
         return x

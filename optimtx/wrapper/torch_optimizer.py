@@ -18,30 +18,28 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx import function_pickle
-from optimtx.base import GradientTransformation, State, chain, chain_parts, identity
-from optimtx.eval_params import refuse_step_while_swapped
-from optimtx.partial_state import extend_state, partial_update
-from optimtx.state_io import load_state_dict as load_transform_state
-from optimtx.state_io import state_dict as transform_state_dict
-from optimtx.state_tree import iter_nodes
-from optimtx.torch_optimizer_groups import (
+from optimtx.core import function_pickle
+from optimtx.core.base import GradientTransformation, State, chain, chain_parts, identity
+from optimtx.core.partial_state import extend_state
+from optimtx.core.state_io import load_state_dict as load_transform_state
+from optimtx.core.state_io import state_dict as transform_state_dict
+from optimtx.core.state_tree import iter_nodes
+from optimtx.transform_configs import build_injected_transform
+from optimtx.transforms.hyperparams import InjectHyperparamsState, init_with_hyperparams, set_hyperparams
+from optimtx.wrapper.partial_update import partial_update
+from optimtx.wrapper.swapped_params import refuse_step_while_swapped
+from optimtx.wrapper.torch_optimizer_groups import (
     PICKLED,
     check_grad,
     construction_settings,
+    group_defaults,
     held_hooks,
-    injected_defaults,
+    hyperparam_value,
     looks_like_hyperparameter,
     mirrors_betas,
     probe_state,
     schedule_driven,
-    to_python,
     warn_if_whole_tree,
-)
-from optimtx.transforms.hyperparams import (
-    InjectHyperparamsState,
-    init_with_hyperparams,
-    set_hyperparams,
 )
 
 _STATE_KEY = "transform_state"
@@ -91,7 +89,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             )
         params = [_materialised_group(p) for p in params]
         first = params[0]["params"] if params and isinstance(params[0], dict) else params
-        defaults = injected_defaults(self.transform, len(first))
+        defaults = group_defaults(self.transform, len(first))
         self._injected: tuple[str, ...] = tuple(defaults)
         super().__init__(params, defaults)
 
@@ -221,7 +219,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             values = [u if u.dtype == p.dtype else u.to(p.dtype) for p, u in zip(params, updates.values(), strict=True)]
             torch._foreach_add_(params, values)
             if live:
-                values_now = {k: to_python(v) for k, v in live.items()}
+                values_now = {k: hyperparam_value(v) for k, v in live.items()}
                 group.update(values_now)
                 synced.update(values_now)
         return loss
@@ -480,8 +478,6 @@ def _as_transform(transform: Any) -> GradientTransformation:
     if isinstance(transform, GradientTransformation):
         return transform
     if isinstance(transform, Mapping):
-        from optimtx.wrapper.registries import build_injected_transform
-
         return build_injected_transform(transform)
     raise TypeError(
         f"transform must be a GradientTransformation or a config dict, got {transform!r}; "

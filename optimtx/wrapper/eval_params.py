@@ -10,46 +10,22 @@ training values back, bit for bit, afterwards.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from optimtx.base import State
-from optimtx.state_tree import iter_nodes
+from optimtx.core.base import State
+from optimtx.core.state_tree import iter_nodes
+from optimtx.core.tree import matched_leaves, rebuild
 from optimtx.transforms.ema import EmaParamsState, get_ema_params
 from optimtx.transforms.lookahead import LookaheadState, get_slow_params
 from optimtx.transforms.schedule_free import ScheduleFreeState, schedule_free_eval_params
-from optimtx.tree import matched_leaves, rebuild
+from optimtx.wrapper.swapped_params import forget, register, training_value
+from optimtx.wrapper.torch_optimizer import TransformOptimizer
 
 _EVAL_STATES = (ScheduleFreeState, EmaParamsState, LookaheadState)
-
-# While an eval_params block is active: id(parameter) -> (parameter, its training value). A nested block
-# computes the evaluation weights from the training values (schedule-free's x depends on them), not from
-# the evaluation weights the parameters hold at that moment.
-_SWAPPED: dict[int, tuple[Tensor, Tensor]] = {}
-
-
-def _training_value(p: Tensor) -> Tensor:
-    entry = _SWAPPED.get(id(p))
-    return entry[1] if entry is not None and entry[0] is p else p.detach()
-
-
-def refuse_step_while_swapped(params: Iterable[Tensor]) -> None:
-    """Raise if any of ``params`` holds evaluation weights (an [`eval_params`][optimtx.eval_params] block is open).
-
-    A step there would start from the evaluation weights as if they were the training point, and the
-    block's exit would then overwrite the step.
-
-    Example:
-        >>> refuse_step_while_swapped([torch.zeros(1)])
-    """
-    if _SWAPPED and any(id(p) in _SWAPPED and _SWAPPED[id(p)][0] is p for p in params):
-        raise RuntimeError(
-            "optimizer.step() was called inside an eval_params() block, where the parameters hold the "
-            "evaluation weights, not the training point; step after the block ends."
-        )
 
 
 def evaluation_params(state: State, params: dict[str, Tensor]) -> dict[str, Tensor] | None:
@@ -86,8 +62,6 @@ def evaluation_params(state: State, params: dict[str, Tensor]) -> dict[str, Tens
 
 
 def _transform_optimizer(optimizer: Any) -> Any:
-    from optimtx.torch_optimizer import TransformOptimizer
-
     inner = getattr(optimizer, "optimizer", optimizer)  # an OptimWrapper holds its optimizer there
     if not isinstance(inner, TransformOptimizer):
         raise TypeError(
@@ -98,8 +72,6 @@ def _transform_optimizer(optimizer: Any) -> Any:
 
 
 def _is_transform_optimizer(optimizer: Any) -> bool:
-    from optimtx.torch_optimizer import TransformOptimizer
-
     return isinstance(optimizer, TransformOptimizer)
 
 
@@ -113,7 +85,7 @@ def _swaps(optimizer: Any) -> list[tuple[Tensor, Tensor]]:
         parts.append(({str(i): p for i, p in enumerate(group["params"])}, state))
     swaps = []
     for params, state in parts:
-        values = evaluation_params(state, {k: _training_value(p) for k, p in params.items()})
+        values = evaluation_params(state, {k: training_value(p) for k, p in params.items()})
         if values is not None:
             swaps += [(params[k], values[k]) for k in params]  # the same names, checked above
     return swaps
@@ -157,7 +129,7 @@ def eval_params(optimizer: Any) -> Iterator[None]:
             "schedule_free_adamw/schedule_free_sgd, ema_params or lookahead in the transform."
         )
     saved = [p.detach().clone() for p, _ in swaps]
-    registered = [id(p) for (p, _), value in zip(swaps, saved, strict=True) if _register(p, value)]
+    registered = [id(p) for (p, _), value in zip(swaps, saved, strict=True) if register(p, value)]
     try:
         with torch.no_grad():
             for p, value in swaps:
@@ -168,12 +140,4 @@ def eval_params(optimizer: Any) -> Iterator[None]:
             for (p, _), original in zip(swaps, saved, strict=True):
                 p.copy_(original)
         for key in registered:
-            _SWAPPED.pop(key, None)
-
-
-def _register(p: Tensor, training: Tensor) -> bool:
-    """Record ``p``'s training value unless an enclosing block has (the outermost block holds the training one)."""
-    if id(p) in _SWAPPED and _SWAPPED[id(p)][0] is p:
-        return False
-    _SWAPPED[id(p)] = (p, training)
-    return True
+            forget(key)
