@@ -466,7 +466,7 @@ def check_hyperparameter(name: str, value: Any, rules: Mapping[str, Callable[[st
     """Check ``value`` by the rule the built-in factories use for a hyperparameter called ``name``.
 
     Names without a rule only need to be numbers or 0-d tensors (or sequences of them, not mixed).
-    ``rules`` replaces [`HYPERPARAMETER_CHECKS`][optimtx.validation.HYPERPARAMETER_CHECKS] (a transform whose
+    ``rules`` replaces ``HYPERPARAMETER_CHECKS`` (a transform whose
     factory checks a name differently passes its own rules).
 
     Example:

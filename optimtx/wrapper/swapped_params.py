@@ -49,7 +49,7 @@ def refuse_step_while_swapped(params: Iterable[Tensor]) -> None:
 def register(p: Tensor, training: Tensor) -> bool:
     """Record ``p``'s training value unless an enclosing block has (the outermost block holds the training one).
 
-    Returns whether this call recorded it (and so must [`forget`][optimtx.wrapper.swapped_params.forget] it).
+    Returns whether this call recorded it (and so must `forget` it).
 
     Example:
         >>> import torch
@@ -65,7 +65,7 @@ def register(p: Tensor, training: Tensor) -> bool:
 
 
 def forget(key: int) -> None:
-    """Drop the record made by [`register`][optimtx.wrapper.swapped_params.register] for ``id(p) == key``.
+    """Drop the record made by `register` for ``id(p) == key``.
 
     Example:
         >>> forget(12345)
