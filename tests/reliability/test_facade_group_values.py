@@ -71,6 +71,14 @@ def test_lr_written_before_the_first_step_counts(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_a_torch_warmup_built_before_the_first_step_counts(name):
+    """torch's LinearLR scales group['lr'] when it is built; Rprop and ASGD must start from that lr."""
+    _same_as_torch(
+        name, [{}], {"lr": 0.1}, {"lr": 0.1}, lambda o: torch.optim.lr_scheduler.LinearLR(o, 0.1, total_iters=4)
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_pure_set_hyperparams_before_the_first_update_counts(name):
     factory = getattr(otx, name)
     tx = otx.inject_hyperparams(factory)(lr=0.1)
