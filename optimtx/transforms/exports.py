@@ -39,6 +39,7 @@ from optimtx.transforms.grad_filters import centralize as centralize
 from optimtx.transforms.grad_filters import zero_nans as zero_nans
 from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState
 from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams
+from optimtx.transforms.hyperparams import init_with_hyperparams as init_with_hyperparams
 from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams
 from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams
 from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState
@@ -142,6 +143,7 @@ __all__ = [
     "get_ema_params",
     "get_hyperparams",
     "get_slow_params",
+    "init_with_hyperparams",
     "inject_hyperparams",
     "lamb",
     "lars",
