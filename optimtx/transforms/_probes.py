@@ -1,0 +1,68 @@
+"""Counter-based Gaussian probes: the same numbers on every device, from ``(seed, step, leaf, index)``.
+
+PSGD draws a random probe vector each step. A global or per-device generator would make a pure ``update``
+depend on hidden state (two calls with the same inputs would differ) and would not survive
+``torch.compile(fullgraph=True)``; a ``torch.Generator`` cannot live in a state of tensors either. So the
+probes are a pure function of the seed, the step counter (a tensor in the state), a per-leaf salt (a CRC of
+its name) and the element index: a 32-bit integer hash (Chris Wellons' ``lowbias32``) computed in int64
+without overflow, turned into uniforms and then normals by Box-Muller in float64.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import torch
+from torch import Tensor
+
+_MASK = 0xFFFFFFFF
+
+
+def _mul32(x: Tensor, m: int) -> Tensor:
+    """``(x * m) mod 2**32`` for 32-bit ``x`` and ``m``, in int64 without ever overflowing it."""
+    lo, hi = m & 0xFFFF, m >> 16
+    return (x * lo + (((x * hi) & 0xFFFF) << 16)) & _MASK
+
+
+def hash32(x: Tensor) -> Tensor:
+    """A 32-bit avalanche hash of the low 32 bits of each int64 entry (``lowbias32``).
+
+    Example:
+        >>> hash32(torch.tensor([0, 1, 2]))
+        tensor([         0, 1753845952, 3507691905])
+    """
+    x = x & _MASK
+    x = x ^ (x >> 16)
+    x = _mul32(x, 0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = _mul32(x, 0x846CA68B)
+    return x ^ (x >> 16)
+
+
+def name_salt(name: str) -> int:
+    """A stable per-leaf number from its name (CRC-32), independent of the leaf's position in the tree.
+
+    Example:
+        >>> name_salt("w")
+        476252946
+    """
+    return zlib.crc32(name.encode())
+
+
+def gaussian_probe(shape: torch.Size, seed: int, step: Tensor, salt: int, dtype: torch.dtype) -> Tensor:
+    """Standard normal numbers of ``shape`` determined by ``(seed, step, salt)``, on ``step``'s device.
+
+    Example:
+        >>> a = gaussian_probe(torch.Size([2]), 0, torch.tensor(1), name_salt("w"), torch.float64)
+        >>> torch.equal(a, gaussian_probe(torch.Size([2]), 0, torch.tensor(1), name_salt("w"), torch.float64))
+        True
+    """
+    base = hash32(hash32(hash32(torch.tensor(seed ^ salt, device=step.device)) + step.to(torch.int64)))
+    index = torch.arange(math.prod(shape), device=step.device, dtype=torch.int64)
+    h1 = hash32(base ^ hash32(2 * index))
+    h2 = hash32(base ^ hash32(2 * index + 1))
+    u1 = (h1.to(torch.float64) + 0.5) / 2.0**32  # in (0, 1): the log is finite
+    u2 = (h2.to(torch.float64) + 0.5) / 2.0**32
+    z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
+    return z.reshape(shape).to(dtype)
