@@ -80,6 +80,18 @@ def _mars_cases() -> list[tuple[str, str, dict, dict]]:
     return cases
 
 
+def _soap_cases() -> list[tuple[str, str, dict, dict]]:
+    variants = [
+        dict(lr=0.01, betas=(0.9, 0.95), weight_decay=0.0, precondition_frequency=3),
+        dict(lr=0.02, betas=(0.95, 0.95), shampoo_beta=0.8, weight_decay=0.1, precondition_frequency=2,
+             precondition_1d=True),
+        dict(lr=0.01, betas=(0.9, 0.99), max_precondition_dim=3, normalize_gradient=True, correct_bias=False,
+             weight_decay=0.01),
+        dict(lr=0.005, betas=(0.8, 0.99), precondition_frequency=1, eps=1e-6, weight_decay=0.0),
+    ]
+    return [(f"soap_{i}", "soap", v, dict(v)) for i, v in enumerate(variants)]
+
+
 def _psgd_cases() -> list[tuple[str, str, dict, dict]]:
     base = dict(precond_dtype="float64")
     variants = [
@@ -147,7 +159,11 @@ def main() -> None:
     for seed, (name, factory, ours, theirs) in enumerate(_mars_cases()):
         params, grads = _inputs(torch, seed, SHAPES, STEPS)
         data[name] = _case(torch, factory, ours, params, grads, _run(torch, MARS, theirs, params, grads))
-    from pytorch_optimizer import Kron
+    from pytorch_optimizer import SOAP, Kron
+
+    for seed, (name, factory, ours, theirs) in enumerate(_soap_cases(), start=200):
+        params, grads = _inputs(torch, seed, SHAPES, STEPS)
+        data[name] = _case(torch, factory, ours, params, grads, _run(torch, SOAP, theirs, params, grads))
 
     for seed, (name, factory, ours, theirs) in enumerate(_psgd_cases(), start=100):
         params, grads = _inputs(torch, seed, SHAPES, STEPS)
