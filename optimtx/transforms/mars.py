@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms.adam import bias_correction
-from optimtx.transforms.kernels import decay_add_square, lerp, mul
+from optimtx.transforms.kernels import add, decay_add_square, lerp, mul
 from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay
 from optimtx.transforms.scaling import scale_by_learning_rate
@@ -51,8 +51,7 @@ def _adam_direction(
     mu: list[Tensor], nu: list[Tensor], b1: Hyper, b2: Hyper, eps: Hyper, count: Tensor
 ) -> list[Tensor]:
     """``mu / ((sqrt(nu + 1e-15) + eps) / sqrt(1 - b2**t) * (1 - b1**t))``: the reference's denominator."""
-    denominator = torch._foreach_sqrt(torch._foreach_add(nu, _SQ_EPS))
-    torch._foreach_add_(denominator, eps)
+    denominator = add(list(torch._foreach_sqrt(torch._foreach_add(nu, _SQ_EPS))), eps)
     scale = bias_correction(b1, count) / bias_correction(b2, count).sqrt()
     return list(torch._foreach_div(mu, mul(denominator, scale)))
 

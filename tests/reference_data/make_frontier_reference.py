@@ -83,13 +83,83 @@ def _mars_cases() -> list[tuple[str, str, dict, dict]]:
 def _soap_cases() -> list[tuple[str, str, dict, dict]]:
     variants = [
         dict(lr=0.01, betas=(0.9, 0.95), weight_decay=0.0, precondition_frequency=3),
-        dict(lr=0.02, betas=(0.95, 0.95), shampoo_beta=0.8, weight_decay=0.1, precondition_frequency=2,
-             precondition_1d=True),
-        dict(lr=0.01, betas=(0.9, 0.99), max_precondition_dim=3, normalize_gradient=True, correct_bias=False,
-             weight_decay=0.01),
+        dict(
+            lr=0.02,
+            betas=(0.95, 0.95),
+            shampoo_beta=0.8,
+            weight_decay=0.1,
+            precondition_frequency=2,
+            precondition_1d=True,
+        ),
+        dict(
+            lr=0.01,
+            betas=(0.9, 0.99),
+            max_precondition_dim=3,
+            normalize_gradient=True,
+            correct_bias=False,
+            weight_decay=0.01,
+        ),
         dict(lr=0.005, betas=(0.8, 0.99), precondition_frequency=1, eps=1e-6, weight_decay=0.0),
     ]
     return [(f"soap_{i}", "soap", v, dict(v)) for i, v in enumerate(variants)]
+
+
+def _shampoo_cases() -> list[tuple[str, str, dict, dict]]:
+    variants = [
+        dict(lr=0.01, block_size=4, start_preconditioning_step=3, preconditioning_compute_steps=2),
+        dict(
+            lr=0.01,
+            shape_interpretation=False,
+            block_size=4,
+            graft_type="adagrad",
+            preconditioning_compute_steps=1,
+            start_preconditioning_step=1,
+            weight_decay=0.01,
+            nesterov=False,
+        ),
+        dict(
+            lr=0.02,
+            graft_type="rmsprop",
+            moving_average_for_momentum=True,
+            weight_decay=0.1,
+            decoupled_weight_decay=True,
+            preconditioner_type="input",
+            block_size=8,
+            statistics_compute_steps=2,
+            preconditioning_compute_steps=3,
+            start_preconditioning_step=4,
+        ),
+        dict(
+            lr=0.01,
+            graft_type="sqrtn",
+            preconditioner_type="output",
+            inverse_exponent_override=2,
+            block_size=8,
+            start_preconditioning_step=2,
+            preconditioning_compute_steps=1,
+        ),
+        dict(
+            lr=0.005,
+            graft_type="none",
+            betas=(0.5, 0.9),
+            block_size=6,
+            start_preconditioning_step=1,
+            preconditioning_compute_steps=1,
+            matrix_eps=1e-3,
+        ),
+    ]
+    grafts = {"none": 0, "sgd": 1, "adagrad": 2, "rmsprop": 3, "sqrtn": 4}
+    kinds = {"all": 0, "input": 1, "output": 2}
+    cases = []
+    for i, v in enumerate(variants):
+        theirs = {k: x for k, x in v.items() if k not in ("graft_type", "preconditioner_type")}
+        theirs.update(
+            graft_type=grafts[v.get("graft_type", "sgd")],
+            pre_conditioner_type=kinds[v.get("preconditioner_type", "all")],
+            use_svd=True,
+        )
+        cases.append((f"shampoo_{i}", "shampoo", v, theirs))
+    return cases
 
 
 def _psgd_cases() -> list[tuple[str, str, dict, dict]]:
@@ -159,7 +229,11 @@ def main() -> None:
     for seed, (name, factory, ours, theirs) in enumerate(_mars_cases()):
         params, grads = _inputs(torch, seed, SHAPES, STEPS)
         data[name] = _case(torch, factory, ours, params, grads, _run(torch, MARS, theirs, params, grads))
-    from pytorch_optimizer import SOAP, Kron
+    from pytorch_optimizer import SOAP, Kron, ScalableShampoo
+
+    for seed, (name, factory, ours, theirs) in enumerate(_shampoo_cases(), start=300):
+        params, grads = _inputs(torch, seed, SHAPES, STEPS)
+        data[name] = _case(torch, factory, ours, params, grads, _run(torch, ScalableShampoo, theirs, params, grads))
 
     for seed, (name, factory, ours, theirs) in enumerate(_soap_cases(), start=200):
         params, grads = _inputs(torch, seed, SHAPES, STEPS)
