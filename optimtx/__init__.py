@@ -116,6 +116,9 @@ from optimtx.transforms.lion import scale_by_lion as scale_by_lion  # noqa: E402
 from optimtx.transforms.lookahead import LookaheadState as LookaheadState  # noqa: E402
 from optimtx.transforms.lookahead import get_slow_params as get_slow_params  # noqa: E402
 from optimtx.transforms.lookahead import lookahead as lookahead  # noqa: E402
+from optimtx.transforms.mars import ScaleByMarsState as ScaleByMarsState  # noqa: E402
+from optimtx.transforms.mars import mars as mars  # noqa: E402
+from optimtx.transforms.mars import scale_by_mars as scale_by_mars  # noqa: E402
 from optimtx.transforms.masking import MaskedState as MaskedState  # noqa: E402
 from optimtx.transforms.masking import MultiTransformState as MultiTransformState  # noqa: E402
 from optimtx.transforms.masking import masked as masked  # noqa: E402
@@ -138,6 +141,9 @@ from optimtx.transforms.optimizers import adamw as adamw  # noqa: E402
 from optimtx.transforms.optimizers import lion as lion  # noqa: E402
 from optimtx.transforms.optimizers import rmsprop as rmsprop  # noqa: E402
 from optimtx.transforms.optimizers import sgd as sgd  # noqa: E402
+from optimtx.transforms.psgd import ScaleByPsgdKronState as ScaleByPsgdKronState  # noqa: E402
+from optimtx.transforms.psgd import psgd_kron as psgd_kron  # noqa: E402
+from optimtx.transforms.psgd import scale_by_psgd_kron as scale_by_psgd_kron  # noqa: E402
 from optimtx.transforms.radam import ScaleByRadamState as ScaleByRadamState  # noqa: E402
 from optimtx.transforms.radam import radam as radam  # noqa: E402
 from optimtx.transforms.radam import scale_by_radam as scale_by_radam  # noqa: E402
@@ -155,6 +161,12 @@ from optimtx.transforms.schedule_free import ScheduleFreeState as ScheduleFreeSt
 from optimtx.transforms.schedule_free import schedule_free_adamw as schedule_free_adamw  # noqa: E402
 from optimtx.transforms.schedule_free import schedule_free_eval_params as schedule_free_eval_params  # noqa: E402
 from optimtx.transforms.schedule_free import schedule_free_sgd as schedule_free_sgd  # noqa: E402
+from optimtx.transforms.shampoo import ScaleByShampooState as ScaleByShampooState  # noqa: E402
+from optimtx.transforms.shampoo import scale_by_shampoo as scale_by_shampoo  # noqa: E402
+from optimtx.transforms.shampoo import shampoo as shampoo  # noqa: E402
+from optimtx.transforms.soap import ScaleBySoapState as ScaleBySoapState  # noqa: E402
+from optimtx.transforms.soap import scale_by_soap as scale_by_soap  # noqa: E402
+from optimtx.transforms.soap import soap as soap  # noqa: E402
 from optimtx.transforms.spike import SkipIfSpikeState as SkipIfSpikeState  # noqa: E402
 from optimtx.transforms.spike import skip_if_spike as skip_if_spike  # noqa: E402
 from optimtx.transforms.trust_ratio import ScheduledDecayState as ScheduledDecayState  # noqa: E402
@@ -260,11 +272,15 @@ __all__ = [
     "ScaleByAmpState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
+    "ScaleByMarsState",
     "ScaleByMuonState",
     "ScaleByNadamState",
+    "ScaleByPsgdKronState",
     "ScaleByRadamState",
     "ScaleByRmsState",
     "ScaleByRpropState",
+    "ScaleByShampooState",
+    "ScaleBySoapState",
     "ScheduleFreeState",
     "ScheduledDecayState",
     "SchedulerOrderWarning",
@@ -316,6 +332,7 @@ __all__ = [
     "lion",
     "load_state_dict",
     "lookahead",
+    "mars",
     "masked",
     "multi_transform",
     "muon",
@@ -325,6 +342,7 @@ __all__ = [
     "named_chain",
     "paramwise",
     "paramwise_labels",
+    "psgd_kron",
     "radam",
     "rmsprop",
     "rprop",
@@ -336,11 +354,15 @@ __all__ = [
     "scale_by_amp",
     "scale_by_learning_rate",
     "scale_by_lion",
+    "scale_by_mars",
     "scale_by_muon",
     "scale_by_nadam",
+    "scale_by_psgd_kron",
     "scale_by_radam",
     "scale_by_rms",
     "scale_by_rprop",
+    "scale_by_shampoo",
+    "scale_by_soap",
     "scale_by_trust_ratio",
     "schedule_free_adamw",
     "schedule_free_eval_params",
@@ -348,7 +370,9 @@ __all__ = [
     "schedules",
     "set_hyperparams",
     "sgd",
+    "shampoo",
     "skip_if_spike",
+    "soap",
     "state_dict",
     "step_info",
     "supports_fused_amp_step",
