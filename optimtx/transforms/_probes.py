@@ -3,7 +3,7 @@
 PSGD draws a random probe vector each step. A global or per-device generator would make a pure ``update``
 depend on hidden state (two calls with the same inputs would differ) and would not survive
 ``torch.compile(fullgraph=True)``; a ``torch.Generator`` cannot live in a state of tensors either. So the
-probes are a pure function of the seed, the step counter (a tensor in the state), a per-leaf salt (a CRC of
+probes are a pure function of the seed, the step counter (a tensor in the state), a per-leaf salt (a hash of
 its name) and the element index: a 32-bit integer hash (Chris Wellons' ``lowbias32``) computed in int64
 without overflow, turned into uniforms and then normals by Box-Muller in float64.
 """
@@ -11,7 +11,6 @@ without overflow, turned into uniforms and then normals by Box-Muller in float64
 from __future__ import annotations
 
 import math
-import zlib
 
 import torch
 from torch import Tensor
@@ -41,13 +40,18 @@ def hash32(x: Tensor) -> Tensor:
 
 
 def name_salt(name: str) -> int:
-    """A stable per-leaf number from its name (CRC-32), independent of the leaf's position in the tree.
+    """A stable per-leaf number from its name (32-bit FNV-1a over its characters), whatever its place in the tree.
+
+    Plain integer arithmetic, so ``torch.compile`` folds it to a constant.
 
     Example:
         >>> name_salt("w")
-        476252946
+        4060888886
     """
-    return zlib.crc32(name.encode())
+    h = 0x811C9DC5
+    for ch in name:
+        h = ((h ^ ord(ch)) * 0x01000193) & _MASK
+    return h
 
 
 def gaussian_probe(shape: torch.Size, seed: int, step: Tensor, salt: int, dtype: torch.dtype) -> Tensor:

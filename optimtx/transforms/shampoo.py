@@ -18,6 +18,7 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import check_state, zero_counter
+from optimtx.transforms._linalg import finite_or_identity
 from optimtx.transforms.optimizers import Hyper, _decay
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import require_params
@@ -198,7 +199,8 @@ def _leaf_stats_and_roots(
     w2 = 1.0 if isinstance(b2, float) and b2 == 1.0 else 1 - b2
     fresh = _gram_stats(g.to(stats[0].dtype), plan)
     stats = tuple(torch.where(steps.statistics, s * b2 + f * w2, s) for s, f in zip(stats, fresh, strict=True))
-    new = tuple(inverse_root(s, plan.exponent) for s in stats)
+    # Roots are constants for autograd: an SVD has no derivative where singular values repeat.
+    new = tuple(inverse_root(finite_or_identity(s.detach()), plan.exponent) for s in stats)
     return stats, tuple(torch.where(steps.roots, n, r) for n, r in zip(new, roots, strict=True))
 
 

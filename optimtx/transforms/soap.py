@@ -18,6 +18,7 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import check_state, zero_counter
+from optimtx.transforms._linalg import finite_or_identity
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import lerp
 from optimtx.transforms.optimizers import Hyper, is_present
@@ -121,8 +122,11 @@ def _leaf_step(
     v_new = torch.lerp(v, gp * gp, 1 - b2)
     direction = _project(_project(m, q, dims) / (v_new.sqrt() + eps), q, dims, back=True)
     gg = tuple(torch.lerp(a, b.to(a.dtype), 1 - sb) for a, b in zip(leaf.gg, _gram(g, dims), strict=True))
-    refreshed, v_sorted = _refreshed(gg, q, v_new, dims)
-    eig = tuple(_eigenbasis(a) for a in gg)
+    # The bases are constants for autograd: eigenvectors have no derivative where eigenvalues repeat
+    # (a rank-one first statistic), and differentiating through them would make every gradient nan.
+    stats = tuple(finite_or_identity(a.detach()) for a in gg)
+    refreshed, v_sorted = _refreshed(stats, tuple(a.detach() for a in q), v_new, dims)
+    eig = tuple(_eigenbasis(a) for a in stats)
     new_q = tuple(torch.where(first, e, torch.where(refresh, r, o)) for e, r, o in zip(eig, refreshed, q, strict=True))
     return direction, torch.where(first, v, torch.where(refresh, v_sorted, v_new)), gg, new_q
 
