@@ -190,3 +190,12 @@ def test_mars_lion_type_gives_signs_and_1d_tensors_get_adam():
     updates, _ = tx.update(_grads(params, 1)[0], tx.init(params), params)
     torch.testing.assert_close(updates["w"].abs(), torch.full((3, 3), 0.1))
     torch.testing.assert_close(updates["b"].abs(), torch.full((3,), 0.1), rtol=1e-5, atol=1e-6)
+
+
+def test_psgd_kron_applies_factors_one_dimension_at_a_time():
+    """A single einsum over all factors, without opt_einsum, builds a (256*256*128*128)-entry intermediate here."""
+    params = {"w": torch.zeros(256, 128)}
+    tx = otx.scale_by_psgd_kron()
+    out, state = tx.update({"w": torch.randn(256, 128)}, tx.init(params))
+    assert out["w"].shape == (256, 128) and torch.isfinite(out["w"]).all()
+    assert [q.shape for q in state.q["w"]] == [(256, 256), (128, 128)]

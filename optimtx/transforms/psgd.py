@@ -10,7 +10,6 @@ random probe per update. See ``docs/preconditioners.md``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from string import ascii_letters
 from typing import Any, NamedTuple
 
 import torch
@@ -78,37 +77,45 @@ def _diagonal_dims(shape: torch.Size, mode: str | None) -> list[bool]:
 
 
 class _Plan(NamedTuple):
-    """Which factors are matrices, and the einsum expressions that apply them (built from the shape alone)."""
+    """Which factors are triangular matrices (the others are diagonals), from the shape alone."""
 
     triangular: tuple[bool, ...]
-    apply_q: str  # Q_i along every dimension of g
-    gram: tuple[str, ...]  # per dimension: the statistics a a^T (or the diagonal)
-    precondition: str  # Q^T Q along every dimension
 
 
 def _plan(shape: torch.Size, max_size: int, min_ndim: int, mode: str | None) -> _Plan:
-    if len(shape) > 13:
+    if len(shape) > 13:  # the reference's einsum letters run out there; kept as its documented limit
         raise ValueError(f"psgd_kron supports tensors of up to 13 dimensions, got shape {tuple(shape)}.")
-    if not shape:
-        return _Plan((), ",->", (",->",), ",,->")
     diag = _diagonal_dims(shape, mode)
-    tri = tuple(not (d == 1 or d > max_size or len(shape) < min_ndim or diag[i]) for i, d in enumerate(shape))
-    q_ix, g_ix, out_ix, gram, pl, pr, pg, po = [], "", "", [], [], [], "", ""
-    for i, t in enumerate(tri):
-        a, b, c = ascii_letters[i], ascii_letters[i + 13], ascii_letters[i + 26]
-        lhs = "".join(b if j == i else ascii_letters[j] for j in range(len(shape)))
-        rhs = "".join(c if j == i else ascii_letters[j] for j in range(len(shape)))
-        q_ix.append(a + b if t else a)
-        g_ix += b if t else a
-        out_ix += a
-        gram.append(f"{lhs},{rhs}->{b}{c}" if t else f"{lhs},{lhs}->{b}")
-        pl.append(a + b if t else b)
-        pr.append(a + c if t else b)
-        pg += c if t else b
-        po += b
-    return _Plan(
-        tri, ",".join(q_ix) + f",{g_ix}->{out_ix}", tuple(gram), ",".join(pl) + "," + ",".join(pr) + f",{pg}->{po}"
-    )
+    return _Plan(tuple(not (d == 1 or d > max_size or len(shape) < min_ndim or diag[i]) for i, d in enumerate(shape)))
+
+
+def _along(x: Tensor, q: Tensor, axis: int, transpose: bool = False) -> Tensor:
+    """``q`` (or its transpose) applied along ``axis`` of ``x``: a matrix product, or a product with a diagonal.
+
+    One dimension at a time, so that no intermediate is larger than ``x`` (a single einsum over all factors
+    needs a good contraction order, which torch only finds with ``opt_einsum`` installed).
+    """
+    if q.ndim < 2:
+        return x * (q.reshape([-1] + [1] * (x.ndim - axis - 1)) if x.ndim else q)
+    return torch.movedim(torch.tensordot(q, x, dims=([0 if transpose else 1], [axis])), 0, axis)
+
+
+def _apply_q(qs: tuple[Tensor, ...], x: Tensor, transpose: bool = False) -> Tensor:
+    if x.ndim == 0:
+        return x * qs[0]
+    for axis, q in enumerate(qs):
+        x = _along(x, q, axis, transpose)
+    return x
+
+
+def _gram(x: Tensor, axis: int, triangular: bool) -> Tensor:
+    """``x x^T`` along ``axis`` (its diagonal for a diagonal factor; ``x * x`` for a 0-d tensor)."""
+    if x.ndim == 0:
+        return x * x
+    others = [a for a in range(x.ndim) if a != axis]
+    if triangular:
+        return torch.tensordot(x, x, dims=(others, others))
+    return (x * x).sum(dim=others) if others else x * x
 
 
 def _init_q(p: Tensor, plan: _Plan, init_scale: float, dtype: torch.dtype) -> tuple[Tensor, ...]:
@@ -146,7 +153,7 @@ def _norm_lower_bound(a: Tensor) -> Tensor:
 
 def _fitted_q(qs: tuple[Tensor, ...], plan: _Plan, probe: Tensor, g: Tensor, lr: float) -> tuple[Tensor, ...]:
     """One Lie-group step of every factor towards ``E[P g g^T P] = E[v v^T]`` (the probe ``v``)."""
-    a = torch.einsum(plan.apply_q, *qs, g)
+    a = _apply_q(qs, g)
     order = g.ndim
     dims = list(range(order))
     conj_b = probe.permute(dims[1:] + dims[:1])
@@ -155,8 +162,8 @@ def _fitted_q(qs: tuple[Tensor, ...], plan: _Plan, probe: Tensor, g: Tensor, lr:
         if i < order - 1:
             conj_b = conj_b.transpose(i, order - 1)
     out = []
-    for q, expr in zip(qs, plan.gram, strict=True):
-        term1, term2 = torch.einsum(expr, a, a), torch.einsum(expr, conj_b, conj_b)
+    for axis, (q, tri) in enumerate(zip(qs, plan.triangular or (False,), strict=True)):
+        term1, term2 = _gram(a, axis, tri), _gram(conj_b, axis, tri)
         step = (term1 - term2) * lr
         if q.ndim < 2:
             step = step * q / ((term1 + term2).abs().max() + _TINY)
@@ -304,7 +311,7 @@ def scale_by_psgd_kron(
             target = m_hat if momentum_into_precond_update else g
             fitted = _fitted_q(q, pl, probe, target, precond_lr)
             q = tuple(torch.where(do_update, b, a) for a, b in zip(q, fitted, strict=True))
-            direction = torch.einsum(pl.precondition, *q, *q, m_hat).to(g.dtype)
+            direction = _apply_q(q, _apply_q(q, m_hat), transpose=True).to(g.dtype)
             rms = direction.square().mean().sqrt()
             out.append(direction * torch.clamp(1.1 / (rms + 1e-6), max=1.0))
             qs.append(q)
