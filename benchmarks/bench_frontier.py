@@ -4,7 +4,7 @@ Not a test (nothing here asserts a speed; ``benchmarks/`` is not collected by py
 ``pytorch_optimizer``, which the test environment does not install, so run it with the reference environment's
 interpreter and this checkout importable:
 
-    PYTHONPATH=$PWD /work/venv-ref/bin/python benchmarks/bench_frontier.py            # CPU, default shapes
+    PYTHONPATH=$PWD /work/venv-ref/bin/python benchmarks/bench_frontier.py --threads 1   # CPU, default shapes
     PYTHONPATH=$PWD /work/venv-ref/bin/python benchmarks/bench_frontier.py --device cuda --steps 50
 
 Each row times one step (optimtx: ``update`` + ``apply_updates`` of the pure chain, eager; reference:
@@ -93,7 +93,10 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--only", default="", help="comma-separated subset, e.g. soap,mars")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     wanted = set(filter(None, args.only.split(",")))
     n = sum(torch.Size(s).numel() for s in SHAPES.values())

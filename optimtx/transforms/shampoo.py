@@ -148,15 +148,19 @@ def _gram_stats(g: Tensor, plan: _Plan) -> list[Tensor]:
 
 
 def inverse_root(matrix: Tensor, exponent: int) -> Tensor:
-    """``matrix ** (-1 / exponent)`` of a symmetric positive semi-definite matrix, by SVD (float32/float64).
+    """``matrix ** (-1 / exponent)`` of a symmetric matrix, from its eigendecomposition (float32/float64).
+
+    ``V diag(sign(l) |l| ** (-1 / exponent)) V^T``: the same matrix as the reference's SVD form
+    ``U S ** (-1 / exponent) V^T`` (for a symmetric matrix ``S = |l|`` and ``U = V sign(l)``), at half its cost.
 
     Example:
         >>> inverse_root(torch.diag(torch.tensor([16.0, 1.0])), 4)
         tensor([[0.5000, 0.0000],
                 [0.0000, 1.0000]])
     """
-    u, s, vh = torch.linalg.svd(matrix, full_matrices=False)
-    return (u * s.pow(-1.0 / exponent).unsqueeze(-2)) @ vh
+    values, vectors = torch.linalg.eigh(matrix)
+    scaled = values.sign() * values.abs().pow(-1.0 / exponent)
+    return (vectors * scaled.unsqueeze(-2)) @ vectors.mT
 
 
 def _precondition(g: Tensor, roots: tuple[Tensor, ...], plan: _Plan) -> Tensor:
@@ -199,7 +203,7 @@ def _leaf_stats_and_roots(
     w2 = 1.0 if isinstance(b2, float) and b2 == 1.0 else 1 - b2
     fresh = _gram_stats(g.to(stats[0].dtype), plan)
     stats = tuple(torch.where(steps.statistics, s * b2 + f * w2, s) for s, f in zip(stats, fresh, strict=True))
-    # Roots are constants for autograd: an SVD has no derivative where singular values repeat.
+    # Roots are constants for autograd: an eigendecomposition has no derivative where eigenvalues repeat.
     new = tuple(inverse_root(finite_or_identity(s.detach()), plan.exponent) for s in stats)
     return stats, tuple(torch.where(steps.roots, n, r) for n, r in zip(new, roots, strict=True))
 
@@ -249,8 +253,8 @@ def scale_by_shampoo(
 
     Per step ``t``: the graft rule's statistics take ``g``; every ``statistics_compute_steps`` steps each
     block's statistics ``L = b2 * L + (1 - b2) * G G^T`` (starting from ``matrix_eps * I``); every
-    ``preconditioning_compute_steps`` steps the roots ``L ** (-1 / exponent)`` are recomputed (by SVD, in
-    float32, or float64 for float64 tensors). The preconditioned gradient is scaled to the graft direction's
+    ``preconditioning_compute_steps`` steps the roots ``L ** (-1 / exponent)`` are recomputed (by eigendecomposition,
+    in float32, or float64 for float64 tensors). The preconditioned gradient is scaled to the graft direction's
     norm (unless ``graft_type='none'``), ``weight_decay * p`` is added to both (coupled decay; needs params),
     and both enter their momentum (``m = b1 * m + x``, or ``lerp`` with ``moving_average_for_momentum``).
     Before ``start_preconditioning_step`` the graft's momentum is the output; Nesterov adds ``b1 * m + x``.
