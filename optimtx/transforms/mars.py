@@ -9,6 +9,7 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import check_state, zero_counter
+from optimtx.transforms._whole import whole_tensors
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import add, decay_add_square, lerp, mul
 from optimtx.transforms.masking import multi_transform
@@ -152,7 +153,7 @@ def scale_by_mars(
         )
         return rebuild(updates, out), new_state
 
-    return GradientTransformation(init, update)
+    return whole_tensors(GradientTransformation(init, update))
 
 
 def _mars_labels(optimize_1d: bool) -> Any:

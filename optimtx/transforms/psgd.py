@@ -18,6 +18,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms._probes import gaussian_probe, name_salt
+from optimtx.transforms._whole import whole_tensors
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.optimizers import Hyper, is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
@@ -320,7 +321,7 @@ def scale_by_psgd_kron(
         )
         return rebuild(updates, out), new_state
 
-    return GradientTransformation(init, update)
+    return whole_tensors(GradientTransformation(init, update))
 
 
 def psgd_kron(

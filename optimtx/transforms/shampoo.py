@@ -19,6 +19,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms._linalg import finite_or_identity
+from optimtx.transforms._whole import whole_tensors
 from optimtx.transforms.optimizers import Hyper, _decay
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import require_params
@@ -376,7 +377,7 @@ def scale_by_shampoo(
         )
         return rebuild(updates, new["out"]), new_state
 
-    return GradientTransformation(init, update)
+    return whole_tensors(GradientTransformation(init, update))
 
 
 def _coupled(weight_decay: Hyper) -> bool:

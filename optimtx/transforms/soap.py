@@ -19,6 +19,7 @@ from torch import Tensor
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import check_state, zero_counter
 from optimtx.transforms._linalg import finite_or_identity
+from optimtx.transforms._whole import whole_tensors
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import lerp
 from optimtx.transforms.optimizers import Hyper, is_present
@@ -246,7 +247,7 @@ def scale_by_soap(
         )
         return rebuild(updates, outs), new_state
 
-    return GradientTransformation(init, update)
+    return whole_tensors(GradientTransformation(init, update))
 
 
 def _step_scale(b1: Hyper, b2: Hyper, s: Tensor, like: list[Tensor]) -> list[Tensor]:
@@ -292,7 +293,7 @@ def _scale_and_decay_after(lr: Hyper | Callable[[Tensor], Any], weight_decay: Hy
             out.append(torch.where(state.count == 0, torch.zeros_like(u), decayed.to(u.dtype)))
         return rebuild(updates, out), _SoapDecayState(count=state.count + 1)
 
-    return GradientTransformation(init, update)
+    return whole_tensors(GradientTransformation(init, update))
 
 
 def soap(
