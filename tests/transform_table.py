@@ -603,7 +603,7 @@ _PRECONDITIONERS = [
             ({"graft_type": "adam"}, ValueError, "graft_type"),
             ({"preconditioner_type": "rows"}, ValueError, "preconditioner_type"),
             ({"block_size": 0}, ValueError, "block_size"),
-            ({"b1": 1.5}, ValueError, "betas"),
+            ({"b1": 1.5}, ValueError, "b1"),
             ({"inverse_exponent_override": -1}, ValueError, "inverse_exponent_override"),
         ),
     ),

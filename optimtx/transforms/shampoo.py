@@ -31,6 +31,7 @@ from optimtx.validation import (
     check_non_negative,
     check_non_negative_int,
     check_positive_int,
+    check_unit_interval,
 )
 
 GRAFT_TYPES = ("none", "sgd", "adagrad", "rmsprop", "sqrtn")
@@ -307,7 +308,8 @@ def scale_by_shampoo(
         nesterov=nesterov, moving_average_for_momentum=moving_average_for_momentum, diagonal_eps=diagonal_eps,
         matrix_eps=matrix_eps, weight_decay=weight_decay,
     )  # fmt: skip
-    check_betas((b1, b2), "betas")
+    check_unit_interval("b1", b1)
+    check_unit_interval("b2", b2, closed_right=True)  # 1: plain sums (AdaGrad statistics), as the reference
 
     def factors(p: Tensor, scale: float) -> tuple[Tensor, ...]:
         plan = _make_plan(p.shape, cfg)
