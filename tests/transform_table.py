@@ -671,6 +671,6 @@ _PRECONDITIONERS = [
         invalid=(({"betas_1d": (0.9, 1.5)}, ValueError, "betas_1d"), ({"lr_1d": -1.0}, ValueError, "lr_1d")),
         needs_params=True,
     ),
-    TransformCase("mars_lion", otx.mars, {"lr": 1e-3, "mars_type": "lion", "optimize_1d": True}, needs_params=True),
+    TransformCase("mars_lion", otx.mars, {"lr": 1e-3, "mars_type": "lion", "optimize_1d": True}),
 ]
 TABLE += _PRECONDITIONERS

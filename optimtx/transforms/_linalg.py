@@ -1,9 +1,28 @@
-"""Guards shared by the matrix preconditioners (SOAP's eigenbases, Shampoo's roots)."""
+"""Guards shared by the preconditioners (SOAP, Shampoo, PSGD-Kron, MARS)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import Tensor
+
+
+def refuse_complex(params: Mapping[str, Tensor], who: str) -> None:
+    """Raise ``TypeError`` naming the first complex parameter: these rules are defined for real tensors only.
+
+    Example:
+        >>> refuse_complex({"z": torch.zeros(1, dtype=torch.complex64)}, "soap")
+        Traceback (most recent call last):
+        ...
+        TypeError: params['z'] is complex (torch.complex64); soap supports real parameters only (as its reference). ...
+    """
+    for key, p in params.items():
+        if p.is_complex():
+            raise TypeError(
+                f"params[{key!r}] is complex ({p.dtype}); {who} supports real parameters only (as its reference). "
+                "Optimize its real view (torch.view_as_real) instead."
+            )
 
 
 def finite_or_identity(a: Tensor) -> Tensor:

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import check_state, zero_counter
+from optimtx.transforms._linalg import refuse_complex
 from optimtx.transforms._whole import whole_tensors
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import add, decay_add_square, lerp, mul
@@ -124,9 +125,7 @@ def scale_by_mars(
 
     def init(params: Params) -> ScaleByMarsState:
         check_params(params)
-        complex_ = [k for k, v in params.items() if v.is_complex()]
-        if complex_:
-            raise ValueError(f"scale_by_mars does not support complex parameters, got {complex_!r}.")
+        refuse_complex(params, "scale_by_mars")
         return ScaleByMarsState(
             count=zero_counter(params),
             mu=zeros_like(params),
@@ -203,6 +202,8 @@ def mars(
         scale_by_mars(b1, b2, gamma, eps, mars_type, ams_bound), *_decay(weight_decay), scale_by_learning_rate(lr)
     )
     check_non_negative("weight_decay_1d", weight_decay_1d)
+    if optimize_1d:
+        return matrices
     rest = chain(
         scale_by_mars(c1, c2, 0.0, eps, "adamw", ams_bound, correct=False),
         *_decay(weight_decay_1d),

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import check_state, zero_counter
+from optimtx.transforms._linalg import refuse_complex
 from optimtx.transforms._probes import gaussian_probe, name_salt
 from optimtx.transforms._whole import whole_tensors
 from optimtx.transforms.adam import bias_correction
@@ -268,9 +269,7 @@ def scale_by_psgd_kron(
 
     def init(params: Params) -> ScaleByPsgdKronState:
         check_params(params)
-        complex_ = [k for k, v in params.items() if v.is_complex()]
-        if complex_:
-            raise ValueError(f"scale_by_psgd_kron does not support complex parameters, got {complex_!r}.")
+        refuse_complex(params, "scale_by_psgd_kron")
         return ScaleByPsgdKronState(
             count=zero_counter(params),
             mu={k: torch.zeros_like(p, dtype=mu_dtype or p.dtype) for k, p in params.items()},

@@ -18,12 +18,12 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import check_state, zero_counter
-from optimtx.transforms._linalg import finite_or_identity
+from optimtx.transforms._linalg import finite_or_identity, refuse_complex
 from optimtx.transforms._whole import whole_tensors
 from optimtx.transforms.optimizers import Hyper, _decay
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.tree import Tree, check_params, matched_leaves, rebuild, zeros_like
 from optimtx.validation import (
     check_betas,
     check_bool,
@@ -320,9 +320,7 @@ def scale_by_shampoo(
 
     def init(params: Params) -> ScaleByShampooState:
         check_params(params)
-        complex_ = [k for k, v in params.items() if v.is_complex()]
-        if complex_:
-            raise ValueError(f"scale_by_shampoo does not support complex parameters, got {complex_!r}.")
+        refuse_complex(params, "scale_by_shampoo")
         return ScaleByShampooState(
             count=zero_counter(params),
             momentum=zeros_like(params),
@@ -347,7 +345,12 @@ def scale_by_shampoo(
         count = state.count + 1
         if not grads:
             return {}, state._replace(count=count)
-        ps = leaves(require_params(params, "scale_by_shampoo")) if _coupled(weight_decay) else [None] * len(grads)
+        if _coupled(weight_decay):
+            ps: list[Tensor | None] = list(
+                matched_leaves(require_params(params, "scale_by_shampoo"), state.momentum, "params")
+            )
+        else:
+            ps = [None] * len(grads)
         steps = _Steps(
             count % statistics_compute_steps == 0,
             count % preconditioning_compute_steps == 0,

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from optimtx.base import GradientTransformation, Params, Updates, chain
 from optimtx.state_tree import check_state, zero_counter
-from optimtx.transforms._linalg import finite_or_identity
+from optimtx.transforms._linalg import finite_or_identity, refuse_complex
 from optimtx.transforms._whole import whole_tensors
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import lerp
@@ -202,9 +202,7 @@ def scale_by_soap(
 
     def init(params: Params) -> ScaleBySoapState:
         check_params(params)
-        complex_ = [k for k, v in params.items() if v.is_complex()]
-        if complex_:
-            raise ValueError(f"scale_by_soap does not support complex parameters, got {complex_!r}.")
+        refuse_complex(params, "scale_by_soap")
         return ScaleBySoapState(
             count=zero_counter(params),
             mu=zeros_like(params),
