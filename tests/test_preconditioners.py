@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -199,3 +202,11 @@ def test_psgd_kron_applies_factors_one_dimension_at_a_time():
     out, state = tx.update({"w": torch.randn(256, 128)}, tx.init(params))
     assert out["w"].shape == (256, 128) and torch.isfinite(out["w"]).all()
     assert [q.shape for q in state.q["w"]] == [(256, 256), (128, 128)]
+
+
+def test_the_example_trains_with_every_preconditioner_from_configs():
+    main = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "preconditioners.py"))["main"]
+    results = main(["--steps", "5"])
+    assert set(results) == {"adamw", "soap", "shampoo", "psgd_kron", "mars"}
+    for r in results.values():
+        assert r["last"] < r["first"]
