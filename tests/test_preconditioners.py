@@ -39,6 +39,16 @@ def _grads(params, steps, seed=0):
     return [{k: torch.randn(v.shape, generator=gen, dtype=v.dtype) for k, v in params.items()} for _ in range(steps)]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small eigh/QR calls run ~15x slower with 2 OpenMP threads on a loaded 2-core machine; numerics are
+    the same with one."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 @settings(max_examples=8, deadline=None)
 @given(tree=trees(max_leaves=3))

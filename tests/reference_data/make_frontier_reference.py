@@ -10,7 +10,8 @@ optimtx's own counter-based generator so that both sides see the same numbers):
     PYTHONPATH=$PWD /work/venv-ref/bin/python tests/reference_data/make_frontier_reference.py
 
 Every case stores the initial parameters (float64; shapes 0-d, 1-d, 2-d and conv 4-d), one gradient tree per
-step, the parameters after every step, and the optimtx factory name and kwargs that must reproduce them.
+step (one MARS and one PSGD-Kron case with a NaN gradient entry), the parameters after every step, and the
+optimtx factory name and kwargs that must reproduce them.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from typing import Any
 
 OUT = pathlib.Path(__file__).with_name("frontier_reference.pt")
 SHAPES = {"s": (), "v": (5,), "m": (6, 4), "c": (4, 3, 2, 2)}
-STEPS = 14
+STEPS = 20
 
 
-def _inputs(torch: Any, seed: int, shapes: dict[str, tuple[int, ...]], steps: int) -> tuple[dict, list[dict]]:
+def _inputs(
+    torch: Any, seed: int, shapes: dict[str, tuple[int, ...]], steps: int, nan: bool = False
+) -> tuple[dict, list[dict]]:
     gen = torch.Generator().manual_seed(seed)
     params = {k: torch.randn(s, generator=gen, dtype=torch.float64) for k, s in shapes.items()}
     scales = [0.1, 1.0, 3.0]
@@ -34,6 +37,8 @@ def _inputs(torch: Any, seed: int, shapes: dict[str, tuple[int, ...]], steps: in
         }
         for i in range(steps)
     ]
+    if nan:  # one NaN entry at step 4: both sides must carry it the same way
+        grads[3]["m"][1, 2] = float("nan")
     return params, grads
 
 
@@ -221,15 +226,21 @@ def _case(torch: Any, factory: str, kwargs: dict, params: dict, grads: list[dict
     )
 
 
+def _with_nan_case(cases: list[tuple[str, str, dict, dict]]) -> list[tuple[str, str, dict, dict]]:
+    """The cases, plus the first one again on gradients holding a NaN (SOAP's and Shampoo's references raise
+    on non-finite statistics, so only MARS and PSGD-Kron get one)."""
+    name, factory, ours, theirs = cases[0]
+    return [*cases, (name.rsplit("_", 1)[0] + "_nan", factory, ours, theirs)]
+
+
 def main() -> None:
     import torch
-    from pytorch_optimizer import MARS
+    from pytorch_optimizer import MARS, SOAP, Kron, ScalableShampoo
 
     data: dict[str, Any] = {}
-    for seed, (name, factory, ours, theirs) in enumerate(_mars_cases()):
-        params, grads = _inputs(torch, seed, SHAPES, STEPS)
+    for seed, (name, factory, ours, theirs) in enumerate(_with_nan_case(_mars_cases())):
+        params, grads = _inputs(torch, seed, SHAPES, STEPS, nan=name.endswith("_nan"))
         data[name] = _case(torch, factory, ours, params, grads, _run(torch, MARS, theirs, params, grads))
-    from pytorch_optimizer import SOAP, Kron, ScalableShampoo
 
     for seed, (name, factory, ours, theirs) in enumerate(_shampoo_cases(), start=300):
         params, grads = _inputs(torch, seed, SHAPES, STEPS)
@@ -239,8 +250,8 @@ def main() -> None:
         params, grads = _inputs(torch, seed, SHAPES, STEPS)
         data[name] = _case(torch, factory, ours, params, grads, _run(torch, SOAP, theirs, params, grads))
 
-    for seed, (name, factory, ours, theirs) in enumerate(_psgd_cases(), start=100):
-        params, grads = _inputs(torch, seed, SHAPES, STEPS)
+    for seed, (name, factory, ours, theirs) in enumerate(_with_nan_case(_psgd_cases()), start=100):
+        params, grads = _inputs(torch, seed, SHAPES, STEPS, nan=name.endswith("_nan"))
         theirs = {**theirs, "precondition_dtype": torch.float64}
         randn_like, before_step = _psgd_probes(torch, list(params), 0)
         original, torch.randn_like = torch.randn_like, randn_like
