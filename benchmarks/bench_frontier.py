@@ -83,7 +83,7 @@ def bench(name: str, ours_factory: Callable, theirs_factory: Callable, device: t
 
 
 def _bytes(state: Any) -> int:
-    from optimtx.state_tree import iter_nodes
+    from optimtx.core.state_tree import iter_nodes
 
     return sum(t.numel() * t.element_size() for t in iter_nodes(state) if isinstance(t, torch.Tensor))
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.tree import Tree
 from optimtx.transforms._dtensor import gather_full, is_dtensor, shard_like
-from optimtx.tree import Tree
 
 
 def _gathered(tree: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state, zero_counter
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_betas, check_bool, check_choice, check_non_negative, check_unit_interval
 from optimtx.transforms._linalg import refuse_complex
 from optimtx.transforms._whole import whole_tensors
 from optimtx.transforms.adam import bias_correction
@@ -16,8 +18,6 @@ from optimtx.transforms.kernels import add, decay_add_square, lerp, mul
 from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_betas, check_bool, check_choice, check_non_negative, check_unit_interval
 
 MARS_TYPES = ("adamw", "lion")
 _SQ_EPS = 1e-15  # the reference adds it to the second moment before the square root

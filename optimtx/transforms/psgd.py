@@ -15,17 +15,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state, zero_counter
-from optimtx.transforms._linalg import refuse_complex
-from optimtx.transforms._probes import gaussian_probe, name_salt
-from optimtx.transforms._whole import whole_tensors
-from optimtx.transforms.adam import bias_correction
-from optimtx.transforms.optimizers import Hyper, is_present
-from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.transforms.weight_decay import add_decayed_weights
-from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild
-from optimtx.validation import (
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild
+from optimtx.core.validation import (
     check_bool,
     check_choice,
     check_non_negative,
@@ -34,6 +27,13 @@ from optimtx.validation import (
     check_state_dtype,
     check_unit_interval,
 )
+from optimtx.transforms._linalg import refuse_complex
+from optimtx.transforms._probes import gaussian_probe, name_salt
+from optimtx.transforms._whole import whole_tensors
+from optimtx.transforms.adam import bias_correction
+from optimtx.transforms.optimizers import Hyper, is_present
+from optimtx.transforms.scaling import scale_by_learning_rate
+from optimtx.transforms.weight_decay import add_decayed_weights
 
 MEMORY_SAVE_MODES = (None, "one_diag", "smart_one_diag", "all_diag")
 _TINY = torch.finfo(torch.bfloat16).tiny  # the reference's eps in the factor updates

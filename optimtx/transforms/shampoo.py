@@ -16,15 +16,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state, zero_counter
-from optimtx.transforms._linalg import finite_or_identity, refuse_complex
-from optimtx.transforms._whole import whole_tensors
-from optimtx.transforms.optimizers import Hyper, _decay
-from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, check_params, matched_leaves, rebuild, zeros_like
-from optimtx.validation import (
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, check_params, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import (
     check_betas,
     check_bool,
     check_choice,
@@ -33,6 +28,11 @@ from optimtx.validation import (
     check_positive_int,
     check_unit_interval,
 )
+from optimtx.transforms._linalg import finite_or_identity, refuse_complex
+from optimtx.transforms._whole import whole_tensors
+from optimtx.transforms.optimizers import Hyper, _decay
+from optimtx.transforms.scaling import scale_by_learning_rate
+from optimtx.transforms.weight_decay import require_params
 
 GRAFT_TYPES = ("none", "sgd", "adagrad", "rmsprop", "sqrtn")
 PRECONDITIONER_TYPES = ("all", "input", "output")

@@ -16,8 +16,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state, zero_counter
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_betas, check_bool, check_non_negative, check_positive_int, check_unit_interval
 from optimtx.transforms._linalg import finite_or_identity, refuse_complex
 from optimtx.transforms._whole import whole_tensors
 from optimtx.transforms.adam import bias_correction
@@ -25,8 +27,6 @@ from optimtx.transforms.kernels import lerp
 from optimtx.transforms.optimizers import Hyper, is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_betas, check_bool, check_non_negative, check_positive_int, check_unit_interval
 
 
 class ScaleBySoapState(NamedTuple):
