@@ -220,3 +220,11 @@ def test_the_example_trains_with_every_preconditioner_from_configs():
     assert set(results) == {"adamw", "soap", "shampoo", "psgd_kron", "mars"}
     for r in results.values():
         assert r["last"] < r["first"]
+
+
+def test_mars_optimize_1d_keeps_every_state_on_the_parameters_device():
+    """With optimize_1d there is no 1-D group: no state is built from an empty tree (on the default device)."""
+    params = {"w": torch.zeros(3, 3, device="meta"), "b": torch.zeros(3, device="meta")}
+    state = otx.mars(mars_type="lion", optimize_1d=True).init(params)
+    devices = {t.device.type for t in otx.core.state_tree.iter_nodes(state) if isinstance(t, torch.Tensor)}
+    assert devices == {"meta"}

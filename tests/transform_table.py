@@ -622,20 +622,6 @@ _PRECONDITIONERS = [
         needs_params=True,
     ),
     TransformCase(
-        "shampoo_decoupled",
-        otx.shampoo,
-        {
-            "lr": 1e-2,
-            "block_size": 3,
-            "start_preconditioning_step": 1,
-            "preconditioning_compute_steps": 1,
-            "weight_decay": 1e-2,
-            "decoupled_weight_decay": True,
-            "moving_average_for_momentum": True,
-        },
-        needs_params=True,
-    ),
-    TransformCase(
         "scale_by_psgd_kron",
         otx.scale_by_psgd_kron,
         {"b1": 0.8, "memory_save_mode": "smart_one_diag", "balance_every": 1},
@@ -671,6 +657,5 @@ _PRECONDITIONERS = [
         invalid=(({"betas_1d": (0.9, 1.5)}, ValueError, "betas_1d"), ({"lr_1d": -1.0}, ValueError, "lr_1d")),
         needs_params=True,
     ),
-    TransformCase("mars_lion", otx.mars, {"lr": 1e-3, "mars_type": "lion", "optimize_1d": True}),
 ]
 TABLE += _PRECONDITIONERS
