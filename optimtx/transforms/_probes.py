@@ -11,6 +11,7 @@ without overflow, turned into uniforms and then normals by Box-Muller in float64
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -18,14 +19,14 @@ from torch import Tensor
 _MASK = 0xFFFFFFFF
 
 
-def _mul32(x: Tensor, m: int) -> Tensor:
+def _mul32(x: Any, m: int) -> Any:
     """``(x * m) mod 2**32`` for 32-bit ``x`` and ``m``, in int64 without ever overflowing it."""
     lo, hi = m & 0xFFFF, m >> 16
     return (x * lo + (((x * hi) & 0xFFFF) << 16)) & _MASK
 
 
-def hash32(x: Tensor) -> Tensor:
-    """A 32-bit avalanche hash of the low 32 bits of each int64 entry (``lowbias32``).
+def hash32(x: Any) -> Any:
+    """A 32-bit avalanche hash of the low 32 bits of each int64 entry (``lowbias32``); also of a Python int.
 
     Example:
         >>> hash32(torch.tensor([0, 1, 2]))
@@ -62,7 +63,8 @@ def gaussian_probe(shape: torch.Size, seed: int, step: Tensor, salt: int, dtype:
         >>> torch.equal(a, gaussian_probe(torch.Size([2]), 0, torch.tensor(1), name_salt("w"), torch.float64))
         True
     """
-    base = hash32(hash32(hash32(torch.tensor(seed ^ salt, device=step.device)) + step.to(torch.int64)))
+    # The per-leaf constant is hashed in Python: no tensor is made from a host value on each step.
+    base = hash32(hash32(step.to(torch.int64) + hash32(seed ^ salt)))
     index = torch.arange(math.prod(shape), device=step.device, dtype=torch.int64)
     h1 = hash32(base ^ hash32(2 * index))
     h2 = hash32(base ^ hash32(2 * index + 1))
