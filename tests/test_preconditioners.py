@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import runpy
 from pathlib import Path
 
@@ -228,3 +229,36 @@ def test_mars_optimize_1d_keeps_every_state_on_the_parameters_device():
     state = otx.mars(mars_type="lion", optimize_1d=True).init(params)
     devices = {t.device.type for t in otx.core.state_tree.iter_nodes(state) if isinstance(t, torch.Tensor)}
     assert devices == {"meta"}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_resuming_from_a_state_dict_continues_the_same_run(name):
+    params = {"w": torch.randn(4, 3, dtype=torch.float64), "b": torch.randn(3, dtype=torch.float64)}
+    grads_seq = _grads(params, 5)
+    want, _ = _run(OPTIMIZERS[name](), params, grads_seq)
+    tx = OPTIMIZERS[name]()
+    half, state = _run(tx, params, grads_seq[:3])
+    saved = otx.state_dict(state)
+    state = otx.load_state_dict(tx.init(params), saved)
+    for grads in grads_seq[3:]:
+        updates, state = tx.update(grads, state, half)
+        half = otx.apply_updates(half, updates)
+    for k in params:
+        torch.testing.assert_close(half[k], want[k], rtol=0, atol=0)
+
+
+def test_psgd_default_update_probability_follows_the_reference_formula():
+    from optimtx.transforms.psgd import default_update_probability
+
+    for step in (0, 499, 500, 1200, 4000, 10_000):
+        want = min(1.0, max(0.03, math.exp(-0.001 * (step - 500))))
+        assert default_update_probability(torch.tensor(step)).item() == pytest.approx(want, rel=1e-6)
+
+
+def test_psgd_update_probability_may_be_a_schedule_of_the_step():
+    params = {"w": torch.randn(3, 3, dtype=torch.float64)}
+    grads_seq = _grads(params, 5)
+    as_number, _ = _run(otx.psgd_kron(lr=0.1, preconditioner_update_probability=0.5), params, grads_seq)
+    schedule = otx.psgd_kron(lr=0.1, preconditioner_update_probability=lambda step: torch.tensor(0.5))
+    as_schedule, _ = _run(schedule, params, grads_seq)
+    torch.testing.assert_close(as_schedule["w"], as_number["w"], rtol=0, atol=0)
