@@ -181,7 +181,8 @@ def mars(
     [`scale_by_mars`][optimtx.scale_by_mars] with ``betas``, ``lr`` and ``weight_decay``; 1-D and
     0-d tensors get the reference's Adam (``correct=False``) with ``betas_1d``, ``lr_1d`` and
     ``weight_decay_1d`` unless ``optimize_1d`` sends them to MARS too. Weight decay is decoupled:
-    ``p -= lr * (direction + weight_decay * p)``.
+    ``p -= lr * (direction + weight_decay * p)``. ``lr_1d`` is independent of ``lr`` (the reference keeps their
+    ratio, so a scheduler on ``lr`` moves both there; here, schedule ``lr_1d`` too).
 
     Example:
         >>> tx = mars(lr=0.1, weight_decay_1d=0.0)
