@@ -1,7 +1,7 @@
 """Run a matrix transform on whole tensors when its leaves are FSDP2 (DTensor) shards.
 
 SOAP, Shampoo and PSGD-Kron precondition a matrix with statistics of the whole matrix; MARS clips each
-tensor by its whole norm. On DTensor leaves, [`whole_tensors`][optimtx.transforms._whole.whole_tensors]
+tensor by its whole norm. On DTensor leaves, `_whole_tensors`
 gathers the shards (one collective per leaf, on every rank), runs the transform on the gathered tensors with
 a state of plain whole tensors (so every rank holds the same state and computes the same result), and hands
 back each rank's shard of the updates. On plain tensors it adds nothing.
@@ -26,13 +26,13 @@ def _gathered(tree: Mapping[str, Any]) -> dict[str, Any]:
     return {k: gather_full(v) if isinstance(v, Tensor) else v for k, v in tree.items()}
 
 
-def whole_tensors(tx: GradientTransformation) -> GradientTransformation:
+def _whole_tensors(tx: GradientTransformation) -> GradientTransformation:
     """``tx`` computed on gathered whole tensors when any leaf is a DTensor; ``tx`` itself otherwise.
 
     Example:
         >>> import torch
         >>> from optimtx.transforms.scaling import scale
-        >>> tx = whole_tensors(scale(2.0))
+        >>> tx = _whole_tensors(scale(2.0))
         >>> tx.update({"w": torch.ones(2)}, tx.init({"w": torch.ones(2)}))[0]
         {'w': tensor([2., 2.])}
     """

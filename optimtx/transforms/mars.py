@@ -12,7 +12,7 @@ from optimtx.core.state_tree import check_state, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_betas, check_bool, check_choice, check_non_negative, check_unit_interval
 from optimtx.transforms._linalg import refuse_complex
-from optimtx.transforms._whole import whole_tensors
+from optimtx.transforms._whole import _whole_tensors
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import add, decay_add_square, lerp, mul
 from optimtx.transforms.masking import multi_transform
@@ -152,7 +152,7 @@ def scale_by_mars(
         )
         return rebuild(updates, out), new_state
 
-    return whole_tensors(GradientTransformation(init, update))
+    return _whole_tensors(GradientTransformation(init, update))
 
 
 def _mars_labels(optimize_1d: bool) -> Any:

@@ -29,7 +29,7 @@ from optimtx.core.validation import (
 )
 from optimtx.transforms._linalg import refuse_complex
 from optimtx.transforms._probes import gaussian_probe, name_salt
-from optimtx.transforms._whole import whole_tensors
+from optimtx.transforms._whole import _whole_tensors
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.optimizers import Hyper, is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
@@ -320,7 +320,7 @@ def scale_by_psgd_kron(
         )
         return rebuild(updates, out), new_state
 
-    return whole_tensors(GradientTransformation(init, update))
+    return _whole_tensors(GradientTransformation(init, update))
 
 
 def psgd_kron(

@@ -29,7 +29,7 @@ from optimtx.core.validation import (
     check_unit_interval,
 )
 from optimtx.transforms._linalg import finite_or_identity, refuse_complex
-from optimtx.transforms._whole import whole_tensors
+from optimtx.transforms._whole import _whole_tensors
 from optimtx.transforms.optimizers import Hyper, _decay
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import require_params
@@ -382,7 +382,7 @@ def scale_by_shampoo(
         )
         return rebuild(updates, new["out"]), new_state
 
-    return whole_tensors(GradientTransformation(init, update))
+    return _whole_tensors(GradientTransformation(init, update))
 
 
 def _coupled(weight_decay: Hyper) -> bool:

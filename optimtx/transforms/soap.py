@@ -21,7 +21,7 @@ from optimtx.core.state_tree import check_state, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_betas, check_bool, check_non_negative, check_positive_int, check_unit_interval
 from optimtx.transforms._linalg import finite_or_identity, refuse_complex
-from optimtx.transforms._whole import whole_tensors
+from optimtx.transforms._whole import _whole_tensors
 from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import lerp
 from optimtx.transforms.optimizers import Hyper, is_present
@@ -245,7 +245,7 @@ def scale_by_soap(
         )
         return rebuild(updates, outs), new_state
 
-    return whole_tensors(GradientTransformation(init, update))
+    return _whole_tensors(GradientTransformation(init, update))
 
 
 def _step_scale(b1: Hyper, b2: Hyper, s: Tensor, like: list[Tensor]) -> list[Tensor]:
@@ -291,7 +291,7 @@ def _scale_and_decay_after(lr: Hyper | Callable[[Tensor], Any], weight_decay: Hy
             out.append(torch.where(state.count == 0, torch.zeros_like(u), decayed.to(u.dtype)))
         return rebuild(updates, out), _SoapDecayState(count=state.count + 1)
 
-    return whole_tensors(GradientTransformation(init, update))
+    return _whole_tensors(GradientTransformation(init, update))
 
 
 def soap(
