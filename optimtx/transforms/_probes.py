@@ -5,7 +5,7 @@ depend on hidden state (two calls with the same inputs would differ) and would n
 ``torch.compile(fullgraph=True)``; a ``torch.Generator`` cannot live in a state of tensors either. So the
 probes are a pure function of the seed, the step counter (a tensor in the state), a per-leaf salt (a hash of
 its name) and the element index: a 32-bit integer hash (Chris Wellons' ``lowbias32``) computed in int64
-without overflow, turned into uniforms and then normals by Box-Muller in float64.
+without overflow, turned into pairs of uniforms and then into two normals each by Box-Muller in float64.
 """
 
 from __future__ import annotations
@@ -65,10 +65,11 @@ def gaussian_probe(shape: torch.Size, seed: int, step: Tensor, salt: int, dtype:
     """
     # The per-leaf constant is hashed in Python: no tensor is made from a host value on each step.
     base = hash32(hash32(step.to(torch.int64) + hash32(seed ^ salt)))
-    index = torch.arange(math.prod(shape), device=step.device, dtype=torch.int64)
-    h1 = hash32(base ^ hash32(2 * index))
-    h2 = hash32(base ^ hash32(2 * index + 1))
-    u1 = (h1.to(torch.float64) + 0.5) / 2.0**32  # in (0, 1): the log is finite
-    u2 = (h2.to(torch.float64) + 0.5) / 2.0**32
-    z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
+    other = hash32(base ^ 0x9E3779B9)  # a second, independent stream for the angles
+    n = math.prod(shape)
+    pairs = torch.arange((n + 1) // 2, device=step.device, dtype=torch.int64)
+    u1 = (hash32(base ^ pairs).to(torch.float64) + 0.5) / 2.0**32  # in (0, 1): the log is finite
+    u2 = (hash32(other ^ pairs).to(torch.float64) + 0.5) / 2.0**32
+    radius, angle = torch.sqrt(-2.0 * torch.log(u1)), 2.0 * math.pi * u2
+    z = torch.cat([radius * torch.cos(angle), radius * torch.sin(angle)])[:n]  # both Box-Muller normals
     return z.reshape(shape).to(dtype)
