@@ -227,3 +227,11 @@ def test_flatten_refuses_updates_that_do_not_match_the_params():
         tx.update({"b": torch.ones(3), "a": torch.ones(2)}, state, params)
     updates, _ = tx.update({"a": torch.ones(2), "b": torch.full((3,), 2.0)}, state, params)
     assert torch.equal(updates["b"], torch.full((3,), -0.2))
+
+
+def test_hyperparam_dtype_sets_the_stored_dtype_and_is_checked():
+    tx = optax.inject_hyperparams(optax.adam, hyperparam_dtype=torch.float64)(learning_rate=0.1)
+    state = tx.init({"w": torch.ones(2)})
+    assert state.hyperparams["learning_rate"].dtype == torch.float64
+    with pytest.raises(TypeError, match="hyperparam_dtype"):
+        optax.inject_hyperparams(optax.adam, hyperparam_dtype=torch.int32)
