@@ -294,4 +294,11 @@ SPECS: list[dict[str, Any]] = [
         compilable=False,
         differentiable=False,
     ),
+    _case(
+        "fromage",
+        otx.fromage,
+        {"lr": lambda count: 0.1 / (1.0 + count)},
+        ({"min_norm": -1.0}, ValueError, "min_norm"),
+        needs_params=True,
+    ),
 ]

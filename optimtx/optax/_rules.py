@@ -10,7 +10,9 @@ from typing import Any
 
 from torch import Tensor
 
-from optimtx.core.base import GradientTransformation
+from optimtx.core.base import GradientTransformation, chain
+from optimtx.optax._aliases import adamw
+from optimtx.optax._blocks import add_noise, scale_by_adam
 from optimtx.schedules import Schedule
 from optimtx.transforms import exports as _tx
 from optimtx.transforms.exports import (
@@ -56,6 +58,11 @@ NOT_TRAJECTORIES: tuple[str, ...] = (
 )  # names with no numbers to compare (helpers, states)
 
 __all__ = [
+    "fromage",
+    "nadamw",
+    "noisy_sgd",
+    "optimistic_adam",
+    "optimistic_adam_v2",
     "ScaleByZoomLinesearchState",
     "ZoomLinesearchInfo",
     "lbfgs",
@@ -294,3 +301,122 @@ def lbfgs(
         {'w': tensor([1.], dtype=torch.float64)}
     """
     return _tx.lbfgs(learning_rate, memory_size, scale_init_precond, linesearch)
+
+
+def fromage(learning_rate: ScalarOrSchedule, min_norm: Scalar = 1e-06) -> GradientTransformation:
+    """optax's ``fromage``: [`fromage`][optimtx.fromage] (``update`` needs ``params``).
+
+    Example:
+        >>> import torch
+        >>> tx = fromage(1.0, min_norm=0.0)
+        >>> p = {"w": torch.tensor([3.0, 4.0])}
+        >>> tx.update({"w": torch.tensor([0.6, 0.8])}, tx.init(p), p)[0]
+        {'w': tensor([-3., -4.])}
+    """
+    return _tx.fromage(learning_rate, min_norm)
+
+
+def nadamw(
+    learning_rate: ScalarOrSchedule,
+    b1: Scalar = 0.9,
+    b2: Scalar = 0.999,
+    eps: Scalar = 1e-08,
+    eps_root: Scalar = 0.0,
+    mu_dtype: Any | None = None,
+    weight_decay: Scalar = 0.0001,
+    mask: Any | None = None,
+    *,
+    nesterov: bool = True,
+) -> GradientTransformation:
+    """optax's ``nadamw``: ``adamw`` with Nesterov's first moment by default (one Adam implementation).
+
+    Example:
+        >>> import torch
+        >>> tx = nadamw(0.1, weight_decay=0.0)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init({"w": torch.zeros(1)}), {"w": torch.zeros(1)})[0]
+        {'w': tensor([-0.1474])}
+    """
+    return adamw(learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov=nesterov)
+
+
+def optimistic_adam_v2(
+    learning_rate: ScalarOrSchedule,
+    *,
+    alpha: Scalar = 1.0,
+    beta: Scalar = 1.0,
+    b1: Scalar = 0.9,
+    b2: Scalar = 0.999,
+    eps: Scalar = 1e-08,
+    eps_root: Scalar = 0.0,
+    mu_dtype: Any | None = None,
+    nesterov: bool = True,
+) -> GradientTransformation:
+    """optax's ``optimistic_adam_v2``: Adam's direction, the optimistic correction, then the rate.
+
+    Example:
+        >>> import torch
+        >>> tx = optimistic_adam_v2(0.1)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init({"w": torch.zeros(1)}))[0]["w"] < 0
+        tensor([True])
+    """
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+        scale_by_optimistic_gradient(alpha, beta),
+        _tx.scale_by_learning_rate(learning_rate),
+    )
+
+
+def optimistic_adam(
+    learning_rate: Scalar,
+    optimism: Scalar | None = None,
+    b1: Scalar = 0.9,
+    b2: Scalar = 0.999,
+    eps: Scalar = 1e-08,
+    eps_root: Scalar = 0.0,
+    mu_dtype: Any | None = None,
+    *,
+    nesterov: bool = True,
+) -> GradientTransformation:
+    """optax's (deprecated) ``optimistic_adam``: the rate is the optimistic ``alpha``, ``optimism`` its ``beta``.
+
+    A schedule is refused, as in optax (use [`optimistic_adam_v2`][optimtx.optax.optimistic_adam_v2]).
+
+    Example:
+        >>> import torch
+        >>> tx = optimistic_adam(0.1)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init({"w": torch.zeros(1)}))[0]["w"] < 0
+        tensor([True])
+    """
+    if callable(learning_rate):
+        raise ValueError("optimistic_adam takes a number as learning_rate, not a schedule; use optimistic_adam_v2.")
+    beta = learning_rate if optimism is None else optimism
+    return optimistic_adam_v2(
+        1.0,
+        alpha=learning_rate,
+        beta=beta,
+        b1=b1,
+        b2=b2,
+        eps=eps,
+        eps_root=eps_root,
+        mu_dtype=mu_dtype,
+        nesterov=nesterov,
+    )
+
+
+def noisy_sgd(
+    learning_rate: ScalarOrSchedule,
+    eta: Scalar = 0.01,
+    gamma: Scalar = 0.55,
+    key: Any | None = None,
+    *,
+    seed: int | None = None,
+) -> GradientTransformation:
+    """optax's ``noisy_sgd``: ``add_noise(eta, gamma, key)``, then the rate (``key``: an int or a ``torch.Generator``).
+
+    Example:
+        >>> import torch
+        >>> tx = noisy_sgd(0.1, eta=0.0)
+        >>> tx.update({"w": torch.tensor([2.0])}, tx.init({"w": torch.zeros(1)}))[0]
+        {'w': tensor([-0.2000])}
+    """
+    return chain(add_noise(eta, gamma, key, seed=seed), _tx.scale_by_learning_rate(learning_rate))

@@ -43,6 +43,17 @@ from optimtx.transforms.clipping import clip_by_value as clip_by_value
 from optimtx.transforms.coin_betting import COCOBState as COCOBState
 from optimtx.transforms.coin_betting import cocob as cocob
 from optimtx.transforms.coin_betting import scale_by_cocob as scale_by_cocob
+from optimtx.transforms.conditionality import ApplyEveryState as ApplyEveryState
+from optimtx.transforms.conditionality import ConditionallyMaskState as ConditionallyMaskState
+from optimtx.transforms.conditionality import ConditionallyTransformState as ConditionallyTransformState
+from optimtx.transforms.conditionality import apply_every as apply_every
+from optimtx.transforms.conditionality import conditionally_mask as conditionally_mask
+from optimtx.transforms.conditionality import conditionally_transform as conditionally_transform
+from optimtx.transforms.constraining import clip_by_block_rms as clip_by_block_rms
+from optimtx.transforms.constraining import keep_params_nonnegative as keep_params_nonnegative
+from optimtx.transforms.constraining import normalize_by_update_norm as normalize_by_update_norm
+from optimtx.transforms.constraining import scale_by_param_block_norm as scale_by_param_block_norm
+from optimtx.transforms.constraining import scale_by_param_block_rms as scale_by_param_block_rms
 from optimtx.transforms.decoupled import adamaxw as adamaxw
 from optimtx.transforms.distance_adaptation import DAdaptAdamWState as DAdaptAdamWState
 from optimtx.transforms.distance_adaptation import DoGState as DoGState
@@ -58,10 +69,19 @@ from optimtx.transforms.dual_averaging import MadgradState as MadgradState
 from optimtx.transforms.dual_averaging import madgrad as madgrad
 from optimtx.transforms.dual_averaging import scale_by_madgrad as scale_by_madgrad
 from optimtx.transforms.ema import EmaParamsState as EmaParamsState
+from optimtx.transforms.ema import EmaState as EmaState
+from optimtx.transforms.ema import ema as ema
 from optimtx.transforms.ema import ema_params as ema_params
 from optimtx.transforms.ema import get_ema_params as get_ema_params
+from optimtx.transforms.factored import FactoredState as FactoredState
+from optimtx.transforms.factored import scale_by_factored_rms as scale_by_factored_rms
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite
+from optimtx.transforms.freezing import freeze as freeze
+from optimtx.transforms.freezing import selective_transform as selective_transform
+from optimtx.transforms.freezing import set_to_zero as set_to_zero
+from optimtx.transforms.fromage import FromageState as FromageState
+from optimtx.transforms.fromage import fromage as fromage
 from optimtx.transforms.grad_filters import ZeroNansState as ZeroNansState
 from optimtx.transforms.grad_filters import adaptive_grad_clip as adaptive_grad_clip
 from optimtx.transforms.grad_filters import centralize as centralize
@@ -71,6 +91,7 @@ from optimtx.transforms.gradient_difference import adan as adan
 from optimtx.transforms.gradient_difference import scale_by_adan as scale_by_adan
 from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState
 from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams
+from optimtx.transforms.hyperparams import init_with_hyperparams as init_with_hyperparams
 from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams
 from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams
 from optimtx.transforms.lagged_second_moment import ScaleByAcpropState as ScaleByAcpropState
@@ -93,6 +114,9 @@ from optimtx.transforms.lion import scale_by_lion as scale_by_lion
 from optimtx.transforms.lookahead import LookaheadState as LookaheadState
 from optimtx.transforms.lookahead import get_slow_params as get_slow_params
 from optimtx.transforms.lookahead import lookahead as lookahead
+from optimtx.transforms.mars import ScaleByMarsState as ScaleByMarsState
+from optimtx.transforms.mars import mars as mars
+from optimtx.transforms.mars import scale_by_mars as scale_by_mars
 from optimtx.transforms.masking import MaskedState as MaskedState
 from optimtx.transforms.masking import MultiTransformState as MultiTransformState
 from optimtx.transforms.masking import masked as masked
@@ -111,6 +135,11 @@ from optimtx.transforms.model_based_momentum import momo as momo
 from optimtx.transforms.model_based_momentum import momo_adam as momo_adam
 from optimtx.transforms.momentum import TraceState as TraceState
 from optimtx.transforms.momentum import trace as trace
+from optimtx.transforms.monitoring import MonitorState as MonitorState
+from optimtx.transforms.monitoring import SnapshotState as SnapshotState
+from optimtx.transforms.monitoring import measure_with_ema as measure_with_ema
+from optimtx.transforms.monitoring import monitor as monitor
+from optimtx.transforms.monitoring import snapshot as snapshot
 from optimtx.transforms.muon import ScaleByMuonState as ScaleByMuonState
 from optimtx.transforms.muon import muon as muon
 from optimtx.transforms.muon import muon_labels as muon_labels
@@ -120,6 +149,8 @@ from optimtx.transforms.nadam import ScaleByNadamState as ScaleByNadamState
 from optimtx.transforms.nadam import nadam as nadam
 from optimtx.transforms.nadam import scale_by_nadam as scale_by_nadam
 from optimtx.transforms.named_chain import named_chain as named_chain
+from optimtx.transforms.noise import AddNoiseState as AddNoiseState
+from optimtx.transforms.noise import add_noise as add_noise
 from optimtx.transforms.optimistic import ScaleByOptimisticGradientState as ScaleByOptimisticGradientState
 from optimtx.transforms.optimistic import optimistic_gradient_descent as optimistic_gradient_descent
 from optimtx.transforms.optimistic import scale_by_optimistic_gradient as scale_by_optimistic_gradient
@@ -130,8 +161,15 @@ from optimtx.transforms.optimizers import adamw as adamw
 from optimtx.transforms.optimizers import lion as lion
 from optimtx.transforms.optimizers import rmsprop as rmsprop
 from optimtx.transforms.optimizers import sgd as sgd
+from optimtx.transforms.param_copies import incremental_update as incremental_update
+from optimtx.transforms.param_copies import periodic_update as periodic_update
+from optimtx.transforms.per_example import per_example_global_norm_clip as per_example_global_norm_clip
+from optimtx.transforms.per_example import per_example_layer_norm_clip as per_example_layer_norm_clip
 from optimtx.transforms.polyak import polyak_sgd as polyak_sgd
 from optimtx.transforms.polyak import scale_by_polyak as scale_by_polyak
+from optimtx.transforms.psgd import ScaleByPsgdKronState as ScaleByPsgdKronState
+from optimtx.transforms.psgd import psgd_kron as psgd_kron
+from optimtx.transforms.psgd import scale_by_psgd_kron as scale_by_psgd_kron
 from optimtx.transforms.radam import ScaleByRadamState as ScaleByRadamState
 from optimtx.transforms.radam import radam as radam
 from optimtx.transforms.radam import scale_by_radam as scale_by_radam
@@ -151,6 +189,9 @@ from optimtx.transforms.schedule_free import schedule_free_eval_params as schedu
 from optimtx.transforms.schedule_free import schedule_free_sgd as schedule_free_sgd
 from optimtx.transforms.schedule_free_wrapper import ScheduleFreeWrapperState as ScheduleFreeWrapperState
 from optimtx.transforms.schedule_free_wrapper import schedule_free_wrapper as schedule_free_wrapper
+from optimtx.transforms.shampoo import ScaleByShampooState as ScaleByShampooState
+from optimtx.transforms.shampoo import scale_by_shampoo as scale_by_shampoo
+from optimtx.transforms.shampoo import shampoo as shampoo
 from optimtx.transforms.sharpness import SAMState as SAMState
 from optimtx.transforms.sharpness import normalize_to_unit_norm as normalize_to_unit_norm
 from optimtx.transforms.sharpness import sam as sam
@@ -159,6 +200,9 @@ from optimtx.transforms.sign import scale_by_sign as scale_by_sign
 from optimtx.transforms.sign import scale_by_signum_momentum as scale_by_signum_momentum
 from optimtx.transforms.sign import sign_sgd as sign_sgd
 from optimtx.transforms.sign import signum as signum
+from optimtx.transforms.soap import ScaleBySoapState as ScaleBySoapState
+from optimtx.transforms.soap import scale_by_soap as scale_by_soap
+from optimtx.transforms.soap import soap as soap
 from optimtx.transforms.sophia import HutchinsonState as HutchinsonState
 from optimtx.transforms.sophia import SophiaState as SophiaState
 from optimtx.transforms.sophia import hutchinson_estimator_diag_hessian as hutchinson_estimator_diag_hessian
@@ -171,6 +215,10 @@ from optimtx.transforms.trust_ratio import lamb as lamb
 from optimtx.transforms.trust_ratio import lars as lars
 from optimtx.transforms.trust_ratio import scale_by_trust_ratio as scale_by_trust_ratio
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights
+from optimtx.transforms.wrapping import flatten as flatten
+from optimtx.transforms.wrapping import stateless as stateless
+from optimtx.transforms.wrapping import stateless_with_tree_map as stateless_with_tree_map
+from optimtx.transforms.wrapping import with_extra_args_support as with_extra_args_support
 from optimtx.transforms.zoom_line_search import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
 from optimtx.transforms.zoom_line_search import ZoomLinesearchInfo as ZoomLinesearchInfo
 from optimtx.transforms.zoom_line_search import scale_by_zoom_linesearch as scale_by_zoom_linesearch
@@ -178,15 +226,22 @@ from optimtx.transforms.zoom_line_search import scale_by_zoom_linesearch as scal
 __all__ = [
     "AccumulateState",
     "AdafactorState",
+    "AddNoiseState",
+    "ApplyEveryState",
     "ApplyIfFiniteState",
     "AsgdState",
     "BacktrackingLinesearchInfo",
     "COCOBState",
     "ClipByGlobalNormState",
+    "ConditionallyMaskState",
+    "ConditionallyTransformState",
     "DAdaptAdamWState",
     "DoGState",
     "DoWGState",
     "EmaParamsState",
+    "EmaState",
+    "FactoredState",
+    "FromageState",
     "HutchinsonState",
     "InjectHyperparamsState",
     "LookaheadState",
@@ -195,6 +250,7 @@ __all__ = [
     "MechanicState",
     "MomoAdamState",
     "MomoState",
+    "MonitorState",
     "MultiTransformState",
     "ProdigyState",
     "SAMState",
@@ -213,15 +269,19 @@ __all__ = [
     "ScaleByLBFGSState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
+    "ScaleByMarsState",
     "ScaleByMuonState",
     "ScaleByNadamState",
     "ScaleByNovogradState",
     "ScaleByOptimisticGradientState",
+    "ScaleByPsgdKronState",
     "ScaleByRadamState",
     "ScaleByRmsState",
     "ScaleByRpropState",
     "ScaleBySM3State",
+    "ScaleByShampooState",
     "ScaleBySimplifiedAdEMAMixState",
+    "ScaleBySoapState",
     "ScaleByYogiState",
     "ScaleByZoomLinesearchState",
     "ScheduleFreeState",
@@ -229,6 +289,7 @@ __all__ = [
     "ScheduledDecayState",
     "SignumState",
     "SkipIfSpikeState",
+    "SnapshotState",
     "SophiaState",
     "TraceState",
     "ZeroNansState",
@@ -246,48 +307,68 @@ __all__ = [
     "adan",
     "adaptive_grad_clip",
     "add_decayed_weights",
+    "add_noise",
     "ademamix",
     "adopt",
     "amsgrad",
+    "apply_every",
     "apply_if_finite",
     "asgd",
     "asgd_averaged_params",
     "centralize",
+    "clip_by_block_rms",
     "clip_by_global_norm",
     "clip_by_norm",
     "clip_by_value",
     "cocob",
+    "conditionally_mask",
+    "conditionally_transform",
     "current_loss_scale",
     "dadapt_adamw",
     "dog",
     "dowg",
+    "ema",
     "ema_params",
+    "flatten",
+    "freeze",
+    "fromage",
     "get_ema_params",
     "get_hyperparams",
     "get_slow_params",
     "hutchinson_estimator_diag_hessian",
+    "incremental_update",
+    "init_with_hyperparams",
     "inject_hyperparams",
+    "keep_params_nonnegative",
     "lamb",
     "lars",
     "lbfgs",
     "lion",
     "lookahead",
     "madgrad",
+    "mars",
     "masked",
+    "measure_with_ema",
     "mechanize",
     "momo",
     "momo_adam",
+    "monitor",
     "multi_transform",
     "muon",
     "muon_labels",
     "muon_with_adamw",
     "nadam",
     "named_chain",
+    "normalize_by_update_norm",
     "normalize_to_unit_norm",
     "novograd",
     "optimistic_gradient_descent",
+    "per_example_global_norm_clip",
+    "per_example_layer_norm_clip",
+    "periodic_update",
     "polyak_sgd",
     "prodigy",
+    "psgd_kron",
     "radam",
     "rmsprop",
     "rprop",
@@ -308,22 +389,29 @@ __all__ = [
     "scale_by_cocob",
     "scale_by_dog",
     "scale_by_dowg",
+    "scale_by_factored_rms",
     "scale_by_lbfgs",
     "scale_by_learning_rate",
     "scale_by_lion",
     "scale_by_madgrad",
+    "scale_by_mars",
     "scale_by_muon",
     "scale_by_nadam",
     "scale_by_novograd",
     "scale_by_optimistic_gradient",
+    "scale_by_param_block_norm",
+    "scale_by_param_block_rms",
     "scale_by_polyak",
+    "scale_by_psgd_kron",
     "scale_by_radam",
     "scale_by_rms",
     "scale_by_rprop",
+    "scale_by_shampoo",
     "scale_by_sign",
     "scale_by_signum_momentum",
     "scale_by_simplified_ademamix",
     "scale_by_sm3",
+    "scale_by_soap",
     "scale_by_sophia",
     "scale_by_trust_ratio",
     "scale_by_yogi",
@@ -332,15 +420,23 @@ __all__ = [
     "schedule_free_eval_params",
     "schedule_free_sgd",
     "schedule_free_wrapper",
+    "selective_transform",
     "set_hyperparams",
+    "set_to_zero",
     "sgd",
+    "shampoo",
     "sign_sgd",
     "signum",
     "simplified_ademamix",
     "skip_if_spike",
     "sm3",
+    "snapshot",
+    "soap",
     "sophia",
+    "stateless",
+    "stateless_with_tree_map",
     "trace",
+    "with_extra_args_support",
     "yogi",
     "zero_nans",
 ]

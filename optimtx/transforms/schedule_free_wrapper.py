@@ -22,7 +22,7 @@ from optimtx.transforms.schedule_free import (
     ScheduleFreeState,
     _as,
     _averaging,
-    _check_b1,
+    _check_interpolation,
     _compute_dtype,
     _refuse_complex,
     _y_and_z_steps,
@@ -80,7 +80,7 @@ def schedule_free_wrapper(
         raise TypeError(f"schedule_free needs a GradientTransformation as base_optimizer, got {base_optimizer!r}.")
     check_non_negative("lr", lr, schedule=True)
     check_unit_interval("b1", b1)
-    _check_b1("b1", b1)
+    _check_interpolation("b1", b1)
     check_non_negative("weight_lr_power", weight_lr_power)
     state_dtype = check_state_dtype("state_dtype", state_dtype)
 

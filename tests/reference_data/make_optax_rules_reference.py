@@ -400,6 +400,22 @@ def _cases() -> None:
         },
         ns="contrib",
     )
+    case("fromage", "fromage", {"learning_rate": 0.1})
+    case("fromage_min_norm", "fromage", {"learning_rate": 0.3, "min_norm": 0.5})
+    case("nadamw", "nadamw", {"learning_rate": 0.05})
+    case(
+        "nadamw_opts",
+        "nadamw",
+        {"learning_rate": 0.05, "b1": 0.8, "eps_root": 1e-8, "weight_decay": 0.1, "nesterov": False},
+    )
+    case("optimistic_adam", "optimistic_adam", {"learning_rate": 0.05})
+    case(
+        "optimistic_adam_opts",
+        "optimistic_adam",
+        {"learning_rate": 0.05, "optimism": 0.2, "b1": 0.5, "nesterov": False},
+    )
+    case("optimistic_adam_v2", "optimistic_adam_v2", {"learning_rate": 0.05, "alpha": 0.5, "beta": 2.0})
+    case("noisy_sgd_no_noise", "noisy_sgd", {"learning_rate": 0.05, "eta": 0.0, "key": 3})
     case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
     case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
 

@@ -23,6 +23,8 @@ from optimtx.transforms.exports import (
     MomoState,
     ProdigyState,
     SAMState,
+    ScaleByAdemamixState,
+    ScaleBySimplifiedAdEMAMixState,
     SophiaState,
     hutchinson_estimator_diag_hessian,
     mechanize,
@@ -32,6 +34,7 @@ from optimtx.transforms.exports import (
     scale_by_adopt,
     scale_by_cocob,
     scale_by_simplified_ademamix,
+    schedule_free_eval_params,
 )
 from optimtx.transforms.lagged_second_moment import quarter_power
 
@@ -41,6 +44,9 @@ Scalar = float | Tensor
 ScalarOrSchedule = float | Tensor | Schedule
 
 NOT_TRAJECTORIES: tuple[str, ...] = (
+    "ScaleByAdemamixState",
+    "ScaleBySimplifiedAdEMAMixState",
+    "schedule_free_eval_params",  # tests/test_schedule_free.py; works on schedule_free's states too
     "HutchinsonState",
     "SophiaState",
     "hutchinson_estimator_diag_hessian",  # replayed inside sophia (exact on the separable test loss)
@@ -58,6 +64,9 @@ NOT_TRAJECTORIES: tuple[str, ...] = (
 )
 
 __all__ = [
+    "ScaleByAdemamixState",
+    "ScaleBySimplifiedAdEMAMixState",
+    "schedule_free_eval_params",
     "HutchinsonState",
     "SophiaState",
     "hutchinson_estimator_diag_hessian",
