@@ -176,6 +176,7 @@ from optimtx.wrapper.builder import build_optim_wrapper as build_optim_wrapper  
 from optimtx.wrapper.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor  # noqa: E402
 from optimtx.wrapper.explain import ExplainRow as ExplainRow  # noqa: E402
 from optimtx.wrapper.explain import explain as explain  # noqa: E402
+from optimtx.wrapper.explain import param_group_names as param_group_names  # noqa: E402
 from optimtx.wrapper.fast_step import FusedStepResult as FusedStepResult  # noqa: E402
 from optimtx.wrapper.fast_step import fused_amp_step as fused_amp_step  # noqa: E402
 from optimtx.wrapper.fast_step import supports_fused_amp_step as supports_fused_amp_step  # noqa: E402
@@ -323,6 +324,7 @@ __all__ = [
     "muon_with_adamw",
     "nadam",
     "named_chain",
+    "param_group_names",
     "paramwise",
     "paramwise_labels",
     "radam",

@@ -25,7 +25,8 @@ def build_scheduler_from_cfg(
     A ``_scope_`` key (MMEngine's registry scope) is ignored.
 
     Raises:
-        ValueError: ``convert_to_iter_based=True`` without an ``epoch_length``, or with ``by_epoch=False``.
+        ValueError: ``convert_to_iter_based=True`` without an ``epoch_length``, or with ``by_epoch=False``;
+            an ``epoch_length`` in ``cfg`` itself without ``convert_to_iter_based=True``.
         TypeError: ``convert_to_iter_based`` is not a bool.
 
     Example:
@@ -42,6 +43,11 @@ def build_scheduler_from_cfg(
     args = merge_cfg(cfg, registry, default_args)
     args.pop("_scope_", None)  # MMEngine's registry scope: optimtx has one scope, its names are MMEngine's
     convert = check_bool("convert_to_iter_based", args.pop("convert_to_iter_based", False))
+    if not convert and "epoch_length" in cfg:  # the entry's own, not the Runner's default: it would do nothing
+        raise ValueError(
+            f"{args['type']!r} sets epoch_length={cfg['epoch_length']!r} without convert_to_iter_based=True, where it "
+            "has no effect: add convert_to_iter_based=True or remove epoch_length."
+        )
     if not convert:
         args.pop("epoch_length", None)
         return build_from_cfg(args, registry)

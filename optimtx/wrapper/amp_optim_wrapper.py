@@ -6,7 +6,9 @@ Decisions (see docs/optim_wrapper.md):
   dynamic loss scaling.
 - bfloat16 has float32's exponent range, so with ``loss_scale='dynamic'`` scaling is turned
   off: the scale stays 1.0, gradients are not checked and no step is skipped. An explicit
-  number or dict is honoured.
+  number or dict is honoured. Left at its default, this is the recommended bfloat16 path and
+  is silent; ``loss_scale='dynamic'`` written out with bfloat16 asks for something that will
+  not happen, so only then ``LossScalingDisabledWarning`` says so.
 - On the CPU, autocast only exists for float16 and bfloat16; with float32/float64 the
   forward runs in the model's own dtype (loss scaling still works as configured).
 - Unlike MMEngine: works on the CPU, accepts an int ``loss_scale``, raises
@@ -43,13 +45,24 @@ _SCALER_KEYS = ("init_scale", "growth_factor", "backoff_factor", "growth_interva
 _CPU_AUTOCAST_DTYPES = (torch.float16, torch.bfloat16)
 
 
+class _DefaultLossScale(str):
+    """The default ``'dynamic'``: equal to the string, but told apart from one the caller wrote."""
+
+    __slots__ = ()
+
+
+_DEFAULT_LOSS_SCALE = _DefaultLossScale("dynamic")
+
+
 class AmpOptimWrapper(OptimWrapper):
     """Mixed-precision training: autocast in ``optim_context`` and loss scaling in ``backward``/``step``.
 
     Args:
-        loss_scale: ``'dynamic'`` (GradScaler's defaults), a number (static scale, reset after
-            every update) or a dict of ``init_scale``, ``growth_factor``, ``backoff_factor``,
-            ``growth_interval``, ``enabled``.
+        loss_scale: ``'dynamic'`` (GradScaler's defaults; off for bfloat16, which does not
+            underflow), a number (static scale, reset after every update) or a dict of
+            ``init_scale``, ``growth_factor``, ``backoff_factor``, ``growth_interval``,
+            ``enabled``. Writing ``'dynamic'`` out together with bfloat16 warns
+            (``LossScalingDisabledWarning``); the default does not.
         dtype: the autocast dtype: ``None`` (float16), ``'float16'``, ``'bfloat16'``,
             ``'float32'``, ``'float64'``, ``'16-mixed'``, ``'bf16-mixed'`` or a ``torch.dtype``.
         use_fsdp: accepted for MMEngine configs; only ``False`` is supported.
@@ -71,7 +84,7 @@ class AmpOptimWrapper(OptimWrapper):
 
     def __init__(
         self,
-        loss_scale: str | float | dict = "dynamic",
+        loss_scale: str | float | dict = _DEFAULT_LOSS_SCALE,
         dtype: str | torch.dtype | None = None,
         use_fsdp: bool = False,
         **kwargs: Any,
@@ -86,7 +99,8 @@ class AmpOptimWrapper(OptimWrapper):
         self.cast_dtype = parse_amp_dtype(dtype)
         self.autocast_dtype = torch.float16 if self.cast_dtype is None else self.cast_dtype
         scaler_kwargs, self._scale_update_param = parse_loss_scale(loss_scale, self.autocast_dtype)
-        if isinstance(loss_scale, str) and loss_scale == "dynamic" and self.autocast_dtype == torch.bfloat16:
+        explicit_dynamic = loss_scale is not _DEFAULT_LOSS_SCALE and loss_scale == "dynamic"
+        if explicit_dynamic and self.autocast_dtype == torch.bfloat16:
             warn_user(
                 "AmpOptimWrapper(dtype='bfloat16', loss_scale='dynamic') turns loss scaling off (bfloat16 does not "
                 "underflow like float16), and with it the skipping of steps whose gradients hold inf/NaN. Pass "

@@ -23,6 +23,7 @@ from torch import nn
 
 from optimtx.paramwise import ParamDecision, log_skipped, warn_unmatched_custom_keys
 from optimtx.paramwise_rules import ParamwiseRules, is_dcn
+from optimtx.wrapper.config_check import check_paramwise_keys
 from optimtx.wrapper.porting import walk_order
 from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
@@ -168,6 +169,8 @@ class DefaultOptimWrapperConstructor:
         self._visited: list[str] = []
 
     def _validate_cfg(self) -> None:
+        if type(self) is DefaultOptimWrapperConstructor:  # subclasses may read keys of their own
+            check_paramwise_keys(self.paramwise_cfg)
         ParamwiseRules.from_cfg(self.paramwise_cfg, self.base_lr, self.base_wd)
 
     def _rules(self) -> ParamwiseRules:

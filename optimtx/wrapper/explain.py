@@ -13,7 +13,8 @@ from torch import nn
 
 from optimtx.paramwise import assign_labels, resolve
 from optimtx.paramwise_rules import FROZEN, ParamwiseRules
-from optimtx.wrapper.constructor import first_parameter_name, optimizer_class, transform_hparam
+from optimtx.wrapper.config_check import check_paramwise_keys, check_wrapper_type
+from optimtx.wrapper.constructor import first_parameter_name, optimizer_class, transform_hparam, unwrap_model
 from optimtx.wrapper.registries import OPTIMIZERS
 
 
@@ -141,6 +142,8 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
         return explain(model, build_optim_wrapper(model, cfg))
     if "optimizer" not in cfg:
         raise ValueError(f'explain() needs a config with an "optimizer" entry, got keys {sorted(cfg)!r}.')
+    check_wrapper_type(cfg)  # refused here as build_optim_wrapper refuses it, though nothing is built
+    check_paramwise_keys(cfg.get("paramwise_cfg") or {})
     defaults = optimizer_defaults(cfg["optimizer"])
     paramwise_cfg = cfg.get("paramwise_cfg") or {}
     if not paramwise_cfg:
@@ -225,3 +228,29 @@ def explain_param_groups(model: nn.Module, optimizer: torch.optim.Optimizer) -> 
             ExplainRow(name, f"group{i}", group.get("lr"), group.get("weight_decay"), f"param_groups[{i}]", frozen)
         )
     return rows
+
+
+def param_group_names(model: nn.Module, wrapper: Any) -> list[str]:
+    """A readable name for each real param group of ``wrapper`` over ``model``: the labels ``explain`` prints.
+
+    Only the optimizer's own groups are named (never the base-settings entry that
+    ``OptimWrapper.param_groups`` appends). A group holding parameters of several labels is
+    named ``'a+b'``; without the rules of a config-built wrapper, groups are ``'group<i>'``.
+
+    Example:
+        >>> import optimtx as otx
+        >>> model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
+        >>> cfg = dict(optimizer=dict(type="SGD", lr=0.1, weight_decay=1e-4), paramwise_cfg=dict(norm_decay_mult=0.0))
+        >>> param_group_names(model, otx.build_optim_wrapper(model, cfg))
+        ['default', 'norm']
+        >>> param_group_names(model, torch.optim.SGD(model.parameters(), lr=0.1))
+        ['group0']
+    """
+    optimizer = wrapper if isinstance(wrapper, torch.optim.Optimizer) else wrapper.optimizer
+    reasons = getattr(wrapper, "paramwise_reasons", None) or {}
+    label_of = {id(p): reasons[name][0] for name, p in unwrap_model(model).named_parameters() if name in reasons}
+    names = []
+    for i, group in enumerate(optimizer.param_groups):
+        labels = list(dict.fromkeys(label_of[id(p)] for p in group["params"] if id(p) in label_of))
+        names.append("+".join(labels) if labels else f"group{i}")
+    return names
