@@ -61,3 +61,14 @@ def test_runner_has_the_sdist_leg_and_the_readme_keeps_its_blocks():
         assert f"<!-- ci:{name} -->" in readme and f"<!-- /ci:{name} -->" in readme
     for path in text.split("SDIST_TESTS=(", 1)[1].split(")", 1)[0].split():
         assert (ROOT / path).is_file(), path  # the fast subset names real files
+
+
+def test_install_instructions_say_what_each_machine_gets_and_ci_uses_plain_pypi():
+    readme = (ROOT / "README.md").read_text()
+    cpu_index = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+    for page in (readme, (ROOT / "docs" / "getting_started.md").read_text()):
+        assert cpu_index in page
+        assert all(system in page for system in ("Linux, x86-64", "macOS", "Windows"))
+    assert "CPU build\nof torch 2.13.0 first" not in readme  # the old claim, untrue off this machine
+    ci_blocks = [part.split("<!-- /ci:")[0] for part in readme.split("<!-- ci:")[1:]]
+    assert ci_blocks and not any("index-url" in block for block in ci_blocks)  # CI reaches only PyPI
