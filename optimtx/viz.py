@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from optimtx.validation import check_positive_int
+from optimtx.core.validation import check_positive_int
 
 _LINESTYLES = ("-", "--", ":", "-.")
 MATPLOTLIB_HINT = 'optimtx.viz needs matplotlib: pip install "optimtx[examples]" (or pip install matplotlib)'
@@ -129,7 +129,7 @@ def plot_param_groups(
     ``wrapper`` and ``schedulers`` are left exactly as they were (see
     [`param_group_values`][optimtx.viz.param_group_values]).
     ``names`` label the groups in the legend (one per group, e.g. from
-    [`param_group_names`][optimtx.wrapper.explain.param_group_names]); ``'group <i>'`` without them.
+    [`param_group_names`][optimtx.param_group_names]); ``'group <i>'`` without them.
 
     Returns:
         The matplotlib ``Figure`` (one panel per scheduled hyperparameter, one line per group).

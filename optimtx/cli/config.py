@@ -19,7 +19,7 @@ from typing import Any
 
 from torch import nn
 
-from optimtx.param_scheduler.build import build_param_schedulers
+from optimtx.config.scheduler_builder import build_param_schedulers
 
 __all__ = ["ConfigError", "build_model", "build_param_schedulers", "load_config", "load_factory"]
 

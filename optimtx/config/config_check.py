@@ -11,9 +11,9 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from optimtx.paramwise_rules import MULT_KEYS
-from optimtx.wrapper.registries import OPTIM_WRAPPERS
-from optimtx.wrapper.registry import resolve_type
+from optimtx.config.paramwise_rules import MULT_KEYS
+from optimtx.config.registries import OPTIM_WRAPPERS
+from optimtx.core.registry import resolve_type
 
 __all__ = ["PARAMWISE_KEYS", "check_paramwise_keys", "check_wrapper_type"]
 
