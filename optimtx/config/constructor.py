@@ -1,6 +1,7 @@
 """``DefaultOptimWrapperConstructor``: config + model -> optimizer wrapper, with paramwise rules.
 
-Subclasses override :meth:`DefaultOptimWrapperConstructor.add_params` exactly as in
+Subclasses override [`DefaultOptimWrapperConstructor.add_params`][optimtx.DefaultOptimWrapperConstructor.add_params]
+exactly as in
 MMEngine: it appends one ``{'params': [param], **keys}`` dict per parameter. The
 constructor then merges the dicts whose keys are equal into one torch param group, so
 an optimizer sees one group per distinct set of hyperparameters rather than one per
@@ -131,7 +132,7 @@ class DefaultOptimWrapperConstructor:
     Args:
         optim_wrapper_cfg: the wrapper config; must contain ``optimizer`` (its config).
             Not modified.
-        paramwise_cfg: per-parameter rules (see :mod:`optimtx.config.paramwise`); ``None`` or
+        paramwise_cfg: per-parameter rules (see `optimtx.config.paramwise`); ``None`` or
             ``{}`` puts all of ``model.parameters()`` in one group.
 
     Attributes:

@@ -44,7 +44,7 @@ class ExplainRow:
 
 
 class Explanation(list):
-    """A list of :class:`ExplainRow` that prints as an aligned table."""
+    """A list of [`ExplainRow`][optimtx.ExplainRow] that prints as an aligned table."""
 
     def __str__(self) -> str:
         header = ("parameter", "label", "lr", "weight_decay", "rule", "frozen")
@@ -100,8 +100,8 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             parameter; other optimizers show ``param_groups[i]`` as the rule.
 
     Returns:
-        An :class:`Explanation` (a list of :class:`ExplainRow`), or for several wrappers an
-        :class:`ExplanationDict` of them; ``print`` either for tables.
+        An `Explanation` (a list of [`ExplainRow`][optimtx.ExplainRow]), or for several wrappers an
+        `ExplanationDict` of them; ``print`` either for tables.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module`` or ``cfg`` is none of the above.

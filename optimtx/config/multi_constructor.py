@@ -4,7 +4,7 @@ OpenMMLab's generation projects write several optimizers as one config keyed by 
 model's submodule names, with ``constructor='MultiOptimWrapperConstructor'``; each entry
 is an ordinary wrapper config (its own ``optimizer``, ``type``, ``paramwise_cfg``,
 ``accumulative_counts``...) and is built over that submodule alone. The result is an
-:class:`~optimtx.wrapper.optim_wrapper_dict.OptimWrapperDict`.
+[`OptimWrapperDict`][optimtx.OptimWrapperDict].
 """
 
 from __future__ import annotations

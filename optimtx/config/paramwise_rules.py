@@ -1,6 +1,6 @@
 """The ``paramwise_cfg`` rules themselves: validation, layer detection, per-parameter options.
 
-See :mod:`optimtx.config.paramwise` for the rules in words and the label-level API.
+See `optimtx.config.paramwise` for the rules in words and the label-level API.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Building schedulers from configs the way MMEngine's Runner does.
 
-:func:`build_scheduler_from_cfg` is the build function of the ``PARAM_SCHEDULERS``
+`build_scheduler_from_cfg` is the build function of the ``PARAM_SCHEDULERS``
 registry: a config with ``convert_to_iter_based=True`` is built by the class's
 ``build_iter_from_epoch`` with the ``epoch_length`` from the config or the default
 arguments; otherwise ``epoch_length`` is dropped and the class is called.
-:func:`build_param_schedulers` is the Runner's ``build_param_scheduler``.
+[`build_param_schedulers`][optimtx.build_param_schedulers] is the Runner's ``build_param_scheduler``.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def state_dict(state: Any) -> Any:
 
 
 def load_state_dict(template: Any, sd: Any) -> Any:
-    """A state shaped like ``template`` holding the values of ``sd`` (from :func:`state_dict`).
+    """A state shaped like ``template`` holding the values of ``sd`` (from [`state_dict`][optimtx.state_dict]).
 
     Structure, names, tensor shapes and dtypes must match ``template`` (usually
     ``tx.init(params)``); every problem found is listed in one ``ValueError``, and

@@ -246,10 +246,10 @@ def begin_update(
 ) -> list[Tensor] | tuple[Tree, Any]:
     """The shared start of an element-wise rule's ``update``: check, match, and the two early returns.
 
-    Checks that ``state`` is a ``kind`` (:func:`check_state`), matches ``updates`` to the state's
+    Checks that ``state`` is a ``kind`` (`check_state`), matches ``updates`` to the state's
     field ``like`` by name and shape, and returns the gradient tensors to work on, or, as a tuple,
     the update's whole result when there is nothing more to do: the result of rerunning ``update``
-    on real views when a tensor is complex (:func:`on_real_view`, torch's convention), or
+    on real views when a tensor is complex (`on_real_view`, torch's convention), or
     ``({}, state)`` for an empty tree. Only dtypes and lengths are looked at: no device sync.
 
     Example:

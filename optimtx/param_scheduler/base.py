@@ -294,7 +294,7 @@ class _ParamScheduler(abc.ABC):
         return copy.deepcopy(state)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a state produced by :meth:`state_dict` of the same scheduler class (all or nothing).
+        """Restore a state produced by `state_dict` of the same scheduler class (all or nothing).
 
         Every key and the kind of every value are checked before anything changes; the
         scheduler keeps a copy, never the caller's dict or its lists.
@@ -404,7 +404,7 @@ class _ParamScheduler(abc.ABC):
         does not count an optimizer step that dynamic loss scaling skipped.
 
         ``False``/``True`` once decided on the host; the device flag itself where every scheduled
-        value is a tensor (the decision is then applied on the device, see :meth:`_hold_on_skip`).
+        value is a tensor (the decision is then applied on the device, see `_hold_on_skip`).
         """
         if self.count_skipped_steps or self.by_epoch:
             return False

@@ -17,7 +17,7 @@ class ConstantParamScheduler(_ParamScheduler):
         optimizer: a ``torch.optim.Optimizer`` or an OptimWrapper-like object.
         param_name: the ``param_groups`` key to schedule.
         factor: the multiplier, in ``(0, 1]`` (``[0, 1]`` when ``end`` is ``INF``).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

@@ -40,7 +40,7 @@ class CosineAnnealingParamScheduler(_ParamScheduler):
         param_name: the ``param_groups`` key to schedule.
         T_max: the half period in steps; ``None`` (or 0) means ``end - begin``.
         eta_min: the lowest value (default 0 when ``eta_min_ratio`` is not given).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
         eta_min_ratio: the lowest value as a fraction of the initial one
             (give it instead of ``eta_min``).
 
@@ -114,7 +114,7 @@ class CosineRestartParamScheduler(_ParamScheduler):
         eta_min: the lowest value.
         eta_min_ratio: the lowest value as a fraction of the initial one
             (give exactly one of ``eta_min`` and ``eta_min_ratio``).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

@@ -1,9 +1,9 @@
 """How a scheduler follows its optimizer's steps: the counting ``step`` wrapper and skipped steps.
 
-:class:`CountedStep` replaces ``optimizer.step`` so that schedulers can tell whether (and how
+`CountedStep` replaces ``optimizer.step`` so that schedulers can tell whether (and how
 often) the optimizer stepped. An ``AmpOptimWrapper`` with dynamic loss scaling may skip a step;
-:func:`skip_flag` gives its overflow flag as a device tensor, :func:`last_step_skipped` reads it
-once per optimizer step (shared by all schedulers), and :class:`PendingSkip` carries the flag to
+`skip_flag` gives its overflow flag as a device tensor, `last_step_skipped` reads it
+once per optimizer step (shared by all schedulers), and `PendingSkip` carries the flag to
 the host without waiting, for schedulers whose values are tensors.
 """
 
@@ -97,7 +97,7 @@ class PendingSkip:
     """A skip flag on its way to the host, with the scheduler's counters from before the step.
 
     On CUDA the flag is copied into pinned memory without blocking and an event marks the copy;
-    :meth:`skipped` is called at the next scheduler step, when the device has normally long
+    `skipped` is called at the next scheduler step, when the device has normally long
     finished that copy, so the host does not wait on the current step.
 
     Example:

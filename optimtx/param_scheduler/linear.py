@@ -19,7 +19,7 @@ class LinearParamScheduler(_ParamScheduler):
         param_name: the ``param_groups`` key to schedule.
         start_factor: the first multiplier, in ``(0, 1]`` (each value is derived from the previous one).
         end_factor: the last multiplier, in ``[0, 1]``.
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

@@ -2,7 +2,7 @@
 
 Each class takes the arguments of its ``*ParamScheduler`` counterpart minus
 ``param_name``, in the same order; it is generated from that class by
-:func:`~optimtx.param_scheduler.variants.make_variant`, so each curve is defined once.
+`make_variant`, so each curve is defined once.
 """
 
 from __future__ import annotations

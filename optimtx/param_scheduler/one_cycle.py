@@ -49,7 +49,7 @@ class OneCycleParamScheduler(_ParamScheduler):
         div_factor: start value = ``eta_max / div_factor``.
         final_div_factor: final value = start value / ``final_div_factor``.
         three_phase: use the three-phase variant of the original paper.
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

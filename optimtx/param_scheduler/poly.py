@@ -16,7 +16,7 @@ class PolyParamScheduler(_ParamScheduler):
         param_name: the ``param_groups`` key to schedule.
         eta_min: the final value (a finite number >= 0).
         power: the polynomial's exponent (a finite number >= 0).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

@@ -41,7 +41,7 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
         min_value: a lower bound, or one per param group of the optimizer itself
             (for a wrapper with a base-settings entry, the last bound is reused for it).
         eps: reductions smaller than this are skipped.
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

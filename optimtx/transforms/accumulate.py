@@ -20,7 +20,7 @@ from optimtx.transforms.finite import guarded_update
 
 
 class AccumulateState(NamedTuple):
-    """State of :func:`accumulate`.
+    """State of [`accumulate`][optimtx.accumulate].
 
     Attributes:
         mini_step: calls so far in the current window, 0..every_k-1 (int64 0-d).

@@ -17,7 +17,7 @@ from optimtx.transforms.scaling import scale_by_learning_rate
 
 
 class ScaleByAdadeltaState(NamedTuple):
-    """State of :func:`scale_by_adadelta`.
+    """State of [`scale_by_adadelta`][optimtx.scale_by_adadelta].
 
     Attributes:
         nu: running average of squared gradients (torch's ``square_avg``).

@@ -19,7 +19,7 @@ from optimtx.transforms.weight_decay import require_params
 
 
 class AdafactorState(NamedTuple):
-    """State of :func:`adafactor`.
+    """State of [`adafactor`][optimtx.adafactor].
 
     Attributes:
         count: how many updates were made (int64 0-d tensor), torch's ``step``.

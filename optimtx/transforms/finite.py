@@ -67,7 +67,7 @@ def guarded_update(
 
 
 class ApplyIfFiniteState(NamedTuple):
-    """State of :func:`apply_if_finite`.
+    """State of [`apply_if_finite`][optimtx.apply_if_finite].
 
     Attributes:
         notfinite_count: consecutive skipped steps up to now (int64 0-d; 0 after a finite step).
@@ -86,7 +86,7 @@ def apply_if_finite(inner: GradientTransformation) -> GradientTransformation:
     """Apply ``inner`` only on steps whose incoming updates are all finite.
 
     A step with any inf or NaN gives zero updates and leaves ``inner``'s state as it
-    was; the counters in :class:`ApplyIfFiniteState` record it. Every non-finite step
+    was; the counters in [`ApplyIfFiniteState`][optimtx.ApplyIfFiniteState] record it. Every non-finite step
     is skipped (there is no give-up limit).
 
     References:

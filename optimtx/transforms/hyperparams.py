@@ -21,7 +21,7 @@ Value = Tensor | tuple[Tensor, ...]
 
 
 class InjectHyperparamsState(NamedTuple):
-    """State of a transform built by :func:`inject_hyperparams`.
+    """State of a transform built by [`inject_hyperparams`][optimtx.inject_hyperparams].
 
     Attributes:
         count: updates applied so far (int64 0-d); schedules are evaluated at it.
@@ -99,7 +99,8 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
 
     ``inject_hyperparams(adam)(lr=1e-3, betas=(0.9, 0.999))`` behaves like
     ``adam(lr=1e-3, betas=(0.9, 0.999))``, but the values sit in
-    ``state.hyperparams`` (see :func:`get_hyperparams` / :func:`set_hyperparams`) and the
+    ``state.hyperparams`` (see [`get_hyperparams`][optimtx.get_hyperparams] /
+    [`set_hyperparams`][optimtx.set_hyperparams]) and the
     inner transform is rebuilt from them at every update. Arguments are sorted as:
 
     * names in ``static_args`` (and in the factory's own ``static_args`` attribute, if any), ints,
@@ -169,7 +170,7 @@ def _injected(factory: Factory, static: dict, numeric: dict, schedules: dict) ->
 
 
 def get_hyperparams(state: State) -> dict[str, Value]:
-    """The injected hyperparameters (name -> tensor) of the one :class:`InjectHyperparamsState` in ``state``.
+    """The injected hyperparameters (name -> tensor) of the one `InjectHyperparamsState` in ``state``.
 
     ``state`` may be a chain's or combinator's state; with several injected transforms
     inside, pass the sub-state you mean (``ValueError`` otherwise).
@@ -190,7 +191,7 @@ def set_hyperparams(state: State, **values: Any) -> State:
     they are converted to the stored dtype and device (tensors stay differentiable).
     Numbers are checked by the rules the built-in factories apply at construction
     (``lr >= 0``, ``betas`` in [0, 1), no NaN, ...; see
-    :func:`optimtx.core.validation.check_hyperparameter`); tensor values are checked for shape
+    `optimtx.core.validation.check_hyperparameter`); tensor values are checked for shape
     only (reading them would sync). All values are checked before any is set.
 
     Example:

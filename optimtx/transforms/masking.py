@@ -34,7 +34,7 @@ def _check_trees(updates: Updates, state: State, kind: type, params: Params | No
 
 
 class MaskedState(NamedTuple):
-    """State of :func:`masked`.
+    """State of [`masked`][optimtx.masked].
 
     Attributes:
         inner_state: the wrapped transform's state, built from the masked entries only.
@@ -92,7 +92,7 @@ def masked(inner: GradientTransformation, mask: MaskSpec) -> GradientTransformat
 
 
 class MultiTransformState(NamedTuple):
-    """State of :func:`multi_transform`.
+    """State of [`multi_transform`][optimtx.multi_transform].
 
     Attributes:
         inner_states: dict label -> that label's transform state (built from its parameters only).

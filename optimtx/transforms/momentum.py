@@ -15,7 +15,7 @@ from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
 
 
 class TraceState(NamedTuple):
-    """State of :func:`trace`.
+    """State of `trace`.
 
     Attributes:
         count: how many updates were made (int64 0-d tensor); 0 marks the first step.

@@ -18,7 +18,7 @@ from optimtx.transforms.scaling import scale_by_learning_rate
 
 
 class ScaleByRadamState(NamedTuple):
-    """State of :func:`scale_by_radam`.
+    """State of [`scale_by_radam`][optimtx.scale_by_radam].
 
     Attributes:
         count: how many updates were made (int64 0-d tensor), torch's ``step``.
@@ -77,7 +77,7 @@ def scale_by_radam(
 
 
 def _radam_transform(b1: Hyper, b2: Hyper, eps: Hyper, lr: Any) -> GradientTransformation:
-    """:func:`scale_by_radam`, times ``-lr`` when ``lr`` is given (a number, tensor or schedule at the count).
+    """`scale_by_radam`, times ``-lr`` when ``lr`` is given (a number, tensor or schedule at the count).
 
     Folding the learning rate into RAdam's per-step factor saves the separate scaling pass.
     """

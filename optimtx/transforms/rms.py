@@ -15,7 +15,7 @@ from optimtx.transforms.kernels import add, decay_add_square, lerp
 
 
 class ScaleByRmsState(NamedTuple):
-    """State of :func:`scale_by_rms`.
+    """State of [`scale_by_rms`][optimtx.scale_by_rms].
 
     Attributes:
         nu: running average of squared gradients (torch's ``square_avg``).
@@ -27,7 +27,7 @@ class ScaleByRmsState(NamedTuple):
 
 
 class ScaleByAdagradState(NamedTuple):
-    """State of :func:`scale_by_adagrad`.
+    """State of [`scale_by_adagrad`][optimtx.scale_by_adagrad].
 
     Attributes:
         sum: the sum of squared gradients of each parameter (torch's ``sum``).
@@ -104,7 +104,7 @@ def scale_by_adagrad(
 
     ``s = s + g * g`` (``s`` starts at ``initial_accumulator_value``); the output is
     ``g / (sqrt(s) + eps)``. Adagrad's ``lr_decay`` belongs to the learning rate, see
-    :func:`optimtx.adagrad`.
+    [`optimtx.adagrad`][optimtx.adagrad].
 
     References:
         Duchi, Hazan & Singer, 2011.

@@ -17,7 +17,7 @@ from optimtx.transforms.optimizers import Hyper, _negate
 
 
 class ScaleByRpropState(NamedTuple):
-    """State of :func:`scale_by_rprop`.
+    """State of [`scale_by_rprop`][optimtx.scale_by_rprop].
 
     Attributes:
         prev: the previous (masked) gradient of each parameter (torch's ``prev``).

@@ -161,7 +161,7 @@ def lamb(
 
 
 class ScheduledDecayState(NamedTuple):
-    """State of the decay step of :func:`lamb` when ``weight_decay`` is a schedule.
+    """State of the decay step of [`lamb`][optimtx.lamb] when ``weight_decay`` is a schedule.
 
     Attributes:
         step_count: updates made (int64 0-d); the schedule is evaluated at it, from 0.

@@ -66,7 +66,7 @@ class AmpOptimWrapper(OptimWrapper):
         dtype: the autocast dtype: ``None`` (float16), ``'float16'``, ``'bfloat16'``,
             ``'float32'``, ``'float64'``, ``'16-mixed'``, ``'bf16-mixed'`` or a ``torch.dtype``.
         use_fsdp: accepted for MMEngine configs; only ``False`` is supported.
-        **kwargs: ``optimizer``, ``accumulative_counts``, ``clip_grad`` as for :class:`OptimWrapper`.
+        **kwargs: ``optimizer``, ``accumulative_counts``, ``clip_grad`` as for [`OptimWrapper`][optimtx.OptimWrapper].
 
     Example:
         >>> model = torch.nn.Linear(2, 1)
@@ -111,7 +111,7 @@ class AmpOptimWrapper(OptimWrapper):
         self.loss_scaler = LossScaler(**scaler_kwargs)
 
     def backward(self, loss: Tensor, num_items: int | Tensor | None = None, **kwargs: Any) -> None:
-        """Backward ``loss * scale``, then count one more micro-step (``num_items``: see :meth:`update_params`)."""
+        """Backward ``loss * scale``, then count one more micro-step (``num_items``: see `update_params`)."""
         self._warn_if_syncing_while_accumulating()
         items = self._items.check(num_items)
         self.loss_scaler.scale(loss).backward(**kwargs)
@@ -127,7 +127,7 @@ class AmpOptimWrapper(OptimWrapper):
         refused while loss scaling is on, as ``torch.amp.GradScaler`` refuses it.
 
         With a fused torch optimizer (``fused=True``) and norm clipping or none, this takes
-        the two-pass path of :func:`~optimtx.wrapper.fast_step.fused_amp_step`: the unscale
+        the two-pass path of [`fused_amp_step`][optimtx.fused_amp_step]: the unscale
         and the clip coefficient ride along in the optimizer's ``grad_scale`` and the skip
         decision in its ``found_inf``, so nothing is read back to the host.
         """
@@ -239,7 +239,7 @@ class AmpOptimWrapper(OptimWrapper):
 
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
-        """DDP ``no_sync`` on accumulation steps (as :class:`OptimWrapper`) plus autocast."""
+        """DDP ``no_sync`` on accumulation steps (as [`OptimWrapper`][optimtx.OptimWrapper]) plus autocast."""
         device_type = _device_type(self.optimizer)
         enabled = device_type != "cpu" or self.autocast_dtype in _CPU_AUTOCAST_DTYPES
         with (
@@ -249,7 +249,7 @@ class AmpOptimWrapper(OptimWrapper):
             yield
 
     def state_dict(self) -> dict[str, Any]:
-        """:meth:`OptimWrapper.state_dict` plus ``'loss_scaler'`` (GradScaler's keys)."""
+        """[`OptimWrapper.state_dict`][optimtx.OptimWrapper.state_dict] plus ``'loss_scaler'`` (GradScaler's keys)."""
         state = super().state_dict()
         state["loss_scaler"] = self.loss_scaler.state_dict()
         return state
@@ -260,7 +260,7 @@ class AmpOptimWrapper(OptimWrapper):
             check_scaler_state(state["loss_scaler"])
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Load a state from :meth:`state_dict` or a plain optimizer state dict (nothing changes on error)."""
+        """Load a state from `state_dict` or a plain optimizer state dict (nothing changes on error)."""
         self._check_loadable(state_dict)
         state = self._split_state_dict(state_dict)
         scaler_state = state.pop("loss_scaler", None)

@@ -1,4 +1,4 @@
-"""Checks and bookkeeping of :class:`~optimtx.TransformOptimizer`'s param groups.
+"""Checks and bookkeeping of [`TransformOptimizer`][optimtx.TransformOptimizer]'s param groups.
 
 Which group keys would be silently ignored (and so are refused), which gradients a pure
 transform cannot take, which injected values a schedule drives, and the warning for
