@@ -5,8 +5,9 @@
 Fails (exit 1, one line per problem) when a page shows a raw reST role (``:meth:``, ``:class:``,
 ``:func:``, ``:attr:``, ``:data:``, ``:mod:``, ``:exc:``, ``:obj:``) as text, when a docstring's
 Example is not rendered as a code block (an "Example" admonition, an Examples section without a
-highlighted block, or a ``>>>`` prompt inside a paragraph), when a referenced image is missing, or
-when the search index is absent. Run by ``.ci/docs`` after ``mkdocs build --strict``.
+highlighted block, or a ``>>>`` prompt inside a paragraph), when a cross-reference to an optimtx
+name did not resolve (its Markdown shows as text), when a referenced image is missing, or when the
+search index is absent. Run by ``.ci/docs`` after ``mkdocs build --strict``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from html import unescape
 from pathlib import Path
 
 ROLE = re.compile(r":(?:meth|class|func|attr|data|mod|exc|obj):")
+UNRESOLVED = re.compile(r"\]\[optimtx[\w.]*\]")
 TAG = re.compile(r"<[^>]+>")
 SCRIPT = re.compile(r"<(script|style)\b.*?</\1>", re.S)
 SECTION = re.compile(
@@ -41,6 +43,8 @@ def page_problems(html: str, where: str = "") -> list[str]:
     for match in ROLE.finditer(text):
         snippet = text[match.start() : match.end() + 20].split()[0]
         problems.append(f'{where}: raw reST role shown as text: "{snippet}"')
+    for match in UNRESOLVED.finditer(text):
+        problems.append(f"{where}: a cross-reference that did not resolve: {match.group(0)!r}")
     if EXAMPLE_ADMONITION.search(html):
         problems.append(f"{where}: an Example rendered as an admonition of plain text, not as code")
     for section in SECTION.finditer(html):

@@ -64,6 +64,8 @@ def test_site_check_finds_raw_roles_and_collapsed_examples():
     )
     problems = check.page_problems(collapsed, "c.html")
     assert any("admonition" in p for p in problems) and any(">>>" in p for p in problems)
+    unresolved = "<p>See [<code>chain</code>][optimtx.no_such_name].</p>"
+    assert any("did not resolve" in p for p in check.page_problems(unresolved, "u.html"))
     empty = '<span class="doc-section-title">Examples:</span><p>text only</p>'
     assert any("without a code block" in p for p in check.page_problems(empty, "e.html"))
 
