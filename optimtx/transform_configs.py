@@ -24,6 +24,17 @@ import optimtx.transforms
 from optimtx.core.registry import Registry, merge_cfg, resolve_type
 from optimtx.transforms.hyperparams import inject_hyperparams
 
+__all__ = [
+    "SCHEDULES",
+    "TRANSFORMS",
+    "build_injected_transform",
+    "build_nested",
+    "build_transform_from_cfg",
+    "public_functions",
+    "register_schedules",
+    "register_transforms",
+]
+
 
 def build_nested(value: Any, inject: bool = False) -> Any:
     """Build every ``dict(type=...)`` inside ``value`` (lists, tuples and dicts are walked).

@@ -12,7 +12,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from optimtx.core.namespace import public_dir
 from optimtx.core.validation import check_positive_int
+
+__all__ = [
+    "MATPLOTLIB_HINT",
+    "param_group_values",
+    "path_backend_is_interactive_unavailable",
+    "plot_param_groups",
+    "plot_schedule",
+    "schedule_values",
+]
+__dir__ = public_dir(__all__)  # dir() lists the plotting functions, not their imports
 
 _LINESTYLES = ("-", "--", ":", "-.")
 MATPLOTLIB_HINT = 'optimtx.viz needs matplotlib: pip install "optimtx[examples]" (or pip install matplotlib)'

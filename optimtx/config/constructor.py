@@ -28,6 +28,16 @@ from optimtx.config.paramwise_rules import ParamwiseRules, is_dcn
 from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 from optimtx.wrapper.porting import walk_order
 
+__all__ = [
+    "DefaultOptimWrapperConstructor",
+    "first_parameter_name",
+    "merge_param_groups",
+    "optimizer_class",
+    "summarize_groups",
+    "transform_hparam",
+    "unwrap_model",
+]
+
 logger = logging.getLogger("optimtx")
 
 

@@ -21,6 +21,16 @@ from optimtx.config.registries import OPTIMIZERS
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
+__all__ = [
+    "ExplainRow",
+    "Explanation",
+    "ExplanationDict",
+    "explain",
+    "explain_param_groups",
+    "optimizer_defaults",
+    "param_group_names",
+]
+
 
 @dataclass(frozen=True)
 class ExplainRow:

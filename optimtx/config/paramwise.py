@@ -36,6 +36,20 @@ from optimtx.core.tree import zeros_like
 from optimtx.core.warnings import FrozenParameterWarning, UnmatchedCustomKeyWarning, warn_user
 from optimtx.transforms.masking import multi_transform
 
+__all__ = [
+    "ParamDecision",
+    "assign_labels",
+    "decide_labels",
+    "label_of",
+    "log_skipped",
+    "paramwise",
+    "paramwise_labels",
+    "paramwise_reasons",
+    "resolve",
+    "warn_unmatched_custom_keys",
+    "zero_updates",
+]
+
 logger = logging.getLogger("optimtx")
 
 

@@ -18,6 +18,22 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 
 from optimtx.core.validation import check_bool, check_finite, check_non_negative, is_number
 
+__all__ = [
+    "DECAY_MULTS",
+    "DUPLICATE",
+    "FROZEN",
+    "MULT_KEYS",
+    "NORM_TYPES",
+    "ParamwiseRules",
+    "check_multiplier",
+    "dcn_types",
+    "is_dcn",
+    "is_depthwise_conv",
+    "is_norm",
+    "validate_paramwise_cfg",
+    "walk_modules",
+]
+
 NORM_TYPES = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 DECAY_MULTS = ("bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult")
 MULT_KEYS = ("bias_lr_mult", "dcn_offset_lr_mult", "flat_decay_mult", *DECAY_MULTS)

@@ -27,6 +27,16 @@ from optimtx.wrapper.optim_wrapper import OptimWrapper
 from optimtx.wrapper.torch_optimizer import TransformOptimizer
 from optimtx.wrapper.zero_optimizer import ZeroRedundancyOptimizer
 
+__all__ = [
+    "OPTIMIZERS",
+    "OPTIM_WRAPPERS",
+    "OPTIM_WRAPPER_CONSTRUCTORS",
+    "build_optimizer_from_cfg",
+    "register_optim_wrappers",
+    "register_optimtx_optimizers",
+    "register_torch_optimizers",
+]
+
 
 def build_optimizer_from_cfg(
     cfg: Mapping[str, Any], registry: Registry, default_args: Mapping[str, Any] | None = None

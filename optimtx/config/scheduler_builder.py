@@ -20,6 +20,8 @@ from optimtx.param_scheduler import SCHEDULER_CLASSES
 from optimtx.param_scheduler.base import _ParamScheduler, check_optimizer
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
+__all__ = ["PARAM_SCHEDULERS", "build_param_schedulers", "build_scheduler_from_cfg", "register_param_schedulers"]
+
 
 def build_scheduler_from_cfg(
     cfg: Mapping[str, Any], registry: Any, default_args: Mapping[str, Any] | None = None

@@ -21,6 +21,23 @@ from torch import Tensor
 
 from optimtx.core.tree import Tree, check_leaves, check_params, matched_leaves, rebuild
 
+__all__ = [
+    "Chain",
+    "EmptyState",
+    "GradientTransformation",
+    "InitFn",
+    "Params",
+    "State",
+    "UpdateFn",
+    "Updates",
+    "apply_updates",
+    "chain",
+    "chain_parts",
+    "checked_empty_init",
+    "empty_init",
+    "identity",
+]
+
 Params = Mapping[str, Tensor]
 Updates = Mapping[str, Tensor]
 State = Any

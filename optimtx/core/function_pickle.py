@@ -22,6 +22,8 @@ import sys
 import types
 from typing import Any
 
+__all__ = ["dumps", "loads"]
+
 _VERSION = tuple(sys.version_info[:2])
 
 

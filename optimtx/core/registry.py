@@ -16,6 +16,8 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+__all__ = ["BuildFunc", "Registry", "SCOPE", "allow_imports", "build_from_cfg", "merge_cfg", "resolve_type"]
+
 SCOPE = "optimtx"  # names may carry it as an MMEngine scope prefix: "optimtx.AmpOptimWrapper"
 BuildFunc = Callable[[Mapping[str, Any], "Registry", "Mapping[str, Any] | None"], Any]
 

@@ -15,6 +15,8 @@ from torch import Tensor
 
 from optimtx.core.state_tree import is_namedtuple
 
+__all__ = ["load_state_dict", "state_dict"]
+
 _SCALARS = (bool, int, float, str, type(None))
 
 

@@ -17,6 +17,22 @@ from torch import Tensor
 
 from optimtx.core.tree import Tree, check_params, matched_leaves
 
+__all__ = [
+    "begin_update",
+    "check_state",
+    "find_one",
+    "has_complex",
+    "is_namedtuple",
+    "iter_nodes",
+    "map_tensors",
+    "on_real_view",
+    "params_device",
+    "replace_node",
+    "select",
+    "wide_float",
+    "zero_counter",
+]
+
 
 def params_device(params: Mapping[str, Tensor]) -> torch.device | None:
     """The device of the first parameter, or ``None`` (the default device) when there are none.

@@ -7,6 +7,19 @@ import sys
 import warnings
 from types import FrameType
 
+__all__ = [
+    "AccumulationBatchNormWarning",
+    "AccumulationResumeWarning",
+    "AccumulationSyncWarning",
+    "FrozenParameterWarning",
+    "LossScalingDisabledWarning",
+    "OptimtxWarning",
+    "PerGroupTransformWarning",
+    "SchedulerOrderWarning",
+    "UnmatchedCustomKeyWarning",
+    "warn_user",
+]
+
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # the optimtx package
 
 

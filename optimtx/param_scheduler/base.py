@@ -25,6 +25,8 @@ from optimtx.core.validation import check_bool, check_int_at_least
 from optimtx.core.warnings import SchedulerOrderWarning
 from optimtx.param_scheduler.counting import CountedStep, PendingSkip, last_step_skipped, skip_flag
 
+__all__ = ["INF", "check_common_args", "check_optimizer", "check_window", "record_initial_values"]
+
 INF = int(1e9)
 
 _ORDER_HELP = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"

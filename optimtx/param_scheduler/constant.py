@@ -7,6 +7,8 @@ from typing import Any
 from optimtx.core.validation import check_number_in
 from optimtx.param_scheduler.base import INF, _ParamScheduler
 
+__all__ = ["ConstantParamScheduler"]
+
 
 class ConstantParamScheduler(_ParamScheduler):
     """Multiply ``param_name`` by ``factor`` at ``begin`` and undo it at ``end - 1`` (chainable).

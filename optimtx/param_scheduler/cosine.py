@@ -9,6 +9,8 @@ from typing import Any
 from optimtx.core.validation import check_finite_non_negative, check_int_at_least, check_int_list
 from optimtx.param_scheduler.base import INF, _ParamScheduler
 
+__all__ = ["CosineAnnealingParamScheduler", "CosineRestartParamScheduler"]
+
 
 def _check_eta_min(eta_min: float | None, eta_min_ratio: float | None) -> None:
     if (eta_min is None) == (eta_min_ratio is None):

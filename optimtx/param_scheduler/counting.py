@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+__all__ = ["CountedStep", "PendingSkip", "last_step_skipped", "skip_flag"]
+
 
 class CountedStep:
     """``optimizer.step`` wrapped so each call increments ``optimizer._global_step``.

@@ -7,6 +7,8 @@ from typing import Any
 from optimtx.core.validation import check_finite_non_negative
 from optimtx.param_scheduler.base import INF, _ParamScheduler
 
+__all__ = ["ExponentialParamScheduler"]
+
 
 class ExponentialParamScheduler(_ParamScheduler):
     """Multiply ``param_name`` by ``gamma`` at every step (chainable).

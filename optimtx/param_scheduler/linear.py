@@ -7,6 +7,8 @@ from typing import Any
 from optimtx.core.validation import check_number_in
 from optimtx.param_scheduler.base import INF, _ParamScheduler
 
+__all__ = ["LinearParamScheduler"]
+
 
 class LinearParamScheduler(_ParamScheduler):
     """Scale ``param_name`` by a factor going linearly from ``start_factor`` to ``end_factor`` (chainable).

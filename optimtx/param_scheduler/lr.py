@@ -19,6 +19,20 @@ from optimtx.param_scheduler.reduce_on_plateau import ReduceOnPlateauParamSchedu
 from optimtx.param_scheduler.step import MultiStepParamScheduler, StepParamScheduler
 from optimtx.param_scheduler.variants import make_variant
 
+__all__ = [
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "CosineRestartLR",
+    "ExponentialLR",
+    "LRSchedulerMixin",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "PolyLR",
+    "ReduceOnPlateauLR",
+    "StepLR",
+]
+
 
 class LRSchedulerMixin:
     """Mixin that passes ``param_name="lr"`` to the scheduler it precedes in the bases.

@@ -20,6 +20,19 @@ from optimtx.param_scheduler.reduce_on_plateau import ReduceOnPlateauParamSchedu
 from optimtx.param_scheduler.step import MultiStepParamScheduler, StepParamScheduler
 from optimtx.param_scheduler.variants import make_variant
 
+__all__ = [
+    "ConstantMomentum",
+    "CosineAnnealingMomentum",
+    "CosineRestartMomentum",
+    "ExponentialMomentum",
+    "LinearMomentum",
+    "MomentumSchedulerMixin",
+    "MultiStepMomentum",
+    "PolyMomentum",
+    "ReduceOnPlateauMomentum",
+    "StepMomentum",
+]
+
 
 class MomentumSchedulerMixin:
     """Mixin that schedules ``momentum``, mirrored into ``betas[0]`` when the optimizer has betas.

@@ -7,6 +7,8 @@ from typing import Any
 from optimtx.core.validation import check_finite_non_negative
 from optimtx.param_scheduler.base import INF, _ParamScheduler
 
+__all__ = ["PolyParamScheduler"]
+
 
 class PolyParamScheduler(_ParamScheduler):
     """Decay ``param_name`` polynomially (with exponent ``power``) to ``eta_min`` at ``end - 1`` (chainable).

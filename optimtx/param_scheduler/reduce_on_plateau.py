@@ -9,6 +9,8 @@ from optimtx.core.logging import print_log
 from optimtx.core.validation import check_choice, check_finite_non_negative, check_int_at_least, check_number_in
 from optimtx.param_scheduler.base import INF, _ParamScheduler, record_initial_values
 
+__all__ = ["ReduceOnPlateauParamScheduler"]
+
 _RULES = ("less", "greater")
 _THRESHOLD_RULES = ("rel", "abs")
 

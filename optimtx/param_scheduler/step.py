@@ -8,6 +8,8 @@ from typing import Any
 from optimtx.core.validation import check_finite_non_negative, check_int_at_least, check_int_list
 from optimtx.param_scheduler.base import INF, _ParamScheduler
 
+__all__ = ["MultiStepParamScheduler", "StepParamScheduler"]
+
 
 class StepParamScheduler(_ParamScheduler):
     """Multiply ``param_name`` by ``gamma`` every ``step_size`` steps (chainable).

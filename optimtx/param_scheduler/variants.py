@@ -12,6 +12,8 @@ import inspect
 import re
 from typing import Any
 
+__all__ = ["make_variant"]
+
 
 def _derived_doc(base: type, suffix: str, what: str) -> str:
     """``base``'s docstring rewritten for the variant that schedules ``what`` (``"lr"``/``"momentum"``)."""

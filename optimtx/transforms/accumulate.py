@@ -18,6 +18,8 @@ from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_positive_int
 from optimtx.transforms.finite import guarded_update
 
+__all__ = ["AccumulateState", "accumulate", "check_num_items"]
+
 
 class AccumulateState(NamedTuple):
     """State of [`accumulate`][optimtx.accumulate].

@@ -17,6 +17,8 @@ from optimtx.transforms.kernels import add_scaled, lerp, loop_invariant
 from optimtx.transforms.optimizers import Hyper, _negate
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["AdafactorState", "adafactor"]
+
 
 class AdafactorState(NamedTuple):
     """State of [`adafactor`][optimtx.adafactor].

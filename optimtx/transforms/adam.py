@@ -13,6 +13,16 @@ from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
 from optimtx.transforms.kernels import add_, decay_add_square, lerp, loop_invariant, mul, to_dtype, to_dtypes_of
 
+__all__ = [
+    "ScaleByAdamState",
+    "ScaleByAdamaxState",
+    "adam_moments",
+    "bias_correction",
+    "checked_grads",
+    "scale_by_adam",
+    "scale_by_adamax",
+]
+
 
 class ScaleByAdamState(NamedTuple):
     """State of [`scale_by_adam`][optimtx.scale_by_adam].

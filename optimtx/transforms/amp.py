@@ -21,6 +21,8 @@ from optimtx.core.validation import check_bool, check_loss_scaling_args
 from optimtx.transforms.finite import found_nonfinite, guarded_update
 from optimtx.transforms.kernels import mul
 
+__all__ = ["ScaleByAmpState", "current_loss_scale", "next_scale", "scale_by_amp", "unscale_grads"]
+
 
 def unscale_grads(grads: list[Tensor], scale: Tensor) -> tuple[list[Tensor], Tensor]:
     """Divide ``grads`` by ``scale`` and report whether any of them held inf or NaN.

@@ -15,6 +15,8 @@ from optimtx.transforms.kernels import add_scaled, loop_invariant, mul
 from optimtx.transforms.optimizers import Hyper, _decay, _negate
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["AsgdState", "asgd", "asgd_averaged_params", "is_number"]
+
 
 class AsgdState(NamedTuple):
     """State of [`asgd`][optimtx.asgd].

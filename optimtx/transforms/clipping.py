@@ -13,6 +13,8 @@ from optimtx.core.tree import check_leaves, global_norm, rebuild
 from optimtx.core.validation import check_bool, check_non_negative, check_norm_type
 from optimtx.transforms.kernels import loop_invariant, mul
 
+__all__ = ["ClipByGlobalNormState", "clip_by_global_norm", "clip_by_norm", "clip_by_value", "clip_coefficient"]
+
 
 class ClipByGlobalNormState(NamedTuple):
     """State of [`clip_by_global_norm`][optimtx.clip_by_global_norm].

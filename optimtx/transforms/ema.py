@@ -14,6 +14,8 @@ from optimtx.core.validation import check_unit_interval
 from optimtx.transforms.kernels import loop_invariant, scalar_list
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["EmaParamsState", "ema_params", "get_ema_params"]
+
 
 class EmaParamsState(NamedTuple):
     """State of [`ema_params`][optimtx.ema_params].

@@ -12,6 +12,8 @@ from optimtx.core.base import GradientTransformation, Params, State, Updates
 from optimtx.core.state_tree import check_state, select, zero_counter
 from optimtx.core.tree import Tree, check_leaves, leaves, rebuild
 
+__all__ = ["ApplyIfFiniteState", "apply_if_finite", "found_nonfinite", "guarded_update", "zeros_where_skipped"]
+
 
 def found_nonfinite(tensors: list[Tensor]) -> Tensor:
     """1.0 (float32 0-d tensor) if any element of ``tensors`` is inf or NaN, else 0.0.

@@ -14,6 +14,8 @@ from optimtx.core.tree import check_leaves, check_params, check_same_keys, leave
 from optimtx.core.validation import check_non_negative
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["ZeroNansState", "adaptive_grad_clip", "centralize", "unit_norms", "zero_nans"]
+
 
 def unit_norms(x: Tensor) -> Tensor:
     """The 2-norm of each unit of ``x`` in torch's layout, shaped to broadcast against ``x``.

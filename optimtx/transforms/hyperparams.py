@@ -16,6 +16,8 @@ from optimtx.core.tree import Tree
 from optimtx.core.validation import check_hyperparameter
 from optimtx.transforms.kernels import loop_invariant
 
+__all__ = ["Factory", "InjectHyperparamsState", "Value", "get_hyperparams", "inject_hyperparams", "set_hyperparams"]
+
 Factory = Callable[..., GradientTransformation]
 Value = Tensor | tuple[Tensor, ...]
 

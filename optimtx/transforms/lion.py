@@ -13,6 +13,8 @@ from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuil
 from optimtx.core.validation import check_state_dtype, check_unit_interval
 from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
 
+__all__ = ["ScaleByLionState", "scale_by_lion"]
+
 
 class ScaleByLionState(NamedTuple):
     """State of [`scale_by_lion`][optimtx.scale_by_lion].

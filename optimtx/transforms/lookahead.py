@@ -14,6 +14,8 @@ from optimtx.core.validation import check_positive_int, check_unit_interval
 from optimtx.transforms.kernels import loop_invariant, scalar_list
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["LookaheadState", "get_slow_params", "lookahead"]
+
 
 class LookaheadState(NamedTuple):
     """State of [`lookahead`][optimtx.lookahead].

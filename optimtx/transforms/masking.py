@@ -12,6 +12,8 @@ from optimtx.core.state_tree import check_state
 from optimtx.core.tree import Tree, check_leaves, check_params, matched_leaves, rebuild, resolve_per_name
 from optimtx.transforms.weight_decay import resolve_mask
 
+__all__ = ["LabelSpec", "MaskSpec", "MaskedState", "MultiTransformState", "masked", "multi_transform"]
+
 MaskSpec = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
 LabelSpec = Mapping[str, Hashable] | Callable[[Params], Mapping[str, Hashable]]
 

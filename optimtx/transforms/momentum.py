@@ -13,6 +13,8 @@ from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_finite, check_non_negative, check_state_dtype, is_number
 from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
 
+__all__ = ["TraceState", "check_nesterov", "trace"]
+
 
 class TraceState(NamedTuple):
     """State of `trace`.

@@ -19,6 +19,18 @@ from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay, adamw
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = [
+    "ADJUST_LR_FNS",
+    "DEFAULT_EXCLUDE",
+    "ROUTING_HINT",
+    "ScaleByMuonState",
+    "muon",
+    "muon_labels",
+    "muon_with_adamw",
+    "orthogonalize",
+    "scale_by_muon",
+]
+
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 ROUTING_HINT = (
     "Muon only takes 2-D matrices (hidden layers). Route the other tensors to another transform, e.g. "

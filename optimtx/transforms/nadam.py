@@ -16,6 +16,8 @@ from optimtx.transforms.kernels import add_, decay_add_square, loop_invariant
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = ["ScaleByNadamState", "nadam", "scale_by_nadam"]
+
 
 class ScaleByNadamState(NamedTuple):
     """State of [`scale_by_nadam`][optimtx.scale_by_nadam].

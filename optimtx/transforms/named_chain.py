@@ -8,6 +8,8 @@ from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, State, Updates, chain
 
+__all__ = ["named_chain"]
+
 
 def named_chain(*transforms: tuple[str, GradientTransformation]) -> GradientTransformation:
     """Apply named transforms one after the other; the state is a dict keyed by those names.

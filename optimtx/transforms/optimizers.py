@@ -28,6 +28,8 @@ from optimtx.transforms.rms import scale_by_adagrad, scale_by_rms
 from optimtx.transforms.scaling import scale, scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
 
+__all__ = ["Hyper", "adagrad", "adam", "adamax", "adamw", "is_present", "lion", "rmsprop", "sgd"]
+
 Hyper = float | Tensor
 
 

@@ -16,6 +16,8 @@ from optimtx.transforms.kernels import add_, decay_add_square
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = ["ScaleByRadamState", "radam", "scale_by_radam"]
+
 
 class ScaleByRadamState(NamedTuple):
     """State of [`scale_by_radam`][optimtx.scale_by_radam].

@@ -13,6 +13,8 @@ from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_non_negative, check_unit_interval
 from optimtx.transforms.kernels import add, decay_add_square, lerp
 
+__all__ = ["ScaleByAdagradState", "ScaleByRmsState", "scale_by_adagrad", "scale_by_rms"]
+
 
 class ScaleByRmsState(NamedTuple):
     """State of [`scale_by_rms`][optimtx.scale_by_rms].

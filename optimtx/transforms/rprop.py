@@ -15,6 +15,8 @@ from optimtx.core.validation import check_non_negative, is_number
 from optimtx.transforms.kernels import _per_tensor, add_scaled, mul
 from optimtx.transforms.optimizers import Hyper, _negate
 
+__all__ = ["ScaleByRpropState", "rprop", "scale_by_rprop"]
+
 
 class ScaleByRpropState(NamedTuple):
     """State of [`scale_by_rprop`][optimtx.scale_by_rprop].

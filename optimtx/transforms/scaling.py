@@ -14,6 +14,8 @@ from optimtx.core.tree import Tree, check_leaves, rebuild
 from optimtx.core.validation import check_bool, check_finite, check_non_negative
 from optimtx.transforms.kernels import loop_invariant, mul
 
+__all__ = ["ScaleByLearningRateState", "Schedule", "scale", "scale_by_learning_rate"]
+
 Schedule = Callable[[Tensor], float | Tensor]
 
 

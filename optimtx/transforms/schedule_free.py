@@ -21,6 +21,8 @@ from optimtx.transforms.kernels import add_scaled, decay_add_square, loop_invari
 from optimtx.transforms.optimizers import Hyper, _betas, is_present
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["ScheduleFreeState", "schedule_free_adamw", "schedule_free_eval_params", "schedule_free_sgd"]
+
 
 class ScheduleFreeState(NamedTuple):
     """State of `schedule_free_adamw` and [`schedule_free_sgd`][optimtx.schedule_free_sgd].

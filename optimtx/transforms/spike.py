@@ -13,6 +13,15 @@ from optimtx.core.tree import Tree, check_leaves, global_norm
 from optimtx.core.validation import check_positive, check_positive_int
 from optimtx.transforms.finite import guarded_update
 
+__all__ = [
+    "SkipIfSpikeState",
+    "SpikeWindow",
+    "check_spike_args",
+    "init_spike_window",
+    "skip_if_spike",
+    "spike_decision",
+]
+
 
 class SpikeWindow(NamedTuple):
     """The running record of applied gradient norms that `spike_decision` reads and updates.

@@ -19,6 +19,8 @@ from optimtx.transforms.optimizers import Hyper, _betas, _decay, is_present
 from optimtx.transforms.scaling import ScaleByLearningRateState
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["ScheduledDecayState", "lamb", "lars", "scale_by_trust_ratio", "tensor_norms"]
+
 
 def tensor_norms(xs: list[Tensor]) -> Tensor:
     """The 2-norm of each tensor, stacked into one float32 (or wider) vector.

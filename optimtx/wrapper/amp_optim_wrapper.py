@@ -33,6 +33,8 @@ from optimtx.wrapper.loss_scaler import LossScaler, check_scaler_state
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 from optimtx.wrapper.step_pipeline import build_step_info, divide_grads_, group_lrs, param_device
 
+__all__ = ["AmpOptimWrapper", "parse_amp_dtype", "parse_loss_scale"]
+
 _DTYPES = {
     "float16": torch.float16,
     "bfloat16": torch.bfloat16,

@@ -25,6 +25,8 @@ from optimtx.transforms.lookahead import LookaheadState, get_slow_params
 from optimtx.transforms.schedule_free import ScheduleFreeState, schedule_free_eval_params
 from optimtx.wrapper.torch_optimizer import TransformOptimizer
 
+__all__ = ["eval_params", "evaluation_params"]
+
 _EVAL_STATES = (ScheduleFreeState, EmaParamsState, LookaheadState)
 
 

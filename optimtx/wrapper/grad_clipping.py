@@ -19,6 +19,8 @@ from optimtx.core.validation import check_bool, check_non_negative, check_norm_t
 from optimtx.transforms.clipping import clip_coefficient
 from optimtx.transforms.spike import check_spike_args
 
+__all__ = ["ClipConfig", "clip_grads_", "parse_clip_grad", "parse_skip_spikes"]
+
 _ALLOWED_KEYS = {
     "norm": ("max_norm", "norm_type", "error_if_nonfinite", "foreach", "skip_spikes"),
     "value": ("clip_value", "foreach"),

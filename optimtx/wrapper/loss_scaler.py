@@ -23,6 +23,8 @@ from optimtx.core.state_tree import wide_float
 from optimtx.core.validation import check_bool, check_finite, check_loss_scaling_args
 from optimtx.transforms.amp import next_scale
 
+__all__ = ["LossScaler", "check_scaler_state"]
+
 _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
 
 

@@ -53,6 +53,8 @@ from optimtx.wrapper.wrapped_optimizer import (
     trainable_params,
 )
 
+__all__ = ["OptimWrapper"]
+
 
 class OptimWrapper:
     """Run backward, clipping, ``optimizer.step`` and ``zero_grad`` in MMEngine's order.

@@ -13,6 +13,8 @@ from typing import Any, NoReturn
 
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 
+__all__ = ["OptimWrapperDict"]
+
 
 class OptimWrapperDict(OptimWrapper):
     """A dict of named [`OptimWrapper`][optimtx.OptimWrapper] objects with the wrapper's reporting methods.

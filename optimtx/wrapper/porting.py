@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+__all__ = ["is_per_parameter_state", "regroup_per_parameter_state", "walk_order"]
+
 
 def walk_order(per_param: Sequence[Mapping[str, Any]], groups: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:
     """``(group index, position in group)`` of each parameter, in ``add_params`` (walk) order.

@@ -20,6 +20,8 @@ from optimtx.transforms.finite import ApplyIfFiniteState
 from optimtx.transforms.hyperparams import InjectHyperparamsState
 from optimtx.transforms.spike import SkipIfSpikeState
 
+__all__ = ["StepInfo", "make_step_info", "step_info"]
+
 _LR_NAMES = ("learning_rate", "lr")
 
 

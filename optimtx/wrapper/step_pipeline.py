@@ -20,6 +20,18 @@ from optimtx.transforms.spike import SpikeWindow, init_spike_window, spike_decis
 from optimtx.wrapper.fast_step import supports_fused_amp_step
 from optimtx.wrapper.step_info import StepInfo, make_step_info
 
+__all__ = [
+    "ItemWindow",
+    "SpikeGuard",
+    "build_step_info",
+    "check_count_status",
+    "divide_grads_",
+    "group_lrs",
+    "item_divisor",
+    "optimizer_step",
+    "param_device",
+]
+
 
 class ItemWindow:
     """The item count of the current accumulation window and whether the window uses ``num_items``.

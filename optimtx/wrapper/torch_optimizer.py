@@ -38,6 +38,8 @@ from optimtx.wrapper.torch_optimizer_groups import (
     warn_if_whole_tree,
 )
 
+__all__ = ["TransformOptimizer"]
+
 _STATE_KEY = "transform_state"
 _SHARED_KEY = "shared_transform_state"
 

@@ -23,6 +23,18 @@ from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.finite import ApplyIfFiniteState
 from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams
 
+__all__ = [
+    "PICKLED",
+    "WHOLE_TREE_STATES",
+    "check_grad",
+    "group_defaults",
+    "hyperparam_value",
+    "looks_like_hyperparameter",
+    "mirrors_betas",
+    "schedule_driven",
+    "warn_if_whole_tree",
+]
+
 
 def check_grad(p: Tensor, group: int, index: int) -> None:
     """Refuse gradients a pure transform cannot take, naming the parameter.

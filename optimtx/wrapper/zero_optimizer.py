@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+__all__ = ["ZeroRedundancyOptimizer", "local_optimizer_class", "zero_optimizer_class"]
+
 
 def local_optimizer_class(optimizer_type: str) -> type[torch.optim.Optimizer]:
     """The ``torch.optim`` class named ``optimizer_type``.
