@@ -117,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.path.insert(0, os.getcwd())
     try:
         {"explain": run_explain, "plot-schedule": run_plot_schedule}[args.command](args)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
     except SystemExit as err:  # from the model or the config at build time: never a silent exit 0
         _error(f"the config or model called sys.exit({err.code!r})")
         return EXIT_USAGE
