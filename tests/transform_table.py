@@ -570,3 +570,92 @@ _HOSTILE.update(
     }
 )
 TABLE = [dataclasses.replace(c, invalid=c.invalid + _HOSTILE.get(c.name, ())) for c in TABLE]
+
+# The preconditioners of issue 23 (soap, shampoo, psgd_kron, mars) and their scale_by blocks.
+_PRECONDITIONERS = [
+    TransformCase(
+        "scale_by_soap",
+        otx.scale_by_soap,
+        {"b1": 0.9, "precondition_frequency": 2, "precondition_1d": True},
+        invalid=(
+            ({"b1": 1.0}, ValueError, "b1"),
+            ({"precondition_frequency": 0}, ValueError, "precondition_frequency"),
+            ({"eps": -1.0}, ValueError, "eps"),
+            ({"shampoo_beta": _NAN}, ValueError, "shampoo_beta"),
+            ({"normalize_gradient": "no"}, TypeError, "normalize_gradient"),
+        ),
+        # A rotated coordinate of the second moment can be exactly 0 (a rank-one statistic), where sqrt has
+        # no derivative, as Adam's has none at a zero gradient; the soap case below covers autograd.
+        differentiable=False,
+    ),
+    TransformCase(
+        "soap",
+        otx.soap,
+        {"lr": 1e-2, "precondition_frequency": 2, "weight_decay": 0.1},
+        invalid=(({"lr": -1.0}, ValueError, "lr"), ({"betas": (0.9, 1.0)}, ValueError, "betas")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "scale_by_shampoo",
+        otx.scale_by_shampoo,
+        {"block_size": 2, "start_preconditioning_step": 1, "preconditioning_compute_steps": 1, "graft_type": "adagrad"},
+        invalid=(
+            ({"graft_type": "adam"}, ValueError, "graft_type"),
+            ({"preconditioner_type": "rows"}, ValueError, "preconditioner_type"),
+            ({"block_size": 0}, ValueError, "block_size"),
+            ({"b1": 1.5}, ValueError, "b1"),
+            ({"inverse_exponent_override": -1}, ValueError, "inverse_exponent_override"),
+        ),
+    ),
+    TransformCase(
+        "shampoo",
+        otx.shampoo,
+        {
+            "lr": 1e-2,
+            "block_size": 2,
+            "start_preconditioning_step": 2,
+            "preconditioning_compute_steps": 2,
+            "weight_decay": 1e-2,
+            "graft_type": "rmsprop",
+        },
+        invalid=(({"lr": _NAN}, ValueError, "lr"), ({"decoupled_weight_decay": "yes"}, TypeError, "decoupled")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "scale_by_psgd_kron",
+        otx.scale_by_psgd_kron,
+        {"b1": 0.8, "memory_save_mode": "smart_one_diag", "balance_every": 1},
+        invalid=(
+            ({"memory_save_mode": "some_diag"}, ValueError, "memory_save_mode"),
+            ({"b1": 1.5}, ValueError, "b1"),
+            ({"preconditioner_update_probability": 2.0}, ValueError, "preconditioner_update_probability"),
+            ({"max_size_triangular": 0}, ValueError, "max_size_triangular"),
+            ({"seed": -1}, ValueError, "seed"),
+        ),
+    ),
+    TransformCase(
+        "psgd_kron",
+        otx.psgd_kron,
+        {"lr": 1e-2, "weight_decay": 1e-2, "preconditioner_update_probability": 0.5},
+        invalid=(({"lr": -1.0}, ValueError, "lr"), ({"weight_decouple": 1}, TypeError, "weight_decouple")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "scale_by_mars",
+        otx.scale_by_mars,
+        {"gamma": 0.05, "ams_bound": True},
+        invalid=(
+            ({"mars_type": "shampoo"}, ValueError, "mars_type"),
+            ({"gamma": -1.0}, ValueError, "gamma"),
+            ({"b2": 1.0}, ValueError, "b2"),
+        ),
+    ),
+    TransformCase(
+        "mars",
+        otx.mars,
+        {"lr": 1e-2, "weight_decay": 1e-2, "optimize_1d": False},
+        invalid=(({"betas_1d": (0.9, 1.5)}, ValueError, "betas_1d"), ({"lr_1d": -1.0}, ValueError, "lr_1d")),
+        needs_params=True,
+    ),
+]
+TABLE += _PRECONDITIONERS

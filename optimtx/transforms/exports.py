@@ -39,6 +39,7 @@ from optimtx.transforms.grad_filters import centralize as centralize
 from optimtx.transforms.grad_filters import zero_nans as zero_nans
 from optimtx.transforms.hyperparams import InjectHyperparamsState as InjectHyperparamsState
 from optimtx.transforms.hyperparams import get_hyperparams as get_hyperparams
+from optimtx.transforms.hyperparams import init_with_hyperparams as init_with_hyperparams
 from optimtx.transforms.hyperparams import inject_hyperparams as inject_hyperparams
 from optimtx.transforms.hyperparams import set_hyperparams as set_hyperparams
 from optimtx.transforms.lion import ScaleByLionState as ScaleByLionState
@@ -46,6 +47,9 @@ from optimtx.transforms.lion import scale_by_lion as scale_by_lion
 from optimtx.transforms.lookahead import LookaheadState as LookaheadState
 from optimtx.transforms.lookahead import get_slow_params as get_slow_params
 from optimtx.transforms.lookahead import lookahead as lookahead
+from optimtx.transforms.mars import ScaleByMarsState as ScaleByMarsState
+from optimtx.transforms.mars import mars as mars
+from optimtx.transforms.mars import scale_by_mars as scale_by_mars
 from optimtx.transforms.masking import MaskedState as MaskedState
 from optimtx.transforms.masking import MultiTransformState as MultiTransformState
 from optimtx.transforms.masking import masked as masked
@@ -68,6 +72,9 @@ from optimtx.transforms.optimizers import adamw as adamw
 from optimtx.transforms.optimizers import lion as lion
 from optimtx.transforms.optimizers import rmsprop as rmsprop
 from optimtx.transforms.optimizers import sgd as sgd
+from optimtx.transforms.psgd import ScaleByPsgdKronState as ScaleByPsgdKronState
+from optimtx.transforms.psgd import psgd_kron as psgd_kron
+from optimtx.transforms.psgd import scale_by_psgd_kron as scale_by_psgd_kron
 from optimtx.transforms.radam import ScaleByRadamState as ScaleByRadamState
 from optimtx.transforms.radam import radam as radam
 from optimtx.transforms.radam import scale_by_radam as scale_by_radam
@@ -85,6 +92,12 @@ from optimtx.transforms.schedule_free import ScheduleFreeState as ScheduleFreeSt
 from optimtx.transforms.schedule_free import schedule_free_adamw as schedule_free_adamw
 from optimtx.transforms.schedule_free import schedule_free_eval_params as schedule_free_eval_params
 from optimtx.transforms.schedule_free import schedule_free_sgd as schedule_free_sgd
+from optimtx.transforms.shampoo import ScaleByShampooState as ScaleByShampooState
+from optimtx.transforms.shampoo import scale_by_shampoo as scale_by_shampoo
+from optimtx.transforms.shampoo import shampoo as shampoo
+from optimtx.transforms.soap import ScaleBySoapState as ScaleBySoapState
+from optimtx.transforms.soap import scale_by_soap as scale_by_soap
+from optimtx.transforms.soap import soap as soap
 from optimtx.transforms.spike import SkipIfSpikeState as SkipIfSpikeState
 from optimtx.transforms.spike import skip_if_spike as skip_if_spike
 from optimtx.transforms.trust_ratio import ScheduledDecayState as ScheduledDecayState
@@ -111,11 +124,15 @@ __all__ = [
     "ScaleByAmpState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
+    "ScaleByMarsState",
     "ScaleByMuonState",
     "ScaleByNadamState",
+    "ScaleByPsgdKronState",
     "ScaleByRadamState",
     "ScaleByRmsState",
     "ScaleByRpropState",
+    "ScaleByShampooState",
+    "ScaleBySoapState",
     "ScheduleFreeState",
     "ScheduledDecayState",
     "SkipIfSpikeState",
@@ -142,11 +159,13 @@ __all__ = [
     "get_ema_params",
     "get_hyperparams",
     "get_slow_params",
+    "init_with_hyperparams",
     "inject_hyperparams",
     "lamb",
     "lars",
     "lion",
     "lookahead",
+    "mars",
     "masked",
     "multi_transform",
     "muon",
@@ -154,6 +173,7 @@ __all__ = [
     "muon_with_adamw",
     "nadam",
     "named_chain",
+    "psgd_kron",
     "radam",
     "rmsprop",
     "rprop",
@@ -165,18 +185,24 @@ __all__ = [
     "scale_by_amp",
     "scale_by_learning_rate",
     "scale_by_lion",
+    "scale_by_mars",
     "scale_by_muon",
     "scale_by_nadam",
+    "scale_by_psgd_kron",
     "scale_by_radam",
     "scale_by_rms",
     "scale_by_rprop",
+    "scale_by_shampoo",
+    "scale_by_soap",
     "scale_by_trust_ratio",
     "schedule_free_adamw",
     "schedule_free_eval_params",
     "schedule_free_sgd",
     "set_hyperparams",
     "sgd",
+    "shampoo",
     "skip_if_spike",
+    "soap",
     "trace",
     "zero_nans",
 ]
