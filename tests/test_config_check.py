@@ -21,7 +21,7 @@ def test_a_misspelt_paramwise_key_is_refused_with_the_closest_name(use):
         ValueError, match=r"Unknown paramwise_cfg key 'bias_decay_mul'\. Did you mean 'bias_decay_mult'\?"
     ):
         call(model, _cfg(bias_decay_mul=0.0))
-    with pytest.raises(ValueError, match="Accepted keys: bypass_duplicate, custom_keys"):
+    with pytest.raises(ValueError, match="Accepted keys: custom_keys, bypass_duplicate, group_per_param"):
         call(model, _cfg(something_else=1))
 
 
@@ -35,6 +35,7 @@ def test_an_unknown_wrapper_type_is_refused_with_suggestions(use):
 
 def test_every_key_the_rules_read_is_accepted_and_subclasses_may_add_their_own():
     check_paramwise_keys({key: None for key in PARAMWISE_KEYS if key != "custom_keys"})
+    assert {"group_per_param", "bypass_duplicate", "bias_decay_mult"} <= set(PARAMWISE_KEYS)
 
     @otx.OPTIM_WRAPPER_CONSTRUCTORS.register_module(force=True)
     class LayerDecayConstructor(otx.DefaultOptimWrapperConstructor):

@@ -11,14 +11,14 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from optimtx.config.paramwise_rules import MULT_KEYS
+from optimtx.config.paramwise_rules import FLAG_KEYS, MULT_KEYS
 from optimtx.config.registries import OPTIM_WRAPPERS
 from optimtx.core.registry import resolve_type
 
 __all__ = ["PARAMWISE_KEYS", "check_paramwise_keys", "check_wrapper_type"]
 
-PARAMWISE_KEYS = ("bypass_duplicate", "custom_keys", *MULT_KEYS)
-"""The ``paramwise_cfg`` keys the default constructor reads (MMEngine's set)."""
+PARAMWISE_KEYS = ("custom_keys", *FLAG_KEYS, *MULT_KEYS)
+"""The ``paramwise_cfg`` keys the default constructor reads (from the rules' own lists)."""
 
 
 def check_paramwise_keys(paramwise_cfg: Any) -> None:

@@ -21,6 +21,7 @@ from optimtx.core.validation import check_bool, check_finite, check_non_negative
 __all__ = [
     "DECAY_MULTS",
     "DUPLICATE",
+    "FLAG_KEYS",
     "FROZEN",
     "MULT_KEYS",
     "NORM_TYPES",
@@ -37,6 +38,7 @@ __all__ = [
 NORM_TYPES = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 DECAY_MULTS = ("bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult")
 MULT_KEYS = ("bias_lr_mult", "dcn_offset_lr_mult", "flat_decay_mult", *DECAY_MULTS)
+FLAG_KEYS = ("bypass_duplicate", "group_per_param")  # the boolean paramwise_cfg keys
 FROZEN = "frozen"
 DUPLICATE = "duplicate"
 
@@ -106,7 +108,7 @@ def validate_paramwise_cfg(paramwise_cfg: Any, weight_decay: float | None) -> No
     for mult in MULT_KEYS:
         if paramwise_cfg.get(mult) is not None:
             check_multiplier(f"paramwise_cfg.{mult}", paramwise_cfg[mult])
-    for flag in ("bypass_duplicate", "group_per_param"):
+    for flag in FLAG_KEYS:
         if flag in paramwise_cfg:
             check_bool(f"paramwise_cfg.{flag}", paramwise_cfg[flag])
     for key, options in custom_keys.items():
