@@ -220,7 +220,7 @@ def scale_by_psgd_kron(
 
     The schedule is the reference's: a counter fires once ``counter >= 1 / prob``, with ``prob`` a number,
     a function of the step tensor, or ``None`` for
-    [`default_update_probability`][optimtx.transforms.psgd.default_update_probability].
+    `optimtx.transforms.psgd.default_update_probability`.
     Refreshing is a device-side choice (``torch.where``), so the factor update is computed every step.
 
     Randomness is deterministic: the probes are a hash of ``(seed, step, leaf name, index)`` (see

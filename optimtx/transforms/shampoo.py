@@ -273,7 +273,7 @@ def scale_by_shampoo(
     Every refresh is a ``torch.where`` choice: the roots are computed every step (see the docs for the cost).
 
     Shapes: 0-d and 1-D tensors, and tensors whose merged shape has one dimension, use the graft rule alone;
-    a conv kernel ``(out, in, kh, kw)`` is merged by [`merge_small_dims`][optimtx.transforms.shampoo.merge_small_dims]
+    a conv kernel ``(out, in, kh, kw)`` is merged by `optimtx.transforms.shampoo.merge_small_dims`
     (e.g. ``(64, 3, 3, 3)`` with ``block_size=128`` becomes ``(64, 27)``).
 
     Args:
