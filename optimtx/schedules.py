@@ -22,8 +22,22 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimtx.core.namespace import public_dir
 from optimtx.core.state_tree import wide_float
 from optimtx.core.validation import check_bool, check_choice, check_non_negative_int, check_positive_int, check_real
+
+__all__ = [
+    "Schedule",
+    "constant",
+    "cosine_decay",
+    "exponential_decay",
+    "join",
+    "linear",
+    "multistep",
+    "polynomial",
+    "warmup_cosine_decay",
+]
+__dir__ = public_dir(__all__)  # dir() lists the schedules, not torch or math
 
 Schedule = Callable[[Any], Any]
 
