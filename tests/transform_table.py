@@ -483,6 +483,106 @@ TABLE: list[TransformCase] = [
     ),
 ]
 
+# Transforms added for the optax namespace (issue 22). ``flatten`` is not here: its inner state covers the
+# whole flat vector, so it cannot leave gradless parameters out (tests/test_optax_namespace_laws.py has its laws).
+TABLE += [
+    TransformCase("keep_params_nonnegative", otx.keep_params_nonnegative, {}, needs_params=True),
+    TransformCase(
+        "clip_by_block_rms",
+        otx.clip_by_block_rms,
+        {"threshold": 0.5},
+        invalid=(({"threshold": 0.0}, ValueError, "threshold"), ({"threshold": "x"}, TypeError, "threshold")),
+    ),
+    TransformCase(
+        "normalize_by_update_norm",
+        otx.normalize_by_update_norm,
+        {"scale_factor": 0.5},
+        invalid=(({"eps": -1.0}, ValueError, "eps"),),
+    ),
+    TransformCase(
+        "scale_by_param_block_norm",
+        otx.scale_by_param_block_norm,
+        {},
+        invalid=(({"min_scale": -1.0}, ValueError, "min_scale"),),
+        needs_params=True,
+    ),
+    TransformCase("scale_by_param_block_rms", otx.scale_by_param_block_rms, {"min_scale": 0.1}, needs_params=True),
+    TransformCase(
+        "conditionally_transform",
+        otx.conditionally_transform,
+        {"inner": otx.adam(0.1), "should_transform_fn": lambda step: step >= 1},
+        invalid=(
+            ({"inner": None, "should_transform_fn": lambda step: True}, TypeError, "GradientTransformation"),
+            ({"inner": otx.adam(0.1), "should_transform_fn": 3}, TypeError, "should_transform_fn"),
+        ),
+    ),
+    TransformCase(
+        "conditionally_mask",
+        otx.conditionally_mask,
+        {"inner": otx.sgd(0.1, momentum=0.9), "should_transform_fn": lambda step: step % 2 == 0},
+        invalid=(({"inner": otx.sgd(0.1), "should_transform_fn": None}, TypeError, "should_transform_fn"),),
+    ),
+    TransformCase(
+        "apply_every",
+        otx.apply_every,
+        {"k": 2},
+        invalid=(({"k": 0}, ValueError, "k"), ({"k": 1.5}, TypeError, "k")),
+    ),
+    TransformCase(
+        "scale_by_factored_rms",
+        otx.scale_by_factored_rms,
+        {"min_dim_size_to_factor": 2, "epsilon": 1e-6},
+        invalid=(({"decay_rate": 1.5}, ValueError, "decay_rate"), ({"decay_rate_fn": 3}, TypeError, "decay_rate_fn")),
+    ),
+    TransformCase("set_to_zero", otx.set_to_zero, {}, differentiable=False),  # zeros depend on nothing
+    TransformCase(
+        "freeze",
+        otx.freeze,
+        {"mask": lambda params: {k: i % 2 == 0 for i, k in enumerate(params)}},
+        invalid=(({"mask": "x"}, TypeError, "mask"),),
+        differentiable=False,  # frozen entries are zeros
+    ),
+    TransformCase(
+        "selective_transform",
+        lambda **kw: otx.selective_transform(otx.adam(0.1), **kw),
+        {"freeze_mask": lambda params: {k: i % 2 == 1 for i, k in enumerate(params)}},
+        invalid=(({"freeze_mask": 3}, TypeError, "freeze_mask"),),
+        differentiable=False,  # frozen entries are zeros
+    ),
+    TransformCase(
+        "add_noise",
+        otx.add_noise,
+        {"eta": 0.01, "gamma": 0.55, "key": 0},
+        invalid=(
+            ({"eta": -1.0, "gamma": 0.5}, ValueError, "eta"),
+            ({"eta": 0.1, "gamma": 0.5, "key": "k"}, TypeError, "key"),
+        ),
+    ),
+    TransformCase(
+        "ema",
+        otx.ema,
+        {"decay": 0.9},
+        invalid=(({"decay": 1.5}, ValueError, "decay"), ({"decay": 0.9, "debias": "yes"}, TypeError, "debias")),
+    ),
+    TransformCase("ema_biased_bf16", otx.ema, {"decay": 0.5, "debias": False, "accumulator_dtype": torch.bfloat16}),
+    TransformCase(
+        "stateless",
+        otx.stateless,
+        {"f": lambda updates, params: {k: 2 * v for k, v in updates.items()}},
+        invalid=(({"f": 3}, TypeError, "callable"),),
+    ),
+    TransformCase("stateless_with_tree_map", otx.stateless_with_tree_map, {"f": lambda u, p: 0.5 * u}),
+    TransformCase("with_extra_args_support", otx.with_extra_args_support, {"tx": otx.adam(0.1)}),
+    TransformCase(
+        "snapshot", otx.snapshot, {"measure_name": "norm", "measure": lambda u: sum(v.abs().sum() for v in u.values())}
+    ),
+    TransformCase(
+        "monitor_with_ema",
+        lambda **kw: otx.monitor({"sum": otx.measure_with_ema(**kw)}),
+        {"measure": lambda u: {k: v.abs().sum() for k, v in u.items()}, "decay": 0.9},
+    ),
+]
+
 # Hostile values (issue 10): NaN, infinity, bools given as strings, wrong-shaped tensors. Kept in one
 # block so the cases above stay as they were; tests/reliability/ covers every argument by kind.
 _NAN, _INF = float("nan"), float("inf")
