@@ -100,7 +100,7 @@ def get_ema_params(state: State) -> Tree:
 
 
 class EmaState(NamedTuple):
-    """State of :func:`ema`.
+    """State of `ema`.
 
     Attributes:
         count: how many updates were averaged (int64 0-d).
