@@ -116,15 +116,20 @@ from optimtx.transforms.lion import scale_by_lion as scale_by_lion  # noqa: E402
 from optimtx.transforms.lookahead import LookaheadState as LookaheadState  # noqa: E402
 from optimtx.transforms.lookahead import get_slow_params as get_slow_params  # noqa: E402
 from optimtx.transforms.lookahead import lookahead as lookahead  # noqa: E402
+from optimtx.transforms.low_bit import QuantizedTensor as QuantizedTensor  # noqa: E402
+from optimtx.transforms.low_bit import quantize_state as quantize_state  # noqa: E402
+from optimtx.transforms.low_bit import state_nbytes as state_nbytes  # noqa: E402
 from optimtx.transforms.masking import MaskedState as MaskedState  # noqa: E402
 from optimtx.transforms.masking import MultiTransformState as MultiTransformState  # noqa: E402
 from optimtx.transforms.masking import masked as masked  # noqa: E402
 from optimtx.transforms.masking import multi_transform as multi_transform  # noqa: E402
 from optimtx.transforms.momentum import TraceState as TraceState  # noqa: E402
 from optimtx.transforms.momentum import trace as trace  # noqa: E402
+from optimtx.transforms.muon import MuonRoute as MuonRoute  # noqa: E402
 from optimtx.transforms.muon import ScaleByMuonState as ScaleByMuonState  # noqa: E402
 from optimtx.transforms.muon import muon as muon  # noqa: E402
 from optimtx.transforms.muon import muon_labels as muon_labels  # noqa: E402
+from optimtx.transforms.muon import muon_routes as muon_routes  # noqa: E402
 from optimtx.transforms.muon import muon_with_adamw as muon_with_adamw  # noqa: E402
 from optimtx.transforms.muon import scale_by_muon as scale_by_muon  # noqa: E402
 from optimtx.transforms.nadam import ScaleByNadamState as ScaleByNadamState  # noqa: E402
@@ -235,6 +240,7 @@ __all__ = [
     "MultiStepMomentum",
     "MultiStepParamScheduler",
     "MultiTransformState",
+    "MuonRoute",
     "OPTIMIZERS",
     "OPTIM_WRAPPERS",
     "OPTIM_WRAPPER_CONSTRUCTORS",
@@ -248,6 +254,7 @@ __all__ = [
     "PolyLR",
     "PolyMomentum",
     "PolyParamScheduler",
+    "QuantizedTensor",
     "ReduceOnPlateauLR",
     "ReduceOnPlateauMomentum",
     "ReduceOnPlateauParamScheduler",
@@ -320,11 +327,13 @@ __all__ = [
     "multi_transform",
     "muon",
     "muon_labels",
+    "muon_routes",
     "muon_with_adamw",
     "nadam",
     "named_chain",
     "paramwise",
     "paramwise_labels",
+    "quantize_state",
     "radam",
     "rmsprop",
     "rprop",
@@ -350,6 +359,7 @@ __all__ = [
     "sgd",
     "skip_if_spike",
     "state_dict",
+    "state_nbytes",
     "step_info",
     "supports_fused_amp_step",
     "trace",
