@@ -1,8 +1,8 @@
 """``digits_transform_adamw.py`` with AdamW's moments stored in 8 bits (``quantize_state``).
 
-Both moments of every tensor with at least 4096 values (the two conv kernels past the first
-and the head: 97 % of the parameters) are kept as block-wise 8-bit codes; the rest stay in
-float32. Compare the final test accuracy and the state bytes per parameter with
+Both moments of every tensor with at least 4096 values (the second conv kernel and the head:
+98 % of the parameters) are kept as block-wise 8-bit codes; the rest stay in float32.
+Compare the final test accuracy and the state bytes per parameter with
 ``digits_transform_adamw.py`` (docs/frontier.md).
 """
 

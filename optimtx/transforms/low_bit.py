@@ -100,19 +100,24 @@ def max_error(bits: int, signed: bool) -> float:
     return max(b - a for a, b in itertools.pairwise(table)) / 2
 
 
-@functools.cache
+_TABLES: dict[tuple[int, torch.device], tuple[Tensor, Tensor, int]] = {}
+
+
 def _tables(bits: int, device: torch.device) -> tuple[Tensor, Tensor, int]:
     """(values, boundaries, signed size) on ``device``: signed then unsigned entries, the unsigned ones shifted by 4.
 
     One ``bucketize`` against these boundaries finds the nearest entry for both maps at once
     (values of unsigned blocks are shifted by 4 too, so they fall among the unsigned entries).
-    Built once per device: the update never copies a table from the host.
+    Built once per device and kept: the update never copies a table from the host.
     """
-    signed, unsigned = quantization_table(bits, True), quantization_table(bits, False)
-    values = torch.tensor(signed + unsigned, dtype=torch.float32, device=device)
-    shifted = torch.tensor(signed + tuple(u + 4.0 for u in unsigned), dtype=torch.float64)
-    boundaries = ((shifted[1:] + shifted[:-1]) / 2).to(torch.float32).to(device)
-    return values, boundaries, len(signed)
+    found = _TABLES.get((bits, device))
+    if found is None:
+        signed, unsigned = quantization_table(bits, True), quantization_table(bits, False)
+        values = torch.tensor(signed + unsigned, dtype=torch.float32, device=device)
+        shifted = torch.tensor(signed + tuple(u + 4.0 for u in unsigned), dtype=torch.float64)
+        boundaries = ((shifted[1:] + shifted[:-1]) / 2).to(torch.float32).to(device)
+        found = _TABLES[(bits, device)] = (values, boundaries, len(signed))
+    return found
 
 
 def _check_bits(bits: Any) -> None:
@@ -159,7 +164,7 @@ def quantize_many(tensors: list[Tensor], bits: int = 8, block_size: int = 256) -
     scales = torch.where(signed, -absmax, absmax).squeeze(1)
     sizes = [b.size(0) for b in blocks]
     return [
-        QuantizedTensor(c.reshape(-1), s.to(t.dtype), tuple(t.shape))
+        QuantizedTensor(c.reshape(-1).clone(), s.to(t.dtype, copy=True), tuple(t.shape))  # own storage each
         for c, s, t in zip(codes.split(sizes), scales.split(sizes), tensors, strict=True)
     ]
 
