@@ -1,0 +1,83 @@
+"""Step time and state bytes of 8- and 4-bit AdamW (``quantize_state``) next to torch's AdamW.
+
+For each parameter set, one step is ``tx.update`` + ``apply_updates`` (pure, float32); the
+anchor is ``torch.optim.AdamW(foreach=True)``, timed alternately in the same process
+(``bench_core.compare``). Bytes per parameter are measured from the state's tensors.
+
+    python benchmarks/bench_low_bit.py --quick            # ResNet-50 shapes, few repeats
+    python benchmarks/bench_low_bit.py --sets 4x4M resnet50
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+if __package__ in (None, ""):  # run as a script: time this checkout's optimtx
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import optimtx as otx
+
+try:
+    from bench_core import compare, make_tree
+    from shapes import PARAM_SETS, Shape, numel
+except ImportError:  # imported as benchmarks.bench_low_bit
+    from benchmarks.bench_core import compare, make_tree
+    from benchmarks.shapes import PARAM_SETS, Shape, numel
+
+VARIANTS = {
+    "adamw fp32": lambda: otx.adamw(1e-3),
+    "adamw 8-bit": lambda: otx.quantize_state(otx.adamw(1e-3), bits=8),
+    "adamw 4-bit": lambda: otx.quantize_state(otx.adamw(1e-3), bits=4),
+}
+
+
+def pure_step(tx: otx.GradientTransformation, shapes: list[Shape], box: dict) -> Callable[[], None]:
+    grads = make_tree(shapes, seed=1, scale=0.01)
+    box["params"] = make_tree(shapes, seed=0, scale=0.02)
+    box["state"] = tx.init(box["params"])
+
+    def step() -> None:
+        updates, box["state"] = tx.update(grads, box["state"], box["params"])
+        box["params"] = otx.apply_updates(box["params"], updates)
+
+    return step
+
+
+def torch_step(shapes: list[Shape]) -> Callable[[], None]:
+    params = [torch.nn.Parameter(p) for p in make_tree(shapes, seed=0, scale=0.02).values()]
+    for p, g in zip(params, make_tree(shapes, seed=1, scale=0.01).values(), strict=True):
+        p.grad = g
+    opt = torch.optim.AdamW(params, lr=1e-3, foreach=True)
+    return opt.step
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="*", default=["resnet50", "4x4M"], choices=list(PARAM_SETS))
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    repeats, iters = (5, 3) if args.quick else (11, 5)
+    rows = []
+    print("| set | variant | ms/step | torch AdamW ms/step | ratio | state bytes/param |\n|---|---|---|---|---|---|")
+    for name in args.sets:
+        shapes = PARAM_SETS[name]()
+        for variant, factory in VARIANTS.items():
+            box: dict = {}
+            timing = compare(pure_step(factory(), shapes, box), torch_step(shapes), 2, repeats, iters)
+            per_param = otx.state_nbytes(box["state"]) / numel(shapes)
+            rows.append(dict(set=name, variant=variant, bytes_per_param=per_param, **timing))
+            print(
+                f"| {name} | {variant} | {timing['optimtx_ms']:.2f} | {timing['torch_ms']:.2f} | "
+                f"{timing['ratio']:.2f} | {per_param:.3f} |",
+                flush=True,
+            )
+    return rows
+
+
+if __name__ == "__main__":
+    main()
