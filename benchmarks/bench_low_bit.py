@@ -24,9 +24,11 @@ import optimtx as otx
 
 try:
     from bench_core import compare, make_tree
+    from bench_optimizers import optimtx_step
     from shapes import PARAM_SETS, Shape, numel
 except ImportError:  # imported as benchmarks.bench_low_bit
     from benchmarks.bench_core import compare, make_tree
+    from benchmarks.bench_optimizers import optimtx_step
     from benchmarks.shapes import PARAM_SETS, Shape, numel
 
 VARIANTS = {
@@ -36,24 +38,11 @@ VARIANTS = {
 }
 
 
-def pure_step(tx: otx.GradientTransformation, shapes: list[Shape], box: dict) -> Callable[[], None]:
-    grads = make_tree(shapes, seed=1, scale=0.01)
-    box["params"] = make_tree(shapes, seed=0, scale=0.02)
-    box["state"] = tx.init(box["params"])
-
-    def step() -> None:
-        updates, box["state"] = tx.update(grads, box["state"], box["params"])
-        box["params"] = otx.apply_updates(box["params"], updates)
-
-    return step
-
-
-def torch_step(shapes: list[Shape]) -> Callable[[], None]:
+def torch_adamw(shapes: list[Shape]) -> Callable[[], None]:
     params = [torch.nn.Parameter(p) for p in make_tree(shapes, seed=0, scale=0.02).values()]
     for p, g in zip(params, make_tree(shapes, seed=1, scale=0.01).values(), strict=True):
         p.grad = g
-    opt = torch.optim.AdamW(params, lr=1e-3, foreach=True)
-    return opt.step
+    return torch.optim.AdamW(params, lr=1e-3, foreach=True).step
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -67,9 +56,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for name in args.sets:
         shapes = PARAM_SETS[name]()
         for variant, factory in VARIANTS.items():
-            box: dict = {}
-            timing = compare(pure_step(factory(), shapes, box), torch_step(shapes), 2, repeats, iters)
-            per_param = otx.state_nbytes(box["state"]) / numel(shapes)
+            tx = factory()
+            timing = compare(optimtx_step(tx, shapes, compiled=False), torch_adamw(shapes), 2, repeats, iters)
+            # A step keeps the state's structure and sizes, so init's bytes are every step's bytes.
+            per_param = otx.state_nbytes(tx.init(make_tree(shapes, seed=0, scale=0.02))) / numel(shapes)
             rows.append(dict(set=name, variant=variant, bytes_per_param=per_param, **timing))
             print(
                 f"| {name} | {variant} | {timing['optimtx_ms']:.2f} | {timing['torch_ms']:.2f} | "
