@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import optimtx as otx
+from optimtx.core.state_tree import iter_nodes
 from optimtx.transforms.low_bit import (
     dequantize_many,
     max_error,
@@ -87,7 +88,7 @@ def _run(tx, params, grads_seq, state=None):
 
 
 def _quantized(state):
-    return [n for n in otx.state_tree.iter_nodes(state) if isinstance(n, otx.QuantizedTensor)]
+    return [n for n in iter_nodes(state) if isinstance(n, otx.QuantizedTensor)]
 
 
 @pytest.mark.parametrize("name", list(FACTORIES))
@@ -131,7 +132,7 @@ def test_small_buffers_counters_and_hyperparameters_stay_as_they_were():
     params = {"w": torch.zeros(64, 64), "b": torch.zeros(64)}
     tx = otx.quantize_state(otx.inject_hyperparams(otx.adamw)(lr=1e-3), bits=4)
     state = tx.init(params)
-    adam = next(n for n in otx.state_tree.iter_nodes(state) if isinstance(n, otx.ScaleByAdamState))
+    adam = next(n for n in iter_nodes(state) if isinstance(n, otx.ScaleByAdamState))
     assert isinstance(adam.mu["w"], otx.QuantizedTensor) and isinstance(adam.nu["w"], otx.QuantizedTensor)
     assert adam.mu["w"].codes.numel() == 64 * 64 // 2 and adam.mu["w"].absmax.numel() == 64 * 64 // 128
     assert isinstance(adam.mu["b"], torch.Tensor) and adam.count.dtype == torch.int64

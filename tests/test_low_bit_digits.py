@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import optimtx as otx
+from optimtx.core.state_tree import iter_nodes
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "examples" / "configs"
@@ -28,8 +29,6 @@ def test_8_bit_adamw_matches_float32_accuracy_with_at_most_2_5_bytes_of_state_pe
     assert abs(q8["accuracy"] - fp32["accuracy"]) <= 0.005
     optimizer = q8["run"].wrapper.optimizer
     n_params = sum(p.numel() for g in optimizer.param_groups for p in g["params"])
-    quantized = [
-        n for s in optimizer._tx_states for n in otx.state_tree.iter_nodes(s) if isinstance(n, otx.QuantizedTensor)
-    ]
+    quantized = [n for s in optimizer._tx_states for n in iter_nodes(s) if isinstance(n, otx.QuantizedTensor)]
     assert len(quantized) == 2 * 2  # mu and nu of the two tensors with >= 4096 values (98 % of the parameters)
     assert sum(otx.state_nbytes(s) for s in optimizer._tx_states) / n_params <= 2.5

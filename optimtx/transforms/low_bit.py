@@ -34,11 +34,11 @@ import torch
 from torch import Tensor
 from torch.nn import functional
 
-from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import is_namedtuple, iter_nodes
+from optimtx.core.base import GradientTransformation, Params, Updates
+from optimtx.core.state_tree import is_namedtuple, iter_nodes
+from optimtx.core.tree import Tree, check_params
+from optimtx.core.validation import check_non_negative_int
 from optimtx.transforms._dtensor import is_dtensor
-from optimtx.tree import Tree, check_params
-from optimtx.validation import check_non_negative_int
 
 BITS = (8, 4)
 DEFAULT_BLOCK_SIZE = {8: 256, 4: 128}
