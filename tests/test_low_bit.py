@@ -71,6 +71,15 @@ def test_non_finite_values_poison_only_their_block():
     assert torch.isnan(y[:4]).all() and torch.equal(y[4:], torch.ones(4))
 
 
+def test_a_complex_tensor_is_quantized_as_its_real_view():
+    z = torch.randn(5, 3, dtype=torch.complex64)
+    (q,) = quantize_many([z], 8, 4)
+    (back,) = dequantize_many([q], 8)
+    (real,) = dequantize_many(quantize_many([torch.view_as_real(z)], 8, 4), 8)
+    assert back.dtype == torch.complex64 and back.shape == z.shape
+    assert torch.equal(torch.view_as_real(back), real)
+
+
 def test_many_tensors_are_quantized_as_each_alone():
     tensors = [torch.randn(5, 3), torch.randn(7).abs(), torch.randn(2, 2, 2, dtype=torch.bfloat16)]
     together = dequantize_many(quantize_many(tensors, 4, 4), 4)

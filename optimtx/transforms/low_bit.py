@@ -132,7 +132,9 @@ def _check_block_size(block_size: Any) -> int:
 
 
 def _blocks(t: Tensor, block_size: int) -> Tensor:
-    flat = t.reshape(-1)
+    # A complex tensor is quantized as its real view (real and imaginary parts side by side), as torch's optimizers
+    # treat it; its scales are stored in the complex dtype so that reading back knows to rebuild it.
+    flat = (torch.view_as_real(t) if t.is_complex() else t).reshape(-1)
     return functional.pad(flat, (0, -flat.numel() % block_size)).view(-1, block_size)
 
 
@@ -183,16 +185,24 @@ def dequantize_many(quantized: list[QuantizedTensor], bits: int = 8) -> list[Ten
         return []
     n_blocks = [q.absmax.numel() for q in quantized]
     codes = torch.cat([q.codes.view(n, -1) for q, n in zip(quantized, n_blocks, strict=True)])
-    absmax = torch.cat([q.absmax.to(torch.float32) for q in quantized]).unsqueeze(1)
+    absmax = torch.cat([_real_part(q.absmax).to(torch.float32) for q in quantized]).unsqueeze(1)
     if bits == 4:
         codes = torch.stack((codes & 15, codes >> 4), dim=2).flatten(1)
     values, _, n_signed = _tables(bits, codes.device)
     index = codes.to(torch.int64) + torch.where(absmax < 0, 0, n_signed)
     x = values[index] * absmax.abs()
-    return [
-        blocks.reshape(-1)[: math.prod(q.shape)].view(q.shape).to(q.absmax.dtype)
-        for blocks, q in zip(x.split(n_blocks), quantized, strict=True)
-    ]
+    return [_unblocked(blocks, q) for blocks, q in zip(x.split(n_blocks), quantized, strict=True)]
+
+
+def _real_part(t: Tensor) -> Tensor:
+    return t.real if t.is_complex() else t
+
+
+def _unblocked(blocks: Tensor, q: QuantizedTensor) -> Tensor:
+    if not q.absmax.is_complex():
+        return blocks.reshape(-1)[: math.prod(q.shape)].view(q.shape).to(q.absmax.dtype)
+    real = blocks.reshape(-1)[: 2 * math.prod(q.shape)].view(*q.shape, 2).to(_real_part(q.absmax).dtype)
+    return torch.view_as_complex(real)
 
 
 Path = tuple[Any, ...]
@@ -201,7 +211,7 @@ Path = tuple[Any, ...]
 def _quantizable(value: Any, shape: torch.Size, min_size: int) -> bool:
     return (
         isinstance(value, Tensor)
-        and value.is_floating_point()
+        and (value.is_floating_point() or value.is_complex())
         and not is_dtensor(value)  # a rank's shard is not a whole tensor: left in full precision
         and value.shape == shape
         and value.numel() >= max(min_size, 1)
