@@ -20,6 +20,21 @@ from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay, adamw
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = [
+    "ADJUST_LR_FNS",
+    "DEFAULT_EXCLUDE",
+    "ROUTING_HINT",
+    "MuonRoute",
+    "ScaleByMuonState",
+    "as_matrix",
+    "muon",
+    "muon_labels",
+    "muon_routes",
+    "muon_with_adamw",
+    "orthogonalize",
+    "scale_by_muon",
+]
+
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 ROUTING_HINT = (
     "Muon only takes 2-D matrices (hidden layers); flatten_nd=True also takes conv kernels and other n-D weights "
@@ -30,7 +45,7 @@ ROUTING_HINT = (
 
 
 class ScaleByMuonState(NamedTuple):
-    """State of :func:`scale_by_muon`.
+    """State of [`scale_by_muon`][optimtx.scale_by_muon].
 
     Attributes:
         momentum_buffer: the momentum of each matrix (torch's ``momentum_buffer``).
@@ -201,7 +216,8 @@ def muon(
 
     Any other tensor (biases, norms, scalars) is refused with an error showing how to route it
     elsewhere; for the usual recipe (Muon for hidden matrices, AdamW for embeddings, the head,
-    norms and biases) use :func:`muon_with_adamw` or :func:`muon_labels` with ``multi_transform``.
+    norms and biases) use [`muon_with_adamw`][optimtx.muon_with_adamw] or [`muon_labels`][optimtx.muon_labels] with
+    ``multi_transform``.
     Conv kernels: ``muon_with_adamw(flatten_nd=True)`` or ``scale_by_muon(flatten_nd=True)``.
 
     Example:
@@ -265,9 +281,7 @@ def muon_routes(
     """
     patterns = _patterns(exclude)
     check_bool("flatten_nd", flatten_nd)
-    named = params.named_parameters() if isinstance(params, torch.nn.Module) else params
-    items = named.items() if isinstance(named, Mapping) else named
-    return {name: _route(name, p, patterns, flatten_nd) for name, p in items}
+    return {name: _route(name, p, patterns, flatten_nd) for name, p in _named_tensors(params)}
 
 
 def _route(name: str, p: Tensor, patterns: list[re.Pattern[str]], flatten_nd: bool) -> MuonRoute:
@@ -317,6 +331,25 @@ def muon_labels(
     return {name if keys == "name" else str(i): route.label for i, (name, route) in enumerate(routes.items())}
 
 
+def _named_tensors(params: Any) -> list[tuple[str, Tensor]]:
+    """``(name, tensor)`` pairs of a module, a dict or ``named_parameters()``; anything else is refused by name."""
+    named = params.named_parameters() if isinstance(params, torch.nn.Module) else params
+    try:
+        items = list(named.items() if isinstance(named, Mapping) else named)
+    except TypeError:
+        items = None
+    bad = (
+        items is None
+        or not all(isinstance(i, tuple) and len(i) == 2 for i in items)
+        or not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in items)
+    )
+    if bad:
+        raise TypeError(
+            f"muon_labels() needs a module, a {{name: tensor}} dict or named_parameters() pairs, got {params!r}."
+        )
+    return items  # type: ignore[return-value]
+
+
 def _patterns(exclude: Any) -> list[re.Pattern[str]]:
     if isinstance(exclude, str) or not isinstance(exclude, Sequence) or not all(isinstance(e, str) for e in exclude):
         raise TypeError(f"exclude must be a sequence of name patterns (strings), got {exclude!r}.")
@@ -337,9 +370,9 @@ def muon_with_adamw(
     adjust_lr_fn: str | None = None,
     flatten_nd: bool = False,
 ) -> GradientTransformation:
-    """The usual Muon recipe: :func:`muon` for hidden matrices, :func:`adamw` for the rest.
+    """The usual Muon recipe: [`muon`][optimtx.muon] for hidden matrices, [`adamw`][optimtx.adamw] for the rest.
 
-    Labels come from :func:`muon_labels` (``exclude`` names the matrices that go to AdamW:
+    Labels come from [`muon_labels`][optimtx.muon_labels] (``exclude`` names the matrices that go to AdamW:
     embeddings and the output head by default), computed from the tree each step, or are given
     as ``labels`` (name -> ``'muon'`` / ``'adamw'``), e.g. ``muon_labels(model, keys='index')``
     for a ``TransformOptimizer``. The defaults follow Keller Jordan's recipe (Muon lr 0.02,
