@@ -20,6 +20,7 @@ from torch import Tensor
 
 from optimtx.core import function_pickle
 from optimtx.core.base import GradientTransformation, State, chain, chain_parts, identity
+from optimtx.core.inplace import StepFn, add_updates_, inplace_step
 from optimtx.core.partial_state import extend_state, merge_state, restore_entries, restrict_state
 from optimtx.core.state_io import load_state_dict as load_transform_state
 from optimtx.core.state_io import state_dict as transform_state_dict
@@ -39,6 +40,7 @@ from optimtx.wrapper.torch_optimizer_groups import (
 )
 
 _STATE_KEY = "transform_state"
+_IDENTITY = identity()  # the per-group part when the whole transform runs over all groups at once
 _SHARED_KEY = "shared_transform_state"
 
 
@@ -58,6 +60,13 @@ class TransformOptimizer(torch.optim.Optimizer):
             ``dict(type='adamw', lr=1e-3)`` (built from the ``TRANSFORMS`` registry, with
             the hyperparameters of every factory that takes an ``lr`` injected, so that
             ``group['lr']`` exists and schedulers work).
+        in_place: step through the transform's in-place step when it offers one (the
+            built-in ``adam``, ``adamw``, ``sgd`` and ``adagrad`` do, also inside
+            ``inject_hyperparams`` and as the last part of a chain; see
+            ``optimtx.core.inplace``): the optimizer owns its parameters and states, so it
+            lets the step write into them, with torch's own fused or foreach kernel. The
+            transform states are then updated in place (``state_dict()`` still returns a
+            snapshot). ``False``: always the pure ``update`` plus an in-place add.
 
     Example:
         >>> import optimtx as otx
@@ -71,7 +80,14 @@ class TransformOptimizer(torch.optim.Optimizer):
         tensor([0.9000, 0.9000])
     """
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], transform: Any) -> None:
+    in_place: bool = True  # see __init__; also what an optimizer pickled before the option existed gets
+
+    def __init__(
+        self, params: Iterable[Tensor] | Iterable[dict[str, Any]], transform: Any, *, in_place: bool = True
+    ) -> None:
+        if not isinstance(in_place, bool):
+            raise TypeError(f"in_place must be True or False, got {in_place!r}.")
+        self.in_place = in_place
         self._recipe = copy.deepcopy(dict(transform)) if isinstance(transform, Mapping) else None
         self.transform = _as_transform(transform)
         self._shared_tx, self._group_tx = _split_shared_prefix(self.transform)
@@ -189,6 +205,8 @@ class TransformOptimizer(torch.optim.Optimizer):
         if not present:
             return loss
         grads = {i: {k: self.param_groups[i]["params"][int(k)].grad for k in names} for i, names in present.items()}
+        if self.in_place and self._in_place_step(grads):
+            return loss
         shared = self._shared_state
         if self._shared_tx is not None:
             grads, shared = self._shared_update(grads)
@@ -206,6 +224,37 @@ class TransformOptimizer(torch.optim.Optimizer):
                 group.update(values_now)
                 synced.update(values_now)
         return loss
+
+    def _in_place_step(self, grads: dict[int, dict[str, Tensor]]) -> bool:
+        """Step through the transform's in-place step (see ``optimtx.core.inplace``), if it offers one.
+
+        The optimizer owns its parameters, the transform states and (for this step) the
+        gradients, so it donates them. Returns ``False``, having changed nothing, when the
+        transform offers no in-place step for the part that makes the updates.
+        """
+        whole_shared = self._shared_tx is not None and self._group_tx is _IDENTITY
+        part = self._shared_tx if whole_shared else self._group_tx
+        step = inplace_step(part) if part is not None else None
+        if step is None or part is None:
+            return False
+        if whole_shared:
+            tree = {f"{i}.{k}": g for i, group_grads in grads.items() for k, g in group_grads.items()}
+            self._shared_state = _partial_step(step, part, self._shared_state, tree, self._all_params())
+            return True
+        synced_states = {i: self._synced_state(i, self.param_groups[i]) for i in grads}  # every group checked first
+        if self._shared_tx is not None:
+            grads, self._shared_state = self._shared_update(grads)
+        for i, (state, synced, written) in synced_states.items():
+            group = self.param_groups[i]
+            new_state = _partial_step(step, part, state, grads[i], _tree(group["params"]))
+            live = schedule_driven(state, new_state, written, i) if self._injected else {}
+            self._tx_states[i] = new_state
+            self._synced[i] = synced
+            if live:
+                values_now = {k: hyperparam_value(v) for k, v in live.items()}
+                group.update(values_now)
+                synced.update(values_now)
+        return True
 
     def _present_names(self) -> dict[int, list[str]]:
         """For each group with gradients, the names of its parameters that have one; checks them first."""
@@ -356,6 +405,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         state["_synced"] = self._synced
         state["_recipe"] = self._recipe
         state["_injected"] = self._injected
+        state["in_place"] = self.in_place
         if self._recipe is None:
             try:
                 state["_transform_pickle"] = function_pickle.dumps((self.transform, self._shared_tx, self._group_tx))
@@ -404,6 +454,21 @@ def _partial_update(
     return updates, merge_state(state, new_inner, names)
 
 
+def _partial_step(
+    step: StepFn, tx: GradientTransformation, state: State, grads: dict[str, Tensor], params: dict[str, Tensor]
+) -> State:
+    """``step`` (an in-place step of ``tx``) for the parameters in ``grads`` only, as :func:`_partial_update`."""
+    if len(grads) == len(params):
+        return step(grads, state, params)
+    if any(isinstance(node, (MaskedState, MultiTransformState)) for node in iter_nodes(state)):
+        updates, new_state = _partial_update(tx, state, grads, params)
+        add_updates_({k: params[k] for k in updates}, updates)
+        return new_state
+    names, present = set(params), set(grads)
+    sub_params = {k: params[k] for k in grads}
+    return merge_state(state, step(grads, restrict_state(state, present, names), sub_params), names)
+
+
 def _split_shared_prefix(
     transform: GradientTransformation,
 ) -> tuple[GradientTransformation | None, GradientTransformation]:
@@ -423,9 +488,9 @@ def _split_shared_prefix(
     if n_shared == 0:
         return None, transform
     rest = parts[n_shared:]
+    if not rest:  # the transform itself (not rebuilt from its parts), so it keeps any in-place step
+        return transform, _IDENTITY
     shared = parts[0] if n_shared == 1 else chain(*parts[:n_shared])
-    if not rest:
-        return shared, identity()
     return shared, (rest[0] if len(rest) == 1 else chain(*rest))
 
 

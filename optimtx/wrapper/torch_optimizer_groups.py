@@ -49,7 +49,7 @@ def check_grad(p: Tensor, group: int, index: int) -> None:
         )
 
 
-PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected")
+PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected", "in_place")
 _BOOKKEEPING_KEYS = frozenset(
     {"params", "name", "param_names", "initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum"}
     | {"lr_mult", "decay_mult"}  # MMEngine-style groups record the multipliers already folded into lr / weight_decay
