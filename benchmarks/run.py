@@ -30,6 +30,7 @@ from case_amp import amp_clip_case, overhead_case  # noqa: E402
 from case_memory import accumulation_case  # noqa: E402
 from case_paramwise import paramwise_case  # noqa: E402
 from case_pure import pure_case  # noqa: E402
+from case_rules import QUICK_RULES, RULES, count_faults, one_thread, rule_case  # noqa: E402
 from report import markdown, print_case, print_header, set_bound, summarize_case  # noqa: E402
 from timing import probe_bandwidth, time_round_robin  # noqa: E402
 
@@ -40,9 +41,11 @@ QUICK_PLAN = [
     ("T4", "resnet50"),
     ("T5", "resnet50"),
     ("T5", "small1000"),
+    ("T6", "mid20"),
 ]
 FULL_SETS = ("resnet50", "small1000", "large4")
 FULL_PLAN = [(c, s) for c in ("T1", "T3", "T5") for s in FULL_SETS] + [("T2", "small1000"), ("T4", "resnet50")]
+FULL_PLAN += [("T6", "mid20"), ("T6", "resnet50")]
 BUILDERS = {"T1": amp_clip_case, "T2": paramwise_case, "T3": pure_case, "T5": overhead_case}
 
 
@@ -67,6 +70,20 @@ def machine_info(device: torch.device) -> dict[str, object]:
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
+
+
+def run_rule_cases(param_set, device, args, bandwidth):
+    """T6: one case per rule (one thread), each timed round-robin, then its page faults counted."""
+    summaries = []
+    with one_thread(device):
+        for rule in QUICK_RULES if args.quick else tuple(RULES):
+            case = rule_case(rule, param_set, device)
+            time_round_robin(case.variants, device, args.warmup, args.repeats)
+            count_faults(case.variants, device)
+            summaries.append(summarize_case(case, bandwidth))
+            del case
+            gc.collect()
+    return summaries
 
 
 def run_case(case_id, param_set, device, args, bandwidth):
@@ -110,9 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     print_header(info, bandwidth)
     results = []
     for case_id, param_set in plan:
-        summary = run_case(case_id, param_set, device, args, bandwidth)
-        print_case(summary)
-        results.append(summary)
+        if case_id == "T6":
+            summaries = run_rule_cases(param_set, device, args, bandwidth)
+        else:
+            summaries = [run_case(case_id, param_set, device, args, bandwidth)]
+        for summary in summaries:
+            print_case(summary)
+            results.append(summary)
         # Other load on the machine makes one probe unreliable: keep the best seen in the run.
         later = probe_bandwidth(device)
         bandwidth = {k: max(v, later[k]) for k, v in bandwidth.items()}
