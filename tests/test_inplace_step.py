@@ -24,11 +24,17 @@ FLAG = st.booleans()
 @st.composite
 def rules(draw):
     """``(name, optimtx factory, torch class, kwargs)`` with drawn hyperparameters, shared by both sides."""
-    name = draw(st.sampled_from(["adam", "adamw", "sgd", "adagrad"]))
+    name = draw(st.sampled_from(["adam", "adamw", "sgd", "adagrad", "radam", "nadam"]))
     kw = {"lr": draw(LR), "weight_decay": draw(DECAY), "maximize": draw(FLAG)}
-    if name in ("adam", "adamw"):
+    if name in ("adam", "adamw", "radam", "nadam"):
         kw |= {"betas": (draw(st.sampled_from([0.0, 0.5, 0.9])), draw(st.sampled_from([0.0, 0.9, 0.999])))}
-        kw |= {"eps": draw(st.sampled_from([1e-8, 1e-3])), "amsgrad": draw(FLAG)}
+        kw |= {"eps": draw(st.sampled_from([1e-8, 1e-3]))}
+    if name in ("adam", "adamw"):
+        kw["amsgrad"] = draw(FLAG)
+    if name in ("radam", "nadam"):
+        kw["decoupled_weight_decay"] = draw(FLAG)
+    if name == "nadam":
+        kw["momentum_decay"] = draw(st.sampled_from([4e-3, 0.1]))
     if name == "sgd":
         kw["momentum"] = draw(st.sampled_from([0.0, 0.5, 0.9]))
         kw["nesterov"] = kw["momentum"] > 0 and draw(FLAG)
@@ -36,8 +42,8 @@ def rules(draw):
     if name == "adagrad":
         kw |= {"lr_decay": draw(st.sampled_from([0.0, 0.1])), "eps": draw(st.sampled_from([1e-10, 1e-3]))}
         kw["initial_accumulator_value"] = draw(st.sampled_from([0.0, 0.5]))
-    classes = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-    return name, getattr(otx, name), classes.get(name, torch.optim.Adagrad), kw
+    classes = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "adagrad": "Adagrad", "radam": "RAdam", "nadam": "NAdam"}
+    return name, getattr(otx, name), getattr(torch.optim, classes[name]), kw
 
 
 @st.composite
@@ -68,18 +74,20 @@ def _run(make_opt, params, runs, none_at=None):
 
 @settings(max_examples=40, deadline=None)
 @given(rules(), grad_runs(), FLAG)
-def test_transform_optimizer_equals_torch_fused_bit_for_bit(rule, run, injected):
-    """The in-place path runs torch's fused kernel: the same bits as torch's class with fused=True.
+def test_transform_optimizer_equals_torch_bit_for_bit(rule, run, injected):
+    """The in-place path runs torch's kernel: the same bits as torch's class (fused where torch has it).
 
     Injected hyperparameters are stored as float32 tensors (``inject_hyperparams``), so
-    ``betas=(0.9, ...)`` is read back as float32's 0.9: equal to that rounding only.
+    ``betas=(0.9, ...)`` is read back as float32's 0.9: equal to that rounding only. NAdam's
+    ``mu_product`` is kept in float64 (torch: the default dtype), so NAdam too.
     """
-    _, factory, cls, kw = rule
+    name, factory, cls, kw = rule
     params, runs = run
     tx = otx.inject_hyperparams(factory)(**kw) if injected else factory(**kw)
     ours, _ = _run(lambda ps: otx.TransformOptimizer(ps, tx), params, runs)
-    theirs, _ = _run(lambda ps: cls(ps, **kw, fused=True), params, runs)
-    tol = 1e-5 if injected else 0.0
+    kind = {"foreach": True} if name in ("radam", "nadam") else {"fused": True}
+    theirs, _ = _run(lambda ps: cls(ps, **kw, **kind), params, runs)
+    tol = 1e-5 if injected or name == "nadam" else 0.0
     for a, b in zip(ours, theirs, strict=True):
         torch.testing.assert_close(a, b, rtol=tol, atol=tol, equal_nan=True)
     assert inplace_step(tx) is not None

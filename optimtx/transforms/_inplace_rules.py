@@ -1,4 +1,4 @@
-"""In-place steps of the rules torch has kernels for: Adam, AdamW, SGD and Adagrad.
+"""In-place steps of the rules torch has kernels for: Adam, AdamW, SGD, Adagrad, RAdam and NAdam.
 
 The factories in ``optimizers.py`` attach these with :func:`optimtx.core.inplace.with_step_`.
 A step runs torch's own functional optimizer (``torch.optim.adam.adam`` and friends) on the
@@ -21,6 +21,8 @@ import torch
 from torch import Tensor
 from torch.optim.adagrad import adagrad as torch_adagrad
 from torch.optim.adam import adam as torch_adam
+from torch.optim.nadam import nadam as torch_nadam
+from torch.optim.radam import radam as torch_radam
 from torch.optim.sgd import sgd as torch_sgd
 from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
 
@@ -41,7 +43,7 @@ def _rule_index(state: State, kind: type, lr_state: tuple[type, ...] = (EmptySta
     if not isinstance(state, tuple) or not state or isinstance(state, EmptyState):
         return None
     found = [i for i, s in enumerate(state) if isinstance(s, kind)]
-    if len(found) != 1 or not isinstance(state[-1], lr_state):
+    if len(found) != 1 or not (found[0] == len(state) - 1 or isinstance(state[-1], lr_state)):
         return None
     rest = [s for i, s in enumerate(state[:-1]) if i != found[0]]
     return found[0] if all(isinstance(s, EmptyState) for s in rest) else None
@@ -216,3 +218,68 @@ def adagrad_step(lr: Hyper, lr_decay: Hyper, weight_decay: Hyper, eps: Hyper, ma
         return (*state[:-1], ScaleByLearningRateState(count=state[-1].count + 1))
 
     return step
+
+
+def radam_nadam_step(
+    state_kind: type,
+    b1: Hyper,
+    b2: Hyper,
+    eps: Hyper,
+    weight_decay: Hyper,
+    decoupled: bool,
+    maximize: bool,
+    **extra: Hyper,
+) -> Callable[[Hyper], Step]:
+    """The in-place step of ``radam`` or ``nadam`` (the one whose rule state is ``state_kind``), given ``lr``.
+
+    NAdam's ``momentum_decay`` comes in ``extra``; torch keeps one ``mu_product`` per
+    parameter, the state one shared value, handed to torch as equal copies.
+
+    Example:
+        >>> from optimtx.core.inplace import inplace_step
+        >>> from optimtx.transforms.radam import radam
+        >>> w = torch.ones(1)
+        >>> tx = radam(0.1)
+        >>> state = inplace_step(tx)({"w": torch.full((1,), 5.0)}, tx.init({"w": w}), {"w": w})
+        >>> w
+        tensor([0.5000])
+    """
+    is_nadam = "momentum_decay" in extra
+
+    def with_lr(lr: Hyper) -> Step:
+        def step(grads: Updates, state: State, params: Params, update: UpdateFn) -> State:
+            index = _rule_index(state, state_kind)
+            if index is None or callable(lr):
+                return pure_step_(grads, state, params, update)
+            rule_state = state[index]
+            got = _tensors(grads, params, rule_state.mu)
+            if got is None or any(m.dtype != p.dtype for m, p in zip(leaves(rule_state.mu), got[1], strict=True)):
+                return pure_step_(grads, state, params, update)
+            g, p = got
+            mu, nu, steps = leaves(rule_state.mu), leaves(rule_state.nu), _steps(rule_state.count, len(p))
+            beta1, beta2, rate, decay, eps_ = (host_number(v) for v in (b1, b2, lr, weight_decay, eps))
+            with torch.no_grad():
+                if not is_nadam:
+                    torch_radam(
+                        p, g, mu, nu, steps, decoupled_weight_decay=decoupled, foreach=True, maximize=maximize,
+                        beta1=beta1, beta2=beta2, lr=rate, weight_decay=decay, eps=eps_,
+                    )  # fmt: skip
+                    return _replaced(state, index, rule_state._replace(count=rule_state.count + 1))
+                products = list(rule_state.mu_product.repeat(len(p)).unbind(0))
+                torch_nadam(
+                    p, g, mu, nu, products, steps, decoupled_weight_decay=decoupled, foreach=True, maximize=maximize,
+                    beta1=beta1, beta2=beta2, lr=rate, weight_decay=decay, eps=eps_,
+                    momentum_decay=host_number(extra["momentum_decay"]),
+                )  # fmt: skip
+            new = rule_state._replace(count=rule_state.count + 1, mu_product=products[0].clone())
+            return _replaced(state, index, new)
+
+        return step
+
+    return with_lr
+
+
+def _replaced(state: tuple, index: int, entry: object) -> tuple:
+    new = list(state)
+    new[index] = entry
+    return tuple(new)
