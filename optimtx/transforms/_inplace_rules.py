@@ -1,4 +1,4 @@
-"""In-place steps of the rules torch has kernels for: Adam, AdamW, SGD, Adagrad, RAdam and NAdam.
+"""In-place steps of the rules torch has kernels for: Adam, AdamW, SGD, Adagrad, RAdam, NAdam, Adamax, Adadelta.
 
 The factories in ``optimizers.py`` attach these with :func:`optimtx.core.inplace.with_step_`.
 A step runs torch's own functional optimizer (``torch.optim.adam.adam`` and friends) on the
@@ -16,11 +16,14 @@ torch's group values are; on an accelerator that read waits for the device.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
+from torch.optim.adadelta import adadelta as torch_adadelta
 from torch.optim.adagrad import adagrad as torch_adagrad
 from torch.optim.adam import adam as torch_adam
+from torch.optim.adamax import adamax as torch_adamax
 from torch.optim.nadam import nadam as torch_nadam
 from torch.optim.radam import radam as torch_radam
 from torch.optim.sgd import sgd as torch_sgd
@@ -29,7 +32,7 @@ from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
 from optimtx.core.base import EmptyState, Params, State, UpdateFn, Updates
 from optimtx.core.inplace import host_number, pure_step_
 from optimtx.core.tree import leaves, matched_leaves
-from optimtx.transforms.adam import ScaleByAdamState
+from optimtx.transforms.adam import ScaleByAdamaxState, ScaleByAdamState
 from optimtx.transforms.momentum import TraceState
 from optimtx.transforms.rms import ScaleByAdagradState
 from optimtx.transforms.scaling import ScaleByLearningRateState
@@ -80,6 +83,36 @@ def _steps(count: Tensor, n: int) -> list[Tensor]:
     return list(count.to(torch.float32).repeat(n).unbind(0))
 
 
+Kernel = Callable[[Any, list[Tensor], list[Tensor], float], Any]
+
+
+def rule_step(state_kind: type, like: str, lr: Hyper, kernel: Kernel) -> Step:
+    """An in-place step for a chain holding one rule state (``state_kind``) and stateless blocks.
+
+    ``kernel(rule_state, params, grads, lr)`` runs torch's functional optimizer on the
+    state's buffers and returns the rule's new state; the step checks the inputs first
+    (``like`` names the per-parameter field they are matched against) and falls back to the
+    pure update where the kernel does not apply.
+    """
+
+    def step(grads: Updates, state: State, params: Params, update: UpdateFn) -> State:
+        index = _rule_index(state, state_kind)
+        if index is None or callable(lr):
+            return pure_step_(grads, state, params, update)
+        rule_state = state[index]
+        buffers: dict[str, Tensor] = getattr(rule_state, like)
+        got = _tensors(grads, params, buffers)
+        if got is None or any(b.dtype != q.dtype for b, q in zip(leaves(buffers), got[1], strict=True)):
+            return pure_step_(grads, state, params, update)
+        g, p = got
+        with torch.no_grad():
+            new = list(state)
+            new[index] = kernel(rule_state, p, g, host_number(lr))
+        return tuple(new)
+
+    return step
+
+
 def adam_step(
     b1: Hyper, b2: Hyper, eps: Hyper, weight_decay: Hyper, amsgrad: bool, maximize: bool, decoupled: bool
 ) -> Callable[[Hyper], Step]:
@@ -95,31 +128,16 @@ def adam_step(
         (tensor([0.8990, 0.8990]), tensor(1))
     """
 
-    def with_lr(lr: Hyper) -> Step:
-        def step(grads: Updates, state: State, params: Params, update: UpdateFn) -> State:
-            index = _rule_index(state, ScaleByAdamState)
-            if index is None or callable(lr):
-                return pure_step_(grads, state, params, update)
-            adam_state: ScaleByAdamState = state[index]
-            got = _tensors(grads, params, adam_state.mu)
-            if got is None or any(m.dtype != p.dtype for m, p in zip(leaves(adam_state.mu), got[1], strict=True)):
-                return pure_step_(grads, state, params, update)
-            g, p = got
-            mu, nu, nu_max = leaves(adam_state.mu), leaves(adam_state.nu), leaves(adam_state.nu_max)
-            with torch.no_grad():
-                torch_adam(
-                    p, g, mu, nu, nu_max, _steps(adam_state.count, len(p)),
-                    foreach=not _fused(p), fused=_fused(p), decoupled_weight_decay=decoupled,
-                    amsgrad=amsgrad, beta1=host_number(b1), beta2=host_number(b2), lr=host_number(lr),
-                    weight_decay=host_number(weight_decay), eps=host_number(eps), maximize=maximize,
-                )  # fmt: skip
-            new = list(state)
-            new[index] = adam_state._replace(count=adam_state.count + 1)
-            return tuple(new)
+    def kernel(state: ScaleByAdamState, p: list[Tensor], g: list[Tensor], lr: float) -> ScaleByAdamState:
+        torch_adam(
+            p, g, leaves(state.mu), leaves(state.nu), leaves(state.nu_max), _steps(state.count, len(p)),
+            foreach=not _fused(p), fused=_fused(p), decoupled_weight_decay=decoupled, amsgrad=amsgrad,
+            beta1=host_number(b1), beta2=host_number(b2), lr=lr, weight_decay=host_number(weight_decay),
+            eps=host_number(eps), maximize=maximize,
+        )  # fmt: skip
+        return state._replace(count=state.count + 1)
 
-        return step
-
-    return with_lr
+    return lambda lr: rule_step(ScaleByAdamState, "mu", lr, kernel)
 
 
 def sgd_step(
@@ -147,11 +165,12 @@ def sgd_step(
             like = trace_state.trace if trace_state is not None else dict(params)
             got = _tensors(grads, params, like)
             m = host_number(momentum) if has_trace else 0.0
-            if got is None or (has_trace and m == 0):  # a tensor momentum of 0: torch keeps no buffer
+            if got is None:
                 return pure_step_(grads, state, params, update)
             g, p = got
             d = host_number(dampening)
-            bufs: list[Tensor | None] = list(leaves(like)) if has_trace else [None] * len(p)
+            # A tensor momentum of 0 (injected) is torch's momentum=0: no buffer is read or written.
+            bufs: list[Tensor | None] = list(leaves(like)) if has_trace and m != 0 else [None] * len(p)
             if has_trace and any(b is not None and b.dtype != q.dtype for b, q in zip(bufs, p, strict=True)):
                 return pure_step_(grads, state, params, update)
             if has_trace and d != 0 and trace_state is not None and bool(trace_state.count == 0):
@@ -163,10 +182,9 @@ def sgd_step(
                 )  # fmt: skip
             if trace_state is None:
                 return state
+            kept = trace_state.trace if m == 0 else {k: b for k, b in zip(like, bufs, strict=True) if b is not None}
             new = list(state)
-            new[index] = TraceState(
-                trace_state.count + 1, {k: b for k, b in zip(like, bufs, strict=True) if b is not None}
-            )
+            new[index] = TraceState(trace_state.count + 1, kept)
             return tuple(new)
 
         return step
@@ -246,40 +264,71 @@ def radam_nadam_step(
     """
     is_nadam = "momentum_decay" in extra
 
-    def with_lr(lr: Hyper) -> Step:
-        def step(grads: Updates, state: State, params: Params, update: UpdateFn) -> State:
-            index = _rule_index(state, state_kind)
-            if index is None or callable(lr):
-                return pure_step_(grads, state, params, update)
-            rule_state = state[index]
-            got = _tensors(grads, params, rule_state.mu)
-            if got is None or any(m.dtype != p.dtype for m, p in zip(leaves(rule_state.mu), got[1], strict=True)):
-                return pure_step_(grads, state, params, update)
-            g, p = got
-            mu, nu, steps = leaves(rule_state.mu), leaves(rule_state.nu), _steps(rule_state.count, len(p))
-            beta1, beta2, rate, decay, eps_ = (host_number(v) for v in (b1, b2, lr, weight_decay, eps))
-            with torch.no_grad():
-                if not is_nadam:
-                    torch_radam(
-                        p, g, mu, nu, steps, decoupled_weight_decay=decoupled, foreach=True, maximize=maximize,
-                        beta1=beta1, beta2=beta2, lr=rate, weight_decay=decay, eps=eps_,
-                    )  # fmt: skip
-                    return _replaced(state, index, rule_state._replace(count=rule_state.count + 1))
-                products = list(rule_state.mu_product.repeat(len(p)).unbind(0))
-                torch_nadam(
-                    p, g, mu, nu, products, steps, decoupled_weight_decay=decoupled, foreach=True, maximize=maximize,
-                    beta1=beta1, beta2=beta2, lr=rate, weight_decay=decay, eps=eps_,
-                    momentum_decay=host_number(extra["momentum_decay"]),
-                )  # fmt: skip
-            new = rule_state._replace(count=rule_state.count + 1, mu_product=products[0].clone())
-            return _replaced(state, index, new)
+    def kernel(state: Any, p: list[Tensor], g: list[Tensor], lr: float) -> Any:
+        mu, nu, steps = leaves(state.mu), leaves(state.nu), _steps(state.count, len(p))
+        beta1, beta2, decay, eps_ = (host_number(v) for v in (b1, b2, weight_decay, eps))
+        if not is_nadam:
+            torch_radam(
+                p, g, mu, nu, steps, decoupled_weight_decay=decoupled, foreach=True, maximize=maximize,
+                beta1=beta1, beta2=beta2, lr=lr, weight_decay=decay, eps=eps_,
+            )  # fmt: skip
+            return state._replace(count=state.count + 1)
+        products = list(state.mu_product.repeat(len(p)).unbind(0))
+        torch_nadam(
+            p, g, mu, nu, products, steps, decoupled_weight_decay=decoupled, foreach=True, maximize=maximize,
+            beta1=beta1, beta2=beta2, lr=lr, weight_decay=decay, eps=eps_,
+            momentum_decay=host_number(extra["momentum_decay"]),
+        )  # fmt: skip
+        return state._replace(count=state.count + 1, mu_product=products[0].clone())
 
-        return step
-
-    return with_lr
+    return lambda lr: rule_step(state_kind, "mu", lr, kernel)
 
 
-def _replaced(state: tuple, index: int, entry: object) -> tuple:
-    new = list(state)
-    new[index] = entry
-    return tuple(new)
+def adamax_step(b1: Hyper, b2: Hyper, eps: Hyper, weight_decay: Hyper, maximize: bool) -> Callable[[Hyper], Step]:
+    """The in-place step of ``adamax`` for these settings, given ``lr`` (torch's foreach kernel).
+
+    Example:
+        >>> from optimtx.core.inplace import inplace_step
+        >>> from optimtx.transforms.optimizers import adamax
+        >>> w = torch.ones(1)
+        >>> tx = adamax(0.1)
+        >>> state = inplace_step(tx)({"w": torch.full((1,), 5.0)}, tx.init({"w": w}), {"w": w})
+        >>> w
+        tensor([0.9000])
+    """
+
+    def kernel(state: ScaleByAdamaxState, p: list[Tensor], g: list[Tensor], lr: float) -> ScaleByAdamaxState:
+        torch_adamax(
+            p, g, leaves(state.mu), leaves(state.inf_norm), _steps(state.count, len(p)), foreach=True,
+            maximize=maximize, eps=host_number(eps), beta1=host_number(b1), beta2=host_number(b2), lr=lr,
+            weight_decay=host_number(weight_decay),
+        )  # fmt: skip
+        return state._replace(count=state.count + 1)
+
+    return lambda lr: rule_step(ScaleByAdamaxState, "mu", lr, kernel)
+
+
+def adadelta_step(
+    state_kind: type, rho: Hyper, eps: Hyper, weight_decay: Hyper, maximize: bool
+) -> Callable[[Hyper], Step]:
+    """The in-place step of ``adadelta`` (whose rule state is ``state_kind``), given ``lr``.
+
+    Example:
+        >>> from optimtx.core.inplace import inplace_step
+        >>> from optimtx.transforms.adadelta import adadelta
+        >>> w = torch.ones(1)
+        >>> tx = adadelta(1.0, eps=1e-6)
+        >>> state = inplace_step(tx)({"w": torch.full((1,), 5.0)}, tx.init({"w": w}), {"w": w})
+        >>> w.round(decimals=4)
+        tensor([0.9968])
+    """
+
+    def kernel(state: Any, p: list[Tensor], g: list[Tensor], lr: float) -> Any:
+        steps = _steps(torch.zeros((), dtype=torch.int64, device=p[0].device), len(p))  # Adadelta does not use it
+        torch_adadelta(
+            p, g, leaves(state.nu), leaves(state.delta_nu), steps, foreach=True, lr=lr, rho=host_number(rho),
+            eps=host_number(eps), weight_decay=host_number(weight_decay), maximize=maximize,
+        )  # fmt: skip
+        return state
+
+    return lambda lr: rule_step(state_kind, "nu", lr, kernel)
