@@ -24,7 +24,7 @@ FLAG = st.booleans()
 @st.composite
 def rules(draw):
     """``(name, optimtx factory, torch class, kwargs)`` with drawn hyperparameters, shared by both sides."""
-    name = draw(st.sampled_from(["adam", "adamw", "sgd", "adagrad", "radam", "nadam", "adamax", "adadelta"]))
+    name = draw(st.sampled_from(["adam", "adamw", "sgd", "adagrad", "radam", "nadam", "adamax", "adadelta", "rmsprop"]))
     kw = {"lr": draw(LR), "weight_decay": draw(DECAY), "maximize": draw(FLAG)}
     if name in ("adam", "adamw", "radam", "nadam", "adamax"):
         kw |= {"betas": (draw(st.sampled_from([0.0, 0.5, 0.9])), draw(st.sampled_from([0.0, 0.9, 0.999])))}
@@ -33,6 +33,9 @@ def rules(draw):
         kw["amsgrad"] = draw(FLAG)
     if name in ("radam", "nadam"):
         kw["decoupled_weight_decay"] = draw(FLAG)
+    if name == "rmsprop":
+        kw |= {"alpha": draw(st.sampled_from([0.0, 0.99])), "eps": draw(st.sampled_from([1e-8, 1e-3]))}
+        kw |= {"momentum": draw(st.sampled_from([0.0, 0.9])), "centered": draw(FLAG)}
     if name == "adadelta":
         kw |= {"rho": draw(st.sampled_from([0.0, 0.9])), "eps": draw(st.sampled_from([1e-6, 1e-3]))}
     if name == "nadam":
@@ -45,7 +48,7 @@ def rules(draw):
         kw |= {"lr_decay": draw(st.sampled_from([0.0, 0.1])), "eps": draw(st.sampled_from([1e-10, 1e-3]))}
         kw["initial_accumulator_value"] = draw(st.sampled_from([0.0, 0.5]))
     classes = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "adagrad": "Adagrad", "radam": "RAdam", "nadam": "NAdam"}
-    classes |= {"adamax": "Adamax", "adadelta": "Adadelta"}
+    classes |= {"adamax": "Adamax", "adadelta": "Adadelta", "rmsprop": "RMSprop"}
     return name, getattr(otx, name), getattr(torch.optim, classes[name]), kw
 
 

@@ -26,6 +26,7 @@ from torch.optim.adam import adam as torch_adam
 from torch.optim.adamax import adamax as torch_adamax
 from torch.optim.nadam import nadam as torch_nadam
 from torch.optim.radam import radam as torch_radam
+from torch.optim.rmsprop import rmsprop as torch_rmsprop
 from torch.optim.sgd import sgd as torch_sgd
 from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
 
@@ -34,22 +35,27 @@ from optimtx.core.inplace import host_number, pure_step_
 from optimtx.core.tree import leaves, matched_leaves
 from optimtx.transforms.adam import ScaleByAdamaxState, ScaleByAdamState
 from optimtx.transforms.momentum import TraceState
-from optimtx.transforms.rms import ScaleByAdagradState
+from optimtx.transforms.rms import ScaleByAdagradState, ScaleByRmsState
 from optimtx.transforms.scaling import ScaleByLearningRateState
 
 Hyper = float | Tensor
 Step = Callable[[Updates, State, Params, UpdateFn], State]
 
 
-def _rule_index(state: State, kind: type, lr_state: tuple[type, ...] = (EmptyState,)) -> int | None:
-    """Where the rule's state sits in the chain's state, if every other entry is stateless (else ``None``)."""
+def _rule_index(
+    state: State, kind: type, lr_state: tuple[type, ...] = (EmptyState,), also: tuple[type, ...] = ()
+) -> int | None:
+    """Where the rule's state sits in the chain's state, if every other entry is stateless (else ``None``).
+
+    ``also``: kinds of other entries the caller handles itself (RMSprop's momentum trace).
+    """
     if not isinstance(state, tuple) or not state or isinstance(state, EmptyState):
         return None
     found = [i for i, s in enumerate(state) if isinstance(s, kind)]
     if len(found) != 1 or not (found[0] == len(state) - 1 or isinstance(state[-1], lr_state)):
         return None
     rest = [s for i, s in enumerate(state[:-1]) if i != found[0]]
-    return found[0] if all(isinstance(s, EmptyState) for s in rest) else None
+    return found[0] if all(isinstance(s, (EmptyState, *also)) for s in rest) else None
 
 
 def _tensors(grads: Updates, params: Params, like: dict[str, Tensor]) -> tuple[list[Tensor], list[Tensor]] | None:
@@ -332,3 +338,56 @@ def adadelta_step(
         return state
 
     return lambda lr: rule_step(state_kind, "nu", lr, kernel)
+
+
+def rmsprop_step(
+    alpha: Hyper, eps: Hyper, weight_decay: Hyper, momentum: Hyper, centered: bool, maximize: bool
+) -> Callable[[Hyper], Step]:
+    """The in-place step of ``rmsprop`` for these settings, given ``lr`` (torch's foreach kernel).
+
+    The momentum trace, when the chain has one, is torch's ``momentum_buffer`` (zeros at first,
+    which is the trace's first step too).
+
+    Example:
+        >>> from optimtx.core.inplace import inplace_step
+        >>> from optimtx.transforms.optimizers import rmsprop
+        >>> w = torch.ones(1)
+        >>> tx = rmsprop(0.1, alpha=0.75, eps=0.0, momentum=0.5)
+        >>> state = inplace_step(tx)({"w": torch.full((1,), 2.0)}, tx.init({"w": w}), {"w": w})
+        >>> w
+        tensor([0.8000])
+    """
+    has_trace = isinstance(momentum, Tensor) or momentum != 0
+
+    def with_lr(lr: Hyper) -> Step:
+        def kernel(state: ScaleByRmsState, p: list[Tensor], g: list[Tensor], rate: float, trace: Any) -> None:
+            m = host_number(momentum) if has_trace else 0.0
+            bufs = leaves(trace.trace) if has_trace and m != 0 else []
+            torch_rmsprop(
+                p, g, leaves(state.nu), leaves(state.mu), bufs, _steps(torch.zeros((), dtype=torch.int64), len(p)),
+                foreach=True, maximize=maximize, lr=rate, alpha=host_number(alpha), eps=host_number(eps),
+                weight_decay=host_number(weight_decay), momentum=m, centered=centered,
+            )  # fmt: skip
+
+        def step(grads: Updates, state: State, params: Params, update: UpdateFn) -> State:
+            index = _rule_index(state, ScaleByRmsState, also=(TraceState,) if has_trace else ())
+            trace_at = index + 1 if index is not None and has_trace else None
+            if index is None or callable(lr) or (trace_at is not None and not isinstance(state[trace_at], TraceState)):
+                return pure_step_(grads, state, params, update)
+            got = _tensors(grads, params, state[index].nu)
+            if got is None or any(b.dtype != q.dtype for b, q in zip(leaves(state[index].nu), got[1], strict=True)):
+                return pure_step_(grads, state, params, update)
+            trace = state[trace_at] if trace_at is not None else None
+            if trace is not None and any(b.dtype != q.dtype for b, q in zip(leaves(trace.trace), got[1], strict=True)):
+                return pure_step_(grads, state, params, update)
+            with torch.no_grad():
+                kernel(state[index], got[1], got[0], host_number(lr), trace)
+            if trace is None or trace_at is None:
+                return state
+            new = list(state)
+            new[trace_at] = trace._replace(count=trace.count + 1)
+            return tuple(new)
+
+        return step
+
+    return with_lr

@@ -22,7 +22,7 @@ from optimtx.core.inplace import with_step_
 from optimtx.core.state_tree import wide_float
 from optimtx.core.validation import check_betas, check_bool, check_non_negative, check_state_dtype, is_number
 from optimtx.transforms._fused_adamw import fuse_adamw
-from optimtx.transforms._inplace_rules import adagrad_step, adam_step, adamax_step, sgd_step
+from optimtx.transforms._inplace_rules import adagrad_step, adam_step, adamax_step, rmsprop_step, sgd_step
 from optimtx.transforms.adam import scale_by_adam, scale_by_adamax
 from optimtx.transforms.lion import scale_by_lion
 from optimtx.transforms.momentum import check_nesterov, trace
@@ -229,7 +229,8 @@ def rmsprop(
     blocks = [*_negate(maximize), *_decay(weight_decay), scale_by_rms(alpha, eps, centered)]
     if is_present(momentum):
         blocks.append(trace(momentum))
-    return chain(*blocks, scale_by_learning_rate(lr))
+    tx = chain(*blocks, scale_by_learning_rate(lr))
+    return with_step_(tx, rmsprop_step(alpha, eps, weight_decay, momentum, centered, maximize)(lr))
 
 
 def adagrad(
