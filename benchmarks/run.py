@@ -30,6 +30,7 @@ from case_amp import amp_clip_case, overhead_case  # noqa: E402
 from case_memory import accumulation_case  # noqa: E402
 from case_paramwise import paramwise_case  # noqa: E402
 from case_pure import pure_case  # noqa: E402
+from case_rule_memory import rule_memory_case  # noqa: E402
 from case_rules import QUICK_RULES, RULES, count_faults, one_thread, rule_case  # noqa: E402
 from report import markdown, print_case, print_header, set_bound, summarize_case  # noqa: E402
 from timing import probe_bandwidth, time_round_robin  # noqa: E402
@@ -42,10 +43,11 @@ QUICK_PLAN = [
     ("T5", "resnet50"),
     ("T5", "small1000"),
     ("T6", "mid20"),
+    ("T7", "mid20"),
 ]
 FULL_SETS = ("resnet50", "small1000", "large4")
 FULL_PLAN = [(c, s) for c in ("T1", "T3", "T5") for s in FULL_SETS] + [("T2", "small1000"), ("T4", "resnet50")]
-FULL_PLAN += [("T6", "mid20"), ("T6", "resnet50")]
+FULL_PLAN += [("T6", "mid20"), ("T6", "resnet50"), ("T7", "mid20")]
 # glibc: serve blocks up to 32 MiB from the heap and never hand freed memory back (docs/performance.md).
 KEEP_FREED_MEMORY_ENV = (("MALLOC_MMAP_THRESHOLD_", "33554432"), ("MALLOC_TRIM_THRESHOLD_", "68719476736"))
 KEEP_FREED_MEMORY = tuple(k for k, _ in KEEP_FREED_MEMORY_ENV)
@@ -92,6 +94,8 @@ def run_rule_cases(param_set, device, args, bandwidth):
 def run_case(case_id, param_set, device, args, bandwidth):
     if case_id == "T4":
         return accumulation_case(param_set, device, quick=args.quick)
+    if case_id == "T7":
+        return rule_memory_case(param_set, device, quick=args.quick)
     case = (
         BUILDERS[case_id](param_set, device, quick=args.quick)
         if case_id == "T3"
