@@ -38,7 +38,6 @@ RULES: dict[str, tuple[str, dict, int, bool]] = {
     "asgd": ("ASGD", {"lr": 1e-2}, 2, False),
     "rprop": ("Rprop", {"lr": 1e-2}, 2, False),
 }
-QUICK_RULES = ("adamw", "adam", "sgd", "adagrad", "radam", "nadam")
 
 
 @contextlib.contextmanager

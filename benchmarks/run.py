@@ -31,7 +31,7 @@ from case_memory import accumulation_case  # noqa: E402
 from case_paramwise import paramwise_case  # noqa: E402
 from case_pure import pure_case  # noqa: E402
 from case_rule_memory import rule_memory_case  # noqa: E402
-from case_rules import QUICK_RULES, RULES, count_faults, one_thread, rule_case  # noqa: E402
+from case_rules import RULES, count_faults, one_thread, rule_case  # noqa: E402
 from report import markdown, print_case, print_header, set_bound, summarize_case  # noqa: E402
 from timing import probe_bandwidth, time_round_robin  # noqa: E402
 
@@ -81,7 +81,7 @@ def run_rule_cases(param_set, device, args, bandwidth):
     """T6: one case per rule (one thread), each timed round-robin, then its page faults counted."""
     summaries = []
     with one_thread(device):
-        for rule in QUICK_RULES if args.quick else tuple(RULES):
+        for rule in RULES:
             case = rule_case(rule, param_set, device)
             time_round_robin(case.variants, device, args.warmup, args.repeats)
             count_faults(case.variants, device)
@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="timed steps per variant")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps per variant first")
     parser.add_argument("--cases", default=None, help="comma-separated case ids to run, e.g. T1,T3")
+    parser.add_argument("--sets", default=None, help="comma-separated parameter sets to run the chosen cases on")
     parser.add_argument("--output", default=str(HERE / "results" / "latest.json"))
     parser.add_argument(
         "--keep-freed-memory",
@@ -135,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cases:
         wanted = {c.strip().upper() for c in args.cases.split(",")}
         plan = [p for p in plan if p[0] in wanted]
+    if args.sets:
+        cases = list(dict.fromkeys(c for c, _ in plan))
+        plan = [(c, s.strip()) for c in cases for s in args.sets.split(",")]
 
     started = time.time()
     info = machine_info(device)
