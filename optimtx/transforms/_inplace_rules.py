@@ -1,4 +1,4 @@
-"""In-place steps of the rules torch has kernels for: Adam, AdamW, SGD, Adagrad, RAdam, NAdam, Adamax, Adadelta.
+"""In-place steps of the rules torch has kernels for: Adam(W), SGD, Adagrad, RMSprop, RAdam, NAdam, Adamax, Adadelta.
 
 The factories in ``optimizers.py`` attach these with :func:`optimtx.core.inplace.with_step_`.
 A step runs torch's own functional optimizer (``torch.optim.adam.adam`` and friends) on the

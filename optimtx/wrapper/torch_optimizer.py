@@ -61,7 +61,8 @@ class TransformOptimizer(torch.optim.Optimizer):
             the hyperparameters of every factory that takes an ``lr`` injected, so that
             ``group['lr']`` exists and schedulers work).
         in_place: step through the transform's in-place step when it offers one (the
-            built-in ``adam``, ``adamw``, ``sgd`` and ``adagrad`` do, also inside
+            built-in ``adam``, ``adamw``, ``sgd``, ``adagrad``, ``rmsprop``, ``radam``, ``nadam``,
+            ``adamax`` and ``adadelta`` do, also inside
             ``inject_hyperparams`` and as the last part of a chain; see
             ``optimtx.core.inplace``): the optimizer owns its parameters and states, so it
             lets the step write into them, with torch's own fused or foreach kernel. The
