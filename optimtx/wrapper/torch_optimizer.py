@@ -19,15 +19,13 @@ import torch
 from torch import Tensor
 
 from optimtx.core import function_pickle
-from optimtx.core.base import GradientTransformation, State, chain, chain_parts, identity
-from optimtx.core.inplace import StepFn, add_updates_, inplace_step
-from optimtx.core.partial_state import extend_state, merge_state, restore_entries, restrict_state
+from optimtx.core.base import GradientTransformation, State
+from optimtx.core.inplace import inplace_step
+from optimtx.core.partial_state import extend_state
 from optimtx.core.state_io import load_state_dict as load_transform_state
 from optimtx.core.state_io import state_dict as transform_state_dict
-from optimtx.core.state_tree import iter_nodes
 from optimtx.transform_configs import build_injected_transform
-from optimtx.transforms.hyperparams import InjectHyperparamsState, set_hyperparams
-from optimtx.transforms.masking import MaskedState, MultiTransformState
+from optimtx.transforms.hyperparams import set_hyperparams
 from optimtx.wrapper.torch_optimizer_groups import (
     PICKLED,
     check_grad,
@@ -38,9 +36,9 @@ from optimtx.wrapper.torch_optimizer_groups import (
     schedule_driven,
     warn_if_whole_tree,
 )
+from optimtx.wrapper.torch_optimizer_parts import IDENTITY, partial_step, partial_update, split_shared_prefix
 
 _STATE_KEY = "transform_state"
-_IDENTITY = identity()  # the per-group part when the whole transform runs over all groups at once
 _SHARED_KEY = "shared_transform_state"
 
 
@@ -91,7 +89,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         self.in_place = in_place
         self._recipe = copy.deepcopy(dict(transform)) if isinstance(transform, Mapping) else None
         self.transform = _as_transform(transform)
-        self._shared_tx, self._group_tx = _split_shared_prefix(self.transform)
+        self._shared_tx, self._group_tx = split_shared_prefix(self.transform)
         self._shared_state: State = None
         self._tx_states: list[State] = []
         self._synced: list[dict[str, Any]] = []
@@ -233,21 +231,21 @@ class TransformOptimizer(torch.optim.Optimizer):
         gradients, so it donates them. Returns ``False``, having changed nothing, when the
         transform offers no in-place step for the part that makes the updates.
         """
-        whole_shared = self._shared_tx is not None and self._group_tx is _IDENTITY
+        whole_shared = self._shared_tx is not None and self._group_tx is IDENTITY
         part = self._shared_tx if whole_shared else self._group_tx
         step = inplace_step(part) if part is not None else None
         if step is None or part is None:
             return False
         if whole_shared:
             tree = {f"{i}.{k}": g for i, group_grads in grads.items() for k, g in group_grads.items()}
-            self._shared_state = _partial_step(step, part, self._shared_state, tree, self._all_params())
+            self._shared_state = partial_step(step, part, self._shared_state, tree, self._all_params())
             return True
         synced_states = {i: self._synced_state(i, self.param_groups[i]) for i in grads}  # every group checked first
         if self._shared_tx is not None:
             grads, self._shared_state = self._shared_update(grads)
         for i, (state, synced, written) in synced_states.items():
             group = self.param_groups[i]
-            new_state = _partial_step(step, part, state, grads[i], _tree(group["params"]))
+            new_state = partial_step(step, part, state, grads[i], _tree(group["params"]))
             live = schedule_driven(state, new_state, written, i) if self._injected else {}
             self._tx_states[i] = new_state
             self._synced[i] = synced
@@ -278,7 +276,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         """The updates, new state, synced values and schedule-driven values of one group (nothing committed)."""
         group = self.param_groups[index]
         state, synced, written = self._synced_state(index, group)
-        updates, new_state = _partial_update(self._group_tx, state, grads, _tree(group["params"]))
+        updates, new_state = partial_update(self._group_tx, state, grads, _tree(group["params"]))
         live = schedule_driven(state, new_state, written, index) if self._injected else {}
         return updates, new_state, synced, live
 
@@ -290,7 +288,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         """Run the shared prefix once over the parameters that have gradients, in all groups together."""
         assert self._shared_tx is not None
         tree = {f"{i}.{k}": g for i, group_grads in grads.items() for k, g in group_grads.items()}
-        out, new_state = _partial_update(self._shared_tx, self._shared_state, tree, self._all_params())
+        out, new_state = partial_update(self._shared_tx, self._shared_state, tree, self._all_params())
         return {i: {k: out[f"{i}.{k}"] for k in group_grads} for i, group_grads in grads.items()}, new_state
 
     def _synced_state(self, index: int, group: dict[str, Any]) -> tuple[State, dict[str, Any], set[str]]:
@@ -424,83 +422,11 @@ class TransformOptimizer(torch.optim.Optimizer):
         recipe = ours.get("_recipe")
         if recipe is not None:
             self.transform = _as_transform(copy.deepcopy(recipe))
-            self._shared_tx, self._group_tx = _split_shared_prefix(self.transform)
+            self._shared_tx, self._group_tx = split_shared_prefix(self.transform)
         elif blob is not None:
             self.transform, self._shared_tx, self._group_tx = function_pickle.loads(blob)
         self.__dict__.update(ours)
         super().__setstate__(state)
-
-
-def _partial_update(
-    tx: GradientTransformation, state: State, grads: dict[str, Tensor], params: dict[str, Tensor]
-) -> tuple[dict[str, Tensor], State]:
-    """``tx.update`` for the parameters in ``grads`` only; the others keep their per-parameter state.
-
-    Usually the transform runs on just those parameters, with their entries of the state
-    (nothing is computed for frozen ones). Masks and labels given as callables may depend
-    on the whole tree, so a state with ``masked``/``multi_transform`` nodes runs on the whole
-    tree with zeros for the missing gradients; their updates are dropped and their state
-    entries put back.
-    """
-    if len(grads) == len(params):
-        return tx.update(grads, state, params)
-    names, present = set(params), set(grads)
-    if any(isinstance(node, (MaskedState, MultiTransformState)) for node in iter_nodes(state)):
-        full = {k: grads[k] if k in grads else torch.zeros_like(p) for k, p in params.items()}
-        updates, new_state = tx.update(full, state, params)
-        new_state = restore_entries(new_state, state, names - present, names)
-        return {k: u for k, u in updates.items() if k in present}, new_state
-    sub_params = {k: params[k] for k in grads}
-    updates, new_inner = tx.update(grads, restrict_state(state, present, names), sub_params)
-    return updates, merge_state(state, new_inner, names)
-
-
-def _partial_step(
-    step: StepFn, tx: GradientTransformation, state: State, grads: dict[str, Tensor], params: dict[str, Tensor]
-) -> State:
-    """``step`` (an in-place step of ``tx``) for the parameters in ``grads`` only, as :func:`_partial_update`."""
-    if len(grads) == len(params):
-        return step(grads, state, params)
-    if any(isinstance(node, (MaskedState, MultiTransformState)) for node in iter_nodes(state)):
-        updates, new_state = _partial_update(tx, state, grads, params)
-        add_updates_({k: params[k] for k in updates}, updates)
-        return new_state
-    names, present = set(params), set(grads)
-    sub_params = {k: params[k] for k in grads}
-    return merge_state(state, step(grads, restrict_state(state, present, names), sub_params), names)
-
-
-def _split_shared_prefix(
-    transform: GradientTransformation,
-) -> tuple[GradientTransformation | None, GradientTransformation]:
-    """Split off the leading transforms that hold no injected hyperparameters.
-
-    Those have nothing a param group could override, so they run once over all groups
-    together: ``chain(clip_by_global_norm(1.0), inject_hyperparams(adamw)(lr=...))``
-    clips by the norm of the whole model, as ``clip_grad_norm_`` would, while the
-    optimizer part runs per group with that group's ``lr``.
-    """
-    parts = chain_parts(transform) or (transform,)
-    n_shared = 0
-    for part in parts:
-        if _has_injected(part):
-            break
-        n_shared += 1
-    if n_shared == 0:
-        return None, transform
-    rest = parts[n_shared:]
-    if not rest:  # the transform itself (not rebuilt from its parts), so it keeps any in-place step
-        return transform, _IDENTITY
-    shared = parts[0] if n_shared == 1 else chain(*parts[:n_shared])
-    return shared, (rest[0] if len(rest) == 1 else chain(*rest))
-
-
-def _has_injected(transform: GradientTransformation) -> bool:
-    try:
-        probe = transform.init({"0": torch.zeros((), dtype=torch.float64)})
-    except Exception:
-        return True
-    return any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe))
 
 
 def _materialised_group(entry: Any) -> Any:
