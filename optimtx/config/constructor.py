@@ -1,6 +1,7 @@
 """``DefaultOptimWrapperConstructor``: config + model -> optimizer wrapper, with paramwise rules.
 
-Subclasses override :meth:`DefaultOptimWrapperConstructor.add_params` exactly as in
+Subclasses override [`DefaultOptimWrapperConstructor.add_params`][optimtx.DefaultOptimWrapperConstructor.add_params]
+exactly as in
 MMEngine: it appends one ``{'params': [param], **keys}`` dict per parameter. The
 constructor then merges the dicts whose keys are equal into one torch param group, so
 an optimizer sees one group per distinct set of hyperparameters rather than one per
@@ -21,10 +22,21 @@ from typing import Any
 import torch  # noqa: F401  (the doctests use it)
 from torch import nn
 
+from optimtx.config.config_check import check_paramwise_keys
 from optimtx.config.paramwise import ParamDecision, log_skipped, paramwise_reasons, warn_unmatched_custom_keys
 from optimtx.config.paramwise_rules import ParamwiseRules, is_dcn
 from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 from optimtx.wrapper.porting import walk_order
+
+__all__ = [
+    "DefaultOptimWrapperConstructor",
+    "first_parameter_name",
+    "merge_param_groups",
+    "optimizer_class",
+    "summarize_groups",
+    "transform_hparam",
+    "unwrap_model",
+]
 
 logger = logging.getLogger("optimtx")
 
@@ -36,7 +48,7 @@ def optimizer_class(optimizer_cfg: Mapping[str, Any]) -> Any:
         >>> optimizer_class(dict(type="SGD", lr=0.1))
         <class 'torch.optim.sgd.SGD'>
     """
-    cls = optimizer_cfg.get("type")
+    cls = check_optimizer_cfg(optimizer_cfg).get("type")
     if isinstance(cls, str):
         found = OPTIMIZERS.get(cls)
         if found is None:
@@ -45,6 +57,23 @@ def optimizer_class(optimizer_cfg: Mapping[str, Any]) -> Any:
     if cls is None:
         raise KeyError(f'the optimizer config must contain the key "type", got {dict(optimizer_cfg)!r}')
     return cls
+
+
+def check_optimizer_cfg(optimizer_cfg: Any) -> Mapping[str, Any]:
+    """Return ``optimizer_cfg`` if it is a config dict; ``None``, a bare name or anything else is a ``TypeError``.
+
+    Example:
+        >>> check_optimizer_cfg("SGD")
+        Traceback (most recent call last):
+        ...
+        TypeError: optimizer must be a config dict such as dict(type='SGD', lr=0.01), got 'SGD'. ...
+    """
+    if not isinstance(optimizer_cfg, Mapping):
+        hint = f" Write dict(type={optimizer_cfg!r}, lr=...)." if isinstance(optimizer_cfg, str) else ""
+        raise TypeError(
+            f"optimizer must be a config dict such as dict(type='SGD', lr=0.01), got {optimizer_cfg!r}.{hint}"
+        )
+    return optimizer_cfg
 
 
 def transform_hparam(optimizer_cfg: Mapping[str, Any], key: str) -> Any:
@@ -130,7 +159,7 @@ class DefaultOptimWrapperConstructor:
     Args:
         optim_wrapper_cfg: the wrapper config; must contain ``optimizer`` (its config).
             Not modified.
-        paramwise_cfg: per-parameter rules (see :mod:`optimtx.config.paramwise`); ``None`` or
+        paramwise_cfg: per-parameter rules (see `optimtx.config.paramwise`); ``None`` or
             ``{}`` puts all of ``model.parameters()`` in one group.
 
     Attributes:
@@ -159,7 +188,7 @@ class DefaultOptimWrapperConstructor:
                 f"dict(optimizer=dict(type='SGD', lr=0.01)); got keys {sorted(optim_wrapper_cfg)!r}."
             )
         self.optim_wrapper_cfg = dict(optim_wrapper_cfg)
-        self.optimizer_cfg = self.optim_wrapper_cfg.pop("optimizer")
+        self.optimizer_cfg = check_optimizer_cfg(self.optim_wrapper_cfg.pop("optimizer"))
         self.paramwise_cfg = {} if paramwise_cfg is None else paramwise_cfg
         self.base_lr = self.optimizer_cfg.get("lr", transform_hparam(self.optimizer_cfg, "lr"))
         self.base_wd = self.optimizer_cfg.get("weight_decay", transform_hparam(self.optimizer_cfg, "weight_decay"))
@@ -168,6 +197,8 @@ class DefaultOptimWrapperConstructor:
         self._visited: list[str] = []
 
     def _validate_cfg(self) -> None:
+        if type(self) is DefaultOptimWrapperConstructor:  # subclasses may read keys of their own
+            check_paramwise_keys(self.paramwise_cfg)
         ParamwiseRules.from_cfg(self.paramwise_cfg, self.base_lr, self.base_wd)
 
     def _rules(self) -> ParamwiseRules:
@@ -220,6 +251,9 @@ class DefaultOptimWrapperConstructor:
         log_skipped(self._skipped)
         if self._visited:  # only the default add_params records what it saw
             warn_unmatched_custom_keys(self.paramwise_cfg.get("custom_keys", {}), self._visited)
+        if self._rules().group_per_param:  # MMEngine's groups exactly, for code that indexes them per parameter
+            logger.info("%d param groups, one per parameter (paramwise_cfg.group_per_param=True)", len(per_param))
+            return per_param
         base = {k: v for k, v in (("lr", self.base_lr), ("weight_decay", self.base_wd)) if v is not None}
         groups = merge_param_groups(per_param, base)
         logger.info("%s", summarize_groups(groups))

@@ -11,14 +11,31 @@ from typing import Any
 import torch
 from torch import nn
 
-from optimtx.config.builder import build_optim_wrapper
-from optimtx.config.constructor import first_parameter_name, optimizer_class, transform_hparam
-from optimtx.config.multi_constructor import MultiOptimWrapperConstructor, named_submodule
+from optimtx.config.builder import build_optim_wrapper, constructor_class
+from optimtx.config.config_check import check_paramwise_keys, check_wrapper_type
+from optimtx.config.constructor import (
+    DefaultOptimWrapperConstructor,
+    first_parameter_name,
+    optimizer_class,
+    transform_hparam,
+    unwrap_model,
+)
+from optimtx.config.multi_constructor import MultiOptimWrapperConstructor
 from optimtx.config.paramwise import decide_labels
 from optimtx.config.paramwise_rules import FROZEN
 from optimtx.config.registries import OPTIMIZERS
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
+
+__all__ = [
+    "ExplainRow",
+    "Explanation",
+    "ExplanationDict",
+    "explain",
+    "explain_param_groups",
+    "optimizer_defaults",
+    "param_group_names",
+]
 
 
 @dataclass(frozen=True)
@@ -43,7 +60,7 @@ class ExplainRow:
 
 
 class Explanation(list):
-    """A list of :class:`ExplainRow` that prints as an aligned table."""
+    """A list of [`ExplainRow`][optimtx.ExplainRow] that prints as an aligned table."""
 
     def __str__(self) -> str:
         header = ("parameter", "label", "lr", "weight_decay", "rule", "frozen")
@@ -99,8 +116,8 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             parameter; other optimizers show ``param_groups[i]`` as the rule.
 
     Returns:
-        An :class:`Explanation` (a list of :class:`ExplainRow`), or for several wrappers an
-        :class:`ExplanationDict` of them; ``print`` either for tables.
+        An `Explanation` (a list of [`ExplainRow`][optimtx.ExplainRow]), or for several wrappers an
+        `ExplanationDict` of them; ``print`` either for tables.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module`` or ``cfg`` is none of the above.
@@ -119,13 +136,14 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
         raise TypeError(f"explain() takes the model (an nn.Module) first, got {type(model).__name__}.")
     if isinstance(cfg, OptimWrapperDict):
         return ExplanationDict((name, explain(_child_or_model(model, name), w)) for name, w in cfg.items())
-    if isinstance(cfg, Mapping) and cfg.get("constructor") in (
-        "MultiOptimWrapperConstructor",
-        MultiOptimWrapperConstructor,
-    ):
+    constructor = constructor_class(cfg) if isinstance(cfg, Mapping) else None
+    if isinstance(constructor, type) and issubclass(constructor, MultiOptimWrapperConstructor):
         entries = {k: v for k, v in cfg.items() if k not in ("constructor", "paramwise_cfg")}
-        MultiOptimWrapperConstructor(entries, cfg.get("paramwise_cfg"))  # validates the entries
-        return ExplanationDict((name, explain(named_submodule(model, name), c)) for name, c in entries.items())
+        multi = constructor(entries, cfg.get("paramwise_cfg"))  # the registered class, as build_optim_wrapper uses
+        parts = {name: multi.part(model, name) for name in multi.optim_wrapper_cfg}
+        if multi.single:
+            return explain(*parts[""])
+        return ExplanationDict((name, explain(*part)) for name, part in parts.items())
     if hasattr(model, "module") and isinstance(model.module, nn.Module):
         model = model.module
     if isinstance(cfg, (OptimWrapper, torch.optim.Optimizer)):
@@ -135,10 +153,12 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             "explain() takes a wrapper config dict, an OptimWrapper / AmpOptimWrapper / OptimWrapperDict or a "
             f"torch optimizer, got {type(cfg).__name__}."
         )
-    if cfg.get("constructor", "DefaultOptimWrapperConstructor") != "DefaultOptimWrapperConstructor":
+    if constructor is not DefaultOptimWrapperConstructor:  # a custom constructor: explain what it builds
         return explain(model, build_optim_wrapper(model, cfg))
     if "optimizer" not in cfg:
         raise ValueError(f'explain() needs a config with an "optimizer" entry, got keys {sorted(cfg)!r}.')
+    check_wrapper_type(cfg)  # refused here as build_optim_wrapper refuses it, though nothing is built
+    check_paramwise_keys(cfg.get("paramwise_cfg") or {})
     defaults = optimizer_defaults(cfg["optimizer"])
     paramwise_cfg = cfg.get("paramwise_cfg") or {}
     if not paramwise_cfg:
@@ -200,3 +220,29 @@ def explain_param_groups(model: nn.Module, optimizer: torch.optim.Optimizer) -> 
             ExplainRow(name, f"group{i}", group.get("lr"), group.get("weight_decay"), f"param_groups[{i}]", frozen)
         )
     return rows
+
+
+def param_group_names(model: nn.Module, wrapper: Any) -> list[str]:
+    """A readable name for each real param group of ``wrapper`` over ``model``: the labels ``explain`` prints.
+
+    Only the optimizer's own groups are named (never the base-settings entry that
+    ``OptimWrapper.param_groups`` appends). A group holding parameters of several labels is
+    named ``'a+b'``; without the rules of a config-built wrapper, groups are ``'group<i>'``.
+
+    Example:
+        >>> import optimtx as otx
+        >>> model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
+        >>> cfg = dict(optimizer=dict(type="SGD", lr=0.1, weight_decay=1e-4), paramwise_cfg=dict(norm_decay_mult=0.0))
+        >>> param_group_names(model, otx.build_optim_wrapper(model, cfg))
+        ['default', 'norm']
+        >>> param_group_names(model, torch.optim.SGD(model.parameters(), lr=0.1))
+        ['group0']
+    """
+    optimizer = wrapper if isinstance(wrapper, torch.optim.Optimizer) else wrapper.optimizer
+    reasons = getattr(wrapper, "paramwise_reasons", None) or {}
+    label_of = {id(p): reasons[name][0] for name, p in unwrap_model(model).named_parameters() if name in reasons}
+    names = []
+    for i, group in enumerate(optimizer.param_groups):
+        labels = list(dict.fromkeys(label_of[id(p)] for p in group["params"] if id(p) in label_of))
+        names.append("+".join(labels) if labels else f"group{i}")
+    return names

@@ -31,6 +31,8 @@ from torch import Tensor
 from optimtx.core.base import Chain, GradientTransformation, InitFn, Params, State, UpdateFn, Updates
 from optimtx.core.tree import check_leaves, matched_leaves
 
+__all__ = ["InPlace", "StepFn", "add_updates_", "host_number", "inplace_step", "pure_step_", "with_step_"]
+
 StepFn = Callable[[Updates, State, Params], State]
 
 

@@ -16,6 +16,8 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+__all__ = ["BuildFunc", "Registry", "SCOPE", "allow_imports", "build_from_cfg", "merge_cfg", "resolve_type"]
+
 SCOPE = "optimtx"  # names may carry it as an MMEngine scope prefix: "optimtx.AmpOptimWrapper"
 BuildFunc = Callable[[Mapping[str, Any], "Registry", "Mapping[str, Any] | None"], Any]
 
@@ -65,9 +67,9 @@ class Registry:
     Args:
         name: the registry's name, used in messages.
         build_func: ``build_func(cfg, registry, default_args)`` replaces the default
-            :func:`build_from_cfg` (e.g. to build nested configs).
-        parent: a registry that :meth:`get` falls back to for names not found here.
-        accepts: for dotted paths imported inside :func:`allow_imports`, a predicate the
+            `build_from_cfg` (e.g. to build nested configs).
+        parent: a registry that [`get`][optimtx.Registry.get] falls back to for names not found here.
+        accepts: for dotted paths imported inside `allow_imports`, a predicate the
             imported class or function must satisfy (e.g. "is an Optimizer subclass").
 
     Example:
@@ -125,7 +127,7 @@ class Registry:
         """The object registered as ``key`` here or in a parent, else ``None``.
 
         ``"optimtx.<name>"`` (an MMEngine-style scope prefix) means ``<name>``. Any other
-        dotted path that is not registered is imported only inside :func:`allow_imports`
+        dotted path that is not registered is imported only inside `allow_imports`
         for a matching prefix (``TypeError`` when the object is not a class or function of the
         kind this registry holds); config data alone never imports anything.
 
@@ -240,14 +242,14 @@ class Registry:
         if not callable(module):
             raise TypeError(f"module must be Callable, but got {type(module)}")
         names = [module.__name__] if name is None else [name] if isinstance(name, str) else list(name)
-        for key in names:
+        for key in names:  # every name is checked before any is registered: all or nothing
             if not force and key in self._module_dict:
                 existing = self._module_dict[key]
                 raise KeyError(
                     f"{key} is already registered in {self._name} at "
                     f"{getattr(existing, '__module__', '?')}; pass force=True to replace it."
                 )
-            self._module_dict[key] = module
+        self._module_dict.update(dict.fromkeys(names, module))
 
     def build(self, cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None) -> Any:
         """Build the object that ``cfg`` describes (``cfg`` is not modified).

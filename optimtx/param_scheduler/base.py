@@ -11,7 +11,6 @@ hyperparameter at once (e.g. a linear warmup under a multi-step decay).
 
 from __future__ import annotations
 
-import abc
 import copy
 import numbers
 import warnings
@@ -24,6 +23,8 @@ from optimtx.core.logging import print_log
 from optimtx.core.validation import check_bool, check_int_at_least
 from optimtx.core.warnings import SchedulerOrderWarning
 from optimtx.param_scheduler.counting import CountedStep, PendingSkip, last_step_skipped, skip_flag
+
+__all__ = ["INF", "check_common_args", "check_optimizer", "check_window", "record_initial_values"]
 
 INF = int(1e9)
 
@@ -147,7 +148,7 @@ def _scale_epochs(name: str, value: Any, epoch_length: int) -> Any:
     return value * epoch_length
 
 
-class _ParamScheduler(abc.ABC):
+class _ParamScheduler:
     """Base class: schedules ``param_name`` in every group of ``optimizer``.
 
     Subclasses implement ``_get_value()`` (the new value of every group for the
@@ -294,7 +295,7 @@ class _ParamScheduler(abc.ABC):
         return copy.deepcopy(state)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a state produced by :meth:`state_dict` of the same scheduler class (all or nothing).
+        """Restore a state produced by `state_dict` of the same scheduler class (all or nothing).
 
         Every key and the kind of every value are checked before anything changes; the
         scheduler keeps a copy, never the caller's dict or its lists.
@@ -340,9 +341,16 @@ class _ParamScheduler(abc.ABC):
         """
         return self._last_value
 
-    @abc.abstractmethod
     def _get_value(self) -> list[Any]:
-        """The values of every param group for the current ``last_step`` (each subclass's rule)."""
+        """The values of every param group for the current ``last_step`` (each subclass's rule).
+
+        Not abstract, as in MMEngine: a subclass that overrides ``step`` alone never needs it,
+        and gets this error only if something calls it.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not define _get_value(); a scheduler must override _get_value() "
+            "(or a step() that does not call it)."
+        )
 
     def print_value(self, is_verbose: bool, group: int, value: float) -> None:
         """Log the new value of ``group`` (only when ``is_verbose``).
@@ -404,7 +412,7 @@ class _ParamScheduler(abc.ABC):
         does not count an optimizer step that dynamic loss scaling skipped.
 
         ``False``/``True`` once decided on the host; the device flag itself where every scheduled
-        value is a tensor (the decision is then applied on the device, see :meth:`_hold_on_skip`).
+        value is a tensor (the decision is then applied on the device, see `_hold_on_skip`).
         """
         if self.count_skipped_steps or self.by_epoch:
             return False

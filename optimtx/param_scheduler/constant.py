@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from optimtx.core.validation import check_number_in
-from optimtx.param_scheduler.base import INF, _ParamScheduler
+from optimtx.param_scheduler.base import INF, _ParamScheduler, check_window
+
+__all__ = ["ConstantParamScheduler"]
 
 
 class ConstantParamScheduler(_ParamScheduler):
@@ -17,7 +19,7 @@ class ConstantParamScheduler(_ParamScheduler):
         optimizer: a ``torch.optim.Optimizer`` or an OptimWrapper-like object.
         param_name: the ``param_groups`` key to schedule.
         factor: the multiplier, in ``(0, 1]`` (``[0, 1]`` when ``end`` is ``INF``).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -44,6 +46,7 @@ class ConstantParamScheduler(_ParamScheduler):
         *,
         count_skipped_steps: bool = False,
     ) -> None:
+        check_window(begin, end, last_step)  # before any arithmetic on the window
         # 0 is allowed only when the factor is never undone (end=INF): undoing divides by it.
         check_number_in("factor", factor, 0.0, 1.0, open_low=end != INF)
         self.factor = factor

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from optimtx.core.validation import check_number_in
-from optimtx.param_scheduler.base import INF, _ParamScheduler
+from optimtx.param_scheduler.base import INF, _ParamScheduler, check_window
+
+__all__ = ["LinearParamScheduler"]
 
 
 class LinearParamScheduler(_ParamScheduler):
@@ -19,7 +21,7 @@ class LinearParamScheduler(_ParamScheduler):
         param_name: the ``param_groups`` key to schedule.
         start_factor: the first multiplier, in ``(0, 1]`` (each value is derived from the previous one).
         end_factor: the last multiplier, in ``[0, 1]``.
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -47,6 +49,7 @@ class LinearParamScheduler(_ParamScheduler):
         *,
         count_skipped_steps: bool = False,
     ) -> None:
+        check_window(begin, end, last_step)  # before any arithmetic on the window
         check_number_in("start_factor", start_factor, 0.0, 1.0, open_low=True)
         check_number_in("end_factor", end_factor, 0.0, 1.0)
         self.start_factor = start_factor

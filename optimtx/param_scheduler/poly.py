@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from optimtx.core.validation import check_finite_non_negative
-from optimtx.param_scheduler.base import INF, _ParamScheduler
+from optimtx.param_scheduler.base import INF, _ParamScheduler, check_window
+
+__all__ = ["PolyParamScheduler"]
 
 
 class PolyParamScheduler(_ParamScheduler):
@@ -16,7 +18,7 @@ class PolyParamScheduler(_ParamScheduler):
         param_name: the ``param_groups`` key to schedule.
         eta_min: the final value (a finite number >= 0).
         power: the polynomial's exponent (a finite number >= 0).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -44,6 +46,7 @@ class PolyParamScheduler(_ParamScheduler):
         *,
         count_skipped_steps: bool = False,
     ) -> None:
+        check_window(begin, end, last_step)  # before any arithmetic on the window
         check_finite_non_negative("eta_min", eta_min)
         check_finite_non_negative("power", power)
         self.eta_min = eta_min

@@ -13,9 +13,11 @@ from optimtx.core.tree import check_leaves, global_norm, rebuild
 from optimtx.core.validation import check_bool, check_non_negative, check_norm_type
 from optimtx.transforms.kernels import loop_invariant, mul
 
+__all__ = ["ClipByGlobalNormState", "clip_by_global_norm", "clip_by_norm", "clip_by_value", "clip_coefficient"]
+
 
 class ClipByGlobalNormState(NamedTuple):
-    """State of :func:`clip_by_global_norm`.
+    """State of [`clip_by_global_norm`][optimtx.clip_by_global_norm].
 
     Attributes:
         norm: the total norm of the last gradients, before clipping (0-d float32 tensor).
@@ -24,8 +26,8 @@ class ClipByGlobalNormState(NamedTuple):
     norm: Tensor
 
 
-def clip_coefficient(total_norm: Tensor, max_norm: float | Tensor) -> Tensor:
-    """``min(max_norm / (total_norm + 1e-6), 1)``, the factor ``clip_grad_norm_`` applies.
+def clip_coefficient(total_norm: Tensor, max_norm: float | Tensor, eps: float = 1e-6) -> Tensor:
+    """``min(max_norm / (total_norm + eps), 1)``, the factor ``clip_grad_norm_`` applies (``eps=0``: optax's).
 
     A clamp instead of an ``if``, so nothing is read back to the host.
 
@@ -33,11 +35,11 @@ def clip_coefficient(total_norm: Tensor, max_norm: float | Tensor) -> Tensor:
         >>> clip_coefficient(torch.tensor(10.0), 1.0)
         tensor(0.1000)
     """
-    return torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)
+    return torch.clamp(max_norm / (total_norm + eps), max=1.0)
 
 
 def clip_by_global_norm(
-    max_norm: float | Tensor, norm_type: float | str = 2.0, error_if_nonfinite: bool = False
+    max_norm: float | Tensor, norm_type: float | str = 2.0, error_if_nonfinite: bool = False, *, eps: float = 1e-6
 ) -> GradientTransformation:
     """Scale all updates so that their total norm is at most ``max_norm``.
 
@@ -50,6 +52,8 @@ def clip_by_global_norm(
         norm_type: the p of the p-norm; ``float('inf')`` or ``'inf'`` for the max norm.
         error_if_nonfinite: raise ``RuntimeError`` when the total norm is NaN or inf.
             This check reads the norm on the host, so it costs a device sync.
+        eps: added to the norm in the clipping factor's denominator (>= 0): torch's ``1e-6`` by default,
+            ``0`` for optax's ``clip_by_global_norm`` (no change at all while the norm is below ``max_norm``).
 
     References:
         Pascanu, Mikolov & Bengio, 2013, *On the difficulty of training recurrent neural networks*.
@@ -65,6 +69,7 @@ def clip_by_global_norm(
     check_non_negative("max_norm", max_norm, allow_inf=True)
     norm_type = check_norm_type(norm_type)
     check_bool("error_if_nonfinite", error_if_nonfinite)
+    check_non_negative("eps", eps)
 
     def init(params: Params) -> ClipByGlobalNormState:
         return ClipByGlobalNormState(norm=torch.zeros((), dtype=torch.float32, device=params_device(params)))
@@ -83,7 +88,7 @@ def clip_by_global_norm(
                 f"The total norm of order {norm_type} of the gradients is non-finite ({total}), so it "
                 "cannot be clipped. Set error_if_nonfinite=False to scale by the non-finite norm anyway."
             )
-        coef = loop_invariant(clip_coefficient(total, max_norm).to(grads[0].device))
+        coef = loop_invariant(clip_coefficient(total, max_norm, eps).to(grads[0].device))
         clipped = mul(grads, coef)
         new_state = ClipByGlobalNormState(norm=total.detach().to(state.norm.device, torch.float32))
         return rebuild(updates, clipped), new_state
@@ -130,7 +135,7 @@ def clip_by_norm(
 ) -> GradientTransformation:
     """Clip updates by their norm: all tensors together (default) or each tensor by its own norm.
 
-    ``per_tensor=False`` is :func:`clip_by_global_norm` (``clip_grad_norm_`` over all
+    ``per_tensor=False`` is [`clip_by_global_norm`][optimtx.clip_by_global_norm] (``clip_grad_norm_`` over all
     gradients, what ``clip_grad=dict(max_norm=...)`` runs): one factor for the whole model,
     so the update keeps its direction. ``per_tensor=True`` scales each tensor ``t`` by
     ``min(max_norm / (||t|| + 1e-6), 1)`` on its own (``clip_grad_norm_`` called on each

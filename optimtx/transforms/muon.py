@@ -19,6 +19,18 @@ from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay, adamw
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = [
+    "ADJUST_LR_FNS",
+    "DEFAULT_EXCLUDE",
+    "ROUTING_HINT",
+    "ScaleByMuonState",
+    "muon",
+    "muon_labels",
+    "muon_with_adamw",
+    "orthogonalize",
+    "scale_by_muon",
+]
+
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 ROUTING_HINT = (
     "Muon only takes 2-D matrices (hidden layers). Route the other tensors to another transform, e.g. "
@@ -28,7 +40,7 @@ ROUTING_HINT = (
 
 
 class ScaleByMuonState(NamedTuple):
-    """State of :func:`scale_by_muon`.
+    """State of [`scale_by_muon`][optimtx.scale_by_muon].
 
     Attributes:
         momentum_buffer: the momentum of each matrix (torch's ``momentum_buffer``).
@@ -170,7 +182,8 @@ def muon(
 
     Any other tensor (biases, norms, scalars) is refused with an error showing how to route it
     elsewhere; for the usual recipe (Muon for hidden matrices, AdamW for embeddings, the head,
-    norms and biases) use :func:`muon_with_adamw` or :func:`muon_labels` with ``multi_transform``.
+    norms and biases) use [`muon_with_adamw`][optimtx.muon_with_adamw] or [`muon_labels`][optimtx.muon_labels] with
+    ``multi_transform``.
 
     Example:
         >>> tx = muon(lr=0.02, weight_decay=0.0)
@@ -222,13 +235,31 @@ def muon_labels(
     if keys not in ("name", "index"):
         raise ValueError(f"Invalid keys: {keys!r}. It must be 'name' or 'index'.")
     patterns = _patterns(exclude)
-    named = params.named_parameters() if isinstance(params, torch.nn.Module) else params
-    items = list(named.items() if isinstance(named, Mapping) else named)
+    items = _named_tensors(params)
     labels = {}
     for i, (name, p) in enumerate(items):
         hidden = p.ndim == 2 and not any(pattern.search(name) for pattern in patterns)
         labels[name if keys == "name" else str(i)] = "muon" if hidden else "adamw"
     return labels
+
+
+def _named_tensors(params: Any) -> list[tuple[str, Tensor]]:
+    """``(name, tensor)`` pairs of a module, a dict or ``named_parameters()``; anything else is refused by name."""
+    named = params.named_parameters() if isinstance(params, torch.nn.Module) else params
+    try:
+        items = list(named.items() if isinstance(named, Mapping) else named)
+    except TypeError:
+        items = None
+    bad = (
+        items is None
+        or not all(isinstance(i, tuple) and len(i) == 2 for i in items)
+        or not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in items)
+    )
+    if bad:
+        raise TypeError(
+            f"muon_labels() needs a module, a {{name: tensor}} dict or named_parameters() pairs, got {params!r}."
+        )
+    return items  # type: ignore[return-value]
 
 
 def _patterns(exclude: Any) -> list[re.Pattern[str]]:
@@ -250,9 +281,9 @@ def muon_with_adamw(
     labels: Mapping[str, str] | None = None,
     adjust_lr_fn: str | None = None,
 ) -> GradientTransformation:
-    """The usual Muon recipe: :func:`muon` for hidden matrices, :func:`adamw` for the rest.
+    """The usual Muon recipe: [`muon`][optimtx.muon] for hidden matrices, [`adamw`][optimtx.adamw] for the rest.
 
-    Labels come from :func:`muon_labels` (``exclude`` names the matrices that go to AdamW:
+    Labels come from [`muon_labels`][optimtx.muon_labels] (``exclude`` names the matrices that go to AdamW:
     embeddings and the output head by default), computed from the tree each step, or are given
     as ``labels`` (name -> ``'muon'`` / ``'adamw'``), e.g. ``muon_labels(model, keys='index')``
     for a ``TransformOptimizer``. The defaults follow Keller Jordan's recipe (Muon lr 0.02,

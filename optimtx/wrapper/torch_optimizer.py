@@ -3,7 +3,7 @@
 It lets a pure chain go wherever torch expects an optimizer: ``OptimWrapper``,
 ``torch.optim.lr_scheduler``, ``torch.amp.GradScaler``, config files.
 
-Hyperparameters injected with :func:`~optimtx.inject_hyperparams` appear as param-group
+Hyperparameters injected with [`inject_hyperparams`][optimtx.inject_hyperparams] appear as param-group
 keys (``group['lr']``, ``group['weight_decay']``, ...). The group dict is the source of
 truth: before each step, a changed group value is written into that group's transform
 state, so schedulers that edit ``group['lr']`` change the update.
@@ -25,18 +25,24 @@ from optimtx.core.partial_state import extend_state
 from optimtx.core.state_io import load_state_dict as load_transform_state
 from optimtx.core.state_io import state_dict as transform_state_dict
 from optimtx.transform_configs import build_injected_transform
-from optimtx.transforms.hyperparams import set_hyperparams
+from optimtx.transforms.hyperparams import init_with_hyperparams, set_hyperparams
+from optimtx.wrapper.partial_update import partial_update
+from optimtx.wrapper.swapped_params import refuse_step_while_swapped
 from optimtx.wrapper.torch_optimizer_groups import (
     PICKLED,
     check_grad,
+    construction_settings,
     group_defaults,
+    held_hooks,
     hyperparam_value,
     looks_like_hyperparameter,
     mirrors_betas,
     schedule_driven,
     warn_if_whole_tree,
 )
-from optimtx.wrapper.torch_optimizer_parts import IDENTITY, partial_step, partial_update, split_shared_prefix
+from optimtx.wrapper.torch_optimizer_parts import IDENTITY, partial_step, split_shared_prefix
+
+__all__ = ["TransformOptimizer"]
 
 _STATE_KEY = "transform_state"
 _SHARED_KEY = "shared_transform_state"
@@ -54,18 +60,14 @@ class TransformOptimizer(torch.optim.Optimizer):
     Args:
         params: parameters or param-group dicts, as for any torch optimizer. Group keys
             that name an injected hyperparameter (e.g. ``lr``) override it for that group.
-        transform: a :class:`~optimtx.GradientTransformation`, or a config dict such as
+        transform: a [`GradientTransformation`][optimtx.GradientTransformation], or a config dict such as
             ``dict(type='adamw', lr=1e-3)`` (built from the ``TRANSFORMS`` registry, with
             the hyperparameters of every factory that takes an ``lr`` injected, so that
             ``group['lr']`` exists and schedulers work).
-        in_place: step through the transform's in-place step when it offers one (the
-            built-in ``adam``, ``adamw``, ``sgd``, ``adagrad``, ``rmsprop``, ``radam``, ``nadam``,
-            ``adamax`` and ``adadelta`` do, also inside
-            ``inject_hyperparams`` and as the last part of a chain; see
-            ``optimtx.core.inplace``): the optimizer owns its parameters and states, so it
-            lets the step write into them, with torch's own fused or foreach kernel. The
-            transform states are then updated in place (``state_dict()`` still returns a
-            snapshot). ``False``: always the pure ``update`` plus an in-place add.
+        in_place: use the transform's in-place step when it offers one (``adam``, ``adamw``, ``sgd``,
+            ``adagrad``, ``rmsprop``, ``radam``, ``nadam``, ``adamax``, ``adadelta``; see
+            ``optimtx.core.inplace``): torch's own kernel writes into the parameters and states
+            this optimizer owns (``state_dict()`` is still a snapshot). ``False``: the pure update.
 
     Example:
         >>> import optimtx as otx
@@ -133,10 +135,10 @@ class TransformOptimizer(torch.optim.Optimizer):
         super().add_param_group(group)
         try:
             new_group = self.param_groups[-1]
-            state = self._group_tx.init(_tree(new_group["params"]))
             synced = {k: new_group[k] for k in self._injected}
-            if synced:  # the group's values go into its state now (checked here, not at the first step)
-                state = set_hyperparams(state, **synced)
+            # The state starts from the group's own values (Rprop's step sizes, Adagrad's accumulator, ...),
+            # checked by the factory now, not at the first step.
+            state = _init_group(self._group_tx, _tree(new_group["params"]), synced, n_groups)
             shared = self._shared_state
             if self._shared_tx is not None:
                 shared = self._shared_tx.init(self._all_params())
@@ -153,6 +155,18 @@ class TransformOptimizer(torch.optim.Optimizer):
 
     def _check_group_keys(self, group: Mapping[str, Any], index: int) -> None:
         """Refuse group keys that look like hyperparameters but are not injected (they would be ignored)."""
+        fixed = [
+            k
+            for k in group
+            if k not in self._injected and k in construction_settings() and not looks_like_hyperparameter(k, group[k])
+        ]
+        if fixed:
+            shown = ", ".join(f"{k}={group[k]!r}" for k in fixed)
+            raise ValueError(
+                f"Param group {index} sets {shown}, which a TransformOptimizer's transform fixes when it is built "
+                "(all groups share it), so it would be silently ignored. Build the transform with that setting, "
+                "or give those parameters their own TransformOptimizer (or an otx.multi_transform label)."
+            )
         ignored = [
             k
             for k in group
@@ -203,6 +217,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         present = self._present_names()
         if not present:
             return loss
+        refuse_step_while_swapped(p for group in self.param_groups for p in group["params"])
         grads = {i: {k: self.param_groups[i]["params"][int(k)].grad for k in names} for i, names in present.items()}
         if self.in_place and self._in_place_step(grads):
             return loss
@@ -319,15 +334,19 @@ class TransformOptimizer(torch.optim.Optimizer):
             >>> sd["shared_transform_state"], len(sd["transform_state"])
             ({'norm': tensor(0.)}, 1)
         """
-        sd = super().state_dict()
+        with held_hooks(self, "_optimizer_state_dict_post_hooks") as post_hooks:  # they see the whole dict, below
+            sd = super().state_dict()
         sd["param_groups"] = copy.deepcopy(sd["param_groups"])
         sd[_STATE_KEY] = [transform_state_dict(s) for s in self._tx_states]
         if self._shared_tx is not None:
             sd[_SHARED_KEY] = transform_state_dict(self._shared_state)
+        for hook in post_hooks.values():
+            result = hook(self, sd)
+            sd = sd if result is None else result
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state dict from :meth:`state_dict`; on any mismatch raise and change nothing.
+        """Load a state dict from `state_dict`; on any mismatch raise and change nothing.
 
         The group values (``lr``, ...) are checked too, and ``state_dict`` is neither kept
         nor modified (its tensors are copied).
@@ -337,6 +356,9 @@ class TransformOptimizer(torch.optim.Optimizer):
             >>> opt = TransformOptimizer([torch.nn.Parameter(torch.ones(1))], otx.clip_by_global_norm(1.0))
             >>> opt.load_state_dict(opt.state_dict())
         """
+        for hook in list(self._optimizer_load_state_dict_pre_hooks.values()):  # on the whole dict, as torch
+            result = hook(self, state_dict)
+            state_dict = state_dict if result is None else result
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a dict from state_dict(), got {type(state_dict).__name__}.")
         if _STATE_KEY not in state_dict:
@@ -358,7 +380,8 @@ class TransformOptimizer(torch.optim.Optimizer):
             shared = load_transform_state(self._shared_state, state_dict[_SHARED_KEY])
         rest = copy.deepcopy({k: v for k, v in state_dict.items() if k not in (_STATE_KEY, _SHARED_KEY)})
         states, synced = self._with_saved_groups(rest, states)
-        super().load_state_dict(rest)  # validates group sizes before changing anything
+        with held_hooks(self, "_optimizer_load_state_dict_pre_hooks"):  # they ran above, on the whole dict
+            super().load_state_dict(rest)  # validates group sizes before changing anything
         self._tx_states = states
         self._shared_state = shared
         self._synced = synced
@@ -439,6 +462,16 @@ def _materialised_group(entry: Any) -> Any:
 
 def _tree(tensors: Iterable[Tensor]) -> dict[str, Tensor]:
     return {str(i): t for i, t in enumerate(tensors)}
+
+
+def _init_group(tx: GradientTransformation, params: dict[str, Tensor], values: dict[str, Any], index: int) -> State:
+    """``tx.init(params)`` starting from the group's values; errors name the group."""
+    if not values:
+        return tx.init(params)
+    try:
+        return init_with_hyperparams(tx, params, **values)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"Param group {index}: {error}") from None
 
 
 def _set_hyperparams(state: State, values: dict[str, Any], where: str) -> State:

@@ -7,47 +7,26 @@ restricted to the parameters present in a step.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, State, chain, chain_parts, identity
 from optimtx.core.inplace import StepFn, add_updates_
-from optimtx.core.partial_state import merge_state, restore_entries, restrict_state
+from optimtx.core.partial_state import merge_state, restrict_state
 from optimtx.core.state_tree import iter_nodes
 from optimtx.transforms.hyperparams import InjectHyperparamsState
 from optimtx.transforms.masking import MaskedState, MultiTransformState
+from optimtx.wrapper.partial_update import partial_update
+from optimtx.wrapper.torch_optimizer_groups import probe_state
+
+__all__ = ["IDENTITY", "partial_step", "split_shared_prefix"]
 
 IDENTITY = identity()  # the per-group part when the whole transform runs over all groups at once
-
-
-def partial_update(
-    tx: GradientTransformation, state: State, grads: dict[str, Tensor], params: dict[str, Tensor]
-) -> tuple[dict[str, Tensor], State]:
-    """``tx.update`` for the parameters in ``grads`` only; the others keep their per-parameter state.
-
-    Usually the transform runs on just those parameters, with their entries of the state
-    (nothing is computed for frozen ones). Masks and labels given as callables may depend
-    on the whole tree, so a state with ``masked``/``multi_transform`` nodes runs on the whole
-    tree with zeros for the missing gradients; their updates are dropped and their state
-    entries put back.
-    """
-    if len(grads) == len(params):
-        return tx.update(grads, state, params)
-    names, present = set(params), set(grads)
-    if any(isinstance(node, (MaskedState, MultiTransformState)) for node in iter_nodes(state)):
-        full = {k: grads[k] if k in grads else torch.zeros_like(p) for k, p in params.items()}
-        updates, new_state = tx.update(full, state, params)
-        new_state = restore_entries(new_state, state, names - present, names)
-        return {k: u for k, u in updates.items() if k in present}, new_state
-    sub_params = {k: params[k] for k in grads}
-    updates, new_inner = tx.update(grads, restrict_state(state, present, names), sub_params)
-    return updates, merge_state(state, new_inner, names)
 
 
 def partial_step(
     step: StepFn, tx: GradientTransformation, state: State, grads: dict[str, Tensor], params: dict[str, Tensor]
 ) -> State:
-    """``step`` (an in-place step of ``tx``) for the parameters in ``grads`` only, as :func:`partial_update`."""
+    """``step`` (an in-place step of ``tx``) for the parameters in ``grads`` only, as ``partial_update`` does."""
     if len(grads) == len(params):
         return step(grads, state, params)
     if any(isinstance(node, (MaskedState, MultiTransformState)) for node in iter_nodes(state)):
@@ -86,7 +65,7 @@ def split_shared_prefix(
 
 def _has_injected(transform: GradientTransformation) -> bool:
     try:
-        probe = transform.init({"0": torch.zeros((), dtype=torch.float64)})
+        probe = probe_state(transform, 1)
     except Exception:
         return True
     return any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe))
