@@ -64,7 +64,7 @@ def check_grad(p: Tensor, group: int, index: int) -> None:
         )
 
 
-PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected")
+PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected", "in_place")
 _SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum", "swa_lr"})
 _BOOKKEEPING_KEYS = frozenset(
     {"params", "name", "param_names"}
