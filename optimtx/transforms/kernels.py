@@ -135,7 +135,8 @@ def add_(xs: list[Tensor], value: Scalar) -> None:
         >>> xs
         [tensor([2.])]
     """
-    torch._foreach_add_(xs, _per_tensor(value, len(xs)))
+    # A single tensor would select the Scalar overload, which reads it on the host (a sync per step on a GPU).
+    torch._foreach_add_(xs, [value] * len(xs) if isinstance(value, Tensor) else value)
 
 
 def scalar_list(value: Tensor, like: list[Tensor]) -> list[Tensor]:
