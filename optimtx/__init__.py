@@ -176,6 +176,7 @@ from optimtx.wrapper.builder import build_optim_wrapper as build_optim_wrapper  
 from optimtx.wrapper.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor  # noqa: E402
 from optimtx.wrapper.explain import ExplainRow as ExplainRow  # noqa: E402
 from optimtx.wrapper.explain import explain as explain  # noqa: E402
+from optimtx.wrapper.factory import create_optimizer as create_optimizer  # noqa: E402
 from optimtx.wrapper.fast_step import FusedStepResult as FusedStepResult  # noqa: E402
 from optimtx.wrapper.fast_step import fused_amp_step as fused_amp_step  # noqa: E402
 from optimtx.wrapper.fast_step import supports_fused_amp_step as supports_fused_amp_step  # noqa: E402
@@ -301,6 +302,7 @@ __all__ = [
     "clip_by_value",
     "compile_step",
     "compile_update",
+    "create_optimizer",
     "current_loss_scale",
     "ema_params",
     "eval_params",

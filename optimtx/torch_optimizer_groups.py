@@ -52,6 +52,7 @@ PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected")
 _BOOKKEEPING_KEYS = frozenset(
     {"params", "name", "param_names", "initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum"}
     | {"lr_mult", "decay_mult"}  # MMEngine-style groups record the multipliers already folded into lr / weight_decay
+    | {"lr_scale"}  # timm-style layer-decay groups: folded into lr, kept for timm's schedulers
 )
 
 
