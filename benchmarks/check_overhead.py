@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from shapes import PARAM_SETS
 
 import optimtx as otx
-import optimtx.base as base
+import optimtx.core.base as base
+import optimtx.core.tree as tree
 import optimtx.transforms._fused_adamw as fused
 import optimtx.transforms.clipping as clipping
-import optimtx.tree as tree
 
 MODULES = (base, fused, clipping)
 CHECKS = {"matched_leaves": tree.matched_leaves, "check_leaves": tree.check_leaves}

@@ -26,8 +26,11 @@ import torch
 import torch.utils._pytree as pytree
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, apply_updates
-from optimtx.tree import Tree, check_leaves
+from optimtx.core.base import GradientTransformation, Params, Updates, apply_updates
+from optimtx.core.tree import Tree, check_leaves
+
+__all__ = ["CompiledStep", "FlatLayout", "compile_step", "compile_update"]
+
 
 State = Any
 

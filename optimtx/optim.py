@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from optimtx.config.builder import build_optim_wrapper as build_optim_wrapper
+from optimtx.config.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor
+from optimtx.config.multi_constructor import MultiOptimWrapperConstructor as MultiOptimWrapperConstructor
+from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS
+from optimtx.config.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS
+from optimtx.config.registries import OPTIMIZERS as OPTIMIZERS
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper
-from optimtx.wrapper.builder import build_optim_wrapper as build_optim_wrapper
-from optimtx.wrapper.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor
-from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor as MultiOptimWrapperConstructor
 from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict
-from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS as OPTIM_WRAPPER_CONSTRUCTORS
-from optimtx.wrapper.registries import OPTIM_WRAPPERS as OPTIM_WRAPPERS
-from optimtx.wrapper.registries import OPTIMIZERS as OPTIMIZERS
 from optimtx.wrapper.zero_optimizer import ZeroRedundancyOptimizer as ZeroRedundancyOptimizer
 
 __all__ = [
@@ -27,6 +27,8 @@ __all__ = [
 ]
 
 # -- parameter schedulers (optimtx.param_scheduler) --
+from optimtx.config.scheduler_builder import build_param_schedulers as build_param_schedulers
+from optimtx.config.scheduler_builder import build_scheduler_from_cfg as build_scheduler_from_cfg
 from optimtx.param_scheduler import INF as INF
 from optimtx.param_scheduler import ConstantLR as ConstantLR
 from optimtx.param_scheduler import ConstantMomentum as ConstantMomentum
@@ -61,9 +63,8 @@ from optimtx.param_scheduler import StepMomentum as StepMomentum
 from optimtx.param_scheduler import StepParamScheduler as StepParamScheduler
 from optimtx.param_scheduler import __all__ as _scheduler_names
 from optimtx.param_scheduler import _ParamScheduler as _ParamScheduler
-from optimtx.param_scheduler import build_param_schedulers as build_param_schedulers
-from optimtx.param_scheduler import build_scheduler_from_cfg as build_scheduler_from_cfg
 
-__all__ += [name for name in _scheduler_names if name != "SCHEDULER_CLASSES"]
+__all__ += _scheduler_names
+__all__ += ["_ParamScheduler", "build_param_schedulers", "build_scheduler_from_cfg"]
 __all__.sort()
 # -- end parameter schedulers --

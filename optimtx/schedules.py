@@ -21,8 +21,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.state_tree import wide_float
-from optimtx.validation import check_bool, check_non_negative_int, check_positive_int, check_real
+from optimtx.core.state_tree import wide_float
+from optimtx.core.validation import check_bool, check_non_negative_int, check_positive_int, check_real
 
 Schedule = Callable[[Any], Any]
 

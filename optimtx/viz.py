@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from optimtx.validation import check_positive_int
+from optimtx.core.validation import check_positive_int
 
 MATPLOTLIB_HINT = 'optimtx.viz needs matplotlib: pip install "optimtx[examples]" (or pip install matplotlib)'
 

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 import optimtx as otx
+from optimtx.config.constructor import first_parameter_name, merge_param_groups, optimizer_class
 from optimtx.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from optimtx.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIMIZERS, Registry
-from optimtx.wrapper.constructor import first_parameter_name, merge_param_groups, optimizer_class
 from tests.paramwise_cases import SIX_MULTS, ExampleModel, TransformerBlock
 
 SGD_CFG = dict(type="SGD", lr=0.01, momentum=0.0001, weight_decay=0.9)

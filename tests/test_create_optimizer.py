@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 import optimtx as otx
-from optimtx.wrapper.factory import TIMM_OPTIMIZERS
-from optimtx.wrapper.timm_groups import layer_ids
+from optimtx.config.factory import TIMM_OPTIMIZERS
+from optimtx.config.timm_groups import layer_ids
 
 REFERENCE = json.loads((pathlib.Path(__file__).parent / "reference_data" / "timm_param_groups.json").read_text())
 MODELS = REFERENCE["models"]

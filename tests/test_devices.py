@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 import optimtx as otx
-from optimtx.state_tree import map_tensors, params_device, wide_float
+from optimtx.core.state_tree import map_tensors, params_device, wide_float
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper
 from optimtx.wrapper.loss_scaler import LossScaler
 from tests.transform_table import TABLE

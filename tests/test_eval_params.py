@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import optimtx as otx
-from optimtx.eval_params import evaluation_params
+from optimtx.wrapper.eval_params import evaluation_params
 
 
 def _stepped(cfg, groups=1, group_lr=True):

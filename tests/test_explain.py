@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from optimtx import explain
+from optimtx.config.explain import ExplainRow, explain_param_groups, optimizer_defaults
 from optimtx.optim import DefaultOptimWrapperConstructor, build_optim_wrapper
 from optimtx.registry import OPTIM_WRAPPER_CONSTRUCTORS
-from optimtx.wrapper.explain import ExplainRow, explain_param_groups, optimizer_defaults
 from tests.paramwise_cases import SIX_MULTS, ExampleModel
 
 CFG = dict(optimizer=dict(type="SGD", lr=0.01, weight_decay=0.9), paramwise_cfg=SIX_MULTS)

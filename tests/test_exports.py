@@ -13,7 +13,7 @@ import pytest
 
 import optimtx
 import optimtx.transforms
-from optimtx.base import GradientTransformation
+from optimtx.core.base import GradientTransformation
 
 
 def _transform_modules():

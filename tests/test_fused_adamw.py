@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import optimtx as otx
-from optimtx.base import chain
+from optimtx.core.base import chain
 from optimtx.transforms._fused_adamw import fuse_adamw
 from optimtx.transforms.adam import scale_by_adam
 from optimtx.transforms.scaling import scale_by_learning_rate

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from optimtx.logging import get_logger, print_log
 
 
@@ -38,6 +37,7 @@ def test_print_log_rejects_other_logger_values():
 
 def test_tutorial_import_paths_expose_mmengine_names():
     import optimtx.logging
+
     import optimtx.optim
     import optimtx.registry
 

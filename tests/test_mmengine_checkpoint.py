@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 
-from optimtx.wrapper.builder import build_optim_wrapper
+from optimtx.config.builder import build_optim_wrapper
 from tests.paramwise_cases import PARAMWISE_CFGS, SIX_MULTS, ExampleModel
 
 mmengine_optim = pytest.importorskip("mmengine.optim")

@@ -9,9 +9,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimtx.paramwise import paramwise_labels
-from optimtx.wrapper.builder import build_optim_wrapper
-from optimtx.wrapper.explain import explain
+from optimtx.config.builder import build_optim_wrapper
+from optimtx.config.explain import explain
+from optimtx.config.paramwise import paramwise_labels
 from tests.approx import approx_nested, flat
 from tests.paramwise_cases import MODELS, PARAMWISE_CFGS, SIX_MULTS, ExampleModel, SharedModel
 from tests.strategies import paramwise_cfgs

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import optimtx as otx
-from optimtx.state_tree import iter_nodes
-from optimtx.validation import check_state_dtype
+from optimtx.core.state_tree import iter_nodes
+from optimtx.core.validation import check_state_dtype
 from tests.strategies import gradient_runs
 
 FACTORIES = {

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import optimtx as otx
-from optimtx.wrapper.registries import PARAM_SCHEDULERS
+from optimtx.config.registries import PARAM_SCHEDULERS
 
 mm_optim = pytest.importorskip("mmengine.optim")
 mm_registry = pytest.importorskip("mmengine.registry")

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 import optimtx as otx
-from optimtx.paramwise import label_of, paramwise_labels, resolve
-from optimtx.paramwise_rules import is_depthwise_conv, is_norm
+from optimtx.config.paramwise import label_of, paramwise_labels, resolve
+from optimtx.config.paramwise_rules import is_depthwise_conv, is_norm
 from tests.approx import approx_nested, flat
 from tests.paramwise_cases import SIX_MULTS, ExampleModel, SharedModel, TransformerBlock
 

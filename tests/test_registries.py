@@ -6,15 +6,13 @@ import pytest
 import torch
 
 import optimtx as otx
-from optimtx.wrapper.registries import (
+from optimtx.config.registries import (
     OPTIM_WRAPPER_CONSTRUCTORS,
     OPTIM_WRAPPERS,
     OPTIMIZERS,
     TRANSFORMS,
-    build_nested,
-    public_functions,
-    register_transforms,
 )
+from optimtx.transform_configs import build_nested, public_functions, register_transforms
 
 
 def test_every_torch_optimizer_is_registered_like_mmengine():

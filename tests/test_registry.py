@@ -6,7 +6,7 @@ import functools
 
 import pytest
 
-from optimtx.wrapper.registry import Registry, allow_imports, build_from_cfg
+from optimtx.core.registry import Registry, allow_imports, build_from_cfg
 
 
 class Backbone:

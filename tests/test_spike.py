@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import optimtx as otx
-from optimtx.state_tree import iter_nodes
+from optimtx.core.state_tree import iter_nodes
 from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 

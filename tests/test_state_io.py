@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import optimtx as otx
-from optimtx.state_tree import iter_nodes
+from optimtx.core.state_tree import iter_nodes
 
 PARAMS = {"w": torch.randn(3, 2), "b": torch.randn(2)}
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import optimtx as otx
-from optimtx.state_tree import find_one, iter_nodes, map_tensors, replace_node, select
+from optimtx.core.state_tree import find_one, iter_nodes, map_tensors, replace_node, select
 
 STATE = otx.chain(otx.clip_by_global_norm(1.0), otx.scale_by_amp(otx.adam(0.1))).init({"w": torch.ones(2)})
 

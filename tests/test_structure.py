@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import optimtx as otx
-from optimtx.base import Chain, chain_parts
+from optimtx.core.base import Chain, chain_parts
 from optimtx.transforms.hyperparams import InjectHyperparamsState
 
 
@@ -45,7 +45,7 @@ def test_parts_do_not_depend_on_compiling():
 
 def test_transform_optimizer_splits_on_the_chain_value():
     """TransformOptimizer finds the hyperparameter-free head of a chain from its parts."""
-    from optimtx.torch_optimizer import _split_shared_prefix
+    from optimtx.wrapper.torch_optimizer import _split_shared_prefix
 
     clip = otx.clip_by_global_norm(1.0)
     opt = otx.inject_hyperparams(otx.sgd)(lr=0.1)

@@ -12,6 +12,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import optimtx as otx
+from optimtx.config.registries import TRANSFORMS
 from optimtx.testing import (
     HostReadError,
     TransformLawError,
@@ -21,7 +22,6 @@ from optimtx.testing import (
     sample_params,
 )
 from optimtx.testing import strategies as ots
-from optimtx.wrapper.registries import TRANSFORMS
 from tests.transform_table import TABLE
 
 # Registered factories with no table case of their own (they have usable defaults or need a fixed chain).

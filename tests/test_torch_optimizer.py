@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import optimtx as otx
-from optimtx.torch_optimizer import TransformOptimizer
+from optimtx.wrapper.torch_optimizer import TransformOptimizer
 
 
 def _model(seed: int = 0) -> torch.nn.Module:

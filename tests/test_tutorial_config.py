@@ -6,8 +6,8 @@ import logging
 from collections import OrderedDict
 
 import torch.nn as nn
-
 from optimtx.logging import print_log
+
 from optimtx.optim import AmpOptimWrapper, DefaultOptimWrapperConstructor, OptimWrapper, build_optim_wrapper
 from optimtx.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from tests.approx import approx_nested, flat

@@ -16,10 +16,11 @@ from pathlib import Path
 
 AREAS = {  # module prefix -> (page, title); the first prefix that matches wins
     "optimtx.transforms": ("transforms", "Transforms and combinators"),
+    "optimtx.wrapper.torch_optimizer": ("torch_optimizer", "TransformOptimizer"),
     "optimtx.wrapper": ("wrapper", "OptimWrapper facade and config"),
+    "optimtx.config": ("wrapper", "OptimWrapper facade and config"),
     "optimtx.param_scheduler": ("param_scheduler", "Parameter schedulers"),
     "optimtx.schedules": ("schedules", "Schedules"),
-    "optimtx.torch_optimizer": ("torch_optimizer", "TransformOptimizer"),
 }
 CORE = ("core", "Core: protocol, trees, states, compile")
 

@@ -1,4 +1,7 @@
-"""The ``optimtx`` command line (``python -m optimtx``) and the config helpers it shares with the examples."""
+"""The ``optimtx`` command line (``python -m optimtx``) and the config helpers it shares with the examples.
+
+Entry-point layer: may import anything in optimtx.
+"""
 
 from __future__ import annotations
 

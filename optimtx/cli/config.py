@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from optimtx.wrapper.registries import PARAM_SCHEDULERS
+from optimtx.config.registries import PARAM_SCHEDULERS
 
 
 class ConfigError(ValueError):

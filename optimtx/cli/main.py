@@ -15,6 +15,9 @@ from typing import Any, NoReturn
 from torch import nn
 
 from optimtx.cli.config import ConfigError, build_model, build_param_schedulers, load_config
+from optimtx.config.builder import build_optim_wrapper
+from optimtx.config.explain import explain
+from optimtx.viz import plot_param_groups
 
 EXIT_USAGE = 2
 
@@ -55,17 +58,12 @@ def _positive_int(text: str) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> None:
-    from optimtx.wrapper.explain import explain
-
     config = load_config(args.config)
     model = build_model(args.model)
     print(explain(model, config["optim_wrapper"]))
 
 
 def run_plot_schedule(args: argparse.Namespace) -> None:
-    from optimtx.viz import plot_param_groups
-    from optimtx.wrapper.builder import build_optim_wrapper
-
     config = load_config(args.config)
     if not config.get("param_scheduler"):
         raise ConfigError(f"config file {args.config!r} defines no param_scheduler to plot")

@@ -28,9 +28,9 @@ try:
 except ImportError as error:  # pragma: no cover - exercised only without accelerate
     raise ImportError("optimtx.integrations.accelerate needs Accelerate: pip install 'optimtx[accelerate]'.") from error
 
-from optimtx.step_info import step_info
-from optimtx.torch_optimizer import TransformOptimizer
 from optimtx.wrapper.optim_wrapper import OptimWrapper
+from optimtx.wrapper.step_info import step_info
+from optimtx.wrapper.torch_optimizer import TransformOptimizer
 
 __all__ = ["OptimtxAcceleratedOptimizer", "prepare"]
 

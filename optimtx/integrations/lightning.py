@@ -34,9 +34,9 @@ try:
 except ImportError as error:  # pragma: no cover - exercised only without lightning
     raise ImportError("optimtx.integrations.lightning needs Lightning: pip install 'optimtx[lightning]'.") from error
 
+from optimtx.core.warnings import OptimtxWarning, warn_user
 from optimtx.integrations.overlap import clipping_in
 from optimtx.param_scheduler.base import _ParamScheduler
-from optimtx.warnings import OptimtxWarning, warn_user
 
 __all__ = ["OptimtxModule", "configure_optimizers", "scheduler_config"]
 

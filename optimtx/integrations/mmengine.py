@@ -39,9 +39,10 @@ except ImportError as error:  # pragma: no cover - exercised only without mmengi
         "optimtx.integrations.mmengine needs MMEngine: pip install mmengine (or mmengine-lite)."
     ) from error
 
-from optimtx.wrapper import amp_optim_wrapper, constructor, multi_constructor, optim_wrapper, optim_wrapper_dict
-from optimtx.wrapper.registries import OPTIM_WRAPPERS as _OTX_OPTIM_WRAPPERS
-from optimtx.wrapper.registries import OPTIMIZERS
+from optimtx.config import constructor, multi_constructor
+from optimtx.config.registries import OPTIM_WRAPPERS as _OTX_OPTIM_WRAPPERS
+from optimtx.config.registries import OPTIMIZERS
+from optimtx.wrapper import amp_optim_wrapper, optim_wrapper, optim_wrapper_dict
 
 SCOPE = "optimtx"
 

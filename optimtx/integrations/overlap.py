@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from optimtx.base import GradientTransformation, chain_parts
-from optimtx.torch_optimizer import TransformOptimizer
+from optimtx.core.base import GradientTransformation, chain_parts
+from optimtx.wrapper.torch_optimizer import TransformOptimizer
 
 __all__ = ["ACCUMULATING_TRANSFORMS", "CLIPPING_TRANSFORMS", "accumulation_in", "clipping_in", "transforms_in"]
 

@@ -32,9 +32,9 @@ except ImportError as error:  # pragma: no cover - exercised only without transf
 
 import copy
 
+from optimtx.core.warnings import OptimtxWarning, warn_user
 from optimtx.integrations.overlap import accumulation_in, clipping_in
-from optimtx.torch_optimizer import TransformOptimizer
-from optimtx.warnings import OptimtxWarning, warn_user
+from optimtx.wrapper.torch_optimizer import TransformOptimizer
 
 __all__ = ["OptimtxTrainer", "trainer_param_groups"]
 

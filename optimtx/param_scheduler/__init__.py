@@ -1,4 +1,6 @@
-"""Parameter schedulers with MMEngine's names, arguments and step semantics.
+"""Layer 4, parameter schedulers with MMEngine's names, arguments and step semantics (the curves and their stepping).
+
+May import: core (building schedulers from configs is in ``optimtx.config.scheduler_builder``).
 
 Three forms of each schedule: ``*ParamScheduler`` (any ``param_groups`` key, given
 as ``param_name``), ``*LR`` (the learning rate) and ``*Momentum`` (momentum, or
@@ -22,8 +24,6 @@ from __future__ import annotations
 
 from optimtx.param_scheduler.base import INF as INF
 from optimtx.param_scheduler.base import _ParamScheduler as _ParamScheduler
-from optimtx.param_scheduler.build import build_param_schedulers as build_param_schedulers
-from optimtx.param_scheduler.build import build_scheduler_from_cfg as build_scheduler_from_cfg
 from optimtx.param_scheduler.constant import ConstantParamScheduler as ConstantParamScheduler
 from optimtx.param_scheduler.cosine import CosineAnnealingParamScheduler as CosineAnnealingParamScheduler
 from optimtx.param_scheduler.cosine import CosineRestartParamScheduler as CosineRestartParamScheduler
@@ -91,7 +91,6 @@ SCHEDULER_CLASSES: tuple[type, ...] = (
 
 __all__ = [
     "INF",
-    "SCHEDULER_CLASSES",
     "ConstantLR",
     "ConstantMomentum",
     "ConstantParamScheduler",
@@ -123,7 +122,4 @@ __all__ = [
     "StepLR",
     "StepMomentum",
     "StepParamScheduler",
-    "_ParamScheduler",
-    "build_param_schedulers",
-    "build_scheduler_from_cfg",
 ]

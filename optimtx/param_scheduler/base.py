@@ -20,10 +20,10 @@ from typing import Any, ClassVar
 
 import torch
 
-from optimtx.logging import print_log
+from optimtx.core.logging import print_log
+from optimtx.core.validation import check_bool, check_int_at_least
+from optimtx.core.warnings import SchedulerOrderWarning
 from optimtx.param_scheduler.counting import CountedStep, PendingSkip, last_step_skipped, skip_flag
-from optimtx.validation import check_bool, check_int_at_least
-from optimtx.warnings import SchedulerOrderWarning
 
 INF = int(1e9)
 

@@ -6,8 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from optimtx.core.validation import check_finite_non_negative, check_int_at_least, check_int_list
 from optimtx.param_scheduler.base import INF, _ParamScheduler
-from optimtx.validation import check_finite_non_negative, check_int_at_least, check_int_list
 
 
 def _check_eta_min(eta_min: float | None, eta_min_ratio: float | None) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from optimtx.core.validation import check_number_in
 from optimtx.param_scheduler.base import INF, _ParamScheduler
-from optimtx.validation import check_number_in
 
 
 class LinearParamScheduler(_ParamScheduler):

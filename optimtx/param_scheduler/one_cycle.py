@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from optimtx.core.validation import check_bool, check_choice, check_finite, check_finite_non_negative, check_positive
 from optimtx.param_scheduler.base import INF, _ParamScheduler, check_common_args, check_optimizer, check_window
-from optimtx.validation import check_bool, check_choice, check_finite, check_finite_non_negative, check_positive
 
 _ANNEAL_STRATEGIES = ("cos", "linear")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from optimtx.core.validation import check_finite_non_negative
 from optimtx.param_scheduler.base import INF, _ParamScheduler
-from optimtx.validation import check_finite_non_negative
 
 
 class PolyParamScheduler(_ParamScheduler):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from optimtx.logging import print_log
+from optimtx.core.logging import print_log
+from optimtx.core.validation import check_choice, check_finite_non_negative, check_int_at_least, check_number_in
 from optimtx.param_scheduler.base import INF, _ParamScheduler, record_initial_values
-from optimtx.validation import check_choice, check_finite_non_negative, check_int_at_least, check_number_in
 
 _RULES = ("less", "greater")
 _THRESHOLD_RULES = ("rel", "abs")

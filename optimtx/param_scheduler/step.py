@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from optimtx.core.validation import check_finite_non_negative, check_int_at_least, check_int_list
 from optimtx.param_scheduler.base import INF, _ParamScheduler
-from optimtx.validation import check_finite_non_negative, check_int_at_least, check_int_list
 
 
 class StepParamScheduler(_ParamScheduler):

@@ -9,8 +9,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, apply_updates
-from optimtx.state_io import load_state_dict, state_dict
+from optimtx.core.base import GradientTransformation, apply_updates
+from optimtx.core.state_io import load_state_dict, state_dict
 from optimtx.testing.host_reads import HostReadError, no_host_reads
 from optimtx.testing.samples import sample_gradients, sample_params
 

@@ -15,10 +15,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates
+from optimtx.core.base import GradientTransformation, Params, Updates
+from optimtx.core.tree import Tree, matched_leaves, rebuild
 from optimtx.transforms.adam import ScaleByAdamState, _moments
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, matched_leaves, rebuild
 
 
 def fuse_adamw(
@@ -38,7 +38,7 @@ def fuse_adamw(
     ``init`` is reused, and its ``update`` handles a state of the wrong shape (to raise its error).
 
     Example:
-        >>> from optimtx.base import chain
+        >>> from optimtx.core.base import chain
         >>> from optimtx.transforms.adam import scale_by_adam
         >>> from optimtx.transforms.scaling import scale_by_learning_rate
         >>> tx = fuse_adamw(chain(scale_by_adam(), scale_by_learning_rate(0.1)), 0.9, 0.999, 1e-8, False, 0.1, 0.0)

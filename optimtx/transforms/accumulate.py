@@ -12,11 +12,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import check_state, select, zero_counter
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.state_tree import check_state, select, zero_counter
+from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_positive_int
 from optimtx.transforms.finite import guarded_update
-from optimtx.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_positive_int
 
 
 class AccumulateState(NamedTuple):

@@ -7,13 +7,13 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state, has_complex, on_real_view
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import begin_update
+from optimtx.core.tree import check_params, leaves, rebuild, zeros_like
+from optimtx.core.validation import check_non_negative, check_unit_interval
 from optimtx.transforms.kernels import add, decay_add_square
 from optimtx.transforms.optimizers import Hyper, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative, check_unit_interval
 
 
 class ScaleByAdadeltaState(NamedTuple):
@@ -65,12 +65,11 @@ def scale_by_adadelta(rho: float | Tensor = 0.9, eps: float | Tensor = 1e-6) -> 
     def update(
         updates: Updates, state: ScaleByAdadeltaState, params: Params | None = None, **extra: Any
     ) -> tuple[dict[str, Tensor], ScaleByAdadeltaState]:
-        check_state(state, ScaleByAdadeltaState, "scale_by_adadelta")
-        grads = matched_leaves(updates, state.nu)
-        if has_complex(grads):  # torch steps a complex parameter as its real view
-            return on_real_view(update, updates, state, params, extra)
-        if not grads:
-            return {}, state
+        grads = begin_update(
+            update, updates, state, params, extra, kind=ScaleByAdadeltaState, who="scale_by_adadelta", like="nu"
+        )
+        if isinstance(grads, tuple):  # complex tensors (rerun on real views) or an empty tree: the result
+            return grads
         nu = decay_add_square(leaves(state.nu), grads, rho, 1 - rho)
         ratio = torch._foreach_div(_root(leaves(state.delta_nu), eps), _root(nu, eps))
         delta = torch._foreach_mul(ratio, grads)

@@ -9,13 +9,13 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state, zero_counter
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import check_params, leaves, matched_leaves, rebuild
+from optimtx.core.validation import check_finite, check_non_negative
 from optimtx.transforms.kernels import add_scaled, lerp, loop_invariant
 from optimtx.transforms.optimizers import Hyper, _negate
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import check_params, leaves, matched_leaves, rebuild
-from optimtx.validation import check_finite, check_non_negative
 
 
 class AdafactorState(NamedTuple):

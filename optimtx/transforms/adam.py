@@ -7,11 +7,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import check_state, has_complex, on_real_view, wide_float, zero_counter
+from optimtx.core.base import GradientTransformation, Params, Updates
+from optimtx.core.state_tree import check_state, has_complex, on_real_view, wide_float, zero_counter
+from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
 from optimtx.transforms.kernels import add_, decay_add_square, lerp, loop_invariant, mul, to_dtype, to_dtypes_of
-from optimtx.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
 
 
 class ScaleByAdamState(NamedTuple):
@@ -33,7 +33,7 @@ class ScaleByAdamState(NamedTuple):
 def bias_correction(decay: float | Tensor, count: Tensor) -> Tensor:
     """``1 - decay ** count`` as a float64 0-d tensor (torch computes it in double precision too).
 
-    On the count's device; float32 where that device has no float64 (see :func:`~optimtx.state_tree.wide_float`).
+    On the count's device; float32 where that device has no float64 (see :func:`~optimtx.core.state_tree.wide_float`).
 
     Example:
         >>> bias_correction(0.5, torch.tensor(2))

@@ -14,12 +14,12 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import check_state, find_one, wide_float, zero_counter
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.state_tree import check_state, find_one, wide_float, zero_counter
+from optimtx.core.tree import Tree, check_leaves, rebuild
+from optimtx.core.validation import check_bool, check_loss_scaling_args
 from optimtx.transforms.finite import found_nonfinite, guarded_update
 from optimtx.transforms.kernels import mul
-from optimtx.tree import Tree, check_leaves, rebuild
-from optimtx.validation import check_bool, check_loss_scaling_args
 
 
 def unscale_grads(grads: list[Tensor], scale: Tensor) -> tuple[list[Tensor], Tensor]:
@@ -178,7 +178,7 @@ def current_loss_scale(state: State) -> Tensor:
     that holds exactly one. Raises ``ValueError`` if there is none (or several).
 
     Example:
-        >>> from optimtx.base import chain, identity
+        >>> from optimtx.core.base import chain, identity
         >>> tx = chain(identity(), scale_by_amp(identity(), init_scale=1024.0))
         >>> current_loss_scale(tx.init({"w": torch.ones(1)}))
         tensor(1024.)

@@ -7,13 +7,13 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state, find_one, has_complex, on_real_view, zero_counter
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state, find_one, has_complex, on_real_view, zero_counter
+from optimtx.core.tree import leaves, matched_leaves, rebuild
+from optimtx.core.validation import check_bool, check_non_negative
 from optimtx.transforms.kernels import add_scaled, loop_invariant, mul
 from optimtx.transforms.optimizers import Hyper, _decay, _negate
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import leaves, matched_leaves, rebuild
-from optimtx.validation import check_bool, check_non_negative
 
 
 class AsgdState(NamedTuple):

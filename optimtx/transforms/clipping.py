@@ -7,11 +7,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init
-from optimtx.state_tree import check_state, on_real_view, params_device
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init
+from optimtx.core.state_tree import check_state, on_real_view, params_device
+from optimtx.core.tree import check_leaves, global_norm, rebuild
+from optimtx.core.validation import check_bool, check_non_negative, check_norm_type
 from optimtx.transforms.kernels import loop_invariant, mul
-from optimtx.tree import check_leaves, global_norm, rebuild
-from optimtx.validation import check_bool, check_non_negative, check_norm_type
 
 
 class ClipByGlobalNormState(NamedTuple):

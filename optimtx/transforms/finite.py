@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import check_state, select, zero_counter
-from optimtx.tree import Tree, check_leaves, leaves, rebuild
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.state_tree import check_state, select, zero_counter
+from optimtx.core.tree import Tree, check_leaves, leaves, rebuild
 
 
 def found_nonfinite(tensors: list[Tensor]) -> Tensor:
@@ -56,7 +56,7 @@ def guarded_update(
     the host would need a sync.
 
     Example:
-        >>> from optimtx.base import EmptyState
+        >>> from optimtx.core.base import EmptyState
         >>> from optimtx.transforms.scaling import scale
         >>> guarded_update(torch.tensor(True), scale(2.0), {"w": torch.ones(1)}, EmptyState(), None, {})
         ({'w': tensor([0.])}, EmptyState())

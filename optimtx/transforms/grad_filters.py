@@ -8,11 +8,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init
-from optimtx.state_tree import check_state
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init
+from optimtx.core.state_tree import check_state
+from optimtx.core.tree import check_leaves, check_params, check_same_keys, leaves, matched_leaves, rebuild
+from optimtx.core.validation import check_non_negative
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import check_leaves, check_params, check_same_keys, leaves, matched_leaves, rebuild
-from optimtx.validation import check_non_negative
 
 
 def unit_norms(x: Tensor) -> Tensor:

@@ -10,11 +10,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import check_state, find_one, replace_node, zero_counter
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.state_tree import check_state, find_one, replace_node, zero_counter
+from optimtx.core.tree import Tree
+from optimtx.core.validation import check_hyperparameter
 from optimtx.transforms.kernels import loop_invariant
-from optimtx.tree import Tree
-from optimtx.validation import check_hyperparameter
 
 Factory = Callable[..., GradientTransformation]
 Value = Tensor | tuple[Tensor, ...]
@@ -190,7 +190,7 @@ def set_hyperparams(state: State, **values: Any) -> State:
     they are converted to the stored dtype and device (tensors stay differentiable).
     Numbers are checked by the rules the built-in factories apply at construction
     (``lr >= 0``, ``betas`` in [0, 1), no NaN, ...; see
-    :func:`optimtx.validation.check_hyperparameter`); tensor values are checked for shape
+    :func:`optimtx.core.validation.check_hyperparameter`); tensor values are checked for shape
     only (reading them would sync). All values are checked before any is set.
 
     Example:

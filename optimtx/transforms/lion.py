@@ -7,11 +7,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import check_state, has_complex, on_real_view
+from optimtx.core.base import GradientTransformation, Params, Updates
+from optimtx.core.state_tree import check_state, has_complex, on_real_view
+from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_state_dtype, check_unit_interval
 from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
-from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_state_dtype, check_unit_interval
 
 
 class ScaleByLionState(NamedTuple):

@@ -7,12 +7,12 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import check_state, find_one, zero_counter
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.state_tree import check_state, find_one, zero_counter
+from optimtx.core.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild
+from optimtx.core.validation import check_positive_int, check_unit_interval
 from optimtx.transforms.kernels import loop_invariant, scalar_list
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild
-from optimtx.validation import check_positive_int, check_unit_interval
 
 
 class LookaheadState(NamedTuple):

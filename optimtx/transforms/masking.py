@@ -7,10 +7,10 @@ from typing import Any, NamedTuple, overload
 
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import check_state
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.state_tree import check_state
+from optimtx.core.tree import Tree, check_leaves, check_params, matched_leaves, rebuild, resolve_per_name
 from optimtx.transforms.weight_decay import resolve_mask
-from optimtx.tree import Tree, check_leaves, check_params, matched_leaves, rebuild, resolve_per_name
 
 MaskSpec = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
 LabelSpec = Mapping[str, Hashable] | Callable[[Params], Mapping[str, Hashable]]

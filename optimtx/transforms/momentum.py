@@ -7,11 +7,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import check_state, wide_float, zero_counter
+from optimtx.core.base import GradientTransformation, Params, Updates
+from optimtx.core.state_tree import check_state, wide_float, zero_counter
+from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_finite, check_non_negative, check_state_dtype, is_number
 from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
-from optimtx.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_finite, check_non_negative, check_state_dtype, is_number
 
 
 class TraceState(NamedTuple):

@@ -10,14 +10,14 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import check_state
+from optimtx.core.tree import check_leaves, check_params, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_finite, check_non_negative, check_positive_int
 from optimtx.transforms.kernels import lerp
 from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay, adamw
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import check_leaves, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_finite, check_non_negative, check_positive_int
 
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 ROUTING_HINT = (

@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates, chain
+from optimtx.core.base import GradientTransformation, Params, State, Updates, chain
 
 
 def named_chain(*transforms: tuple[str, GradientTransformation]) -> GradientTransformation:

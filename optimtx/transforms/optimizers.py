@@ -17,8 +17,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, chain
-from optimtx.state_tree import wide_float
+from optimtx.core.base import GradientTransformation, chain
+from optimtx.core.state_tree import wide_float
+from optimtx.core.validation import check_betas, check_bool, check_non_negative, check_state_dtype, is_number
 from optimtx.transforms._fused_adamw import fuse_adamw
 from optimtx.transforms.adam import scale_by_adam, scale_by_adamax
 from optimtx.transforms.lion import scale_by_lion
@@ -26,7 +27,6 @@ from optimtx.transforms.momentum import check_nesterov, trace
 from optimtx.transforms.rms import scale_by_adagrad, scale_by_rms
 from optimtx.transforms.scaling import scale, scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
-from optimtx.validation import check_betas, check_bool, check_non_negative, check_state_dtype, is_number
 
 Hyper = float | Tensor
 

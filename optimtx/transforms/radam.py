@@ -7,14 +7,14 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import on_real_view, zero_counter
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import on_real_view, zero_counter
+from optimtx.core.tree import leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_non_negative, check_unit_interval
 from optimtx.transforms.adam import _first_moment_step, _step_scalar, bias_correction, checked_grads
 from optimtx.transforms.kernels import add_, decay_add_square
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
-from optimtx.tree import leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_non_negative, check_unit_interval
 
 
 class ScaleByRadamState(NamedTuple):

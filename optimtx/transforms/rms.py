@@ -7,11 +7,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates
-from optimtx.state_tree import check_state, has_complex, on_real_view
+from optimtx.core.base import GradientTransformation, Params, Updates
+from optimtx.core.state_tree import begin_update
+from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_non_negative, check_unit_interval
 from optimtx.transforms.kernels import add, decay_add_square, lerp
-from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_bool, check_non_negative, check_unit_interval
 
 
 class ScaleByRmsState(NamedTuple):
@@ -71,12 +71,9 @@ def scale_by_rms(
     def update(
         updates: Updates, state: ScaleByRmsState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByRmsState]:
-        check_state(state, ScaleByRmsState, "scale_by_rms")
-        grads = matched_leaves(updates, state.nu)
-        if has_complex(grads):
-            return on_real_view(update, updates, state, params, extra)
-        if not grads:
-            return {}, state
+        grads = begin_update(update, updates, state, params, extra, kind=ScaleByRmsState, who="scale_by_rms", like="nu")
+        if isinstance(grads, tuple):  # complex tensors (rerun on real views) or an empty tree: the result
+            return grads
         nu = decay_add_square(leaves(state.nu), grads, alpha, 1 - alpha)
         if centered:
             mu = lerp(leaves(state.mu), grads, 1 - alpha)
@@ -130,12 +127,11 @@ def scale_by_adagrad(
     def update(
         updates: Updates, state: ScaleByAdagradState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByAdagradState]:
-        check_state(state, ScaleByAdagradState, "scale_by_adagrad")
-        grads = matched_leaves(updates, state.sum)
-        if has_complex(grads):
-            return on_real_view(update, updates, state, params, extra)
-        if not grads:
-            return {}, state
+        grads = begin_update(
+            update, updates, state, params, extra, kind=ScaleByAdagradState, who="scale_by_adagrad", like="sum"
+        )
+        if isinstance(grads, tuple):  # complex tensors (rerun on real views) or an empty tree: the result
+            return grads
         sums = torch._foreach_addcmul(leaves(state.sum), grads, grads)
         out = torch._foreach_div(grads, add(list(torch._foreach_sqrt(sums)), eps))
         return rebuild(updates, out), ScaleByAdagradState(sum=rebuild(updates, sums))

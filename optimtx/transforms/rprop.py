@@ -8,12 +8,12 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, Updates, chain
-from optimtx.state_tree import check_state, has_complex, on_real_view
+from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.state_tree import begin_update
+from optimtx.core.tree import check_params, leaves, rebuild, zeros_like
+from optimtx.core.validation import check_non_negative, is_number
 from optimtx.transforms.kernels import _per_tensor, add_scaled, mul
 from optimtx.transforms.optimizers import Hyper, _negate
-from optimtx.tree import check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.validation import check_non_negative, is_number
 
 
 class ScaleByRpropState(NamedTuple):
@@ -101,12 +101,11 @@ def scale_by_rprop(
     def update(
         updates: Updates, state: ScaleByRpropState, params: Params | None = None, **extra: Any
     ) -> tuple[dict[str, Tensor], ScaleByRpropState]:
-        check_state(state, ScaleByRpropState, "scale_by_rprop")
-        grads = matched_leaves(updates, state.prev)
-        if has_complex(grads):  # torch steps a complex parameter as its real view
-            return on_real_view(update, updates, state, params, extra)
-        if not grads:
-            return {}, state
+        grads = begin_update(
+            update, updates, state, params, extra, kind=ScaleByRpropState, who="scale_by_rprop", like="prev"
+        )
+        if isinstance(grads, tuple):  # complex tensors (rerun on real views) or an empty tree: the result
+            return grads
         sign = list(torch._foreach_mul(grads, leaves(state.prev)))
         torch._foreach_sign_(sign)  # in {-1, 0, 1}; fresh, and mul's backward needs only its inputs
         grew = torch._foreach_clamp_min(sign, 0.0)  # 1 where the sign held

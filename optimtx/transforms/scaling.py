@@ -8,11 +8,11 @@ from typing import Any, NamedTuple
 import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates, empty_init
-from optimtx.state_tree import check_state, zero_counter
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, empty_init
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, check_leaves, rebuild
+from optimtx.core.validation import check_bool, check_finite, check_non_negative
 from optimtx.transforms.kernels import loop_invariant, mul
-from optimtx.tree import Tree, check_leaves, rebuild
-from optimtx.validation import check_bool, check_finite, check_non_negative
 
 Schedule = Callable[[Tensor], float | Tensor]
 

@@ -13,13 +13,13 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import check_state, find_one, zero_counter
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.state_tree import check_state, find_one, zero_counter
+from optimtx.core.tree import Tree, copy_tree, leaves, matched_leaves, rebuild
+from optimtx.core.validation import check_non_negative, check_non_negative_int, check_state_dtype, check_unit_interval
 from optimtx.transforms.kernels import add_scaled, decay_add_square, loop_invariant, mul, scalar_list
 from optimtx.transforms.optimizers import Hyper, _betas, is_present
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import Tree, copy_tree, leaves, matched_leaves, rebuild
-from optimtx.validation import check_non_negative, check_non_negative_int, check_state_dtype, check_unit_interval
 
 
 class ScheduleFreeState(NamedTuple):

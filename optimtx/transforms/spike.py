@@ -7,11 +7,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import GradientTransformation, Params, State, Updates
-from optimtx.state_tree import check_state, zero_counter
+from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import Tree, check_leaves, global_norm
+from optimtx.core.validation import check_positive, check_positive_int
 from optimtx.transforms.finite import guarded_update
-from optimtx.tree import Tree, check_leaves, global_norm
-from optimtx.validation import check_positive, check_positive_int
 
 
 class SpikeWindow(NamedTuple):

@@ -8,16 +8,16 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates, chain, checked_empty_init
-from optimtx.state_tree import check_state, zero_counter
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, chain, checked_empty_init
+from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.tree import check_params, leaves, matched_leaves, rebuild
+from optimtx.core.validation import check_bool, check_non_negative
 from optimtx.transforms.adam import scale_by_adam
 from optimtx.transforms.kernels import add_scaled, loop_invariant
 from optimtx.transforms.momentum import check_nesterov, trace
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, is_present
 from optimtx.transforms.scaling import ScaleByLearningRateState
 from optimtx.transforms.weight_decay import require_params
-from optimtx.tree import check_params, leaves, matched_leaves, rebuild
-from optimtx.validation import check_bool, check_non_negative
 
 
 def tensor_norms(xs: list[Tensor]) -> Tensor:

@@ -8,11 +8,11 @@ from typing import Any
 import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
-from optimtx.base import EmptyState, GradientTransformation, Params, Updates
-from optimtx.state_tree import check_state
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates
+from optimtx.core.state_tree import check_state
+from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, resolve_per_name
+from optimtx.core.validation import check_non_negative
 from optimtx.transforms.kernels import add_scaled
-from optimtx.tree import Tree, check_params, leaves, matched_leaves, rebuild, resolve_per_name
-from optimtx.validation import check_non_negative
 
 Mask = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
 

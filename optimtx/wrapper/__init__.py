@@ -1,10 +1,5 @@
-"""The stateful, MMEngine-compatible facade: optimizer wrappers (and later their builder)."""
+"""Layer 3, the facade: stateful MMEngine-style wrappers, TransformOptimizer, loss scaling, step info, eval swaps.
 
-from __future__ import annotations
-
-from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper as AmpOptimWrapper
-from optimtx.wrapper.loss_scaler import LossScaler as LossScaler
-from optimtx.wrapper.optim_wrapper import OptimWrapper as OptimWrapper
-from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict as OptimWrapperDict
-
-__all__ = ["AmpOptimWrapper", "LossScaler", "OptimWrapper", "OptimWrapperDict"]
+May import: core, transforms, schedules, compile, transform_configs (never param_scheduler, config or the entry points).
+The public names are listed in ``optimtx/wrapper/exports.py``.
+"""

@@ -24,8 +24,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from optimtx.validation import check_bool
-from optimtx.warnings import LossScalingDisabledWarning, warn_user
+from optimtx.core.validation import check_bool
+from optimtx.core.warnings import LossScalingDisabledWarning, warn_user
 from optimtx.wrapper.fast_step import fused_amp_step, supports_fused_amp_step
 from optimtx.wrapper.loss_scaler import LossScaler, check_scaler_state
 from optimtx.wrapper.optim_wrapper import OptimWrapper

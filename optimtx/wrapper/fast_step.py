@@ -24,8 +24,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from optimtx.core.validation import check_non_negative, check_norm_type
 from optimtx.transforms.clipping import clip_coefficient
-from optimtx.validation import check_non_negative, check_norm_type
 
 
 class FusedStepResult(NamedTuple):

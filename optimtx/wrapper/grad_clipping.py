@@ -1,6 +1,6 @@
 """Gradient clipping for the facade: the ``clip_grad`` config, checked once, applied in place.
 
-The numbers come from the pure clipping code (:func:`optimtx.tree.global_norm` and
+The numbers come from the pure clipping code (:func:`optimtx.core.tree.global_norm` and
 :func:`optimtx.transforms.clipping.clip_coefficient`); the facade owns the ``.grad``
 buffers, so it writes the clipped values back into them instead of allocating copies.
 """
@@ -14,9 +14,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
+from optimtx.core.tree import global_norm
+from optimtx.core.validation import check_bool, check_non_negative, check_norm_type
 from optimtx.transforms.clipping import clip_coefficient
-from optimtx.tree import global_norm
-from optimtx.validation import check_bool, check_non_negative, check_norm_type
+from optimtx.transforms.spike import check_spike_args
 
 _ALLOWED_KEYS = {
     "norm": ("max_norm", "norm_type", "error_if_nonfinite", "foreach", "skip_spikes"),
@@ -99,8 +100,6 @@ def parse_skip_spikes(skip_spikes: Any) -> tuple[float, int] | None:
             f"skip_spikes needs the keys ['threshold', 'window'], got {dict(skip_spikes)!r}. "
             "Example: skip_spikes=dict(threshold=4.0, window=50)."
         )
-    from optimtx.transforms.spike import check_spike_args
-
     return check_spike_args(skip_spikes["threshold"], skip_spikes["window"])
 
 

@@ -19,9 +19,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.state_tree import wide_float
+from optimtx.core.state_tree import wide_float
+from optimtx.core.validation import check_bool, check_finite, check_loss_scaling_args
 from optimtx.transforms.amp import next_scale
-from optimtx.validation import check_bool, check_finite, check_loss_scaling_args
 
 _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
 

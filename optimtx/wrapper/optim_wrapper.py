@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -22,21 +21,36 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from optimtx.logging import print_log
-from optimtx.step_info import StepInfo
-from optimtx.validation import check_positive_int
-from optimtx.warnings import AccumulationBatchNormWarning, AccumulationResumeWarning, AccumulationSyncWarning, warn_user
+from optimtx.core.logging import print_log
+from optimtx.core.validation import check_positive_int
+from optimtx.core.warnings import (
+    AccumulationBatchNormWarning,
+    AccumulationResumeWarning,
+    AccumulationSyncWarning,
+    warn_user,
+)
 from optimtx.wrapper.fast_step import supports_fused_amp_step
 from optimtx.wrapper.grad_clipping import ClipConfig, clip_grads_, parse_clip_grad
 from optimtx.wrapper.porting import is_per_parameter_state, regroup_per_parameter_state
+from optimtx.wrapper.step_info import StepInfo
 from optimtx.wrapper.step_pipeline import (
     ItemWindow,
     SpikeGuard,
     build_step_info,
+    check_count_status,
     divide_grads_,
     group_lrs,
     optimizer_step,
     param_device,
+)
+from optimtx.wrapper.wrapped_optimizer import (
+    base_param_settings,
+    check_optimizer,
+    check_optimizer_state_fits,
+    copy_containers,
+    group_momentum,
+    load_optimizer_state,
+    trainable_params,
 )
 
 
@@ -83,7 +97,7 @@ class OptimWrapper:
         self._inner_count = 0
         self._max_counts = -1
         self._remainder_counts = -1
-        self.base_param_settings = _base_param_settings(optimizer)
+        self.base_param_settings = base_param_settings(optimizer)
         self._init_step_pipeline()
 
     def _init_step_pipeline(self) -> None:
@@ -180,7 +194,7 @@ class OptimWrapper:
 
     def _clip_grad(self, divisor: Tensor | None = None) -> Tensor | None:
         """Clip (dividing by ``divisor`` in the same pass); the pre-clip norm, or ``None``."""
-        params = [p for p in _trainable_params(self.optimizer) if p.grad is not None]
+        params = [p for p in trainable_params(self.optimizer) if p.grad is not None]
         sparse = [tuple(p.shape) for p in params if p.grad is not None and p.grad.is_sparse]
         if sparse:
             raise ValueError(
@@ -286,7 +300,7 @@ class OptimWrapper:
         """Set the micro-step count (e.g. on resume) and the total, so the last window is scaled right.
 
         Logs a WARNING on ``logging.getLogger("optimtx")`` when ``init_counts`` is not on a
-        window boundary (and warns once with :class:`~optimtx.warnings.AccumulationResumeWarning`:
+        window boundary (and warns once with :class:`~optimtx.core.warnings.AccumulationResumeWarning`:
         the gradients of that window's earlier micro-batches are not in any checkpoint, so the
         first step after resuming sums fewer micro-batches, each still divided by
         ``accumulative_counts``), and another when ``model`` has BatchNorm layers and
@@ -386,7 +400,7 @@ class OptimWrapper:
             >>> OptimWrapper(torch.optim.Adam([p], betas=(0.8, 0.99))).get_momentum()
             {'momentum': [0.8]}
         """
-        return {"momentum": [_group_momentum(group) for group in self.optimizer.param_groups]}
+        return {"momentum": [group_momentum(group) for group in self.optimizer.param_groups]}
 
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state dict, plus ``'base_param_settings'`` when there are several groups.
@@ -400,9 +414,9 @@ class OptimWrapper:
             ['param_groups', 'state']
         """
         state = dict(self.optimizer.state_dict())
-        state["param_groups"] = _copy_containers(state.get("param_groups"))
+        state["param_groups"] = copy_containers(state.get("param_groups"))
         if self.base_param_settings is not None:
-            state["base_param_settings"] = _copy_containers(self.base_param_settings)
+            state["base_param_settings"] = copy_containers(self.base_param_settings)
         if self._accumulative_counts > 1:
             state["inner_count"] = self._inner_count
         if self._spikes is not None:  # only with clip_grad skip_spikes, so MMEngine's keys stay as they are
@@ -470,250 +484,6 @@ class OptimWrapper:
             f"_accumulative_counts: {self._accumulative_counts}\n"
             f"optimizer: \n{self.optimizer!r}\n"
         )
-
-
-def check_optimizer_state_fits(optimizer: torch.optim.Optimizer, state: Mapping[str, Any]) -> None:
-    """Raise ``ValueError`` unless ``state`` has the optimizer's number of groups and parameters.
-
-    Example:
-        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
-        >>> check_optimizer_state_fits(opt, {"state": {}, "param_groups": []})
-        Traceback (most recent call last):
-        ...
-        ValueError: The state dict has 0 param groups but the optimizer has 1. ...
-    """
-    missing = [key for key in ("state", "param_groups") if key not in state]
-    if missing:
-        raise ValueError(f"The state dict has no {missing} entry; pass the result of state_dict().")
-    groups = state["param_groups"]
-    if not isinstance(state["state"], Mapping) or not isinstance(groups, (list, tuple)):
-        raise ValueError(
-            f"The state dict's 'state' must be a dict and its 'param_groups' a list, got "
-            f"{type(state['state']).__name__} and {type(groups).__name__}; pass the result of state_dict()."
-        )
-    for i, group in enumerate(groups):
-        if not isinstance(group, Mapping) or not isinstance(group.get("params"), (list, tuple)):
-            raise ValueError(f"Saved param group {i} must be a dict with a 'params' list, got {group!r}.")
-    saved = [len(group.get("params", ())) for group in state["param_groups"]]
-    current = [len(group.get("params", ())) for group in optimizer.param_groups]
-    if len(saved) != len(current):
-        raise ValueError(
-            f"The state dict has {len(saved)} param groups but the optimizer has {len(current)}. "
-            "Load a state saved from an optimizer built the same way."
-        )
-    if saved != current:
-        raise ValueError(
-            f"The state dict's param groups hold {saved} parameters but the optimizer's hold {current}. "
-            "Load a state saved from an optimizer built the same way."
-        )
-    for i, (saved_group, group) in enumerate(zip(state["param_groups"], optimizer.param_groups, strict=True)):
-        if not isinstance(saved_group, Mapping):
-            raise ValueError(f"Saved param group {i} is {saved_group!r}, not a dict.")
-        # torch fills in missing flags (bool/None, e.g. 'foreach') for older checkpoints; numbers it cannot.
-        _check_saved_values(saved_group, group, i)
-        missing = sorted(k for k, v in group.items() if k not in saved_group and not (v is None or isinstance(v, bool)))
-        if missing:
-            raise ValueError(
-                f"Saved param group {i} has no {missing}, which {type(optimizer).__name__}'s groups need: the state "
-                "was saved from another optimizer type. Load a state saved from an optimizer built the same way."
-            )
-    _check_saved_param_states(optimizer, state)
-
-
-def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
-    """``optimizer.load_state_dict(state)``, undone if it raises half-way (torch replaces groups first).
-
-    Example:
-        >>> p = torch.nn.Parameter(torch.ones(1))
-        >>> adam, sgd = torch.optim.Adam([p], lr=0.5), torch.optim.SGD([p], lr=0.1, momentum=0.9)
-        >>> p.grad = torch.ones(1); sgd.step()
-        >>> load_optimizer_state(adam, sgd.state_dict())
-        Traceback (most recent call last):
-        ...
-        ValueError: Loading the state into Adam failed (KeyError: 'step'); nothing was changed. ...
-        >>> adam.param_groups[0]["lr"]
-        0.5
-    """
-    saved = {k: v for k, v in getattr(optimizer, "__dict__", {}).items() if k in ("state", "param_groups", "defaults")}
-    groups = [dict(g) for g in getattr(optimizer, "param_groups", [])]
-    try:
-        optimizer.load_state_dict(state)
-    except Exception as error:
-        if saved:
-            vars(optimizer).update(saved)
-        for group, old in zip(getattr(optimizer, "param_groups", []), groups, strict=False):
-            group.clear()
-            group.update(old)
-        raise ValueError(
-            f"Loading the state into {type(optimizer).__name__} failed ({type(error).__name__}: {error}); nothing "
-            "was changed. Was it saved from another optimizer type or another model?"
-        ) from error
-
-
-def check_optimizer(optimizer: Any) -> None:
-    """Raise ``TypeError`` unless ``optimizer`` is a torch optimizer (or has its interface).
-
-    Example:
-        >>> check_optimizer(None)
-        Traceback (most recent call last):
-        ...
-        TypeError: optimizer must be a torch.optim.Optimizer ..., got None.
-    """
-    if isinstance(optimizer, torch.optim.Optimizer):
-        return
-    needed = ("param_groups", "step", "zero_grad", "state_dict", "load_state_dict")
-    if optimizer is None or isinstance(optimizer, type) or not all(hasattr(optimizer, k) for k in needed):
-        raise TypeError(
-            "optimizer must be a torch.optim.Optimizer (or an object with param_groups, step, zero_grad, "
-            f"state_dict and load_state_dict), e.g. torch.optim.SGD(model.parameters(), lr=0.1), got {optimizer!r}."
-        )
-
-
-def check_count_status(init_counts: Any, max_counts: Any) -> tuple[int, Any]:
-    """Return the counts of ``initialize_count_status`` if they are integers with ``0 <= init <= max``.
-
-    ``max_counts=None`` checks ``init_counts`` alone.
-
-    Example:
-        >>> check_count_status(3, 10)
-        (3, 10)
-        >>> check_count_status("3", 10)
-        Traceback (most recent call last):
-        ...
-        TypeError: init_counts must be an integer >= 0, got '3'.
-    """
-    for name, value in (("init_counts", init_counts), ("max_counts", max_counts)):
-        if value is None and name == "max_counts":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an integer >= 0, got {value!r}.")
-        if value < 0:
-            raise ValueError(f"Invalid {name}: {value!r}. It must be an integer >= 0.")
-    if max_counts is not None and init_counts > max_counts:
-        raise ValueError(
-            f"init_counts ({init_counts!r}) is larger than max_counts ({max_counts!r}); pass the number of "
-            "iterations done so far and the total number of iterations."
-        )
-    return init_counts, max_counts
-
-
-def _check_saved_param_states(optimizer: Any, state: Mapping[str, Any]) -> None:
-    """Refuse per-parameter entries that torch would take and fail on later (a string buffer, a wrong shape)."""
-    params = [p for group in optimizer.param_groups for p in group.get("params", ())]
-    ids = [i for group in state["param_groups"] for i in group["params"]]
-    position = {pid: n for n, pid in enumerate(ids) if isinstance(pid, (int, str))}
-    current = getattr(optimizer, "state", {})
-    for pid, entry in state["state"].items():
-        if pid not in position or position[pid] >= len(params) or not isinstance(entry, Mapping):
-            raise ValueError(
-                f"The state dict's per-parameter state {pid!r} does not belong to a parameter of its param groups "
-                f"(or is not a dict: {type(entry).__name__}). Load a state saved from an optimizer built the same way."
-            )
-        param = params[position[pid]]
-        mine = current.get(param) if isinstance(current, Mapping) else None
-        if mine and set(mine) != set(entry):
-            raise ValueError(
-                f"The saved state of parameter {pid!r} has {sorted(entry)} but this {type(optimizer).__name__} keeps "
-                f"{sorted(mine)}: the state was saved from another optimizer type."
-            )
-        for key, value in entry.items():
-            if not _usable_state_value(key, value, mine.get(key) if mine else _UNKNOWN):
-                shown = f"a tensor of shape {tuple(value.shape)}" if isinstance(value, Tensor) else repr(value)
-                raise ValueError(
-                    f"The saved state of parameter {pid!r} (shape {tuple(param.shape)}) has {key}={shown}, which "
-                    "does not fit this optimizer's state. Load a state saved from an optimizer built the same way."
-                )
-
-
-_UNKNOWN = object()
-
-
-def _usable_state_value(key: str, value: Any, now: Any) -> bool:
-    """Whether a saved per-parameter value can replace ``now`` (``_UNKNOWN``: the optimizer has no state yet)."""
-    if key == "step" and not _valid_step(value):
-        return False
-    if now is _UNKNOWN:  # a fresh optimizer: only the kinds torch's optimizers store
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return key == "step" and math.isfinite(value)
-        return value is None or isinstance(value, Tensor)
-    if isinstance(now, Tensor):
-        if isinstance(value, Tensor):
-            return value.shape == now.shape
-        return key == "step" and isinstance(value, (int, float)) and not isinstance(value, bool)
-    if now is None:
-        return value is None or isinstance(value, Tensor)
-    return type(value) is type(now)
-
-
-def _valid_step(value: Any) -> bool:
-    """A step count: a finite number >= 0 (a Python number or a one-element tensor; read once, at load time)."""
-    if isinstance(value, Tensor):
-        if value.numel() != 1:
-            return False
-        value = value.item()
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
-
-
-def _check_saved_values(saved: Mapping[str, Any], current: Mapping[str, Any], index: int) -> None:
-    """Refuse saved group values of another kind than the optimizer's (a string flag, a NaN lr, a 3-tuple of betas)."""
-    for key, now in current.items():
-        if key == "params" or key not in saved:
-            continue
-        value = saved[key]
-        if not _same_kind(value, now):
-            raise ValueError(
-                f"Saved param group {index} has {key}={value!r}, but the optimizer's value is {now!r}; "
-                "a checkpoint's settings must be of the same kind (and numbers finite)."
-            )
-
-
-def _same_kind(value: Any, now: Any) -> bool:
-    if now is None:  # an optional setting ('foreach', LBFGS's 'max_eval'): a plain value, not a container
-        return value is None or isinstance(value, (bool, int, float, str))
-    if isinstance(now, bool):
-        return value is None or isinstance(value, bool)
-    if isinstance(now, (int, float)):
-        if isinstance(value, Tensor):
-            return value.numel() == 1
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if isinstance(now, (tuple, list)) and all(isinstance(v, (int, float, Tensor)) for v in now):
-        return (
-            isinstance(value, (tuple, list))
-            and len(value) == len(now)
-            and all(_same_kind(v, n) for v, n in zip(value, now, strict=True))
-        )
-    return True
-
-
-def _copy_containers(value: Any) -> Any:
-    """A copy of ``value`` with new dicts, lists and tuples; tensors and other leaves are shared."""
-    if isinstance(value, dict):
-        return {k: _copy_containers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_containers(v) for v in value]
-    if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(_copy_containers(v) for v in value)
-    return value
-
-
-def _base_param_settings(optimizer: torch.optim.Optimizer) -> dict | None:
-    if len(optimizer.param_groups) <= 1:
-        return None
-    settings: dict[str, Any] = {"params": torch.tensor([0.0])}
-    settings.update(optimizer.defaults)
-    return settings
-
-
-def _trainable_params(optimizer: torch.optim.Optimizer) -> list[Tensor]:
-    return [p for group in optimizer.param_groups for p in group.get("params", ()) if p.requires_grad]
-
-
-def _group_momentum(group: Mapping[str, Any]) -> float:
-    if "momentum" in group:
-        return group["momentum"]
-    if "betas" in group:
-        return group["betas"][0]
-    return 0
 
 
 def _has_batch_norm(model: Any) -> bool:

@@ -14,10 +14,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.step_info import StepInfo, make_step_info
 from optimtx.transforms.accumulate import check_num_items
 from optimtx.transforms.spike import SpikeWindow, init_spike_window, spike_decision
 from optimtx.wrapper.fast_step import supports_fused_amp_step
+from optimtx.wrapper.step_info import StepInfo, make_step_info
 
 
 class ItemWindow:
@@ -212,3 +212,31 @@ def build_step_info(
             bad = bad | skip.to(device)
         applied = ~bad
     return make_step_info(device, applied, grad_norm, found, loss_scale, lrs)
+
+
+def check_count_status(init_counts: Any, max_counts: Any) -> tuple[int, Any]:
+    """Return the counts of ``initialize_count_status`` if they are integers with ``0 <= init <= max``.
+
+    ``max_counts=None`` checks ``init_counts`` alone.
+
+    Example:
+        >>> check_count_status(3, 10)
+        (3, 10)
+        >>> check_count_status("3", 10)
+        Traceback (most recent call last):
+        ...
+        TypeError: init_counts must be an integer >= 0, got '3'.
+    """
+    for name, value in (("init_counts", init_counts), ("max_counts", max_counts)):
+        if value is None and name == "max_counts":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an integer >= 0, got {value!r}.")
+        if value < 0:
+            raise ValueError(f"Invalid {name}: {value!r}. It must be an integer >= 0.")
+    if max_counts is not None and init_counts > max_counts:
+        raise ValueError(
+            f"init_counts ({init_counts!r}) is larger than max_counts ({max_counts!r}); pass the number of "
+            "iterations done so far and the total number of iterations."
+        )
+    return init_counts, max_counts

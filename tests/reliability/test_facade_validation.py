@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import optimtx as otx
-from optimtx.warnings import AccumulationResumeWarning
+from optimtx.core.warnings import AccumulationResumeWarning
 
 
 def _opt():

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import optimtx as otx
-from optimtx.state_tree import map_tensors
+from optimtx.core.state_tree import map_tensors
 from tests.test_optimizers_torch import float64_scalars
 from tests.transform_table import TABLE
 

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 import optimtx as otx
-from optimtx.eval_params import evaluation_params
-from optimtx.state_tree import find_one, replace_node
+from optimtx.core.state_tree import find_one, replace_node
 from optimtx.transforms.schedule_free import ScheduleFreeState
+from optimtx.wrapper.eval_params import evaluation_params
 from tests.transform_table import TABLE
 
 NEEDS_PARAMS = [c for c in TABLE if c.needs_params]

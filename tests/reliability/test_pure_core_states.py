@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import optimtx as otx
-from optimtx.state_tree import map_tensors
+from optimtx.core.state_tree import map_tensors
 from tests.transform_table import TABLE
 
 IDS = [c.name for c in TABLE]

@@ -3,7 +3,7 @@
 ``otx.create_optimizer(model, "adamw", lr=1e-3, weight_decay=0.05, layer_decay=0.75)`` takes the
 arguments of ``timm.optim.create_optimizer_v2`` and returns a
 [`TransformOptimizer`][optimtx.TransformOptimizer] running optimtx's pure rule, with timm's parameter
-groups (see `optimtx.wrapper.timm_groups`) and every hyperparameter injected, so any torch or
+groups (see `optimtx.config.timm_groups`) and every hyperparameter injected, so any torch or
 optimtx scheduler drives it.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 
 from torch import nn
 
-from optimtx.torch_optimizer import TransformOptimizer
-from optimtx.warnings import OptimtxWarning, warn_user
-from optimtx.wrapper.registries import TRANSFORMS
-from optimtx.wrapper.timm_groups import layer_ids, param_groups_layer_decay, param_groups_weight_decay
+from optimtx.config.registries import TRANSFORMS
+from optimtx.config.timm_groups import layer_ids, param_groups_layer_decay, param_groups_weight_decay
+from optimtx.core.warnings import OptimtxWarning, warn_user
+from optimtx.wrapper.torch_optimizer import TransformOptimizer
 
 __all__ = ["TIMM_OPTIMIZERS", "create_optimizer"]
 
@@ -71,7 +71,7 @@ def create_optimizer(
 
     Args:
         model_or_params: a model, or parameters / param-group dicts.
-        opt: a name of [`TIMM_OPTIMIZERS`][optimtx.wrapper.factory.TIMM_OPTIMIZERS], optionally
+        opt: a name of [`TIMM_OPTIMIZERS`][optimtx.config.factory.TIMM_OPTIMIZERS], optionally
             prefixed ``lookahead_`` (wraps the rule in [`lookahead`][optimtx.lookahead], k=6, alpha=0.5).
         lr: the learning rate (the rule's default when None).
         weight_decay: the weight decay (of the decayed groups, for a model).

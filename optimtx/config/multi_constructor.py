@@ -14,7 +14,9 @@ from typing import Any
 
 from torch import nn
 
-from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS
+from optimtx.config.builder import build_optim_wrapper
+from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS
+from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
 
 def named_submodule(model: nn.Module, name: str) -> nn.Module:
@@ -78,9 +80,6 @@ class MultiOptimWrapperConstructor:
 
     def __call__(self, model: nn.Module) -> Any:
         """Build each entry over its submodule and return them as an ``OptimWrapperDict``."""
-        from optimtx.wrapper.builder import build_optim_wrapper
-        from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
-
         submodules = {name: named_submodule(model, name) for name in self.optim_wrapper_cfg}
         return OptimWrapperDict(
             **{name: build_optim_wrapper(submodules[name], cfg) for name, cfg in self.optim_wrapper_cfg.items()}

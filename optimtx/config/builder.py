@@ -8,9 +8,7 @@ from typing import Any
 
 from torch import nn
 
-import optimtx.wrapper.constructor
-import optimtx.wrapper.multi_constructor  # noqa: F401  (registers MultiOptimWrapperConstructor)
-from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS
+from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS
 
 
 def build_optim_wrapper(model: nn.Module, cfg: Mapping[str, Any]) -> Any:

@@ -7,6 +7,7 @@ whole-tree transforms that run once per group.
 
 from __future__ import annotations
 
+import struct
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -14,13 +15,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import State
-from optimtx.state_tree import iter_nodes
+from optimtx.core.base import GradientTransformation, State
+from optimtx.core.state_tree import iter_nodes
+from optimtx.core.warnings import PerGroupTransformWarning
 from optimtx.transforms.amp import ScaleByAmpState
 from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.finite import ApplyIfFiniteState
-from optimtx.transforms.hyperparams import InjectHyperparamsState
-from optimtx.warnings import PerGroupTransformWarning
+from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams
 
 
 def check_grad(p: Tensor, group: int, index: int) -> None:
@@ -143,3 +144,52 @@ def warn_if_whole_tree(state: State) -> None:
             PerGroupTransformWarning,
             stacklevel=4,
         )
+
+
+def group_defaults(transform: GradientTransformation, n_params: int) -> dict[str, Any]:
+    """Python values of the injected hyperparameters (these become the group keys).
+
+    The probe state is built on float64 scalars (keyed like a real group) so that the
+    values read back are the ones the user gave, not float32 roundings of them.
+
+    Example:
+        >>> from optimtx.transforms.hyperparams import inject_hyperparams
+        >>> from optimtx.transforms.optimizers import sgd
+        >>> group_defaults(inject_hyperparams(sgd)(lr=0.1), 1)
+        {'lr': 0.1}
+    """
+    try:
+        probe = transform.init({str(i): torch.zeros((), dtype=torch.float64) for i in range(n_params)})
+    except Exception:  # a transform whose init needs real shapes: float32 values are the best we get
+        probe = transform.init({})
+    if not any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe)):
+        return {}
+    return {k: hyperparam_value(v) for k, v in get_hyperparams(probe).items()}
+
+
+def hyperparam_value(value: Any) -> Any:
+    """A hyperparameter tensor (or tuple of them) as the Python number the user wrote.
+
+    Example:
+        >>> hyperparam_value(torch.tensor(0.1)), hyperparam_value((torch.tensor(0.9), torch.tensor(0.999)))
+        (0.1, (0.9, 0.999))
+    """
+    if isinstance(value, tuple):
+        return tuple(hyperparam_value(v) for v in value)
+    return _shortest_repr(value.item(), value.dtype)
+
+
+def _shortest_repr(x: float, dtype: torch.dtype) -> float:
+    """The shortest decimal that rounds to the same float32 (0.1, not 0.10000000149).
+
+    Injected values are stored in float32 (or wider); reporting them as the user wrote
+    them keeps ``group['lr']`` equal to the configured number.
+    """
+    if dtype != torch.float32:
+        return x
+    target = struct.pack("f", x)
+    for digits in range(1, 10):
+        candidate = float(f"{x:.{digits}g}")
+        if struct.pack("f", candidate) == target:
+            return candidate
+    return x

@@ -20,7 +20,7 @@ from typing import Any
 
 from torch import Tensor
 
-from optimtx.state_tree import is_namedtuple
+from optimtx.core.state_tree import is_namedtuple
 
 
 def _per_parameter(node: Any, names: Collection[str]) -> bool:

@@ -10,11 +10,15 @@ arguments; otherwise ``epoch_length`` is dropped and the class is called.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from optimtx.core.registry import Registry, build_from_cfg, merge_cfg, resolve_type
+from optimtx.core.validation import check_bool, check_int_at_least
+from optimtx.param_scheduler import SCHEDULER_CLASSES
 from optimtx.param_scheduler.base import _ParamScheduler, check_optimizer
-from optimtx.validation import check_bool, check_int_at_least
+from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
 
 def build_scheduler_from_cfg(
@@ -30,15 +34,13 @@ def build_scheduler_from_cfg(
 
     Example:
         >>> import torch
-        >>> from optimtx.wrapper.registries import PARAM_SCHEDULERS
+        >>> from optimtx.config.registries import PARAM_SCHEDULERS
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> cfg = dict(type="MultiStepLR", milestones=[1, 2], convert_to_iter_based=True)
         >>> sched = PARAM_SCHEDULERS.build(cfg, default_args=dict(optimizer=opt, epoch_length=10))
         >>> sched.milestones, sched.by_epoch
         ({10: 1, 20: 1}, False)
     """
-    from optimtx.wrapper.registry import build_from_cfg, merge_cfg, resolve_type
-
     args = merge_cfg(cfg, registry, default_args)
     args.pop("_scope_", None)  # MMEngine's registry scope: optimtx has one scope, its names are MMEngine's
     convert = check_bool("convert_to_iter_based", args.pop("convert_to_iter_based", False))
@@ -95,8 +97,6 @@ def build_param_schedulers(
         >>> [type(s).__name__ for s in schedulers], schedulers[1].T_max
         (['LinearLR', 'CosineAnnealingLR'], 12)
     """
-    from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
-
     for name, value in (("epoch_length", epoch_length), ("max_epochs", max_epochs), ("max_iters", max_iters)):
         if value is not None:
             check_int_at_least(name, value, 1)
@@ -150,8 +150,6 @@ def _config_list(cfgs: Any, where: str, epoch_length: int | None) -> list[Any]:
 def _build_list(
     optimizer: Any, items: list[Any], epoch_length: int | None, max_epochs: int | None, max_iters: int | None
 ) -> list[_ParamScheduler]:
-    from optimtx.wrapper.registries import PARAM_SCHEDULERS
-
     default_args: dict[str, Any] = {"optimizer": optimizer}
     if epoch_length is not None:
         default_args["epoch_length"] = epoch_length
@@ -184,3 +182,21 @@ def _restored_on_error(optimizers: list[Any]) -> Iterator[None]:
                 if key in attrs:
                     vars(opt)[key] = attrs[key]
         raise
+
+
+PARAM_SCHEDULERS = Registry("parameter scheduler", build_func=build_scheduler_from_cfg, accepts=inspect.isclass)
+
+
+def register_param_schedulers(registry: Registry = PARAM_SCHEDULERS) -> list[str]:
+    """Register the MMEngine-style parameter schedulers (``LinearLR``, ``CosineAnnealingMomentum``...).
+
+    Example:
+        >>> "LinearLR" in register_param_schedulers()
+        True
+    """
+    for cls in SCHEDULER_CLASSES:
+        registry.register_module(module=cls, force=True)
+    return [cls.__name__ for cls in SCHEDULER_CLASSES]
+
+
+register_param_schedulers()

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from optimtx.state_tree import iter_nodes
+from optimtx.core.state_tree import iter_nodes
 from optimtx.transforms.accumulate import AccumulateState
 from optimtx.transforms.amp import ScaleByAmpState
 from optimtx.transforms.clipping import ClipByGlobalNormState

@@ -12,29 +12,31 @@ state, so schedulers that edit ``group['lr']`` change the update.
 from __future__ import annotations
 
 import copy
-import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from optimtx import function_pickle
-from optimtx.base import GradientTransformation, State, chain, chain_parts, identity
-from optimtx.partial_state import extend_state, merge_state, restore_entries, restrict_state
-from optimtx.state_io import load_state_dict as load_transform_state
-from optimtx.state_io import state_dict as transform_state_dict
-from optimtx.state_tree import iter_nodes
-from optimtx.torch_optimizer_groups import (
+from optimtx.core import function_pickle
+from optimtx.core.base import GradientTransformation, State, chain, chain_parts, identity
+from optimtx.core.partial_state import extend_state, merge_state, restore_entries, restrict_state
+from optimtx.core.state_io import load_state_dict as load_transform_state
+from optimtx.core.state_io import state_dict as transform_state_dict
+from optimtx.core.state_tree import iter_nodes
+from optimtx.transform_configs import build_injected_transform
+from optimtx.transforms.hyperparams import InjectHyperparamsState, set_hyperparams
+from optimtx.transforms.masking import MaskedState, MultiTransformState
+from optimtx.wrapper.torch_optimizer_groups import (
     PICKLED,
     check_grad,
+    group_defaults,
+    hyperparam_value,
     looks_like_hyperparameter,
     mirrors_betas,
     schedule_driven,
     warn_if_whole_tree,
 )
-from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, set_hyperparams
-from optimtx.transforms.masking import MaskedState, MultiTransformState
 
 _STATE_KEY = "transform_state"
 _SHARED_KEY = "shared_transform_state"
@@ -83,7 +85,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             )
         params = [_materialised_group(p) for p in params]
         first = params[0]["params"] if params and isinstance(params[0], dict) else params
-        defaults = _defaults_of(self.transform, len(first))
+        defaults = group_defaults(self.transform, len(first))
         self._injected: tuple[str, ...] = tuple(defaults)
         super().__init__(params, defaults)
 
@@ -200,7 +202,7 @@ class TransformOptimizer(torch.optim.Optimizer):
             values = [u if u.dtype == p.dtype else u.to(p.dtype) for p, u in zip(params, updates.values(), strict=True)]
             torch._foreach_add_(params, values)
             if live:
-                values_now = {k: _to_python(v) for k, v in live.items()}
+                values_now = {k: hyperparam_value(v) for k, v in live.items()}
                 group.update(values_now)
                 synced.update(values_now)
         return loss
@@ -465,47 +467,8 @@ def _as_transform(transform: Any) -> GradientTransformation:
     if isinstance(transform, GradientTransformation):
         return transform
     if isinstance(transform, Mapping):
-        from optimtx.wrapper.registries import build_injected_transform
-
         return build_injected_transform(transform)
     raise TypeError(
         f"transform must be a GradientTransformation or a config dict, got {transform!r}; "
         "for example otx.inject_hyperparams(otx.adamw)(lr=1e-3)."
     )
-
-
-def _defaults_of(transform: GradientTransformation, n_params: int) -> dict[str, Any]:
-    """Python values of the injected hyperparameters (these become the group keys).
-
-    The probe state is built on float64 scalars (keyed like a real group) so that the
-    values read back are the ones the user gave, not float32 roundings of them.
-    """
-    try:
-        probe = transform.init({str(i): torch.zeros((), dtype=torch.float64) for i in range(n_params)})
-    except Exception:  # a transform whose init needs real shapes: float32 values are the best we get
-        probe = transform.init({})
-    if not any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe)):
-        return {}
-    return {k: _to_python(v) for k, v in get_hyperparams(probe).items()}
-
-
-def _to_python(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return tuple(_to_python(v) for v in value)
-    return _shortest_repr(value.item(), value.dtype)
-
-
-def _shortest_repr(x: float, dtype: torch.dtype) -> float:
-    """The shortest decimal that rounds to the same float32 (0.1, not 0.10000000149).
-
-    Injected values are stored in float32 (or wider); reporting them as the user wrote
-    them keeps ``group['lr']`` equal to the configured number.
-    """
-    if dtype != torch.float32:
-        return x
-    target = struct.pack("f", x)
-    for digits in range(1, 10):
-        candidate = float(f"{x:.{digits}g}")
-        if struct.pack("f", candidate) == target:
-            return candidate
-    return x

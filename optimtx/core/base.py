@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, Protocol
 import torch
 from torch import Tensor
 
-from optimtx.tree import Tree, check_leaves, check_params, matched_leaves, rebuild
+from optimtx.core.tree import Tree, check_leaves, check_params, matched_leaves, rebuild
 
 Params = Mapping[str, Tensor]
 Updates = Mapping[str, Tensor]
@@ -180,7 +180,7 @@ def apply_updates(params: Params, updates: Updates) -> Tree:
     """Return ``params + updates`` as a new tree, keeping each parameter's dtype.
 
     ``updates`` must match ``params`` by name (same keys, same order) and shape (nothing
-    is broadcast); see :func:`optimtx.tree.matched_leaves`. Updates in another floating
+    is broadcast); see :func:`optimtx.core.tree.matched_leaves`. Updates in another floating
     dtype are converted to the parameter's.
 
     Example:

@@ -1,6 +1,6 @@
 """The ``paramwise_cfg`` rules themselves: validation, layer detection, per-parameter options.
 
-See :mod:`optimtx.paramwise` for the rules in words and the label-level API.
+See :mod:`optimtx.config.paramwise` for the rules in words and the label-level API.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from optimtx.validation import check_bool, check_finite, check_non_negative, is_number
+from optimtx.core.validation import check_bool, check_finite, check_non_negative, is_number
 
 NORM_TYPES = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 DECAY_MULTS = ("bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult")

@@ -11,10 +11,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from optimtx.paramwise import assign_labels, resolve
-from optimtx.paramwise_rules import FROZEN, ParamwiseRules
-from optimtx.wrapper.constructor import first_parameter_name, optimizer_class, transform_hparam
-from optimtx.wrapper.registries import OPTIMIZERS
+from optimtx.config.builder import build_optim_wrapper
+from optimtx.config.constructor import first_parameter_name, optimizer_class, transform_hparam
+from optimtx.config.multi_constructor import MultiOptimWrapperConstructor, named_submodule
+from optimtx.config.paramwise import decide_labels
+from optimtx.config.paramwise_rules import FROZEN
+from optimtx.config.registries import OPTIMIZERS
+from optimtx.wrapper.optim_wrapper import OptimWrapper
+from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
 
 @dataclass(frozen=True)
@@ -111,10 +115,6 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
         1.weight   norm     0.1  0             norm_decay_mult
         1.bias     norm     0.1  0             norm_decay_mult
     """
-    from optimtx.wrapper.multi_constructor import MultiOptimWrapperConstructor, named_submodule
-    from optimtx.wrapper.optim_wrapper import OptimWrapper
-    from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
-
     if not isinstance(model, nn.Module):
         raise TypeError(f"explain() takes the model (an nn.Module) first, got {type(model).__name__}.")
     if isinstance(cfg, OptimWrapperDict):
@@ -136,8 +136,6 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             f"torch optimizer, got {type(cfg).__name__}."
         )
     if cfg.get("constructor", "DefaultOptimWrapperConstructor") != "DefaultOptimWrapperConstructor":
-        from optimtx.wrapper.builder import build_optim_wrapper
-
         return explain(model, build_optim_wrapper(model, cfg))
     if "optimizer" not in cfg:
         raise ValueError(f'explain() needs a config with an "optimizer" entry, got keys {sorted(cfg)!r}.')
@@ -150,7 +148,7 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
         )
     base_lr = cfg["optimizer"].get("lr", transform_hparam(cfg["optimizer"], "lr"))
     base_wd = cfg["optimizer"].get("weight_decay", transform_hparam(cfg["optimizer"], "weight_decay"))
-    decisions, labels, hparams = _decide(model, paramwise_cfg, base_lr, base_wd)
+    decisions, labels, hparams = decide_labels(model, paramwise_cfg, base_lr, base_wd)
     rows = Explanation()
     for d in decisions:
         if d.name not in labels:
@@ -159,29 +157,6 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
         lr, wd = (None, None) if d.skipped else (effective["lr"], effective["weight_decay"])
         rows.append(ExplainRow(d.name, labels[d.name], lr, wd, d.rule, not d.param.requires_grad))
     return rows
-
-
-def _decide(
-    model: nn.Module, paramwise_cfg: Mapping[str, Any], base_lr: Any, base_wd: Any, quiet: bool = False
-) -> tuple[Any, Any, Any]:
-    decisions = resolve(model, paramwise_cfg, base_lr, base_wd, quiet=quiet)
-    labels, hparams = assign_labels(decisions, ParamwiseRules.from_cfg(paramwise_cfg, base_lr, base_wd))
-    return decisions, labels, hparams
-
-
-def paramwise_reasons(
-    model: nn.Module, paramwise_cfg: Mapping[str, Any] | None, base_lr: Any, base_wd: Any
-) -> dict[str, tuple[str, str]]:
-    """``{parameter name: (label, rule)}`` that ``paramwise_cfg`` decides for ``model`` (kept by built wrappers).
-
-    Example:
-        >>> paramwise_reasons(nn.Linear(1, 1), dict(bias_decay_mult=0.0), 0.1, 1e-4)["bias"]
-        ('bias', 'bias_decay_mult')
-    """
-    if not paramwise_cfg:
-        return {name: ("default", "default") for name, _ in model.named_parameters()}
-    decisions, labels, _ = _decide(model, paramwise_cfg, base_lr, base_wd, quiet=True)
-    return {d.name: (labels[d.name], d.rule) for d in decisions if d.name in labels}
 
 
 def _child_or_model(model: nn.Module, name: str) -> nn.Module:

@@ -1,26 +1,28 @@
-"""The registries configs refer to: optimizers, wrappers, constructors, transforms, schedules, schedulers.
+"""Transforms and schedules by name: the ``TRANSFORMS`` and ``SCHEDULES`` registries and building from configs.
 
-Each registry is filled by a ``register_*`` function below, run once when this
-module is imported (only optimtx's own tables change). To add entries from a new
-module, extend the matching function (e.g. :func:`register_optimtx_optimizers`) or
-call ``REGISTRY.register_module`` yourself.
+Every public function of an ``optimtx.transforms`` module annotated ``-> GradientTransformation``
+is registered under its own name (modules are discovered with ``pkgutil``, so a new transform
+file needs no edit here), as are ``chain``/``identity`` and every public function of
+``optimtx.schedules``. It sits below the facade because ``TransformOptimizer`` accepts a
+transform config dict and rebuilds it when loading a state dict.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 import pkgutil
 from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
-import torch
+import torch  # noqa: F401  (the doctests use it)
 
-from optimtx.param_scheduler.build import build_scheduler_from_cfg
-from optimtx.wrapper.registry import Registry, merge_cfg, resolve_type
-from optimtx.wrapper.zero_optimizer import ZeroRedundancyOptimizer
+import optimtx.core.base
+import optimtx.schedules
+import optimtx.transforms
+from optimtx.core.registry import Registry, merge_cfg, resolve_type
+from optimtx.transforms.hyperparams import inject_hyperparams
 
 
 def build_nested(value: Any, inject: bool = False) -> Any:
@@ -85,8 +87,6 @@ def build_transform_from_cfg(
 def _injected_factory(
     factory: Callable[..., Any], parameters: Mapping[str, inspect.Parameter], kwargs: dict[str, Any]
 ) -> Callable[..., Any]:
-    from optimtx.transforms.hyperparams import inject_hyperparams
-
     # Fill lr and weight_decay in (as floats, the only numbers inject_hyperparams injects)
     # so every param group has them and paramwise rules or schedulers can override them.
     for name in ("lr", "weight_decay"):
@@ -122,88 +122,8 @@ def build_injected_transform(cfg: Mapping[str, Any], default_args: Mapping[str, 
     return build_transform_from_cfg(cfg, TRANSFORMS, default_args, inject=True)
 
 
-def build_optimizer_from_cfg(
-    cfg: Mapping[str, Any], registry: Registry, default_args: Mapping[str, Any] | None = None
-) -> torch.optim.Optimizer:
-    """Build an optimizer; a ``transform`` config dict is built by :func:`build_injected_transform`.
-
-    Example:
-        >>> opt = OPTIMIZERS.build(dict(type="SGD", params=[torch.zeros(1, requires_grad=True)], lr=0.1))
-        >>> opt.defaults["lr"]
-        0.1
-    """
-    args = merge_cfg(cfg, registry, default_args)
-    optimizer_cls = resolve_type(args, registry)
-    args.pop("type")
-    if isinstance(args.get("transform"), Mapping):
-        args["transform"] = build_injected_transform(args["transform"])
-    return optimizer_cls(**args)
-
-
-def _is_optimizer_class(obj: Any) -> bool:
-    return inspect.isclass(obj) and issubclass(obj, torch.optim.Optimizer)
-
-
-OPTIMIZERS = Registry("optimizer", build_func=build_optimizer_from_cfg, accepts=_is_optimizer_class)
-OPTIM_WRAPPERS = Registry("optim_wrapper", accepts=inspect.isclass)
-OPTIM_WRAPPER_CONSTRUCTORS = Registry("optimizer wrapper constructor", accepts=inspect.isclass)
 TRANSFORMS = Registry("transform", build_func=build_transform_from_cfg, accepts=inspect.isfunction)
 SCHEDULES = Registry("schedule", accepts=inspect.isfunction)
-PARAM_SCHEDULERS = Registry("parameter scheduler", build_func=build_scheduler_from_cfg, accepts=inspect.isclass)
-
-
-def register_torch_optimizers(registry: Registry = OPTIMIZERS) -> list[str]:
-    """Register every ``torch.optim.Optimizer`` subclass in ``torch.optim`` under its class name.
-
-    torch's ``Adafactor`` is registered as ``'TorchAdafactor'`` (MMEngine keeps ``'Adafactor'``
-    for transformers' version), and :class:`ZeroRedundancyOptimizer` is added.
-
-    Example:
-        >>> "AdamW" in OPTIMIZERS and "TorchAdafactor" in OPTIMIZERS
-        True
-    """
-    names = []
-    for attr in dir(torch.optim):
-        obj = getattr(torch.optim, attr)
-        if inspect.isclass(obj) and issubclass(obj, torch.optim.Optimizer):
-            name = "TorchAdafactor" if attr == "Adafactor" else attr
-            registry.register_module(name=name, module=obj, force=True)
-            names.append(name)
-    registry.register_module(module=ZeroRedundancyOptimizer, force=True)
-    return [*names, "ZeroRedundancyOptimizer"]
-
-
-def register_optimtx_optimizers(registry: Registry = OPTIMIZERS) -> list[str]:
-    """Register optimtx's own ``torch.optim.Optimizer`` classes (``TransformOptimizer``).
-
-    Extend this function when a new optimizer class is added to optimtx.
-
-    Example:
-        >>> isinstance(register_optimtx_optimizers(), list)
-        True
-    """
-    names = []
-    for module_name, class_name in (("optimtx.torch_optimizer", "TransformOptimizer"),):
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        registry.register_module(module=getattr(importlib.import_module(module_name), class_name), force=True)
-        names.append(class_name)
-    return names
-
-
-def register_optim_wrappers(registry: Registry = OPTIM_WRAPPERS) -> list[str]:
-    """Register ``OptimWrapper`` and ``AmpOptimWrapper``.
-
-    Example:
-        >>> register_optim_wrappers()
-        ['OptimWrapper', 'AmpOptimWrapper']
-    """
-    from optimtx.wrapper.amp_optim_wrapper import AmpOptimWrapper
-    from optimtx.wrapper.optim_wrapper import OptimWrapper
-
-    for wrapper_cls in (OptimWrapper, AmpOptimWrapper):
-        registry.register_module(module=wrapper_cls, force=True)
-    return ["OptimWrapper", "AmpOptimWrapper"]
 
 
 def public_functions(module: ModuleType, returns: str | None = None) -> dict[str, Callable[..., Any]]:
@@ -239,10 +159,7 @@ def register_transforms(registry: Registry = TRANSFORMS) -> list[str]:
         >>> {"chain", "clip_by_global_norm"} <= set(TRANSFORMS.module_dict)
         True
     """
-    import optimtx.base
-    import optimtx.transforms
-
-    modules = [optimtx.base] + [
+    modules = [optimtx.core.base] + [
         importlib.import_module(f"optimtx.transforms.{info.name}")
         for info in pkgutil.iter_modules(optimtx.transforms.__path__)
     ]
@@ -255,37 +172,16 @@ def register_transforms(registry: Registry = TRANSFORMS) -> list[str]:
 
 
 def register_schedules(registry: Registry = SCHEDULES) -> list[str]:
-    """Register every public function of ``optimtx.schedules`` (when that module exists).
+    """Register every public function of ``optimtx.schedules`` .
 
     Example:
         >>> isinstance(register_schedules(), list)
         True
     """
-    if importlib.util.find_spec("optimtx.schedules") is None:
-        return []
-    module = importlib.import_module("optimtx.schedules")
-    for name, fn in public_functions(module).items():
+    for name, fn in public_functions(optimtx.schedules).items():
         registry.register_module(name=name, module=fn, force=True)
-    return list(public_functions(module))
+    return list(public_functions(optimtx.schedules))
 
 
-def register_param_schedulers(registry: Registry = PARAM_SCHEDULERS) -> list[str]:
-    """Register the MMEngine-style parameter schedulers (``LinearLR``, ``CosineAnnealingMomentum``...).
-
-    Example:
-        >>> "LinearLR" in register_param_schedulers()
-        True
-    """
-    from optimtx.param_scheduler import SCHEDULER_CLASSES
-
-    for cls in SCHEDULER_CLASSES:
-        registry.register_module(module=cls, force=True)
-    return [cls.__name__ for cls in SCHEDULER_CLASSES]
-
-
-register_torch_optimizers()
-register_optimtx_optimizers()
-register_optim_wrappers()
 register_transforms()
 register_schedules()
-register_param_schedulers()

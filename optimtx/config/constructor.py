@@ -21,10 +21,10 @@ from typing import Any
 import torch  # noqa: F401  (the doctests use it)
 from torch import nn
 
-from optimtx.paramwise import ParamDecision, log_skipped, warn_unmatched_custom_keys
-from optimtx.paramwise_rules import ParamwiseRules, is_dcn
+from optimtx.config.paramwise import ParamDecision, log_skipped, paramwise_reasons, warn_unmatched_custom_keys
+from optimtx.config.paramwise_rules import ParamwiseRules, is_dcn
+from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 from optimtx.wrapper.porting import walk_order
-from optimtx.wrapper.registries import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 
 logger = logging.getLogger("optimtx")
 
@@ -130,7 +130,7 @@ class DefaultOptimWrapperConstructor:
     Args:
         optim_wrapper_cfg: the wrapper config; must contain ``optimizer`` (its config).
             Not modified.
-        paramwise_cfg: per-parameter rules (see :mod:`optimtx.paramwise`); ``None`` or
+        paramwise_cfg: per-parameter rules (see :mod:`optimtx.config.paramwise`); ``None`` or
             ``{}`` puts all of ``model.parameters()`` in one group.
 
     Attributes:
@@ -237,8 +237,6 @@ class DefaultOptimWrapperConstructor:
         if per_param is not None:  # where MMEngine's per-parameter groups land here (resuming its checkpoints)
             wrapper.param_walk_order = walk_order(per_param, optimizer.param_groups)
         if type(self).add_params is DefaultOptimWrapperConstructor.add_params:  # the rules are known: keep them
-            from optimtx.wrapper.explain import paramwise_reasons
-
             inner = unwrap_model(model)
             wrapper.paramwise_reasons = paramwise_reasons(inner, self.paramwise_cfg, self.base_lr, self.base_wd)
         return wrapper

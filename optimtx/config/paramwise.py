@@ -23,15 +23,18 @@ import difflib
 import inspect
 import logging
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from optimtx.paramwise_rules import DUPLICATE, FROZEN, ParamwiseRules, walk_modules
-from optimtx.warnings import FrozenParameterWarning, UnmatchedCustomKeyWarning, warn_user
+from optimtx.config.paramwise_rules import DUPLICATE, FROZEN, ParamwiseRules, walk_modules
+from optimtx.core.base import EmptyState, GradientTransformation
+from optimtx.core.tree import zeros_like
+from optimtx.core.warnings import FrozenParameterWarning, UnmatchedCustomKeyWarning, warn_user
+from optimtx.transforms.masking import multi_transform
 
 logger = logging.getLogger("optimtx")
 
@@ -69,7 +72,7 @@ def resolve(
 
     A trainable parameter met twice without ``bypass_duplicate`` raises ``ValueError``
     (torch would reject the duplicate in its param groups). Warns
-    (:class:`~optimtx.warnings.UnmatchedCustomKeyWarning`) for custom keys that match nothing.
+    (:class:`~optimtx.core.warnings.UnmatchedCustomKeyWarning`) for custom keys that match nothing.
 
     Example:
         >>> model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
@@ -129,7 +132,7 @@ def log_skipped(decisions: list[ParamDecision]) -> None:
     """One WARNING log line per skip reason, listing the first few parameter names.
 
     Frozen parameters left out are also reported once with ``warnings.warn``
-    (:class:`~optimtx.warnings.FrozenParameterWarning`): a parameter that is unfrozen
+    (:class:`~optimtx.core.warnings.FrozenParameterWarning`): a parameter that is unfrozen
     later will not be trained unless it is added to the optimizer.
     """
     for reason, why in ((FROZEN, "requires_grad=False"), (DUPLICATE, "bypass_duplicate=True")):
@@ -255,6 +258,36 @@ def _factory_kwargs(
     return kwargs
 
 
+def decide_labels(
+    model: nn.Module, paramwise_cfg: Mapping[str, Any], base_lr: Any, base_wd: Any, quiet: bool = False
+) -> tuple[Any, Any, Any]:
+    """Resolve ``paramwise_cfg`` over ``model``: the decisions, the label of each parameter and each label's values.
+
+    Example:
+        >>> decisions, labels, hparams = decide_labels(nn.Linear(1, 1), dict(bias_decay_mult=0.0), 0.1, 1e-4)
+        >>> labels["bias"], hparams["bias"]["weight_decay"]
+        ('bias', 0.0)
+    """
+    decisions = resolve(model, paramwise_cfg, base_lr, base_wd, quiet=quiet)
+    labels, hparams = assign_labels(decisions, ParamwiseRules.from_cfg(paramwise_cfg, base_lr, base_wd))
+    return decisions, labels, hparams
+
+
+def paramwise_reasons(
+    model: nn.Module, paramwise_cfg: Mapping[str, Any] | None, base_lr: Any, base_wd: Any
+) -> dict[str, tuple[str, str]]:
+    """``{parameter name: (label, rule)}`` that ``paramwise_cfg`` decides for ``model`` (kept by built wrappers).
+
+    Example:
+        >>> paramwise_reasons(nn.Linear(1, 1), dict(bias_decay_mult=0.0), 0.1, 1e-4)["bias"]
+        ('bias', 'bias_decay_mult')
+    """
+    if not paramwise_cfg:
+        return {name: ("default", "default") for name, _ in model.named_parameters()}
+    decisions, labels, _ = decide_labels(model, paramwise_cfg, base_lr, base_wd, quiet=True)
+    return {d.name: (labels[d.name], d.rule) for d in decisions if d.name in labels}
+
+
 def zero_updates() -> Any:
     """A transform whose updates are all zeros (used for frozen parameters).
 
@@ -263,8 +296,6 @@ def zero_updates() -> Any:
         >>> tx.update({"w": torch.ones(2)}, tx.init({}))[0]
         {'w': tensor([0., 0.])}
     """
-    from optimtx.base import EmptyState, GradientTransformation
-    from optimtx.tree import zeros_like
 
     def update(updates: Any, state: Any, params: Any = None, **extra: Any) -> Any:
         del params, extra
@@ -292,16 +323,11 @@ def paramwise(
         >>> float(updates["1.weight"].abs().sum()), float(updates["0.weight"].abs().sum()) > 0
         (0.0, True)
     """
-    import optimtx
-
-    multi_transform = getattr(optimtx, "multi_transform", None)
-    if multi_transform is None:
-        raise RuntimeError("paramwise() needs optimtx.multi_transform, which this build does not have.")
     parameters = inspect.signature(factory).parameters
     lr_name = _lr_name(parameters)
     base_lr = hparams.get(lr_name) if lr_name in hparams else _default(parameters, lr_name)
     labels, label_hparams = paramwise_labels(model, paramwise_cfg, lr=base_lr, weight_decay=hparams.get("weight_decay"))
-    transforms = {
+    transforms: dict[Hashable, GradientTransformation] = {
         label: factory(**{**hparams, **_factory_kwargs(label, options, lr_name, parameters)})
         for label, options in label_hparams.items()
     }

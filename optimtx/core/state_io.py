@@ -13,7 +13,7 @@ from typing import Any
 import torch  # noqa: F401  (the doctests use it)
 from torch import Tensor
 
-from optimtx.state_tree import is_namedtuple
+from optimtx.core.state_tree import is_namedtuple
 
 _SCALARS = (bool, int, float, str, type(None))
 

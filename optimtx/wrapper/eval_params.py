@@ -16,12 +16,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.base import State
-from optimtx.state_tree import iter_nodes
+from optimtx.core.base import State
+from optimtx.core.state_tree import iter_nodes
+from optimtx.core.tree import matched_leaves, rebuild
 from optimtx.transforms.ema import EmaParamsState, get_ema_params
 from optimtx.transforms.lookahead import LookaheadState, get_slow_params
 from optimtx.transforms.schedule_free import ScheduleFreeState, schedule_free_eval_params
-from optimtx.tree import matched_leaves, rebuild
+from optimtx.wrapper.torch_optimizer import TransformOptimizer
 
 _EVAL_STATES = (ScheduleFreeState, EmaParamsState, LookaheadState)
 
@@ -60,8 +61,6 @@ def evaluation_params(state: State, params: dict[str, Tensor]) -> dict[str, Tens
 
 
 def _transform_optimizer(optimizer: Any) -> Any:
-    from optimtx.torch_optimizer import TransformOptimizer
-
     inner = getattr(optimizer, "optimizer", optimizer)  # an OptimWrapper holds its optimizer there
     if not isinstance(inner, TransformOptimizer):
         raise TypeError(
@@ -72,8 +71,6 @@ def _transform_optimizer(optimizer: Any) -> Any:
 
 
 def _is_transform_optimizer(optimizer: Any) -> bool:
-    from optimtx.torch_optimizer import TransformOptimizer
-
     return isinstance(optimizer, TransformOptimizer)
 
 

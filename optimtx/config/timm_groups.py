@@ -87,7 +87,7 @@ def param_groups_layer_decay(
     the full learning rate and each layer below it gets ``layer_decay`` times the one above.
 
     Args:
-        model: the model (its layers as [`layer_ids`][optimtx.wrapper.timm_groups.layer_ids] numbers them).
+        model: the model (its layers as [`layer_ids`][optimtx.config.timm_groups.layer_ids] numbers them).
         weight_decay: the decay of the ``decay`` groups.
         no_weight_decay_list: parameter-name patterns (``fnmatch``) without weight decay.
         weight_decay_exclude_1d: no weight decay for 0-d and 1-d tensors (biases, norms).

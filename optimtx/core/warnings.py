@@ -7,7 +7,7 @@ import sys
 import warnings
 from types import FrameType
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # the optimtx package
 
 
 def warn_user(message: str, category: type[Warning]) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.tree import Tree, check_params
+from optimtx.core.tree import Tree, check_params, matched_leaves
 
 
 def params_device(params: Mapping[str, Tensor]) -> torch.device | None:
@@ -65,7 +65,7 @@ def is_namedtuple(node: Any) -> bool:
     """Whether ``node`` is a NamedTuple instance (a tuple with ``_fields``).
 
     Example:
-        >>> from optimtx.base import EmptyState
+        >>> from optimtx.core.base import EmptyState
         >>> is_namedtuple(EmptyState()), is_namedtuple((1, 2))
         (True, False)
     """
@@ -135,7 +135,7 @@ def find_one(state: Any, kind: type, what: str) -> Any:
         what: how the error should name the transform that makes such a state.
 
     Example:
-        >>> from optimtx.base import EmptyState
+        >>> from optimtx.core.base import EmptyState
         >>> find_one((torch.ones(1), EmptyState()), EmptyState, "identity()")
         EmptyState()
     """
@@ -179,7 +179,7 @@ def check_state(state: Any, kind: type, who: str) -> None:
     arithmetic, instead of an ``AttributeError`` from deep inside the update.
 
     Example:
-        >>> from optimtx.base import EmptyState
+        >>> from optimtx.core.base import EmptyState
         >>> check_state((), EmptyState, "scale(...)")
         Traceback (most recent call last):
         ...
@@ -231,3 +231,41 @@ def on_real_view(
     )
     out = {k: _back(v, updates[k]) if k in updates else v for k, v in new_updates.items()}
     return out, map_tensors(_back, new_state, state)
+
+
+def begin_update(
+    update: Callable[..., Any],
+    updates: Mapping[str, Tensor],
+    state: Any,
+    params: Any,
+    extra: dict,
+    *,
+    kind: type,
+    who: str,
+    like: str,
+) -> list[Tensor] | tuple[Tree, Any]:
+    """The shared start of an element-wise rule's ``update``: check, match, and the two early returns.
+
+    Checks that ``state`` is a ``kind`` (:func:`check_state`), matches ``updates`` to the state's
+    field ``like`` by name and shape, and returns the gradient tensors to work on, or, as a tuple,
+    the update's whole result when there is nothing more to do: the result of rerunning ``update``
+    on real views when a tensor is complex (:func:`on_real_view`, torch's convention), or
+    ``({}, state)`` for an empty tree. Only dtypes and lengths are looked at: no device sync.
+
+    Example:
+        >>> from typing import NamedTuple
+        >>> class S(NamedTuple):
+        ...     nu: dict
+        >>> state = S(nu={"w": torch.zeros(2)})
+        >>> begin_update(None, {"w": torch.ones(2)}, state, None, {}, kind=S, who="demo", like="nu")
+        [tensor([1., 1.])]
+        >>> begin_update(None, {}, S(nu={}), None, {}, kind=S, who="demo", like="nu")
+        ({}, S(nu={}))
+    """
+    check_state(state, kind, who)
+    grads = matched_leaves(updates, getattr(state, like))
+    if has_complex(grads):
+        return on_real_view(update, updates, state, params, extra)
+    if not grads:
+        return {}, state
+    return grads
