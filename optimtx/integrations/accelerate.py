@@ -32,11 +32,15 @@ from optimtx.wrapper.optim_wrapper import OptimWrapper
 from optimtx.wrapper.step_info import step_info
 from optimtx.wrapper.torch_optimizer import TransformOptimizer
 
-__all__ = ["OptimtxAcceleratedOptimizer", "prepare"]
+__all__ = ["OptimtxAcceleratedOptimizer", "prepare", "report_chain_skips"]
 
 
 class OptimtxAcceleratedOptimizer(AcceleratedOptimizer):
     """Accelerate's optimizer wrapper whose ``step_was_skipped`` also counts the optimtx chain's own skips.
+
+    The chain's states are compared with those seen at the previous query (states are replaced, never
+    modified, so a step shows as new objects); ``step`` itself is left alone, because torch's
+    schedulers wrap the ``step`` they find when they are created.
 
     Example:
         >>> import torch, optimtx as otx
@@ -50,21 +54,18 @@ class OptimtxAcceleratedOptimizer(AcceleratedOptimizer):
         (True, tensor([1., 1.]))
     """
 
-    _optimtx_applied: Any = None
-
-    def step(self, closure: Any = None) -> None:
-        before = _chain_states(self.optimizer)
-        self._optimtx_applied = None
-        super().step(closure)
-        after = _chain_states(self.optimizer)
-        if before is not None and after is not None and any(a is not b for a, b in zip(after, before, strict=True)):
-            self._optimtx_applied = step_info(after, previous=before).applied
+    _optimtx_seen: Any = None
+    _optimtx_skipped: bool = False
 
     @property
     def step_was_skipped(self) -> bool:
         """Whether the last step was skipped, by Accelerate's GradScaler or by the optimtx chain."""
-        skipped_by_chain = self._optimtx_applied is not None and not bool(self._optimtx_applied)
-        return bool(self._is_overflow) or skipped_by_chain
+        now = _chain_states(self.optimizer)
+        seen = self._optimtx_seen
+        if now is not None and seen is not None and any(a is not b for a, b in zip(now, seen, strict=True)):
+            self._optimtx_skipped = not bool(step_info(now, previous=seen).applied)
+        self._optimtx_seen = now
+        return bool(self._is_overflow) or self._optimtx_skipped
 
 
 def _chain_states(optimizer: Any) -> tuple[Any, ...] | None:
@@ -72,6 +73,19 @@ def _chain_states(optimizer: Any) -> tuple[Any, ...] | None:
     if not isinstance(optimizer, TransformOptimizer):
         return None
     return (optimizer._shared_state, *optimizer.transform_states)
+
+
+def report_chain_skips(prepared: Any) -> Any:
+    """Make an optimizer Accelerate prepared report its optimtx chain's skips (same object; idempotent).
+
+    Returns ``prepared``. Anything but an ``AcceleratedOptimizer`` around a `TransformOptimizer` is
+    returned unchanged.
+    """
+    upgradable = isinstance(prepared, AcceleratedOptimizer) and not isinstance(prepared, OptimtxAcceleratedOptimizer)
+    if upgradable and isinstance(prepared.optimizer, TransformOptimizer):
+        prepared.__class__ = OptimtxAcceleratedOptimizer  # same object, same state; one property more
+        prepared._optimtx_seen = _chain_states(prepared.optimizer)
+    return prepared
 
 
 def prepare(accelerator: Accelerator, *objects: Any, **kwargs: Any) -> tuple[Any, ...]:
@@ -92,8 +106,7 @@ def prepare(accelerator: Accelerator, *objects: Any, **kwargs: Any) -> tuple[Any
     prepared = prepared if isinstance(prepared, tuple) else (prepared,)
     out = []
     for i, obj in enumerate(prepared):
-        if isinstance(obj, AcceleratedOptimizer) and isinstance(obj.optimizer, TransformOptimizer):
-            obj.__class__ = OptimtxAcceleratedOptimizer  # same object, same state; one property more
+        report_chain_skips(obj)
         if i in wrappers:
             wrappers[i].optimizer = obj
             obj = wrappers[i]

@@ -10,7 +10,10 @@ a [`TransformOptimizer`][optimtx.TransformOptimizer] is a ``torch.optim.Optimize
   ``args.learning_rate`` and ``args.weight_decay`` (the Trainer's schedulers then drive ``lr``);
 * one clipping: when the optimizer's chain clips, ``args.max_grad_norm`` is not applied again (one
   ``OptimtxWarning`` says so; the logged ``grad_norm`` is still the unclipped norm);
-* one accumulation: a chain with ``accumulate`` is refused with ``gradient_accumulation_steps > 1``.
+* one accumulation: a chain with ``accumulate`` is refused with ``gradient_accumulation_steps > 1``;
+* skipped steps seen: a step the chain skipped (``apply_if_finite``, ``scale_by_amp``, ``skip_if_spike``)
+  does not advance the learning-rate scheduler, as a GradScaler overflow does not (see
+  [`report_chain_skips`][optimtx.integrations.accelerate.report_chain_skips]).
 
 Example:
     >>> from optimtx.integrations.transformers import OptimtxTrainer  # doctest: +SKIP
@@ -31,8 +34,10 @@ except ImportError as error:  # pragma: no cover - exercised only without transf
     ) from error
 
 import copy
+import weakref
 
 from optimtx.core.warnings import OptimtxWarning, warn_user
+from optimtx.integrations.accelerate import report_chain_skips
 from optimtx.integrations.overlap import accumulation_in, clipping_in
 from optimtx.wrapper.torch_optimizer import TransformOptimizer
 
@@ -69,6 +74,22 @@ def trainer_param_groups(trainer: Any, model: Any, config: Mapping[str, Any]) ->
     return groups
 
 
+class _ReportChainSkips(transformers.TrainerCallback):
+    """Before each optimizer step, make the Trainer's prepared optimizer report the chain's skips.
+
+    The Trainer prepares its optimizer inside ``train()`` (and hands callbacks the one it had at
+    construction), so the callback looks at the trainer itself.
+    """
+
+    def __init__(self, trainer: Any) -> None:
+        self._trainer = weakref.ref(trainer)
+
+    def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        trainer = self._trainer()
+        if trainer is not None:
+            report_chain_skips(trainer.optimizer)
+
+
 class OptimtxTrainer(transformers.Trainer):
     """A ``transformers.Trainer`` that builds an optimtx optimizer and keeps clipping and accumulation single.
 
@@ -87,6 +108,7 @@ class OptimtxTrainer(transformers.Trainer):
         self.optimtx_config = copy.deepcopy(dict(optimtx_config)) if optimtx_config is not None else None
         self._optimtx_warned_clipping = False
         super().__init__(*args, **kwargs)
+        self.add_callback(_ReportChainSkips(self))
 
     def create_optimizer(self, model: Any = None) -> Any:
         """The `TransformOptimizer` of ``optimtx_config`` over the Trainer's groups (or the Trainer's own)."""

@@ -134,3 +134,28 @@ def test_resume_from_a_trainer_checkpoint_is_bitwise(tmp_path):
     trainer, resumed = _train(tmp_path, optimtx_config=chain, arguments=saving, resume=halfway)
     assert trainer.state.global_step == 16
     assert state_equal(resumed, straight)
+
+
+class PoisonedRows(Rows):
+    """Rows whose second batch (of 8) has an infinite label: its loss and gradients are not finite."""
+
+    def __getitem__(self, i):
+        row = super().__getitem__(i)
+        return {**row, "labels": row["labels"] * float("inf")} if i == 8 else row
+
+
+def test_a_step_the_chain_skips_does_not_advance_the_scheduler(tmp_path):
+    config = dict(type="apply_if_finite", inner=dict(type="adamw"))
+    model = Regression()
+    trainer = OptimtxTrainer(
+        model=model,
+        args=_args(tmp_path, num_train_epochs=1),
+        train_dataset=PoisonedRows(),
+        optimtx_config=config,
+    )
+    # in order, so that row 8 lands in the second batch
+    trainer._get_train_sampler = lambda *a, **k: torch.utils.data.SequentialSampler(trainer.train_dataset)
+    trainer.train()
+    assert all(torch.isfinite(p).all() for p in model.parameters())  # the poisoned step was skipped
+    assert trainer.state.global_step == 8
+    assert trainer.lr_scheduler.last_epoch == 7  # seven real steps moved the linear schedule
