@@ -162,6 +162,7 @@ def register_transforms(registry: Registry = TRANSFORMS) -> list[str]:
     modules = [optimtx.core.base] + [
         importlib.import_module(f"optimtx.transforms.{info.name}")
         for info in pkgutil.iter_modules(optimtx.transforms.__path__)
+        if not info.name.startswith("_")  # private modules hold helpers (fuse_adamw), not transforms
     ]
     names = []
     for module in modules:

@@ -40,7 +40,7 @@ def test_get_and_set_hyperparams_inside_a_chain():
     hp = otx.get_hyperparams(state)
     assert set(hp) == {"lr", "betas"} and hp["lr"].dtype == torch.float32
     assert isinstance(hp["betas"], tuple) and hp["betas"][1].item() == pytest.approx(0.999)
-    new = otx.set_hyperparams(state, lr=0.5, betas=(0.5, torch.tensor(0.9)))
+    new = otx.set_hyperparams(state, lr=0.5, betas=(torch.tensor(0.5), torch.tensor(0.9)))
     assert otx.get_hyperparams(new)["lr"].item() == 0.5
     assert otx.get_hyperparams(state)["lr"].item() == pytest.approx(0.1)  # input untouched
     u_new, _ = tx.update({"w": torch.ones(2)}, new)

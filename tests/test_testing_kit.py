@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import optimtx as otx
 from optimtx.config.registries import TRANSFORMS
+from optimtx.core.tree import global_norm
 from optimtx.testing import (
     HostReadError,
     TransformLawError,
@@ -24,13 +25,13 @@ from optimtx.testing import (
 from optimtx.testing import strategies as ots
 from tests.transform_table import TABLE
 
-# Registered factories with no table case of their own (they have usable defaults or need a fixed chain).
-_ADAMW_CHAIN = otx.chain(otx.scale_by_adam(), otx.add_decayed_weights(0.01), otx.scale_by_learning_rate(0.1))
+# Registered factories with no table case of their own (they have usable defaults or take a sample inner part).
 EXTRA = {
     "chain": {"kwargs": {}},
-    "fuse_adamw": {
-        "kwargs": dict(chained=_ADAMW_CHAIN, b1=0.9, b2=0.999, eps=1e-8, amsgrad=False, lr=0.1, weight_decay=0.01)
-    },
+    "flatten": {"kwargs": {"inner": otx.adam(0.1)}},
+    # a measure, not an update rule of its own: checked where it is used, inside monitor
+    "measure_with_ema": {"factory": lambda: otx.monitor({"norm": otx.measure_with_ema(global_norm, 0.9)})},
+    "monitor": {"kwargs": {"measures": {"norm": global_norm}}},
     "muon": {"kwargs": {}, "params": {"w": torch.randn(4, 3), "v": torch.randn(3, 5).t()}},
     "scale_by_adadelta": {"kwargs": {}},
     "scale_by_muon": {"kwargs": {}, "params": {"w": torch.randn(4, 3), "v": torch.randn(3, 5).t()}},
@@ -47,7 +48,8 @@ def test_every_table_transform_obeys_the_laws(case):
 
 @pytest.mark.parametrize("name", sorted(EXTRA))
 def test_registered_transforms_without_a_table_case_obey_the_laws(name):
-    check_transform(TRANSFORMS.get(name), **EXTRA[name])
+    options = dict(EXTRA[name])
+    check_transform(options.pop("factory", None) or TRANSFORMS.get(name), **options)
 
 
 def test_every_registered_transform_is_checked():

@@ -9,6 +9,7 @@ from typing import Any
 from torch import nn
 
 from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS
+from optimtx.core.registry import resolve_type
 
 
 def build_optim_wrapper(model: nn.Module, cfg: Mapping[str, Any]) -> Any:
@@ -31,9 +32,23 @@ def build_optim_wrapper(model: nn.Module, cfg: Mapping[str, Any]) -> Any:
     # The default constructor checks for ``optimizer``; custom ones (several
     # optimizers, e.g. a GAN) may use other keys.
     cfg_copy: dict[str, Any] = copy.deepcopy(dict(cfg))
-    constructor_type = cfg_copy.pop("constructor", "DefaultOptimWrapperConstructor")
+    constructor_type = constructor_class(cfg_copy)
+    cfg_copy.pop("constructor", None)
     paramwise_cfg = cfg_copy.pop("paramwise_cfg", None)
     constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(
         dict(type=constructor_type, optim_wrapper_cfg=cfg_copy, paramwise_cfg=paramwise_cfg)
     )
     return constructor(model)
+
+
+def constructor_class(cfg: Mapping[str, Any]) -> Any:
+    """The constructor a wrapper config names, asked of ``OPTIM_WRAPPER_CONSTRUCTORS`` (default: the default one).
+
+    ``build_optim_wrapper`` and ``explain`` both ask here, so a constructor registered in place of a
+    built-in one is the one both use.
+
+    Example:
+        >>> constructor_class(dict(optimizer=dict(type="SGD", lr=0.1))).__name__
+        'DefaultOptimWrapperConstructor'
+    """
+    return resolve_type(dict(type=cfg.get("constructor", "DefaultOptimWrapperConstructor")), OPTIM_WRAPPER_CONSTRUCTORS)

@@ -36,7 +36,7 @@ def optimizer_class(optimizer_cfg: Mapping[str, Any]) -> Any:
         >>> optimizer_class(dict(type="SGD", lr=0.1))
         <class 'torch.optim.sgd.SGD'>
     """
-    cls = optimizer_cfg.get("type")
+    cls = check_optimizer_cfg(optimizer_cfg).get("type")
     if isinstance(cls, str):
         found = OPTIMIZERS.get(cls)
         if found is None:
@@ -45,6 +45,23 @@ def optimizer_class(optimizer_cfg: Mapping[str, Any]) -> Any:
     if cls is None:
         raise KeyError(f'the optimizer config must contain the key "type", got {dict(optimizer_cfg)!r}')
     return cls
+
+
+def check_optimizer_cfg(optimizer_cfg: Any) -> Mapping[str, Any]:
+    """Return ``optimizer_cfg`` if it is a config dict; ``None``, a bare name or anything else is a ``TypeError``.
+
+    Example:
+        >>> check_optimizer_cfg("SGD")
+        Traceback (most recent call last):
+        ...
+        TypeError: optimizer must be a config dict such as dict(type='SGD', lr=0.01), got 'SGD'. ...
+    """
+    if not isinstance(optimizer_cfg, Mapping):
+        hint = f" Write dict(type={optimizer_cfg!r}, lr=...)." if isinstance(optimizer_cfg, str) else ""
+        raise TypeError(
+            f"optimizer must be a config dict such as dict(type='SGD', lr=0.01), got {optimizer_cfg!r}.{hint}"
+        )
+    return optimizer_cfg
 
 
 def transform_hparam(optimizer_cfg: Mapping[str, Any], key: str) -> Any:
@@ -159,7 +176,7 @@ class DefaultOptimWrapperConstructor:
                 f"dict(optimizer=dict(type='SGD', lr=0.01)); got keys {sorted(optim_wrapper_cfg)!r}."
             )
         self.optim_wrapper_cfg = dict(optim_wrapper_cfg)
-        self.optimizer_cfg = self.optim_wrapper_cfg.pop("optimizer")
+        self.optimizer_cfg = check_optimizer_cfg(self.optim_wrapper_cfg.pop("optimizer"))
         self.paramwise_cfg = {} if paramwise_cfg is None else paramwise_cfg
         self.base_lr = self.optimizer_cfg.get("lr", transform_hparam(self.optimizer_cfg, "lr"))
         self.base_wd = self.optimizer_cfg.get("weight_decay", transform_hparam(self.optimizer_cfg, "weight_decay"))
@@ -220,6 +237,9 @@ class DefaultOptimWrapperConstructor:
         log_skipped(self._skipped)
         if self._visited:  # only the default add_params records what it saw
             warn_unmatched_custom_keys(self.paramwise_cfg.get("custom_keys", {}), self._visited)
+        if self._rules().group_per_param:  # MMEngine's groups exactly, for code that indexes them per parameter
+            logger.info("%d param groups, one per parameter (paramwise_cfg.group_per_param=True)", len(per_param))
+            return per_param
         base = {k: v for k, v in (("lr", self.base_lr), ("weight_decay", self.base_wd)) if v is not None}
         groups = merge_param_groups(per_param, base)
         logger.info("%s", summarize_groups(groups))

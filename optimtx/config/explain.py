@@ -11,9 +11,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from optimtx.config.builder import build_optim_wrapper
-from optimtx.config.constructor import first_parameter_name, optimizer_class, transform_hparam
-from optimtx.config.multi_constructor import MultiOptimWrapperConstructor, named_submodule
+from optimtx.config.builder import build_optim_wrapper, constructor_class
+from optimtx.config.constructor import (
+    DefaultOptimWrapperConstructor,
+    first_parameter_name,
+    optimizer_class,
+    transform_hparam,
+)
+from optimtx.config.multi_constructor import MultiOptimWrapperConstructor
 from optimtx.config.paramwise import decide_labels
 from optimtx.config.paramwise_rules import FROZEN
 from optimtx.config.registries import OPTIMIZERS
@@ -119,13 +124,14 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
         raise TypeError(f"explain() takes the model (an nn.Module) first, got {type(model).__name__}.")
     if isinstance(cfg, OptimWrapperDict):
         return ExplanationDict((name, explain(_child_or_model(model, name), w)) for name, w in cfg.items())
-    if isinstance(cfg, Mapping) and cfg.get("constructor") in (
-        "MultiOptimWrapperConstructor",
-        MultiOptimWrapperConstructor,
-    ):
+    constructor = constructor_class(cfg) if isinstance(cfg, Mapping) else None
+    if isinstance(constructor, type) and issubclass(constructor, MultiOptimWrapperConstructor):
         entries = {k: v for k, v in cfg.items() if k not in ("constructor", "paramwise_cfg")}
-        MultiOptimWrapperConstructor(entries, cfg.get("paramwise_cfg"))  # validates the entries
-        return ExplanationDict((name, explain(named_submodule(model, name), c)) for name, c in entries.items())
+        multi = constructor(entries, cfg.get("paramwise_cfg"))  # the registered class, as build_optim_wrapper uses
+        parts = {name: multi.part(model, name) for name in multi.optim_wrapper_cfg}
+        if multi.single:
+            return explain(*parts[""])
+        return ExplanationDict((name, explain(*part)) for name, part in parts.items())
     if hasattr(model, "module") and isinstance(model.module, nn.Module):
         model = model.module
     if isinstance(cfg, (OptimWrapper, torch.optim.Optimizer)):
@@ -135,7 +141,7 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             "explain() takes a wrapper config dict, an OptimWrapper / AmpOptimWrapper / OptimWrapperDict or a "
             f"torch optimizer, got {type(cfg).__name__}."
         )
-    if cfg.get("constructor", "DefaultOptimWrapperConstructor") != "DefaultOptimWrapperConstructor":
+    if constructor is not DefaultOptimWrapperConstructor:  # a custom constructor: explain what it builds
         return explain(model, build_optim_wrapper(model, cfg))
     if "optimizer" not in cfg:
         raise ValueError(f'explain() needs a config with an "optimizer" entry, got keys {sorted(cfg)!r}.')

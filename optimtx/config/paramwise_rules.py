@@ -90,8 +90,9 @@ def validate_paramwise_cfg(paramwise_cfg: Any, weight_decay: float | None) -> No
     for mult in MULT_KEYS:
         if paramwise_cfg.get(mult) is not None:
             check_multiplier(f"paramwise_cfg.{mult}", paramwise_cfg[mult])
-    if "bypass_duplicate" in paramwise_cfg:
-        check_bool("paramwise_cfg.bypass_duplicate", paramwise_cfg["bypass_duplicate"])
+    for flag in ("bypass_duplicate", "group_per_param"):
+        if flag in paramwise_cfg:
+            check_bool(f"paramwise_cfg.{flag}", paramwise_cfg[flag])
     for key, options in custom_keys.items():
         _check_custom_key(key, options)
     if weight_decay is not None:
@@ -160,6 +161,7 @@ class ParamwiseRules:
     weight_decay: float | None
     mults: Mapping[str, Any] = field(default_factory=dict)
     bypass_duplicate: bool = False
+    group_per_param: bool = False
 
     @classmethod
     def from_cfg(
@@ -178,6 +180,7 @@ class ParamwiseRules:
             weight_decay=weight_decay,
             mults={name: cfg.get(name) for name in mult_names},
             bypass_duplicate=bool(cfg.get("bypass_duplicate", False)),
+            group_per_param=bool(cfg.get("group_per_param", False)),
         )
 
     def _scaled_lr(self, mult: Any, why: str) -> float:

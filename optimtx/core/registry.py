@@ -240,14 +240,14 @@ class Registry:
         if not callable(module):
             raise TypeError(f"module must be Callable, but got {type(module)}")
         names = [module.__name__] if name is None else [name] if isinstance(name, str) else list(name)
-        for key in names:
+        for key in names:  # every name is checked before any is registered: all or nothing
             if not force and key in self._module_dict:
                 existing = self._module_dict[key]
                 raise KeyError(
                     f"{key} is already registered in {self._name} at "
                     f"{getattr(existing, '__module__', '?')}; pass force=True to replace it."
                 )
-            self._module_dict[key] = module
+        self._module_dict.update(dict.fromkeys(names, module))
 
     def build(self, cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None) -> Any:
         """Build the object that ``cfg`` describes (``cfg`` is not modified).

@@ -11,7 +11,6 @@ hyperparameter at once (e.g. a linear warmup under a multi-step decay).
 
 from __future__ import annotations
 
-import abc
 import copy
 import numbers
 import warnings
@@ -147,7 +146,7 @@ def _scale_epochs(name: str, value: Any, epoch_length: int) -> Any:
     return value * epoch_length
 
 
-class _ParamScheduler(abc.ABC):
+class _ParamScheduler:
     """Base class: schedules ``param_name`` in every group of ``optimizer``.
 
     Subclasses implement ``_get_value()`` (the new value of every group for the
@@ -340,9 +339,16 @@ class _ParamScheduler(abc.ABC):
         """
         return self._last_value
 
-    @abc.abstractmethod
     def _get_value(self) -> list[Any]:
-        """The values of every param group for the current ``last_step`` (each subclass's rule)."""
+        """The values of every param group for the current ``last_step`` (each subclass's rule).
+
+        Not abstract, as in MMEngine: a subclass that overrides ``step`` alone never needs it,
+        and gets this error only if something calls it.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not define _get_value(); a scheduler must override _get_value() "
+            "(or a step() that does not call it)."
+        )
 
     def print_value(self, is_verbose: bool, group: int, value: float) -> None:
         """Log the new value of ``group`` (only when ``is_verbose``).

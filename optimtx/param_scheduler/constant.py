@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from optimtx.core.validation import check_number_in
-from optimtx.param_scheduler.base import INF, _ParamScheduler
+from optimtx.param_scheduler.base import INF, _ParamScheduler, check_window
 
 
 class ConstantParamScheduler(_ParamScheduler):
@@ -44,6 +44,7 @@ class ConstantParamScheduler(_ParamScheduler):
         *,
         count_skipped_steps: bool = False,
     ) -> None:
+        check_window(begin, end, last_step)  # before any arithmetic on the window
         # 0 is allowed only when the factor is never undone (end=INF): undoing divides by it.
         check_number_in("factor", factor, 0.0, 1.0, open_low=end != INF)
         self.factor = factor

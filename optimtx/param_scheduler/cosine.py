@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from optimtx.core.validation import check_finite_non_negative, check_int_at_least, check_int_list
-from optimtx.param_scheduler.base import INF, _ParamScheduler
+from optimtx.param_scheduler.base import INF, _ParamScheduler, check_window
 
 
 def _check_eta_min(eta_min: float | None, eta_min_ratio: float | None) -> None:
@@ -73,6 +73,7 @@ class CosineAnnealingParamScheduler(_ParamScheduler):
         *,
         count_skipped_steps: bool = False,
     ) -> None:
+        check_window(begin, end, last_step)  # before any arithmetic on the window
         if eta_min is None and eta_min_ratio is None:
             eta_min = 0.0
         _check_eta_min(eta_min, eta_min_ratio)

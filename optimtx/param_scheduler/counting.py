@@ -1,8 +1,8 @@
 """How a scheduler follows its optimizer's steps: the counting ``step`` wrapper and skipped steps.
 
 :class:`CountedStep` replaces ``optimizer.step`` so that schedulers can tell whether (and how
-often) the optimizer stepped. An ``AmpOptimWrapper`` with dynamic loss scaling may skip a step;
-:func:`skip_flag` gives its overflow flag as a device tensor, :func:`last_step_skipped` reads it
+often) the optimizer stepped. A wrapper may skip a step (a loss-scale overflow, a ``skip_spikes``
+spike); :func:`skip_flag` gives that as a device tensor, :func:`last_step_skipped` reads it
 once per optimizer step (shared by all schedulers), and :class:`PendingSkip` carries the flag to
 the host without waiting, for schedulers whose values are tensors.
 """
@@ -68,28 +68,45 @@ class CountedStep:
 def last_step_skipped(optimizer: Any) -> bool:
     """Whether the optimizer's latest ``step`` was skipped (one host read per optimizer step, shared).
 
-    Only an optimizer exposing ``step_was_skipped`` (``AmpOptimWrapper``) can skip; the answer is
-    cached on it under its step count, so several schedulers read the device flag once.
+    The answer comes from :func:`skip_flag` and is cached on the optimizer under its step count,
+    so several schedulers read the device flag once.
     """
-    if not hasattr(type(optimizer), "step_was_skipped"):
+    flag = skip_flag(optimizer)
+    if flag is None:
         return False
     key = optimizer._global_step
     cached = getattr(optimizer, "_optimtx_skip_cache", None)
     if cached is None or cached[0] != key:
-        cached = (key, bool(optimizer.step_was_skipped))
+        cached = (key, read_flag(flag))
         optimizer._optimtx_skip_cache = cached
     return cached[1]
 
 
-def skip_flag(optimizer: Any) -> torch.Tensor | None:
-    """The overflow flag of the optimizer's last step (a 0-d device tensor, > 0 when skipped), or ``None``.
+def read_flag(flag: torch.Tensor) -> bool:
+    """The host read of a skip flag (the one place a scheduler waits for the device).
 
-    Only a wrapper with a loss scaler (``AmpOptimWrapper``) can skip a step; nothing is read.
+    Example:
+        >>> read_flag(torch.tensor(True))
+        True
+    """
+    return bool(flag > 0)
+
+
+def skip_flag(optimizer: Any) -> torch.Tensor | None:
+    """Whether the optimizer's last step was skipped, as a 0-d device tensor (> 0 when skipped), or ``None``.
+
+    One rule for every kind of skip: a wrapper's ``last_step`` telemetry says whether its last real
+    step was applied, whatever skipped it (a loss-scale overflow, a gradient-norm spike). Before its
+    first step, and for an optimizer that cannot skip, there is no flag. Nothing is read to the host.
 
     Example:
         >>> skip_flag(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)) is None
         True
     """
+    info = getattr(optimizer, "last_step", None)
+    applied = getattr(info, "applied", None)
+    if isinstance(applied, torch.Tensor):
+        return ~applied
     return getattr(getattr(optimizer, "loss_scaler", None), "last_found_inf", None)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from optimtx.core.validation import check_number_in
-from optimtx.param_scheduler.base import INF, _ParamScheduler
+from optimtx.param_scheduler.base import INF, _ParamScheduler, check_window
 
 
 class LinearParamScheduler(_ParamScheduler):
@@ -47,6 +47,7 @@ class LinearParamScheduler(_ParamScheduler):
         *,
         count_skipped_steps: bool = False,
     ) -> None:
+        check_window(begin, end, last_step)  # before any arithmetic on the window
         check_number_in("start_factor", start_factor, 0.0, 1.0, open_low=True)
         check_number_in("end_factor", end_factor, 0.0, 1.0)
         self.start_factor = start_factor

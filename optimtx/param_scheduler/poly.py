@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from optimtx.core.validation import check_finite_non_negative
-from optimtx.param_scheduler.base import INF, _ParamScheduler
+from optimtx.param_scheduler.base import INF, _ParamScheduler, check_window
 
 
 class PolyParamScheduler(_ParamScheduler):
@@ -44,6 +44,7 @@ class PolyParamScheduler(_ParamScheduler):
         *,
         count_skipped_steps: bool = False,
     ) -> None:
+        check_window(begin, end, last_step)  # before any arithmetic on the window
         check_finite_non_negative("eta_min", eta_min)
         check_finite_non_negative("power", power)
         self.eta_min = eta_min

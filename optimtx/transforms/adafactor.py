@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import torch
@@ -12,7 +12,7 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
 from optimtx.core.state_tree import check_state, zero_counter
 from optimtx.core.tree import check_params, leaves, matched_leaves, rebuild
-from optimtx.core.validation import check_finite, check_non_negative
+from optimtx.core.validation import check_at_least_one, check_at_most_zero, check_non_negative
 from optimtx.transforms.kernels import add_scaled, lerp, loop_invariant
 from optimtx.transforms.optimizers import Hyper, _negate
 from optimtx.transforms.weight_decay import require_params
@@ -34,6 +34,11 @@ class AdafactorState(NamedTuple):
     col_var: dict[str, Tensor]
     variance: dict[str, Tensor]
 
+    @staticmethod
+    def hyperparameter_rules() -> dict[str, Callable[[str, Any], Any]]:
+        """How ``set_hyperparams`` checks names that other factories check differently."""
+        return {"eps": lambda name, value: _check_eps(value)}
+
 
 def _norms(xs: list[Tensor]) -> Tensor:
     """The 2-norm of each tensor, stacked (batched unless autograd must flow through them)."""
@@ -53,12 +58,8 @@ def _check_eps(eps: Any) -> tuple[Any, Any]:
 
 def _check_hyperparameters(lr: Any, beta2_decay: Any, d: Any, weight_decay: Any) -> None:
     check_non_negative("lr", lr, schedule=True)
-    check_finite("beta2_decay", beta2_decay)
-    if isinstance(beta2_decay, (int, float)) and beta2_decay > 0:
-        raise ValueError(f"Invalid beta2_decay: {beta2_decay!r}. It must be a number <= 0.")
-    check_finite("d", d)
-    if isinstance(d, (int, float)) and not d >= 1:
-        raise ValueError(f"Invalid d: {d!r}. It must be a number >= 1 (the clipping threshold).")
+    check_at_most_zero("beta2_decay", beta2_decay)
+    check_at_least_one("d", d)
     check_non_negative("weight_decay", weight_decay)
 
 

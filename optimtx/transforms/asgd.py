@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import torch
@@ -21,7 +22,8 @@ class AsgdState(NamedTuple):
 
     Attributes:
         count: how many updates were made (int64 0-d tensor), torch's ``step``.
-        eta: the step size of the next update (float64 0-d), torch's ``eta``.
+        eta: the step size of the next update (float64 0-d), torch's ``eta``; before the first update
+            the first update uses ``lr`` as it is then (torch reads the group's ``lr`` at the first step).
         mu: the averaging weight of the next update (float64 0-d), torch's ``mu``.
         ax: the running average of each parameter (torch's ``ax``); see :func:`asgd_averaged_params`.
     """
@@ -30,6 +32,11 @@ class AsgdState(NamedTuple):
     eta: Tensor
     mu: Tensor
     ax: dict[str, Tensor]
+
+    @staticmethod
+    def hyperparameter_rules() -> dict[str, Callable[[str, Any], Any]]:
+        """How ``set_hyperparams`` checks names that other factories check differently."""
+        return {"alpha": check_non_negative}
 
 
 def asgd(
@@ -116,7 +123,8 @@ def _scale_by_asgd(
         new_state = AsgdState(count, eta, mu, {})
         if not grads:
             return {}, new_state
-        step = _step(grads, ps, state.eta, lambd, weight_decay, maximize)
+        # torch sets eta to the group's lr at the first step: a value given before then counts.
+        step = _step(grads, ps, torch.where(state.count == 0, rate, state.eta), lambd, weight_decay, maximize)
         moved = torch._foreach_add(ps, step)
         # ax + mu * (moved - ax); not _foreach_lerp with tensor weights, which compiles into a slow loop.
         ax = list(torch._foreach_sub(moved, leaves(state.ax)))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 import torch
@@ -13,11 +14,14 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, State, Updates
 from optimtx.core.state_tree import check_state, find_one, replace_node, zero_counter
 from optimtx.core.tree import Tree
-from optimtx.core.validation import check_hyperparameter
+from optimtx.core.validation import HYPERPARAMETER_CHECKS, check_hyperparameter
 from optimtx.transforms.kernels import loop_invariant
 
 Factory = Callable[..., GradientTransformation]
 Value = Tensor | tuple[Tensor, ...]
+
+# Values init_with_hyperparams asks every injected transform's init to start from (None: the construction values).
+_START_VALUES: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("_START_VALUES", default=None)
 
 
 class InjectHyperparamsState(NamedTuple):
@@ -94,7 +98,9 @@ def _float_dtype(params: Params) -> torch.dtype:
     return widest
 
 
-def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Callable[..., GradientTransformation]:
+def inject_hyperparams(
+    factory: Factory, static_args: Sequence[str] = (), hyperparam_dtype: torch.dtype | None = None
+) -> Callable[..., GradientTransformation]:
     """Wrap ``factory`` so its numeric hyperparameters live in the state as tensors.
 
     ``inject_hyperparams(adam)(lr=1e-3, betas=(0.9, 0.999))`` behaves like
@@ -104,8 +110,8 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
 
     * names in ``static_args`` (and in the factory's own ``static_args`` attribute, if any), ints,
       bools, strings, ``None`` and the like: passed as given;
-    * floats, 0-d float tensors, and tuples of them: injected, as 0-d tensors in the
-      params' widest float dtype (at least float32);
+    * floats, 0-d float tensors, and tuples of them: injected, as 0-d tensors in
+      ``hyperparam_dtype`` if given, else the params' widest float dtype (at least float32);
     * other callables: schedules, evaluated at the count of applied updates; their value
       is stored too (a value set by hand is replaced at the next update).
 
@@ -127,6 +133,10 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
         raise TypeError(f"inject_hyperparams() needs a transform factory, got {factory!r}.")
     if isinstance(static_args, str) or not all(isinstance(n, str) for n in static_args):
         raise TypeError(f"static_args must be a sequence of argument names, got {static_args!r}.")
+    if hyperparam_dtype is not None and not (
+        isinstance(hyperparam_dtype, torch.dtype) and hyperparam_dtype.is_floating_point
+    ):
+        raise TypeError(f"hyperparam_dtype must be a floating torch dtype or None, got {hyperparam_dtype!r}.")
     # A factory may name arguments that must stay Python numbers (e.g. muon's ns_coefficients, fused into addmm).
     static_args = (*static_args, *getattr(factory, "static_args", ()))
 
@@ -136,21 +146,38 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
         static = {k: v for k, v in values.items() if k in static_args or not (callable(v) or _is_numeric(v))}
         schedules = {k: v for k, v in values.items() if k not in static and callable(v)}
         numeric = {k: v for k, v in values.items() if k not in static and k not in schedules}
-        first_values = {k: s(torch.zeros((), dtype=torch.int64)) for k, s in schedules.items()}
+        first_values = {k: _plain(s(torch.zeros((), dtype=torch.int64))) for k, s in schedules.items()}
         factory(**static, **numeric, **first_values)  # validates the Python values eagerly
-        return _injected(factory, static, numeric, schedules)
+        return _injected(factory, static, numeric, schedules, hyperparam_dtype)
 
     return make
 
 
-def _injected(factory: Factory, static: dict, numeric: dict, schedules: dict) -> GradientTransformation:
+def _plain(value: Any) -> Any:
+    """A schedule's first value with the entries of a tuple as Python numbers, for the factory's checks.
+
+    A schedule may mix numbers and tensors in a tuple (``(0.9 - 0.1 * count, 0.999)``); the values it
+    returns are stored as tensors either way, so only a user's own mixed ``betas`` are refused.
+    """
+    if isinstance(value, (tuple, list)):
+        return tuple(v.item() if isinstance(v, Tensor) and v.numel() == 1 else v for v in value)
+    return value
+
+
+def _injected(
+    factory: Factory, static: dict, numeric: dict, schedules: dict, hyperparam_dtype: torch.dtype | None = None
+) -> GradientTransformation:
     def build(hyperparams: dict[str, Value]) -> GradientTransformation:
         return factory(**static, **hyperparams)
 
     def init(params: Params) -> InjectHyperparamsState:
         count = zero_counter(params)
-        dtype, device = _float_dtype(params), count.device
+        dtype, device = hyperparam_dtype or _float_dtype(params), count.device
         firsts = {**numeric, **{k: s(count) for k, s in schedules.items()}}
+        start = {k: v for k, v in (_START_VALUES.get() or {}).items() if k in firsts}
+        if start:  # the factory itself checks the values, as at construction
+            firsts.update(start)
+            factory(**static, **firsts)
         hyperparams = {k: _materialise(v, dtype, device) for k, v in firsts.items()}
         return InjectHyperparamsState(count, hyperparams, build(hyperparams).init(params))
 
@@ -166,6 +193,75 @@ def _injected(factory: Factory, static: dict, numeric: dict, schedules: dict) ->
         return new_updates, InjectHyperparamsState(state.count + 1, current, inner_state)
 
     return GradientTransformation(init, update)
+
+
+def init_with_hyperparams(transform: GradientTransformation, params: Params, **values: Any) -> State:
+    """``transform.init(params)`` with its injected hyperparameters starting at ``values``.
+
+    Unlike ``set_hyperparams(transform.init(params), **values)``, whatever ``init`` derives
+    from a hyperparameter (Rprop's step sizes, ASGD's first step size, Adagrad's starting
+    accumulator) derives from ``values``, as a torch optimizer builds a param group's state from
+    that group's settings. The values are checked by the factory itself, as at construction.
+
+    Args:
+        transform: a transform holding one or more [`inject_hyperparams`][optimtx.inject_hyperparams] parts.
+        params: the parameters to build the state for.
+        **values: starting values by name; each must be injected somewhere in ``transform``.
+
+    Example:
+        >>> from optimtx.transforms.rprop import rprop
+        >>> tx = inject_hyperparams(rprop)(lr=0.1)
+        >>> state = init_with_hyperparams(tx, {"w": torch.zeros(2)}, lr=0.01)
+        >>> state.inner_state[-1].step_size
+        {'w': tensor([0.0100, 0.0100])}
+    """
+    token = _START_VALUES.set(dict(values))
+    try:
+        state = transform.init(params)
+    finally:
+        _START_VALUES.reset(token)
+    known = {k for node in inject_nodes(state) for k in node.hyperparams}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"Unknown hyperparameters {unknown}; the injected ones are {sorted(known)}.")
+    return state
+
+
+def inject_nodes(state: Any) -> Iterator[InjectHyperparamsState]:
+    """The ``InjectHyperparamsState`` nodes of ``state``, without walking per-parameter buffers.
+
+    Example:
+        >>> from optimtx.transforms.scaling import scale
+        >>> [sorted(n.hyperparams) for n in inject_nodes(inject_hyperparams(scale)(factor=0.5).init({}))]
+        [['factor']]
+    """
+    for node in _state_nodes(state):
+        if isinstance(node, InjectHyperparamsState):
+            yield node
+
+
+def _state_nodes(state: Any) -> Iterator[Any]:
+    """Every tuple/NamedTuple node of a state nest (dicts of tensors, i.e. per-parameter buffers, are not entered)."""
+    if isinstance(state, tuple):
+        yield state
+        for child in state:
+            yield from _state_nodes(child)
+    elif isinstance(state, dict) and not all(isinstance(v, Tensor) for v in state.values()):
+        for child in state.values():
+            yield from _state_nodes(child)
+
+
+def _rules(inner_state: State) -> dict[str, Callable[[str, Any], Any]]:
+    """The hyperparameter rules for an injected transform: by name, with its states' own rules on top.
+
+    A state class may say how its factory checks a name that means something else elsewhere
+    (``hyperparameter_rules``, e.g. ASGD's ``alpha`` is any number >= 0, RMSprop's is in [0, 1]).
+    """
+    rules = dict(HYPERPARAMETER_CHECKS)
+    for node in _state_nodes(inner_state):
+        own = getattr(type(node), "hyperparameter_rules", None)
+        rules.update(own() if callable(own) else {})
+    return rules
 
 
 def get_hyperparams(state: State) -> dict[str, Value]:
@@ -205,8 +301,9 @@ def set_hyperparams(state: State, **values: Any) -> State:
     if unknown:
         raise ValueError(f"Unknown hyperparameters {unknown}; the injected ones are {sorted(node.hyperparams)}.")
     hyperparams = dict(node.hyperparams)
+    rules = _rules(node.inner_state)
     for name, value in values.items():
-        check_hyperparameter(name, value)  # the construction rules, before anything is converted
+        check_hyperparameter(name, value, rules)  # the construction rules, before anything is converted
         hyperparams[name] = _converted(name, value, hyperparams[name])
     return replace_node(state, node, node._replace(hyperparams=hyperparams))
 

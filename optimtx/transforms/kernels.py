@@ -122,8 +122,10 @@ def add(xs: list[Tensor], value: Scalar) -> list[Tensor]:
         >>> add([torch.ones(1)], 1e-8)
         [tensor([1.])]
     """
-    out = list(torch._foreach_add(xs, value))
-    return _like(out, xs) if isinstance(value, Tensor) else out
+    if not isinstance(value, Tensor):
+        return list(torch._foreach_add(xs, value))
+    # A single tensor would select the Scalar overload, which reads it on the host (a sync per step on a GPU).
+    return _like(list(torch._foreach_add(xs, [value] * len(xs))), xs)
 
 
 def add_(xs: list[Tensor], value: Scalar) -> None:

@@ -222,13 +222,31 @@ def muon_labels(
     if keys not in ("name", "index"):
         raise ValueError(f"Invalid keys: {keys!r}. It must be 'name' or 'index'.")
     patterns = _patterns(exclude)
-    named = params.named_parameters() if isinstance(params, torch.nn.Module) else params
-    items = list(named.items() if isinstance(named, Mapping) else named)
+    items = _named_tensors(params)
     labels = {}
     for i, (name, p) in enumerate(items):
         hidden = p.ndim == 2 and not any(pattern.search(name) for pattern in patterns)
         labels[name if keys == "name" else str(i)] = "muon" if hidden else "adamw"
     return labels
+
+
+def _named_tensors(params: Any) -> list[tuple[str, Tensor]]:
+    """``(name, tensor)`` pairs of a module, a dict or ``named_parameters()``; anything else is refused by name."""
+    named = params.named_parameters() if isinstance(params, torch.nn.Module) else params
+    try:
+        items = list(named.items() if isinstance(named, Mapping) else named)
+    except TypeError:
+        items = None
+    bad = (
+        items is None
+        or not all(isinstance(i, tuple) and len(i) == 2 for i in items)
+        or not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in items)
+    )
+    if bad:
+        raise TypeError(
+            f"muon_labels() needs a module, a {{name: tensor}} dict or named_parameters() pairs, got {params!r}."
+        )
+    return items  # type: ignore[return-value]
 
 
 def _patterns(exclude: Any) -> list[re.Pattern[str]]:

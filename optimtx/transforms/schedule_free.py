@@ -8,6 +8,7 @@ gradients are taken: these are the parameters during training). ``x`` is never s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import torch
@@ -40,6 +41,14 @@ class ScheduleFreeState(NamedTuple):
     weight_sum: Tensor
     z: dict[str, Tensor]
     nu: dict[str, Tensor]
+
+    @staticmethod
+    def hyperparameter_rules() -> dict[str, Callable[[str, Any], Any]]:
+        """How ``set_hyperparams`` checks names that other factories check differently (``b1`` must be > 0 here)."""
+        return {
+            "momentum": lambda name, value: _check_interpolation(name, value),
+            "betas": lambda name, value: _check_interpolation(f"{name}[0]", _betas(value)[0]),
+        }
 
 
 def schedule_free_adamw(
@@ -93,7 +102,7 @@ def schedule_free_adamw(
     """
     check_non_negative("lr", lr)
     b1, b2 = _betas(betas)
-    _check_b1("betas[0]", b1)
+    _check_interpolation("betas[0]", b1)
     check_non_negative("eps", eps)
     return _schedule_free(lr, warmup_steps, b1, (b2, eps), weight_decay, weight_lr_power, state_dtype)
 
@@ -132,12 +141,13 @@ def schedule_free_sgd(
         ({'w': tensor([-1.])}, {'w': tensor([-1.])})
     """
     check_non_negative("lr", lr)
-    check_unit_interval("momentum", momentum)
-    _check_b1("momentum", momentum)
+    _check_interpolation("momentum", momentum)
     return _schedule_free(lr, warmup_steps, momentum, None, weight_decay, weight_lr_power, state_dtype)
 
 
-def _check_b1(name: str, value: Any) -> None:
+def _check_interpolation(name: str, value: Any) -> None:
+    """Schedule-free's ``b1`` (``momentum``, ``betas[0]``): in (0, 1)."""
+    check_unit_interval(name, value)
     if isinstance(value, (int, float)) and not value > 0:
         raise ValueError(f"Invalid {name}: {value!r}. Schedule-free needs it in (0, 1): x is recovered dividing by it.")
 

@@ -22,6 +22,7 @@ from optimtx.core.tree import matched_leaves, rebuild
 from optimtx.transforms.ema import EmaParamsState, get_ema_params
 from optimtx.transforms.lookahead import LookaheadState, get_slow_params
 from optimtx.transforms.schedule_free import ScheduleFreeState, schedule_free_eval_params
+from optimtx.wrapper.swapped_params import forget, register, training_value
 from optimtx.wrapper.torch_optimizer import TransformOptimizer
 
 _EVAL_STATES = (ScheduleFreeState, EmaParamsState, LookaheadState)
@@ -84,7 +85,7 @@ def _swaps(optimizer: Any) -> list[tuple[Tensor, Tensor]]:
         parts.append(({str(i): p for i, p in enumerate(group["params"])}, state))
     swaps = []
     for params, state in parts:
-        values = evaluation_params(state, {k: p.detach() for k, p in params.items()})
+        values = evaluation_params(state, {k: training_value(p) for k, p in params.items()})
         if values is not None:
             swaps += [(params[k], values[k]) for k in params]  # the same names, checked above
     return swaps
@@ -98,8 +99,10 @@ def eval_params(optimizer: Any) -> Iterator[None]:
     ``OptimWrapperDict`` of those, whose transform contains ``schedule_free_adamw`` /
     ``schedule_free_sgd`` (evaluates at ``x``), ``ema_params`` (the average) or ``lookahead``
     (the slow weights). Everything is computed before any parameter changes; the training
-    values are restored exactly, also when the block raises. Do not step the optimizer
-    inside the block.
+    values are restored exactly, also when the block raises. Blocks may nest: an inner block
+    computes the evaluation weights from the training values as well (it sees what the outer one
+    sees) and on exit leaves the outer block's weights in place. Stepping a ``TransformOptimizer``
+    inside a block is refused with a ``RuntimeError``.
 
     Example:
         >>> import optimtx as otx
@@ -126,12 +129,15 @@ def eval_params(optimizer: Any) -> Iterator[None]:
             "schedule_free_adamw/schedule_free_sgd, ema_params or lookahead in the transform."
         )
     saved = [p.detach().clone() for p, _ in swaps]
-    with torch.no_grad():
-        for p, value in swaps:
-            p.copy_(value)
+    registered = [id(p) for (p, _), value in zip(swaps, saved, strict=True) if register(p, value)]
     try:
+        with torch.no_grad():
+            for p, value in swaps:
+                p.copy_(value)
         yield
     finally:
         with torch.no_grad():
             for (p, _), original in zip(swaps, saved, strict=True):
                 p.copy_(original)
+        for key in registered:
+            forget(key)

@@ -66,13 +66,13 @@ def parse_clip_grad(clip_grad: Mapping[str, Any] | None) -> ClipConfig | None:
         raise ValueError(f"clip_grad type must be 'norm' or 'value', got {kind!r}.")
     _check_keys(clip_grad, kind, kwargs)
     if kind == "norm":
-        check_non_negative("max_norm", kwargs["max_norm"])
+        check_non_negative("max_norm", kwargs["max_norm"], allow_inf=True)  # inf: log the norm, never clip
         if "norm_type" in kwargs:
             check_norm_type(kwargs["norm_type"])
         if "error_if_nonfinite" in kwargs:
             check_bool("error_if_nonfinite", kwargs["error_if_nonfinite"])
     else:
-        check_non_negative("clip_value", kwargs["clip_value"])
+        check_non_negative("clip_value", kwargs["clip_value"], allow_inf=True)
     foreach = kwargs.get("foreach")
     if foreach is not None:
         check_bool("foreach", foreach)

@@ -49,6 +49,7 @@ from optimtx.wrapper.wrapped_optimizer import (
     check_optimizer_state_fits,
     copy_containers,
     group_momentum,
+    keep_scheduler_bookkeeping,
     load_optimizer_state,
     trainable_params,
 )
@@ -468,6 +469,7 @@ class OptimWrapper:
         spikes = state.pop("_checked_skip_spikes", None)
         base = state.pop("base_param_settings", None)
         count = state.pop("inner_count", None)
+        keep_scheduler_bookkeeping(self.optimizer, state)
         load_optimizer_state(self.optimizer, state)
         if base is not None:
             self.base_param_settings = dict(base)

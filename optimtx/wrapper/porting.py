@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from optimtx.wrapper.torch_optimizer_groups import is_scheduler_bookkeeping
+
 
 def walk_order(per_param: Sequence[Mapping[str, Any]], groups: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:
     """``(group index, position in group)`` of each parameter, in ``add_params`` (walk) order.
@@ -102,7 +104,11 @@ def regroup_per_parameter_state(
     param_groups = []
     for g, group in enumerate(groups):
         settings = merged[g] or {}
-        missing, extra = sorted(set(group) - set(settings) - {"params"}), sorted(set(settings) - set(group))
+        keys, saved = {k for k in group if not is_scheduler_bookkeeping(k)}, set(settings)
+        missing, extra = (
+            sorted(keys - saved - {"params"}),
+            sorted(k for k in saved - keys if not is_scheduler_bookkeeping(k)),
+        )
         if missing or extra:
             raise ValueError(
                 f"the checkpoint's groups do not have this optimizer's settings (group {g}: missing {missing}, "

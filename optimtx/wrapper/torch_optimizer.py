@@ -20,20 +20,24 @@ from torch import Tensor
 
 from optimtx.core import function_pickle
 from optimtx.core.base import GradientTransformation, State, chain, chain_parts, identity
-from optimtx.core.partial_state import extend_state, merge_state, restore_entries, restrict_state
+from optimtx.core.partial_state import extend_state
 from optimtx.core.state_io import load_state_dict as load_transform_state
 from optimtx.core.state_io import state_dict as transform_state_dict
 from optimtx.core.state_tree import iter_nodes
 from optimtx.transform_configs import build_injected_transform
-from optimtx.transforms.hyperparams import InjectHyperparamsState, set_hyperparams
-from optimtx.transforms.masking import MaskedState, MultiTransformState
+from optimtx.transforms.hyperparams import InjectHyperparamsState, init_with_hyperparams, set_hyperparams
+from optimtx.wrapper.partial_update import partial_update
+from optimtx.wrapper.swapped_params import refuse_step_while_swapped
 from optimtx.wrapper.torch_optimizer_groups import (
     PICKLED,
     check_grad,
+    construction_settings,
     group_defaults,
+    held_hooks,
     hyperparam_value,
     looks_like_hyperparameter,
     mirrors_betas,
+    probe_state,
     schedule_driven,
     warn_if_whole_tree,
 )
@@ -118,10 +122,10 @@ class TransformOptimizer(torch.optim.Optimizer):
         super().add_param_group(group)
         try:
             new_group = self.param_groups[-1]
-            state = self._group_tx.init(_tree(new_group["params"]))
             synced = {k: new_group[k] for k in self._injected}
-            if synced:  # the group's values go into its state now (checked here, not at the first step)
-                state = set_hyperparams(state, **synced)
+            # The state starts from the group's own values (Rprop's step sizes, Adagrad's accumulator, ...),
+            # checked by the factory now, not at the first step.
+            state = _init_group(self._group_tx, _tree(new_group["params"]), synced, n_groups)
             shared = self._shared_state
             if self._shared_tx is not None:
                 shared = self._shared_tx.init(self._all_params())
@@ -138,6 +142,18 @@ class TransformOptimizer(torch.optim.Optimizer):
 
     def _check_group_keys(self, group: Mapping[str, Any], index: int) -> None:
         """Refuse group keys that look like hyperparameters but are not injected (they would be ignored)."""
+        fixed = [
+            k
+            for k in group
+            if k not in self._injected and k in construction_settings() and not looks_like_hyperparameter(k, group[k])
+        ]
+        if fixed:
+            shown = ", ".join(f"{k}={group[k]!r}" for k in fixed)
+            raise ValueError(
+                f"Param group {index} sets {shown}, which a TransformOptimizer's transform fixes when it is built "
+                "(all groups share it), so it would be silently ignored. Build the transform with that setting, "
+                "or give those parameters their own TransformOptimizer (or an otx.multi_transform label)."
+            )
         ignored = [
             k
             for k in group
@@ -188,6 +204,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         present = self._present_names()
         if not present:
             return loss
+        refuse_step_while_swapped(p for group in self.param_groups for p in group["params"])
         grads = {i: {k: self.param_groups[i]["params"][int(k)].grad for k in names} for i, names in present.items()}
         shared = self._shared_state
         if self._shared_tx is not None:
@@ -228,7 +245,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         """The updates, new state, synced values and schedule-driven values of one group (nothing committed)."""
         group = self.param_groups[index]
         state, synced, written = self._synced_state(index, group)
-        updates, new_state = _partial_update(self._group_tx, state, grads, _tree(group["params"]))
+        updates, new_state = partial_update(self._group_tx, state, grads, _tree(group["params"]))
         live = schedule_driven(state, new_state, written, index) if self._injected else {}
         return updates, new_state, synced, live
 
@@ -240,7 +257,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         """Run the shared prefix once over the parameters that have gradients, in all groups together."""
         assert self._shared_tx is not None
         tree = {f"{i}.{k}": g for i, group_grads in grads.items() for k, g in group_grads.items()}
-        out, new_state = _partial_update(self._shared_tx, self._shared_state, tree, self._all_params())
+        out, new_state = partial_update(self._shared_tx, self._shared_state, tree, self._all_params())
         return {i: {k: out[f"{i}.{k}"] for k in group_grads} for i, group_grads in grads.items()}, new_state
 
     def _synced_state(self, index: int, group: dict[str, Any]) -> tuple[State, dict[str, Any], set[str]]:
@@ -271,11 +288,15 @@ class TransformOptimizer(torch.optim.Optimizer):
             >>> sd["shared_transform_state"], len(sd["transform_state"])
             ({'norm': tensor(0.)}, 1)
         """
-        sd = super().state_dict()
+        with held_hooks(self, "_optimizer_state_dict_post_hooks") as post_hooks:  # they see the whole dict, below
+            sd = super().state_dict()
         sd["param_groups"] = copy.deepcopy(sd["param_groups"])
         sd[_STATE_KEY] = [transform_state_dict(s) for s in self._tx_states]
         if self._shared_tx is not None:
             sd[_SHARED_KEY] = transform_state_dict(self._shared_state)
+        for hook in post_hooks.values():
+            result = hook(self, sd)
+            sd = sd if result is None else result
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -289,6 +310,9 @@ class TransformOptimizer(torch.optim.Optimizer):
             >>> opt = TransformOptimizer([torch.nn.Parameter(torch.ones(1))], otx.clip_by_global_norm(1.0))
             >>> opt.load_state_dict(opt.state_dict())
         """
+        for hook in list(self._optimizer_load_state_dict_pre_hooks.values()):  # on the whole dict, as torch
+            result = hook(self, state_dict)
+            state_dict = state_dict if result is None else result
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a dict from state_dict(), got {type(state_dict).__name__}.")
         if _STATE_KEY not in state_dict:
@@ -310,7 +334,8 @@ class TransformOptimizer(torch.optim.Optimizer):
             shared = load_transform_state(self._shared_state, state_dict[_SHARED_KEY])
         rest = copy.deepcopy({k: v for k, v in state_dict.items() if k not in (_STATE_KEY, _SHARED_KEY)})
         states, synced = self._with_saved_groups(rest, states)
-        super().load_state_dict(rest)  # validates group sizes before changing anything
+        with held_hooks(self, "_optimizer_load_state_dict_pre_hooks"):  # they ran above, on the whole dict
+            super().load_state_dict(rest)  # validates group sizes before changing anything
         self._tx_states = states
         self._shared_state = shared
         self._synced = synced
@@ -380,30 +405,6 @@ class TransformOptimizer(torch.optim.Optimizer):
         super().__setstate__(state)
 
 
-def _partial_update(
-    tx: GradientTransformation, state: State, grads: dict[str, Tensor], params: dict[str, Tensor]
-) -> tuple[dict[str, Tensor], State]:
-    """``tx.update`` for the parameters in ``grads`` only; the others keep their per-parameter state.
-
-    Usually the transform runs on just those parameters, with their entries of the state
-    (nothing is computed for frozen ones). Masks and labels given as callables may depend
-    on the whole tree, so a state with ``masked``/``multi_transform`` nodes runs on the whole
-    tree with zeros for the missing gradients; their updates are dropped and their state
-    entries put back.
-    """
-    if len(grads) == len(params):
-        return tx.update(grads, state, params)
-    names, present = set(params), set(grads)
-    if any(isinstance(node, (MaskedState, MultiTransformState)) for node in iter_nodes(state)):
-        full = {k: grads[k] if k in grads else torch.zeros_like(p) for k, p in params.items()}
-        updates, new_state = tx.update(full, state, params)
-        new_state = restore_entries(new_state, state, names - present, names)
-        return {k: u for k, u in updates.items() if k in present}, new_state
-    sub_params = {k: params[k] for k in grads}
-    updates, new_inner = tx.update(grads, restrict_state(state, present, names), sub_params)
-    return updates, merge_state(state, new_inner, names)
-
-
 def _split_shared_prefix(
     transform: GradientTransformation,
 ) -> tuple[GradientTransformation | None, GradientTransformation]:
@@ -431,7 +432,7 @@ def _split_shared_prefix(
 
 def _has_injected(transform: GradientTransformation) -> bool:
     try:
-        probe = transform.init({"0": torch.zeros((), dtype=torch.float64)})
+        probe = probe_state(transform, 1)
     except Exception:
         return True
     return any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe))
@@ -447,6 +448,16 @@ def _materialised_group(entry: Any) -> Any:
 
 def _tree(tensors: Iterable[Tensor]) -> dict[str, Tensor]:
     return {str(i): t for i, t in enumerate(tensors)}
+
+
+def _init_group(tx: GradientTransformation, params: dict[str, Tensor], values: dict[str, Any], index: int) -> State:
+    """``tx.init(params)`` starting from the group's values; errors name the group."""
+    if not values:
+        return tx.init(params)
+    try:
+        return init_with_hyperparams(tx, params, **values)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"Param group {index}: {error}") from None
 
 
 def _set_hyperparams(state: State, values: dict[str, Any], where: str) -> State:

@@ -7,9 +7,12 @@ whole-tree transforms that run once per group.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import inspect
 import struct
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -21,7 +24,7 @@ from optimtx.core.warnings import PerGroupTransformWarning
 from optimtx.transforms.amp import ScaleByAmpState
 from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.finite import ApplyIfFiniteState
-from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams
+from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, inject_nodes
 
 
 def check_grad(p: Tensor, group: int, index: int) -> None:
@@ -50,11 +53,46 @@ def check_grad(p: Tensor, group: int, index: int) -> None:
 
 
 PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected")
+_SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum", "swa_lr"})
 _BOOKKEEPING_KEYS = frozenset(
-    {"params", "name", "param_names", "initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum"}
+    {"params", "name", "param_names"}
+    | _SCHEDULER_KEYS
     | {"lr_mult", "decay_mult"}  # MMEngine-style groups record the multipliers already folded into lr / weight_decay
     | {"lr_scale"}  # timm-style layer-decay groups: folded into lr, kept for timm's schedulers
 )
+_IMPLEMENTATION_FLAGS = frozenset({"foreach", "fused", "capturable", "differentiable"})  # no effect on results
+
+
+def is_scheduler_bookkeeping(key: Any) -> bool:
+    """Whether a group key is one that schedulers write for themselves (``initial_lr``, ``swa_lr``, ...).
+
+    Such keys are not optimizer settings: a checkpoint saved while a scheduler was attached has them
+    and one saved without has not, and either loads.
+
+    Example:
+        >>> is_scheduler_bookkeeping("initial_lr"), is_scheduler_bookkeeping("lr")
+        (True, False)
+    """
+    return isinstance(key, str) and (key.startswith("initial_") or key in _SCHEDULER_KEYS)
+
+
+@functools.cache
+def construction_settings() -> frozenset[str]:
+    """Names of settings a torch optimizer takes (``maximize``, ``nesterov``, ``adjust_lr_fn``, ...).
+
+    A pure transform fixes these when it is built, so in a ``TransformOptimizer`` group they would be
+    silently ignored unless injected. torch's own flags that do not change results (``foreach``, ...)
+    are left out.
+
+    Example:
+        >>> {"maximize", "adjust_lr_fn"} <= construction_settings(), "foreach" in construction_settings()
+        (True, False)
+    """
+    names = {"mu_dtype", "state_dtype", "warmup_steps"}  # optimtx's own construction-only settings
+    for cls in vars(torch.optim).values():
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer):
+            names.update(inspect.signature(cls.__init__).parameters)
+    return frozenset(names - _IMPLEMENTATION_FLAGS - _BOOKKEEPING_KEYS - {"self", "defaults", "kwargs"})
 
 
 def looks_like_hyperparameter(key: Any, value: Any) -> bool:
@@ -66,7 +104,7 @@ def looks_like_hyperparameter(key: Any, value: Any) -> bool:
         >>> looks_like_hyperparameter("initial_lr", 0.1)  # written by torch's schedulers
         False
     """
-    if key in _BOOKKEEPING_KEYS or (isinstance(key, str) and key.startswith("initial_")):
+    if key in _BOOKKEEPING_KEYS or is_scheduler_bookkeeping(key):
         return False
     if isinstance(value, tuple):
         return bool(value) and all(looks_like_hyperparameter(key, v) for v in value)
@@ -95,7 +133,7 @@ def schedule_driven(old: State, new: State, written: set[str], index: int) -> di
         >>> sorted(schedule_driven(s0, s1, set(), 0))
         ['lr']
     """
-    before, after = _inject_nodes(old), _inject_nodes(new)
+    before, after = list(inject_nodes(old)), list(inject_nodes(new))
     if len(after) != 1 or len(before) != 1:  # none, or several injected transforms: nothing to report per group
         return {}
     old_values = before[0].hyperparams
@@ -117,22 +155,6 @@ def _same_value(a: Any, b: Any) -> bool:
     if isinstance(a, tuple) and isinstance(b, tuple):
         return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
     return isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape == b.shape and bool(torch.equal(a, b))
-
-
-def _inject_nodes(state: Any) -> list[InjectHyperparamsState]:
-    """The ``InjectHyperparamsState`` nodes of ``state``, without walking per-parameter buffers."""
-    found: list[InjectHyperparamsState] = []
-    stack = [state]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, InjectHyperparamsState):
-            found.append(node)
-            stack.append(node.inner_state)
-        elif isinstance(node, tuple):
-            stack.extend(node)
-        elif isinstance(node, dict) and not all(isinstance(v, Tensor) for v in node.values()):
-            stack.extend(node.values())
-    return found
 
 
 WHOLE_TREE_STATES = {
@@ -168,13 +190,49 @@ def group_defaults(transform: GradientTransformation, n_params: int) -> dict[str
         >>> group_defaults(inject_hyperparams(sgd)(lr=0.1), 1)
         {'lr': 0.1}
     """
-    try:
-        probe = transform.init({str(i): torch.zeros((), dtype=torch.float64) for i in range(n_params)})
-    except Exception:  # a transform whose init needs real shapes: float32 values are the best we get
-        probe = transform.init({})
+    probe = probe_state(transform, n_params)
     if not any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe)):
         return {}
     return {k: hyperparam_value(v) for k, v in get_hyperparams(probe).items()}
+
+
+def probe_state(transform: GradientTransformation, n_params: int) -> State:
+    """A state built on float64 stand-ins for ``n_params`` parameters, so injected values keep full precision.
+
+    0-d stand-ins first, then matrices (for transforms such as ``muon`` that take only 2-D
+    parameters); a transform that takes neither is probed on no parameters (float32 values).
+
+    Example:
+        >>> from optimtx.transforms.hyperparams import inject_hyperparams
+        >>> from optimtx.transforms.muon import muon
+        >>> probe_state(inject_hyperparams(muon)(lr=1 / 3), 1).hyperparams["lr"].dtype
+        torch.float64
+    """
+    for shape in ((), (1, 1)):
+        try:
+            return transform.init({str(i): torch.zeros(shape, dtype=torch.float64) for i in range(n_params)})
+        except Exception:  # this transform needs other shapes; try the next stand-in
+            continue
+    return transform.init({})
+
+
+@contextlib.contextmanager
+def held_hooks(optimizer: torch.optim.Optimizer, hooks: str) -> Iterator[Any]:
+    """Keep torch's ``optimizer.<hooks>`` from running inside ``super()`` calls; yields them to run by hand.
+
+    Example:
+        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        >>> _ = opt.register_state_dict_post_hook(lambda o, sd: None)
+        >>> with held_hooks(opt, "_optimizer_state_dict_post_hooks") as hooks:
+        ...     len(opt._optimizer_state_dict_post_hooks), len(hooks)
+        (0, 1)
+    """
+    held = getattr(optimizer, hooks)
+    setattr(optimizer, hooks, type(held)())
+    try:
+        yield held
+    finally:
+        setattr(optimizer, hooks, held)
 
 
 def hyperparam_value(value: Any) -> Any:

@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimtx.wrapper.torch_optimizer_groups import is_scheduler_bookkeeping
+
 
 def check_optimizer(optimizer: Any) -> None:
     """Raise ``TypeError`` unless ``optimizer`` is a torch optimizer (or has its interface).
@@ -72,13 +74,33 @@ def check_optimizer_state_fits(optimizer: torch.optim.Optimizer, state: Mapping[
             raise ValueError(f"Saved param group {i} is {saved_group!r}, not a dict.")
         # torch fills in missing flags (bool/None, e.g. 'foreach') for older checkpoints; numbers it cannot.
         _check_saved_values(saved_group, group, i)
-        missing = sorted(k for k, v in group.items() if k not in saved_group and not (v is None or isinstance(v, bool)))
+        missing = sorted(
+            k
+            for k, v in group.items()
+            if k not in saved_group and not (v is None or isinstance(v, bool) or is_scheduler_bookkeeping(k))
+        )
         if missing:
             raise ValueError(
                 f"Saved param group {i} has no {missing}, which {type(optimizer).__name__}'s groups need: the state "
                 "was saved from another optimizer type. Load a state saved from an optimizer built the same way."
             )
     _check_saved_param_states(optimizer, state)
+
+
+def keep_scheduler_bookkeeping(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """Give the (copied) saved groups the ``initial_lr``-style keys of schedulers attached now but not then.
+
+    Example:
+        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1)
+        >>> opt.param_groups[0]["initial_lr"] = 0.1
+        >>> state = {"state": {}, "param_groups": [{"lr": 0.05, "params": [0]}]}
+        >>> keep_scheduler_bookkeeping(opt, state); state["param_groups"][0]["initial_lr"]
+        0.1
+    """
+    for saved, group in zip(state.get("param_groups", ()), optimizer.param_groups, strict=False):
+        for key, value in group.items():
+            if is_scheduler_bookkeeping(key) and key not in saved:
+                saved[key] = value
 
 
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
