@@ -89,7 +89,13 @@ def _fused(params: list[Tensor], devices: list[str] | None = None) -> bool:
 
 
 def _steps(count: Tensor, n: int) -> list[Tensor]:
-    """torch's per-parameter ``step`` tensors (float32, before the increment), from one shared count."""
+    """torch's per-parameter ``step`` tensors (float32, before the increment), from one shared count.
+
+    On the CPU the count is read once and the copies made from that number (half the time of
+    converting and repeating the tensor); elsewhere they are made on the device (no sync).
+    """
+    if count.device.type == "cpu":
+        return list(torch.full((n,), float(count), dtype=torch.float32).unbind(0))
     return list(count.to(torch.float32).repeat(n).unbind(0))
 
 
