@@ -89,14 +89,19 @@ def _fused(params: list[Tensor], devices: list[str] | None = None) -> bool:
 
 
 def _steps(count: Tensor, n: int) -> list[Tensor]:
-    """torch's per-parameter ``step`` tensors (float32, before the increment), from one shared count.
+    """torch's per-parameter ``step`` tensors (float32, before the increment), from one shared count."""
+    return _copies(count, n, torch.float32)
 
-    On the CPU the count is read once and the copies made from that number (half the time of
+
+def _copies(value: Tensor, n: int, dtype: torch.dtype) -> list[Tensor]:
+    """``n`` separate 0-d tensors equal to ``value`` in ``dtype`` (torch's per-parameter scalars), on its device.
+
+    On the CPU the value is read once and the copies made from that number (half the time of
     converting and repeating the tensor); elsewhere they are made on the device (no sync).
     """
-    if count.device.type == "cpu":
-        return list(torch.full((n,), float(count), dtype=torch.float32).unbind(0))
-    return list(count.to(torch.float32).repeat(n).unbind(0))
+    if value.device.type == "cpu":
+        return list(torch.full((n,), value.item(), dtype=dtype).unbind(0))
+    return list(value.to(dtype).repeat(n).unbind(0))
 
 
 Kernel = Callable[[Any, list[Tensor], list[Tensor], float], Any]
@@ -429,8 +434,8 @@ def asgd_step(
     def kernel(state: Any, p: list[Tensor], g: list[Tensor], lr: float) -> Any:
         scalar = _get_scalar_dtype()
         # torch sets eta to the group's lr at the first step (the state's eta is read after it).
-        eta = state.eta.to(scalar).masked_fill(state.count == 0, lr)
-        etas, mus = list(eta.repeat(len(p)).unbind(0)), list(state.mu.to(scalar).repeat(len(p)).unbind(0))
+        eta = state.eta.masked_fill(state.count == 0, lr)
+        etas, mus = _copies(eta, len(p), scalar), _copies(state.mu, len(p), scalar)
         torch_asgd(
             p, g, leaves(state.ax), mus, etas, _steps(state.count, len(p)), foreach=True, maximize=maximize,
             lambd=host_number(lambd), lr=lr, t0=host_number(t0), alpha=host_number(alpha),
