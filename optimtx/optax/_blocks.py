@@ -16,6 +16,7 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, identity
 from optimtx.transforms import clipping, grad_filters, rms, scaling
 from optimtx.transforms.adadelta import scale_by_adadelta
+from optimtx.transforms.adafactor import scale_by_factored_rms
 from optimtx.transforms.adam import scale_by_adam as _scale_by_adam
 from optimtx.transforms.adam import scale_by_adamax
 from optimtx.transforms.constraining import (
@@ -26,7 +27,6 @@ from optimtx.transforms.constraining import (
     scale_by_param_block_rms,
 )
 from optimtx.transforms.ema import ema
-from optimtx.transforms.factored import scale_by_factored_rms
 from optimtx.transforms.freezing import as_mask
 from optimtx.transforms.lion import scale_by_lion as _scale_by_lion
 from optimtx.transforms.momentum import trace as _trace

@@ -124,10 +124,6 @@ REASONS: dict[str, str] = {
     "inject_hyperparams with a step schedule, or optimtx.ReduceOnPlateauLR",
     "optax:InjectStatefulHyperparamsState": "see inject_stateful_hyperparams",
     "optax:WrappedSchedule": "see inject_stateful_hyperparams (a StatefulSchedule wrapper)",
-    "optax:rprop": "optax's rprop emits each step's update one step late (its first update is 0), unlike "
-    "torch.optim.Rprop: use optimtx.rprop (torch's rule)",
-    "optax:scale_by_rprop": "see rprop",
-    "optax:ScaleByRpropState": "see rprop",
     "optax:ScaleByLBFGSState": _RULES,
     "optax.schedules:inject_stateful_hyperparams": "see optax:inject_stateful_hyperparams",
     "optax.schedules:InjectStatefulHyperparamsState": "see optax:inject_stateful_hyperparams",

@@ -87,6 +87,9 @@ TX_CASES = {
     ),
     "adafactor_unfactored": _tx("adafactor", 0.05, multiply_by_parameter_scale=False, factored=False, eps=1e-3),
     "scale_by_factored_rms": _tx("scale_by_factored_rms", min_dim_size_to_factor=2, epsilon=1e-6),
+    "rprop": _tx("rprop", 0.1),
+    "rprop_options": _tx("rprop", 0.3, eta_minus=0.4, eta_plus=1.5, min_step_size=0.05, max_step_size=0.2),
+    "scale_by_rprop": _tx("scale_by_rprop", 1e-3, eta_minus=0.3, eta_plus=2.0, min_step_size=1e-4, max_step_size=3e-3),
     "scale": _tx("scale", -0.5),
     "scale_by_schedule": _tx(
         "scale_by_schedule", _sched("linear_schedule", init_value=-1.0, end_value=-0.1, transition_steps=4)
