@@ -149,6 +149,20 @@ def check_bool(name: str, value: Any) -> bool:
     return value
 
 
+def check_mask(name: str, mask: Any) -> Any:
+    """Return ``mask`` if it is ``None``, a dict of parameter name -> bool or a callable, else raise ``TypeError``.
+
+    Example:
+        >>> check_mask("mask", [True])
+        Traceback (most recent call last):
+        ...
+        TypeError: mask must be a dict of parameter name -> bool or a callable of the params, got [True].
+    """
+    if mask is not None and not (callable(mask) or isinstance(mask, Mapping)):
+        raise TypeError(f"{name} must be a dict of parameter name -> bool or a callable of the params, got {mask!r}.")
+    return mask
+
+
 def check_finite(name: str, value: Any) -> None:
     """Raise ``ValueError`` if ``value`` is a number that is NaN or infinite.
 
