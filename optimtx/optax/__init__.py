@@ -50,7 +50,7 @@ __all__: list[str] = sorted(
         *_rules_all,
         *_states_all,
         *_wrappers_all,
-        *_schedules_all,
+        *(n for n in _schedules_all if n != "StatefulSchedule"),  # optax has it in optax.schedules only
         "contrib",
         "projections",
         "schedules",

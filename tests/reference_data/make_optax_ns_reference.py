@@ -24,6 +24,25 @@ MASK = {"a": True, "b": False, "c": True, "d": False}
 LABELS = {"a": "x", "b": "y", "c": "x", "d": "y"}
 FNS = {"step_ge_2": lambda step: step >= 2, "even_step": lambda step: step % 2 == 0}
 STEPS = 6
+
+
+class Halving:
+    """A stateful schedule (optax's protocol) on plain Python floats, so JAX and torch run the same one."""
+
+    def __init__(self, start):
+        self.start = start
+
+    def init(self):
+        return 1.0
+
+    def update(self, state, **extra):
+        return state * 0.5
+
+    def __call__(self, state, **extra):
+        return self.start * state
+
+
+STATEFUL = {"halving": Halving(0.2)}
 F64 = {"dtype": "float64"}
 
 
@@ -136,6 +155,20 @@ TX_CASES = {
         "sgd",
         kwargs={"learning_rate": _sched("exponential_decay", init_value=0.5, transition_steps=2, decay_rate=0.5)},
     ),
+    "inject_stateful_hyperparams": _tx(
+        "inject_stateful_hyperparams", "sgd", kwargs={"learning_rate": {"stateful": "halving"}, "momentum": 0.9}
+    ),
+    "inject_stateful_wrapped": _tx(
+        "inject_stateful_hyperparams",
+        "adam",
+        kwargs={
+            "learning_rate": {
+                "wrapped": _sched("exponential_decay", init_value=0.5, transition_steps=2, decay_rate=0.5)
+            },
+            "b1": 0.8,
+        },
+    ),
+    "inject_hyperparams_stateful": _tx("inject_hyperparams", "lion", kwargs={"learning_rate": {"stateful": "halving"}}),
     "chain": _tx("chain", _tx("clip_by_global_norm", 1.0), _tx("adamw", 0.1, weight_decay=0.01)),
     "named_chain": _tx("named_chain", ["clip", _tx("clip", 0.3)], ["opt", _tx("sgd", 0.5)]),
 }
@@ -288,9 +321,9 @@ def main() -> None:
 
     def build(spec):
         if isinstance(spec, dict) and "tx" in spec:
-            if spec["tx"] == "inject_hyperparams":
+            if spec["tx"] in ("inject_hyperparams", "inject_stateful_hyperparams"):
                 kwargs = {k: build(v) for k, v in spec["kwargs"]["kwargs"].items()}
-                return optax.inject_hyperparams(getattr(optax, spec["args"][0]))(**kwargs)
+                return getattr(optax, spec["tx"])(getattr(optax, spec["args"][0]))(**kwargs)
             fn = getattr(optax, spec["tx"])
             made = fn(*[build(a) for a in spec["args"]], **{k: build(v) for k, v in spec["kwargs"].items()})
             return made
@@ -298,6 +331,10 @@ def main() -> None:
             return getattr(optax.schedules, spec["schedule"])(**{k: build(v) for k, v in spec["kwargs"].items()})
         if isinstance(spec, dict) and "fn" in spec:
             return FNS[spec["fn"]]
+        if isinstance(spec, dict) and "stateful" in spec:
+            return STATEFUL[spec["stateful"]]
+        if isinstance(spec, dict) and "wrapped" in spec:
+            return optax.WrappedSchedule(build(spec["wrapped"]))
         if isinstance(spec, dict) and "dtype" in spec:
             return getattr(jnp, spec["dtype"])
         if isinstance(spec, dict):
