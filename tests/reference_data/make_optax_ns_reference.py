@@ -90,6 +90,8 @@ TX_CASES = {
     ),
     "radam": _tx("radam", 0.1, b2=0.9),
     "radam_options": _tx("radam", 0.1, b1=0.8, b2=0.95, eps=1e-4, eps_root=1e-8, threshold=4.0),
+    "radam_nesterov": _tx("radam", 0.05, b1=0.8, b2=0.9, eps_root=1e-8, threshold=3.0, nesterov=True),
+    "scale_by_radam_nesterov": _tx("scale_by_radam", b1=0.7, b2=0.8, nesterov=True),
     "adafactor": _tx("adafactor", 0.1, min_dim_size_to_factor=3),
     "adafactor_options": _tx(
         "adafactor",
@@ -114,6 +116,12 @@ TX_CASES = {
         "scale_by_schedule", _sched("linear_schedule", init_value=-1.0, end_value=-0.1, transition_steps=4)
     ),
     "add_decayed_weights": _tx("add_decayed_weights", 0.5, MASK),
+    "add_decayed_weights_schedule": _tx(
+        "add_decayed_weights", _sched("linear_schedule", init_value=0.5, end_value=0.1, transition_steps=4), MASK
+    ),
+    "adamw_weight_decay_schedule": _tx(
+        "adamw", 0.05, weight_decay=_sched("cosine_decay_schedule", init_value=0.2, decay_steps=5)
+    ),
     "trace": _tx("trace", 0.9, nesterov=True),
     "ema": _tx("ema", 0.8),
     "ema_biased": _tx("ema", 0.7, debias=False),
