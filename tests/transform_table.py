@@ -338,6 +338,25 @@ TABLE: list[TransformCase] = [
         invalid=(({"inner": otx.identity(), "mask": ["w"]}, TypeError, "mask"),),
     ),
     TransformCase(
+        "quantize_state",
+        otx.quantize_state,
+        {"inner": otx.adamw(0.1), "bits": 8, "min_size": 0, "block_size": 4},
+        needs_params=True,
+        invalid=(
+            ({"inner": otx.adamw(0.1), "bits": 16}, ValueError, "bits"),
+            ({"inner": otx.adamw(0.1), "block_size": 3}, ValueError, "block_size"),
+            ({"inner": None}, TypeError, "GradientTransformation"),
+        ),
+    ),
+    TransformCase("quantize_state_4bit_lion", otx.quantize_state, {"inner": otx.lion(0.01), "bits": 4, "min_size": 0}),
+    TransformCase(
+        "muon_with_adamw_nd",
+        otx.muon_with_adamw,
+        {"lr": 0.02, "adamw_lr": 1e-3, "flatten_nd": True},
+        needs_params=True,
+        invalid=(({"flatten_nd": "yes"}, TypeError, "flatten_nd"),),
+    ),
+    TransformCase(
         "multi_transform",
         otx.multi_transform,
         {
@@ -676,6 +695,11 @@ _HOSTILE.update(
     }
 )
 TABLE = [dataclasses.replace(c, invalid=c.invalid + _HOSTILE.get(c.name, ())) for c in TABLE]
+
+# The rules added for optax's catalogue live in their own file (this one is long enough).
+from tests.transform_table_optax_rules import SPECS as _OPTAX_RULE_SPECS  # noqa: E402
+
+TABLE += [TransformCase(**spec) for spec in _OPTAX_RULE_SPECS]
 
 # The preconditioners of issue 23 (soap, shampoo, psgd_kron, mars) and their scale_by blocks.
 _PRECONDITIONERS = [

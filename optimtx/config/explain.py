@@ -12,18 +12,31 @@ import torch
 from torch import nn
 
 from optimtx.config.builder import build_optim_wrapper, constructor_class
+from optimtx.config.config_check import check_paramwise_keys, check_wrapper_type
 from optimtx.config.constructor import (
     DefaultOptimWrapperConstructor,
     first_parameter_name,
     optimizer_class,
     transform_hparam,
+    unwrap_model,
 )
 from optimtx.config.multi_constructor import MultiOptimWrapperConstructor
 from optimtx.config.paramwise import decide_labels
 from optimtx.config.paramwise_rules import FROZEN
 from optimtx.config.registries import OPTIMIZERS
+from optimtx.transforms.muon import muon_routes, muon_with_adamw
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
+
+__all__ = [
+    "ExplainRow",
+    "Explanation",
+    "ExplanationDict",
+    "explain",
+    "explain_param_groups",
+    "optimizer_defaults",
+    "param_group_names",
+]
 
 
 @dataclass(frozen=True)
@@ -48,7 +61,7 @@ class ExplainRow:
 
 
 class Explanation(list):
-    """A list of :class:`ExplainRow` that prints as an aligned table."""
+    """A list of [`ExplainRow`][optimtx.ExplainRow] that prints as an aligned table."""
 
     def __str__(self) -> str:
         header = ("parameter", "label", "lr", "weight_decay", "rule", "frozen")
@@ -104,8 +117,8 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             parameter; other optimizers show ``param_groups[i]`` as the rule.
 
     Returns:
-        An :class:`Explanation` (a list of :class:`ExplainRow`), or for several wrappers an
-        :class:`ExplanationDict` of them; ``print`` either for tables.
+        An `Explanation` (a list of [`ExplainRow`][optimtx.ExplainRow]), or for several wrappers an
+        `ExplanationDict` of them; ``print`` either for tables.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module`` or ``cfg`` is none of the above.
@@ -141,10 +154,16 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             "explain() takes a wrapper config dict, an OptimWrapper / AmpOptimWrapper / OptimWrapperDict or a "
             f"torch optimizer, got {type(cfg).__name__}."
         )
+    return _with_routes(model, cfg.get("optimizer"), _explain_cfg(model, cfg, constructor))
+
+
+def _explain_cfg(model: nn.Module, cfg: Mapping[str, Any], constructor: Any) -> Explanation | ExplanationDict:
     if constructor is not DefaultOptimWrapperConstructor:  # a custom constructor: explain what it builds
         return explain(model, build_optim_wrapper(model, cfg))
     if "optimizer" not in cfg:
         raise ValueError(f'explain() needs a config with an "optimizer" entry, got keys {sorted(cfg)!r}.')
+    check_wrapper_type(cfg)  # refused here as build_optim_wrapper refuses it, though nothing is built
+    check_paramwise_keys(cfg.get("paramwise_cfg") or {})
     defaults = optimizer_defaults(cfg["optimizer"])
     paramwise_cfg = cfg.get("paramwise_cfg") or {}
     if not paramwise_cfg:
@@ -165,6 +184,35 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
     return rows
 
 
+def _with_routes(model: nn.Module, optimizer_cfg: Any, rows: Any) -> Any:
+    """``rows`` with the Muon/AdamW routing of a ``muon_with_adamw`` transform appended to each rule."""
+    transform = _routed_transform(optimizer_cfg.get("transform") if isinstance(optimizer_cfg, Mapping) else None)
+    if transform is None or not isinstance(rows, Explanation):
+        return rows
+    # Inside TransformOptimizer a group's tree is keyed by position, so name patterns match nothing there.
+    routes = muon_routes(model, exclude=(), flatten_nd=bool(transform.get("flatten_nd", False)))
+    given = transform.get("labels") is not None
+    return Explanation(
+        dataclasses.replace(row, rule=f"{row.rule}; {_route_text(routes[row.name], given)}")
+        if row.name in routes and not row.frozen
+        else row
+        for row in rows
+    )
+
+
+def _routed_transform(transform: Any) -> Mapping[str, Any] | None:
+    """The ``muon_with_adamw`` config inside a transform config (possibly wrapped, e.g. by ``quantize_state``)."""
+    if not isinstance(transform, Mapping):
+        return None
+    if transform.get("type") in ("muon_with_adamw", muon_with_adamw):
+        return transform
+    return next((found for v in transform.values() if (found := _routed_transform(v)) is not None), None)
+
+
+def _route_text(route: Any, labels_given: bool) -> str:
+    return "muon or adamw: from the given labels" if labels_given else f"{route.label}: {route.reason}"
+
+
 def _child_or_model(model: nn.Module, name: str) -> nn.Module:
     inner = model.module if hasattr(model, "module") and isinstance(model.module, nn.Module) else model
     return dict(inner.named_children()).get(name, inner)
@@ -174,6 +222,7 @@ def _explain_built(model: nn.Module, wrapper: Any) -> Explanation:
     optimizer = wrapper if isinstance(wrapper, torch.optim.Optimizer) else wrapper.optimizer
     rows = explain_param_groups(model, optimizer)
     reasons = getattr(wrapper, "paramwise_reasons", None) or {}
+    rows = _with_routes(model, {"transform": getattr(optimizer, "_recipe", None)}, rows)
     return Explanation(
         dataclasses.replace(row, label=reasons[row.name][0], rule=f"{reasons[row.name][1]} -> {row.rule}")
         if row.name in reasons and row.label not in (FROZEN, "absent")
@@ -206,3 +255,29 @@ def explain_param_groups(model: nn.Module, optimizer: torch.optim.Optimizer) -> 
             ExplainRow(name, f"group{i}", group.get("lr"), group.get("weight_decay"), f"param_groups[{i}]", frozen)
         )
     return rows
+
+
+def param_group_names(model: nn.Module, wrapper: Any) -> list[str]:
+    """A readable name for each real param group of ``wrapper`` over ``model``: the labels ``explain`` prints.
+
+    Only the optimizer's own groups are named (never the base-settings entry that
+    ``OptimWrapper.param_groups`` appends). A group holding parameters of several labels is
+    named ``'a+b'``; without the rules of a config-built wrapper, groups are ``'group<i>'``.
+
+    Example:
+        >>> import optimtx as otx
+        >>> model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
+        >>> cfg = dict(optimizer=dict(type="SGD", lr=0.1, weight_decay=1e-4), paramwise_cfg=dict(norm_decay_mult=0.0))
+        >>> param_group_names(model, otx.build_optim_wrapper(model, cfg))
+        ['default', 'norm']
+        >>> param_group_names(model, torch.optim.SGD(model.parameters(), lr=0.1))
+        ['group0']
+    """
+    optimizer = wrapper if isinstance(wrapper, torch.optim.Optimizer) else wrapper.optimizer
+    reasons = getattr(wrapper, "paramwise_reasons", None) or {}
+    label_of = {id(p): reasons[name][0] for name, p in unwrap_model(model).named_parameters() if name in reasons}
+    names = []
+    for i, group in enumerate(optimizer.param_groups):
+        labels = list(dict.fromkeys(label_of[id(p)] for p in group["params"] if id(p) in label_of))
+        names.append("+".join(labels) if labels else f"group{i}")
+    return names

@@ -15,6 +15,20 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+__all__ = [
+    "Scalar",
+    "add",
+    "add_",
+    "add_scaled",
+    "decay_add_square",
+    "lerp",
+    "loop_invariant",
+    "mul",
+    "scalar_list",
+    "to_dtype",
+    "to_dtypes_of",
+]
+
 Scalar = float | Tensor
 
 
@@ -122,7 +136,7 @@ def add(xs: list[Tensor], value: Scalar) -> list[Tensor]:
         >>> add([torch.ones(1)], 1e-8)
         [tensor([1.])]
     """
-    out = list(torch._foreach_add(xs, value))
+    out = list(torch._foreach_add(xs, _per_tensor(value, len(xs))))
     return _like(out, xs) if isinstance(value, Tensor) else out
 
 
