@@ -90,7 +90,7 @@ TX_CASES = {
     ),
     "radam": _tx("radam", 0.1, b2=0.9),
     "radam_options": _tx("radam", 0.1, b1=0.8, b2=0.95, eps=1e-4, eps_root=1e-8, threshold=4.0),
-    "radam_nesterov": _tx("radam", 0.05, b1=0.8, b2=0.9, eps_root=1e-8, threshold=3.0, nesterov=True),
+    "radam_nesterov": _tx("radam", 0.05, b1=0.8, b2=0.9, eps_root=1e-8, threshold=4.5, nesterov=True),
     "scale_by_radam_nesterov": _tx("scale_by_radam", b1=0.7, b2=0.8, nesterov=True),
     "adafactor": _tx("adafactor", 0.1, min_dim_size_to_factor=3),
     "adafactor_options": _tx(
