@@ -13,9 +13,11 @@ flags accept only ``True``/``False`` (``"no"`` is a ``TypeError``, not a truthy 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeGuard
 
 import torch
@@ -32,6 +34,32 @@ def is_number(value: Any) -> TypeGuard[float]:
         (True, False, False)
     """
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+@contextlib.contextmanager
+def prefixed_arguments(prefix: str) -> Iterator[None]:
+    """Re-raise the block's argument errors with ``prefix`` on the argument's name.
+
+    For a factory that passes its ``adamw_lr`` on as another factory's ``lr``: the error the
+    inner factory raises in this module's wording names ``adamw_lr``, the argument the user wrote.
+
+    Example:
+        >>> with prefixed_arguments("adamw_"):
+        ...     check_non_negative("lr", -1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid adamw_lr: -1.0. It must be a number >= 0.
+    """
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        message = str(error)
+        renamed = re.sub(r"^Invalid (\w)", rf"Invalid {prefix}\1", message, count=1)
+        if renamed == message:
+            renamed = re.sub(r"^(\w+(\[\d+\])?) must be ", rf"{prefix}\1 must be ", message, count=1)
+        if renamed == message:
+            raise
+        raise type(error)(renamed) from error
 
 
 def _check_type(name: str, value: Any, schedule: bool) -> None:

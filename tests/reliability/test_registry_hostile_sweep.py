@@ -1,0 +1,154 @@
+"""The class test of the validation layer: every registered factory refuses hostile arguments.
+
+Walks ``TRANSFORMS``, ``SCHEDULES``, ``PARAM_SCHEDULERS`` and ``OPTIM_WRAPPERS`` as registered at
+run time (rules merged later are covered without editing this file). For each factory and each
+numeric or flag argument in its signature, every value of ``sweep_cases.hostile_values`` must raise
+``TypeError``/``ValueError`` naming the argument, unless ``sweep_cases.ALLOWED`` says why it is fine.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any
+
+import pytest
+import torch
+
+import optimtx as otx
+from optimtx.registry import OPTIM_WRAPPERS, PARAM_SCHEDULERS, SCHEDULES, TRANSFORMS
+from tests.reliability.sweep_cases import allowed, hostile_values, kind_of
+from tests.transform_table import TABLE
+
+_TABLE_KWARGS = {case.name: case.kwargs for case in TABLE if case.factory is TRANSFORMS.get(case.name)}
+
+
+def _optimizer() -> torch.optim.Optimizer:
+    return torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1, momentum=0.9)
+
+
+# Valid values for required arguments, by name (any registry).
+_REQUIRED: dict[str, Any] = {
+    "inner": lambda: otx.identity(),
+    "every_k": 2,
+    "max_norm": 1.0,
+    "clip_value": 1.0,
+    "decay": 0.9,
+    "clipping": 0.1,
+    "sync_period": 2,
+    "slow_step_size": 0.5,
+    "threshold": 3.0,
+    "window": 4,
+    "factor": 0.5,
+    "lr": 0.1,
+    "weight_decay": 0.1,
+    "momentum": 0.9,
+    "value": 0.1,
+    "init_value": 1.0,
+    "end_value": 0.0,
+    "peak_value": 1.0,
+    "transition_steps": 3,
+    "decay_steps": 3,
+    "warmup_steps": 1,
+    "decay_rate": 0.5,
+    "power": 2.0,
+    "optimizer": _optimizer,  # called afresh for each build
+    "param_name": "lr",
+    "gamma": 0.5,
+    "periods": [4],
+    "milestones": [2],
+    "step_size": 2,
+}
+
+# Factories the sweep cannot build from names alone, with the kwargs that build them.
+_SPECIAL: dict[str, dict[str, Any]] = {
+    "join": {"schedules": [otx.schedules.constant(1.0), otx.schedules.constant(0.5)], "boundaries": [2]},
+    "masked": {"mask": {}},
+    "multi_transform": {"transforms": {"a": otx.identity()}, "labels": "a"},
+    "multistep": {"milestones": [2]},
+    # one of eta_min / eta_min_ratio is required
+    **{f"CosineRestart{kind}": {"eta_min": 0.0} for kind in ("ParamScheduler", "LR", "Momentum")},
+}
+
+
+def _valid_kwargs(name: str, factory: Any) -> dict[str, Any]:
+    kwargs = dict(_TABLE_KWARGS.get(name, {}))
+    if name in OPTIM_WRAPPERS.module_dict:
+        kwargs["optimizer"] = _optimizer  # taken through **kwargs by subclasses
+    kwargs.update(_SPECIAL.get(name, {}))
+    for param in inspect.signature(factory).parameters.values():
+        if param.name in kwargs or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if param.default is inspect.Parameter.empty:
+            if param.name not in _REQUIRED:
+                return {}  # not buildable by name: listed by test_every_factory_is_swept
+            value = _REQUIRED[param.name]
+            kwargs[param.name] = value() if callable(value) else value
+    return kwargs
+
+
+def _factories() -> list[tuple[str, str, Any]]:
+    out = []
+    for registry in (TRANSFORMS, SCHEDULES, PARAM_SCHEDULERS, OPTIM_WRAPPERS):
+        for name, factory in registry.module_dict.items():
+            out.append((registry.name, name, factory))
+    return out
+
+
+# Factories with no argument to sweep (variadic combinators, argument-free transforms).
+NOTHING_TO_SWEEP = {
+    "identity",
+    "chain",
+    "named_chain",
+    "zero_nans",
+    "centralize",
+    "apply_if_finite",
+    "masked",
+    "multi_transform",
+    "join",
+}
+
+
+def _cases() -> list[tuple[str, Any, str, Any]]:
+    cases = []
+    for _, name, factory in _factories():
+        kwargs = _valid_kwargs(name, factory)
+        for param in inspect.signature(factory).parameters.values():
+            if param.name in {"optimizer", "inner", "verbose"} or kind_of(param) is None:
+                continue
+            valid = kwargs.get(param.name, param.default)
+            for bad in hostile_values(param, valid):
+                if not allowed(name, param.name, bad):
+                    cases.append((name, factory, param.name, bad))
+    return cases
+
+
+CASES = _cases()
+
+
+def _fresh(value: Any) -> Any:
+    return value() if callable(value) and not isinstance(value, (otx.GradientTransformation, type)) else value
+
+
+def test_every_factory_is_swept():
+    """Each registered factory either has an argument in the sweep or is listed as having none."""
+    swept = {name for name, *_ in CASES}
+    missing = {name for _, name, _ in _factories()} - swept - NOTHING_TO_SWEEP
+    assert not missing, f"not swept (add its required kwargs to _REQUIRED/_SPECIAL): {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name,factory,arg,bad", CASES, ids=[f"{n}-{a}-{b!r}"[:80] for n, _, a, b in CASES])
+def test_hostile_argument_is_refused_naming_it(name, factory, arg, bad):
+    factory(**{k: _fresh(v) for k, v in _valid_kwargs(name, factory).items()})  # the valid kwargs build
+    kwargs = {k: _fresh(v) for k, v in _valid_kwargs(name, factory).items()}
+    kwargs[arg] = bad
+    with pytest.raises((TypeError, ValueError)) as info:
+        factory(**kwargs)
+    message = str(info.value)
+    assert arg in message, f"{name}({arg}={bad!r}) raised without naming {arg!r}: {message}"
+
+
+def test_sweep_is_wide():
+    """The sweep covers hundreds of (factory, argument, value) triples, NaN and inf for every number."""
+    assert len(CASES) > 500
+    assert any(isinstance(b, float) and math.isnan(b) for *_, b in CASES)
