@@ -41,6 +41,7 @@ from optimtx.wrapper.torch_optimizer_groups import (
     schedule_driven,
     warn_if_whole_tree,
 )
+from optimtx.wrapper.torch_state_view import state_property
 
 _STATE_KEY = "transform_state"
 _SHARED_KEY = "shared_transform_state"
@@ -74,6 +75,8 @@ class TransformOptimizer(torch.optim.Optimizer):
         >>> w.detach()
         tensor([0.9000, 0.9000])
     """
+
+    state = state_property()  # always empty: the state is per group, in transform_states()
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], transform: Any) -> None:
         self._recipe = copy.deepcopy(dict(transform)) if isinstance(transform, Mapping) else None
