@@ -14,15 +14,16 @@ step reaches that boundary.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from optimtx.core.state_tree import wide_float
-from optimtx.core.validation import check_bool, check_non_negative_int, check_positive_int, check_real
+from optimtx.core.validation import check_bool, check_choice, check_non_negative_int, check_positive_int, check_real
 
 Schedule = Callable[[Any], Any]
 
@@ -86,30 +87,39 @@ def linear(init_value: float, end_value: float, transition_steps: int, transitio
     return _schedule(formula)
 
 
-def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Schedule:
+def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0, exponent: float = 1.0) -> Schedule:
     """Half a cosine from ``init_value`` down to ``alpha * init_value`` over ``decay_steps``, then flat.
+
+    ``init_value * ((1 - alpha) * c ** exponent + alpha)`` with ``c = (1 + cos(pi * t / decay_steps)) / 2``.
 
     Example:
         >>> [round(cosine_decay(1.0, 10)(s), 4) for s in (0, 5, 10, 20)]
         [1.0, 0.5, 0.0, 0.0]
     """
     init_value, alpha = check_real("init_value", init_value), check_real("alpha", alpha)
+    exponent = check_real("exponent", exponent)
     check_positive_int("decay_steps", decay_steps)
 
     def formula(t: Tensor) -> Tensor:
         cosine = 0.5 * (1.0 + torch.cos(math.pi * torch.clamp(t, 0.0, decay_steps) / decay_steps))
-        return init_value * ((1.0 - alpha) * cosine + alpha)
+        return init_value * ((1.0 - alpha) * cosine**exponent + alpha)
 
     return _schedule(formula)
 
 
 def warmup_cosine_decay(
-    init_value: float, peak_value: float, warmup_steps: int, decay_steps: int, end_value: float = 0.0
+    init_value: float,
+    peak_value: float,
+    warmup_steps: int,
+    decay_steps: int,
+    end_value: float = 0.0,
+    exponent: float = 1.0,
 ) -> Schedule:
     """Linear warmup from ``init_value`` to ``peak_value``, then a cosine down to ``end_value``.
 
     ``decay_steps`` is the whole length, warmup included (as in optax), so the cosine
-    lasts ``decay_steps - warmup_steps`` steps.
+    lasts ``decay_steps - warmup_steps`` steps; it is :func:`cosine_decay` of ``peak_value``
+    with ``alpha = end_value / peak_value`` (0 when ``peak_value`` is 0, as optax) and ``exponent``.
 
     Example:
         >>> s = warmup_cosine_decay(0.0, 1.0, warmup_steps=2, decay_steps=6)
@@ -117,7 +127,7 @@ def warmup_cosine_decay(
         [0.0, 0.5, 1.0, 0.8536, 0.5, 0.1464, 0.0, 0.0]
     """
     init_value, peak_value = check_real("init_value", init_value), check_real("peak_value", peak_value)
-    end_value = check_real("end_value", end_value)
+    end_value, exponent = check_real("end_value", end_value), check_real("exponent", exponent)
     check_non_negative_int("warmup_steps", warmup_steps)
     check_positive_int("decay_steps", decay_steps)
     if decay_steps <= warmup_steps:
@@ -125,15 +135,9 @@ def warmup_cosine_decay(
             f"Invalid decay_steps: {decay_steps!r}. It counts the warmup too, so it must be > warmup_steps "
             f"({warmup_steps!r})."
         )
-    cosine_steps = decay_steps - warmup_steps
-
-    def formula(t: Tensor) -> Tensor:
-        warm = init_value + (peak_value - init_value) * torch.clamp(t / max(warmup_steps, 1), 0.0, 1.0)
-        done = torch.clamp(t - warmup_steps, 0.0, cosine_steps) / cosine_steps
-        decayed = end_value + (peak_value - end_value) * 0.5 * (1.0 + torch.cos(math.pi * done))
-        return torch.where(t < warmup_steps, warm, decayed)
-
-    return _schedule(formula)
+    alpha = 0.0 if peak_value == 0 else end_value / peak_value
+    warm = linear(init_value, peak_value, max(warmup_steps, 1))
+    return join([warm, cosine_decay(peak_value, decay_steps - warmup_steps, alpha, exponent)], [warmup_steps])
 
 
 def _multistep_table(
@@ -288,3 +292,142 @@ def join(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
         return _finish(step, value)
 
     return schedule
+
+
+def _interpolate_table(init_value: float, boundaries_and_scales: Mapping[int, float] | None) -> tuple[list, list]:
+    table = _multistep_table(boundaries_and_scales or {}, None, 0.0)
+    if any(scale < 0 for _, scale in table):
+        raise ValueError(f"Invalid boundaries_and_scales: {boundaries_and_scales!r}. The scales must be >= 0.")
+    bounds, values = [0], [init_value]
+    for boundary, scale in table:
+        bounds.append(boundary)
+        values.append(values[-1] * scale)
+    return bounds, values
+
+
+def piecewise_interpolate(
+    interpolate_type: str, init_value: float, boundaries_and_scales: Mapping[int, float] | None = None
+) -> Schedule:
+    """From each boundary to the next, move (``'linear'`` or ``'cosine'``) from one value to the next.
+
+    The value at a boundary is ``init_value`` times the product of the scales up to it; after the last
+    boundary it stays flat (optax's ``piecewise_interpolate_schedule``).
+
+    Example:
+        >>> s = piecewise_interpolate("linear", 1.0, {2: 0.5, 4: 0.0})
+        >>> [s(i) for i in range(6)]
+        [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    """
+    kind = check_choice("interpolate_type", interpolate_type, ("linear", "cosine"))
+    bounds, values = _interpolate_table(check_real("init_value", init_value), boundaries_and_scales)
+
+    def formula(t: Tensor) -> Tensor:
+        value = torch.full_like(t, values[-1])
+        for i in reversed(range(len(bounds) - 1)):
+            pct = (t - bounds[i]) / max(bounds[i + 1] - bounds[i], 1)
+            if kind == "linear":
+                piece = values[i] + (values[i + 1] - values[i]) * pct
+            else:
+                piece = values[i + 1] + (values[i] - values[i + 1]) / 2.0 * (torch.cos(math.pi * pct) + 1)
+            value = torch.where((bounds[i] <= t) & (t < bounds[i + 1]), piece, value)
+        return torch.where(t < 0, torch.zeros_like(t), value)  # optax: 0 before step 0
+
+    return _schedule(formula)
+
+
+def _onecycle_length(transition_steps: int) -> int:
+    return check_positive_int("transition_steps", transition_steps)
+
+
+def cosine_onecycle(
+    transition_steps: int,
+    peak_value: float,
+    pct_start: float = 0.3,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+) -> Schedule:
+    """One cycle (cosine pieces): ``peak / div_factor`` up to ``peak`` over ``pct_start`` of the steps, then down.
+
+    It ends at ``peak / (div_factor * final_div_factor)`` (Smith & Topin's one-cycle, optax's
+    ``cosine_onecycle_schedule``).
+
+    Example:
+        >>> s = cosine_onecycle(10, 1.0, pct_start=0.2, div_factor=10.0, final_div_factor=1.0)
+        >>> [round(s(i), 3) for i in (0, 1, 2, 6, 10)]
+        [0.1, 0.55, 1.0, 0.55, 0.1]
+    """
+    n = _onecycle_length(transition_steps)
+    table = {int(pct_start * n): div_factor, n: 1.0 / (div_factor * final_div_factor)}
+    return piecewise_interpolate("cosine", check_real("peak_value", peak_value) / div_factor, table)
+
+
+def linear_onecycle(
+    transition_steps: int,
+    peak_value: float,
+    pct_start: float = 0.3,
+    pct_final: float = 0.85,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+) -> Schedule:
+    """One cycle (linear pieces): up to ``peak`` by ``pct_start``, back to the start by ``pct_final``, then down.
+
+    It ends at ``peak / (div_factor * final_div_factor)`` (optax's ``linear_onecycle_schedule``).
+
+    Example:
+        >>> s = linear_onecycle(10, 1.0, pct_start=0.2, pct_final=0.6, div_factor=10.0, final_div_factor=1.0)
+        >>> [round(s(i), 3) for i in (0, 1, 2, 4, 6, 10)]
+        [0.1, 0.55, 1.0, 0.55, 0.1, 0.1]
+    """
+    n = _onecycle_length(transition_steps)
+    table = {int(pct_start * n): div_factor, int(pct_final * n): 1.0 / div_factor, n: 1.0 / final_div_factor}
+    return piecewise_interpolate("linear", check_real("peak_value", peak_value) / div_factor, table)
+
+
+def warmup_constant(init_value: float, peak_value: float, warmup_steps: int) -> Schedule:
+    """Linear warmup from ``init_value`` to ``peak_value`` over ``warmup_steps``, then flat.
+
+    Example:
+        >>> [warmup_constant(0.0, 1.0, 2)(i) for i in range(4)]
+        [0.0, 0.5, 1.0, 1.0]
+    """
+    return linear(init_value, peak_value, warmup_steps)
+
+
+def warmup_exponential_decay(
+    init_value: float,
+    peak_value: float,
+    warmup_steps: int,
+    transition_steps: int,
+    decay_rate: float,
+    transition_begin: int = 0,
+    staircase: bool = False,
+    end_value: float | None = None,
+) -> Schedule:
+    """Linear warmup to ``peak_value``, then :func:`exponential_decay` of ``peak_value`` counted from the warmup's end.
+
+    Example:
+        >>> s = warmup_exponential_decay(0.0, 1.0, 2, transition_steps=1, decay_rate=0.5)
+        >>> [s(i) for i in range(5)]
+        [0.0, 0.5, 1.0, 0.5, 0.25]
+    """
+    warm = linear(init_value, peak_value, max(check_non_negative_int("warmup_steps", warmup_steps), 1))
+    decay = exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase, end_value)
+    return join([warm, decay], [warmup_steps])
+
+
+def sgdr(cosine_kwargs: Iterable[Mapping[str, Any]]) -> Schedule:
+    """Warm restarts: one :func:`warmup_cosine_decay` per entry of ``cosine_kwargs``, each after the last ends.
+
+    Each dict holds :func:`warmup_cosine_decay`'s arguments; each piece lasts its ``decay_steps``
+    (Loshchilov & Hutter's SGDR, optax's ``sgdr_schedule``).
+
+    Example:
+        >>> piece = dict(init_value=0.0, peak_value=1.0, warmup_steps=1, decay_steps=2)
+        >>> [sgdr([piece, piece])(i) for i in range(4)]
+        [0.0, 1.0, 0.0, 1.0]
+    """
+    pieces = [dict(kwargs) for kwargs in cosine_kwargs]
+    if not pieces:
+        raise ValueError("sgdr() needs at least one dict of warmup_cosine_decay arguments in cosine_kwargs.")
+    ends = list(itertools.accumulate(check_positive_int("decay_steps", p.get("decay_steps")) for p in pieces))
+    return join([warmup_cosine_decay(**p) for p in pieces], ends[:-1])

@@ -483,6 +483,106 @@ TABLE: list[TransformCase] = [
     ),
 ]
 
+# Transforms added for the optax namespace (issue 22). ``flatten`` is not here: its inner state covers the
+# whole flat vector, so it cannot leave gradless parameters out (tests/test_optax_namespace_laws.py has its laws).
+TABLE += [
+    TransformCase("keep_params_nonnegative", otx.keep_params_nonnegative, {}, needs_params=True),
+    TransformCase(
+        "clip_by_block_rms",
+        otx.clip_by_block_rms,
+        {"threshold": 0.5},
+        invalid=(({"threshold": 0.0}, ValueError, "threshold"), ({"threshold": "x"}, TypeError, "threshold")),
+    ),
+    TransformCase(
+        "normalize_by_update_norm",
+        otx.normalize_by_update_norm,
+        {"scale_factor": 0.5},
+        invalid=(({"eps": -1.0}, ValueError, "eps"),),
+    ),
+    TransformCase(
+        "scale_by_param_block_norm",
+        otx.scale_by_param_block_norm,
+        {},
+        invalid=(({"min_scale": -1.0}, ValueError, "min_scale"),),
+        needs_params=True,
+    ),
+    TransformCase("scale_by_param_block_rms", otx.scale_by_param_block_rms, {"min_scale": 0.1}, needs_params=True),
+    TransformCase(
+        "conditionally_transform",
+        otx.conditionally_transform,
+        {"inner": otx.adam(0.1), "should_transform_fn": lambda step: step >= 1},
+        invalid=(
+            ({"inner": None, "should_transform_fn": lambda step: True}, TypeError, "GradientTransformation"),
+            ({"inner": otx.adam(0.1), "should_transform_fn": 3}, TypeError, "should_transform_fn"),
+        ),
+    ),
+    TransformCase(
+        "conditionally_mask",
+        otx.conditionally_mask,
+        {"inner": otx.sgd(0.1, momentum=0.9), "should_transform_fn": lambda step: step % 2 == 0},
+        invalid=(({"inner": otx.sgd(0.1), "should_transform_fn": None}, TypeError, "should_transform_fn"),),
+    ),
+    TransformCase(
+        "apply_every",
+        otx.apply_every,
+        {"k": 2},
+        invalid=(({"k": 0}, ValueError, "k"), ({"k": 1.5}, TypeError, "k")),
+    ),
+    TransformCase(
+        "scale_by_factored_rms",
+        otx.scale_by_factored_rms,
+        {"min_dim_size_to_factor": 2, "epsilon": 1e-6},
+        invalid=(({"decay_rate": 1.5}, ValueError, "decay_rate"), ({"decay_rate_fn": 3}, TypeError, "decay_rate_fn")),
+    ),
+    TransformCase("set_to_zero", otx.set_to_zero, {}, differentiable=False),  # zeros depend on nothing
+    TransformCase(
+        "freeze",
+        otx.freeze,
+        {"mask": lambda params: {k: i % 2 == 0 for i, k in enumerate(params)}},
+        invalid=(({"mask": "x"}, TypeError, "mask"),),
+        differentiable=False,  # frozen entries are zeros
+    ),
+    TransformCase(
+        "selective_transform",
+        lambda **kw: otx.selective_transform(otx.adam(0.1), **kw),
+        {"freeze_mask": lambda params: {k: i % 2 == 1 for i, k in enumerate(params)}},
+        invalid=(({"freeze_mask": 3}, TypeError, "freeze_mask"),),
+        differentiable=False,  # frozen entries are zeros
+    ),
+    TransformCase(
+        "add_noise",
+        otx.add_noise,
+        {"eta": 0.01, "gamma": 0.55, "key": 0},
+        invalid=(
+            ({"eta": -1.0, "gamma": 0.5}, ValueError, "eta"),
+            ({"eta": 0.1, "gamma": 0.5, "key": "k"}, TypeError, "key"),
+        ),
+    ),
+    TransformCase(
+        "ema",
+        otx.ema,
+        {"decay": 0.9},
+        invalid=(({"decay": 1.5}, ValueError, "decay"), ({"decay": 0.9, "debias": "yes"}, TypeError, "debias")),
+    ),
+    TransformCase("ema_biased_bf16", otx.ema, {"decay": 0.5, "debias": False, "accumulator_dtype": torch.bfloat16}),
+    TransformCase(
+        "stateless",
+        otx.stateless,
+        {"f": lambda updates, params: {k: 2 * v for k, v in updates.items()}},
+        invalid=(({"f": 3}, TypeError, "callable"),),
+    ),
+    TransformCase("stateless_with_tree_map", otx.stateless_with_tree_map, {"f": lambda u, p: 0.5 * u}),
+    TransformCase("with_extra_args_support", otx.with_extra_args_support, {"tx": otx.adam(0.1)}),
+    TransformCase(
+        "snapshot", otx.snapshot, {"measure_name": "norm", "measure": lambda u: sum(v.abs().sum() for v in u.values())}
+    ),
+    TransformCase(
+        "monitor_with_ema",
+        lambda **kw: otx.monitor({"sum": otx.measure_with_ema(**kw)}),
+        {"measure": lambda u: {k: v.abs().sum() for k, v in u.items()}, "decay": 0.9},
+    ),
+]
+
 # Hostile values (issue 10): NaN, infinity, bools given as strings, wrong-shaped tensors. Kept in one
 # block so the cases above stay as they were; tests/reliability/ covers every argument by kind.
 _NAN, _INF = float("nan"), float("inf")
@@ -570,3 +670,92 @@ _HOSTILE.update(
     }
 )
 TABLE = [dataclasses.replace(c, invalid=c.invalid + _HOSTILE.get(c.name, ())) for c in TABLE]
+
+# The preconditioners of issue 23 (soap, shampoo, psgd_kron, mars) and their scale_by blocks.
+_PRECONDITIONERS = [
+    TransformCase(
+        "scale_by_soap",
+        otx.scale_by_soap,
+        {"b1": 0.9, "precondition_frequency": 2, "precondition_1d": True},
+        invalid=(
+            ({"b1": 1.0}, ValueError, "b1"),
+            ({"precondition_frequency": 0}, ValueError, "precondition_frequency"),
+            ({"eps": -1.0}, ValueError, "eps"),
+            ({"shampoo_beta": _NAN}, ValueError, "shampoo_beta"),
+            ({"normalize_gradient": "no"}, TypeError, "normalize_gradient"),
+        ),
+        # A rotated coordinate of the second moment can be exactly 0 (a rank-one statistic), where sqrt has
+        # no derivative, as Adam's has none at a zero gradient; the soap case below covers autograd.
+        differentiable=False,
+    ),
+    TransformCase(
+        "soap",
+        otx.soap,
+        {"lr": 1e-2, "precondition_frequency": 2, "weight_decay": 0.1},
+        invalid=(({"lr": -1.0}, ValueError, "lr"), ({"betas": (0.9, 1.0)}, ValueError, "betas")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "scale_by_shampoo",
+        otx.scale_by_shampoo,
+        {"block_size": 2, "start_preconditioning_step": 1, "preconditioning_compute_steps": 1, "graft_type": "adagrad"},
+        invalid=(
+            ({"graft_type": "adam"}, ValueError, "graft_type"),
+            ({"preconditioner_type": "rows"}, ValueError, "preconditioner_type"),
+            ({"block_size": 0}, ValueError, "block_size"),
+            ({"b1": 1.5}, ValueError, "b1"),
+            ({"inverse_exponent_override": -1}, ValueError, "inverse_exponent_override"),
+        ),
+    ),
+    TransformCase(
+        "shampoo",
+        otx.shampoo,
+        {
+            "lr": 1e-2,
+            "block_size": 2,
+            "start_preconditioning_step": 2,
+            "preconditioning_compute_steps": 2,
+            "weight_decay": 1e-2,
+            "graft_type": "rmsprop",
+        },
+        invalid=(({"lr": _NAN}, ValueError, "lr"), ({"decoupled_weight_decay": "yes"}, TypeError, "decoupled")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "scale_by_psgd_kron",
+        otx.scale_by_psgd_kron,
+        {"b1": 0.8, "memory_save_mode": "smart_one_diag", "balance_every": 1},
+        invalid=(
+            ({"memory_save_mode": "some_diag"}, ValueError, "memory_save_mode"),
+            ({"b1": 1.5}, ValueError, "b1"),
+            ({"preconditioner_update_probability": 2.0}, ValueError, "preconditioner_update_probability"),
+            ({"max_size_triangular": 0}, ValueError, "max_size_triangular"),
+            ({"seed": -1}, ValueError, "seed"),
+        ),
+    ),
+    TransformCase(
+        "psgd_kron",
+        otx.psgd_kron,
+        {"lr": 1e-2, "weight_decay": 1e-2, "preconditioner_update_probability": 0.5},
+        invalid=(({"lr": -1.0}, ValueError, "lr"), ({"weight_decouple": 1}, TypeError, "weight_decouple")),
+        needs_params=True,
+    ),
+    TransformCase(
+        "scale_by_mars",
+        otx.scale_by_mars,
+        {"gamma": 0.05, "ams_bound": True},
+        invalid=(
+            ({"mars_type": "shampoo"}, ValueError, "mars_type"),
+            ({"gamma": -1.0}, ValueError, "gamma"),
+            ({"b2": 1.0}, ValueError, "b2"),
+        ),
+    ),
+    TransformCase(
+        "mars",
+        otx.mars,
+        {"lr": 1e-2, "weight_decay": 1e-2, "optimize_1d": False},
+        invalid=(({"betas_1d": (0.9, 1.5)}, ValueError, "betas_1d"), ({"lr_1d": -1.0}, ValueError, "lr_1d")),
+        needs_params=True,
+    ),
+]
+TABLE += _PRECONDITIONERS

@@ -5,12 +5,16 @@
 * Pages in ``docs/`` that ``mkdocs.yml``'s nav does not list are appended under "More", so pages
   added by other changes are never orphaned.
 
+* The optax namespace (``optimtx.optax`` and its submodules) gets one page per module, from
+  each module's ``__all__``, plus the generated coverage table of every optax name.
+
 tests/test_docs_site.py reads :func:`api_pages` too: every public name is on some page.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from pathlib import Path
 
@@ -48,6 +52,29 @@ def api_pages() -> dict[str, str]:
     for (page, title), names in sorted(by_area.items()):
         body = "\n\n".join(f"::: optimtx.{name}" for name in sorted(names, key=str.lower))
         pages[f"api/{page}.md"] = f"# {title}\n\nGenerated from `optimtx.__all__`.\n\n{body}\n"
+    return {**pages, **optax_pages()}
+
+
+OPTAX_MODULES = {  # module -> (page, title)
+    "optimtx.optax": ("optax", "optimtx.optax"),
+    "optimtx.optax.schedules": ("optax_schedules", "optimtx.optax.schedules"),
+    "optimtx.optax.projections": ("optax_projections", "optimtx.optax.projections"),
+    "optimtx.optax.tree_utils": ("optax_tree_utils", "optimtx.optax.tree_utils"),
+    "optimtx.optax.contrib": ("optax_contrib", "optimtx.optax.contrib"),
+    "optimtx.optax.tree": ("optax_tree", "optimtx.optax.tree"),
+}
+
+
+def optax_pages() -> dict[str, str]:
+    """``{"api/optax*.md": markdown}``: one page per ``optimtx.optax`` module, and the coverage table."""
+    pages = {}
+    for module_name, (page, title) in OPTAX_MODULES.items():
+        module = importlib.import_module(module_name)
+        names = [n for n in getattr(module, "__all__", ()) if not inspect.ismodule(getattr(module, n))]
+        body = "\n\n".join(f"::: {module_name}.{name}" for name in sorted(names, key=str.lower))
+        pages[f"api/{page}.md"] = f"# {title}\n\nGenerated from `{module_name}.__all__`.\n\n{body or '(empty)'}\n"
+    coverage = importlib.import_module("optimtx.optax._coverage")
+    pages["api/optax_coverage.md"] = "# optax coverage\n\n" + coverage.markdown_table()
     return pages
 
 

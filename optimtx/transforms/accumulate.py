@@ -15,8 +15,9 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, State, Updates
 from optimtx.core.state_tree import check_state, select, zero_counter
 from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.core.validation import check_bool, check_positive_int
+from optimtx.core.validation import check_bool, check_positive_int, check_state_dtype
 from optimtx.transforms.finite import guarded_update
+from optimtx.transforms.kernels import to_dtypes_of
 
 
 class AccumulateState(NamedTuple):
@@ -37,7 +38,13 @@ class AccumulateState(NamedTuple):
     acc_items: Tensor | None = None
 
 
-def accumulate(inner: GradientTransformation, every_k: int, average: bool | str = True) -> GradientTransformation:
+def accumulate(
+    inner: GradientTransformation,
+    every_k: int,
+    average: bool | str = True,
+    *,
+    accumulator_dtype: torch.dtype | str | None = None,
+) -> GradientTransformation:
     """Accumulate ``every_k`` gradients, then apply ``inner`` once to their mean (or sum).
 
     Calls 1..k-1 of each window return zero updates and leave ``inner``'s state as it
@@ -54,6 +61,8 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool | str 
             With ``"items"`` every ``update`` needs the keyword ``num_items`` (an int or a 0-d
             tensor: how many items the incoming gradient is the *sum* over). A window of 0 items
             gives a zero gradient. ``num_items`` is not passed on to ``inner``.
+        accumulator_dtype: the dtype the window's sum is kept (and handed to ``inner``) in; ``None``: the
+            parameters'. optax's ``MultiSteps`` uses float32.
 
     References:
         optax: ``optax.MultiSteps``; MMEngine: ``OptimWrapper(accumulative_counts=...)``.
@@ -84,21 +93,22 @@ def accumulate(inner: GradientTransformation, every_k: int, average: bool | str 
         if isinstance(average, str):
             raise TypeError(f"average must be True, False or 'items', got {average!r}.")
         check_bool("average", average)
+    acc_dtype = check_state_dtype("accumulator_dtype", accumulator_dtype)
 
     def init(params: Params) -> AccumulateState:
         zero = zero_counter(params)
         items = torch.zeros((), dtype=torch.float32, device=zero.device)
-        return AccumulateState(zero, zero.clone(), zeros_like(params), inner.init(params), items)
+        return AccumulateState(zero, zero.clone(), zeros_like(params, dtype=acc_dtype), inner.init(params), items)
 
     def update(
         updates: Updates, state: AccumulateState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, AccumulateState]:
         check_state(state, AccumulateState, "accumulate")
         items = _window_items(state, extra.pop("num_items", None), by_items)
-        grads = matched_leaves(updates, state.acc_grads)
+        grads = matched_leaves(updates, state.acc_grads, keep_dtype=acc_dtype is not None)
         if not grads:
             return {}, state
-        total = torch._foreach_add(leaves(state.acc_grads), grads)
+        total = torch._foreach_add(leaves(state.acc_grads), to_dtypes_of(grads, leaves(state.acc_grads)))
         emit = state.mini_step == every_k - 1
         if items is not None and by_items:
             window = torch._foreach_mul(total, 1.0 / items.clamp_min(1.0))

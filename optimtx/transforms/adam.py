@@ -11,7 +11,16 @@ from optimtx.core.base import GradientTransformation, Params, Updates
 from optimtx.core.state_tree import check_state, has_complex, on_real_view, wide_float, zero_counter
 from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
-from optimtx.transforms.kernels import add_, decay_add_square, lerp, loop_invariant, mul, to_dtype, to_dtypes_of
+from optimtx.transforms.kernels import (
+    add_,
+    add_scaled,
+    decay_add_square,
+    lerp,
+    loop_invariant,
+    mul,
+    to_dtype,
+    to_dtypes_of,
+)
 
 
 class ScaleByAdamState(NamedTuple):
@@ -48,18 +57,36 @@ def _step_scalar(value: Tensor, like: list[Tensor]) -> Tensor:
 
 
 def _denominator(
-    nu: list[Tensor], b1: float | Tensor, b2: float | Tensor, eps: float | Tensor, count: Tensor
+    nu: list[Tensor],
+    b1: float | Tensor,
+    b2: float | Tensor,
+    eps: float | Tensor,
+    count: Tensor,
+    eps_root: float | Tensor = 0.0,
 ) -> list[Tensor]:
-    """``bc1 * (sqrt(nu) / sqrt(bc2) + eps)``: ``mu`` divided by it is Adam's bias-corrected direction.
+    """``bc1 * (sqrt(nu / bc2 + eps_root) + eps)``: ``mu`` divided by it is Adam's bias-corrected direction.
 
     Folding both bias corrections into the denominator costs one pass over the tensors
     fewer than correcting ``mu`` separately.
     """
     bc1 = bias_correction(b1, count)
-    root = list(torch._foreach_pow(nu, 0.5))  # not sqrt: pow's backward does not keep its output
-    torch._foreach_mul_(root, _step_scalar(bc1 / bias_correction(b2, count).sqrt(), nu))
+    if isinstance(eps_root, Tensor) or eps_root != 0:  # optax's eps_root sits inside the square root
+        hat = mul(nu, _step_scalar(1 / bias_correction(b2, count), nu))
+        add_(hat, eps_root)
+        root = list(torch._foreach_pow(hat, 0.5))
+        torch._foreach_mul_(root, _step_scalar(bc1, nu))
+    else:
+        root = list(torch._foreach_pow(nu, 0.5))  # not sqrt: pow's backward does not keep its output
+        torch._foreach_mul_(root, _step_scalar(bc1 / bias_correction(b2, count).sqrt(), nu))
     add_(root, _step_scalar(eps * bc1, nu))
     return root
+
+
+def _nesterov_numerator(mu: list[Tensor], grads: list[Tensor], b1: float | Tensor, count: Tensor) -> list[Tensor]:
+    """``bc1(t) * (b1 * mu / bc1(t + 1) + (1 - b1) * g / bc1(t))``: optax's Nesterov first moment, over the
+    denominator's ``bc1(t)``."""
+    weight = _step_scalar(b1 * bias_correction(b1, count) / bias_correction(b1, count + 1), mu)
+    return add_scaled(mul(mu, weight), grads, 1 - b1)
 
 
 def _first_moment_step(
@@ -90,13 +117,16 @@ def scale_by_adam(
     eps: float | Tensor = 1e-8,
     amsgrad: bool = False,
     mu_dtype: torch.dtype | str | None = None,
+    *,
+    eps_root: float | Tensor = 0.0,
+    nesterov: bool = False,
 ) -> GradientTransformation:
     """Rescale updates by Adam's bias-corrected moments, as ``torch.optim.Adam`` does.
 
     With ``t`` the step number, ``m = lerp(m, g, 1 - b1)``, ``v = b2 * v + (1 - b2) * g * g``
     (``v_max = max(v_max, v)`` with ``amsgrad``, used in place of ``v``), and the output is
-    ``(m / (1 - b1**t)) / (sqrt(v) / sqrt(1 - b2**t) + eps)``: ``eps`` is added after the
-    square root of the bias-corrected second moment, like torch (optax adds it differently).
+    ``(m / (1 - b1**t)) / (sqrt(v / (1 - b2**t) + eps_root) + eps)``: ``eps`` is added after the
+    square root of the bias-corrected second moment, like torch and optax.
     Multiplying by ``-lr`` gives torch's Adam step.
 
     Args:
@@ -107,9 +137,14 @@ def scale_by_adam(
         mu_dtype: dtype the first moment is stored in (e.g. ``torch.bfloat16`` or ``'bfloat16'``, as optax's
             ``mu_dtype``); it is computed in the gradients' dtype and rounded only when stored. ``None``: the
             parameters' dtype.
+        eps_root: added to the bias-corrected second moment inside the square root (>= 0), as optax's
+            ``eps_root`` (keeps the gradient of the update finite when meta-learning through it).
+        nesterov: use optax's Nesterov first moment ``b1 * m / (1 - b1**(t+1)) + (1 - b1) * g / (1 - b1**t)``
+            (NAdam as optax defines it) in place of ``m / (1 - b1**t)``.
 
     References:
         Kingma & Ba, 2015, *Adam* (arXiv:1412.6980); Reddi et al., 2018 (AMSGrad).
+        Dozat, 2016, *Incorporating Nesterov Momentum into Adam* (nesterov).
         torch: the moment updates inside ``torch.optim.Adam``; optax: ``optax.scale_by_adam``.
 
     Example:
@@ -122,6 +157,8 @@ def scale_by_adam(
     check_unit_interval("b2", b2)
     check_non_negative("eps", eps)
     check_bool("amsgrad", amsgrad)
+    check_non_negative("eps_root", eps_root)
+    check_bool("nesterov", nesterov)
     mu_dtype = check_state_dtype("mu_dtype", mu_dtype)
 
     def init(params: Params) -> ScaleByAdamState:
@@ -138,9 +175,11 @@ def scale_by_adam(
         grads = checked_grads(updates, state, ScaleByAdamState, "scale_by_adam", keep_dtype=mu_dtype is not None)
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
-        new_state, mu, denominator = _moments(grads, updates, state, b1, b2, eps, amsgrad, mu_dtype)
+        new_state, mu, denominator = _moments(grads, updates, state, b1, b2, eps, amsgrad, mu_dtype, eps_root)
         if not mu:
             return {}, new_state
+        if nesterov:
+            mu = _nesterov_numerator(mu, grads, b1, new_state.count)
         return rebuild(updates, torch._foreach_div(mu, denominator)), new_state
 
     return GradientTransformation(init, update)
@@ -182,6 +221,7 @@ def _moments(
     eps: float | Tensor,
     amsgrad: bool,
     mu_dtype: torch.dtype | None = None,
+    eps_root: float | Tensor = 0.0,
 ) -> tuple[ScaleByAdamState, list[Tensor], list[Tensor]]:
     grads, count, mu = _first_moment_step(grads, state, b1)
     if not grads:
@@ -194,7 +234,7 @@ def _moments(
         nu=rebuild(updates, nu),
         nu_max=rebuild(updates, nu_max) if amsgrad else {},
     )
-    return new_state, mu, _denominator(nu_max if amsgrad else nu, b1, b2, eps, count)
+    return new_state, mu, _denominator(nu_max if amsgrad else nu, b1, b2, eps, count, eps_root)
 
 
 class ScaleByAdamaxState(NamedTuple):

@@ -24,8 +24,8 @@ class ClipByGlobalNormState(NamedTuple):
     norm: Tensor
 
 
-def clip_coefficient(total_norm: Tensor, max_norm: float | Tensor) -> Tensor:
-    """``min(max_norm / (total_norm + 1e-6), 1)``, the factor ``clip_grad_norm_`` applies.
+def clip_coefficient(total_norm: Tensor, max_norm: float | Tensor, eps: float = 1e-6) -> Tensor:
+    """``min(max_norm / (total_norm + eps), 1)``, the factor ``clip_grad_norm_`` applies (``eps=0``: optax's).
 
     A clamp instead of an ``if``, so nothing is read back to the host.
 
@@ -33,11 +33,11 @@ def clip_coefficient(total_norm: Tensor, max_norm: float | Tensor) -> Tensor:
         >>> clip_coefficient(torch.tensor(10.0), 1.0)
         tensor(0.1000)
     """
-    return torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)
+    return torch.clamp(max_norm / (total_norm + eps), max=1.0)
 
 
 def clip_by_global_norm(
-    max_norm: float | Tensor, norm_type: float | str = 2.0, error_if_nonfinite: bool = False
+    max_norm: float | Tensor, norm_type: float | str = 2.0, error_if_nonfinite: bool = False, *, eps: float = 1e-6
 ) -> GradientTransformation:
     """Scale all updates so that their total norm is at most ``max_norm``.
 
@@ -50,6 +50,8 @@ def clip_by_global_norm(
         norm_type: the p of the p-norm; ``float('inf')`` or ``'inf'`` for the max norm.
         error_if_nonfinite: raise ``RuntimeError`` when the total norm is NaN or inf.
             This check reads the norm on the host, so it costs a device sync.
+        eps: added to the norm in the clipping factor's denominator (>= 0): torch's ``1e-6`` by default,
+            ``0`` for optax's ``clip_by_global_norm`` (no change at all while the norm is below ``max_norm``).
 
     References:
         Pascanu, Mikolov & Bengio, 2013, *On the difficulty of training recurrent neural networks*.
@@ -65,6 +67,7 @@ def clip_by_global_norm(
     check_non_negative("max_norm", max_norm, allow_inf=True)
     norm_type = check_norm_type(norm_type)
     check_bool("error_if_nonfinite", error_if_nonfinite)
+    check_non_negative("eps", eps)
 
     def init(params: Params) -> ClipByGlobalNormState:
         return ClipByGlobalNormState(norm=torch.zeros((), dtype=torch.float32, device=params_device(params)))
@@ -83,7 +86,7 @@ def clip_by_global_norm(
                 f"The total norm of order {norm_type} of the gradients is non-finite ({total}), so it "
                 "cannot be clipped. Set error_if_nonfinite=False to scale by the non-finite norm anyway."
             )
-        coef = loop_invariant(clip_coefficient(total, max_norm).to(grads[0].device))
+        coef = loop_invariant(clip_coefficient(total, max_norm, eps).to(grads[0].device))
         clipped = mul(grads, coef)
         new_state = ClipByGlobalNormState(norm=total.detach().to(state.norm.device, torch.float32))
         return rebuild(updates, clipped), new_state

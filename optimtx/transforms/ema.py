@@ -1,4 +1,4 @@
-"""An exponential moving average of the parameters, kept in the state for evaluation."""
+"""Exponential moving averages: of the parameters (``ema_params``, for evaluation) and of the updates (``ema``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, State, Updates
 from optimtx.core.state_tree import check_state, find_one, zero_counter
-from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild
-from optimtx.core.validation import check_unit_interval
-from optimtx.transforms.kernels import loop_invariant, scalar_list
+from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
+from optimtx.core.validation import check_bool, check_state_dtype, check_unit_interval
+from optimtx.transforms.adam import bias_correction
+from optimtx.transforms.kernels import lerp, loop_invariant, scalar_list, to_dtype, to_dtypes_of
 from optimtx.transforms.weight_decay import require_params
 
 
@@ -94,3 +95,61 @@ def get_ema_params(state: State) -> Tree:
         {'w': tensor([1., 1.])}
     """
     return dict(find_one(state, EmaParamsState, "ema_params(...)").ema)
+
+
+class EmaState(NamedTuple):
+    """State of :func:`ema`.
+
+    Attributes:
+        count: how many updates were averaged (int64 0-d).
+        ema: the running average of the updates (not debiased), in ``accumulator_dtype`` when given.
+    """
+
+    count: Tensor  # type: ignore[assignment]  # public field name (a contract); shadows tuple.count on purpose
+    ema: dict[str, Tensor]
+
+
+def ema(
+    decay: float | Tensor, debias: bool = True, accumulator_dtype: torch.dtype | str | None = None
+) -> GradientTransformation:
+    """Replace the updates by their exponential moving average ``decay * ema + (1 - decay) * u``.
+
+    With ``debias`` the output is divided by ``1 - decay ** t`` (``t`` counts updates from 1), so early
+    steps are not biased towards 0. Unlike [`trace`][optimtx.trace] (momentum: a sum), this is an average.
+    For an average of the *parameters* use [`ema_params`][optimtx.ema_params].
+
+    Args:
+        decay: weight of the old average, in [0, 1].
+        debias: divide by ``1 - decay ** t``.
+        accumulator_dtype: the dtype the average is stored in (``None``: the parameters').
+
+    References:
+        optax: ``optax.ema``.
+
+    Example:
+        >>> tx = ema(0.5, debias=False)
+        >>> s = tx.init({"w": torch.zeros(1)})
+        >>> u, s = tx.update({"w": torch.ones(1)}, s)
+        >>> u, tx.update({"w": torch.ones(1)}, s)[0]
+        ({'w': tensor([0.5000])}, {'w': tensor([0.7500])})
+    """
+    check_unit_interval("decay", decay, closed_right=True)
+    check_bool("debias", debias)
+    dtype = check_state_dtype("accumulator_dtype", accumulator_dtype)
+
+    def init(params: Params) -> EmaState:
+        return EmaState(count=zero_counter(params), ema=zeros_like(params, dtype=dtype))
+
+    def update(updates: Updates, state: EmaState, params: Params | None = None, **extra: Any) -> tuple[Tree, EmaState]:
+        del params, extra
+        check_state(state, EmaState, "ema")
+        us = matched_leaves(updates, state.ema, keep_dtype=dtype is not None)
+        new = lerp(to_dtypes_of(leaves(state.ema), us), us, 1 - decay) if us else []
+        count = state.count + 1
+        out = new
+        if debias and new:
+            correction = loop_invariant(bias_correction(decay, count))
+            out = list(torch._foreach_div(new, [correction.to(n.device, n.dtype) for n in new]))
+        return rebuild(updates, out), EmaState(count=count, ema=rebuild(updates, to_dtype(new, dtype)))
+
+    return GradientTransformation(init, update)

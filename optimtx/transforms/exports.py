@@ -28,11 +28,29 @@ from optimtx.transforms.clipping import ClipByGlobalNormState as ClipByGlobalNor
 from optimtx.transforms.clipping import clip_by_global_norm as clip_by_global_norm
 from optimtx.transforms.clipping import clip_by_norm as clip_by_norm
 from optimtx.transforms.clipping import clip_by_value as clip_by_value
+from optimtx.transforms.conditionality import ApplyEveryState as ApplyEveryState
+from optimtx.transforms.conditionality import ConditionallyMaskState as ConditionallyMaskState
+from optimtx.transforms.conditionality import ConditionallyTransformState as ConditionallyTransformState
+from optimtx.transforms.conditionality import apply_every as apply_every
+from optimtx.transforms.conditionality import conditionally_mask as conditionally_mask
+from optimtx.transforms.conditionality import conditionally_transform as conditionally_transform
+from optimtx.transforms.constraining import clip_by_block_rms as clip_by_block_rms
+from optimtx.transforms.constraining import keep_params_nonnegative as keep_params_nonnegative
+from optimtx.transforms.constraining import normalize_by_update_norm as normalize_by_update_norm
+from optimtx.transforms.constraining import scale_by_param_block_norm as scale_by_param_block_norm
+from optimtx.transforms.constraining import scale_by_param_block_rms as scale_by_param_block_rms
 from optimtx.transforms.ema import EmaParamsState as EmaParamsState
+from optimtx.transforms.ema import EmaState as EmaState
+from optimtx.transforms.ema import ema as ema
 from optimtx.transforms.ema import ema_params as ema_params
 from optimtx.transforms.ema import get_ema_params as get_ema_params
+from optimtx.transforms.factored import FactoredState as FactoredState
+from optimtx.transforms.factored import scale_by_factored_rms as scale_by_factored_rms
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite
+from optimtx.transforms.freezing import freeze as freeze
+from optimtx.transforms.freezing import selective_transform as selective_transform
+from optimtx.transforms.freezing import set_to_zero as set_to_zero
 from optimtx.transforms.grad_filters import ZeroNansState as ZeroNansState
 from optimtx.transforms.grad_filters import adaptive_grad_clip as adaptive_grad_clip
 from optimtx.transforms.grad_filters import centralize as centralize
@@ -47,12 +65,20 @@ from optimtx.transforms.lion import scale_by_lion as scale_by_lion
 from optimtx.transforms.lookahead import LookaheadState as LookaheadState
 from optimtx.transforms.lookahead import get_slow_params as get_slow_params
 from optimtx.transforms.lookahead import lookahead as lookahead
+from optimtx.transforms.mars import ScaleByMarsState as ScaleByMarsState
+from optimtx.transforms.mars import mars as mars
+from optimtx.transforms.mars import scale_by_mars as scale_by_mars
 from optimtx.transforms.masking import MaskedState as MaskedState
 from optimtx.transforms.masking import MultiTransformState as MultiTransformState
 from optimtx.transforms.masking import masked as masked
 from optimtx.transforms.masking import multi_transform as multi_transform
 from optimtx.transforms.momentum import TraceState as TraceState
 from optimtx.transforms.momentum import trace as trace
+from optimtx.transforms.monitoring import MonitorState as MonitorState
+from optimtx.transforms.monitoring import SnapshotState as SnapshotState
+from optimtx.transforms.monitoring import measure_with_ema as measure_with_ema
+from optimtx.transforms.monitoring import monitor as monitor
+from optimtx.transforms.monitoring import snapshot as snapshot
 from optimtx.transforms.muon import ScaleByMuonState as ScaleByMuonState
 from optimtx.transforms.muon import muon as muon
 from optimtx.transforms.muon import muon_labels as muon_labels
@@ -62,6 +88,8 @@ from optimtx.transforms.nadam import ScaleByNadamState as ScaleByNadamState
 from optimtx.transforms.nadam import nadam as nadam
 from optimtx.transforms.nadam import scale_by_nadam as scale_by_nadam
 from optimtx.transforms.named_chain import named_chain as named_chain
+from optimtx.transforms.noise import AddNoiseState as AddNoiseState
+from optimtx.transforms.noise import add_noise as add_noise
 from optimtx.transforms.optimizers import adagrad as adagrad
 from optimtx.transforms.optimizers import adam as adam
 from optimtx.transforms.optimizers import adamax as adamax
@@ -69,6 +97,13 @@ from optimtx.transforms.optimizers import adamw as adamw
 from optimtx.transforms.optimizers import lion as lion
 from optimtx.transforms.optimizers import rmsprop as rmsprop
 from optimtx.transforms.optimizers import sgd as sgd
+from optimtx.transforms.param_copies import incremental_update as incremental_update
+from optimtx.transforms.param_copies import periodic_update as periodic_update
+from optimtx.transforms.per_example import per_example_global_norm_clip as per_example_global_norm_clip
+from optimtx.transforms.per_example import per_example_layer_norm_clip as per_example_layer_norm_clip
+from optimtx.transforms.psgd import ScaleByPsgdKronState as ScaleByPsgdKronState
+from optimtx.transforms.psgd import psgd_kron as psgd_kron
+from optimtx.transforms.psgd import scale_by_psgd_kron as scale_by_psgd_kron
 from optimtx.transforms.radam import ScaleByRadamState as ScaleByRadamState
 from optimtx.transforms.radam import radam as radam
 from optimtx.transforms.radam import scale_by_radam as scale_by_radam
@@ -86,6 +121,12 @@ from optimtx.transforms.schedule_free import ScheduleFreeState as ScheduleFreeSt
 from optimtx.transforms.schedule_free import schedule_free_adamw as schedule_free_adamw
 from optimtx.transforms.schedule_free import schedule_free_eval_params as schedule_free_eval_params
 from optimtx.transforms.schedule_free import schedule_free_sgd as schedule_free_sgd
+from optimtx.transforms.shampoo import ScaleByShampooState as ScaleByShampooState
+from optimtx.transforms.shampoo import scale_by_shampoo as scale_by_shampoo
+from optimtx.transforms.shampoo import shampoo as shampoo
+from optimtx.transforms.soap import ScaleBySoapState as ScaleBySoapState
+from optimtx.transforms.soap import scale_by_soap as scale_by_soap
+from optimtx.transforms.soap import soap as soap
 from optimtx.transforms.spike import SkipIfSpikeState as SkipIfSpikeState
 from optimtx.transforms.spike import skip_if_spike as skip_if_spike
 from optimtx.transforms.trust_ratio import ScheduledDecayState as ScheduledDecayState
@@ -93,17 +134,28 @@ from optimtx.transforms.trust_ratio import lamb as lamb
 from optimtx.transforms.trust_ratio import lars as lars
 from optimtx.transforms.trust_ratio import scale_by_trust_ratio as scale_by_trust_ratio
 from optimtx.transforms.weight_decay import add_decayed_weights as add_decayed_weights
+from optimtx.transforms.wrapping import flatten as flatten
+from optimtx.transforms.wrapping import stateless as stateless
+from optimtx.transforms.wrapping import stateless_with_tree_map as stateless_with_tree_map
+from optimtx.transforms.wrapping import with_extra_args_support as with_extra_args_support
 
 __all__ = [
     "AccumulateState",
     "AdafactorState",
+    "AddNoiseState",
+    "ApplyEveryState",
     "ApplyIfFiniteState",
     "AsgdState",
     "ClipByGlobalNormState",
+    "ConditionallyMaskState",
+    "ConditionallyTransformState",
     "EmaParamsState",
+    "EmaState",
+    "FactoredState",
     "InjectHyperparamsState",
     "LookaheadState",
     "MaskedState",
+    "MonitorState",
     "MultiTransformState",
     "ScaleByAdadeltaState",
     "ScaleByAdagradState",
@@ -112,14 +164,19 @@ __all__ = [
     "ScaleByAmpState",
     "ScaleByLearningRateState",
     "ScaleByLionState",
+    "ScaleByMarsState",
     "ScaleByMuonState",
     "ScaleByNadamState",
+    "ScaleByPsgdKronState",
     "ScaleByRadamState",
     "ScaleByRmsState",
     "ScaleByRpropState",
+    "ScaleByShampooState",
+    "ScaleBySoapState",
     "ScheduleFreeState",
     "ScheduledDecayState",
     "SkipIfSpikeState",
+    "SnapshotState",
     "TraceState",
     "ZeroNansState",
     "accumulate",
@@ -131,31 +188,49 @@ __all__ = [
     "adamw",
     "adaptive_grad_clip",
     "add_decayed_weights",
+    "add_noise",
+    "apply_every",
     "apply_if_finite",
     "asgd",
     "asgd_averaged_params",
     "centralize",
+    "clip_by_block_rms",
     "clip_by_global_norm",
     "clip_by_norm",
     "clip_by_value",
+    "conditionally_mask",
+    "conditionally_transform",
     "current_loss_scale",
+    "ema",
     "ema_params",
+    "flatten",
+    "freeze",
     "get_ema_params",
     "get_hyperparams",
     "get_slow_params",
+    "incremental_update",
     "init_with_hyperparams",
     "inject_hyperparams",
+    "keep_params_nonnegative",
     "lamb",
     "lars",
     "lion",
     "lookahead",
+    "mars",
     "masked",
+    "measure_with_ema",
+    "monitor",
     "multi_transform",
     "muon",
     "muon_labels",
     "muon_with_adamw",
     "nadam",
     "named_chain",
+    "normalize_by_update_norm",
+    "per_example_global_norm_clip",
+    "per_example_layer_norm_clip",
+    "periodic_update",
+    "psgd_kron",
     "radam",
     "rmsprop",
     "rprop",
@@ -165,20 +240,35 @@ __all__ = [
     "scale_by_adam",
     "scale_by_adamax",
     "scale_by_amp",
+    "scale_by_factored_rms",
     "scale_by_learning_rate",
     "scale_by_lion",
+    "scale_by_mars",
     "scale_by_muon",
     "scale_by_nadam",
+    "scale_by_param_block_norm",
+    "scale_by_param_block_rms",
+    "scale_by_psgd_kron",
     "scale_by_radam",
     "scale_by_rms",
     "scale_by_rprop",
+    "scale_by_shampoo",
+    "scale_by_soap",
     "scale_by_trust_ratio",
     "schedule_free_adamw",
     "schedule_free_eval_params",
     "schedule_free_sgd",
+    "selective_transform",
     "set_hyperparams",
+    "set_to_zero",
     "sgd",
+    "shampoo",
     "skip_if_spike",
+    "snapshot",
+    "soap",
+    "stateless",
+    "stateless_with_tree_map",
     "trace",
+    "with_extra_args_support",
     "zero_nans",
 ]

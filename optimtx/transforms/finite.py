@@ -11,6 +11,7 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, State, Updates
 from optimtx.core.state_tree import check_state, select, zero_counter
 from optimtx.core.tree import Tree, check_leaves, leaves, rebuild
+from optimtx.core.validation import check_non_negative_int
 
 
 def found_nonfinite(tensors: list[Tensor]) -> Tensor:
@@ -82,12 +83,14 @@ class ApplyIfFiniteState(NamedTuple):
     inner_state: State
 
 
-def apply_if_finite(inner: GradientTransformation) -> GradientTransformation:
+def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int | None = None) -> GradientTransformation:
     """Apply ``inner`` only on steps whose incoming updates are all finite.
 
     A step with any inf or NaN gives zero updates and leaves ``inner``'s state as it
-    was; the counters in :class:`ApplyIfFiniteState` record it. Every non-finite step
-    is skipped (there is no give-up limit).
+    was; the counters in :class:`ApplyIfFiniteState` record it. With
+    ``max_consecutive_errors=None`` every non-finite step is skipped; with a number ``n``,
+    as in optax, the ``n + 1``-th non-finite step in a row (and every one after it) is
+    applied anyway, non-finite values and all.
 
     References:
         optax: ``optax.apply_if_finite``.
@@ -102,6 +105,11 @@ def apply_if_finite(inner: GradientTransformation) -> GradientTransformation:
     """
     if not isinstance(inner, GradientTransformation):
         raise TypeError(f"apply_if_finite() needs a GradientTransformation, got {inner!r}.")
+    limit = (
+        None
+        if max_consecutive_errors is None
+        else check_non_negative_int("max_consecutive_errors", max_consecutive_errors)
+    )
 
     def init(params: Params) -> ApplyIfFiniteState:
         zero = zero_counter(params)
@@ -111,13 +119,14 @@ def apply_if_finite(inner: GradientTransformation) -> GradientTransformation:
         updates: Updates, state: ApplyIfFiniteState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ApplyIfFiniteState]:
         check_state(state, ApplyIfFiniteState, "apply_if_finite")
-        skip = found_nonfinite(check_leaves(updates)) > 0
+        nonfinite = found_nonfinite(check_leaves(updates)) > 0
+        bad = nonfinite.to(torch.int64)
+        skip = nonfinite if limit is None else nonfinite & ((state.notfinite_count + 1) * bad <= limit)
         new_updates, inner_state = guarded_update(skip, inner, updates, state.inner_state, params, extra)
-        bad = skip.to(torch.int64)
         return new_updates, ApplyIfFiniteState(
             notfinite_count=(state.notfinite_count + 1) * bad,
             total_notfinite=state.total_notfinite + bad,
-            last_finite=~skip,
+            last_finite=~nonfinite,
             inner_state=inner_state,
         )
 

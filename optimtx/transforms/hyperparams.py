@@ -98,7 +98,9 @@ def _float_dtype(params: Params) -> torch.dtype:
     return widest
 
 
-def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Callable[..., GradientTransformation]:
+def inject_hyperparams(
+    factory: Factory, static_args: Sequence[str] = (), hyperparam_dtype: torch.dtype | None = None
+) -> Callable[..., GradientTransformation]:
     """Wrap ``factory`` so its numeric hyperparameters live in the state as tensors.
 
     ``inject_hyperparams(adam)(lr=1e-3, betas=(0.9, 0.999))`` behaves like
@@ -108,8 +110,8 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
 
     * names in ``static_args`` (and in the factory's own ``static_args`` attribute, if any), ints,
       bools, strings, ``None`` and the like: passed as given;
-    * floats, 0-d float tensors, and tuples of them: injected, as 0-d tensors in the
-      params' widest float dtype (at least float32);
+    * floats, 0-d float tensors, and tuples of them: injected, as 0-d tensors in
+      ``hyperparam_dtype`` if given, else the params' widest float dtype (at least float32);
     * other callables: schedules, evaluated at the count of applied updates; their value
       is stored too (a value set by hand is replaced at the next update).
 
@@ -131,6 +133,10 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
         raise TypeError(f"inject_hyperparams() needs a transform factory, got {factory!r}.")
     if isinstance(static_args, str) or not all(isinstance(n, str) for n in static_args):
         raise TypeError(f"static_args must be a sequence of argument names, got {static_args!r}.")
+    if hyperparam_dtype is not None and not (
+        isinstance(hyperparam_dtype, torch.dtype) and hyperparam_dtype.is_floating_point
+    ):
+        raise TypeError(f"hyperparam_dtype must be a floating torch dtype or None, got {hyperparam_dtype!r}.")
     # A factory may name arguments that must stay Python numbers (e.g. muon's ns_coefficients, fused into addmm).
     static_args = (*static_args, *getattr(factory, "static_args", ()))
 
@@ -142,7 +148,7 @@ def inject_hyperparams(factory: Factory, static_args: Sequence[str] = ()) -> Cal
         numeric = {k: v for k, v in values.items() if k not in static and k not in schedules}
         first_values = {k: _plain(s(torch.zeros((), dtype=torch.int64))) for k, s in schedules.items()}
         factory(**static, **numeric, **first_values)  # validates the Python values eagerly
-        return _injected(factory, static, numeric, schedules)
+        return _injected(factory, static, numeric, schedules, hyperparam_dtype)
 
     return make
 
@@ -158,13 +164,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _injected(factory: Factory, static: dict, numeric: dict, schedules: dict) -> GradientTransformation:
+def _injected(
+    factory: Factory, static: dict, numeric: dict, schedules: dict, hyperparam_dtype: torch.dtype | None = None
+) -> GradientTransformation:
     def build(hyperparams: dict[str, Value]) -> GradientTransformation:
         return factory(**static, **hyperparams)
 
     def init(params: Params) -> InjectHyperparamsState:
         count = zero_counter(params)
-        dtype, device = _float_dtype(params), count.device
+        dtype, device = hyperparam_dtype or _float_dtype(params), count.device
         firsts = {**numeric, **{k: s(count) for k, s in schedules.items()}}
         start = {k: v for k, v in (_START_VALUES.get() or {}).items() if k in firsts}
         if start:  # the factory itself checks the values, as at construction

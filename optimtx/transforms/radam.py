@@ -10,9 +10,9 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
 from optimtx.core.state_tree import on_real_view, zero_counter
 from optimtx.core.tree import leaves, rebuild, zeros_like
-from optimtx.core.validation import check_bool, check_non_negative, check_unit_interval
+from optimtx.core.validation import check_bool, check_finite, check_non_negative, check_unit_interval
 from optimtx.transforms.adam import _first_moment_step, _step_scalar, bias_correction, checked_grads
-from optimtx.transforms.kernels import add_, decay_add_square
+from optimtx.transforms.kernels import add_, decay_add_square, mul
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
 
@@ -31,13 +31,15 @@ class ScaleByRadamState(NamedTuple):
     nu: dict[str, Tensor]
 
 
-def _rectification(b2: float | Tensor, count: Tensor) -> tuple[Tensor, Tensor]:
+def _rectification(
+    b2: float | Tensor, count: Tensor, threshold: float | Tensor = 5.0, inclusive: bool = False
+) -> tuple[Tensor, Tensor]:
     """``(use_adaptive, rect)`` for step ``count``: whether the variance is tractable (``rho_t > 5``) and its factor."""
     t = count.to(torch.float64)
     bc2 = bias_correction(b2, count)
     rho_inf = 2 / (1 - torch.as_tensor(b2, dtype=torch.float64)) - 1
     rho_t = rho_inf - 2 * t * b2**t / bc2
-    use = rho_t > 5.0
+    use = rho_t >= threshold if inclusive else rho_t > threshold
     ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
     # Where the term is not used its formula may be 0/0 or negative: select a harmless 1 before the root.
     rect = torch.where(use, ratio, torch.ones_like(ratio)).sqrt()
@@ -45,7 +47,13 @@ def _rectification(b2: float | Tensor, count: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def scale_by_radam(
-    b1: float | Tensor = 0.9, b2: float | Tensor = 0.999, eps: float | Tensor = 1e-8
+    b1: float | Tensor = 0.9,
+    b2: float | Tensor = 0.999,
+    eps: float | Tensor = 1e-8,
+    *,
+    threshold: float | Tensor = 5.0,
+    eps_after_correction: bool = False,
+    eps_root: float | Tensor = 0.0,
 ) -> GradientTransformation:
     """Rescale updates by RAdam's rectified, bias-corrected moments, as ``torch.optim.RAdam`` does.
 
@@ -59,6 +67,10 @@ def scale_by_radam(
         b1: decay of the first moment, in [0, 1).
         b2: decay of the second moment, in [0, 1).
         eps: added to ``sqrt(v)`` (>= 0).
+        threshold: the adaptive step starts once ``rho_t`` passes it (torch: 5).
+        eps_after_correction: optax's form: ``rect_t * m_hat / (sqrt(v / (1 - b2**t) + eps_root) + eps)``, switched on
+            once ``rho_t >= threshold`` (torch adds ``eps`` to ``sqrt(v)`` before the bias correction).
+        eps_root: added inside the square root in optax's form (>= 0).
 
     Example:
         >>> tx = scale_by_radam()
@@ -73,10 +85,16 @@ def scale_by_radam(
     check_unit_interval("b1", b1)
     check_unit_interval("b2", b2)
     check_non_negative("eps", eps)
-    return _radam_transform(b1, b2, eps, None)
+    check_finite("threshold", threshold)
+    check_bool("eps_after_correction", eps_after_correction)
+    check_non_negative("eps_root", eps_root)
+    variant = (threshold, eps_after_correction, eps_root)
+    return _radam_transform(b1, b2, eps, None, variant)
 
 
-def _radam_transform(b1: Hyper, b2: Hyper, eps: Hyper, lr: Any) -> GradientTransformation:
+def _radam_transform(
+    b1: Hyper, b2: Hyper, eps: Hyper, lr: Any, variant: tuple[Any, bool, Any] = (5.0, False, 0.0)
+) -> GradientTransformation:
     """:func:`scale_by_radam`, times ``-lr`` when ``lr`` is given (a number, tensor or schedule at the count).
 
     Folding the learning rate into RAdam's per-step factor saves the separate scaling pass.
@@ -95,13 +113,20 @@ def _radam_transform(b1: Hyper, b2: Hyper, eps: Hyper, lr: Any) -> GradientTrans
         if not grads:
             return {}, state._replace(count=count)
         nu = decay_add_square(leaves(state.nu), grads, b2, 1 - b2)
-        use, rect = _rectification(b2, count)
+        threshold, after, eps_root = variant
+        use, rect = _rectification(b2, count, threshold, inclusive=after)
         on = use.to(torch.float64)
-        # denominator = sqrt(v) + eps while adaptive, else 1; numerator scale = rect * sqrt(bc2) / bc1, else 1 / bc1.
-        denominator = list(torch._foreach_pow(nu, 0.5))  # not sqrt: pow's backward does not keep its output
+        if after:  # optax: denominator sqrt(v / bc2 + eps_root) + eps while adaptive, else 1; scale rect / bc1.
+            hat = mul(nu, _step_scalar(1 / bias_correction(b2, count), nu))
+            add_(hat, eps_root)
+            denominator = list(torch._foreach_pow(hat, 0.5))
+            rescale = rect
+        else:  # torch: denominator sqrt(v) + eps while adaptive, else 1; scale rect * sqrt(bc2) / bc1.
+            denominator = list(torch._foreach_pow(nu, 0.5))  # not sqrt: pow's backward does not keep its output
+            rescale = rect * bias_correction(b2, count).sqrt()
         torch._foreach_mul_(denominator, _step_scalar(on, nu))
         add_(denominator, _step_scalar(on * eps + (1 - on), nu))
-        factor = torch.where(use, rect * bias_correction(b2, count).sqrt(), 1.0) / bias_correction(b1, count)
+        factor = torch.where(use, rescale, 1.0) / bias_correction(b1, count)
         if lr is not None:
             factor = factor * -torch.as_tensor(lr(state.count) if callable(lr) else lr, dtype=torch.float64)
         out = list(torch._foreach_div(mu, denominator))  # fresh; div's backward needs only its inputs

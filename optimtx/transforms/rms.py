@@ -37,7 +37,12 @@ class ScaleByAdagradState(NamedTuple):
 
 
 def scale_by_rms(
-    alpha: float | Tensor = 0.99, eps: float | Tensor = 1e-8, centered: bool = False
+    alpha: float | Tensor = 0.99,
+    eps: float | Tensor = 1e-8,
+    centered: bool = False,
+    *,
+    eps_in_sqrt: bool = False,
+    initial_scale: float | Tensor = 0.0,
 ) -> GradientTransformation:
     """Divide updates by the root mean square of past gradients, as ``torch.optim.RMSprop``.
 
@@ -49,6 +54,9 @@ def scale_by_rms(
         alpha: smoothing constant (>= 0).
         eps: added to the denominator (>= 0).
         centered: normalise by the estimated variance instead of the second moment.
+        eps_in_sqrt: add ``eps`` inside the square root, ``g / sqrt(v + eps)``, as optax's ``scale_by_rms`` and
+            ``scale_by_stddev`` do by default.
+        initial_scale: the value ``v`` starts at (>= 0; optax's ``initial_scale``).
 
     References:
         Hinton, lecture 6e (RMSprop).
@@ -63,10 +71,13 @@ def scale_by_rms(
     check_unit_interval("alpha", alpha, closed_right=True)
     check_non_negative("eps", eps)
     check_bool("centered", centered)
+    check_bool("eps_in_sqrt", eps_in_sqrt)
+    check_non_negative("initial_scale", initial_scale)
 
     def init(params: Params) -> ScaleByRmsState:
         check_params(params)
-        return ScaleByRmsState(nu=zeros_like(params), mu=zeros_like(params) if centered else {})
+        nu = {k: _filled(v, initial_scale) for k, v in params.items()} if is_set(initial_scale) else zeros_like(params)
+        return ScaleByRmsState(nu=nu, mu=zeros_like(params) if centered else {})
 
     def update(
         updates: Updates, state: ScaleByRmsState, params: Params | None = None, **extra: Any
@@ -77,14 +88,27 @@ def scale_by_rms(
         nu = decay_add_square(leaves(state.nu), grads, alpha, 1 - alpha)
         if centered:
             mu = lerp(leaves(state.mu), grads, 1 - alpha)
-            root = torch._foreach_sqrt(torch._foreach_addcmul(nu, mu, mu, value=-1))
+            variance = list(torch._foreach_addcmul(nu, mu, mu, value=-1))
         else:
-            mu, root = [], torch._foreach_sqrt(nu)
-        out = torch._foreach_div(grads, add(list(root), eps))
+            mu, variance = [], nu
+        if eps_in_sqrt:
+            out = torch._foreach_div(grads, torch._foreach_sqrt(add(variance, eps)))
+        else:
+            out = torch._foreach_div(grads, add(list(torch._foreach_sqrt(variance)), eps))
         new_state = ScaleByRmsState(nu=rebuild(updates, nu), mu=rebuild(updates, mu) if centered else {})
         return rebuild(updates, out), new_state
 
     return GradientTransformation(init, update)
+
+
+def is_set(value: float | Tensor) -> bool:
+    """Whether an optional starting value differs from 0 (a tensor always counts).
+
+    Example:
+        >>> is_set(0.0), is_set(0.5), is_set(torch.tensor(0.0))
+        (False, True, True)
+    """
+    return isinstance(value, Tensor) or value != 0
 
 
 def _filled(like: Tensor, value: float | Tensor) -> Tensor:
@@ -98,13 +122,14 @@ def _filled(like: Tensor, value: float | Tensor) -> Tensor:
 
 
 def scale_by_adagrad(
-    initial_accumulator_value: float | Tensor = 0.0, eps: float | Tensor = 1e-10
+    initial_accumulator_value: float | Tensor = 0.0, eps: float | Tensor = 1e-10, *, eps_in_sqrt: bool = False
 ) -> GradientTransformation:
     """Divide updates by the root of the summed squared gradients, as ``torch.optim.Adagrad``.
 
     ``s = s + g * g`` (``s`` starts at ``initial_accumulator_value``); the output is
-    ``g / (sqrt(s) + eps)``. Adagrad's ``lr_decay`` belongs to the learning rate, see
-    :func:`optimtx.adagrad`.
+    ``g / (sqrt(s) + eps)``, or with ``eps_in_sqrt`` optax's ``scale_by_rss`` form
+    ``g / sqrt(s + eps)`` (0 where ``s`` is 0). Adagrad's ``lr_decay`` belongs to the learning
+    rate, see :func:`optimtx.adagrad`.
 
     References:
         Duchi, Hazan & Singer, 2011.
@@ -118,6 +143,7 @@ def scale_by_adagrad(
     """
     check_non_negative("initial_accumulator_value", initial_accumulator_value)
     check_non_negative("eps", eps)
+    check_bool("eps_in_sqrt", eps_in_sqrt)
 
     def init(params: Params) -> ScaleByAdagradState:
         check_params(params)
@@ -133,7 +159,11 @@ def scale_by_adagrad(
         if isinstance(grads, tuple):  # complex tensors (rerun on real views) or an empty tree: the result
             return grads
         sums = torch._foreach_addcmul(leaves(state.sum), grads, grads)
-        out = torch._foreach_div(grads, add(list(torch._foreach_sqrt(sums)), eps))
+        if eps_in_sqrt:
+            scaled = torch._foreach_div(grads, torch._foreach_sqrt(add(list(sums), eps)))
+            out = [torch.where(s > 0, u, torch.zeros_like(u)) for s, u in zip(sums, scaled, strict=True)]
+        else:
+            out = list(torch._foreach_div(grads, add(list(torch._foreach_sqrt(sums)), eps)))
         return rebuild(updates, out), ScaleByAdagradState(sum=rebuild(updates, sums))
 
     return GradientTransformation(init, update)

@@ -40,16 +40,19 @@ def tensor_norms(xs: list[Tensor]) -> Tensor:
     return torch.stack([n.to(xs[0].device, dtype) for n in norms])
 
 
-def scale_by_trust_ratio(trust_coefficient: Hyper = 1.0, eps: Hyper = 0.0) -> GradientTransformation:
+def scale_by_trust_ratio(
+    trust_coefficient: Hyper = 1.0, eps: Hyper = 0.0, min_norm: Hyper = 0.0
+) -> GradientTransformation:
     """Scale each tensor's update by ``trust_coefficient * ||param|| / (||update|| + eps)``.
 
     Where either norm is 0 the update is kept as it is (ratio 1), as in optax's
-    ``scale_by_trust_ratio`` (with its default ``min_norm=0``). Norms are taken over
-    each whole tensor.
+    ``scale_by_trust_ratio``. Norms are taken over each whole tensor, and raised to at
+    least ``min_norm`` first (optax's ``safe_norm``).
 
     Args:
         trust_coefficient: multiplies the ratio (>= 0); LARS uses ``1e-3``, LAMB ``1``.
         eps: added to the update norm in the denominator (>= 0).
+        min_norm: the smallest norm either side uses (>= 0).
 
     References:
         optax: ``optax.scale_by_trust_ratio``. You et al., "Large Batch Training of
@@ -63,6 +66,7 @@ def scale_by_trust_ratio(trust_coefficient: Hyper = 1.0, eps: Hyper = 0.0) -> Gr
     """
     check_non_negative("trust_coefficient", trust_coefficient)
     check_non_negative("eps", eps)
+    check_non_negative("min_norm", min_norm)
 
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
@@ -72,7 +76,7 @@ def scale_by_trust_ratio(trust_coefficient: Hyper = 1.0, eps: Hyper = 0.0) -> Gr
         us, ps = _matched(updates, params, "scale_by_trust_ratio")
         if not us:
             return {}, state
-        return rebuild(updates, _scaled(us, _trust_ratios(us, ps, trust_coefficient, eps))), state
+        return rebuild(updates, _scaled(us, _trust_ratios(us, ps, trust_coefficient, eps, min_norm))), state
 
     return GradientTransformation(checked_empty_init, update)
 
@@ -84,9 +88,13 @@ def _matched(updates: Updates, params: Params | None, who: str) -> tuple[list[Te
     return matched_leaves(updates, params), leaves(params)
 
 
-def _trust_ratios(us: list[Tensor], ps: list[Tensor], trust_coefficient: Hyper, eps: Hyper) -> Tensor:
+def _trust_ratios(
+    us: list[Tensor], ps: list[Tensor], trust_coefficient: Hyper, eps: Hyper, min_norm: Hyper = 0.0
+) -> Tensor:
     """The per-tensor ratios ``trust_coefficient * ||p|| / (||u|| + eps)`` (1 where a norm is 0), stacked."""
     param_norm, update_norm = tensor_norms(ps), tensor_norms(us)
+    if isinstance(min_norm, Tensor) or min_norm != 0:
+        param_norm, update_norm = torch.clamp(param_norm, min=min_norm), torch.clamp(update_norm, min=min_norm)
     ratio = trust_coefficient * param_norm / (update_norm + eps)
     return torch.where((param_norm == 0) | (update_norm == 0), torch.ones_like(ratio), ratio)
 

@@ -113,6 +113,79 @@ ARGUMENTS = [
     (S.polynomial, {"init_value": 1.0, "end_value": 0.0, "power": 2.0, "transition_steps": 3}, {"power": "finite"}),
 ]
 
+# The preconditioners of issue 23.
+_FLAGS = ("precondition_1d", "correct_bias", "normalize_gradient")
+ARGUMENTS += [
+    (
+        otx.scale_by_soap,
+        {},
+        {
+            "b1": "unit_open",
+            "b2": "unit_open",
+            "eps": "non_negative",
+            "precondition_frequency": "positive_int",
+            "max_precondition_dim": "positive_int",
+            **dict.fromkeys(_FLAGS, "bool"),
+        },
+    ),
+    (otx.soap, {}, {"lr": "non_negative", "betas": "betas", "weight_decay": "non_negative"}),
+    (
+        otx.scale_by_shampoo,
+        {},
+        {
+            "b1": "unit_open",
+            "block_size": "positive_int",
+            "start_preconditioning_step": "positive_int",
+            "preconditioning_compute_steps": "positive_int",
+            "statistics_compute_steps": "positive_int",
+            "nesterov": "bool",
+            "shape_interpretation": "bool",
+            "moving_average_for_momentum": "bool",
+            "diagonal_eps": "non_negative",
+            "matrix_eps": "non_negative",
+            "weight_decay": "non_negative",
+        },
+    ),
+    (otx.shampoo, {}, {"lr": "non_negative", "betas": "betas", "decoupled_weight_decay": "bool"}),
+    (
+        otx.scale_by_psgd_kron,
+        {},
+        {
+            "b1": "unit_open",
+            "max_size_triangular": "positive_int",
+            "momentum_into_precond_update": "bool",
+            "precond_lr": "non_negative",
+            "precond_init_scale": "non_negative",
+        },
+    ),
+    (otx.psgd_kron, {}, {"lr": "non_negative", "weight_decay": "non_negative", "weight_decouple": "bool"}),
+    (
+        otx.scale_by_mars,
+        {},
+        {
+            "b1": "unit_open",
+            "b2": "unit_open",
+            "gamma": "non_negative",
+            "eps": "non_negative",
+            "ams_bound": "bool",
+            "correct": "bool",
+        },
+    ),
+    (
+        otx.mars,
+        {},
+        {
+            "lr": "non_negative",
+            "lr_1d": "non_negative",
+            "betas": "betas",
+            "betas_1d": "betas",
+            "optimize_1d": "bool",
+            "weight_decay": "non_negative",
+            "weight_decay_1d": "non_negative",
+        },
+    ),
+]
+
 CASES = [(f, kw, arg, kind) for f, kw, kinds in ARGUMENTS for arg, kind in kinds.items()]
 IDS = [f"{f.__name__}-{arg}" for f, _, arg, _ in CASES]
 

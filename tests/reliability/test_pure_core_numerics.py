@@ -136,6 +136,12 @@ REFUSES_COMPLEX = {
     "adamw_bf16_mu",
     "sgd_bf16_mu",
     "lion_bf16_mu",
+    "ema_biased_bf16",
+    "scale_by_factored_rms",
+    # the preconditioners: their references refuse complex parameters (SOAP, Kron) or treat them elementwise
+    # (MARS), and a Kronecker factor or eigenbasis of a real view is not a complex preconditioner
+    *("scale_by_soap", "soap", "scale_by_shampoo", "shampoo", "scale_by_psgd_kron", "psgd_kron"),
+    *("scale_by_mars", "mars"),
 }
 NOT_REAL_VIEW |= REFUSES_COMPLEX
 REAL_VIEW_LAWS = [c for c in TABLE if c.name not in NOT_REAL_VIEW]
