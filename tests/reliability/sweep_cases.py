@@ -34,6 +34,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     # ASGD's alpha is the power of its eta decay (torch puts no bound on it), not a unit-interval alpha.
     ("asgd", "alpha", "1.5"): "a power, unbounded in torch",
     ("asgd", "alpha", "2.0"): "a power, unbounded in torch",
+    # b2 = 1 makes Shampoo sum its statistics (the original algorithm); the code handles it explicitly.
+    ("scale_by_shampoo", "b2", "1.0"): "b2=1 accumulates statistics, as in the Shampoo paper",
     # optax's cosine_decay alpha (the final fraction of init_value) is unchecked in optax too.
     ("cosine_decay", "alpha", "-1.0"): "optax parity: any finite fraction",
     ("cosine_decay", "alpha", "-1e-12"): "optax parity: any finite fraction",
