@@ -40,7 +40,9 @@ def main(steps: int = 40) -> tuple[float, float]:
     model = SmallConvNet()
     print(otx.explain(model, CONFIG))
     wrapper = otx.build_optim_wrapper(model, CONFIG)
-    print(f"{len(wrapper.optimizer.param_groups)} torch param groups, lrs: {wrapper.get_lr()['lr']}")
+    names = otx.param_group_names(model, wrapper)  # the labels explain() printed above
+    lrs = ", ".join(f"{n} {g['lr']:g}" for n, g in zip(names, wrapper.optimizer.param_groups, strict=True))
+    print(f"{len(names)} torch param groups, lr: {lrs}")
 
     x = torch.randn(64, 1, 8, 8)
     y = (x.mean(dim=(1, 2, 3)) > 0).long()

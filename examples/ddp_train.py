@@ -101,9 +101,11 @@ def train(args: argparse.Namespace, rank: int, world: int, device: str) -> None:
         dist.all_reduce(mean_loss)
         if rank == 0:
             acc = accuracy(model.module, x_test.to(device), y_test.to(device))
+            names = otx.param_group_names(model, wrapper)  # the labels explain() prints
+            lrs = ", ".join(f"{n} {g['lr']:.2e}" for n, g in zip(names, wrapper.optimizer.param_groups, strict=True))
             print(
                 f"epoch {epoch + 1}  loss {float(mean_loss) / world:.4f}  test acc {acc:.3f}  "
-                f"lr {wrapper.get_lr()['lr'][0]:.2e}  {time.perf_counter() - start:.2f}s",
+                f"lr [{lrs}]  {time.perf_counter() - start:.2f}s",
                 flush=True,
             )
             state = {

@@ -42,7 +42,10 @@ class DigitsCNN(nn.Module):
 
 
 def build_model() -> nn.Module:
-    """Model factory for ``python -m optimtx explain examples/configs/digits.py --model digits_common:build_model``."""
+    """Model factory of the command line, from the repository root (see docs/cli.md).
+
+    python -m optimtx explain examples/configs/digits.py --model examples/digits_common.py:build_model
+    """
     return DigitsCNN()
 
 

@@ -57,7 +57,8 @@ def distance_to_modes(x: Tensor) -> float:
     return float(torch.cdist(x.float(), centers).min(dim=1).values.mean())
 
 
-def train(steps: int, seed: int = 0, device: str = "cpu", batch: int = 256) -> dict[str, Any]:
+def train(steps: int, seed: int = 0, device: str = "cpu", batch: int = 256, reports: int = 10) -> dict[str, Any]:
+    """Train both networks for ``steps`` steps, printing one plain progress line ``reports`` times."""
     torch.manual_seed(seed)
     data_gen = torch.Generator().manual_seed(seed)
     gen, disc = mlp(2, 2).to(device), mlp(2, 1).to(device)
@@ -69,7 +70,8 @@ def train(steps: int, seed: int = 0, device: str = "cpu", batch: int = 256) -> d
     bce = nn.functional.binary_cross_entropy_with_logits
     fixed_noise = torch.randn(1000, 2, generator=data_gen).to(device)
     start = distance_to_modes(gen(fixed_noise).detach().cpu())
-    for _ in range(steps):
+    report_every = max(1, steps // reports) if reports else 0
+    for step in range(1, steps + 1):
         real = real_samples(batch, data_gen).to(device)
         noise = torch.randn(batch, 2, device=device)
         with d_wrap.optim_context(disc):  # discriminator: real -> 1, fake -> 0
@@ -82,9 +84,18 @@ def train(steps: int, seed: int = 0, device: str = "cpu", batch: int = 256) -> d
             g_loss = bce(disc(gen(noise)).float(), torch.ones(batch, 1, device=device))
         g_wrap.update_params(g_loss)
         disc.zero_grad(set_to_none=True)  # the generator's backward also reached the discriminator
+        if report_every and (step % report_every == 0 or step == steps):  # plain lines: readable in any log
+            with torch.no_grad():
+                distance = distance_to_modes(gen(fixed_noise).float().cpu())
+            losses = f"d_loss {float(d_loss.detach()):.3f}  g_loss {float(g_loss.detach()):.3f}"
+            print(
+                f"step {step:>{len(str(steps))}}/{steps}  {losses}  distance to modes {distance:.3f}",
+                flush=True,
+            )
     samples = gen(fixed_noise).detach().float().cpu()
     return {
         "gen": gen,
+        "disc": disc,
         "wrappers": wrappers,
         "samples": samples,
         "start_distance": start,
@@ -118,7 +129,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args(argv)
     result = train(args.steps, args.seed, args.device)
-    print(result["wrappers"].get_lr())
+    for name, model in (("generator", result["gen"]), ("discriminator", result["disc"])):
+        wrapper = result["wrappers"][name]
+        groups = zip(otx.param_group_names(model, wrapper), wrapper.optimizer.param_groups, strict=True)
+        print(f"{name} lr: " + ", ".join(f"{label} {group['lr']:.2e}" for label, group in groups))
     out = Path(args.work_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_plot(result["samples"], out / "samples.png")

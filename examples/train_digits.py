@@ -7,8 +7,10 @@
 What the config drives: AmpOptimWrapper (bfloat16 autocast on the CPU, float16 with dynamic
 loss scaling on CUDA), gradient accumulation, clipping, per-parameter rules (no decay on norm
 and bias, a custom lr multiplier for the head) and a warmup + cosine parameter schedule.
-Every epoch writes a checkpoint (model, wrapper, schedulers, epoch, RNG state); --resume
-continues bit for bit. training.png shows loss, lr per group, grad norm and loss scale.
+Every epoch writes a checkpoint (model, wrapper, schedulers, epoch, RNG state: the same size
+every epoch) and history.pt (the per-step curves); --resume continues bit for bit, and Ctrl-C
+says how to. training.png shows loss, test accuracy per epoch, lr per param group (named as
+optimtx.explain names them), grad norm, and the loss scale where one is used (CUDA float16).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import optimtx as otx
 from optimtx.cli import build_param_schedulers, load_config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "digits.py"
+HISTORY_KEYS = ("loss", "lr", "grad_norm", "loss_scale", "skipped", "accuracy")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -42,7 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resume", default=None, help="checkpoint to continue from")
     parser.add_argument("--compare", action="store_true", help="also train with a plain hand-written torch loop")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no tqdm progress bar (it is off anyway when not on a terminal)"
+    )
     parser.add_argument("--no-plot", action="store_true", help="do not write training.png")
     return parser.parse_args(argv)
 
@@ -73,10 +78,12 @@ class Run:
         self.n_updates = self.n_batches // self.wcfg.get("accumulative_counts", 1)
         # Schedulers step once per optimizer step: an "epoch" of a converted schedule is n_updates steps.
         self.schedulers = build_param_schedulers(self.wrapper, cfg.get("param_scheduler", []), self.n_updates)
-        self.history: dict[str, list] = {"loss": [], "lr": [], "grad_norm": [], "loss_scale": [], "skipped": []}
+        self.group_names = otx.param_group_names(self.model, self.wrapper)  # explain's labels, one per real group
+        self.history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
         self.epoch = 0
 
     def state_dict(self) -> dict[str, Any]:
+        """What resuming needs, the same size every epoch; the growing curves go to history.pt instead."""
         return {
             "model": self.model.state_dict(),
             "optim_wrapper": self.wrapper.state_dict(),
@@ -84,16 +91,22 @@ class Run:
             "epoch": self.epoch,
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "history": self.history,
+            "history_lengths": {k: len(v) for k, v in self.history.items()},
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any], history: dict[str, list] | None) -> None:
+        """Restore a checkpoint; ``history`` (from history.pt) is cut back to the checkpoint's epoch."""
         self.model.load_state_dict(state["model"])
         self.wrapper.load_state_dict(state["optim_wrapper"])
         for scheduler, sd in zip(self.schedulers, state["param_schedulers"], strict=True):
             scheduler.load_state_dict(sd)
         self.epoch = state["epoch"]
-        self.history = state["history"]
+        lengths = state["history_lengths"]
+        if history is not None and all(len(history.get(k, [])) >= n for k, n in lengths.items()):
+            self.history = {k: list(history[k][:n]) for k, n in lengths.items()}
+        else:
+            print("history.pt is missing or shorter than the checkpoint: training.png shows the resumed part only")
+            self.history = {k: [] for k in HISTORY_KEYS}
         torch.set_rng_state(state["rng"])
         if state["cuda_rng"]:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
@@ -107,7 +120,8 @@ def train_epoch(run: Run, x: torch.Tensor, y: torch.Tensor, batch_size: int, see
     model.train()
     losses, norms, scales, lrs, skipped = [], [], [], [], []
     batches = epoch_batches(len(y), batch_size, seed, run.epoch)[: run.n_batches]
-    for idx in tqdm(batches, desc=f"epoch {run.epoch + 1}", leave=False, disable=not progress):
+    # disable=None: tqdm draws only on a terminal, so logs and pipes get the per-epoch lines alone.
+    for idx in tqdm(batches, desc=f"epoch {run.epoch + 1}", leave=False, disable=None if progress else True):
         xb, yb = x[idx].to(run.device), y[idx].to(run.device)
         with wrapper.optim_context(model):
             loss = nn.functional.cross_entropy(model(xb), yb)
@@ -117,7 +131,7 @@ def train_epoch(run: Run, x: torch.Tensor, y: torch.Tensor, batch_size: int, see
             norm = getattr(wrapper, "last_grad_norm", None)
             norms.append(torch.tensor(math.nan) if norm is None else norm.detach().float().cpu())
             scales.append(_loss_scale(wrapper))
-            lrs.append([g["lr"] for g in wrapper.param_groups])
+            lrs.append([g["lr"] for g in wrapper.optimizer.param_groups])  # real groups, not the base settings
             skipped.append(bool(getattr(wrapper, "step_was_skipped", False)))
             for scheduler in run.schedulers:
                 scheduler.step()
@@ -137,25 +151,38 @@ def _loss_scale(wrapper: Any) -> torch.Tensor:
     return scaler.scale_tensor.detach().clone().cpu()
 
 
-def save_plot(history: dict[str, list], path: Path) -> None:
-    """loss per micro-step; lr per group, pre-clip grad norm and loss scale per optimizer step."""
+def save_plot(history: dict[str, list], group_names: list[str], path: Path) -> None:
+    """Loss per micro-step, test accuracy per epoch, lr per named group, grad norm per optimizer step.
+
+    The loss-scale panel is drawn only when a scaler ran (float16): with bfloat16 or float32 it is
+    a flat line at 1 and says nothing.
+    """
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6), constrained_layout=True)
-    axes[0, 0].plot(history["loss"], lw=0.8)
-    axes[0, 0].set(title="loss", xlabel="micro-step", yscale="log")
+    scaled = any(s != 1.0 for s in history["loss_scale"])
+    fig, axes = plt.subplots(2, 3 if scaled else 2, figsize=(14 if scaled else 10, 6), constrained_layout=True)
+    axes = axes.flatten()
+    axes[0].plot(history["loss"], lw=0.8)
+    axes[0].set(title="training loss", xlabel="micro-step", yscale="log")
+    epochs = range(1, len(history["accuracy"]) + 1)
+    axes[1].plot(epochs, history["accuracy"], marker="o")
+    axes[1].set(title="test accuracy", xlabel="epoch", ylim=(0, 1))
+    axes[1].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     lrs = list(zip(*history["lr"], strict=True)) if history["lr"] else []
-    for i, group in enumerate(lrs):
-        axes[0, 1].plot(group, label=f"group {i}")
-    axes[0, 1].set(title="lr per param group", xlabel="optimizer step")
-    axes[0, 1].legend(fontsize="small")
-    axes[1, 0].plot(history["grad_norm"], lw=0.8)
-    axes[1, 0].set(title="grad norm (before clipping)", xlabel="optimizer step")
-    axes[1, 1].plot(history["loss_scale"])
-    axes[1, 1].set(title="loss scale", xlabel="optimizer step")
+    for i, (name, group) in enumerate(zip(group_names, lrs, strict=True)):
+        axes[2].plot(group, label=name, linestyle=("-", "--", ":", "-.")[i % 4])
+    axes[2].set(title="lr per param group", xlabel="optimizer step")
+    axes[2].legend(fontsize="small")
+    axes[3].plot(history["grad_norm"], lw=0.8)
+    axes[3].set(title="grad norm (before clipping)", xlabel="optimizer step")
+    if scaled:
+        axes[4].plot(history["loss_scale"])
+        axes[4].set(title="loss scale", xlabel="optimizer step", yscale="log")
+        axes[5].set_visible(False)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -166,7 +193,9 @@ def train_optimtx(cfg: dict[str, Any], args: argparse.Namespace, data: tuple, ep
     work_dir = Path(args.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     if args.resume:
-        run.load_state_dict(torch.load(args.resume, weights_only=False))
+        history_file = Path(args.resume).with_name("history.pt")
+        history = torch.load(history_file, weights_only=False) if history_file.is_file() else None
+        run.load_state_dict(torch.load(args.resume, weights_only=False), history)
         print(f"resumed from {args.resume} at epoch {run.epoch}")
     times, acc = [], math.nan
     while run.epoch < epochs:
@@ -174,19 +203,42 @@ def train_optimtx(cfg: dict[str, Any], args: argparse.Namespace, data: tuple, ep
         loss = train_epoch(run, x_train, y_train, cfg["batch_size"], args.seed, not args.no_progress)
         times.append(time.perf_counter() - start)
         acc = accuracy(run.model, x_test.to(run.device), y_test.to(run.device))
-        lrs = ", ".join(f"{lr:.2e}" for lr in run.history["lr"][-1])
-        print(
-            f"epoch {run.epoch:2d}  loss {loss:.4f}  test acc {acc:.3f}  lr [{lrs}]  "
-            f"grad norm {run.history['grad_norm'][-1]:.3f}  loss scale {run.history['loss_scale'][-1]:g}  "
-            f"skipped {sum(run.history['skipped'][-run.n_updates :])}  {times[-1]:.2f}s",
-            flush=True,
-        )
+        run.history["accuracy"].append(acc)
+        print(epoch_line(run, loss, acc, times[-1]), flush=True)
         state = run.state_dict()
         torch.save(state, work_dir / f"epoch_{run.epoch}.pth")
         torch.save(state, work_dir / "latest.pth")
+        torch.save(run.history, work_dir / "history.pt")
     if run.epoch and math.isnan(acc):
         acc = accuracy(run.model, x_test.to(run.device), y_test.to(run.device))
     return run, times, acc
+
+
+def epoch_line(run: Run, loss: float, acc: float, seconds: float) -> str:
+    """One line per epoch; the lr of every param group under the name explain gives it."""
+    lrs = ", ".join(f"{name} {lr:.2e}" for name, lr in zip(run.group_names, run.history["lr"][-1], strict=True))
+    scale, skipped = run.history["loss_scale"][-1], sum(run.history["skipped"][-run.n_updates :])
+    scale_text = f"  loss scale {scale:g}  skipped {skipped}" if scale != 1 else ""  # no scaler: nothing to say
+    return (
+        f"epoch {run.epoch:2d}  loss {loss:.4f}  test acc {acc:.3f}  lr [{lrs}]  "
+        f"grad norm {run.history['grad_norm'][-1]:.3f}{scale_text}  {seconds:.2f}s"
+    )
+
+
+def resume_hint(args: argparse.Namespace) -> str:
+    """What Ctrl-C prints: where the last checkpoint is and the command that continues from it."""
+    latest = Path(args.work_dir) / "latest.pth"
+    if not latest.is_file():
+        return "interrupted before the first checkpoint; run the same command again to start over"
+    epoch = torch.load(latest, weights_only=False)["epoch"]
+    command = ["python", "examples/train_digits.py", "--resume", str(latest)]
+    if Path(args.config).resolve() != DEFAULT_CONFIG:
+        command += ["--config", args.config]
+    if args.work_dir != "work_dirs/train_digits":
+        command += ["--work-dir", args.work_dir]
+    if args.epochs is not None:
+        command += ["--epochs", str(args.epochs)]
+    return f"interrupted; {latest} holds the model after epoch {epoch}. Continue with:\n  {' '.join(command)}"
 
 
 def torch_param_groups(model: nn.Module, wcfg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -250,10 +302,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     data = load_digits_tensors()
     print(otx.explain(DigitsCNN(), wrapper_config(cfg, args.device)))
     total = time.perf_counter()
-    run, times, acc = train_optimtx(cfg, args, data, epochs)
+    try:
+        run, times, acc = train_optimtx(cfg, args, data, epochs)
+    except KeyboardInterrupt:  # Ctrl-C: no traceback, but where the run stands and how to go on
+        print("\n" + resume_hint(args), file=sys.stderr)
+        raise SystemExit(130) from None
     total = time.perf_counter() - total
     if not args.no_plot:
-        save_plot(run.history, Path(args.work_dir) / "training.png")
+        save_plot(run.history, run.group_names, Path(args.work_dir) / "training.png")
     result = {"run": run, "times": times, "accuracy": acc, "seconds": total}
     if args.compare:
         torch_times, torch_acc = train_torch(cfg, args, data, epochs)

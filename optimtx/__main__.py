@@ -1,4 +1,4 @@
-"""``python -m optimtx``: see :mod:`optimtx.cli.main`."""
+"""``python -m optimtx``: see `optimtx.cli.main`."""
 
 from __future__ import annotations
 

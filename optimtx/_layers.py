@@ -77,7 +77,7 @@ def source_files() -> dict[str, Path]:
 
 
 def layer_of(module: str) -> int:
-    """The index in :data:`LAYERS` of the longest prefix that owns ``module``.
+    """The index in `LAYERS` of the longest prefix that owns ``module``.
 
     Raises:
         LookupError: no layer declares ``module``.

@@ -9,7 +9,7 @@ group the leaves by ``(device, dtype)``, view each group as one flat 1-D buffer,
 compile the update over a tree of a few flat leaves: a graph of constant size.
 
 When the leaves already are consecutive pieces of one buffer (the parameters that
-:func:`compile_step` returns are), the flat view costs nothing; otherwise the leaves are
+[`compile_step`][optimtx.compile_step] returns are), the flat view costs nothing; otherwise the leaves are
 copied into a fresh buffer (one read and one write of each value).
 
 Not for transforms whose result depends on how the values are cut into tensors:
@@ -130,17 +130,17 @@ def _consecutive_view(leaves: list[Tensor]) -> Tensor | None:
 
 
 class CompiledStep(NamedTuple):
-    """A compiled training step for a pure transform (see :func:`compile_step`).
+    """A compiled training step for a pure transform (see [`compile_step`][optimtx.compile_step]).
 
     Attributes:
         init: ``init(params) -> state``, the inner transform's state over the flat buffers.
         step: ``step(params, grads, state) -> (new_params, new_state)``; ``new_params`` are
             views into one new flat buffer per group, so the next step reads them without a copy.
-        layout: the :class:`FlatLayout` fixed by ``init``.
+        layout: the [`FlatLayout`][optimtx.FlatLayout] fixed by ``init``.
         flat_step: ``flat_step(flat_params, flat_grads, state) -> (new_flat_params, new_state)``,
             the same step on the flat trees themselves (keys as in ``layout().groups``), for a
             loop that differentiates with respect to the flat buffers so that no gradient
-            has to be gathered (see :func:`compile_step`).
+            has to be gathered (see [`compile_step`][optimtx.compile_step]).
     """
 
     init: Callable[[Params], State]
@@ -248,10 +248,10 @@ def _tensors(state: State) -> list[Tensor]:
 def compile_update(tx: GradientTransformation, **compile_kwargs: Any) -> GradientTransformation:
     """``tx`` with its ``update`` compiled over flat per-``(device, dtype)`` buffers.
 
-    The result is a :class:`GradientTransformation` like ``tx``: same updates (to float
+    The result is a [`GradientTransformation`][optimtx.GradientTransformation] like ``tx``: same updates (to float
     rounding, for elementwise or globally reducing transforms), views into flat buffers as
     leaves. Its state is ``tx``'s state over the flat tree (keys such as ``"float32@cpu"``).
-    Prefer :func:`compile_step` in a training loop: it also fuses ``apply_updates``.
+    Prefer [`compile_step`][optimtx.compile_step] in a training loop: it also fuses ``apply_updates``.
 
     Example:
         >>> from optimtx import chain, clip_by_global_norm, scale

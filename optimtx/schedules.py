@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from optimtx.core.namespace import public_dir
 from optimtx.core.state_tree import wide_float
 from optimtx.core.validation import (
     check_bool,
@@ -32,6 +33,19 @@ from optimtx.core.validation import (
     check_positive_int,
     check_real,
 )
+
+__all__ = [
+    "Schedule",
+    "constant",
+    "cosine_decay",
+    "exponential_decay",
+    "join",
+    "linear",
+    "multistep",
+    "polynomial",
+    "warmup_cosine_decay",
+]
+__dir__ = public_dir(__all__)  # dir() lists the schedules, not torch or math
 
 Schedule = Callable[[Any], Any]
 
@@ -126,7 +140,7 @@ def warmup_cosine_decay(
     """Linear warmup from ``init_value`` to ``peak_value``, then a cosine down to ``end_value``.
 
     ``decay_steps`` is the whole length, warmup included (as in optax), so the cosine
-    lasts ``decay_steps - warmup_steps`` steps; it is :func:`cosine_decay` of ``peak_value``
+    lasts ``decay_steps - warmup_steps`` steps; it is [`cosine_decay`][optimtx.schedules.cosine_decay] of ``peak_value``
     with ``alpha = end_value / peak_value`` (0 when ``peak_value`` is 0, as optax) and ``exponent``.
 
     Example:
@@ -424,7 +438,7 @@ def warmup_exponential_decay(
     staircase: bool = False,
     end_value: float | None = None,
 ) -> Schedule:
-    """Linear warmup to ``peak_value``, then :func:`exponential_decay` of ``peak_value`` counted from the warmup's end.
+    """Linear warmup to ``peak_value``, then `exponential_decay` of ``peak_value`` counted from the warmup's end.
 
     Example:
         >>> s = warmup_exponential_decay(0.0, 1.0, 2, transition_steps=1, decay_rate=0.5)
@@ -438,9 +452,10 @@ def warmup_exponential_decay(
 
 
 def sgdr(cosine_kwargs: Iterable[Mapping[str, Any]]) -> Schedule:
-    """Warm restarts: one :func:`warmup_cosine_decay` per entry of ``cosine_kwargs``, each after the last ends.
+    """Warm restarts: one `warmup_cosine_decay` per entry of ``cosine_kwargs``, each after the last ends.
 
-    Each dict holds :func:`warmup_cosine_decay`'s arguments; each piece lasts its ``decay_steps``
+    Each dict holds [`warmup_cosine_decay`][optimtx.schedules.warmup_cosine_decay]'s arguments; each piece lasts its
+    ``decay_steps``
     (Loshchilov & Hutter's SGDR, optax's ``sgdr_schedule``).
 
     Example:

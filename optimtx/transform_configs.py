@@ -24,12 +24,23 @@ import optimtx.transforms
 from optimtx.core.registry import Registry, merge_cfg, resolve_type
 from optimtx.transforms.hyperparams import inject_hyperparams
 
+__all__ = [
+    "SCHEDULES",
+    "TRANSFORMS",
+    "build_injected_transform",
+    "build_nested",
+    "build_transform_from_cfg",
+    "public_functions",
+    "register_schedules",
+    "register_transforms",
+]
+
 
 def build_nested(value: Any, inject: bool = False) -> Any:
     """Build every ``dict(type=...)`` inside ``value`` (lists, tuples and dicts are walked).
 
-    Names are looked up in :data:`TRANSFORMS`, then :data:`SCHEDULES`. With ``inject``,
-    transforms are built as by :func:`build_injected_transform`.
+    Names are looked up in [`TRANSFORMS`][optimtx.TRANSFORMS], then [`SCHEDULES`][optimtx.SCHEDULES]. With ``inject``,
+    transforms are built as by `build_injected_transform`.
 
     Example:
         >>> build_nested([dict(type="identity")])[0].__class__.__name__
@@ -62,7 +73,7 @@ def build_transform_from_cfg(
     A factory taking ``*args`` (``chain(*transforms)``) receives the list stored under
     that argument's name: ``dict(type='chain', transforms=[...])``. With ``inject``, every
     factory that takes an ``lr`` is wrapped in ``inject_hyperparams`` (see
-    :func:`build_injected_transform`).
+    `build_injected_transform`).
 
     Example:
         >>> tx = TRANSFORMS.build(dict(type="chain", transforms=[dict(type="clip_by_global_norm", max_norm=1.0)]))

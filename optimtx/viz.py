@@ -12,8 +12,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from optimtx.core.namespace import public_dir
 from optimtx.core.validation import check_positive_int
 
+__all__ = [
+    "MATPLOTLIB_HINT",
+    "param_group_values",
+    "path_backend_is_interactive_unavailable",
+    "plot_param_groups",
+    "plot_schedule",
+    "schedule_values",
+]
+__dir__ = public_dir(__all__)  # dir() lists the plotting functions, not their imports
+
+_LINESTYLES = ("-", "--", ":", "-.")
 MATPLOTLIB_HINT = 'optimtx.viz needs matplotlib: pip install "optimtx[examples]" (or pip install matplotlib)'
 
 
@@ -75,9 +87,10 @@ def plot_schedule(schedule: Callable[[int], Any], num_steps: int, path: str | Pa
 def param_group_values(wrapper: Any, schedulers: Sequence[Any], num_steps: int) -> dict[str, list[list[float]]]:
     """What each param group's scheduled hyperparameters will be for the next ``num_steps`` steps.
 
-    Returns ``{param_name: [[group0 value per step], [group1 ...], ...]}``. The schedulers are
-    stepped to find out, then the groups' hyperparameters and the schedulers' states are put
-    back exactly as they were.
+    Returns ``{param_name: [[group0 value per step], [group1 ...], ...]}`` over the optimizer's
+    own groups (not the base-settings entry an ``OptimWrapper`` with several groups appends to
+    ``param_groups``). The schedulers are stepped to find out, then the groups'
+    hyperparameters and the schedulers' states are put back exactly as they were.
 
     Example:
         >>> import torch, optimtx as otx
@@ -94,13 +107,14 @@ def param_group_values(wrapper: Any, schedulers: Sequence[Any], num_steps: int) 
     names = sorted({s.param_name for s in schedulers}) or ["lr"]
     saved_groups = [{k: copy.deepcopy(v) for k, v in g.items() if k != "params"} for g in wrapper.param_groups]
     saved_scheds = [copy.deepcopy(s.state_dict()) for s in schedulers]
-    values: dict[str, list[list[float]]] = {n: [[] for _ in wrapper.param_groups] for n in names}
+    groups = _real_groups(wrapper)
+    values: dict[str, list[list[float]]] = {n: [[] for _ in groups] for n in names}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # stepping schedulers without optimizer steps is the point here
             for _ in range(num_steps):
                 for name in names:
-                    for i, group in enumerate(wrapper.param_groups):
+                    for i, group in enumerate(groups):
                         values[name][i].append(float(group.get(name, float("nan"))))
                 for scheduler in schedulers:
                     scheduler.step()
@@ -114,10 +128,19 @@ def param_group_values(wrapper: Any, schedulers: Sequence[Any], num_steps: int) 
     return values
 
 
-def plot_param_groups(wrapper: Any, schedulers: Sequence[Any], num_steps: int, path: str | Path | None = None) -> Any:
+def plot_param_groups(
+    wrapper: Any,
+    schedulers: Sequence[Any],
+    num_steps: int,
+    path: str | Path | None = None,
+    names: Sequence[str] | None = None,
+) -> Any:
     """Plot every scheduled hyperparameter of every param group over the next ``num_steps`` steps.
 
-    ``wrapper`` and ``schedulers`` are left exactly as they were (see :func:`param_group_values`).
+    ``wrapper`` and ``schedulers`` are left exactly as they were (see
+    [`param_group_values`][optimtx.viz.param_group_values]).
+    ``names`` label the groups in the legend (one per group, e.g. from
+    [`param_group_names`][optimtx.param_group_names]); ``'group <i>'`` without them.
 
     Returns:
         The matplotlib ``Figure`` (one panel per scheduled hyperparameter, one line per group).
@@ -131,14 +154,24 @@ def plot_param_groups(wrapper: Any, schedulers: Sequence[Any], num_steps: int, p
         >>> fig = plot_param_groups(opt, [otx.LinearLR(opt, end=5, by_epoch=False)], 10)  # doctest: +SKIP
     """
     values = param_group_values(wrapper, schedulers, num_steps)
+    count = len(_real_groups(wrapper))
+    labels = [f"group {i}" for i in range(count)] if names is None else list(names)
+    if len(labels) != count:
+        raise ValueError(f"names must give one name per param group ({count}), got {len(labels)}: {labels!r}")
     plt = _pyplot()
     fig, axes = plt.subplots(len(values), 1, figsize=(6, 3 * len(values)), constrained_layout=True, squeeze=False)
     for ax, (name, groups) in zip(axes[:, 0], values.items(), strict=True):
         for i, series in enumerate(groups):
-            ax.plot(range(num_steps), series, label=f"group {i}")
+            # Groups often share a curve: dashes keep every line visible where they overlap.
+            ax.plot(range(num_steps), series, label=labels[i], linestyle=_LINESTYLES[i % len(_LINESTYLES)])
         ax.set(xlabel="step", ylabel=name, title=f"{name} per param group")
         ax.legend(fontsize="small")
     return _finish(plt, fig, path)
+
+
+def _real_groups(wrapper: Any) -> list[dict[str, Any]]:
+    optimizer = getattr(wrapper, "optimizer", None)
+    return list(optimizer.param_groups if optimizer is not None else wrapper.param_groups)
 
 
 def _finish(plt: Any, fig: Any, path: str | Path | None) -> Any:

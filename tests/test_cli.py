@@ -39,6 +39,10 @@ def broken():
 def not_a_model():
     return 42
 
+def exits():
+    import sys
+    sys.exit(0)
+
 NOT_CALLABLE = 3
 """
 
@@ -68,7 +72,8 @@ def test_plot_schedule_writes_an_image(files, capsys):
     out = files / "lr.png"
     assert main(["plot-schedule", "cfg.py", "--steps", "30", "--out", str(out), "--model", "cli_factories:Two"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "4 param group(s), 30 steps" in capsys.readouterr().out
+    # Named as explain names them; the base-settings entry of wrapper.param_groups is not a group.
+    assert "3 param group(s): default, bias, custom:head; 30 steps" in capsys.readouterr().out
 
 
 def _write(files, text):
@@ -97,8 +102,24 @@ BAD = {
     "steps not a number": (["plot-schedule", "cfg.py", "--steps", "ten"], "--steps"),
     "steps missing": (["plot-schedule", "cfg.py"], "--steps"),
     "no scheduler": (["plot-schedule", "@noscheduler", "--steps", "5"], "no param_scheduler"),
-    "unknown scheduler": (["plot-schedule", "@badscheduler", "--steps", "5"], "unknown param_scheduler type"),
-    "scheduler bad args": (["plot-schedule", "@badargs", "--steps", "5"], "cannot build param_scheduler"),
+    "unknown scheduler": (["plot-schedule", "@badscheduler", "--steps", "5"], "Nope is not in the parameter scheduler"),
+    "scheduler bad args": (["plot-schedule", "@badargs", "--steps", "5"], "end should be larger than begin"),
+    "converted without epoch length": (["plot-schedule", "@converted", "--steps", "5"], "pass --epoch-length N"),
+    "convert flag as a string": (["plot-schedule", "@convertstr", "--steps", "5"], "must be True or False"),
+    "epoch_length without conversion": (["plot-schedule", "@lengthonly", "--steps", "5"], "epoch_length"),
+    "out folder missing": (
+        ["plot-schedule", "cfg.py", "--steps", "5", "--out", "no/such/dir/lr.png"],
+        "does not exist",
+    ),
+    "config exits 0": (["explain", "@exits", "--model", "cli_factories:net"], "called sys.exit(0)"),
+    "factory exits 0": (["explain", "cfg.py", "--model", "cli_factories:exits"], "called sys.exit(0)"),
+    "unknown wrapper type": (
+        ["explain", "@badwrapper", "--model", "cli_factories:net"],
+        "Did you mean 'AmpOptimWrapper'",
+    ),
+    "paramwise typo": (["explain", "@typo", "--model", "cli_factories:net"], "Did you mean 'bias_decay_mult'"),
+    "paramwise typo (plot)": (["plot-schedule", "@typo", "--steps", "5", "--model", "cli_factories:net"], "Did you"),
+    "model file missing": (["explain", "cfg.py", "--model", "nope/model.py:net"], "does not exist"),
     "no command": ([], "COMMAND"),
     "unknown command": (["frobnicate"], "invalid choice"),
 }
@@ -113,6 +134,16 @@ SOURCES = {
     "param_scheduler = [dict(type='Nope')]\n",
     "@badargs": "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n"
     "param_scheduler = [dict(type='LinearLR', begin=5, end=2)]\n",
+    "@converted": "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n"
+    "param_scheduler = [dict(type='LinearLR', end=2, convert_to_iter_based=True)]\n",
+    "@convertstr": "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n"
+    "param_scheduler = [dict(type='LinearLR', end=2, convert_to_iter_based='False')]\n",
+    "@lengthonly": "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))\n"
+    "param_scheduler = [dict(type='LinearLR', end=2, epoch_length=3)]\n",
+    "@exits": "import sys\nsys.exit(0)\n",
+    "@badwrapper": "optim_wrapper = dict(type='AmpOptimWraper', optimizer=dict(type='SGD', lr=0.1))\n",
+    "@typo": "optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, weight_decay=1e-4), "
+    "paramwise_cfg=dict(bias_decay_mul=0.0))\nparam_scheduler = [dict(type='LinearLR', end=2)]\n",
 }
 
 
@@ -149,3 +180,67 @@ def test_python_dash_m_runs_and_reports_bad_input_without_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _png(path):
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_converted_schedules_use_the_epoch_length_and_an_entry_may_carry_its_own(files, capsys):
+    pytest.importorskip("matplotlib")
+    from optimtx import viz
+
+    (files / "conv.py").write_text(
+        "optim_wrapper = dict(optimizer=dict(type='SGD', lr=1.0))\n"
+        "param_scheduler = [dict(type='LinearLR', start_factor=0.1, end=1, convert_to_iter_based=True),\n"
+        "                   dict(type='CosineAnnealingLR', begin=1, end=3, T_max=2, convert_to_iter_based=True,\n"
+        "                        epoch_length=5)]\n"
+    )
+    assert main(["plot-schedule", "conv.py", "--steps", "20", "--epoch-length", "10", "--out", "c.png"]) == 0
+    assert _png(files / "c.png")
+    # The same curve as the library's own builder gives: the warmup peaks at step 10, not after 1 step.
+    import torch
+
+    import optimtx as otx
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    from optimtx.cli import load_config
+
+    scheds = otx.build_param_schedulers(opt, load_config("conv.py")["param_scheduler"], epoch_length=10)
+    lrs = viz.param_group_values(opt, scheds, 20)["lr"][0]
+    assert lrs[0] == pytest.approx(0.1) and lrs[1] < 0.3  # the warmup spans 10 steps, not the 1 of an epoch step
+    assert (scheds[0].end, scheds[1].begin, scheds[1].T_max) == (10, 5, 10)  # the entry's epoch_length (5) wins
+
+
+def test_plot_schedule_without_model_is_silent_and_says_what_it_drew(files, capsys, recwarn):
+    pytest.importorskip("matplotlib")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the stand-in model must not trigger UnmatchedCustomKeyWarning
+        assert main(["plot-schedule", "cfg.py", "--steps", "10", "--out", "one.png"]) == 0
+    out = capsys.readouterr().out
+    assert "1 param group(s): all parameters" in out and "paramwise_cfg is not applied" in out
+
+
+def test_model_given_as_a_file_path_works_from_any_directory(files, capsys, monkeypatch, tmp_path_factory):
+    other = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(other)
+    monkeypatch.syspath_prepend(str(other))
+    cfg = str(files / "cfg.py")
+    assert main(["explain", cfg, "--model", f"{files / 'cli_factories.py'}:Two"]) == 0
+    assert "custom_keys['head']" in capsys.readouterr().out
+
+
+def test_unexpected_errors_are_one_line_too(files, capsys):
+    (files / "boom.py").write_text(
+        "import torch\n"
+        "class Bad(torch.nn.Module):\n"
+        "    def named_parameters(self, *a, **k):\n"
+        "        raise RuntimeError('deep failure')\n"
+        "def bad():\n"
+        "    return Bad()\n"
+    )
+    assert main(["explain", "cfg.py", "--model", "boom:bad"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("optimtx: error: ") and "deep failure" in err

@@ -13,4 +13,5 @@ def test_config_training_example_runs_and_learns(capsys):
     first, last = namespace["main"](steps=40)
     out = capsys.readouterr().out
     assert last < first
-    assert "custom_keys['head']" in out and "3 torch param groups" in out
+    assert "custom_keys['head']" in out
+    assert "3 torch param groups, lr: default 0.003, bias+norm 0.003, custom:head 0.006" in out  # named as explain

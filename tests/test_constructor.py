@@ -82,7 +82,7 @@ def test_paramwise_options_lines_at_debug_and_one_info_summary(caplog):
 def test_frozen_parameters_are_left_out_with_one_warning(caplog):
     model = ExampleModel()
     model.conv1.requires_grad_(False)
-    with caplog.at_level(logging.WARNING, logger="optimtx"):
+    with caplog.at_level(logging.WARNING, logger="optimtx"), pytest.warns(otx.FrozenParameterWarning, match="conv1"):
         wrapper = DefaultOptimWrapperConstructor(dict(optimizer=SGD_CFG), SIX_MULTS)(model)
     in_groups = {id(p) for g in wrapper.optimizer.param_groups for p in g["params"]}
     assert id(model.conv1.weight) not in in_groups and id(model.conv2.weight) in in_groups

@@ -7,6 +7,7 @@ import warnings
 import pytest
 import torch
 
+import optimtx as otx
 from optimtx import explain
 from optimtx.config.explain import ExplainRow, explain_param_groups, optimizer_defaults
 from optimtx.optim import DefaultOptimWrapperConstructor, build_optim_wrapper
@@ -26,7 +27,8 @@ def test_rows_name_the_rule_label_and_effective_values():
 def test_frozen_rows_have_no_values():
     model = ExampleModel()
     model.bn.requires_grad_(False)
-    row = {r.name: r for r in explain(model, CFG)}["bn.bias"]
+    with pytest.warns(otx.FrozenParameterWarning):
+        row = {r.name: r for r in explain(model, CFG)}["bn.bias"]
     assert (row.label, row.lr, row.weight_decay, row.frozen) == ("frozen", None, None, True)
 
 

@@ -19,9 +19,13 @@ def _main(name: str):
     return runpy.run_path(str(EXAMPLES / name), run_name=name.removesuffix(".py"))["main"]
 
 
-def test_gan_learns_the_modes_and_writes_the_picture(tmp_path):
+def test_gan_learns_the_modes_and_writes_the_picture(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     result = _main("gan_2d.py")(["--steps", "300", "--work-dir", str(tmp_path)])
+    out = capsys.readouterr().out.splitlines()
+    progress = [line for line in out if line.startswith("step ")]  # plain progress lines, readable in a log
+    assert len(progress) == 10 and progress[-1].startswith("step 300/300  d_loss ")
+    assert "generator lr: default 1.00e-03" in out and "discriminator lr: default 2.00e-03, bias 2.00e-03" in out
     assert (tmp_path / "samples.png").read_bytes()[:4] == b"\x89PNG"
     assert result["distance"] < 0.6 * result["start_distance"]
     saved = torch.load(tmp_path / "wrappers.pth", weights_only=False)
@@ -55,6 +59,8 @@ def test_ddp_example_with_two_processes(tmp_path):
     except subprocess.TimeoutExpired as err:  # a hang is a failure, not a stuck suite
         pytest.fail(f"ddp_train.py hung: {err}")
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Warning" not in proc.stderr, proc.stderr[-2000:]  # the recommended path is silent on every rank
+    assert "lr [default " in proc.stdout and "custom:head " in proc.stdout  # groups named as explain names them
     assert "ranks in sync: True" in proc.stdout
     assert proc.stdout.strip().splitlines()[-1].startswith("test accuracy: 0.")
     state = torch.load(tmp_path / "latest.pth", weights_only=False)

@@ -237,7 +237,7 @@ def test_resume_warning_is_one_record(caplog):
 
 def test_batch_norm_warning_is_one_record(caplog):
     wrapper = OptimWrapper(torch.optim.SGD([nn.Parameter(torch.ones(1))], lr=0.1), accumulative_counts=3)
-    with caplog.at_level(logging.WARNING, logger="optimtx"):
+    with caplog.at_level(logging.WARNING, logger="optimtx"), pytest.warns(otx.AccumulationBatchNormWarning):
         wrapper.initialize_count_status(nn.Sequential(nn.Linear(1, 1), nn.BatchNorm2d(1)), 0, 99)
     assert len(caplog.records) == 1
     assert "Gradient accumulative" in caplog.records[0].getMessage()

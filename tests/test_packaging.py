@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
 import subprocess
@@ -74,3 +75,29 @@ def test_sdist_ships_what_the_tests_read(tmp_path):
             if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith(".png"):
                 assert path.relative_to(ROOT).as_posix() in names, path
     assert {"LICENSE", "README.md", "pyproject.toml", "optimtx/py.typed"} <= names
+    # tests/test_docs_site.py reads mkdocs.yml; the docs check and the CI runner travel with the tests.
+    assert {"mkdocs.yml", ".ci/run", ".ci/docs", ".ci/check_site.py"} <= names
+
+
+def test_maintainer_scripts_are_never_collected_and_optimtx_warnings_are_errors():
+    # A fresh environment has no jax: collecting tests/reference_data/make_*.py would be a collection error.
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}  # .ci/run's sdist leg sets it
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/reference_data"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert out.returncode == 5 and "no tests collected" in out.stdout, out.stdout + out.stderr  # 5: nothing found
+    assert list((ROOT / "tests" / "reference_data").glob("make_*.py"))  # the scripts exist, they are skipped
+    options = PYPROJECT["tool"]["pytest"]["ini_options"]
+    assert "error::optimtx.warnings.OptimtxWarning" in options["filterwarnings"]
+    import warnings
+
+    import optimtx
+
+    with pytest.raises(optimtx.OptimtxWarning):  # what that filter means inside this very suite
+        warnings.warn("x", optimtx.UnmatchedCustomKeyWarning, stacklevel=1)

@@ -137,7 +137,7 @@ def test_frozen_parameters_are_labelled_and_logged_once(caplog):
     model = ExampleModel()
     model.conv1.requires_grad_(False)
     model.bn.requires_grad_(False)
-    with caplog.at_level(logging.WARNING, logger="optimtx"):
+    with caplog.at_level(logging.WARNING, logger="optimtx"), pytest.warns(otx.FrozenParameterWarning):
         labels, hparams = paramwise_labels(model, SIX_MULTS, lr=LR, weight_decay=WD)
     assert [n for n, lb in labels.items() if lb == "frozen"] == ["conv1.weight", "bn.weight", "bn.bias"]
     assert "frozen" not in hparams
@@ -159,7 +159,8 @@ def test_shared_modules_need_bypass_duplicate(caplog):
 def test_frozen_shared_module_is_skipped_without_error():
     model = SharedModel()
     model.conv1[0].requires_grad_(False)
-    labels, _ = paramwise_labels(model, SIX_MULTS, lr=LR, weight_decay=WD)
+    with pytest.warns(otx.FrozenParameterWarning):
+        labels, _ = paramwise_labels(model, SIX_MULTS, lr=LR, weight_decay=WD)
     assert labels["conv1.0.weight"] == "frozen"
 
 
@@ -217,7 +218,8 @@ def test_label_of():
 def test_functional_paramwise_matches_per_label_factories():
     model = ExampleModel()
     model.conv1.requires_grad_(False)
-    tx = otx.paramwise(otx.sgd, model, SIX_MULTS, lr=LR, weight_decay=WD, momentum=0.9)
+    with pytest.warns(otx.FrozenParameterWarning):
+        tx = otx.paramwise(otx.sgd, model, SIX_MULTS, lr=LR, weight_decay=WD, momentum=0.9)
     params = {n: p.detach().clone() for n, p in model.named_parameters()}
     grads = {n: torch.randn_like(p) for n, p in params.items()}
     updates, _ = tx.update(grads, tx.init(params), params)

@@ -24,22 +24,28 @@ def train_main():
 
 def test_one_epoch_from_the_command_line_writes_outputs_and_learns(tmp_path):
     pytest.importorskip("matplotlib")
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), "--epochs", "1", "--compare", "--work-dir", str(tmp_path), "--no-progress"],
+    proc = subprocess.run(  # not on a terminal: the progress bar stays off by itself
+        [sys.executable, str(SCRIPT), "--epochs", "1", "--compare", "--work-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
-    ).stdout
+    )
+    out = proc.stdout
     lines = out.strip().splitlines()
     assert lines[-1].startswith("test accuracy: 0.") and len(lines[-1]) == len("test accuracy: 0.NNN")
     assert "final test accuracy  optimtx" in out and "torch" in out
-    for name in ("training.png", "latest.pth", "epoch_1.pth"):
+    assert "\r" not in out + proc.stderr  # readable in a log: no progress-bar redraws
+    assert "Warning" not in proc.stderr and proc.stderr.strip() == "", proc.stderr  # the recommended path is silent
+    # The lr line names the groups as explain does; the base-settings entry is not a group.
+    assert "lr [default 4.00e-03, bias+norm 4.00e-03, custom:head 2.00e-03, custom:head.bias 2.00e-03]" in out
+    assert "loss scale" not in lines[-4]  # bfloat16 on the CPU: no scaler, nothing to report
+    for name in ("training.png", "latest.pth", "epoch_1.pth", "history.pt"):
         assert (tmp_path / name).stat().st_size > 0
     state = torch.load(tmp_path / "latest.pth", weights_only=False)
-    losses = state["history"]["loss"]
+    losses = torch.load(tmp_path / "history.pt", weights_only=False)["loss"]
     assert state["epoch"] == 1 and sum(losses[-5:]) < sum(losses[:5])
-    assert set(state) >= {"model", "optim_wrapper", "param_schedulers", "rng"}
+    assert set(state) >= {"model", "optim_wrapper", "param_schedulers", "rng"} and "history" not in state
 
 
 def test_resume_ends_with_bitwise_the_same_parameters(tmp_path, train_main):
@@ -51,6 +57,9 @@ def test_resume_ends_with_bitwise_the_same_parameters(tmp_path, train_main):
         ["--epochs", "2", "--work-dir", str(tmp_path / "b"), "--resume", str(tmp_path / "b" / "latest.pth"), *common]
     )
     a, b = straight["run"], resumed["run"]
+    # A checkpoint holds what resuming needs, not the run's history: it does not grow epoch by epoch.
+    sizes = {(tmp_path / "a" / f"epoch_{i}.pth").stat().st_size for i in (1, 2)}
+    assert len(sizes) == 1
     for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
     assert a.history == b.history
@@ -87,3 +96,26 @@ def _tensors(node):
     elif isinstance(node, (list, tuple)):
         for v in node:
             yield from _tensors(v)
+
+
+def test_ctrl_c_prints_how_to_resume_without_a_traceback(tmp_path, capsys):
+    namespace = runpy.run_path(str(SCRIPT), run_name="train_digits_interrupted")
+    main, real_epoch = namespace["main"], namespace["train_epoch"]
+    calls = []
+
+    def interrupted_in_the_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    main.__globals__["train_epoch"] = interrupted_in_the_second_epoch
+    with pytest.raises(SystemExit) as exit_:
+        main(["--epochs", "3", "--no-progress", "--no-plot", "--work-dir", str(tmp_path)])
+    assert exit_.value.code == 130
+    err = capsys.readouterr().err
+    latest = tmp_path / "latest.pth"
+    assert f"{latest} holds the model after epoch 1" in err and "Traceback" not in err
+    command = err.strip().splitlines()[-1].split()
+    assert command[:4] == ["python", "examples/train_digits.py", "--resume", str(latest)]
+    assert command[4:] == ["--work-dir", str(tmp_path), "--epochs", "3"]

@@ -23,18 +23,23 @@ def _of(caught, category):
 
 def test_bf16_dynamic_loss_scale_says_overflow_skipping_is_off():
     params = [torch.nn.Parameter(torch.ones(2))]
-    caught = _caught(lambda: otx.AmpOptimWrapper(optimizer=torch.optim.SGD(params, lr=0.1), dtype="bfloat16"))
-    (w,) = _of(caught, otx.LossScalingDisabledWarning)
+
+    def amp(**kw):
+        return lambda: otx.AmpOptimWrapper(optimizer=torch.optim.SGD(params, lr=0.1), **kw)
+
+    # Only an explicitly written 'dynamic' asks for a scaler that bfloat16 does not get.
+    (w,) = _of(_caught(amp(dtype="bfloat16", loss_scale="dynamic")), otx.LossScalingDisabledWarning)
     assert "skipping" in str(w.message) and w.filename == __file__
-    # An explicit choice is not warned about.
-    explicit = _caught(
-        lambda: otx.AmpOptimWrapper(
-            optimizer=torch.optim.SGD(params, lr=0.1), dtype="bfloat16", loss_scale=dict(enabled=False)
+    # The recommended path (loss_scale left at its default), explicit choices and float16 are silent.
+    for kw in [dict(dtype="bfloat16"), dict(dtype="bfloat16", loss_scale=dict(enabled=False)), dict(dtype="float16")]:
+        assert not _of(_caught(amp(**kw)), otx.LossScalingDisabledWarning), kw
+    default = otx.AmpOptimWrapper(optimizer=torch.optim.SGD(params, lr=0.1), dtype="bfloat16")
+    assert not default.loss_scaler.is_enabled()  # the default still means "no scaler" for bfloat16
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        otx.build_optim_wrapper(
+            torch.nn.Linear(2, 1), dict(type="AmpOptimWrapper", dtype="bfloat16", optimizer=dict(type="SGD", lr=0.1))
         )
-    )
-    assert not _of(explicit, otx.LossScalingDisabledWarning)
-    fp16 = _caught(lambda: otx.AmpOptimWrapper(optimizer=torch.optim.SGD(params, lr=0.1), dtype="float16"))
-    assert not _of(fp16, otx.LossScalingDisabledWarning)
 
 
 @pytest.mark.parametrize("norm", [torch.nn.BatchNorm1d, torch.nn.SyncBatchNorm])

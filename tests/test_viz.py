@@ -42,10 +42,12 @@ def test_param_group_values_match_real_stepping_and_leave_state_exactly_as_it_wa
     before = _snapshot(wrapper, schedulers)
     values = viz.param_group_values(wrapper, schedulers, 12)
     assert _snapshot(wrapper, schedulers) == before
-    assert set(values) == {"lr", "momentum"} and len(values["lr"]) == len(wrapper.param_groups) == 3
+    # The optimizer's own groups only: never the base-settings entry that wrapper.param_groups appends.
+    assert len(wrapper.param_groups) == 3 and len(wrapper.optimizer.param_groups) == 2
+    assert set(values) == {"lr", "momentum"} and len(values["lr"]) == 2
     real = []
     for _ in range(12):
-        real.append([g["lr"] for g in wrapper.param_groups])
+        real.append([g["lr"] for g in wrapper.optimizer.param_groups])
         wrapper.step()
         for s in schedulers:
             s.step()
@@ -66,8 +68,14 @@ def test_plots_are_written(tmp_path):
     pytest.importorskip("matplotlib")
     viz.plot_schedule(otx.schedules.cosine_decay(1e-3, 50), 50, path=tmp_path / "s.png")
     wrapper, schedulers = _wrapper_and_schedulers()
-    fig = viz.plot_param_groups(wrapper, schedulers, 20, path=tmp_path / "g.png")
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2), torch.nn.Linear(2, 1))
+    names = otx.param_group_names(model, wrapper)
+    fig = viz.plot_param_groups(wrapper, schedulers, 20, path=tmp_path / "g.png", names=["a", "b"])
     assert len(fig.axes) == 2
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["a", "b"]
+    with pytest.raises(ValueError, match="one name per param group"):
+        viz.plot_param_groups(wrapper, schedulers, 20, names=["only one"])
+    assert names == ["group0", "group1"]  # a model other than the one built on: no rule names to give
     assert (tmp_path / "s.png").stat().st_size > 0 and (tmp_path / "g.png").stat().st_size > 0
 
 

@@ -1,7 +1,8 @@
 """Default config of examples/train_digits.py (MMEngine style: plain Python, read with optimtx.cli.load_config).
 
-``dtype`` is left out of ``optim_wrapper`` on purpose: the script picks bfloat16 on the CPU
-and float16 (with dynamic loss scaling) on CUDA. Set it here to force one.
+``dtype`` and ``loss_scale`` are left out of ``optim_wrapper`` on purpose: the script picks
+bfloat16 on the CPU (no loss scaling, which bfloat16 does not need) and float16 on CUDA, where
+the default ``loss_scale`` is dynamic scaling. Set ``dtype`` here to force one.
 """
 
 max_epochs = 12
@@ -9,7 +10,6 @@ batch_size = 32
 
 optim_wrapper = dict(
     type="AmpOptimWrapper",
-    loss_scale="dynamic",
     accumulative_counts=2,
     clip_grad=dict(max_norm=5.0),
     optimizer=dict(type="AdamW", lr=4e-3, weight_decay=0.05),

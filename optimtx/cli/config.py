@@ -2,22 +2,26 @@
 
 A config file is plain Python; its module-level ``optim_wrapper = dict(...)`` and
 ``param_scheduler = [dict(...), ...]`` are what optimtx reads. Every problem is
-reported as :class:`ConfigError` with a one-line message (the command line prints it
-and exits with code 2).
+reported as [`ConfigError`][optimtx.cli.config.ConfigError] with a one-line message (the command line prints it
+and exits with code 2). Schedulers are built by the library's own
+[`build_param_schedulers`][optimtx.build_param_schedulers] (re-exported here for the examples).
 """
 
 from __future__ import annotations
 
-import copy
 import importlib
+import importlib.util
 import runpy
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from optimtx.config.registries import PARAM_SCHEDULERS
+from optimtx.config.scheduler_builder import build_param_schedulers
+
+__all__ = ["ConfigError", "build_model", "build_param_schedulers", "load_config", "load_factory"]
 
 
 class ConfigError(ValueError):
@@ -45,6 +49,8 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} must be a Python file (.py)")
     try:
         namespace = runpy.run_path(str(file))
+    except SystemExit as err:  # a config that exits must not end the command with its code (often 0)
+        raise ConfigError(f"config file {str(path)!r} called sys.exit({err.code!r}) while it was read") from err
     except SyntaxError as err:
         raise ConfigError(f"config file {str(path)!r} has a syntax error on line {err.lineno}: {err.msg}") from err
     except Exception as err:
@@ -64,7 +70,11 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
 
 def load_factory(spec: str) -> Callable[[], nn.Module]:
-    """Resolve ``'package.module:factory'`` to the callable it names.
+    """Resolve ``'package.module:factory'`` or ``'path/to/file.py:factory'`` to the callable it names.
+
+    A module name is imported with the current directory importable; a ``.py`` path is loaded
+    from that file (its folder importable while it loads), so a factory next to a config works
+    from any directory.
 
     Raises:
         ConfigError: the spec is malformed, the module cannot be imported or has no such attribute.
@@ -75,13 +85,17 @@ def load_factory(spec: str) -> Callable[[], nn.Module]:
         >>> load_factory("torch.nn")
         Traceback (most recent call last):
         ...
-        optimtx.cli.config.ConfigError: --model must look like 'package.module:factory', got 'torch.nn'
+        optimtx.cli.config.ConfigError: --model must look like 'package.module:factory' or ...
     """
-    module_name, sep, attr = spec.partition(":")
+    module_name, sep, attr = spec.rpartition(":")
     if not sep or not module_name or not attr.replace(".", "_").isidentifier():
-        raise ConfigError(f"--model must look like 'package.module:factory', got {spec!r}")
+        raise ConfigError(f"--model must look like 'package.module:factory' or 'path/file.py:factory', got {spec!r}")
     try:
-        obj: Any = importlib.import_module(module_name)
+        obj: Any = _import_file(module_name) if module_name.endswith(".py") else importlib.import_module(module_name)
+    except ConfigError:
+        raise
+    except SystemExit as err:
+        raise ConfigError(f"importing {module_name!r} of --model {spec!r} called sys.exit({err.code!r})") from err
     except Exception as err:
         raise ConfigError(f"cannot import module {module_name!r} of --model {spec!r}: {err}") from err
     for part in attr.split("."):
@@ -93,43 +107,39 @@ def load_factory(spec: str) -> Callable[[], nn.Module]:
     return obj
 
 
+def _import_file(path: str) -> Any:
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise ConfigError(f"--model file {path!r} does not exist")
+    spec = importlib.util.spec_from_file_location(file.stem, file)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"--model file {path!r} cannot be loaded as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(file.parent))  # its own imports of neighbouring modules work
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(file.parent))
+    return module
+
+
 def build_model(spec: str) -> nn.Module:
-    """Call the factory named by ``spec`` and check it returned an ``nn.Module``."""
+    """Call the factory named by ``spec`` and check it returned an ``nn.Module``.
+
+    Raises:
+        ConfigError: the factory cannot be found, raises, exits, or returns something else.
+
+    Example:
+        >>> build_model("torch.nn:Identity")
+        Identity()
+    """
     factory = load_factory(spec)
     try:
         model = factory()
+    except SystemExit as err:
+        raise ConfigError(f"model factory {spec!r} called sys.exit({err.code!r})") from err
     except Exception as err:
         raise ConfigError(f"model factory {spec!r} raised {type(err).__name__}: {err}") from err
     if not isinstance(model, nn.Module):
         raise ConfigError(f"model factory {spec!r} returned a {type(model).__name__}, not a torch.nn.Module")
     return model
-
-
-def build_param_schedulers(optimizer: Any, cfgs: Sequence[Mapping[str, Any]], epoch_length: int = 1) -> list[Any]:
-    """Build MMEngine-style ``param_scheduler`` dicts on ``optimizer`` (a wrapper or torch optimizer).
-
-    As MMEngine's runner: ``convert_to_iter_based=True`` turns an epoch-based entry into an
-    iteration-based one with ``epoch_length`` iterations per epoch. The caller's dicts are not modified.
-
-    Example:
-        >>> import torch, optimtx as otx
-        >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-        >>> scheds = build_param_schedulers(opt, [dict(type="LinearLR", start_factor=0.5, end=2, by_epoch=False)])
-        >>> [type(s).__name__ for s in scheds], opt.param_groups[0]["lr"]
-        (['LinearLR'], 0.5)
-    """
-    schedulers = []
-    for entry in cfgs:
-        cfg: dict[str, Any] = copy.deepcopy(dict(entry))
-        kind = cfg.pop("type", None)
-        cls: Any = PARAM_SCHEDULERS.get(kind) if isinstance(kind, str) and kind in PARAM_SCHEDULERS else None
-        if cls is None:
-            raise ConfigError(f"unknown param_scheduler type {kind!r}; registered: {sorted(PARAM_SCHEDULERS)}")
-        try:
-            if cfg.pop("convert_to_iter_based", False):
-                schedulers.append(cls.build_iter_from_epoch(optimizer, epoch_length=epoch_length, **cfg))
-            else:
-                schedulers.append(cls(optimizer, **cfg))
-        except (TypeError, ValueError) as err:
-            raise ConfigError(f"cannot build param_scheduler {kind!r}: {err}") from err
-    return schedulers

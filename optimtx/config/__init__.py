@@ -10,3 +10,5 @@ from __future__ import annotations
 # importing them here fills that registry whichever config module is imported first.
 from optimtx.config import constructor as constructor
 from optimtx.config import multi_constructor as multi_constructor
+
+__all__: list[str] = []  # the public names of this package live in its modules

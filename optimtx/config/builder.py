@@ -11,6 +11,8 @@ from torch import nn
 from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS
 from optimtx.core.registry import resolve_type
 
+__all__ = ["build_optim_wrapper"]
+
 
 def build_optim_wrapper(model: nn.Module, cfg: Mapping[str, Any]) -> Any:
     """Build the optimizer wrapper that ``cfg`` describes for ``model``.

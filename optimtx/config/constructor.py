@@ -1,6 +1,7 @@
 """``DefaultOptimWrapperConstructor``: config + model -> optimizer wrapper, with paramwise rules.
 
-Subclasses override :meth:`DefaultOptimWrapperConstructor.add_params` exactly as in
+Subclasses override [`DefaultOptimWrapperConstructor.add_params`][optimtx.DefaultOptimWrapperConstructor.add_params]
+exactly as in
 MMEngine: it appends one ``{'params': [param], **keys}`` dict per parameter. The
 constructor then merges the dicts whose keys are equal into one torch param group, so
 an optimizer sees one group per distinct set of hyperparameters rather than one per
@@ -21,10 +22,21 @@ from typing import Any
 import torch  # noqa: F401  (the doctests use it)
 from torch import nn
 
+from optimtx.config.config_check import check_paramwise_keys
 from optimtx.config.paramwise import ParamDecision, log_skipped, paramwise_reasons, warn_unmatched_custom_keys
 from optimtx.config.paramwise_rules import ParamwiseRules, is_dcn
 from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
 from optimtx.wrapper.porting import walk_order
+
+__all__ = [
+    "DefaultOptimWrapperConstructor",
+    "first_parameter_name",
+    "merge_param_groups",
+    "optimizer_class",
+    "summarize_groups",
+    "transform_hparam",
+    "unwrap_model",
+]
 
 logger = logging.getLogger("optimtx")
 
@@ -147,7 +159,7 @@ class DefaultOptimWrapperConstructor:
     Args:
         optim_wrapper_cfg: the wrapper config; must contain ``optimizer`` (its config).
             Not modified.
-        paramwise_cfg: per-parameter rules (see :mod:`optimtx.config.paramwise`); ``None`` or
+        paramwise_cfg: per-parameter rules (see `optimtx.config.paramwise`); ``None`` or
             ``{}`` puts all of ``model.parameters()`` in one group.
 
     Attributes:
@@ -185,6 +197,8 @@ class DefaultOptimWrapperConstructor:
         self._visited: list[str] = []
 
     def _validate_cfg(self) -> None:
+        if type(self) is DefaultOptimWrapperConstructor:  # subclasses may read keys of their own
+            check_paramwise_keys(self.paramwise_cfg)
         ParamwiseRules.from_cfg(self.paramwise_cfg, self.base_lr, self.base_wd)
 
     def _rules(self) -> ParamwiseRules:

@@ -15,12 +15,23 @@ from optimtx.config.constructor import (
     DefaultOptimWrapperConstructor,
     first_parameter_name,
     optimizer_class,
+    unwrap_model,
 )
 from optimtx.config.multi_constructor import MultiOptimWrapperConstructor
 from optimtx.config.paramwise_rules import FROZEN
 from optimtx.config.registries import OPTIMIZERS
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
+
+__all__ = [
+    "ExplainRow",
+    "Explanation",
+    "ExplanationDict",
+    "explain",
+    "explain_param_groups",
+    "optimizer_defaults",
+    "param_group_names",
+]
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,7 @@ class ExplainRow:
 
 
 class Explanation(list):
-    """A list of :class:`ExplainRow` that prints as an aligned table."""
+    """A list of [`ExplainRow`][optimtx.ExplainRow] that prints as an aligned table."""
 
     def __str__(self) -> str:
         header = ("parameter", "label", "lr", "weight_decay", "rule", "frozen")
@@ -97,8 +108,8 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             parameter; other optimizers show ``param_groups[i]`` as the rule.
 
     Returns:
-        An :class:`Explanation` (a list of :class:`ExplainRow`), or for several wrappers an
-        :class:`ExplanationDict` of them; ``print`` either for tables.
+        An `Explanation` (a list of [`ExplainRow`][optimtx.ExplainRow]), or for several wrappers an
+        `ExplanationDict` of them; ``print`` either for tables.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module`` or ``cfg`` is none of the above.
@@ -198,3 +209,29 @@ def explain_param_groups(model: nn.Module, optimizer: torch.optim.Optimizer) -> 
             ExplainRow(name, f"group{i}", group.get("lr"), group.get("weight_decay"), f"param_groups[{i}]", frozen)
         )
     return rows
+
+
+def param_group_names(model: nn.Module, wrapper: Any) -> list[str]:
+    """A readable name for each real param group of ``wrapper`` over ``model``: the labels ``explain`` prints.
+
+    Only the optimizer's own groups are named (never the base-settings entry that
+    ``OptimWrapper.param_groups`` appends). A group holding parameters of several labels is
+    named ``'a+b'``; without the rules of a config-built wrapper, groups are ``'group<i>'``.
+
+    Example:
+        >>> import optimtx as otx
+        >>> model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
+        >>> cfg = dict(optimizer=dict(type="SGD", lr=0.1, weight_decay=1e-4), paramwise_cfg=dict(norm_decay_mult=0.0))
+        >>> param_group_names(model, otx.build_optim_wrapper(model, cfg))
+        ['default', 'norm']
+        >>> param_group_names(model, torch.optim.SGD(model.parameters(), lr=0.1))
+        ['group0']
+    """
+    optimizer = wrapper if isinstance(wrapper, torch.optim.Optimizer) else wrapper.optimizer
+    reasons = getattr(wrapper, "paramwise_reasons", None) or {}
+    label_of = {id(p): reasons[name][0] for name, p in unwrap_model(model).named_parameters() if name in reasons}
+    names = []
+    for i, group in enumerate(optimizer.param_groups):
+        labels = list(dict.fromkeys(label_of[id(p)] for p in group["params"] if id(p) in label_of))
+        names.append("+".join(labels) if labels else f"group{i}")
+    return names

@@ -10,6 +10,7 @@ from optimtx.config.builder import build_optim_wrapper as build_optim_wrapper
 from optimtx.config.constructor import DefaultOptimWrapperConstructor as DefaultOptimWrapperConstructor
 from optimtx.config.explain import ExplainRow as ExplainRow
 from optimtx.config.explain import explain as explain
+from optimtx.config.explain import param_group_names as param_group_names
 from optimtx.config.multi_constructor import MultiOptimWrapperConstructor as MultiOptimWrapperConstructor
 from optimtx.config.paramwise import paramwise as paramwise
 from optimtx.config.paramwise import paramwise_labels as paramwise_labels
@@ -34,6 +35,7 @@ __all__ = [
     "build_optim_wrapper",
     "build_param_schedulers",
     "explain",
+    "param_group_names",
     "paramwise",
     "paramwise_labels",
 ]

@@ -22,6 +22,8 @@ from optimtx.config.builder import build_optim_wrapper
 from optimtx.config.registries import OPTIM_WRAPPER_CONSTRUCTORS
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
+__all__ = ["MultiOptimWrapperConstructor", "named_submodule"]
+
 
 def named_submodule(model: nn.Module, name: str) -> nn.Module:
     """The submodule ``model.<name>`` (``model.module`` is unwrapped first), or ``KeyError`` listing the names.

@@ -13,7 +13,7 @@ The rules (same results as MMEngine's ``DefaultOptimWrapperConstructor``):
   of ``norm_decay_mult``, ``bias_decay_mult``, ``dwconv_decay_mult``, ``flat_decay_mult``.
 * frozen parameters are left out; ``bypass_duplicate`` skips parameters met twice.
 
-:func:`paramwise_labels` gives every parameter a label and every label its effective
+[`paramwise_labels`][optimtx.paramwise_labels] gives every parameter a label and every label its effective
 hyperparameters; parameters with equal hyperparameters share a label.
 """
 
@@ -35,6 +35,20 @@ from optimtx.core.base import EmptyState, GradientTransformation
 from optimtx.core.tree import zeros_like
 from optimtx.core.warnings import FrozenParameterWarning, UnmatchedCustomKeyWarning, warn_user
 from optimtx.transforms.masking import multi_transform
+
+__all__ = [
+    "ParamDecision",
+    "assign_labels",
+    "decide_labels",
+    "label_of",
+    "log_skipped",
+    "paramwise",
+    "paramwise_labels",
+    "paramwise_reasons",
+    "resolve",
+    "warn_unmatched_custom_keys",
+    "zero_updates",
+]
 
 logger = logging.getLogger("optimtx")
 
@@ -72,7 +86,7 @@ def resolve(
 
     A trainable parameter met twice without ``bypass_duplicate`` raises ``ValueError``
     (torch would reject the duplicate in its param groups). Warns
-    (:class:`~optimtx.core.warnings.UnmatchedCustomKeyWarning`) for custom keys that match nothing.
+    ([`UnmatchedCustomKeyWarning`][optimtx.UnmatchedCustomKeyWarning]) for custom keys that match nothing.
 
     Example:
         >>> model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
@@ -132,7 +146,7 @@ def log_skipped(decisions: list[ParamDecision]) -> None:
     """One WARNING log line per skip reason, listing the first few parameter names.
 
     Frozen parameters left out are also reported once with ``warnings.warn``
-    (:class:`~optimtx.core.warnings.FrozenParameterWarning`): a parameter that is unfrozen
+    ([`FrozenParameterWarning`][optimtx.FrozenParameterWarning]): a parameter that is unfrozen
     later will not be trained unless it is added to the optimizer.
     """
     for reason, why in ((FROZEN, "requires_grad=False"), (DUPLICATE, "bypass_duplicate=True")):
@@ -307,7 +321,7 @@ def zero_updates() -> Any:
 def paramwise(
     factory: Callable[..., Any], model: nn.Module, paramwise_cfg: Mapping[str, Any] | None, **hparams: Any
 ) -> Any:
-    """``multi_transform`` with one ``factory(**hparams)`` per label of :func:`paramwise_labels`.
+    """``multi_transform`` with one ``factory(**hparams)`` per label of [`paramwise_labels`][optimtx.paramwise_labels].
 
     The functional twin of ``DefaultOptimWrapperConstructor``: the base learning rate is
     ``hparams['lr']`` (or ``learning_rate``, or the factory's default) and the base weight

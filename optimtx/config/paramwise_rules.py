@@ -1,6 +1,6 @@
 """The ``paramwise_cfg`` rules themselves: validation, layer detection, per-parameter options.
 
-See :mod:`optimtx.config.paramwise` for the rules in words and the label-level API.
+See `optimtx.config.paramwise` for the rules in words and the label-level API.
 """
 
 from __future__ import annotations
@@ -18,9 +18,27 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 
 from optimtx.core.validation import check_bool, check_finite, check_non_negative, is_number
 
+__all__ = [
+    "DECAY_MULTS",
+    "DUPLICATE",
+    "FLAG_KEYS",
+    "FROZEN",
+    "MULT_KEYS",
+    "NORM_TYPES",
+    "ParamwiseRules",
+    "check_multiplier",
+    "dcn_types",
+    "is_dcn",
+    "is_depthwise_conv",
+    "is_norm",
+    "validate_paramwise_cfg",
+    "walk_modules",
+]
+
 NORM_TYPES = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 DECAY_MULTS = ("bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult")
 MULT_KEYS = ("bias_lr_mult", "dcn_offset_lr_mult", "flat_decay_mult", *DECAY_MULTS)
+FLAG_KEYS = ("bypass_duplicate", "group_per_param")  # the boolean paramwise_cfg keys
 FROZEN = "frozen"
 DUPLICATE = "duplicate"
 
@@ -90,7 +108,7 @@ def validate_paramwise_cfg(paramwise_cfg: Any, weight_decay: float | None) -> No
     for mult in MULT_KEYS:
         if paramwise_cfg.get(mult) is not None:
             check_multiplier(f"paramwise_cfg.{mult}", paramwise_cfg[mult])
-    for flag in ("bypass_duplicate", "group_per_param"):
+    for flag in FLAG_KEYS:
         if flag in paramwise_cfg:
             check_bool(f"paramwise_cfg.{flag}", paramwise_cfg[flag])
     for key, options in custom_keys.items():

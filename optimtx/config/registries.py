@@ -5,7 +5,7 @@ when this module is imported (only optimtx's own tables change); ``OPTIM_WRAPPER
 filled where each constructor is defined (``config/constructor.py``, ``config/multi_constructor.py``).
 ``TRANSFORMS`` and ``SCHEDULES`` live one layer down in ``optimtx/transform_configs.py`` and
 ``PARAM_SCHEDULERS`` in ``config/scheduler_builder.py``; they are re-exported here. To add entries
-from a new module, extend the matching function (e.g. :func:`register_optimtx_optimizers`) or call
+from a new module, extend the matching function (e.g. `register_optimtx_optimizers`) or call
 ``REGISTRY.register_module`` yourself.
 """
 
@@ -27,11 +27,21 @@ from optimtx.wrapper.optim_wrapper import OptimWrapper
 from optimtx.wrapper.torch_optimizer import TransformOptimizer
 from optimtx.wrapper.zero_optimizer import ZeroRedundancyOptimizer
 
+__all__ = [
+    "OPTIMIZERS",
+    "OPTIM_WRAPPERS",
+    "OPTIM_WRAPPER_CONSTRUCTORS",
+    "build_optimizer_from_cfg",
+    "register_optim_wrappers",
+    "register_optimtx_optimizers",
+    "register_torch_optimizers",
+]
+
 
 def build_optimizer_from_cfg(
     cfg: Mapping[str, Any], registry: Registry, default_args: Mapping[str, Any] | None = None
 ) -> torch.optim.Optimizer:
-    """Build an optimizer; a ``transform`` config dict is built by :func:`build_injected_transform`.
+    """Build an optimizer; a ``transform`` config dict is built by `build_injected_transform`.
 
     Example:
         >>> opt = OPTIMIZERS.build(dict(type="SGD", params=[torch.zeros(1, requires_grad=True)], lr=0.1))
@@ -59,7 +69,7 @@ def register_torch_optimizers(registry: Registry = OPTIMIZERS) -> list[str]:
     """Register every ``torch.optim.Optimizer`` subclass in ``torch.optim`` under its class name.
 
     torch's ``Adafactor`` is registered as ``'TorchAdafactor'`` (MMEngine keeps ``'Adafactor'``
-    for transformers' version), and :class:`ZeroRedundancyOptimizer` is added.
+    for transformers' version), and `ZeroRedundancyOptimizer` is added.
 
     Example:
         >>> "AdamW" in OPTIMIZERS and "TorchAdafactor" in OPTIMIZERS

@@ -1,10 +1,10 @@
 """Building schedulers from configs the way MMEngine's Runner does.
 
-:func:`build_scheduler_from_cfg` is the build function of the ``PARAM_SCHEDULERS``
+`build_scheduler_from_cfg` is the build function of the ``PARAM_SCHEDULERS``
 registry: a config with ``convert_to_iter_based=True`` is built by the class's
 ``build_iter_from_epoch`` with the ``epoch_length`` from the config or the default
 arguments; otherwise ``epoch_length`` is dropped and the class is called.
-:func:`build_param_schedulers` is the Runner's ``build_param_scheduler``.
+[`build_param_schedulers`][optimtx.build_param_schedulers] is the Runner's ``build_param_scheduler``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from optimtx.param_scheduler import SCHEDULER_CLASSES
 from optimtx.param_scheduler.base import _ParamScheduler, check_optimizer
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
+__all__ = ["PARAM_SCHEDULERS", "build_param_schedulers", "build_scheduler_from_cfg", "register_param_schedulers"]
+
 
 def build_scheduler_from_cfg(
     cfg: Mapping[str, Any], registry: Any, default_args: Mapping[str, Any] | None = None
@@ -29,7 +31,8 @@ def build_scheduler_from_cfg(
     A ``_scope_`` key (MMEngine's registry scope) is ignored.
 
     Raises:
-        ValueError: ``convert_to_iter_based=True`` without an ``epoch_length``, or with ``by_epoch=False``.
+        ValueError: ``convert_to_iter_based=True`` without an ``epoch_length``, or with ``by_epoch=False``;
+            an ``epoch_length`` in ``cfg`` itself without ``convert_to_iter_based=True``.
         TypeError: ``convert_to_iter_based`` is not a bool.
 
     Example:
@@ -44,6 +47,11 @@ def build_scheduler_from_cfg(
     args = merge_cfg(cfg, registry, default_args)
     args.pop("_scope_", None)  # MMEngine's registry scope: optimtx has one scope, its names are MMEngine's
     convert = check_bool("convert_to_iter_based", args.pop("convert_to_iter_based", False))
+    if not convert and "epoch_length" in cfg:  # the entry's own, not the Runner's default: it would do nothing
+        raise ValueError(
+            f"{args['type']!r} sets epoch_length={cfg['epoch_length']!r} without convert_to_iter_based=True, where it "
+            "has no effect: add convert_to_iter_based=True or remove epoch_length."
+        )
     if not convert:
         args.pop("epoch_length", None)
         return build_from_cfg(args, registry)

@@ -1,6 +1,6 @@
 """The transform protocol, ``chain``, ``identity`` and ``apply_updates``.
 
-A :class:`GradientTransformation` is a pair of pure functions:
+A [`GradientTransformation`][optimtx.GradientTransformation] is a pair of pure functions:
 
 * ``init(params) -> state``
 * ``update(updates, state, params=None, **extra) -> (updates, state)``
@@ -20,6 +20,23 @@ import torch
 from torch import Tensor
 
 from optimtx.core.tree import Tree, check_leaves, check_params, matched_leaves, rebuild
+
+__all__ = [
+    "Chain",
+    "EmptyState",
+    "GradientTransformation",
+    "InitFn",
+    "Params",
+    "State",
+    "UpdateFn",
+    "Updates",
+    "apply_updates",
+    "chain",
+    "chain_parts",
+    "checked_empty_init",
+    "empty_init",
+    "identity",
+]
 
 Params = Mapping[str, Tensor]
 Updates = Mapping[str, Tensor]
@@ -50,7 +67,7 @@ class GradientTransformation(NamedTuple):
 
 
 class Chain(GradientTransformation):
-    """A :class:`GradientTransformation` built by :func:`chain`, carrying the transforms it chains.
+    """A `GradientTransformation` built by [`chain`][optimtx.chain], carrying the transforms it chains.
 
     Still a pair ``(init, update)`` (it unpacks into two), plus the attribute ``parts``:
     the chained transforms, in order. The structure is part of the value, so code that
@@ -165,7 +182,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
 
 def chain_parts(transform: GradientTransformation) -> tuple[GradientTransformation, ...] | None:
-    """The transforms a :func:`chain` was built from, or ``None`` if ``transform`` is no chain.
+    """The transforms a [`chain`][optimtx.chain] was built from, or ``None`` if ``transform`` is no chain.
 
     Example:
         >>> from optimtx.transforms.scaling import scale
@@ -180,7 +197,7 @@ def apply_updates(params: Params, updates: Updates) -> Tree:
     """Return ``params + updates`` as a new tree, keeping each parameter's dtype.
 
     ``updates`` must match ``params`` by name (same keys, same order) and shape (nothing
-    is broadcast); see :func:`optimtx.core.tree.matched_leaves`. Updates in another floating
+    is broadcast); see `optimtx.core.tree.matched_leaves`. Updates in another floating
     dtype are converted to the parameter's.
 
     Example:

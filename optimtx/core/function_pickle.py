@@ -1,14 +1,14 @@
 """Pickle transforms, whose ``init``/``update`` are closures, by value.
 
-A :class:`~optimtx.GradientTransformation` is a pair of functions defined inside its
+A [`GradientTransformation`][optimtx.GradientTransformation] is a pair of functions defined inside its
 factory, which the standard ``pickle`` cannot save (it saves functions by their import
-path). :func:`dumps` saves such *local* functions by value instead: their code, the
+path). `dumps` saves such *local* functions by value instead: their code, the
 module whose globals they use, their defaults and the contents of their closure cells
 (recursively, so a chain of closures works, lambdas included). Functions that can be
 imported by name are saved by name as usual.
 
 The code is stored in Python's ``marshal`` format, which is specific to one Python
-version: :func:`loads` refuses, with a clear error, data written by another version.
+version: `loads` refuses, with a clear error, data written by another version.
 For checkpoints meant to outlive the environment, save ``state_dict()`` instead.
 """
 
@@ -21,6 +21,8 @@ import pickle
 import sys
 import types
 from typing import Any
+
+__all__ = ["dumps", "loads"]
 
 _VERSION = tuple(sys.version_info[:2])
 
@@ -96,7 +98,7 @@ def dumps(obj: Any) -> bytes:
 
 
 def loads(data: bytes) -> Any:
-    """The object saved by :func:`dumps` (with the same Python version).
+    """The object saved by `dumps` (with the same Python version).
 
     Example:
         >>> loads(dumps(lambda x: x + 1))(1)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+__all__ = ["LOGGER_NAME", "get_logger", "print_log"]
+
 LOGGER_NAME = "optimtx"
 
 

@@ -22,6 +22,8 @@ from torch import Tensor
 
 from optimtx.core.state_tree import is_namedtuple
 
+__all__ = ["extend_state", "merge_state", "restore_entries", "restrict_state"]
+
 
 def _per_parameter(node: Any, names: Collection[str]) -> bool:
     return isinstance(node, dict) and bool(node) and all(isinstance(k, str) and k in names for k in node)

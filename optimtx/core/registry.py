@@ -16,6 +16,8 @@ import inspect
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+__all__ = ["BuildFunc", "Registry", "SCOPE", "allow_imports", "build_from_cfg", "merge_cfg", "resolve_type"]
+
 SCOPE = "optimtx"  # names may carry it as an MMEngine scope prefix: "optimtx.AmpOptimWrapper"
 BuildFunc = Callable[[Mapping[str, Any], "Registry", "Mapping[str, Any] | None"], Any]
 
@@ -65,9 +67,9 @@ class Registry:
     Args:
         name: the registry's name, used in messages.
         build_func: ``build_func(cfg, registry, default_args)`` replaces the default
-            :func:`build_from_cfg` (e.g. to build nested configs).
-        parent: a registry that :meth:`get` falls back to for names not found here.
-        accepts: for dotted paths imported inside :func:`allow_imports`, a predicate the
+            `build_from_cfg` (e.g. to build nested configs).
+        parent: a registry that [`get`][optimtx.Registry.get] falls back to for names not found here.
+        accepts: for dotted paths imported inside `allow_imports`, a predicate the
             imported class or function must satisfy (e.g. "is an Optimizer subclass").
 
     Example:
@@ -125,7 +127,7 @@ class Registry:
         """The object registered as ``key`` here or in a parent, else ``None``.
 
         ``"optimtx.<name>"`` (an MMEngine-style scope prefix) means ``<name>``. Any other
-        dotted path that is not registered is imported only inside :func:`allow_imports`
+        dotted path that is not registered is imported only inside `allow_imports`
         for a matching prefix (``TypeError`` when the object is not a class or function of the
         kind this registry holds); config data alone never imports anything.
 

@@ -15,6 +15,8 @@ from torch import Tensor
 
 from optimtx.core.state_tree import is_namedtuple
 
+__all__ = ["load_state_dict", "state_dict"]
+
 _SCALARS = (bool, int, float, str, type(None))
 
 
@@ -44,7 +46,7 @@ def state_dict(state: Any) -> Any:
 
 
 def load_state_dict(template: Any, sd: Any) -> Any:
-    """A state shaped like ``template`` holding the values of ``sd`` (from :func:`state_dict`).
+    """A state shaped like ``template`` holding the values of ``sd`` (from [`state_dict`][optimtx.state_dict]).
 
     Structure, names, tensor shapes and dtypes must match ``template`` (usually
     ``tx.init(params)``); every problem found is listed in one ``ValueError``, and

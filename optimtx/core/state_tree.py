@@ -17,6 +17,22 @@ from torch import Tensor
 
 from optimtx.core.tree import Tree, check_params, matched_leaves
 
+__all__ = [
+    "begin_update",
+    "check_state",
+    "find_one",
+    "has_complex",
+    "is_namedtuple",
+    "iter_nodes",
+    "map_tensors",
+    "on_real_view",
+    "params_device",
+    "replace_node",
+    "select",
+    "wide_float",
+    "zero_counter",
+]
+
 
 def params_device(params: Mapping[str, Tensor]) -> torch.device | None:
     """The device of the first parameter, or ``None`` (the default device) when there are none.
@@ -246,10 +262,10 @@ def begin_update(
 ) -> list[Tensor] | tuple[Tree, Any]:
     """The shared start of an element-wise rule's ``update``: check, match, and the two early returns.
 
-    Checks that ``state`` is a ``kind`` (:func:`check_state`), matches ``updates`` to the state's
+    Checks that ``state`` is a ``kind`` (`check_state`), matches ``updates`` to the state's
     field ``like`` by name and shape, and returns the gradient tensors to work on, or, as a tuple,
     the update's whole result when there is nothing more to do: the result of rerunning ``update``
-    on real views when a tensor is complex (:func:`on_real_view`, torch's convention), or
+    on real views when a tensor is complex (`on_real_view`, torch's convention), or
     ``({}, state)`` for an empty tree. Only dtypes and lengths are looked at: no device sync.
 
     Example:

@@ -12,6 +12,20 @@ from typing import Any
 import torch
 from torch import Tensor
 
+__all__ = [
+    "Tree",
+    "check_leaves",
+    "check_params",
+    "check_same_keys",
+    "copy_tree",
+    "global_norm",
+    "leaves",
+    "matched_leaves",
+    "rebuild",
+    "resolve_per_name",
+    "zeros_like",
+]
+
 Tree = dict[str, Tensor]
 _STRIDED = torch.strided
 

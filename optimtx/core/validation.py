@@ -23,6 +23,29 @@ from typing import Any, TypeGuard
 import torch
 from torch import Tensor
 
+__all__ = [
+    "HYPERPARAMETER_CHECKS",
+    "check_betas",
+    "check_bool",
+    "check_choice",
+    "check_finite",
+    "check_finite_non_negative",
+    "check_hyperparameter",
+    "check_int_at_least",
+    "check_int_list",
+    "check_loss_scaling_args",
+    "check_non_negative",
+    "check_non_negative_int",
+    "check_norm_type",
+    "check_number_in",
+    "check_positive",
+    "check_positive_int",
+    "check_real",
+    "check_state_dtype",
+    "check_unit_interval",
+    "is_number",
+]
+
 
 def is_number(value: Any) -> TypeGuard[float]:
     """Whether ``value`` is a real Python (or NumPy) number; bools are not numbers here.

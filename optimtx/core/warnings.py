@@ -7,6 +7,19 @@ import sys
 import warnings
 from types import FrameType
 
+__all__ = [
+    "AccumulationBatchNormWarning",
+    "AccumulationResumeWarning",
+    "AccumulationSyncWarning",
+    "FrozenParameterWarning",
+    "LossScalingDisabledWarning",
+    "OptimtxWarning",
+    "PerGroupTransformWarning",
+    "SchedulerOrderWarning",
+    "UnmatchedCustomKeyWarning",
+    "warn_user",
+]
+
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # the optimtx package
 
 
@@ -75,8 +88,10 @@ class AccumulationBatchNormWarning(OptimtxWarning):
 class LossScalingDisabledWarning(OptimtxWarning):
     """``AmpOptimWrapper(dtype='bfloat16', loss_scale='dynamic')`` turns loss scaling off.
 
-    Without loss scaling, steps whose gradients hold inf/NaN are no longer skipped; pass an
-    explicit ``loss_scale`` dict to keep (or explicitly drop) that behaviour.
+    Only an explicitly written ``loss_scale='dynamic'`` warns: it asks for a scaler that bfloat16
+    does not get. Left at its default, bfloat16 silently trains without loss scaling (the
+    recommended path). Without loss scaling, steps whose gradients hold inf/NaN are no longer
+    skipped; pass an explicit ``loss_scale`` dict to keep (or explicitly drop) that behaviour.
     """
 
 

@@ -2,3 +2,5 @@
 
 Entry-point layer: may import anything in optimtx.
 """
+
+__all__: list[str] = []  # the public names of this package live in its modules

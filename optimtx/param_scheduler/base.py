@@ -24,6 +24,8 @@ from optimtx.core.validation import check_bool, check_int_at_least
 from optimtx.core.warnings import SchedulerOrderWarning
 from optimtx.param_scheduler.counting import CountedStep, PendingSkip, last_step_skipped, skip_flag
 
+__all__ = ["INF", "check_common_args", "check_optimizer", "check_window", "record_initial_values"]
+
 INF = int(1e9)
 
 _ORDER_HELP = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
@@ -293,7 +295,7 @@ class _ParamScheduler:
         return copy.deepcopy(state)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a state produced by :meth:`state_dict` of the same scheduler class (all or nothing).
+        """Restore a state produced by `state_dict` of the same scheduler class (all or nothing).
 
         Every key and the kind of every value are checked before anything changes; the
         scheduler keeps a copy, never the caller's dict or its lists.
@@ -410,7 +412,7 @@ class _ParamScheduler:
         does not count an optimizer step that dynamic loss scaling skipped.
 
         ``False``/``True`` once decided on the host; the device flag itself where every scheduled
-        value is a tensor (the decision is then applied on the device, see :meth:`_hold_on_skip`).
+        value is a tensor (the decision is then applied on the device, see `_hold_on_skip`).
         """
         if self.count_skipped_steps or self.by_epoch:
             return False

@@ -7,6 +7,8 @@ from typing import Any
 from optimtx.core.validation import check_number_in
 from optimtx.param_scheduler.base import INF, _ParamScheduler, check_window
 
+__all__ = ["ConstantParamScheduler"]
+
 
 class ConstantParamScheduler(_ParamScheduler):
     """Multiply ``param_name`` by ``factor`` at ``begin`` and undo it at ``end - 1`` (chainable).
@@ -17,7 +19,7 @@ class ConstantParamScheduler(_ParamScheduler):
         optimizer: a ``torch.optim.Optimizer`` or an OptimWrapper-like object.
         param_name: the ``param_groups`` key to schedule.
         factor: the multiplier, in ``(0, 1]`` (``[0, 1]`` when ``end`` is ``INF``).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

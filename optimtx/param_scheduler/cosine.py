@@ -9,6 +9,8 @@ from typing import Any
 from optimtx.core.validation import check_finite_non_negative, check_int_at_least, check_int_list
 from optimtx.param_scheduler.base import INF, _ParamScheduler, check_window
 
+__all__ = ["CosineAnnealingParamScheduler", "CosineRestartParamScheduler"]
+
 
 def _check_eta_min(eta_min: float | None, eta_min_ratio: float | None) -> None:
     if (eta_min is None) == (eta_min_ratio is None):
@@ -40,7 +42,7 @@ class CosineAnnealingParamScheduler(_ParamScheduler):
         param_name: the ``param_groups`` key to schedule.
         T_max: the half period in steps; ``None`` (or 0) means ``end - begin``.
         eta_min: the lowest value (default 0 when ``eta_min_ratio`` is not given).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
         eta_min_ratio: the lowest value as a fraction of the initial one
             (give it instead of ``eta_min``).
 
@@ -115,7 +117,7 @@ class CosineRestartParamScheduler(_ParamScheduler):
         eta_min: the lowest value.
         eta_min_ratio: the lowest value as a fraction of the initial one
             (give exactly one of ``eta_min`` and ``eta_min_ratio``).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

@@ -1,9 +1,9 @@
 """How a scheduler follows its optimizer's steps: the counting ``step`` wrapper and skipped steps.
 
-:class:`CountedStep` replaces ``optimizer.step`` so that schedulers can tell whether (and how
+`CountedStep` replaces ``optimizer.step`` so that schedulers can tell whether (and how
 often) the optimizer stepped. A wrapper may skip a step (a loss-scale overflow, a ``skip_spikes``
-spike); :func:`skip_flag` gives that as a device tensor, :func:`last_step_skipped` reads it
-once per optimizer step (shared by all schedulers), and :class:`PendingSkip` carries the flag to
+spike); `skip_flag` gives that as a device tensor, `last_step_skipped` reads it
+once per optimizer step (shared by all schedulers), and `PendingSkip` carries the flag to
 the host without waiting, for schedulers whose values are tensors.
 """
 
@@ -16,6 +16,8 @@ from functools import wraps
 from typing import Any
 
 import torch
+
+__all__ = ["CountedStep", "PendingSkip", "last_step_skipped", "skip_flag"]
 
 
 class CountedStep:
@@ -68,7 +70,7 @@ class CountedStep:
 def last_step_skipped(optimizer: Any) -> bool:
     """Whether the optimizer's latest ``step`` was skipped (one host read per optimizer step, shared).
 
-    The answer comes from :func:`skip_flag` and is cached on the optimizer under its step count,
+    The answer comes from `skip_flag` and is cached on the optimizer under its step count,
     so several schedulers read the device flag once.
     """
     flag = skip_flag(optimizer)
@@ -114,7 +116,7 @@ class PendingSkip:
     """A skip flag on its way to the host, with the scheduler's counters from before the step.
 
     On CUDA the flag is copied into pinned memory without blocking and an event marks the copy;
-    :meth:`skipped` is called at the next scheduler step, when the device has normally long
+    `skipped` is called at the next scheduler step, when the device has normally long
     finished that copy, so the host does not wait on the current step.
 
     Example:

@@ -7,6 +7,8 @@ from typing import Any
 from optimtx.core.validation import check_finite_non_negative
 from optimtx.param_scheduler.base import INF, _ParamScheduler
 
+__all__ = ["ExponentialParamScheduler"]
+
 
 class ExponentialParamScheduler(_ParamScheduler):
     """Multiply ``param_name`` by ``gamma`` at every step (chainable).
@@ -15,7 +17,7 @@ class ExponentialParamScheduler(_ParamScheduler):
         optimizer: a ``torch.optim.Optimizer`` or an OptimWrapper-like object.
         param_name: the ``param_groups`` key to schedule.
         gamma: the multiplicative decay per step (a finite number >= 0).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

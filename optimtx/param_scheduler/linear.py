@@ -7,6 +7,8 @@ from typing import Any
 from optimtx.core.validation import check_number_in
 from optimtx.param_scheduler.base import INF, _ParamScheduler, check_window
 
+__all__ = ["LinearParamScheduler"]
+
 
 class LinearParamScheduler(_ParamScheduler):
     """Scale ``param_name`` by a factor going linearly from ``start_factor`` to ``end_factor`` (chainable).
@@ -19,7 +21,7 @@ class LinearParamScheduler(_ParamScheduler):
         param_name: the ``param_groups`` key to schedule.
         start_factor: the first multiplier, in ``(0, 1]`` (each value is derived from the previous one).
         end_factor: the last multiplier, in ``[0, 1]``.
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

@@ -2,7 +2,7 @@
 
 Each class takes the arguments of its ``*ParamScheduler`` counterpart minus
 ``param_name``, in the same order; it is generated from that class by
-:func:`~optimtx.param_scheduler.variants.make_variant`, so each curve is defined once.
+`make_variant`, so each curve is defined once.
 """
 
 from __future__ import annotations
@@ -18,6 +18,20 @@ from optimtx.param_scheduler.poly import PolyParamScheduler
 from optimtx.param_scheduler.reduce_on_plateau import ReduceOnPlateauParamScheduler
 from optimtx.param_scheduler.step import MultiStepParamScheduler, StepParamScheduler
 from optimtx.param_scheduler.variants import make_variant
+
+__all__ = [
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "CosineRestartLR",
+    "ExponentialLR",
+    "LRSchedulerMixin",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "PolyLR",
+    "ReduceOnPlateauLR",
+    "StepLR",
+]
 
 
 class LRSchedulerMixin:

@@ -2,7 +2,7 @@
 
 Each class takes the arguments of its ``*ParamScheduler`` counterpart minus
 ``param_name``, in the same order; it is generated from that class by
-:func:`~optimtx.param_scheduler.variants.make_variant`, so each curve is defined once.
+`make_variant`, so each curve is defined once.
 There is no one-cycle momentum scheduler.
 """
 
@@ -19,6 +19,19 @@ from optimtx.param_scheduler.poly import PolyParamScheduler
 from optimtx.param_scheduler.reduce_on_plateau import ReduceOnPlateauParamScheduler
 from optimtx.param_scheduler.step import MultiStepParamScheduler, StepParamScheduler
 from optimtx.param_scheduler.variants import make_variant
+
+__all__ = [
+    "ConstantMomentum",
+    "CosineAnnealingMomentum",
+    "CosineRestartMomentum",
+    "ExponentialMomentum",
+    "LinearMomentum",
+    "MomentumSchedulerMixin",
+    "MultiStepMomentum",
+    "PolyMomentum",
+    "ReduceOnPlateauMomentum",
+    "StepMomentum",
+]
 
 
 class MomentumSchedulerMixin:

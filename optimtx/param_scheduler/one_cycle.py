@@ -8,6 +8,8 @@ from typing import Any
 from optimtx.core.validation import check_bool, check_choice, check_finite, check_finite_non_negative, check_positive
 from optimtx.param_scheduler.base import INF, _ParamScheduler, check_common_args, check_optimizer, check_window
 
+__all__ = ["OneCycleParamScheduler"]
+
 _ANNEAL_STRATEGIES = ("cos", "linear")
 
 
@@ -49,7 +51,7 @@ class OneCycleParamScheduler(_ParamScheduler):
         div_factor: start value = ``eta_max / div_factor``.
         final_div_factor: final value = start value / ``final_div_factor``.
         three_phase: use the three-phase variant of the original paper.
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

@@ -7,6 +7,8 @@ from typing import Any
 from optimtx.core.validation import check_finite_non_negative
 from optimtx.param_scheduler.base import INF, _ParamScheduler, check_window
 
+__all__ = ["PolyParamScheduler"]
+
 
 class PolyParamScheduler(_ParamScheduler):
     """Decay ``param_name`` polynomially (with exponent ``power``) to ``eta_min`` at ``end - 1`` (chainable).
@@ -16,7 +18,7 @@ class PolyParamScheduler(_ParamScheduler):
         param_name: the ``param_groups`` key to schedule.
         eta_min: the final value (a finite number >= 0).
         power: the polynomial's exponent (a finite number >= 0).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

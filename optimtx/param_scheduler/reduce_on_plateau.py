@@ -9,6 +9,8 @@ from optimtx.core.logging import print_log
 from optimtx.core.validation import check_choice, check_finite_non_negative, check_int_at_least, check_number_in
 from optimtx.param_scheduler.base import INF, _ParamScheduler, record_initial_values
 
+__all__ = ["ReduceOnPlateauParamScheduler"]
+
 _RULES = ("less", "greater")
 _THRESHOLD_RULES = ("rel", "abs")
 
@@ -41,7 +43,7 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
         min_value: a lower bound, or one per param group of the optimizer itself
             (for a wrapper with a base-settings entry, the last bound is reused for it).
         eps: reductions smaller than this are skipped.
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

@@ -8,6 +8,8 @@ from typing import Any
 from optimtx.core.validation import check_finite_non_negative, check_int_at_least, check_int_list
 from optimtx.param_scheduler.base import INF, _ParamScheduler
 
+__all__ = ["MultiStepParamScheduler", "StepParamScheduler"]
+
 
 class StepParamScheduler(_ParamScheduler):
     """Multiply ``param_name`` by ``gamma`` every ``step_size`` steps (chainable).
@@ -17,7 +19,7 @@ class StepParamScheduler(_ParamScheduler):
         param_name: the ``param_groups`` key to schedule.
         step_size: the decay period, in steps (an integer >= 1).
         gamma: the multiplicative decay (a finite number >= 0).
-        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        begin, end, last_step, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch
@@ -73,7 +75,7 @@ class MultiStepParamScheduler(_ParamScheduler):
         param_name: the ``param_groups`` key to schedule.
         milestones: the steps at which to decay (a list of integers >= 0).
         gamma: the multiplicative decay.
-        last_step, begin, end, by_epoch, verbose, count_skipped_steps: see :class:`_ParamScheduler`.
+        last_step, begin, end, by_epoch, verbose, count_skipped_steps: see `_ParamScheduler`.
 
     Example:
         >>> import torch

@@ -12,6 +12,8 @@ import inspect
 import re
 from typing import Any
 
+__all__ = ["make_variant"]
+
 
 def _derived_doc(base: type, suffix: str, what: str) -> str:
     """``base``'s docstring rewritten for the variant that schedules ``what`` (``"lr"``/``"momentum"``)."""
@@ -24,7 +26,7 @@ def _derived_doc(base: type, suffix: str, what: str) -> str:
     rest = rest.replace(f'{base.__name__}(opt, "lr", ', f"{name}(opt, ")
     if what == "momentum":  # the same curve on a momentum starting at 1.0 gives the same numbers
         rest = rest.replace("lr=1.0)", "lr=1.0, momentum=1.0)").replace('["lr"]', '["momentum"]')
-    return f"{summary}\n\nGenerated from :class:`{base.__name__}` with ``param_name={what!r}``.\n{rest}"
+    return f"{summary}\n\nGenerated from `{base.__name__}` with ``param_name={what!r}``.\n{rest}"
 
 
 def make_variant(base: type, mixin: type, suffix: str, what: str, module: str) -> type[Any]:
@@ -52,7 +54,7 @@ def make_variant(base: type, mixin: type, suffix: str, what: str, module: str) -
 
     __init__.__signature__ = base_sig.replace(parameters=params)  # type: ignore[attr-defined]
     __init__.__qualname__ = f"{name}.__init__"
-    __init__.__doc__ = f"Build the scheduler; the arguments of :class:`{base.__name__}` without ``param_name``."
+    __init__.__doc__ = f"Build the scheduler; the arguments of `{base.__name__}` without ``param_name``."
     namespace = {"__init__": __init__, "__doc__": _derived_doc(base, suffix, what), "__module__": module}
     cls = type(name, (mixin, base), namespace)
     cls.__qualname__ = name

@@ -5,3 +5,5 @@ May import: core (and other transform modules). Every public function of a modul
 (``optimtx/transform_configs.py``); private helpers start with ``_``. The public names are listed
 in ``optimtx/transforms/exports.py``.
 """
+
+__all__: list[str] = []  # the public names of this package live in its modules

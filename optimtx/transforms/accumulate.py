@@ -19,9 +19,11 @@ from optimtx.core.validation import check_bool, check_positive_int, check_state_
 from optimtx.transforms.finite import guarded_update
 from optimtx.transforms.kernels import to_dtypes_of
 
+__all__ = ["AccumulateState", "accumulate", "check_num_items"]
+
 
 class AccumulateState(NamedTuple):
-    """State of :func:`accumulate`.
+    """State of [`accumulate`][optimtx.accumulate].
 
     Attributes:
         mini_step: calls so far in the current window, 0..every_k-1 (int64 0-d).

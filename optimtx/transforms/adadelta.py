@@ -15,9 +15,11 @@ from optimtx.transforms.kernels import add, decay_add_square
 from optimtx.transforms.optimizers import Hyper, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = ["ScaleByAdadeltaState", "adadelta", "scale_by_adadelta"]
+
 
 class ScaleByAdadeltaState(NamedTuple):
-    """State of :func:`scale_by_adadelta`.
+    """State of [`scale_by_adadelta`][optimtx.scale_by_adadelta].
 
     Attributes:
         nu: running average of squared gradients (torch's ``square_avg``).

@@ -17,9 +17,11 @@ from optimtx.transforms.kernels import add_scaled, lerp, loop_invariant
 from optimtx.transforms.optimizers import Hyper, _negate
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["AdafactorState", "adafactor"]
+
 
 class AdafactorState(NamedTuple):
-    """State of :func:`adafactor`.
+    """State of [`adafactor`][optimtx.adafactor].
 
     Attributes:
         count: how many updates were made (int64 0-d tensor), torch's ``step``.

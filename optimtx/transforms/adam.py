@@ -22,9 +22,19 @@ from optimtx.transforms.kernels import (
     to_dtypes_of,
 )
 
+__all__ = [
+    "ScaleByAdamState",
+    "ScaleByAdamaxState",
+    "adam_moments",
+    "bias_correction",
+    "checked_grads",
+    "scale_by_adam",
+    "scale_by_adamax",
+]
+
 
 class ScaleByAdamState(NamedTuple):
-    """State of :func:`scale_by_adam`.
+    """State of [`scale_by_adam`][optimtx.scale_by_adam].
 
     Attributes:
         count: how many updates were made (int64 0-d tensor), torch's ``step``.
@@ -42,7 +52,7 @@ class ScaleByAdamState(NamedTuple):
 def bias_correction(decay: float | Tensor, count: Tensor) -> Tensor:
     """``1 - decay ** count`` as a float64 0-d tensor (torch computes it in double precision too).
 
-    On the count's device; float32 where that device has no float64 (see :func:`~optimtx.core.state_tree.wide_float`).
+    On the count's device; float32 where that device has no float64 (see `wide_float`).
 
     Example:
         >>> bias_correction(0.5, torch.tensor(2))
@@ -196,7 +206,7 @@ def adam_moments(
 ) -> tuple[ScaleByAdamState, list[Tensor], list[Tensor]]:
     """One Adam step's new state, plus the first moment and denominator whose quotient is Adam's direction.
 
-    :func:`scale_by_adam` divides the two; a caller that scales and shifts the direction
+    [`scale_by_adam`][optimtx.scale_by_adam] divides the two; a caller that scales and shifts the direction
     anyway (``adamw``) can fold the division into that pass. The denominator is a buffer
     this call allocated and nothing else refers to. With no tensors, both lists are empty. The state's
     first moment is stored in ``mu_dtype`` (when given); the returned one keeps the gradients' precision.
@@ -238,7 +248,7 @@ def _moments(
 
 
 class ScaleByAdamaxState(NamedTuple):
-    """State of :func:`scale_by_adamax`.
+    """State of [`scale_by_adamax`][optimtx.scale_by_adamax].
 
     Attributes:
         count: how many updates were made (int64 0-d tensor), torch's ``step``.

@@ -1,9 +1,9 @@
 """Dynamic loss scaling with the exact arithmetic of ``torch.amp.GradScaler``.
 
 The loss is multiplied by a scale before ``backward`` so that small float16 gradients
-do not underflow. :func:`scale_by_amp` divides the scale back out, skips the step when
+do not underflow. [`scale_by_amp`][optimtx.scale_by_amp] divides the scale back out, skips the step when
 any gradient overflowed, and grows or backs off the scale, all on the device.
-:func:`unscale_grads` and :func:`next_scale` are the two halves of that arithmetic,
+`unscale_grads` and `next_scale` are the two halves of that arithmetic,
 public so the stateful facade computes the very same numbers.
 """
 
@@ -20,6 +20,8 @@ from optimtx.core.tree import Tree, check_leaves, rebuild
 from optimtx.core.validation import check_bool, check_loss_scaling_args
 from optimtx.transforms.finite import found_nonfinite, guarded_update
 from optimtx.transforms.kernels import mul
+
+__all__ = ["ScaleByAmpState", "current_loss_scale", "next_scale", "scale_by_amp", "unscale_grads"]
 
 
 def unscale_grads(grads: list[Tensor], scale: Tensor) -> tuple[list[Tensor], Tensor]:
@@ -82,7 +84,7 @@ def next_scale(
 
 
 class ScaleByAmpState(NamedTuple):
-    """State of :func:`scale_by_amp`.
+    """State of [`scale_by_amp`][optimtx.scale_by_amp].
 
     Attributes:
         scale: the loss scale to use for the next ``loss * scale`` (float32 0-d).
@@ -108,7 +110,7 @@ def scale_by_amp(
     """Dynamic loss scaling around ``inner``, step for step like ``torch.amp.GradScaler``.
 
     The incoming updates are gradients of ``loss * scale`` (read the scale with
-    :func:`current_loss_scale`). They are unscaled; if all are finite ``inner`` runs on
+    [`current_loss_scale`][optimtx.current_loss_scale]). They are unscaled; if all are finite ``inner`` runs on
     them, otherwise the step gives zero updates and ``inner``'s state is kept. Then the
     scale is updated as ``GradScaler.update()`` would. With ``enabled=False`` this is
     ``inner`` with a constant scale of 1 (like a disabled ``GradScaler``).
@@ -172,7 +174,7 @@ def scale_by_amp(
 
 
 def current_loss_scale(state: State) -> Tensor:
-    """The scale to multiply the next loss by, read from the :class:`ScaleByAmpState` inside ``state``.
+    """The scale to multiply the next loss by, read from the `ScaleByAmpState` inside ``state``.
 
     ``state`` may be the state of ``scale_by_amp`` itself or of any chain or combinator
     that holds exactly one. Raises ``ValueError`` if there is none (or several).

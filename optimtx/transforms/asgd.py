@@ -16,16 +16,19 @@ from optimtx.transforms.kernels import add_scaled, loop_invariant, mul
 from optimtx.transforms.optimizers import Hyper, _decay, _negate
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["AsgdState", "asgd", "asgd_averaged_params", "is_number"]
+
 
 class AsgdState(NamedTuple):
-    """State of :func:`asgd`.
+    """State of [`asgd`][optimtx.asgd].
 
     Attributes:
         count: how many updates were made (int64 0-d tensor), torch's ``step``.
         eta: the step size of the next update (float64 0-d), torch's ``eta``; before the first update
             the first update uses ``lr`` as it is then (torch reads the group's ``lr`` at the first step).
         mu: the averaging weight of the next update (float64 0-d), torch's ``mu``.
-        ax: the running average of each parameter (torch's ``ax``); see :func:`asgd_averaged_params`.
+        ax: the running average of each parameter (torch's ``ax``); see
+            [`asgd_averaged_params`][optimtx.asgd_averaged_params].
     """
 
     count: Tensor  # type: ignore[assignment]  # (shadows tuple.count, like the other states)
@@ -53,7 +56,8 @@ def asgd(
     applied); then the average moves to the new parameters, ``ax += mu * (p_new - ax)``, and the
     next ``eta = lr / (1 + lambd * lr * t) ** alpha`` and ``mu = 1 / max(1, t - t0)``. ``eta`` and
     ``mu`` live in the state as torch keeps them, so a changed ``lr`` (``inject_hyperparams``,
-    schedulers) acts from the step after, as in torch. Evaluate with :func:`asgd_averaged_params`.
+    schedulers) acts from the step after, as in torch. Evaluate with
+    [`asgd_averaged_params`][optimtx.asgd_averaged_params].
     ``update`` needs ``params``.
 
     Example:
@@ -142,7 +146,7 @@ def _value(lr: Hyper, count: Tensor) -> Tensor:
 
 
 def asgd_averaged_params(state: Any) -> dict[str, Tensor]:
-    """The averaged parameters (torch's ``ax``) kept by the one :func:`asgd` inside ``state``.
+    """The averaged parameters (torch's ``ax``) kept by the one [`asgd`][optimtx.asgd] inside ``state``.
 
     Evaluate with these weights, as ASGD intends; training continues from the plain parameters.
 

@@ -13,9 +13,11 @@ from optimtx.core.tree import check_leaves, global_norm, rebuild
 from optimtx.core.validation import check_bool, check_non_negative, check_norm_type
 from optimtx.transforms.kernels import loop_invariant, mul
 
+__all__ = ["ClipByGlobalNormState", "clip_by_global_norm", "clip_by_norm", "clip_by_value", "clip_coefficient"]
+
 
 class ClipByGlobalNormState(NamedTuple):
-    """State of :func:`clip_by_global_norm`.
+    """State of [`clip_by_global_norm`][optimtx.clip_by_global_norm].
 
     Attributes:
         norm: the total norm of the last gradients, before clipping (0-d float32 tensor).
@@ -133,7 +135,7 @@ def clip_by_norm(
 ) -> GradientTransformation:
     """Clip updates by their norm: all tensors together (default) or each tensor by its own norm.
 
-    ``per_tensor=False`` is :func:`clip_by_global_norm` (``clip_grad_norm_`` over all
+    ``per_tensor=False`` is [`clip_by_global_norm`][optimtx.clip_by_global_norm] (``clip_grad_norm_`` over all
     gradients, what ``clip_grad=dict(max_norm=...)`` runs): one factor for the whole model,
     so the update keeps its direction. ``per_tensor=True`` scales each tensor ``t`` by
     ``min(max_norm / (||t|| + 1e-6), 1)`` on its own (``clip_grad_norm_`` called on each

@@ -17,11 +17,21 @@ from optimtx.core.state_tree import check_state, select, zero_counter
 from optimtx.core.tree import Tree, check_leaves, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_positive_int
 
+__all__ = [
+    "ApplyEveryState",
+    "ConditionFn",
+    "ConditionallyMaskState",
+    "ConditionallyTransformState",
+    "apply_every",
+    "conditionally_mask",
+    "conditionally_transform",
+]
+
 ConditionFn = Callable[..., Any]
 
 
 class ConditionallyTransformState(NamedTuple):
-    """State of :func:`conditionally_transform`.
+    """State of `conditionally_transform`.
 
     Attributes:
         inner_state: the wrapped transform's state (unchanged on steps it does not run).
@@ -33,7 +43,7 @@ class ConditionallyTransformState(NamedTuple):
 
 
 class ConditionallyMaskState(NamedTuple):
-    """State of :func:`conditionally_mask`.
+    """State of `conditionally_mask`.
 
     Attributes:
         step: how many updates were made (int64 0-d), the condition's input.
@@ -113,7 +123,7 @@ def conditionally_mask(
 ) -> GradientTransformation:
     """Run ``inner`` on the steps where ``should_transform_fn(step)`` holds; give zero updates elsewhere.
 
-    As :func:`conditionally_transform`, but a step that does not run ``inner`` moves nothing.
+    As `conditionally_transform`, but a step that does not run ``inner`` moves nothing.
 
     References:
         optax: ``optax.conditionally_mask``.
@@ -143,7 +153,7 @@ def conditionally_mask(
 
 
 class ApplyEveryState(NamedTuple):
-    """State of :func:`apply_every`.
+    """State of `apply_every`.
 
     Attributes:
         count: position in the current window of ``k`` steps (int64 0-d, ``0 .. k - 1``).

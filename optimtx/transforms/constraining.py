@@ -18,6 +18,14 @@ from optimtx.transforms._checks import matched_to_params
 from optimtx.transforms.kernels import loop_invariant
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = [
+    "clip_by_block_rms",
+    "keep_params_nonnegative",
+    "normalize_by_update_norm",
+    "scale_by_param_block_norm",
+    "scale_by_param_block_rms",
+]
+
 
 def _with_params(updates: Updates, params: Params | None, who: str) -> tuple[list[Tensor], list[Tensor]]:
     params = require_params(params, who)

@@ -15,13 +15,15 @@ from optimtx.transforms.adam import bias_correction
 from optimtx.transforms.kernels import lerp, loop_invariant, scalar_list, to_dtype, to_dtypes_of
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["EmaParamsState", "ema_params", "get_ema_params"]
+
 
 class EmaParamsState(NamedTuple):
-    """State of :func:`ema_params`.
+    """State of [`ema_params`][optimtx.ema_params].
 
     Attributes:
         n_averaged: how many updates were averaged (int64 0-d), as ``AveragedModel.n_averaged``.
-        ema: the averaged parameters (what :func:`get_ema_params` returns).
+        ema: the averaged parameters (what [`get_ema_params`][optimtx.get_ema_params] returns).
     """
 
     n_averaged: Tensor
@@ -38,7 +40,7 @@ def ema_params(decay: float | Tensor) -> GradientTransformation:
     with ``update_parameters(model)`` called after every optimizer step. Before any update
     the average is a copy of the initial parameters (as the ``AveragedModel``'s copy).
 
-    Read the average with :func:`get_ema_params` (pure path) or evaluate inside
+    Read the average with [`get_ema_params`][optimtx.get_ema_params] (pure path) or evaluate inside
     ``with optimtx.eval_params(optimizer):`` (``TransformOptimizer`` / ``OptimWrapper``).
 
     Args:
@@ -87,7 +89,7 @@ def ema_params(decay: float | Tensor) -> GradientTransformation:
 
 
 def get_ema_params(state: State) -> Tree:
-    """The averaged parameters kept by the one :func:`ema_params` inside ``state`` (clone them to keep them).
+    """The averaged parameters kept by the one `ema_params` inside ``state`` (clone them to keep them).
 
     Example:
         >>> tx = ema_params(0.9)
@@ -98,7 +100,7 @@ def get_ema_params(state: State) -> Tree:
 
 
 class EmaState(NamedTuple):
-    """State of :func:`ema`.
+    """State of `ema`.
 
     Attributes:
         count: how many updates were averaged (int64 0-d).

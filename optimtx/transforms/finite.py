@@ -13,6 +13,8 @@ from optimtx.core.state_tree import check_state, select, zero_counter
 from optimtx.core.tree import Tree, check_leaves, leaves, rebuild
 from optimtx.core.validation import check_non_negative_int
 
+__all__ = ["ApplyIfFiniteState", "apply_if_finite", "found_nonfinite", "guarded_update", "zeros_where_skipped"]
+
 
 def found_nonfinite(tensors: list[Tensor]) -> Tensor:
     """1.0 (float32 0-d tensor) if any element of ``tensors`` is inf or NaN, else 0.0.
@@ -68,7 +70,7 @@ def guarded_update(
 
 
 class ApplyIfFiniteState(NamedTuple):
-    """State of :func:`apply_if_finite`.
+    """State of [`apply_if_finite`][optimtx.apply_if_finite].
 
     Attributes:
         notfinite_count: consecutive skipped steps up to now (int64 0-d; 0 after a finite step).
@@ -87,7 +89,7 @@ def apply_if_finite(inner: GradientTransformation, max_consecutive_errors: int |
     """Apply ``inner`` only on steps whose incoming updates are all finite.
 
     A step with any inf or NaN gives zero updates and leaves ``inner``'s state as it
-    was; the counters in :class:`ApplyIfFiniteState` record it. With
+    was; the counters in [`ApplyIfFiniteState`][optimtx.ApplyIfFiniteState] record it. With
     ``max_consecutive_errors=None`` every non-finite step is skipped; with a number ``n``,
     as in optax, the ``n + 1``-th non-finite step in a row (and every one after it) is
     applied anyway, non-finite values and all.

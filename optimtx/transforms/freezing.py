@@ -13,6 +13,8 @@ from optimtx.core.tree import Tree, rebuild, resolve_per_name
 from optimtx.transforms._checks import matched_to_params
 from optimtx.transforms.masking import masked, multi_transform
 
+__all__ = ["FreezeMask", "as_mask", "freeze", "selective_transform", "set_to_zero"]
+
 FreezeMask = bool | Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
 
 

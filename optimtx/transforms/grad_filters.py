@@ -14,6 +14,8 @@ from optimtx.core.tree import check_leaves, check_params, check_same_keys, leave
 from optimtx.core.validation import check_non_negative
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["ZeroNansState", "adaptive_grad_clip", "centralize", "unit_norms", "zero_nans"]
+
 
 def unit_norms(x: Tensor) -> Tensor:
     """The 2-norm of each unit of ``x`` in torch's layout, shaped to broadcast against ``x``.
@@ -37,7 +39,7 @@ def unit_norms(x: Tensor) -> Tensor:
 def adaptive_grad_clip(clipping: float | Tensor, eps: float | Tensor = 1e-3) -> GradientTransformation:
     """NFNets' adaptive gradient clipping (AGC), unit-wise in torch's ``(out, in, ...)`` layout.
 
-    For each unit (see :func:`unit_norms`), with ``max = clipping * max(||p_unit||, eps)``,
+    For each unit (see `unit_norms`), with ``max = clipping * max(||p_unit||, eps)``,
     the gradient is kept where ``||g_unit|| < max`` and scaled to
     ``g * max / max(||g_unit||, 1e-6)`` elsewhere.
 
@@ -46,7 +48,7 @@ def adaptive_grad_clip(clipping: float | Tensor, eps: float | Tensor = 1e-3) -> 
     runs over every dimension but the first (equal to optax with
     ``axis=tuple(range(1, ndim))`` for tensors of 2 or more dimensions). 0-d and 1-d
     tensors are clipped by their whole norm, as in optax. Paper practice is to leave the
-    final classifier layer unclipped (use :func:`optimtx.masked`). ``ConvTranspose`` weights
+    final classifier layer unclipped (use [`optimtx.masked`][optimtx.masked]). ``ConvTranspose`` weights
     are stored ``(in, out, ...)`` by torch, so their units are input channels.
 
     Args:
@@ -95,7 +97,7 @@ def _unit_factor(g_norm: Tensor, p_norm: Tensor, clipping: float | Tensor, eps: 
 
 
 class ZeroNansState(NamedTuple):
-    """State of :func:`zero_nans`.
+    """State of [`zero_nans`][optimtx.zero_nans].
 
     Attributes:
         found_nan: per parameter, a 0-d bool: whether the last update had a NaN there.
@@ -107,7 +109,7 @@ class ZeroNansState(NamedTuple):
 def zero_nans() -> GradientTransformation:
     """Replace NaN entries of the updates by 0 and record, per tensor, whether any were found.
 
-    Infinities are kept (combine with :func:`optimtx.apply_if_finite` to skip those steps).
+    Infinities are kept (combine with [`optimtx.apply_if_finite`][optimtx.apply_if_finite] to skip those steps).
 
     References:
         optax: ``optax.zero_nans``.

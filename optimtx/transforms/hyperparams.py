@@ -17,6 +17,8 @@ from optimtx.core.tree import Tree
 from optimtx.core.validation import HYPERPARAMETER_CHECKS, check_hyperparameter
 from optimtx.transforms.kernels import loop_invariant
 
+__all__ = ["Factory", "InjectHyperparamsState", "Value", "get_hyperparams", "inject_hyperparams", "set_hyperparams"]
+
 Factory = Callable[..., GradientTransformation]
 Value = Tensor | tuple[Tensor, ...]
 
@@ -25,7 +27,7 @@ _START_VALUES: contextvars.ContextVar[dict[str, Any] | None] = contextvars.Conte
 
 
 class InjectHyperparamsState(NamedTuple):
-    """State of a transform built by :func:`inject_hyperparams`.
+    """State of a transform built by [`inject_hyperparams`][optimtx.inject_hyperparams].
 
     Attributes:
         count: updates applied so far (int64 0-d); schedules are evaluated at it.
@@ -105,7 +107,8 @@ def inject_hyperparams(
 
     ``inject_hyperparams(adam)(lr=1e-3, betas=(0.9, 0.999))`` behaves like
     ``adam(lr=1e-3, betas=(0.9, 0.999))``, but the values sit in
-    ``state.hyperparams`` (see :func:`get_hyperparams` / :func:`set_hyperparams`) and the
+    ``state.hyperparams`` (see [`get_hyperparams`][optimtx.get_hyperparams] /
+    [`set_hyperparams`][optimtx.set_hyperparams]) and the
     inner transform is rebuilt from them at every update. Arguments are sorted as:
 
     * names in ``static_args`` (and in the factory's own ``static_args`` attribute, if any), ints,
@@ -265,7 +268,7 @@ def _rules(inner_state: State) -> dict[str, Callable[[str, Any], Any]]:
 
 
 def get_hyperparams(state: State) -> dict[str, Value]:
-    """The injected hyperparameters (name -> tensor) of the one :class:`InjectHyperparamsState` in ``state``.
+    """The injected hyperparameters (name -> tensor) of the one `InjectHyperparamsState` in ``state``.
 
     ``state`` may be a chain's or combinator's state; with several injected transforms
     inside, pass the sub-state you mean (``ValueError`` otherwise).
@@ -286,7 +289,7 @@ def set_hyperparams(state: State, **values: Any) -> State:
     they are converted to the stored dtype and device (tensors stay differentiable).
     Numbers are checked by the rules the built-in factories apply at construction
     (``lr >= 0``, ``betas`` in [0, 1), no NaN, ...; see
-    :func:`optimtx.core.validation.check_hyperparameter`); tensor values are checked for shape
+    `optimtx.core.validation.check_hyperparameter`); tensor values are checked for shape
     only (reading them would sync). All values are checked before any is set.
 
     Example:

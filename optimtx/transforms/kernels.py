@@ -15,6 +15,20 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+__all__ = [
+    "Scalar",
+    "add",
+    "add_",
+    "add_scaled",
+    "decay_add_square",
+    "lerp",
+    "loop_invariant",
+    "mul",
+    "scalar_list",
+    "to_dtype",
+    "to_dtypes_of",
+]
+
 Scalar = float | Tensor
 
 

@@ -13,9 +13,11 @@ from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuil
 from optimtx.core.validation import check_choice, check_finite, check_state_dtype, check_unit_interval
 from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
 
+__all__ = ["ScaleByLionState", "scale_by_lion"]
+
 
 class ScaleByLionState(NamedTuple):
-    """State of :func:`scale_by_lion`.
+    """State of [`scale_by_lion`][optimtx.scale_by_lion].
 
     Attributes:
         mu: the momentum of each parameter (``m`` in the paper).
@@ -43,7 +45,7 @@ def scale_by_lion(
     """Replace updates by ``sign(b1 * m + (1 - b1) * g)``, then set ``m = b2 * m + (1 - b2) * g``.
 
     This is Lion's update direction without the learning rate and weight decay
-    (see :func:`optimtx.lion` for the full optimizer).
+    (see [`optimtx.lion`][optimtx.lion] for the full optimizer).
 
     Args:
         b1: interpolation factor for the update direction, in [0, 1).

@@ -14,13 +14,15 @@ from optimtx.core.validation import check_positive_int, check_unit_interval
 from optimtx.transforms.kernels import loop_invariant, scalar_list
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["LookaheadState", "get_slow_params", "lookahead"]
+
 
 class LookaheadState(NamedTuple):
-    """State of :func:`lookahead`.
+    """State of [`lookahead`][optimtx.lookahead].
 
     Attributes:
         steps_since_sync: fast steps since the last synchronisation (int64 0-d, in ``[0, sync_period)``).
-        slow: the slow weights, one tensor per parameter (what :func:`get_slow_params` returns).
+        slow: the slow weights, one tensor per parameter (what [`get_slow_params`][optimtx.get_slow_params] returns).
         inner_state: the state of the fast optimizer.
     """
 
@@ -37,11 +39,11 @@ def lookahead(
 
     Unlike optax, which keeps both copies in the params (``LookaheadParams(fast, slow)``),
     the slow weights live in this transform's state, so the params are plain fast weights
-    and ``lookahead`` works inside :class:`optimtx.TransformOptimizer` and configs. The
+    and ``lookahead`` works inside [`optimtx.TransformOptimizer`][optimtx.TransformOptimizer] and configs. The
     arithmetic is optax's: with ``u`` the inner update and ``s = 1`` on a sync step (else 0),
     ``d = p + u - slow``, the slow weights move by ``slow_step_size * s * d`` and the
     parameters by ``u - s * (1 - slow_step_size) * d``. Right after a sync step the fast
-    and slow weights are equal; in between, evaluate with :func:`get_slow_params` (or
+    and slow weights are equal; in between, evaluate with [`get_slow_params`][optimtx.get_slow_params] (or
     ``optimtx.eval_params(optimizer)`` in the facade) for the paper's slow weights.
 
     Args:
@@ -101,7 +103,7 @@ def lookahead(
 
 
 def get_slow_params(state: State) -> Tree:
-    """The slow weights kept by the one :func:`lookahead` inside ``state`` (the tensors themselves; clone to keep).
+    """The slow weights kept by the one `lookahead` inside ``state`` (the tensors themselves; clone to keep).
 
     Example:
         >>> import optimtx as otx

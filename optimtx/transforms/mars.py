@@ -19,6 +19,8 @@ from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = ["MARS_TYPES", "ScaleByMarsState", "mars", "scale_by_mars"]
+
 MARS_TYPES = ("adamw", "lion")
 _SQ_EPS = 1e-15  # the reference adds it to the second moment before the square root
 

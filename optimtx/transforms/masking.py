@@ -12,6 +12,8 @@ from optimtx.core.state_tree import check_state
 from optimtx.core.tree import Tree, check_leaves, check_params, matched_leaves, rebuild, resolve_per_name
 from optimtx.transforms.weight_decay import resolve_mask
 
+__all__ = ["LabelSpec", "MaskSpec", "MaskedState", "MultiTransformState", "masked", "multi_transform"]
+
 MaskSpec = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
 LabelSpec = Mapping[str, Hashable] | Callable[[Params], Mapping[str, Hashable]]
 
@@ -34,7 +36,7 @@ def _check_trees(updates: Updates, state: State, kind: type, params: Params | No
 
 
 class MaskedState(NamedTuple):
-    """State of :func:`masked`.
+    """State of [`masked`][optimtx.masked].
 
     Attributes:
         inner_state: the wrapped transform's state, built from the masked entries only.
@@ -92,7 +94,7 @@ def masked(inner: GradientTransformation, mask: MaskSpec) -> GradientTransformat
 
 
 class MultiTransformState(NamedTuple):
-    """State of :func:`multi_transform`.
+    """State of [`multi_transform`][optimtx.multi_transform].
 
     Attributes:
         inner_states: dict label -> that label's transform state (built from its parameters only).

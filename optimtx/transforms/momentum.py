@@ -13,9 +13,11 @@ from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_finite, check_non_negative, check_state_dtype, is_number
 from optimtx.transforms.kernels import add_scaled, mul, to_dtype, to_dtypes_of
 
+__all__ = ["TraceState", "check_nesterov", "trace"]
+
 
 class TraceState(NamedTuple):
-    """State of :func:`trace`.
+    """State of `trace`.
 
     Attributes:
         count: how many updates were made (int64 0-d tensor); 0 marks the first step.

@@ -18,11 +18,13 @@ from optimtx.transforms._checks import matched_to_params
 from optimtx.transforms.ema import ema
 from optimtx.transforms.wrapping import stateless
 
+__all__ = ["Measure", "MonitorState", "SnapshotState", "measure_with_ema", "monitor", "snapshot"]
+
 Measure = Callable[[Updates], Any]
 
 
 class SnapshotState(NamedTuple):
-    """State of :func:`snapshot`.
+    """State of `snapshot`.
 
     Attributes:
         measurement: ``{measure_name: measure(updates)}`` for the last updates (for the params after ``init``).
@@ -62,7 +64,7 @@ def snapshot(measure_name: str, measure: Measure) -> GradientTransformation:
 
 
 class MonitorState(NamedTuple):
-    """State of :func:`monitor`.
+    """State of `monitor`.
 
     Attributes:
         measurements: ``{name: measurement}`` of the last update (after ``init``: of zero updates, so the

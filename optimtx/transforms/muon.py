@@ -25,6 +25,18 @@ from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay, adamw
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = [
+    "ADJUST_LR_FNS",
+    "DEFAULT_EXCLUDE",
+    "ROUTING_HINT",
+    "ScaleByMuonState",
+    "muon",
+    "muon_labels",
+    "muon_with_adamw",
+    "orthogonalize",
+    "scale_by_muon",
+]
+
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 ROUTING_HINT = (
     "Muon only takes 2-D matrices (hidden layers). Route the other tensors to another transform, e.g. "
@@ -34,7 +46,7 @@ ROUTING_HINT = (
 
 
 class ScaleByMuonState(NamedTuple):
-    """State of :func:`scale_by_muon`.
+    """State of [`scale_by_muon`][optimtx.scale_by_muon].
 
     Attributes:
         momentum_buffer: the momentum of each matrix (torch's ``momentum_buffer``).
@@ -176,7 +188,8 @@ def muon(
 
     Any other tensor (biases, norms, scalars) is refused with an error showing how to route it
     elsewhere; for the usual recipe (Muon for hidden matrices, AdamW for embeddings, the head,
-    norms and biases) use :func:`muon_with_adamw` or :func:`muon_labels` with ``multi_transform``.
+    norms and biases) use [`muon_with_adamw`][optimtx.muon_with_adamw] or [`muon_labels`][optimtx.muon_labels] with
+    ``multi_transform``.
 
     Example:
         >>> tx = muon(lr=0.02, weight_decay=0.0)
@@ -274,9 +287,9 @@ def muon_with_adamw(
     labels: Mapping[str, str] | None = None,
     adjust_lr_fn: str | None = None,
 ) -> GradientTransformation:
-    """The usual Muon recipe: :func:`muon` for hidden matrices, :func:`adamw` for the rest.
+    """The usual Muon recipe: [`muon`][optimtx.muon] for hidden matrices, [`adamw`][optimtx.adamw] for the rest.
 
-    Labels come from :func:`muon_labels` (``exclude`` names the matrices that go to AdamW:
+    Labels come from [`muon_labels`][optimtx.muon_labels] (``exclude`` names the matrices that go to AdamW:
     embeddings and the output head by default), computed from the tree each step, or are given
     as ``labels`` (name -> ``'muon'`` / ``'adamw'``), e.g. ``muon_labels(model, keys='index')``
     for a ``TransformOptimizer``. The defaults follow Keller Jordan's recipe (Muon lr 0.02,

@@ -16,9 +16,11 @@ from optimtx.transforms.kernels import add_, decay_add_square, loop_invariant
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = ["ScaleByNadamState", "nadam", "scale_by_nadam"]
+
 
 class ScaleByNadamState(NamedTuple):
-    """State of :func:`scale_by_nadam`.
+    """State of [`scale_by_nadam`][optimtx.scale_by_nadam].
 
     Attributes:
         count: how many updates were made (int64 0-d tensor), torch's ``step``.
@@ -75,7 +77,7 @@ def scale_by_nadam(
 
 
 def _nadam_transform(b1: Hyper, b2: Hyper, eps: Hyper, momentum_decay: Hyper, lr: Any) -> GradientTransformation:
-    """:func:`scale_by_nadam`, times ``-lr`` when ``lr`` is given (a number, tensor or schedule at the count).
+    """`scale_by_nadam`, times ``-lr`` when ``lr`` is given (a number, tensor or schedule at the count).
 
     ``c_g * g + c_m * m`` is computed as ``c_g * (g + (c_m / c_g) * m)`` and ``sqrt(v / bc2) + eps`` as
     ``(sqrt(v) + eps * sqrt(bc2)) / sqrt(bc2)``, the scalar factors (and ``-lr``) joining one

@@ -8,11 +8,13 @@ from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, State, Updates, chain
 
+__all__ = ["named_chain"]
+
 
 def named_chain(*transforms: tuple[str, GradientTransformation]) -> GradientTransformation:
     """Apply named transforms one after the other; the state is a dict keyed by those names.
 
-    Equivalent to :func:`optimtx.chain` of the same transforms, except that the state is
+    Equivalent to [`optimtx.chain`][optimtx.chain] of the same transforms, except that the state is
     ``{name: state}`` instead of a tuple, so code, docs and checkpoints reach a part's
     state as ``state["clip"]`` rather than ``state[0]``, and inserting a transform does
     not shift the others. Names must be unique non-empty strings.

@@ -20,13 +20,15 @@ from optimtx.core.tree import Tree, rebuild
 from optimtx.core.validation import check_non_negative
 from optimtx.transforms._checks import matched_to_params
 
+__all__ = ["AddNoiseState", "add_noise", "normal_like"]
+
 _GOLDEN = -7046029254386353131  # 0x9E3779B97F4A7C15 as a signed int64
 _MIX1 = -4658895280553007687  # 0xBF58476D1CE4E5B9
 _MIX2 = -7723592293110705685  # 0x94D049BB133111EB
 
 
 class AddNoiseState(NamedTuple):
-    """State of :func:`add_noise`.
+    """State of `add_noise`.
 
     Attributes:
         count: how many updates were made (int64 0-d).
@@ -93,7 +95,7 @@ def add_noise(
     """Add Gaussian noise of variance ``eta / t ** gamma`` at step ``t`` (from 1) to every update.
 
     The noise comes from a counter-based generator (see the module docstring) whose seed and step live in
-    :class:`AddNoiseState`: the same state gives the same noise, nothing global is touched, and the noise is
+    `AddNoiseState`: the same state gives the same noise, nothing global is touched, and the noise is
     made on the updates' device. Its values differ from optax's (JAX's generator).
 
     Args:

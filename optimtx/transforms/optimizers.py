@@ -28,6 +28,8 @@ from optimtx.transforms.rms import scale_by_adagrad, scale_by_rms
 from optimtx.transforms.scaling import scale, scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
 
+__all__ = ["Hyper", "adagrad", "adam", "adamax", "adamw", "is_present", "lion", "rmsprop", "sgd"]
+
 Hyper = float | Tensor
 
 
@@ -67,7 +69,7 @@ def sgd(
     """``torch.optim.SGD`` as a transform: decay, momentum, then ``-lr``.
 
     ``maximize=True`` negates the gradient first (ascent), as torch does; ``mu_dtype`` stores the
-    momentum buffer in that dtype (e.g. ``'bfloat16'``), see :func:`optimtx.trace`.
+    momentum buffer in that dtype (e.g. ``'bfloat16'``), see [`optimtx.trace`][optimtx.trace].
 
     References:
         torch: ``torch.optim.SGD``; optax: ``optax.sgd``.
@@ -102,7 +104,7 @@ def adam(
     """``torch.optim.Adam``: L2 decay added to the gradient (coupled), then Adam, then ``-lr``.
 
     ``maximize=True`` negates the gradient first, as torch does; ``mu_dtype`` stores the first moment in
-    that dtype (e.g. ``torch.bfloat16``), see :func:`optimtx.scale_by_adam`.
+    that dtype (e.g. ``torch.bfloat16``), see [`optimtx.scale_by_adam`][optimtx.scale_by_adam].
 
     References:
         Kingma & Ba, 2015, *Adam: A Method for Stochastic Optimization* (arXiv:1412.6980).
@@ -138,7 +140,7 @@ def adamw(
 
     The parameter moves by ``-lr * (adam_direction + weight_decay * param)``, which is
     torch's ``param *= 1 - lr * weight_decay`` followed by the Adam step. ``maximize`` and ``mu_dtype``
-    are as in :func:`adam`.
+    are as in [`adam`][optimtx.adam].
 
     References:
         Loshchilov & Hutter, 2019, *Decoupled Weight Decay Regularization* (arXiv:1711.05101).

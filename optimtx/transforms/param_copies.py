@@ -12,6 +12,8 @@ from torch import Tensor
 
 from optimtx.core.tree import Tree, leaves, matched_leaves, rebuild
 
+__all__ = ["incremental_update", "periodic_update"]
+
 
 def incremental_update(
     new_tensors: Mapping[str, Tensor], old_tensors: Mapping[str, Tensor], step_size: float | Tensor

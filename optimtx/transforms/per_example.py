@@ -14,6 +14,8 @@ from torch import Tensor
 
 from optimtx.core.validation import check_bool, check_non_negative
 
+__all__ = ["Grads", "per_example_global_norm_clip", "per_example_layer_norm_clip"]
+
 Grads = TypeVar("Grads", Mapping[str, Tensor], Sequence[Tensor])
 
 

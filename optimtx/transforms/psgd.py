@@ -35,6 +35,8 @@ from optimtx.transforms.optimizers import Hyper, is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
 
+__all__ = ["MEMORY_SAVE_MODES", "ScaleByPsgdKronState", "default_update_probability", "psgd_kron", "scale_by_psgd_kron"]
+
 MEMORY_SAVE_MODES = (None, "one_diag", "smart_one_diag", "all_diag")
 _TINY = torch.finfo(torch.bfloat16).tiny  # the reference's eps in the factor updates
 
@@ -218,7 +220,7 @@ def scale_by_psgd_kron(
 
     The schedule is the reference's: a counter fires once ``counter >= 1 / prob``, with ``prob`` a number,
     a function of the step tensor, or ``None`` for
-    [`default_update_probability`][optimtx.transforms.psgd.default_update_probability].
+    `optimtx.transforms.psgd.default_update_probability`.
     Refreshing is a device-side choice (``torch.where``), so the factor update is computed every step.
 
     Randomness is deterministic: the probes are a hash of ``(seed, step, leaf name, index)`` (see

@@ -16,9 +16,11 @@ from optimtx.transforms.kernels import add_, decay_add_square, mul
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = ["ScaleByRadamState", "radam", "scale_by_radam"]
+
 
 class ScaleByRadamState(NamedTuple):
-    """State of :func:`scale_by_radam`.
+    """State of [`scale_by_radam`][optimtx.scale_by_radam].
 
     Attributes:
         count: how many updates were made (int64 0-d tensor), torch's ``step``.
@@ -95,7 +97,7 @@ def scale_by_radam(
 def _radam_transform(
     b1: Hyper, b2: Hyper, eps: Hyper, lr: Any, variant: tuple[Any, bool, Any] = (5.0, False, 0.0)
 ) -> GradientTransformation:
-    """:func:`scale_by_radam`, times ``-lr`` when ``lr`` is given (a number, tensor or schedule at the count).
+    """`scale_by_radam`, times ``-lr`` when ``lr`` is given (a number, tensor or schedule at the count).
 
     Folding the learning rate into RAdam's per-step factor saves the separate scaling pass.
     """

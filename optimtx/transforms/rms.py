@@ -13,9 +13,11 @@ from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_non_negative, check_unit_interval
 from optimtx.transforms.kernels import add, decay_add_square, lerp
 
+__all__ = ["ScaleByAdagradState", "ScaleByRmsState", "scale_by_adagrad", "scale_by_rms"]
+
 
 class ScaleByRmsState(NamedTuple):
-    """State of :func:`scale_by_rms`.
+    """State of [`scale_by_rms`][optimtx.scale_by_rms].
 
     Attributes:
         nu: running average of squared gradients (torch's ``square_avg``).
@@ -27,7 +29,7 @@ class ScaleByRmsState(NamedTuple):
 
 
 class ScaleByAdagradState(NamedTuple):
-    """State of :func:`scale_by_adagrad`.
+    """State of [`scale_by_adagrad`][optimtx.scale_by_adagrad].
 
     Attributes:
         sum: the sum of squared gradients of each parameter (torch's ``sum``).
@@ -129,7 +131,7 @@ def scale_by_adagrad(
     ``s = s + g * g`` (``s`` starts at ``initial_accumulator_value``); the output is
     ``g / (sqrt(s) + eps)``, or with ``eps_in_sqrt`` optax's ``scale_by_rss`` form
     ``g / sqrt(s + eps)`` (0 where ``s`` is 0). Adagrad's ``lr_decay`` belongs to the learning
-    rate, see :func:`optimtx.adagrad`.
+    rate, see [`optimtx.adagrad`][optimtx.adagrad].
 
     References:
         Duchi, Hazan & Singer, 2011.

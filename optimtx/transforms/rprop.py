@@ -14,9 +14,11 @@ from optimtx.core.validation import check_etas, check_non_negative, check_step_s
 from optimtx.transforms.kernels import _per_tensor, add, add_scaled, mul
 from optimtx.transforms.optimizers import Hyper, _negate
 
+__all__ = ["ScaleByRpropState", "rprop", "scale_by_rprop"]
+
 
 class ScaleByRpropState(NamedTuple):
-    """State of :func:`scale_by_rprop`.
+    """State of [`scale_by_rprop`][optimtx.scale_by_rprop].
 
     Attributes:
         count: how many updates were made (int64 0-d tensor), torch's ``step``.

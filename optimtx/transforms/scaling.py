@@ -14,6 +14,8 @@ from optimtx.core.tree import Tree, check_leaves, rebuild
 from optimtx.core.validation import check_bool, check_finite, check_non_negative
 from optimtx.transforms.kernels import loop_invariant, mul
 
+__all__ = ["ScaleByLearningRateState", "Schedule", "scale", "scale_by_learning_rate"]
+
 Schedule = Callable[[Tensor], float | Tensor]
 
 
@@ -47,7 +49,7 @@ def _times(updates: Updates, factor: float | Tensor) -> Tree:
 
 
 class ScaleByLearningRateState(NamedTuple):
-    """State of :func:`scale_by_learning_rate` when the learning rate is a schedule.
+    """State of [`scale_by_learning_rate`][optimtx.scale_by_learning_rate] when the learning rate is a schedule.
 
     Attributes:
         count: how many updates were made so far (int64 0-d tensor); the schedule is
@@ -63,7 +65,7 @@ def scale_by_learning_rate(lr: float | Tensor | Schedule, flip_sign: bool = True
     ``lr`` is a number, a 0-d tensor, or a schedule: a callable taking the step count
     (int64 0-d tensor, starting at 0) and returning the rate for that step. Only a
     schedule needs a counter, so only then is the state a
-    :class:`ScaleByLearningRateState`; otherwise it is ``EmptyState()``.
+    [`ScaleByLearningRateState`][optimtx.ScaleByLearningRateState]; otherwise it is ``EmptyState()``.
 
     References:
         optax: ``optax.scale_by_learning_rate``.

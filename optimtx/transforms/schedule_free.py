@@ -3,7 +3,7 @@
 Three sequences: ``z`` (plain optimizer steps, kept in the state), ``x`` (a weighted
 average of the ``z``, where to *evaluate*), and ``y = b1 * x + (1 - b1) * z`` (where
 gradients are taken: these are the parameters during training). ``x`` is never stored;
-:func:`schedule_free_eval_params` recovers it as ``(y - (1 - b1) * z) / b1``.
+[`schedule_free_eval_params`][optimtx.schedule_free_eval_params] recovers it as ``(y - (1 - b1) * z) / b1``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from optimtx.transforms.kernels import add_scaled, decay_add_square, loop_invari
 from optimtx.transforms.optimizers import Hyper, _betas, is_present
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["ScheduleFreeState", "schedule_free_adamw", "schedule_free_eval_params", "schedule_free_sgd"]
+
 
 class ScheduleFreeState(NamedTuple):
-    """State of :func:`schedule_free_adamw` and :func:`schedule_free_sgd`.
+    """State of `schedule_free_adamw` and [`schedule_free_sgd`][optimtx.schedule_free_sgd].
 
     Attributes:
         step_count: steps made (int64 0-d), the reference's ``k``.
@@ -71,7 +73,8 @@ def schedule_free_adamw(
     differ; this follows the authors' reference).
 
     Training runs at ``y`` (the parameters); evaluate at ``x``:
-    :func:`schedule_free_eval_params` on the pure path, ``with optimtx.eval_params(optimizer):``
+    [`schedule_free_eval_params`][optimtx.schedule_free_eval_params] on the pure path, ``with
+    optimtx.eval_params(optimizer):``
     in the facade.
 
     Args:
@@ -118,7 +121,7 @@ def schedule_free_sgd(
     """Schedule-free SGD: ``z -= lr_k * (g + weight_decay * y)``, averaging and interpolation as in AdamW's.
 
     Equal to ``schedulefree.SGDScheduleFreeReference`` and, without warmup, to
-    ``optax.contrib.schedule_free_sgd`` (see :func:`schedule_free_adamw` for the learning
+    ``optax.contrib.schedule_free_sgd`` (see [`schedule_free_adamw`][optimtx.schedule_free_adamw] for the learning
     rate, the averaging weights and how to evaluate).
 
     Args:
@@ -282,7 +285,7 @@ def schedule_free_eval_params(state: State, params: Params) -> Tree:
     """The evaluation weights ``x = (y - (1 - b1) * z) / b1`` of a schedule-free optimizer.
 
     ``params`` are the training parameters ``y``; ``state`` is (or contains) the
-    :class:`ScheduleFreeState`. Returns new tensors in the parameters' dtypes.
+    [`ScheduleFreeState`][optimtx.ScheduleFreeState]. Returns new tensors in the parameters' dtypes.
 
     Example:
         >>> tx = schedule_free_sgd(1.0, momentum=0.5)

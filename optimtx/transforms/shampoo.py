@@ -34,6 +34,16 @@ from optimtx.transforms.optimizers import Hyper, _decay
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = [
+    "GRAFT_TYPES",
+    "PRECONDITIONER_TYPES",
+    "ScaleByShampooState",
+    "inverse_root",
+    "merge_small_dims",
+    "scale_by_shampoo",
+    "shampoo",
+]
+
 GRAFT_TYPES = ("none", "sgd", "adagrad", "rmsprop", "sqrtn")
 PRECONDITIONER_TYPES = ("all", "input", "output")
 
@@ -263,7 +273,7 @@ def scale_by_shampoo(
     Every refresh is a ``torch.where`` choice: the roots are computed every step (see the docs for the cost).
 
     Shapes: 0-d and 1-D tensors, and tensors whose merged shape has one dimension, use the graft rule alone;
-    a conv kernel ``(out, in, kh, kw)`` is merged by [`merge_small_dims`][optimtx.transforms.shampoo.merge_small_dims]
+    a conv kernel ``(out, in, kh, kw)`` is merged by `optimtx.transforms.shampoo.merge_small_dims`
     (e.g. ``(64, 3, 3, 3)`` with ``block_size=128`` becomes ``(64, 27)``).
 
     Args:

@@ -28,6 +28,8 @@ from optimtx.transforms.optimizers import Hyper, is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["ScaleBySoapState", "preconditioned_dims", "scale_by_soap", "soap"]
+
 
 class ScaleBySoapState(NamedTuple):
     """State of [`scale_by_soap`][optimtx.scale_by_soap].

@@ -13,9 +13,18 @@ from optimtx.core.tree import Tree, check_leaves, global_norm
 from optimtx.core.validation import check_positive, check_positive_int
 from optimtx.transforms.finite import guarded_update
 
+__all__ = [
+    "SkipIfSpikeState",
+    "SpikeWindow",
+    "check_spike_args",
+    "init_spike_window",
+    "skip_if_spike",
+    "spike_decision",
+]
+
 
 class SpikeWindow(NamedTuple):
-    """The running record of applied gradient norms that :func:`spike_decision` reads and updates.
+    """The running record of applied gradient norms that `spike_decision` reads and updates.
 
     Attributes:
         norms: the last ``window`` applied norms (float32, ring buffer; zeros until filled).
@@ -35,7 +44,7 @@ class SpikeWindow(NamedTuple):
 
 
 def init_spike_window(window: int, device: torch.device | str | None = None) -> SpikeWindow:
-    """An empty :class:`SpikeWindow` for ``window`` norms on ``device``.
+    """An empty `SpikeWindow` for ``window`` norms on ``device``.
 
     Example:
         >>> init_spike_window(3).norms
@@ -104,10 +113,10 @@ def check_spike_args(threshold: Any, window: Any) -> tuple[float, int]:
 
 
 class SkipIfSpikeState(NamedTuple):
-    """State of :func:`skip_if_spike`.
+    """State of [`skip_if_spike`][optimtx.skip_if_spike].
 
     Attributes:
-        record: the applied-norm window and the counters (:class:`SpikeWindow`).
+        record: the applied-norm window and the counters (`SpikeWindow`).
         inner_state: the wrapped transform's state (unchanged by skipped steps).
     """
 

@@ -19,6 +19,8 @@ from optimtx.transforms.optimizers import Hyper, _betas, _decay, is_present
 from optimtx.transforms.scaling import ScaleByLearningRateState
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["ScheduledDecayState", "lamb", "lars", "scale_by_trust_ratio", "tensor_norms"]
+
 
 def tensor_norms(xs: list[Tensor]) -> Tensor:
     """The 2-norm of each tensor, stacked into one float32 (or wider) vector.
@@ -169,7 +171,7 @@ def lamb(
 
 
 class ScheduledDecayState(NamedTuple):
-    """State of the decay step of :func:`lamb` when ``weight_decay`` is a schedule.
+    """State of the decay step of [`lamb`][optimtx.lamb] when ``weight_decay`` is a schedule.
 
     Attributes:
         step_count: updates made (int64 0-d); the schedule is evaluated at it, from 0.

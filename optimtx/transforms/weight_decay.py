@@ -14,6 +14,8 @@ from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuil
 from optimtx.core.validation import check_non_negative
 from optimtx.transforms.kernels import add_scaled
 
+__all__ = ["Mask", "add_decayed_weights", "require_params", "resolve_mask"]
+
 Mask = Mapping[str, bool] | Callable[[Params], Mapping[str, bool]]
 
 

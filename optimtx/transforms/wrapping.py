@@ -14,6 +14,8 @@ from optimtx.core.state_tree import check_state
 from optimtx.core.tree import Tree, check_leaves, leaves, matched_leaves, rebuild
 from optimtx.transforms._checks import matched_to_params
 
+__all__ = ["FLAT_KEY", "flatten", "stateless", "stateless_with_tree_map", "with_extra_args_support"]
+
 FLAT_KEY = "flat"
 
 

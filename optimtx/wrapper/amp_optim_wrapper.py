@@ -6,7 +6,9 @@ Decisions (see docs/optim_wrapper.md):
   dynamic loss scaling.
 - bfloat16 has float32's exponent range, so with ``loss_scale='dynamic'`` scaling is turned
   off: the scale stays 1.0, gradients are not checked and no step is skipped. An explicit
-  number or dict is honoured.
+  number or dict is honoured. Left at its default, this is the recommended bfloat16 path and
+  is silent; ``loss_scale='dynamic'`` written out with bfloat16 asks for something that will
+  not happen, so only then ``LossScalingDisabledWarning`` says so.
 - On the CPU, autocast only exists for float16 and bfloat16; with float32/float64 the
   forward runs in the model's own dtype (loss scaling still works as configured).
 - Unlike MMEngine: works on the CPU, accepts an int ``loss_scale``, raises
@@ -31,6 +33,8 @@ from optimtx.wrapper.loss_scaler import LossScaler, check_scaler_state
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 from optimtx.wrapper.step_pipeline import build_step_info, divide_grads_, group_lrs, param_device
 
+__all__ = ["AmpOptimWrapper", "parse_amp_dtype", "parse_loss_scale"]
+
 _DTYPES = {
     "float16": torch.float16,
     "bfloat16": torch.bfloat16,
@@ -43,17 +47,28 @@ _SCALER_KEYS = ("init_scale", "growth_factor", "backoff_factor", "growth_interva
 _CPU_AUTOCAST_DTYPES = (torch.float16, torch.bfloat16)
 
 
+class _DefaultLossScale(str):
+    """The default ``'dynamic'``: equal to the string, but told apart from one the caller wrote."""
+
+    __slots__ = ()
+
+
+_DEFAULT_LOSS_SCALE = _DefaultLossScale("dynamic")
+
+
 class AmpOptimWrapper(OptimWrapper):
     """Mixed-precision training: autocast in ``optim_context`` and loss scaling in ``backward``/``step``.
 
     Args:
-        loss_scale: ``'dynamic'`` (GradScaler's defaults), a number (static scale, reset after
-            every update) or a dict of ``init_scale``, ``growth_factor``, ``backoff_factor``,
-            ``growth_interval``, ``enabled``.
+        loss_scale: ``'dynamic'`` (GradScaler's defaults; off for bfloat16, which does not
+            underflow), a number (static scale, reset after every update) or a dict of
+            ``init_scale``, ``growth_factor``, ``backoff_factor``, ``growth_interval``,
+            ``enabled``. Writing ``'dynamic'`` out together with bfloat16 warns
+            (``LossScalingDisabledWarning``); the default does not.
         dtype: the autocast dtype: ``None`` (float16), ``'float16'``, ``'bfloat16'``,
             ``'float32'``, ``'float64'``, ``'16-mixed'``, ``'bf16-mixed'`` or a ``torch.dtype``.
         use_fsdp: accepted for MMEngine configs; only ``False`` is supported.
-        **kwargs: ``optimizer``, ``accumulative_counts``, ``clip_grad`` as for :class:`OptimWrapper`.
+        **kwargs: ``optimizer``, ``accumulative_counts``, ``clip_grad`` as for [`OptimWrapper`][optimtx.OptimWrapper].
 
     Example:
         >>> model = torch.nn.Linear(2, 1)
@@ -71,7 +86,7 @@ class AmpOptimWrapper(OptimWrapper):
 
     def __init__(
         self,
-        loss_scale: str | float | dict = "dynamic",
+        loss_scale: str | float | dict = _DEFAULT_LOSS_SCALE,
         dtype: str | torch.dtype | None = None,
         use_fsdp: bool = False,
         **kwargs: Any,
@@ -86,7 +101,8 @@ class AmpOptimWrapper(OptimWrapper):
         self.cast_dtype = parse_amp_dtype(dtype)
         self.autocast_dtype = torch.float16 if self.cast_dtype is None else self.cast_dtype
         scaler_kwargs, self._scale_update_param = parse_loss_scale(loss_scale, self.autocast_dtype)
-        if isinstance(loss_scale, str) and loss_scale == "dynamic" and self.autocast_dtype == torch.bfloat16:
+        explicit_dynamic = loss_scale is not _DEFAULT_LOSS_SCALE and loss_scale == "dynamic"
+        if explicit_dynamic and self.autocast_dtype == torch.bfloat16:
             warn_user(
                 "AmpOptimWrapper(dtype='bfloat16', loss_scale='dynamic') turns loss scaling off (bfloat16 does not "
                 "underflow like float16), and with it the skipping of steps whose gradients hold inf/NaN. Pass "
@@ -97,7 +113,7 @@ class AmpOptimWrapper(OptimWrapper):
         self.loss_scaler = LossScaler(**scaler_kwargs)
 
     def backward(self, loss: Tensor, num_items: int | Tensor | None = None, **kwargs: Any) -> None:
-        """Backward ``loss * scale``, then count one more micro-step (``num_items``: see :meth:`update_params`)."""
+        """Backward ``loss * scale``, then count one more micro-step (``num_items``: see `update_params`)."""
         self._warn_if_syncing_while_accumulating()
         items = self._items.check(num_items)
         self.loss_scaler.scale(loss).backward(**kwargs)
@@ -113,7 +129,7 @@ class AmpOptimWrapper(OptimWrapper):
         refused while loss scaling is on, as ``torch.amp.GradScaler`` refuses it.
 
         With a fused torch optimizer (``fused=True``) and norm clipping or none, this takes
-        the two-pass path of :func:`~optimtx.wrapper.fast_step.fused_amp_step`: the unscale
+        the two-pass path of [`fused_amp_step`][optimtx.fused_amp_step]: the unscale
         and the clip coefficient ride along in the optimizer's ``grad_scale`` and the skip
         decision in its ``found_inf``, so nothing is read back to the host.
         """
@@ -225,7 +241,7 @@ class AmpOptimWrapper(OptimWrapper):
 
     @contextmanager
     def optim_context(self, model: nn.Module) -> Iterator[None]:
-        """DDP ``no_sync`` on accumulation steps (as :class:`OptimWrapper`) plus autocast."""
+        """DDP ``no_sync`` on accumulation steps (as [`OptimWrapper`][optimtx.OptimWrapper]) plus autocast."""
         device_type = _device_type(self.optimizer)
         enabled = device_type != "cpu" or self.autocast_dtype in _CPU_AUTOCAST_DTYPES
         with (
@@ -235,7 +251,7 @@ class AmpOptimWrapper(OptimWrapper):
             yield
 
     def state_dict(self) -> dict[str, Any]:
-        """:meth:`OptimWrapper.state_dict` plus ``'loss_scaler'`` (GradScaler's keys)."""
+        """[`OptimWrapper.state_dict`][optimtx.OptimWrapper.state_dict] plus ``'loss_scaler'`` (GradScaler's keys)."""
         state = super().state_dict()
         state["loss_scaler"] = self.loss_scaler.state_dict()
         return state
@@ -246,7 +262,7 @@ class AmpOptimWrapper(OptimWrapper):
             check_scaler_state(state["loss_scaler"])
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Load a state from :meth:`state_dict` or a plain optimizer state dict (nothing changes on error)."""
+        """Load a state from `state_dict` or a plain optimizer state dict (nothing changes on error)."""
         self._check_loadable(state_dict)
         state = self._split_state_dict(state_dict)
         scaler_state = state.pop("loss_scaler", None)

@@ -1,8 +1,9 @@
 """Evaluate with the weights an optimizer keeps for evaluation (schedule-free ``x``, EMA, lookahead's slow weights).
 
-On the pure path these are plain functions of the state (:func:`~optimtx.schedule_free_eval_params`,
-:func:`~optimtx.get_ema_params`, :func:`~optimtx.get_slow_params`). Facade users hold
-parameters inside ``nn.Module`` objects instead, so :func:`eval_params` swaps the
+On the pure path these are plain functions of the state
+([`schedule_free_eval_params`][optimtx.schedule_free_eval_params],
+[`get_ema_params`][optimtx.get_ema_params], [`get_slow_params`][optimtx.get_slow_params]). Facade users hold
+parameters inside ``nn.Module`` objects instead, so [`eval_params`][optimtx.eval_params] swaps the
 evaluation weights into those parameters for the length of a ``with`` block and puts the
 training values back, bit for bit, afterwards.
 """
@@ -24,6 +25,8 @@ from optimtx.transforms.lookahead import LookaheadState, get_slow_params
 from optimtx.transforms.schedule_free import ScheduleFreeState, schedule_free_eval_params
 from optimtx.wrapper.swapped_params import forget, register, training_value
 from optimtx.wrapper.torch_optimizer import TransformOptimizer
+
+__all__ = ["eval_params", "evaluation_params"]
 
 _EVAL_STATES = (ScheduleFreeState, EmaParamsState, LookaheadState)
 
@@ -95,7 +98,7 @@ def _swaps(optimizer: Any) -> list[tuple[Tensor, Tensor]]:
 def eval_params(optimizer: Any) -> Iterator[None]:
     """Inside the block, the parameters hold the optimizer's evaluation weights; afterwards the training ones.
 
-    Works with a :class:`~optimtx.TransformOptimizer`, an ``OptimWrapper`` around one, or an
+    Works with a [`TransformOptimizer`][optimtx.TransformOptimizer], an ``OptimWrapper`` around one, or an
     ``OptimWrapperDict`` of those, whose transform contains ``schedule_free_adamw`` /
     ``schedule_free_sgd`` (evaluates at ``x``), ``ema_params`` (the average) or ``lookahead``
     (the slow weights). Everything is computed before any parameter changes; the training

@@ -9,7 +9,7 @@ The textbook mixed-precision step with clipping walks over the gradients four ti
 Torch's fused optimizers (``fused=True``; they set ``_step_supports_amp_scaling``)
 divide each gradient by an optional ``grad_scale`` tensor inside their single kernel
 and skip the whole update when an optional ``found_inf`` tensor is non-zero.
-:func:`fused_amp_step` uses that: one read-only pass computes the norm of the still
+[`fused_amp_step`][optimtx.fused_amp_step] uses that: one read-only pass computes the norm of the still
 scaled gradients, whose finiteness is also the overflow flag, and the unscale and the
 clip coefficient are folded into ``grad_scale``. That leaves two passes over the
 gradients instead of four, and nothing is read back to the host.
@@ -29,7 +29,7 @@ from optimtx.transforms.clipping import clip_coefficient
 
 
 class FusedStepResult(NamedTuple):
-    """What :func:`fused_amp_step` reports (both 0-d float32 tensors on the scale's device).
+    """What [`fused_amp_step`][optimtx.fused_amp_step] reports (both 0-d float32 tensors on the scale's device).
 
     Attributes:
         total_norm: the total norm of the unscaled gradients before clipping, as
@@ -86,7 +86,7 @@ def fused_amp_step(
 
     Args:
         optimizer: a torch optimizer built with ``fused=True`` (AdamW, Adam, SGD, Adagrad);
-            see :func:`supports_fused_amp_step`.
+            see [`supports_fused_amp_step`][optimtx.supports_fused_amp_step].
         scale: the loss scale the gradients carry, a 0-d floating tensor (use
             ``torch.ones(())`` when there is no loss scaling).
         max_norm: clip to this total norm (>= 0), or ``None`` for no clipping.
@@ -100,7 +100,7 @@ def fused_amp_step(
     reported norm is that of the divided gradients.
 
     Returns:
-        A :class:`FusedStepResult` with the pre-clip total norm and the overflow flag.
+        A [`FusedStepResult`][optimtx.FusedStepResult] with the pre-clip total norm and the overflow flag.
 
     Raises:
         TypeError: when ``optimizer`` is not a fused one, or ``scale`` is not a tensor.

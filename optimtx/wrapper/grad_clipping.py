@@ -1,7 +1,7 @@
 """Gradient clipping for the facade: the ``clip_grad`` config, checked once, applied in place.
 
-The numbers come from the pure clipping code (:func:`optimtx.core.tree.global_norm` and
-:func:`optimtx.transforms.clipping.clip_coefficient`); the facade owns the ``.grad``
+The numbers come from the pure clipping code (`optimtx.core.tree.global_norm` and
+`optimtx.transforms.clipping.clip_coefficient`); the facade owns the ``.grad``
 buffers, so it writes the clipped values back into them instead of allocating copies.
 """
 
@@ -18,6 +18,8 @@ from optimtx.core.tree import global_norm
 from optimtx.core.validation import check_bool, check_non_negative, check_norm_type
 from optimtx.transforms.clipping import clip_coefficient
 from optimtx.transforms.spike import check_spike_args
+
+__all__ = ["ClipConfig", "clip_grads_", "parse_clip_grad", "parse_skip_spikes"]
 
 _ALLOWED_KEYS = {
     "norm": ("max_norm", "norm_type", "error_if_nonfinite", "foreach", "skip_spikes"),
@@ -41,7 +43,7 @@ class ClipConfig(NamedTuple):
 
 
 def parse_clip_grad(clip_grad: Mapping[str, Any] | None) -> ClipConfig | None:
-    """Check a ``clip_grad`` dict and return it as a :class:`ClipConfig` (``None`` stays ``None``).
+    """Check a ``clip_grad`` dict and return it as a `ClipConfig` (``None`` stays ``None``).
 
     Example:
         >>> parse_clip_grad(dict(max_norm=1.0))

@@ -2,9 +2,9 @@
 
 ``LossScaler`` has GradScaler's method names (``scale``, ``unscale_``, ``step``, ``update``,
 ``get_scale``, ``state_dict``) and the same numbers. The scale update is the pure
-:func:`optimtx.transforms.amp.next_scale`; unscaling runs GradScaler's in-place
+`optimtx.transforms.amp.next_scale`; unscaling runs GradScaler's in-place
 unscale-and-check kernel on the ``.grad`` buffers the facade owns, which gives the same
-numbers as the pure :func:`optimtx.transforms.amp.unscale_grads` (tested) without copies.
+numbers as the pure `optimtx.transforms.amp.unscale_grads` (tested) without copies.
 What differs: it works on any device, accepts Python ints, unscales complex gradients
 (through their real view; GradScaler's CPU kernel refuses them), and keeps the "was this
 step skipped" flag as a tensor until someone asks. Sparse gradients are unscaled as
@@ -22,6 +22,8 @@ from torch import Tensor
 from optimtx.core.state_tree import wide_float
 from optimtx.core.validation import check_bool, check_finite, check_loss_scaling_args
 from optimtx.transforms.amp import next_scale
+
+__all__ = ["LossScaler", "check_scaler_state"]
 
 _STATE_KEYS = ("scale", "growth_factor", "backoff_factor", "growth_interval", "_growth_tracker")
 
@@ -93,7 +95,7 @@ class LossScaler:
 
         ``divisor`` (a 0-d tensor, e.g. a window's item count) divides them too, in the same pass.
 
-        Called at most once per step (later calls until :meth:`update` do nothing), like
+        Called at most once per step (later calls until [`update`][optimtx.LossScaler.update] do nothing), like
         ``GradScaler.unscale_`` before clipping.
         """
         if not self._enabled or self._unscaled:
@@ -210,7 +212,7 @@ class LossScaler:
         return self._unscaled
 
     def record_found_inf(self, found_inf: Tensor) -> None:
-        """Record the overflow flag of a step taken outside :meth:`step`; :meth:`update` reads it.
+        """Record the overflow flag of a step taken outside `step`; [`update`][optimtx.LossScaler.update] reads it.
 
         Example:
             >>> scaler = LossScaler(init_scale=8.0)
@@ -227,7 +229,7 @@ class LossScaler:
     def last_found_inf(self) -> Tensor | None:
         """The last step's overflow flag, a 0-d float32 tensor on the scale's device (> 0: skipped); no host read.
 
-        ``None`` before the first :meth:`update` and while scaling is disabled.
+        ``None`` before the first [`update`][optimtx.LossScaler.update] and while scaling is disabled.
 
         Example:
             >>> LossScaler().last_found_inf is None
@@ -236,7 +238,7 @@ class LossScaler:
         return self._last_found_inf
 
     def step_was_skipped(self) -> bool:
-        """Whether the last step (up to the last :meth:`update`) was skipped. Reads one value from the device."""
+        """Whether the last step (up to the last `update`) was skipped. Reads one value from the device."""
         return self._last_found_inf is not None and bool(self._last_found_inf.item())
 
     def get_scale(self) -> float:
@@ -259,7 +261,7 @@ class LossScaler:
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state from :meth:`state_dict` or ``GradScaler.state_dict()`` (ignored when disabled).
+        """Load a state from `state_dict` or ``GradScaler.state_dict()`` (ignored when disabled).
 
         Every value is checked first (scale a finite number > 0, growth_factor > 1,
         backoff_factor in (0, 1), growth_interval an int >= 1, _growth_tracker an int >= 0);
@@ -279,7 +281,7 @@ class LossScaler:
         """Place the scale and growth tracker on ``device``; returns ``self``.
 
         Rarely needed: the state follows the first loss or gradients it meets. Useful when
-        the gradients are produced without :meth:`scale` (e.g. set by hand) before a fused step.
+        the gradients are produced without [`scale`][optimtx.LossScaler.scale] (e.g. set by hand) before a fused step.
 
         Example:
             >>> LossScaler().to("meta").scale_tensor.device

@@ -54,6 +54,8 @@ from optimtx.wrapper.wrapped_optimizer import (
     trainable_params,
 )
 
+__all__ = ["OptimWrapper"]
+
 
 class OptimWrapper:
     """Run backward, clipping, ``optimizer.step`` and ``zero_grad`` in MMEngine's order.
@@ -66,10 +68,10 @@ class OptimWrapper:
             (clip by total norm) or ``dict(type='value', clip_value=...)``. Norm clipping also
             takes ``skip_spikes=dict(threshold=..., window=...)``: skip a step whose pre-clip
             norm exceeds ``threshold`` times the mean of the last ``window`` applied norms
-            (see :func:`optimtx.skip_if_spike` and docs/training_loop.md).
+            (see [`optimtx.skip_if_spike`][optimtx.skip_if_spike] and docs/training_loop.md).
 
     Attributes:
-        last_step: a :class:`~optimtx.StepInfo` of device tensors describing the last real
+        last_step: a [`StepInfo`][optimtx.StepInfo] of device tensors describing the last real
             optimizer step (``None`` before the first one; accumulation micro-steps leave it).
 
     Example:
@@ -145,7 +147,8 @@ class OptimWrapper:
     def backward(self, loss: Tensor, num_items: int | Tensor | None = None, **kwargs: Any) -> None:
         """``loss.backward(**kwargs)``, then count one more micro-step (and ``num_items`` items).
 
-        ``num_items``: an int or a one-element tensor; see :meth:`update_params`. A window
+        ``num_items``: an int or a one-element tensor; see [`update_params`][optimtx.OptimWrapper.update_params]. A
+        window
         must use it on every micro-batch or on none (``ValueError`` otherwise, before backward).
 
         Example:
@@ -301,7 +304,7 @@ class OptimWrapper:
         """Set the micro-step count (e.g. on resume) and the total, so the last window is scaled right.
 
         Logs a WARNING on ``logging.getLogger("optimtx")`` when ``init_counts`` is not on a
-        window boundary (and warns once with :class:`~optimtx.core.warnings.AccumulationResumeWarning`:
+        window boundary (and warns once with [`AccumulationResumeWarning`][optimtx.AccumulationResumeWarning]:
         the gradients of that window's earlier micro-batches are not in any checkpoint, so the
         first step after resuming sums fewer micro-batches, each still divided by
         ``accumulative_counts``), and another when ``model`` has BatchNorm layers and
@@ -425,7 +428,7 @@ class OptimWrapper:
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Load a state from :meth:`state_dict` (or a plain optimizer state dict).
+        """Load a state from [`state_dict`][optimtx.OptimWrapper.state_dict] (or a plain optimizer state dict).
 
         The argument is neither modified nor kept (its tensors are copied). A state that
         does not fit the optimizer (other number of groups or parameters, another optimizer
@@ -464,7 +467,7 @@ class OptimWrapper:
         return state
 
     def _load_checked(self, state: dict[str, Any]) -> None:
-        """Load a checked state (from :meth:`_split_state_dict`): all of it, or nothing."""
+        """Load a checked state (from `_split_state_dict`): all of it, or nothing."""
         state = copy.deepcopy(state)  # never keep (and later mutate) the caller's tensors
         spikes = state.pop("_checked_skip_spikes", None)
         base = state.pop("base_param_settings", None)

@@ -13,9 +13,11 @@ from typing import Any, NoReturn
 
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 
+__all__ = ["OptimWrapperDict"]
+
 
 class OptimWrapperDict(OptimWrapper):
-    """A dict of named :class:`OptimWrapper` objects with the wrapper's reporting methods.
+    """A dict of named [`OptimWrapper`][optimtx.OptimWrapper] objects with the wrapper's reporting methods.
 
     Example:
         >>> import torch
@@ -41,7 +43,7 @@ class OptimWrapperDict(OptimWrapper):
 
     @property  # one StepInfo per wrapper instead of one
     def last_step(self) -> dict[str, Any]:  # type: ignore[override]
-        """``{name: wrapper.last_step}``: each wrapper's :class:`~optimtx.StepInfo` (``None`` before its first step).
+        """``{name: wrapper.last_step}``: each wrapper's `StepInfo` (``None`` before its first step).
 
         Example:
             >>> import torch

@@ -10,6 +10,8 @@ from optimtx.core.partial_state import merge_state, restore_entries, restrict_st
 from optimtx.core.state_tree import iter_nodes
 from optimtx.transforms.masking import MaskedState, MultiTransformState
 
+__all__ = ["partial_update"]
+
 
 def partial_update(
     tx: GradientTransformation, state: State, grads: dict[str, Tensor], params: dict[str, Tensor]

@@ -5,7 +5,7 @@ group when ``paramwise_cfg`` is set; optimtx merges parameters with equal settin
 one group per label. Both visit parameters in the same order (``add_params``: a module's
 own parameters, then its children), so the ``j``-th per-parameter group of an MMEngine
 checkpoint belongs to the ``j``-th parameter of that walk. The constructor records where
-each walked parameter landed (``param_walk_order``); :func:`regroup_per_parameter_state`
+each walked parameter landed (``param_walk_order``); `regroup_per_parameter_state`
 uses it to rebuild the optimizer state dict in optimtx's layout, moving each parameter's
 state (momentum buffers, Adam moments, step) with it.
 """
@@ -18,6 +18,8 @@ from typing import Any
 import torch
 
 from optimtx.wrapper.torch_optimizer_groups import is_scheduler_bookkeeping
+
+__all__ = ["is_per_parameter_state", "regroup_per_parameter_state", "walk_order"]
 
 
 def walk_order(per_param: Sequence[Mapping[str, Any]], groups: Sequence[Mapping[str, Any]]) -> list[tuple[int, int]]:

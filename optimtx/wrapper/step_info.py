@@ -1,7 +1,7 @@
 """What the last optimizer step did, as device values: applied or skipped, gradient norm, loss scale, lrs.
 
-The facade fills a :class:`StepInfo` after every real optimizer step
-(``OptimWrapper.last_step``); :func:`step_info` reads the same fields from the state of
+The facade fills a [`StepInfo`][optimtx.StepInfo] after every real optimizer step
+(``OptimWrapper.last_step``); [`step_info`][optimtx.step_info] reads the same fields from the state of
 any pure transform chain. Nothing here reads a value back to the host.
 """
 
@@ -19,6 +19,8 @@ from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.finite import ApplyIfFiniteState
 from optimtx.transforms.hyperparams import InjectHyperparamsState
 from optimtx.transforms.spike import SkipIfSpikeState
+
+__all__ = ["StepInfo", "make_step_info", "step_info"]
 
 _LR_NAMES = ("learning_rate", "lr")
 
@@ -51,7 +53,7 @@ def make_step_info(
     loss_scale: Tensor | float = 1.0,
     lrs: tuple[Any, ...] = (),
 ) -> StepInfo:
-    """A :class:`StepInfo` on ``device``, filling missing parts with the documented defaults.
+    """A [`StepInfo`][optimtx.StepInfo] on ``device``, filling missing parts with the documented defaults.
 
     Defaults: ``found_inf=False``, ``applied=not found_inf``, ``grad_norm=NaN``, ``loss_scale=1.0``.
 
@@ -82,7 +84,7 @@ def step_info(state: Any, previous: Any = None) -> StepInfo:
     before the update as ``previous`` and the counters' changes decide ``found_inf`` and
     ``applied`` exactly. Without ``previous``, ``found_inf``/``applied`` come from the
     flags that ``apply_if_finite`` and ``skip_if_spike`` keep, and a ``scale_by_amp``
-    skip is not seen. Missing parts give the defaults of :func:`make_step_info`;
+    skip is not seen. Missing parts give the defaults of `make_step_info`;
     ``loss_scale`` is the scale for the *next* loss (the pure state holds no other).
 
     Example:

@@ -1,6 +1,7 @@
 """The facade's step pipeline additions: item-count accumulation, spike skipping and step telemetry.
 
-:class:`OptimWrapper` and :class:`AmpOptimWrapper` call these helpers; they hold the
+[`OptimWrapper`][optimtx.OptimWrapper] and [`AmpOptimWrapper`][optimtx.AmpOptimWrapper] call these helpers; they hold
+the
 logic so the wrappers only wire it in. Nothing here reads a device value back to the
 host, except where a non-fused optimizer must be told to skip a step (documented in
 docs/training_loop.md).
@@ -18,6 +19,18 @@ from optimtx.transforms.accumulate import check_num_items
 from optimtx.transforms.spike import SpikeWindow, init_spike_window, spike_decision
 from optimtx.wrapper.fast_step import supports_fused_amp_step
 from optimtx.wrapper.step_info import StepInfo, make_step_info
+
+__all__ = [
+    "ItemWindow",
+    "SpikeGuard",
+    "build_step_info",
+    "check_count_status",
+    "divide_grads_",
+    "group_lrs",
+    "item_divisor",
+    "optimizer_step",
+    "param_device",
+]
 
 
 class ItemWindow:
@@ -58,7 +71,7 @@ class ItemWindow:
         self.items, self.uses_items = None, None
 
     def take(self, device: torch.device) -> Tensor | None:
-        """The window's divisor (see :func:`item_divisor`), or ``None`` without ``num_items``; starts a new window."""
+        """The window's divisor (see `item_divisor`), or ``None`` without ``num_items``; starts a new window."""
         items, self.items, self.uses_items = self.items, None, None
         return None if items is None else item_divisor(items.to(device, torch.float32))
 
@@ -89,7 +102,7 @@ def item_divisor(local_items: Tensor) -> Tensor:
 
 
 class SpikeGuard:
-    """The facade's ``skip_spikes``: a :class:`~optimtx.transforms.spike.SpikeWindow` kept on the device.
+    """The facade's ``skip_spikes``: a `SpikeWindow` kept on the device.
 
     Example:
         >>> guard = SpikeGuard(threshold=2.0, window=1)
@@ -114,7 +127,7 @@ class SpikeGuard:
         return {} if self.record is None else {k: v.clone() for k, v in self.record._asdict().items()}
 
     def check_state(self, state: Any) -> SpikeWindow | None:
-        """The :class:`SpikeWindow` in ``state`` (from :meth:`state_dict`), checked; raises before any change."""
+        """The `SpikeWindow` in ``state`` (from `state_dict`), checked; raises before any change."""
         if not isinstance(state, Mapping):
             raise TypeError(f"The skip_spikes state must be a dict from state_dict(), got {type(state).__name__}.")
         if not state:
@@ -131,7 +144,7 @@ class SpikeGuard:
         return SpikeWindow(**{k: v.clone() for k, v in state.items()})
 
     def load_checked(self, record: SpikeWindow | None) -> None:
-        """Install a record returned by :meth:`check_state`."""
+        """Install a record returned by `check_state`."""
         self.record = record
 
 
@@ -200,7 +213,7 @@ def build_step_info(
     skip: Tensor | None,
     loss_scale: Tensor | float,
 ) -> StepInfo:
-    """The facade's :class:`StepInfo` for one step: applied unless an overflow or a spike skipped it."""
+    """The facade's [`StepInfo`][optimtx.StepInfo] for one step: applied unless an overflow or a spike skipped it."""
     device = param_device(optimizer)
     found = None if found_inf is None else found_inf.to(device) > 0
     applied = None

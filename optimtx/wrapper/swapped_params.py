@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 from torch import Tensor
 
+__all__ = ["forget", "refuse_step_while_swapped", "register", "training_value"]
+
 # While an eval_params block is active: id(parameter) -> (parameter, its training value). A nested block
 # computes the evaluation weights from the training values (schedule-free's x depends on them), not from
 # the evaluation weights the parameters hold at that moment.

@@ -3,7 +3,7 @@
 It lets a pure chain go wherever torch expects an optimizer: ``OptimWrapper``,
 ``torch.optim.lr_scheduler``, ``torch.amp.GradScaler``, config files.
 
-Hyperparameters injected with :func:`~optimtx.inject_hyperparams` appear as param-group
+Hyperparameters injected with [`inject_hyperparams`][optimtx.inject_hyperparams] appear as param-group
 keys (``group['lr']``, ``group['weight_decay']``, ...). The group dict is the source of
 truth: before each step, a changed group value is written into that group's transform
 state, so schedulers that edit ``group['lr']`` change the update.
@@ -43,6 +43,8 @@ from optimtx.wrapper.torch_optimizer_groups import (
 )
 from optimtx.wrapper.torch_state_view import state_property
 
+__all__ = ["TransformOptimizer"]
+
 _STATE_KEY = "transform_state"
 _SHARED_KEY = "shared_transform_state"
 
@@ -59,7 +61,7 @@ class TransformOptimizer(torch.optim.Optimizer):
     Args:
         params: parameters or param-group dicts, as for any torch optimizer. Group keys
             that name an injected hyperparameter (e.g. ``lr``) override it for that group.
-        transform: a :class:`~optimtx.GradientTransformation`, or a config dict such as
+        transform: a [`GradientTransformation`][optimtx.GradientTransformation], or a config dict such as
             ``dict(type='adamw', lr=1e-3)`` (built from the ``TRANSFORMS`` registry, with
             the hyperparameters of every factory that takes an ``lr`` injected, so that
             ``group['lr']`` exists and schedulers work).
@@ -303,7 +305,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state dict from :meth:`state_dict`; on any mismatch raise and change nothing.
+        """Load a state dict from `state_dict`; on any mismatch raise and change nothing.
 
         The group values (``lr``, ...) are checked too, and ``state_dict`` is neither kept
         nor modified (its tensors are copied).

@@ -1,4 +1,4 @@
-"""Checks and bookkeeping of :class:`~optimtx.TransformOptimizer`'s param groups.
+"""Checks and bookkeeping of [`TransformOptimizer`][optimtx.TransformOptimizer]'s param groups.
 
 Which group keys would be silently ignored (and so are refused), which gradients a pure
 transform cannot take, which injected values a schedule drives, and the warning for
@@ -25,6 +25,18 @@ from optimtx.transforms.amp import ScaleByAmpState
 from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.finite import ApplyIfFiniteState
 from optimtx.transforms.hyperparams import InjectHyperparamsState, get_hyperparams, inject_nodes
+
+__all__ = [
+    "PICKLED",
+    "WHOLE_TREE_STATES",
+    "check_grad",
+    "group_defaults",
+    "hyperparam_value",
+    "looks_like_hyperparameter",
+    "mirrors_betas",
+    "schedule_driven",
+    "warn_if_whole_tree",
+]
 
 
 def check_grad(p: Tensor, group: int, index: int) -> None:

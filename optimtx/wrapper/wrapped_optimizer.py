@@ -15,6 +15,16 @@ from torch import Tensor
 
 from optimtx.wrapper.torch_optimizer_groups import is_scheduler_bookkeeping
 
+__all__ = [
+    "base_param_settings",
+    "check_optimizer",
+    "check_optimizer_state_fits",
+    "copy_containers",
+    "group_momentum",
+    "load_optimizer_state",
+    "trainable_params",
+]
+
 
 def check_optimizer(optimizer: Any) -> None:
     """Raise ``TypeError`` unless ``optimizer`` is a torch optimizer (or has its interface).

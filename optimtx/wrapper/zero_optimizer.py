@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+__all__ = ["ZeroRedundancyOptimizer", "local_optimizer_class", "zero_optimizer_class"]
+
 
 def local_optimizer_class(optimizer_type: str) -> type[torch.optim.Optimizer]:
     """The ``torch.optim`` class named ``optimizer_type``.
@@ -30,7 +32,7 @@ def local_optimizer_class(optimizer_type: str) -> type[torch.optim.Optimizer]:
 
 @functools.cache
 def zero_optimizer_class() -> type[torch.optim.Optimizer]:
-    """The ``torch.distributed.optim.ZeroRedundancyOptimizer`` subclass built by :func:`ZeroRedundancyOptimizer`."""
+    """The ``torch.distributed.optim.ZeroRedundancyOptimizer`` subclass built by `ZeroRedundancyOptimizer`."""
     import torch.distributed as dist
     from torch.distributed.optim import ZeroRedundancyOptimizer as TorchZero
 

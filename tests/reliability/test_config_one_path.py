@@ -50,6 +50,7 @@ def _model(frozen: bool) -> nn.Module:
     return model
 
 
+@pytest.mark.filterwarnings("ignore::optimtx.core.warnings.FrozenParameterWarning")  # both entry points warn
 @settings(max_examples=25, deadline=None)
 @given(optimizer=st.sampled_from(OPTIMIZER_CFGS), paramwise=paramwise_cfgs, frozen=st.booleans())
 def test_explain_agrees_with_build_over_generated_configs(optimizer, paramwise, frozen):
