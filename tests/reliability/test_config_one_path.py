@@ -132,3 +132,32 @@ def test_facade_clipping_gives_the_pure_chains_numbers(max_norm, grads, norm_typ
     params = {"w": torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)}
     updates, _ = pure.update({"w": torch.tensor(grads, dtype=torch.float64)}, pure.init(params), params)
     torch.testing.assert_close(w_facade.detach(), otx.apply_updates(params, updates)["w"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    overflows=st.lists(st.booleans(), min_size=1, max_size=8),
+    growth_interval=st.integers(1, 3),
+    backoff=st.sampled_from([0.25, 0.5]),
+)
+def test_facade_loss_scaling_gives_the_pure_transforms_numbers(overflows, growth_interval, backoff):
+    """LossScaler (facade) and scale_by_amp (pure) share one scale rule: same scales, same skips, same weights."""
+    settings_ = dict(init_scale=8.0, growth_factor=2.0, backoff_factor=backoff, growth_interval=growth_interval)
+    w = nn.Parameter(torch.tensor([1.0, -2.0], dtype=torch.float64))
+    opt = torch.optim.SGD([w], lr=0.1)
+    scaler = otx.LossScaler(**settings_)
+    pure = otx.scale_by_amp(otx.sgd(lr=0.1), **settings_)
+    params = {"w": torch.tensor([1.0, -2.0], dtype=torch.float64)}
+    state = pure.init(params)
+    for i, overflow in enumerate(overflows):
+        grad = torch.tensor([float("inf") if overflow else 0.5 + i, -1.0], dtype=torch.float64)
+        scale = otx.current_loss_scale(state)
+        assert scaler.get_scale() == float(scale)
+        w.grad = grad * scaler.get_scale()
+        scaler.step(opt)
+        scaler.update()
+        updates, state = pure.update({"w": grad * scale.to(grad.dtype)}, state, params)
+        params = otx.apply_updates(params, updates)
+        assert scaler.step_was_skipped() == overflow
+        torch.testing.assert_close(w.detach(), params["w"])
+    assert scaler.get_scale() == float(otx.current_loss_scale(state))
