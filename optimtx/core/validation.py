@@ -510,6 +510,11 @@ HYPERPARAMETER_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "max_norm": lambda name, value: check_non_negative(name, value, allow_inf=True),
     "clip_value": lambda name, value: check_non_negative(name, value, allow_inf=True),
     "betas": lambda name, value: check_betas(value, name),
+    # muon_with_adamw passes these on to adamw as lr, betas, eps, weight_decay: the same rules.
+    "adamw_lr": check_non_negative,
+    "adamw_eps": check_non_negative,
+    "adamw_weight_decay": check_non_negative,
+    "adamw_betas": lambda name, value: check_betas(value, name),
 }
 
 

@@ -160,3 +160,40 @@ def test_sweep_is_wide():
     """The sweep covers hundreds of (factory, argument, value) triples, NaN for every number."""
     assert sum(len(bad) for *_, bad in CASES) > 1000
     assert len({name for name, *_ in CASES}) > 60
+
+
+def _injected_cases() -> list[tuple[str, Any, str, list[Any]]]:
+    """The numeric cases of factories that ``inject_hyperparams`` can wrap (values set after construction)."""
+    return [case for case in CASES if case[0] in TRANSFORMS.module_dict and _injected_names(case[0], case[1])]
+
+
+def _injected_state(name: str, factory: Any) -> Any:
+    kwargs = {k: _fresh(v) for k, v in _valid_kwargs(name, factory).items()}
+    return otx.inject_hyperparams(factory)(**kwargs).init({"w": torch.ones(3, 3), "b": torch.ones(3)})
+
+
+def _injected_names(name: str, factory: Any) -> set[str]:
+    try:
+        return set(otx.get_hyperparams(_injected_state(name, factory)))
+    except (TypeError, ValueError):
+        return set()  # not injectable (no numeric hyperparameters, or several injected parts)
+
+
+def test_set_hyperparams_refuses_what_construction_refuses():
+    """Values set after construction follow the factory's rules: every hostile number the sweep feeds is refused."""
+    failures = []
+    for name, factory, arg, bad_values in _injected_cases():
+        if arg not in _injected_names(name, factory):
+            continue
+        state = _injected_state(name, factory)
+        for bad in bad_values:
+            if isinstance(bad, str) or (isinstance(bad, tuple) and any(isinstance(v, str) for v in bad)):
+                continue  # strings: refused as types by construction; set_hyperparams takes numbers only
+            try:
+                otx.set_hyperparams(state, **{arg: bad})
+            except (TypeError, ValueError) as error:
+                if arg not in str(error):
+                    failures.append(f"{name}.{arg}={bad!r}: not named: {error}")
+            else:
+                failures.append(f"{name}.{arg}={bad!r}: accepted")
+    assert not failures, "; ".join(failures)
