@@ -165,19 +165,3 @@ def test_the_table_covers_torchs_surface():
     assert public <= set(COVERED), f"torch.optim.Optimizer names not in the table: {sorted(public - set(COVERED))}"
     rows = {row for row in COVERED.values() if not row.startswith("a type alias")}
     assert rows <= set(TABLE)
-
-
-def test_torchs_private_swap_helper_is_refused_before_anything_changes():
-    """torch's ``swap_in_optimizer_params_and_state`` stops at its own first check (``optimizer.state`` is empty).
-
-    Were that check ever to pass, replacing ``optimizer.state`` is refused by the row ``state = ...``
-    with a message naming the pure call to use instead.
-    """
-    from torch.optim._stateless import swap_in_optimizer_params_and_state
-
-    w, opt = _pair("ours")
-    _stepped(w, opt)
-    before = frozen((w, opt.state_dict()))
-    with pytest.raises(RuntimeError), swap_in_optimizer_params_and_state(opt, {"w": w.detach()}, opt.state_dict()):
-        opt.step()
-    assert same(frozen((w, opt.state_dict())), before)
