@@ -332,6 +332,25 @@ TABLE: list[TransformCase] = [
         invalid=(({"inner": otx.identity(), "mask": ["w"]}, TypeError, "mask"),),
     ),
     TransformCase(
+        "quantize_state",
+        otx.quantize_state,
+        {"inner": otx.adamw(0.1), "bits": 8, "min_size": 0, "block_size": 4},
+        needs_params=True,
+        invalid=(
+            ({"inner": otx.adamw(0.1), "bits": 16}, ValueError, "bits"),
+            ({"inner": otx.adamw(0.1), "block_size": 3}, ValueError, "block_size"),
+            ({"inner": None}, TypeError, "GradientTransformation"),
+        ),
+    ),
+    TransformCase("quantize_state_4bit_lion", otx.quantize_state, {"inner": otx.lion(0.01), "bits": 4, "min_size": 0}),
+    TransformCase(
+        "muon_with_adamw_nd",
+        otx.muon_with_adamw,
+        {"lr": 0.02, "adamw_lr": 1e-3, "flatten_nd": True},
+        needs_params=True,
+        invalid=(({"flatten_nd": "yes"}, TypeError, "flatten_nd"),),
+    ),
+    TransformCase(
         "multi_transform",
         otx.multi_transform,
         {

@@ -20,6 +20,7 @@ from optimtx.config.constructor import (
 from optimtx.config.multi_constructor import MultiOptimWrapperConstructor
 from optimtx.config.paramwise_rules import FROZEN
 from optimtx.config.registries import OPTIMIZERS
+from optimtx.transforms.muon import muon_routes, muon_with_adamw
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
@@ -145,6 +146,10 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
             "explain() takes a wrapper config dict, an OptimWrapper / AmpOptimWrapper / OptimWrapperDict or a "
             f"torch optimizer, got {type(cfg).__name__}."
         )
+    return _with_routes(model, cfg.get("optimizer"), _explain_cfg(model, cfg, constructor))
+
+
+def _explain_cfg(model: nn.Module, cfg: Mapping[str, Any], constructor: Any) -> Explanation | ExplanationDict:
     if "optimizer" not in cfg:
         raise ValueError(f'explain() needs a config with an "optimizer" entry, got keys {sorted(cfg)!r}.')
     # One implementation: build what build_optim_wrapper builds and read its groups back (defaults, mults,
@@ -168,6 +173,35 @@ def _explain_config(model: nn.Module, wrapper: Any) -> Explanation:
     return rows
 
 
+def _with_routes(model: nn.Module, optimizer_cfg: Any, rows: Any) -> Any:
+    """``rows`` with the Muon/AdamW routing of a ``muon_with_adamw`` transform appended to each rule."""
+    transform = _routed_transform(optimizer_cfg.get("transform") if isinstance(optimizer_cfg, Mapping) else None)
+    if transform is None or not isinstance(rows, Explanation):
+        return rows
+    # Inside TransformOptimizer a group's tree is keyed by position, so name patterns match nothing there.
+    routes = muon_routes(model, exclude=(), flatten_nd=bool(transform.get("flatten_nd", False)))
+    given = transform.get("labels") is not None
+    return Explanation(
+        dataclasses.replace(row, rule=f"{row.rule}; {_route_text(routes[row.name], given)}")
+        if row.name in routes and not row.frozen
+        else row
+        for row in rows
+    )
+
+
+def _routed_transform(transform: Any) -> Mapping[str, Any] | None:
+    """The ``muon_with_adamw`` config inside a transform config (possibly wrapped, e.g. by ``quantize_state``)."""
+    if not isinstance(transform, Mapping):
+        return None
+    if transform.get("type") in ("muon_with_adamw", muon_with_adamw):
+        return transform
+    return next((found for v in transform.values() if (found := _routed_transform(v)) is not None), None)
+
+
+def _route_text(route: Any, labels_given: bool) -> str:
+    return "muon or adamw: from the given labels" if labels_given else f"{route.label}: {route.reason}"
+
+
 def _child_or_model(model: nn.Module, name: str) -> nn.Module:
     inner = model.module if hasattr(model, "module") and isinstance(model.module, nn.Module) else model
     return dict(inner.named_children()).get(name, inner)
@@ -177,6 +211,7 @@ def _explain_built(model: nn.Module, wrapper: Any) -> Explanation:
     optimizer = wrapper if isinstance(wrapper, torch.optim.Optimizer) else wrapper.optimizer
     rows = explain_param_groups(model, optimizer)
     reasons = getattr(wrapper, "paramwise_reasons", None) or {}
+    rows = _with_routes(model, {"transform": getattr(optimizer, "_recipe", None)}, rows)
     return Explanation(
         dataclasses.replace(row, label=reasons[row.name][0], rule=f"{reasons[row.name][1]} -> {row.rule}")
         if row.name in reasons and row.label not in (FROZEN, "absent")

@@ -65,6 +65,9 @@ from optimtx.transforms.lion import scale_by_lion as scale_by_lion
 from optimtx.transforms.lookahead import LookaheadState as LookaheadState
 from optimtx.transforms.lookahead import get_slow_params as get_slow_params
 from optimtx.transforms.lookahead import lookahead as lookahead
+from optimtx.transforms.low_bit import QuantizedTensor as QuantizedTensor
+from optimtx.transforms.low_bit import quantize_state as quantize_state
+from optimtx.transforms.low_bit import state_nbytes as state_nbytes
 from optimtx.transforms.mars import ScaleByMarsState as ScaleByMarsState
 from optimtx.transforms.mars import mars as mars
 from optimtx.transforms.mars import scale_by_mars as scale_by_mars
@@ -79,9 +82,11 @@ from optimtx.transforms.monitoring import SnapshotState as SnapshotState
 from optimtx.transforms.monitoring import measure_with_ema as measure_with_ema
 from optimtx.transforms.monitoring import monitor as monitor
 from optimtx.transforms.monitoring import snapshot as snapshot
+from optimtx.transforms.muon import MuonRoute as MuonRoute
 from optimtx.transforms.muon import ScaleByMuonState as ScaleByMuonState
 from optimtx.transforms.muon import muon as muon
 from optimtx.transforms.muon import muon_labels as muon_labels
+from optimtx.transforms.muon import muon_routes as muon_routes
 from optimtx.transforms.muon import muon_with_adamw as muon_with_adamw
 from optimtx.transforms.muon import scale_by_muon as scale_by_muon
 from optimtx.transforms.nadam import ScaleByNadamState as ScaleByNadamState
@@ -157,6 +162,8 @@ __all__ = [
     "MaskedState",
     "MonitorState",
     "MultiTransformState",
+    "MuonRoute",
+    "QuantizedTensor",
     "ScaleByAdadeltaState",
     "ScaleByAdagradState",
     "ScaleByAdamState",
@@ -223,6 +230,7 @@ __all__ = [
     "multi_transform",
     "muon",
     "muon_labels",
+    "muon_routes",
     "muon_with_adamw",
     "nadam",
     "named_chain",
@@ -231,6 +239,7 @@ __all__ = [
     "per_example_layer_norm_clip",
     "periodic_update",
     "psgd_kron",
+    "quantize_state",
     "radam",
     "rmsprop",
     "rprop",
@@ -266,6 +275,7 @@ __all__ = [
     "skip_if_spike",
     "snapshot",
     "soap",
+    "state_nbytes",
     "stateless",
     "stateless_with_tree_map",
     "trace",

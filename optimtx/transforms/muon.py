@@ -20,6 +20,7 @@ from optimtx.core.validation import (
     check_positive_int,
     prefixed_arguments,
 )
+from optimtx.transforms._dtensor import on_whole
 from optimtx.transforms.kernels import lerp
 from optimtx.transforms.masking import multi_transform
 from optimtx.transforms.optimizers import Hyper, _decay, adamw
@@ -29,9 +30,12 @@ __all__ = [
     "ADJUST_LR_FNS",
     "DEFAULT_EXCLUDE",
     "ROUTING_HINT",
+    "MuonRoute",
     "ScaleByMuonState",
+    "as_matrix",
     "muon",
     "muon_labels",
+    "muon_routes",
     "muon_with_adamw",
     "orthogonalize",
     "scale_by_muon",
@@ -39,7 +43,8 @@ __all__ = [
 
 ADJUST_LR_FNS = (None, "original", "match_rms_adamw")
 ROUTING_HINT = (
-    "Muon only takes 2-D matrices (hidden layers). Route the other tensors to another transform, e.g. "
+    "Muon only takes 2-D matrices (hidden layers); flatten_nd=True also takes conv kernels and other n-D weights "
+    "(reshaped to rows x the rest). Route the other tensors to another transform, e.g. "
     "otx.muon_with_adamw(lr=0.02, adamw_lr=3e-4), or "
     "otx.multi_transform({'muon': otx.muon(...), 'adamw': otx.adamw(...)}, otx.muon_labels(params))."
 )
@@ -55,10 +60,11 @@ class ScaleByMuonState(NamedTuple):
     momentum_buffer: dict[str, Tensor]
 
 
-def _check_matrices(tree: Mapping[str, Tensor]) -> None:
-    bad = {k: tuple(v.shape) for k, v in tree.items() if v.ndim != 2}
+def _check_matrices(tree: Mapping[str, Tensor], flatten_nd: bool = False) -> None:
+    bad = {k: tuple(v.shape) for k, v in tree.items() if not (v.ndim == 2 or (flatten_nd and v.ndim > 2))}
     if bad:
-        raise ValueError(f"muon got tensors that are not 2-D: {bad!r}. {ROUTING_HINT}")
+        kind = "not 2-D or more" if flatten_nd else "not 2-D"
+        raise ValueError(f"muon got tensors that are {kind}: {bad!r}. {ROUTING_HINT}")
     complex_ = [k for k, v in tree.items() if v.is_complex()]
     if complex_:
         raise ValueError(f"muon does not support complex parameters, got {complex_!r}.")
@@ -95,6 +101,30 @@ def orthogonalize(grad: Tensor, ns_coefficients: Sequence[Hyper], ns_steps: int,
     return x.T if tall else x
 
 
+def as_matrix(t: Tensor) -> Tensor:
+    """``t`` as the matrix Muon orthogonalises: rows are the first dimension, columns all the others.
+
+    A conv kernel ``(out, in, kh, kw)`` becomes ``(out, in * kh * kw)``: each output channel's
+    filter is one row, as in Keller Jordan's reference for convolutional networks.
+
+    Example:
+        >>> as_matrix(torch.zeros(8, 3, 3, 3)).shape
+        torch.Size([8, 27])
+    """
+    return t if t.ndim == 2 else t.reshape(t.size(0), -1)
+
+
+def _orthogonal_step(d: Tensor, coefficients: Sequence[Hyper], ns_steps: int, eps: Hyper, adjust: str | None) -> Tensor:
+    """Muon's update for one tensor: the orthogonalised matrix of ``d`` (whole, even when sharded), scaled."""
+
+    def whole(full: Tensor) -> Tensor:
+        matrix = as_matrix(full)
+        out = orthogonalize(matrix, coefficients, ns_steps, eps).to(full.dtype) * _adjust_ratio(matrix.shape, adjust)
+        return out.reshape(full.shape)
+
+    return on_whole(whole, d)
+
+
 def _adjust_ratio(shape: torch.Size, adjust_lr_fn: str | None) -> float:
     rows, cols = shape[:2]
     if adjust_lr_fn in (None, "original"):
@@ -127,14 +157,20 @@ def scale_by_muon(
     eps: Hyper = 1e-7,
     ns_steps: int = 5,
     adjust_lr_fn: str | None = None,
+    flatten_nd: bool = False,
 ) -> GradientTransformation:
     """Muon's direction: momentum, Newton-Schulz orthogonalisation, and torch's shape-dependent lr ratio.
 
     ``buf = lerp(buf, g, 1 - momentum)``; the orthogonalised matrix is that of
     ``lerp(g, buf, momentum)`` (``nesterov``) or ``buf``, times ``sqrt(max(1, rows / cols))``
     (``adjust_lr_fn=None`` or ``'original'``) or ``0.2 * sqrt(max(rows, cols))``
-    (``'match_rms_adamw'``). Only 2-D tensors are accepted. The momentum is batched; the
+    (``'match_rms_adamw'``). Only 2-D tensors are accepted, unless ``flatten_nd``: then a tensor
+    of more dimensions (a conv kernel) is orthogonalised as the matrix [`as_matrix`][optimtx.transforms.muon.as_matrix]
+    makes of it (first dimension by the rest) and reshaped back. The momentum is batched; the
     Newton-Schulz iteration runs per matrix (each has its own shape), in bfloat16 as in torch.
+    Under FSDP2 (DTensor gradients) each matrix is gathered whole for the iteration and every
+    rank keeps its own shard of the result (see ``optimtx/transforms/_dtensor.py``), so the
+    update equals the single-process one.
 
     Example:
         >>> tx = scale_by_muon()
@@ -148,10 +184,11 @@ def scale_by_muon(
         ``optax.contrib.muon``.
     """
     coefficients = _check_muon(momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn)
+    check_bool("flatten_nd", flatten_nd)
 
     def init(params: Params) -> ScaleByMuonState:
         check_params(params)
-        _check_matrices(params)
+        _check_matrices(params, flatten_nd)
         return ScaleByMuonState(momentum_buffer=zeros_like(params))
 
     def update(
@@ -159,16 +196,13 @@ def scale_by_muon(
     ) -> tuple[dict[str, Tensor], ScaleByMuonState]:
         del params, extra
         check_state(state, ScaleByMuonState, "scale_by_muon")
-        _check_matrices(dict(zip(updates, check_leaves(updates), strict=True)))  # routing hint first
+        _check_matrices(dict(zip(updates, check_leaves(updates), strict=True)), flatten_nd)  # routing hint first
         grads = matched_leaves(updates, state.momentum_buffer)  # then by name and shape
         if not grads:
             return {}, state
         bufs = lerp(leaves(state.momentum_buffer), grads, 1 - momentum)
         directions = lerp(grads, bufs, momentum) if nesterov else bufs
-        out = [
-            orthogonalize(d, coefficients, ns_steps, eps).to(d.dtype) * _adjust_ratio(d.shape, adjust_lr_fn)
-            for d in directions
-        ]
+        out = [_orthogonal_step(d, coefficients, ns_steps, eps, adjust_lr_fn) for d in directions]
         return rebuild(updates, out), ScaleByMuonState(momentum_buffer=rebuild(updates, bufs))
 
     return GradientTransformation(init, update)
@@ -190,6 +224,7 @@ def muon(
     elsewhere; for the usual recipe (Muon for hidden matrices, AdamW for embeddings, the head,
     norms and biases) use [`muon_with_adamw`][optimtx.muon_with_adamw] or [`muon_labels`][optimtx.muon_labels] with
     ``multi_transform``.
+    Conv kernels: ``muon_with_adamw(flatten_nd=True)`` or ``scale_by_muon(flatten_nd=True)``.
 
     Example:
         >>> tx = muon(lr=0.02, weight_decay=0.0)
@@ -202,8 +237,11 @@ def muon(
         Jordan et al., 2024, "Muon: An optimizer for hidden layers in neural networks"; Liu et al., 2025,
         "Muon is Scalable for LLM Training"; ``torch.optim.Muon``.
     """
+    return _muon(lr, weight_decay, scale_by_muon(momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn))
+
+
+def _muon(lr: Hyper, weight_decay: Hyper, core: GradientTransformation) -> GradientTransformation:
     check_non_negative("lr", lr, schedule=True)
-    core = scale_by_muon(momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn)
     return chain(core, *_decay(weight_decay), scale_by_learning_rate(lr))
 
 
@@ -214,17 +252,71 @@ scale_by_muon.static_args = ("ns_coefficients",)  # type: ignore[attr-defined]
 DEFAULT_EXCLUDE = ("embed", "head")
 
 
+class MuonRoute(NamedTuple):
+    """Where :func:`muon_labels` sends one parameter, and why.
+
+    Attributes:
+        label: ``'muon'`` or ``'adamw'``.
+        reason: the rule that decided, e.g. ``'hidden matrix 4x4'`` or ``"name matches 'head'"``.
+    """
+
+    label: str
+    reason: str
+
+
+def muon_routes(
+    params: Mapping[str, Tensor] | torch.nn.Module | Iterable[tuple[str, Tensor]],
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    flatten_nd: bool = False,
+) -> dict[str, MuonRoute]:
+    """Each parameter's :class:`MuonRoute`: Muon for hidden matrices (and kernels), AdamW for the rest.
+
+    The rules, in order: a name matching an ``exclude`` pattern goes to AdamW (embeddings and the
+    output head by default); a 2-D tensor goes to Muon; a tensor of more dimensions (a conv kernel)
+    goes to Muon as the matrix ``(shape[0], rest)`` when ``flatten_nd``, else to AdamW; 1-D tensors
+    (biases, norm scales) and scalars go to AdamW. ``explain`` shows these reasons.
+
+    Example:
+        >>> model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4, 2))
+        >>> for name, route in muon_routes(model, exclude=("^2",), flatten_nd=True).items():
+        ...     print(name, route.label, route.reason)
+        0.weight muon 4-D kernel as matrix 4x9
+        0.bias adamw 1-D (bias or norm)
+        2.weight adamw name matches '^2'
+        2.bias adamw 1-D (bias or norm)
+    """
+    patterns = _patterns(exclude)
+    check_bool("flatten_nd", flatten_nd)
+    return {name: _route(name, p, patterns, flatten_nd) for name, p in _named_tensors(params)}
+
+
+def _route(name: str, p: Tensor, patterns: list[re.Pattern[str]], flatten_nd: bool) -> MuonRoute:
+    if p.ndim < 2:
+        return MuonRoute("adamw", "1-D (bias or norm)" if p.ndim == 1 else "scalar")
+    hit = next((pattern.pattern for pattern in patterns if pattern.search(name)), None)
+    if hit is not None:
+        return MuonRoute("adamw", f"name matches {hit!r}")
+    if p.ndim == 2:
+        return MuonRoute("muon", f"hidden matrix {p.shape[0]}x{p.shape[1]}")
+    rows, cols = p.shape[0], math.prod(p.shape[1:])
+    if flatten_nd:
+        return MuonRoute("muon", f"{p.ndim}-D kernel as matrix {rows}x{cols}")
+    return MuonRoute("adamw", f"{p.ndim}-D (flatten_nd=False)")
+
+
 def muon_labels(
     params: Mapping[str, Tensor] | torch.nn.Module | Iterable[tuple[str, Tensor]],
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
     keys: str = "name",
+    flatten_nd: bool = False,
 ) -> dict[str, str]:
     """``'muon'`` for hidden matrices, ``'adamw'`` for everything else: labels for ``multi_transform``.
 
-    A parameter is a hidden matrix when it is 2-D and its name matches none of the ``exclude``
-    regular expressions (searched anywhere in the name; by default ``embed`` and ``head``, which
-    catch ``embed_tokens``, ``embedding``, ``lm_head``, ``head.fc``...). Embeddings and the output
-    head are matrices too, but the recipe trains them with AdamW.
+    A parameter is a hidden matrix when it is 2-D (or, with ``flatten_nd``, of more dimensions:
+    a conv kernel) and its name matches none of the ``exclude`` regular expressions (searched
+    anywhere in the name; by default ``embed`` and ``head``, which catch ``embed_tokens``,
+    ``embedding``, ``lm_head``, ``head.fc``...). Embeddings and the output head are matrices too,
+    but the recipe trains them with AdamW. :func:`muon_routes` gives the reason for each label.
 
     Args:
         params: a module, a ``{name: tensor}`` dict, or ``named_parameters()`` pairs.
@@ -232,6 +324,7 @@ def muon_labels(
         keys: ``'name'`` (for pure trees keyed by parameter name) or ``'index'`` (``'0'``, ``'1'``...
             in parameter order, the keys ``TransformOptimizer`` gives a param group when its transform
             is built with ``inject_hyperparams``, e.g. ``inject_hyperparams(muon_with_adamw)(labels=...)``).
+        flatten_nd: send tensors of more than 2 dimensions to Muon too.
 
     Example:
         >>> model = torch.nn.Sequential(torch.nn.Embedding(10, 4), torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
@@ -240,13 +333,8 @@ def muon_labels(
     """
     if keys not in ("name", "index"):
         raise ValueError(f"Invalid keys: {keys!r}. It must be 'name' or 'index'.")
-    patterns = _patterns(exclude)
-    items = _named_tensors(params)
-    labels = {}
-    for i, (name, p) in enumerate(items):
-        hidden = p.ndim == 2 and not any(pattern.search(name) for pattern in patterns)
-        labels[name if keys == "name" else str(i)] = "muon" if hidden else "adamw"
-    return labels
+    routes = muon_routes(params, exclude, flatten_nd)
+    return {name if keys == "name" else str(i): route.label for i, (name, route) in enumerate(routes.items())}
 
 
 def _named_tensors(params: Any) -> list[tuple[str, Tensor]]:
@@ -286,6 +374,7 @@ def muon_with_adamw(
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
     labels: Mapping[str, str] | None = None,
     adjust_lr_fn: str | None = None,
+    flatten_nd: bool = False,
 ) -> GradientTransformation:
     """The usual Muon recipe: [`muon`][optimtx.muon] for hidden matrices, [`adamw`][optimtx.adamw] for the rest.
 
@@ -294,6 +383,10 @@ def muon_with_adamw(
     as ``labels`` (name -> ``'muon'`` / ``'adamw'``), e.g. ``muon_labels(model, keys='index')``
     for a ``TransformOptimizer``. The defaults follow Keller Jordan's recipe (Muon lr 0.02,
     AdamW lr 3e-4, betas (0.9, 0.95)); ``weight_decay`` is Muon's, ``adamw_weight_decay`` AdamW's.
+    ``flatten_nd=True`` trains a whole convolutional network: conv kernels go to Muon as
+    ``(out_channels, in_channels * kh * kw)`` matrices. Inside ``TransformOptimizer`` the tree's
+    keys are positions, not names, so ``exclude`` patterns match nothing there: routing is by shape
+    unless ``labels`` are given (``explain`` shows the routing either way).
 
     Example:
         >>> tx = muon_with_adamw(lr=0.02, adamw_lr=1e-3)
@@ -306,12 +399,14 @@ def muon_with_adamw(
     with prefixed_arguments("adamw_"):  # errors name adamw_lr, not AdamW's own lr
         adamw_part = adamw(adamw_lr, adamw_betas, adamw_eps, adamw_weight_decay)
     transforms: dict[Hashable, GradientTransformation] = {
-        "muon": muon(lr, weight_decay, momentum, nesterov, adjust_lr_fn=adjust_lr_fn),
+        "muon": _muon(
+            lr, weight_decay, scale_by_muon(momentum, nesterov, adjust_lr_fn=adjust_lr_fn, flatten_nd=flatten_nd)
+        ),
         "adamw": adamw_part,
     }
     if labels is not None:
         return multi_transform(transforms, _given_labels(dict(labels)))
-    return multi_transform(transforms, lambda tree: muon_labels(tree, exclude))
+    return multi_transform(transforms, lambda tree: muon_labels(tree, exclude, flatten_nd=flatten_nd))
 
 
 def _given_labels(labels: dict[str, str]) -> Any:

@@ -122,7 +122,7 @@ NOT_REAL_VIEW = {"multi_transform", "masked", "clip_by_global_norm_inf", "add_de
 # units, centring axes and muon's routing follow ndim, which the real view changes. These follow optax/torch on
 # the complex tensor itself instead.
 NOT_REAL_VIEW |= {"clip_by_norm_per_tensor", "clip_by_norm_per_tensor_inf", "adaptive_grad_clip", "centralize"}
-NOT_REAL_VIEW |= {"muon_with_adamw"}
+NOT_REAL_VIEW |= {"muon_with_adamw", "muon_with_adamw_nd"}
 # Refused for complex parameters, as torch's Adafactor and Muon (and the schedulefree reference) refuse them, and
 # a low-precision state dtype has no complex counterpart: see test_complex_parameters_are_refused_where_torch_does.
 REFUSES_COMPLEX = {
