@@ -690,6 +690,11 @@ _HOSTILE.update(
 )
 TABLE = [dataclasses.replace(c, invalid=c.invalid + _HOSTILE.get(c.name, ())) for c in TABLE]
 
+# The rules added for optax's catalogue live in their own file (this one is long enough).
+from tests.transform_table_optax_rules import SPECS as _OPTAX_RULE_SPECS  # noqa: E402
+
+TABLE += [TransformCase(**spec) for spec in _OPTAX_RULE_SPECS]
+
 # The preconditioners of issue 23 (soap, shampoo, psgd_kron, mars) and their scale_by blocks.
 _PRECONDITIONERS = [
     TransformCase(

@@ -28,7 +28,7 @@ NAMESPACES = {
 }
 
 _LOSS = "a loss function: optax's losses are outside this namespace (issue 22); use torch.nn.functional"
-_RULES = "an update rule of the optaxrules work (optimtx.optax._rules / optimtx.optax.contrib), not exported yet"
+_RULES = "an optax rule not built yet (issue 22 follow-up; see docs/optimizers.md for the rules that are)"
 _PRNG = "a JAX PRNG-key helper: torch draws from a torch.Generator, which optimtx.optax accepts where optax takes a key"
 _MODULE = "an optax submodule that optimtx.optax does not mirror"
 

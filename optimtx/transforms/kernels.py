@@ -136,7 +136,7 @@ def add(xs: list[Tensor], value: Scalar) -> list[Tensor]:
         >>> add([torch.ones(1)], 1e-8)
         [tensor([1.])]
     """
-    out = list(torch._foreach_add(xs, value))
+    out = list(torch._foreach_add(xs, _per_tensor(value, len(xs))))
     return _like(out, xs) if isinstance(value, Tensor) else out
 
 

@@ -2,4 +2,7 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from optimtx.optax.contrib._rules import *  # noqa: F403
+from optimtx.optax.contrib._rules import __all__ as _rules_all
+
+__all__: list[str] = [*_rules_all]
