@@ -16,7 +16,7 @@ import torch
 
 import optimtx as otx
 from optimtx.registry import OPTIM_WRAPPERS, PARAM_SCHEDULERS, SCHEDULES, TRANSFORMS
-from tests.reliability.sweep_cases import allowed, hostile_values, kind_of
+from tests.reliability.sweep_cases import KNOWN_GAPS, NOT_BUILT_YET, allowed, hostile_values, kind_of
 from tests.transform_table import TABLE
 
 _TABLE_KWARGS = {case.name: case.kwargs for case in TABLE if case.factory is TRANSFORMS.get(case.name)}
@@ -134,11 +134,19 @@ CASES = _cases()
 def test_every_factory_with_a_number_or_flag_is_swept():
     """A factory with numeric or flag arguments that the sweep cannot build is a gap: give its kwargs."""
     swept = {name for name, *_ in CASES}
-    missing = sorted(name for _, name, f in _factories() if _swept_params(f) and name not in swept)
+    missing = sorted(
+        name for _, name, f in _factories() if _swept_params(f) and name not in swept and name not in NOT_BUILT_YET
+    )
     assert not missing, f"not swept (add its required kwargs to _REQUIRED/_SPECIAL): {missing}"
 
 
-@pytest.mark.parametrize("name,factory,arg,bad_values", CASES, ids=[f"{n}-{a}" for n, _, a, _ in CASES])
+def _param(case: tuple[str, Any, str, list[Any]]) -> Any:
+    gap = KNOWN_GAPS.get((case[0], case[2]))
+    marks = [pytest.mark.xfail(strict=True, reason=gap)] if gap else []
+    return pytest.param(*case, id=f"{case[0]}-{case[2]}", marks=marks)
+
+
+@pytest.mark.parametrize("name,factory,arg,bad_values", [_param(case) for case in CASES])
 def test_hostile_arguments_are_refused_naming_them(name, factory, arg, bad_values):
     failures = []
     for bad in bad_values:
