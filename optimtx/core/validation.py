@@ -352,8 +352,8 @@ def check_real(name: str, value: Any) -> float:
     return float(value)
 
 
-def check_betas(betas: Any, name: str = "betas") -> tuple[Any, Any]:
-    """Return ``betas`` as a pair after checking that it holds two numbers in [0, 1).
+def check_betas(betas: Any, name: str = "betas", *, count: int = 2) -> tuple[Any, ...]:
+    """Return ``betas`` as a tuple after checking that it holds ``count`` numbers in [0, 1).
 
     Example:
         >>> check_betas((0.9, 1.5))
@@ -361,12 +361,13 @@ def check_betas(betas: Any, name: str = "betas") -> tuple[Any, Any]:
         ...
         ValueError: Invalid betas[1]: 1.5. It must be in [0, 1).
     """
-    if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise ValueError(f"Invalid {name}: {betas!r}. It must be a pair (beta1, beta2), each in [0, 1).")
+    if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)) or len(betas) != count:
+        shape = "a pair (beta1, beta2)" if count == 2 else f"{count} numbers"
+        raise ValueError(f"Invalid {name}: {betas!r}. It must be {shape}, each in [0, 1).")
     _same_kind(name, betas)
-    check_unit_interval(f"{name}[0]", betas[0])
-    check_unit_interval(f"{name}[1]", betas[1])
-    return betas[0], betas[1]
+    for i, beta in enumerate(betas):
+        check_unit_interval(f"{name}[{i}]", beta)
+    return tuple(betas)
 
 
 def check_loss_scaling_args(init_scale: Any, growth_factor: Any, backoff_factor: Any, growth_interval: Any) -> None:

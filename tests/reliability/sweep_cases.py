@@ -129,10 +129,6 @@ def hostile_values(param: inspect.Parameter, valid: Any) -> list[Any]:
 # this round had no time left to fix: (factory, argument) -> what is wrong. Strict xfail, so each entry
 # fails the suite once it is fixed and must then be removed from here.
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    **{
-        (name, "betas"): "betas passed on as b1/b2: errors name b1/b2, a wrong length is an unpacking ValueError"
-        for name in ("adan", "adopt", "acprop", "ademamix", "simplified_ademamix", "momo_adam", "sophia")
-    },
     ("sm3", "momentum"): "passed on as b1: errors name b1",
     ("scale_by_sm3", "b2"): "b2=1.0 accepted (to decide: SM3 accumulates at b2=1, or refuse)",
     ("scale_by_ademamix", "alpha"): "alpha not checked: NaN, inf, bools and strings accepted",
