@@ -10,7 +10,13 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
 from optimtx.core.state_tree import on_real_view, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
-from optimtx.core.validation import check_betas, check_non_negative, check_state_dtype, check_unit_interval
+from optimtx.core.validation import (
+    check_betas,
+    check_finite,
+    check_non_negative,
+    check_state_dtype,
+    check_unit_interval,
+)
 from optimtx.schedules import Schedule
 from optimtx.transforms._moment_rules import Hyper, at_step, debiased, real_grads, root_plus
 from optimtx.transforms.kernels import add_scaled, decay_add_square, lerp, to_dtype, to_dtypes_of
@@ -81,6 +87,8 @@ def scale_by_ademamix(
     _check(b1, b2, eps, eps_root)
     if not callable(b3):
         check_unit_interval("b3", b3)
+    if not callable(alpha):
+        check_finite("alpha", alpha)  # any finite weight (5-8 is usual); NaN or inf would poison every update
     mu_dtype = check_state_dtype("mu_dtype", mu_dtype)
 
     def init(params: Params) -> ScaleByAdemamixState:
@@ -171,6 +179,9 @@ def scale_by_simplified_ademamix(
         {'w': tensor([ 1., -1.])}
     """
     _check(b1, b2, eps, eps_root)
+
+    if not callable(alpha):
+        check_finite("alpha", alpha)  # any finite weight; NaN or inf would poison every update
 
     def init(params: Params) -> ScaleBySimplifiedAdEMAMixState:
         check_params(params)
