@@ -42,6 +42,11 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         for name in ("scale_by_simplified_ademamix", "simplified_ademamix")
         for value in ("-1.0", "-1e-12", "1.5", "2.0")
     },
+    # SM3 sums squares at b2 = 1 (what sm3() uses, as in optax).
+    ("scale_by_sm3", "b2", "1.0"): "b2=1 sums squares, SM3's own setting",
+    # Polyak step sizes: an infinite cap means no cap.
+    ("scale_by_polyak", "max_learning_rate", "inf"): "no cap on the Polyak step",
+    ("polyak_sgd", "max_lr", "inf"): "no cap on the Polyak step",
     # optax's cosine_decay alpha (the final fraction of init_value) is unchecked in optax too.
     ("cosine_decay", "alpha", "-1.0"): "optax parity: any finite fraction",
     ("cosine_decay", "alpha", "-1e-12"): "optax parity: any finite fraction",
@@ -135,13 +140,8 @@ def hostile_values(param: inspect.Parameter, valid: Any) -> list[Any]:
 # this round had no time left to fix: (factory, argument) -> what is wrong. Strict xfail, so each entry
 # fails the suite once it is fixed and must then be removed from here.
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("sm3", "momentum"): "passed on as b1: errors name b1",
-    ("scale_by_sm3", "b2"): "b2=1.0 accepted (to decide: SM3 accumulates at b2=1, or refuse)",
     ("scale_by_optimistic_gradient", "alpha"): "alpha outside [0, 1] accepted (or allow-list it if meant)",
     ("optimistic_gradient_descent", "alpha"): "alpha outside [0, 1] accepted (or allow-list it if meant)",
-    ("scale_by_polyak", "max_learning_rate"): "inf accepted (allow-list it if it means 'no cap')",
-    ("polyak_sgd", "max_lr"): "passed on as max_learning_rate: errors name it; inf accepted",
-    ("polyak_sgd", "scaling"): "passed on as lr: errors name lr",
 }
 
 # Factories whose required arguments the sweep cannot supply by name yet (merged with the gaps above).
