@@ -14,9 +14,11 @@ from optimtx.core.validation import check_non_negative, check_unit_interval
 from optimtx.transforms._moment_rules import Hyper, real_grads
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = ["ScaleBySM3State", "scale_by_sm3", "sm3"]
+
 
 class ScaleBySM3State(NamedTuple):
-    """State of :func:`scale_by_sm3` (optax's field names).
+    """State of `scale_by_sm3` (optax's field names).
 
     Attributes:
         mu: per tensor, a tuple of one accumulator per axis (of that axis' length); a tensor with
@@ -115,4 +117,5 @@ def sm3(lr: float | Tensor = 1e-3, momentum: Hyper = 0.9) -> GradientTransformat
         {'w': tensor([[-0.1000,  0.1000],
                 [-0.1000, -0.1000]])}
     """
+    check_unit_interval("momentum", momentum)  # named as written, not as scale_by_sm3's b1
     return chain(scale_by_sm3(momentum), scale_by_learning_rate(lr))

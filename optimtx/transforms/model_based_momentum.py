@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates
 from optimtx.core.state_tree import check_state, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.core.validation import check_bool, check_finite, check_non_negative, check_unit_interval
+from optimtx.core.validation import check_betas, check_bool, check_finite, check_non_negative, check_unit_interval
 from optimtx.schedules import Schedule
 from optimtx.transforms._moment_rules import Hyper, at_step, scalar_state, squared_norm, step_factor, vdot
 from optimtx.transforms.adam import bias_correction
@@ -18,12 +18,14 @@ from optimtx.transforms.kernels import add, add_scaled, decay_add_square, lerp, 
 from optimtx.transforms.polyak import loss_value
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["MomoAdamState", "MomoState", "momo", "momo_adam"]
+
 # optax compares against float64's machine epsilon (``jnp.finfo(float).eps``) whatever the dtype.
 _TINY = torch.finfo(torch.float64).eps
 
 
 class MomoState(NamedTuple):
-    """State of :func:`momo` (optax's field names).
+    """State of `momo` (optax's field names).
 
     Attributes:
         exp_avg: momentum of the gradients.
@@ -41,7 +43,7 @@ class MomoState(NamedTuple):
 
 
 class MomoAdamState(NamedTuple):
-    """State of :func:`momo_adam` (optax's field names): :class:`MomoState` plus Adam's second moment."""
+    """State of `momo_adam` (optax's field names): `MomoState` plus Adam's second moment."""
 
     exp_avg: dict[str, Tensor]
     exp_avg_sq: dict[str, Tensor]
@@ -163,7 +165,7 @@ def momo_adam(
         {'w': tensor([-0.1000])}
     """
     _check(lr, lower_bound, weight_decay, adapt_lower_bound)
-    b1, b2 = betas
+    b1, b2 = check_betas(betas)
     check_unit_interval("b1", b1)
     check_unit_interval("b2", b2)
     check_non_negative("eps", eps)

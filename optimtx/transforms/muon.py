@@ -13,7 +13,13 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
 from optimtx.core.state_tree import check_state
 from optimtx.core.tree import check_leaves, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.core.validation import check_bool, check_finite, check_non_negative, check_positive_int
+from optimtx.core.validation import (
+    check_bool,
+    check_finite,
+    check_non_negative,
+    check_positive_int,
+    prefixed_arguments,
+)
 from optimtx.transforms._dtensor import on_whole
 from optimtx.transforms.kernels import lerp
 from optimtx.transforms.masking import multi_transform
@@ -247,7 +253,7 @@ DEFAULT_EXCLUDE = ("embed", "head")
 
 
 class MuonRoute(NamedTuple):
-    """Where :func:`muon_labels` sends one parameter, and why.
+    """Where `muon_labels` sends one parameter, and why.
 
     Attributes:
         label: ``'muon'`` or ``'adamw'``.
@@ -263,7 +269,7 @@ def muon_routes(
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
     flatten_nd: bool = False,
 ) -> dict[str, MuonRoute]:
-    """Each parameter's :class:`MuonRoute`: Muon for hidden matrices (and kernels), AdamW for the rest.
+    """Each parameter's `MuonRoute`: Muon for hidden matrices (and kernels), AdamW for the rest.
 
     The rules, in order: a name matching an ``exclude`` pattern goes to AdamW (embeddings and the
     output head by default); a 2-D tensor goes to Muon; a tensor of more dimensions (a conv kernel)
@@ -310,7 +316,7 @@ def muon_labels(
     a conv kernel) and its name matches none of the ``exclude`` regular expressions (searched
     anywhere in the name; by default ``embed`` and ``head``, which catch ``embed_tokens``,
     ``embedding``, ``lm_head``, ``head.fc``...). Embeddings and the output head are matrices too,
-    but the recipe trains them with AdamW. :func:`muon_routes` gives the reason for each label.
+    but the recipe trains them with AdamW. `muon_routes` gives the reason for each label.
 
     Args:
         params: a module, a ``{name: tensor}`` dict, or ``named_parameters()`` pairs.
@@ -391,11 +397,13 @@ def muon_with_adamw(
         tensor([-0.0010, -0.0010, -0.0010])
     """
     _patterns(exclude)
+    with prefixed_arguments("adamw_"):  # errors name adamw_lr, not AdamW's own lr
+        adamw_part = adamw(adamw_lr, adamw_betas, adamw_eps, adamw_weight_decay)
     transforms: dict[Hashable, GradientTransformation] = {
         "muon": _muon(
             lr, weight_decay, scale_by_muon(momentum, nesterov, adjust_lr_fn=adjust_lr_fn, flatten_nd=flatten_nd)
         ),
-        "adamw": adamw(adamw_lr, adamw_betas, adamw_eps, adamw_weight_decay),
+        "adamw": adamw_part,
     }
     if labels is not None:
         return multi_transform(transforms, _given_labels(dict(labels)))

@@ -11,6 +11,7 @@ from optimtx.core.base import GradientTransformation, Params, State, Updates, ch
 from optimtx.core.state_tree import check_state, select, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import (
+    check_betas,
     check_int_at_least,
     check_non_negative,
     check_positive,
@@ -23,9 +24,11 @@ from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights, require_params
 
+__all__ = ["HutchinsonState", "SophiaState", "hutchinson_estimator_diag_hessian", "scale_by_sophia", "sophia"]
+
 
 class HutchinsonState(NamedTuple):
-    """State of :func:`hutchinson_estimator_diag_hessian`: the seed and how many draws were made (int64)."""
+    """State of `hutchinson_estimator_diag_hessian`: the seed and how many draws were made (int64)."""
 
     key: Tensor
 
@@ -82,7 +85,7 @@ def hutchinson_estimator_diag_hessian(random_seed: int | None = None) -> Gradien
 
 
 class SophiaState(NamedTuple):
-    """State of :func:`scale_by_sophia` (optax's field names).
+    """State of `scale_by_sophia` (optax's field names).
 
     Attributes:
         count: how many updates were made (int64 0-d tensor).
@@ -198,7 +201,7 @@ def sophia(
         >>> tx.update({"w": torch.tensor([0.5])}, tx.init(p), p, obj_fn=lambda q: (q["w"] ** 2).sum())[0]
         {'w': tensor([-0.1000])}
     """
-    b1, b2 = betas
+    b1, b2 = check_betas(betas)
     block = scale_by_sophia(b1, b2, eps, gamma, clip_threshold, update_interval, hessian_diagonal_fn, mu_dtype)
     decay = [add_decayed_weights(weight_decay, weight_decay_mask)] if is_present(weight_decay) else []
     return chain(block, *decay, scale_by_learning_rate(lr))
