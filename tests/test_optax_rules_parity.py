@@ -107,7 +107,8 @@ def test_reference_covers_every_new_rule():
     """Every optax name exposed by the new-rules module has at least one stored trajectory (or is a helper)."""
     from optimtx.optax import _rules
     from optimtx.optax.contrib import _rules as _contrib_rules
+    from optimtx.optax.contrib import _schedule_free
 
-    for namespace, rules in (("optax", _rules), ("contrib", _contrib_rules)):
+    for namespace, rules in (("optax", _rules), ("contrib", _contrib_rules), ("contrib", _schedule_free)):
         covered = {c["factory"] for c in CASES if c["namespace"] == namespace and not c.get("torch")}
         assert set(rules.__all__) - covered <= set(rules.NOT_TRAJECTORIES), namespace

@@ -2,7 +2,9 @@
 
 Run with a Python that has JAX and optax (no torch needed; the test side loads the JSON):
 
-    /work/venv-jax/bin/python tests/reference_data/make_optax_rules_reference.py
+    /work/venv-jax/bin/python tests/reference_data/make_optax_rules_reference.py [CASE_NAME ...]
+
+(with case names, only those cases are recomputed; the others are kept from the stored file).
 
 Each case names an optax factory (``optax.<name>`` or ``optax.contrib.<name>``) and its keyword
 arguments; tests/test_optax_rules_parity.py builds the same name from ``optimtx.optax`` with the
@@ -22,6 +24,9 @@ STEPS = 5
 OUT = pathlib.Path(__file__).with_name("optax_rules_reference.json.gz")
 
 # Keyword arguments that name an optimizer: ``(optax name, kwargs)``, built on both sides.
+# The optimtx.optax.contrib modules whose names' signatures are stored.
+CONTRIB_MODULES = ("_rules", "_schedule_free")
+
 OPTIMIZER_ARGS = ("base_optimizer", "optimizer", "adv_optimizer", "linesearch", "hessian_diagonal_fn")
 
 # (case name, namespace, factory, kwargs, gradient source, extra)
@@ -418,6 +423,28 @@ def _cases() -> None:
     case("noisy_sgd_no_noise", "noisy_sgd", {"learning_rate": 0.05, "eta": 0.0, "key": 3})
     case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
     case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
+    _optax3_cases()
+
+
+def _optax3_cases() -> None:
+    """The names of the optax3 work (appended: earlier cases keep their seeds)."""
+    case("schedule_free_sgd", "schedule_free_sgd", {}, ns="contrib", steps=6)
+    case(
+        "schedule_free_sgd_opts",
+        "schedule_free_sgd",
+        # Warmup fractions exact in float32: optax evaluates schedules of its int32 count in float32.
+        {"learning_rate": 0.5, "warmup_steps": 4, "b1": 0.6, "weight_decay": 0.1, "weight_lr_power": 1.0},
+        ns="contrib",
+        steps=6,
+    )
+    case("schedule_free_adamw", "schedule_free_adamw", {"learning_rate": 0.05}, ns="contrib", steps=6)
+    case(
+        "schedule_free_adamw_opts",
+        "schedule_free_adamw",
+        {"learning_rate": 0.25, "warmup_steps": 2, "b1": 0.7, "b2": 0.9, "eps": 1e-4, "weight_decay": 0.2},
+        ns="contrib",
+        steps=6,
+    )
 
 
 def _inputs(seed: int, nan: bool, drop: tuple[str, ...] = ()):
@@ -521,7 +548,8 @@ def _optimizer(spec):
     return getattr(module, name)(**inner)
 
 
-def main() -> None:
+def main(only: tuple[str, ...] = ()) -> None:
+    """Write every case, or with ``only`` recompute just those cases and keep the stored others."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -530,7 +558,14 @@ def main() -> None:
 
     _cases()
     out = []
+    stored = {}
+    if only:
+        with gzip.open(OUT, "rt") as f:
+            stored = {c["name"]: c for c in json.load(f)["cases"]}
     for seed, (name, ns, factory, kwargs, source, extra) in enumerate(CASES):
+        if only and name not in only and name in stored:
+            out.append(stored[name])
+            continue
         module = optax if ns == "optax" else optax.contrib
         kwargs = dict(kwargs)
         built = {k: _optimizer(v) for k, v in kwargs.items() if k in OPTIMIZER_ARGS and v}
@@ -558,7 +593,11 @@ def main() -> None:
     meta = {"optax": optax.__version__, "jax": jax.__version__, "steps": STEPS}
     signatures = {
         "optax": {n: _signature(getattr(optax, n)) for n in _exported("optimtx/optax/_rules.py")},
-        "contrib": {n: _signature(getattr(optax.contrib, n)) for n in _exported("optimtx/optax/contrib/_rules.py")},
+        "contrib": {
+            n: _signature(getattr(optax.contrib, n))
+            for module in CONTRIB_MODULES
+            for n in _exported(f"optimtx/optax/contrib/{module}.py")
+        },
     }
     with gzip.open(OUT, "wt") as f:
         json.dump({"meta": meta, "signatures": signatures, "cases": out}, f)
@@ -566,4 +605,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(tuple(sys.argv[1:]))

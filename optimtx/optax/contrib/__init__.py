@@ -4,5 +4,7 @@ from __future__ import annotations
 
 from optimtx.optax.contrib._rules import *  # noqa: F403
 from optimtx.optax.contrib._rules import __all__ as _rules_all
+from optimtx.optax.contrib._schedule_free import *  # noqa: F403
+from optimtx.optax.contrib._schedule_free import __all__ as _schedule_free_all
 
-__all__: list[str] = [*_rules_all]
+__all__: list[str] = [*_rules_all, *_schedule_free_all]
