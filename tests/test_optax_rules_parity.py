@@ -19,6 +19,8 @@ import optimtx as otx
 import optimtx.optax as optax
 import optimtx.optax.contrib as contrib
 
+from .reference_data.make_optax_rules_reference import dimension_numbers
+
 with gzip.open(pathlib.Path(__file__).parent / "reference_data" / "optax_rules_reference.json.gz", "rt") as _f:
     CASES = json.load(_f)["cases"]
 
@@ -60,6 +62,9 @@ def _kwargs(kwargs: dict, module=optax) -> dict:
     for key in ("base_optimizer", "optimizer", "adv_optimizer", "linesearch", "hessian_diagonal_fn"):
         if kwargs.get(key):
             kwargs[key] = _optimizer(kwargs[key], module)
+    for key in ("weight_dimension_numbers", "muon_weight_dimension_numbers"):
+        if key in kwargs:
+            kwargs[key] = dimension_numbers(kwargs[key], contrib.MuonDimensionNumbers)
     return kwargs
 
 
@@ -106,9 +111,10 @@ def test_trajectory_matches_optax(case):
 def test_reference_covers_every_new_rule():
     """Every optax name exposed by the new-rules module has at least one stored trajectory (or is a helper)."""
     from optimtx.optax import _rules
+    from optimtx.optax.contrib import _muon, _schedule_free
     from optimtx.optax.contrib import _rules as _contrib_rules
-    from optimtx.optax.contrib import _schedule_free
 
-    for namespace, rules in (("optax", _rules), ("contrib", _contrib_rules), ("contrib", _schedule_free)):
+    modules = (("optax", _rules), ("contrib", _contrib_rules), ("contrib", _schedule_free), ("contrib", _muon))
+    for namespace, rules in modules:
         covered = {c["factory"] for c in CASES if c["namespace"] == namespace and not c.get("torch")}
         assert set(rules.__all__) - covered <= set(rules.NOT_TRAJECTORIES), namespace

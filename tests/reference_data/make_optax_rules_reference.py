@@ -25,7 +25,10 @@ OUT = pathlib.Path(__file__).with_name("optax_rules_reference.json.gz")
 
 # Keyword arguments that name an optimizer: ``(optax name, kwargs)``, built on both sides.
 # The optimtx.optax.contrib modules whose names' signatures are stored.
-CONTRIB_MODULES = ("_rules", "_schedule_free")
+CONTRIB_MODULES = ("_rules", "_schedule_free", "_muon")
+
+# Keyword arguments holding Muon's dimension numbers: ``{name: None | [reduction_axis, output_axis]}``.
+DIM_ARGS = ("weight_dimension_numbers", "muon_weight_dimension_numbers")
 
 OPTIMIZER_ARGS = ("base_optimizer", "optimizer", "adv_optimizer", "linesearch", "hessian_diagonal_fn")
 
@@ -445,6 +448,73 @@ def _optax3_cases() -> None:
         ns="contrib",
         steps=6,
     )
+    _muon_cases()
+
+
+def _muon_cases() -> None:
+    nd = {"m": [0, 1], "t": [1, 2]}  # t: axis 0 is a batch axis
+    case("muon", "muon", {"learning_rate": 0.05}, ns="contrib")
+    case(
+        "muon_opts",
+        "muon",
+        {
+            "learning_rate": 0.02,
+            "ns_coeffs": "dion",
+            "beta": 0.9,
+            "weight_decay": 0.1,
+            "nesterov": False,
+            "adaptive": True,
+            "adam_b1": 0.8,
+            "adam_learning_rate": 0.01,
+            "adam_weight_decay": 0.05,
+            "consistent_rms": 0.2,
+            "muon_weight_dimension_numbers": {"s": None, "v": None, "m": [1, 0], "t": [[1], [0, 2]]},
+        },
+        ns="contrib",
+    )
+    case(
+        "muon_nd",
+        "muon",
+        {"learning_rate": 0.05, "muon_weight_dimension_numbers": {"s": None, "v": None, **nd}},
+        ns="contrib",
+    )
+    case("scale_by_muon", "scale_by_muon", {"weight_dimension_numbers": nd}, ns="contrib", drop=("s", "v"))
+    for pre in ("spectral", "aol", "schatten"):
+        case(
+            f"scale_by_muon_{pre}",
+            "scale_by_muon",
+            {
+                "ns_steps": 3,
+                "beta": 0.5,
+                "preconditioning": pre,
+                "adaptive": pre == "schatten",
+                "weight_dimension_numbers": nd,
+            },
+            ns="contrib",
+            drop=("s", "v"),
+        )
+    case(
+        "scale_by_muon_table",
+        "scale_by_muon",
+        {
+            "ns_coeffs": [[3.4445, -4.775, 2.0315], [2.0, -1.5, 0.5]],
+            "ns_steps": 4,
+            "nesterov": False,
+            "eps": 1e-3,
+            "weight_dimension_numbers": nd,
+        },
+        ns="contrib",
+        drop=("s", "v"),
+    )
+
+
+def dimension_numbers(spec, cls):
+    """``{name: None | [reduction_axis, output_axis]}`` as a dict of ``cls`` (optax's or optimtx's class)."""
+
+    def axes(a):
+        return tuple(a) if isinstance(a, list) else a
+
+    return {k: None if v is None else cls(axes(v[0]), axes(v[1])) for k, v in spec.items()}
 
 
 def _inputs(seed: int, nan: bool, drop: tuple[str, ...] = ()):
@@ -569,6 +639,9 @@ def main(only: tuple[str, ...] = ()) -> None:
         module = optax if ns == "optax" else optax.contrib
         kwargs = dict(kwargs)
         built = {k: _optimizer(v) for k, v in kwargs.items() if k in OPTIMIZER_ARGS and v}
+        built |= {
+            k: dimension_numbers(v, optax.contrib.MuonDimensionNumbers) for k, v in kwargs.items() if k in DIM_ARGS
+        }
         params, grads, curvature, target = _inputs(seed, extra.get("nan", False), extra.get("drop", ()))
         trajectory, used, steps = _run(
             getattr(module, factory)(**{**kwargs, **built}), source, params, grads, curvature, target, extra

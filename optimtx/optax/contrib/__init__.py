@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from optimtx.optax.contrib._muon import *  # noqa: F403
+from optimtx.optax.contrib._muon import __all__ as _muon_all
 from optimtx.optax.contrib._rules import *  # noqa: F403
 from optimtx.optax.contrib._rules import __all__ as _rules_all
 from optimtx.optax.contrib._schedule_free import *  # noqa: F403
 from optimtx.optax.contrib._schedule_free import __all__ as _schedule_free_all
 
-__all__: list[str] = [*_rules_all, *_schedule_free_all]
+__all__: list[str] = [*_rules_all, *_schedule_free_all, *_muon_all]
