@@ -9,6 +9,7 @@ PARAM_SETS = {
     "resnet50": resnet50_shapes,
     "small1000": lambda: [(4096,)] * 1000,
     "large4": lambda: [(1 << 22,)] * 4,
+    "mid20": lambda: [(384, 240)] * 20,  # 20 mid-size tensors, 1.84M values
 }
 
 

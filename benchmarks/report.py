@@ -138,7 +138,8 @@ def markdown(out: dict[str, object]) -> str:
         f"Machine: {m['cpu']}, nproc={m['nproc']}, torch {m['torch']}, device {m['device']}; "
         f"bandwidth probe (best of the run): read {bw['read']:.1f}, copy {bw['copy']:.1f}, "
         f"triad {bw['triad']:.1f} GB/s. "
-        f"Mode {out['mode']}, {out['repeats']} timed steps per variant after {out['warmup']} warm-up.",
+        f"Mode {out['mode']}, {out['repeats']} timed steps per variant after {out['warmup']} warm-up"
+        f"{'; glibc keeps freed memory (--keep-freed-memory)' if m.get('keep_freed_memory') else ''}.",
         "",
         "| case | params | variant | median | min | vs baseline | of bound | achieved GB/s (of copy) |",
         "|---|---|---|---:|---:|---:|---:|---:|",

@@ -86,13 +86,33 @@ def test_explain_shows_the_routing_of_a_muon_config():
     cfg = dict(
         optimizer=dict(
             type="TransformOptimizer",
-            transform=dict(type="quantize_state", inner=dict(type="muon_with_adamw", flatten_nd=True)),
+            transform=dict(type="quantize_state", inner=dict(type="muon_with_adamw", flatten_nd=True, exclude=())),
         )
     )
     rules = {row.name: row.rule for row in otx.explain(_ConvNet(), cfg)}
     assert rules["conv.weight"] == "default; muon: 4-D kernel as matrix 4x27"
     assert rules["norm.weight"] == "default; adamw: 1-D (bias or norm)"
-    # Inside TransformOptimizer the trees are keyed by position: name patterns cannot apply, and explain says so.
+    # Inside TransformOptimizer the trees are keyed by position: exclude=() routes by shape, so the head is a matrix.
     assert rules["head.weight"] == "default; muon: hidden matrix 2x4"
     plain = otx.explain(_ConvNet(), dict(optimizer=dict(type="AdamW", lr=1e-3)))
     assert {row.rule for row in plain} == {"default"}
+
+
+def test_name_routing_over_positions_is_refused_by_build_and_explain_alike():
+    """TransformOptimizer keys trees by position: default exclude patterns could never match the head."""
+    cfg = dict(optimizer=dict(type="TransformOptimizer", transform=dict(type="muon_with_adamw", flatten_nd=True)))
+    for run in (lambda: otx.build_optim_wrapper(_ConvNet(), cfg), lambda: otx.explain(_ConvNet(), cfg)):
+        with pytest.raises(ValueError, match=r"routes by parameter name.*keyed by\s+position.*labels=.*exclude=\(\)"):
+            run()
+    model = _ConvNet()
+    with pytest.raises(ValueError, match="keyed by position"):
+        otx.TransformOptimizer(model.parameters(), otx.muon_with_adamw())
+    labels = otx.muon_labels(model, keys="index", flatten_nd=True)
+    tx = otx.inject_hyperparams(otx.muon_with_adamw)(labels=labels, flatten_nd=True)
+    opt = otx.TransformOptimizer(model.parameters(), tx)
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    before = model.head.weight.detach().clone()
+    opt.step()
+    # the head went to AdamW by its label: AdamW's first step moves every element by -adamw_lr * sign(g)
+    torch.testing.assert_close(model.head.weight.detach() - before, torch.full_like(before, -3e-4))

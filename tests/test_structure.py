@@ -45,11 +45,11 @@ def test_parts_do_not_depend_on_compiling():
 
 def test_transform_optimizer_splits_on_the_chain_value():
     """TransformOptimizer finds the hyperparameter-free head of a chain from its parts."""
-    from optimtx.wrapper.torch_optimizer import _split_shared_prefix
+    from optimtx.wrapper.torch_optimizer_parts import split_shared_prefix
 
     clip = otx.clip_by_global_norm(1.0)
     opt = otx.inject_hyperparams(otx.sgd)(lr=0.1)
-    shared, rest = _split_shared_prefix(otx.chain(clip, opt))
+    shared, rest = split_shared_prefix(otx.chain(clip, opt))
     assert shared is clip and rest is opt
     probe = rest.init({"w": torch.zeros(1)})
     assert isinstance(probe, InjectHyperparamsState)

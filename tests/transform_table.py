@@ -28,6 +28,7 @@ class TransformCase:
     needs_params: bool = False  # update() requires params
     compilable: bool = True  # runs under torch.compile(fullgraph=True)
     differentiable: bool = True  # outputs carry autograd through updates
+    state_dtype: torch.dtype | None = None  # per-parameter state kept in this dtype on purpose (mu_dtype, ...)
 
 
 TABLE: list[TransformCase] = [
@@ -291,10 +292,15 @@ TABLE: list[TransformCase] = [
         otx.adam,
         {"lr": 1e-2, "mu_dtype": torch.bfloat16},
         invalid=(({"mu_dtype": "int8"}, ValueError, "mu_dtype"), ({"mu_dtype": 3}, TypeError, "mu_dtype")),
+        state_dtype=torch.bfloat16,
     ),
-    TransformCase("adamw_bf16_mu", otx.adamw, {"lr": 1e-2, "mu_dtype": "bfloat16"}, needs_params=True),
-    TransformCase("sgd_bf16_mu", otx.sgd, {"lr": 0.1, "momentum": 0.9, "mu_dtype": "bfloat16"}),
-    TransformCase("lion_bf16_mu", otx.lion, {"lr": 1e-3, "mu_dtype": torch.bfloat16}),
+    TransformCase(
+        "adamw_bf16_mu", otx.adamw, {"lr": 1e-2, "mu_dtype": "bfloat16"}, needs_params=True, state_dtype=torch.bfloat16
+    ),
+    TransformCase(
+        "sgd_bf16_mu", otx.sgd, {"lr": 0.1, "momentum": 0.9, "mu_dtype": "bfloat16"}, state_dtype=torch.bfloat16
+    ),
+    TransformCase("lion_bf16_mu", otx.lion, {"lr": 1e-3, "mu_dtype": torch.bfloat16}, state_dtype=torch.bfloat16),
     # Combinators, each with a sample inner transform.
     TransformCase(
         "accumulate",
@@ -461,7 +467,11 @@ TABLE: list[TransformCase] = [
         needs_params=True,
     ),
     TransformCase(
-        "schedule_free_adamw_bf16_state", otx.schedule_free_adamw, {"state_dtype": torch.bfloat16}, needs_params=True
+        "schedule_free_adamw_bf16_state",
+        otx.schedule_free_adamw,
+        {"state_dtype": torch.bfloat16},
+        needs_params=True,
+        state_dtype=torch.bfloat16,
     ),
     TransformCase(
         "schedule_free_sgd",
@@ -583,7 +593,12 @@ TABLE += [
         {"decay": 0.9},
         invalid=(({"decay": 1.5}, ValueError, "decay"), ({"decay": 0.9, "debias": "yes"}, TypeError, "debias")),
     ),
-    TransformCase("ema_biased_bf16", otx.ema, {"decay": 0.5, "debias": False, "accumulator_dtype": torch.bfloat16}),
+    TransformCase(
+        "ema_biased_bf16",
+        otx.ema,
+        {"decay": 0.5, "debias": False, "accumulator_dtype": torch.bfloat16},
+        state_dtype=torch.bfloat16,
+    ),
     TransformCase(
         "stateless",
         otx.stateless,

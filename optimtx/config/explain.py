@@ -24,7 +24,7 @@ from optimtx.config.multi_constructor import MultiOptimWrapperConstructor
 from optimtx.config.paramwise import decide_labels
 from optimtx.config.paramwise_rules import FROZEN
 from optimtx.config.registries import OPTIMIZERS
-from optimtx.transforms.muon import muon_routes, muon_with_adamw
+from optimtx.transforms.muon import DEFAULT_EXCLUDE, muon_routes, muon_with_adamw, refuse_names_at_positions
 from optimtx.wrapper.optim_wrapper import OptimWrapper
 from optimtx.wrapper.optim_wrapper_dict import OptimWrapperDict
 
@@ -189,9 +189,10 @@ def _with_routes(model: nn.Module, optimizer_cfg: Any, rows: Any) -> Any:
     transform = _routed_transform(optimizer_cfg.get("transform") if isinstance(optimizer_cfg, Mapping) else None)
     if transform is None or not isinstance(rows, Explanation):
         return rows
-    # Inside TransformOptimizer a group's tree is keyed by position, so name patterns match nothing there.
-    routes = muon_routes(model, exclude=(), flatten_nd=bool(transform.get("flatten_nd", False)))
     given = transform.get("labels") is not None
+    if not given:  # inside TransformOptimizer a group's tree is keyed by position: the build refuses names there
+        refuse_names_at_positions(tuple(transform.get("exclude", DEFAULT_EXCLUDE)), ["0"])
+    routes = muon_routes(model, exclude=(), flatten_nd=bool(transform.get("flatten_nd", False)))
     return Explanation(
         dataclasses.replace(row, rule=f"{row.rule}; {_route_text(routes[row.name], given)}")
         if row.name in routes and not row.frozen

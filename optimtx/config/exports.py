@@ -11,6 +11,7 @@ from optimtx.config.constructor import DefaultOptimWrapperConstructor as Default
 from optimtx.config.explain import ExplainRow as ExplainRow
 from optimtx.config.explain import explain as explain
 from optimtx.config.explain import param_group_names as param_group_names
+from optimtx.config.factory import create_optimizer as create_optimizer
 from optimtx.config.multi_constructor import MultiOptimWrapperConstructor as MultiOptimWrapperConstructor
 from optimtx.config.paramwise import paramwise as paramwise
 from optimtx.config.paramwise import paramwise_labels as paramwise_labels
@@ -34,6 +35,7 @@ __all__ = [
     "TRANSFORMS",
     "build_optim_wrapper",
     "build_param_schedulers",
+    "create_optimizer",
     "explain",
     "param_group_names",
     "paramwise",

@@ -10,6 +10,10 @@ from optimtx.core.base import GradientTransformation as GradientTransformation
 from optimtx.core.base import apply_updates as apply_updates
 from optimtx.core.base import chain as chain
 from optimtx.core.base import identity as identity
+from optimtx.core.inplace import InPlace as InPlace
+from optimtx.core.inplace import inplace_step as inplace_step
+from optimtx.core.inplace import pure_step_ as pure_step_
+from optimtx.core.inplace import with_step_ as with_step_
 from optimtx.core.registry import Registry as Registry
 from optimtx.core.state_io import load_state_dict as load_state_dict
 from optimtx.core.state_io import state_dict as state_dict
@@ -30,6 +34,7 @@ __all__ = [
     "EmptyState",
     "FrozenParameterWarning",
     "GradientTransformation",
+    "InPlace",
     "LossScalingDisabledWarning",
     "OptimtxWarning",
     "PerGroupTransformWarning",
@@ -39,6 +44,9 @@ __all__ = [
     "apply_updates",
     "chain",
     "identity",
+    "inplace_step",
     "load_state_dict",
+    "pure_step_",
     "state_dict",
+    "with_step_",
 ]

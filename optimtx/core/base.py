@@ -81,14 +81,18 @@ class Chain(GradientTransformation):
     """
 
     parts: tuple[GradientTransformation, ...] = ()  # what a copy made by ``_replace`` reports
+    step_: Any = None  # an in-place step for owners of their state (see optimtx.core.inplace), or None
 
-    def __new__(cls, init: InitFn, update: UpdateFn, parts: tuple[GradientTransformation, ...] = ()) -> Chain:
+    def __new__(
+        cls, init: InitFn, update: UpdateFn, parts: tuple[GradientTransformation, ...] = (), step_: Any = None
+    ) -> Chain:
         self = super().__new__(cls, init, update)
         self.parts = tuple(parts)
+        self.step_ = step_
         return self
 
-    def __getnewargs__(self) -> tuple[Any, ...]:  # copy/deepcopy/pickle keep the parts
-        return (self.init, self.update, self.parts)
+    def __getnewargs__(self) -> tuple[Any, ...]:  # copy/deepcopy/pickle keep the parts and the step
+        return (self.init, self.update, self.parts, self.step_)
 
 
 class EmptyState(NamedTuple):

@@ -8,9 +8,11 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.inplace import with_step_
 from optimtx.core.state_tree import begin_update
 from optimtx.core.tree import check_params, leaves, rebuild, zeros_like
 from optimtx.core.validation import check_non_negative, check_unit_interval
+from optimtx.transforms._inplace_rules import adadelta_step
 from optimtx.transforms.kernels import add, decay_add_square
 from optimtx.transforms.optimizers import Hyper, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
@@ -100,4 +102,5 @@ def adadelta(
         Zeiler, 2012, "ADADELTA: An Adaptive Learning Rate Method"; ``torch.optim.Adadelta``; ``optax.adadelta``.
     """
     check_non_negative("lr", lr, schedule=True)
-    return chain(*_negate(maximize), *_decay(weight_decay), scale_by_adadelta(rho, eps), scale_by_learning_rate(lr))
+    tx = chain(*_negate(maximize), *_decay(weight_decay), scale_by_adadelta(rho, eps), scale_by_learning_rate(lr))
+    return with_step_(tx, adadelta_step(ScaleByAdadeltaState, rho, eps, weight_decay, maximize)(lr))

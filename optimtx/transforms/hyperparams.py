@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.inplace import inplace_step, pure_step_, with_step_
 from optimtx.core.state_tree import check_state, find_one, replace_node, zero_counter
 from optimtx.core.tree import Tree
 from optimtx.core.validation import HYPERPARAMETER_CHECKS, check_hyperparameter
@@ -150,8 +151,8 @@ def inject_hyperparams(
         schedules = {k: v for k, v in values.items() if k not in static and callable(v)}
         numeric = {k: v for k, v in values.items() if k not in static and k not in schedules}
         first_values = {k: _plain(s(torch.zeros((), dtype=torch.int64))) for k, s in schedules.items()}
-        factory(**static, **numeric, **first_values)  # validates the Python values eagerly
-        return _injected(factory, static, numeric, schedules, hyperparam_dtype)
+        probe = factory(**static, **numeric, **first_values)  # validates the Python values eagerly
+        return _injected(factory, static, numeric, schedules, hyperparam_dtype, inplace_step(probe) is not None)
 
     return make
 
@@ -168,7 +169,12 @@ def _plain(value: Any) -> Any:
 
 
 def _injected(
-    factory: Factory, static: dict, numeric: dict, schedules: dict, hyperparam_dtype: torch.dtype | None = None
+    factory: Factory,
+    static: dict,
+    numeric: dict,
+    schedules: dict,
+    hyperparam_dtype: torch.dtype | None = None,
+    steps_in_place: bool = False,
 ) -> GradientTransformation:
     def build(hyperparams: dict[str, Value]) -> GradientTransformation:
         return factory(**static, **hyperparams)
@@ -187,15 +193,27 @@ def _injected(
     def update(
         updates: Updates, state: InjectHyperparamsState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, InjectHyperparamsState]:
+        current, inner = current_transform(state)
+        new_updates, inner_state = inner.update(updates, state.inner_state, params, **extra)
+        return new_updates, InjectHyperparamsState(state.count + 1, current, inner_state)
+
+    def current_transform(state: InjectHyperparamsState) -> tuple[dict[str, Value], GradientTransformation]:
+        """This step's hyperparameter values and the inner transform built from them."""
         check_state(state, InjectHyperparamsState, f"inject_hyperparams({getattr(factory, '__name__', 'factory')})")
         current = dict(state.hyperparams)
         for name, schedule in schedules.items():
             current[name] = _to_value(schedule(state.count), state.hyperparams[name])
         used = {k: _invariant(v) if k in schedules else v for k, v in current.items()}
-        new_updates, inner_state = build(used).update(updates, state.inner_state, params, **extra)
-        return new_updates, InjectHyperparamsState(state.count + 1, current, inner_state)
+        return current, build(used)
 
-    return GradientTransformation(init, update)
+    def step_(updates: Updates, state: InjectHyperparamsState, params: Params, _: Any) -> InjectHyperparamsState:
+        current, inner = current_transform(state)
+        inner_step = inplace_step(inner) or functools.partial(pure_step_, update=inner.update)
+        inner_state = inner_step(updates, state.inner_state, params)
+        return InjectHyperparamsState(state.count + 1, current, inner_state)
+
+    tx = GradientTransformation(init, update)
+    return with_step_(tx, step_) if steps_in_place else tx
 
 
 def init_with_hyperparams(transform: GradientTransformation, params: Params, **values: Any) -> State:

@@ -136,8 +136,11 @@ def add(xs: list[Tensor], value: Scalar) -> list[Tensor]:
         >>> add([torch.ones(1)], 1e-8)
         [tensor([1.])]
     """
-    out = list(torch._foreach_add(xs, _per_tensor(value, len(xs))))
-    return _like(out, xs) if isinstance(value, Tensor) else out
+    if not isinstance(value, Tensor):
+        return list(torch._foreach_add(xs, value))
+    # A single tensor would select the Scalar overload, which reads it on the host (a sync per step on a GPU);
+    # the list form also lets a grad-requiring scalar backpropagate (see _per_tensor).
+    return _like(list(torch._foreach_add(xs, [value] * len(xs))), xs)
 
 
 def add_(xs: list[Tensor], value: Scalar) -> None:
@@ -149,7 +152,8 @@ def add_(xs: list[Tensor], value: Scalar) -> None:
         >>> xs
         [tensor([2.])]
     """
-    torch._foreach_add_(xs, _per_tensor(value, len(xs)))
+    # A single tensor would select the Scalar overload, which reads it on the host (a sync per step on a GPU).
+    torch._foreach_add_(xs, [value] * len(xs) if isinstance(value, Tensor) else value)
 
 
 def scalar_list(value: Tensor, like: list[Tensor]) -> list[Tensor]:

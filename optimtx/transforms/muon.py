@@ -247,7 +247,7 @@ DEFAULT_EXCLUDE = ("embed", "head")
 
 
 class MuonRoute(NamedTuple):
-    """Where :func:`muon_labels` sends one parameter, and why.
+    """Where `muon_labels` sends one parameter, and why.
 
     Attributes:
         label: ``'muon'`` or ``'adamw'``.
@@ -263,7 +263,7 @@ def muon_routes(
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
     flatten_nd: bool = False,
 ) -> dict[str, MuonRoute]:
-    """Each parameter's :class:`MuonRoute`: Muon for hidden matrices (and kernels), AdamW for the rest.
+    """Each parameter's `MuonRoute`: Muon for hidden matrices (and kernels), AdamW for the rest.
 
     The rules, in order: a name matching an ``exclude`` pattern goes to AdamW (embeddings and the
     output head by default); a 2-D tensor goes to Muon; a tensor of more dimensions (a conv kernel)
@@ -310,7 +310,7 @@ def muon_labels(
     a conv kernel) and its name matches none of the ``exclude`` regular expressions (searched
     anywhere in the name; by default ``embed`` and ``head``, which catch ``embed_tokens``,
     ``embedding``, ``lm_head``, ``head.fc``...). Embeddings and the output head are matrices too,
-    but the recipe trains them with AdamW. :func:`muon_routes` gives the reason for each label.
+    but the recipe trains them with AdamW. `muon_routes` gives the reason for each label.
 
     Args:
         params: a module, a ``{name: tensor}`` dict, or ``named_parameters()`` pairs.
@@ -379,8 +379,9 @@ def muon_with_adamw(
     AdamW lr 3e-4, betas (0.9, 0.95)); ``weight_decay`` is Muon's, ``adamw_weight_decay`` AdamW's.
     ``flatten_nd=True`` trains a whole convolutional network: conv kernels go to Muon as
     ``(out_channels, in_channels * kh * kw)`` matrices. Inside ``TransformOptimizer`` the tree's
-    keys are positions, not names, so ``exclude`` patterns match nothing there: routing is by shape
-    unless ``labels`` are given (``explain`` shows the routing either way).
+    keys are positions, not names, so ``exclude`` patterns could match nothing there: a tree keyed
+    only by positions is refused unless ``labels`` are given or ``exclude=()`` asks for routing by
+    shape alone (``explain`` shows the routing either way).
 
     Example:
         >>> tx = muon_with_adamw(lr=0.02, adamw_lr=1e-3)
@@ -398,7 +399,39 @@ def muon_with_adamw(
     }
     if labels is not None:
         return multi_transform(transforms, _given_labels(dict(labels)))
-    return multi_transform(transforms, lambda tree: muon_labels(tree, exclude, flatten_nd=flatten_nd))
+    return multi_transform(transforms, lambda tree: _labels_by_name(tree, exclude, flatten_nd))
+
+
+_POSITION = re.compile(r"\d+(\.\d+)?")
+
+
+def refuse_names_at_positions(exclude: Sequence[str], keys: Sequence[str]) -> None:
+    """Refuse name patterns over a tree keyed by position, where no name could ever match.
+
+    ``TransformOptimizer`` keys its trees by position (``'0'``, ``'0.1'``): ``exclude`` patterns would
+    match nothing there and the embeddings and the head would go to Muon without a word.
+    ``muon_with_adamw`` and ``explain`` both call this check.
+
+    Example:
+        >>> refuse_names_at_positions((), ["0", "1"])  # routing by shape alone is a choice
+        >>> refuse_names_at_positions(("head",), ["0", "1"])
+        Traceback (most recent call last):
+        ...
+        ValueError: muon_with_adamw routes by parameter name (exclude=('head',)), ...
+    """
+    if exclude and keys and all(_POSITION.fullmatch(k) for k in keys):
+        raise ValueError(
+            f"muon_with_adamw routes by parameter name (exclude={tuple(exclude)!r}), but its tree is keyed by "
+            f"position ({', '.join(list(keys)[:3])}...), as inside TransformOptimizer, where no name can match. "
+            "Pass labels=otx.muon_labels(model, keys='index', flatten_nd=...) to route by name, "
+            "or exclude=() to route by shape only."
+        )
+
+
+def _labels_by_name(tree: Mapping[str, Tensor], exclude: Sequence[str], flatten_nd: bool) -> dict[str, str]:
+    """[`muon_labels`][optimtx.muon_labels] of a tree, refusing a tree keyed only by positions."""
+    refuse_names_at_positions(exclude, list(tree))
+    return muon_labels(tree, exclude, flatten_nd=flatten_nd)
 
 
 def _given_labels(labels: dict[str, str]) -> Any:

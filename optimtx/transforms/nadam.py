@@ -8,9 +8,11 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.inplace import with_step_
 from optimtx.core.state_tree import on_real_view, zero_counter
 from optimtx.core.tree import leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_non_negative, check_unit_interval
+from optimtx.transforms._inplace_rules import radam_nadam_step
 from optimtx.transforms.adam import _first_moment_step, _step_scalar, bias_correction, checked_grads
 from optimtx.transforms.kernels import add_, decay_add_square, loop_invariant
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
@@ -153,6 +155,12 @@ def nadam(
     b1, b2 = _betas(betas)
     core = scale_by_nadam(b1, b2, eps, momentum_decay)
     decay = _decay(weight_decay)
-    if check_bool("decoupled_weight_decay", decoupled_weight_decay):
-        return chain(*_negate(maximize), core, *decay, scale_by_learning_rate(lr))
-    return chain(*_negate(maximize), *decay, _nadam_transform(b1, b2, eps, momentum_decay, lr))
+    decoupled = check_bool("decoupled_weight_decay", decoupled_weight_decay)
+    if decoupled:
+        tx = chain(*_negate(maximize), core, *decay, scale_by_learning_rate(lr))
+    else:
+        tx = chain(*_negate(maximize), *decay, _nadam_transform(b1, b2, eps, momentum_decay, lr))
+    step = radam_nadam_step(
+        ScaleByNadamState, b1, b2, eps, weight_decay, decoupled, maximize, momentum_decay=momentum_decay
+    )
+    return with_step_(tx, step(lr))

@@ -18,9 +18,11 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, chain
+from optimtx.core.inplace import with_step_
 from optimtx.core.state_tree import wide_float
 from optimtx.core.validation import check_betas, check_bool, check_non_negative, check_state_dtype, is_number
 from optimtx.transforms._fused_adamw import fuse_adamw
+from optimtx.transforms._inplace_rules import adagrad_step, adam_step, adamax_step, rmsprop_step, sgd_step
 from optimtx.transforms.adam import scale_by_adam, scale_by_adamax
 from optimtx.transforms.lion import scale_by_lion
 from optimtx.transforms.momentum import check_nesterov, trace
@@ -89,7 +91,10 @@ def sgd(
     blocks = [*_negate(maximize), *_decay(weight_decay)]
     if is_present(momentum):
         blocks.append(trace(momentum, dampening, nesterov, mu_dtype))
-    return chain(*blocks, scale_by_learning_rate(lr))
+    tx = chain(*blocks, scale_by_learning_rate(lr))
+    if mu_dtype is not None:
+        return tx
+    return with_step_(tx, sgd_step(momentum, dampening, weight_decay, nesterov, maximize)(lr))
 
 
 def adam(
@@ -119,12 +124,15 @@ def adam(
     """
     check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
-    return chain(
+    tx = chain(
         *_negate(maximize),
         *_decay(weight_decay),
         scale_by_adam(b1, b2, eps, amsgrad, mu_dtype),
         scale_by_learning_rate(lr),
     )
+    if mu_dtype is not None:
+        return tx
+    return with_step_(tx, adam_step(b1, b2, eps, weight_decay, amsgrad, maximize, decoupled=False)(lr))
 
 
 def adamw(
@@ -160,8 +168,10 @@ def adamw(
     )
     if is_number(lr) and is_number(weight_decay) and not negate:
         # Same state and results, two parameter-sized buffers fewer per step.
-        return fuse_adamw(chained, b1, b2, eps, amsgrad, lr, weight_decay, check_state_dtype("mu_dtype", mu_dtype))
-    return chained
+        chained = fuse_adamw(chained, b1, b2, eps, amsgrad, lr, weight_decay, check_state_dtype("mu_dtype", mu_dtype))
+    if mu_dtype is not None:
+        return chained
+    return with_step_(chained, adam_step(b1, b2, eps, weight_decay, amsgrad, maximize, decoupled=True)(lr))
 
 
 def adamax(
@@ -187,7 +197,8 @@ def adamax(
     """
     check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
-    return chain(*_negate(maximize), *_decay(weight_decay), scale_by_adamax(b1, b2, eps), scale_by_learning_rate(lr))
+    tx = chain(*_negate(maximize), *_decay(weight_decay), scale_by_adamax(b1, b2, eps), scale_by_learning_rate(lr))
+    return with_step_(tx, adamax_step(b1, b2, eps, weight_decay, maximize)(lr))
 
 
 def rmsprop(
@@ -220,7 +231,8 @@ def rmsprop(
     blocks = [*_negate(maximize), *_decay(weight_decay), scale_by_rms(alpha, eps, centered)]
     if is_present(momentum):
         blocks.append(trace(momentum))
-    return chain(*blocks, scale_by_learning_rate(lr))
+    tx = chain(*blocks, scale_by_learning_rate(lr))
+    return with_step_(tx, rmsprop_step(alpha, eps, weight_decay, momentum, centered, maximize)(lr))
 
 
 def adagrad(
@@ -250,12 +262,13 @@ def adagrad(
     check_non_negative("eps", eps)
     check_non_negative("initial_accumulator_value", initial_accumulator_value)
     rate = _decayed_rate(lr, lr_decay) if is_present(lr_decay) else lr
-    return chain(
+    tx = chain(
         *_negate(maximize),
         *_decay(weight_decay),
         scale_by_adagrad(initial_accumulator_value, eps),
         scale_by_learning_rate(rate),
     )
+    return with_step_(tx, adagrad_step(lr, lr_decay, weight_decay, eps, maximize))
 
 
 def _decayed_rate(lr: Hyper, lr_decay: Hyper) -> Callable[[Tensor], Tensor]:

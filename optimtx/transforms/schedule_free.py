@@ -264,7 +264,7 @@ def _direction(
     bc2 = 1 - torch.as_tensor(b2, dtype=torch.float64) ** (count + 1).to(torch.float64)
     denominator = list(torch._foreach_pow(new_nu, 0.5))
     torch._foreach_mul_(denominator, _scalar(1 / bc2.sqrt(), gs))
-    torch._foreach_add_(denominator, _scalar(torch.as_tensor(eps, dtype=torch.float64), gs))
+    torch._foreach_add_(denominator, [_scalar(torch.as_tensor(eps, dtype=torch.float64), gs)] * len(denominator))
     return list(torch._foreach_div(gs, denominator)), new_nu
 
 

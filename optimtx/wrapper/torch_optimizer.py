@@ -19,13 +19,13 @@ import torch
 from torch import Tensor
 
 from optimtx.core import function_pickle
-from optimtx.core.base import GradientTransformation, State, chain, chain_parts, identity
+from optimtx.core.base import GradientTransformation, State
+from optimtx.core.inplace import inplace_step
 from optimtx.core.partial_state import extend_state
 from optimtx.core.state_io import load_state_dict as load_transform_state
 from optimtx.core.state_io import state_dict as transform_state_dict
-from optimtx.core.state_tree import iter_nodes
 from optimtx.transform_configs import build_injected_transform
-from optimtx.transforms.hyperparams import InjectHyperparamsState, init_with_hyperparams, set_hyperparams
+from optimtx.transforms.hyperparams import init_with_hyperparams, set_hyperparams
 from optimtx.wrapper.partial_update import partial_update
 from optimtx.wrapper.swapped_params import refuse_step_while_swapped
 from optimtx.wrapper.torch_optimizer_groups import (
@@ -37,10 +37,10 @@ from optimtx.wrapper.torch_optimizer_groups import (
     hyperparam_value,
     looks_like_hyperparameter,
     mirrors_betas,
-    probe_state,
     schedule_driven,
     warn_if_whole_tree,
 )
+from optimtx.wrapper.torch_optimizer_parts import IDENTITY, partial_step, split_shared_prefix
 
 __all__ = ["TransformOptimizer"]
 
@@ -64,6 +64,10 @@ class TransformOptimizer(torch.optim.Optimizer):
             ``dict(type='adamw', lr=1e-3)`` (built from the ``TRANSFORMS`` registry, with
             the hyperparameters of every factory that takes an ``lr`` injected, so that
             ``group['lr']`` exists and schedulers work).
+        in_place: use the transform's in-place step when it offers one (``adam``, ``adamw``, ``sgd``,
+            ``adagrad``, ``rmsprop``, ``radam``, ``nadam``, ``adamax``, ``adadelta``; see
+            ``optimtx.core.inplace``): torch's own kernel writes into the parameters and states
+            this optimizer owns (``state_dict()`` is still a snapshot). ``False``: the pure update.
 
     Example:
         >>> import optimtx as otx
@@ -77,10 +81,17 @@ class TransformOptimizer(torch.optim.Optimizer):
         tensor([0.9000, 0.9000])
     """
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], transform: Any) -> None:
+    in_place: bool = True  # see __init__; also what an optimizer pickled before the option existed gets
+
+    def __init__(
+        self, params: Iterable[Tensor] | Iterable[dict[str, Any]], transform: Any, *, in_place: bool = True
+    ) -> None:
+        if not isinstance(in_place, bool):
+            raise TypeError(f"in_place must be True or False, got {in_place!r}.")
+        self.in_place = in_place
         self._recipe = copy.deepcopy(dict(transform)) if isinstance(transform, Mapping) else None
         self.transform = _as_transform(transform)
-        self._shared_tx, self._group_tx = _split_shared_prefix(self.transform)
+        self._shared_tx, self._group_tx = split_shared_prefix(self.transform)
         self._shared_state: State = None
         self._tx_states: list[State] = []
         self._synced: list[dict[str, Any]] = []
@@ -208,6 +219,8 @@ class TransformOptimizer(torch.optim.Optimizer):
             return loss
         refuse_step_while_swapped(p for group in self.param_groups for p in group["params"])
         grads = {i: {k: self.param_groups[i]["params"][int(k)].grad for k in names} for i, names in present.items()}
+        if self.in_place and self._in_place_step(grads):
+            return loss
         shared = self._shared_state
         if self._shared_tx is not None:
             grads, shared = self._shared_update(grads)
@@ -225,6 +238,37 @@ class TransformOptimizer(torch.optim.Optimizer):
                 group.update(values_now)
                 synced.update(values_now)
         return loss
+
+    def _in_place_step(self, grads: dict[int, dict[str, Tensor]]) -> bool:
+        """Step through the transform's in-place step (see ``optimtx.core.inplace``), if it offers one.
+
+        The optimizer owns its parameters, the transform states and (for this step) the
+        gradients, so it donates them. Returns ``False``, having changed nothing, when the
+        transform offers no in-place step for the part that makes the updates.
+        """
+        whole_shared = self._shared_tx is not None and self._group_tx is IDENTITY
+        part = self._shared_tx if whole_shared else self._group_tx
+        step = inplace_step(part) if part is not None else None
+        if step is None or part is None:
+            return False
+        if whole_shared:
+            tree = {f"{i}.{k}": g for i, group_grads in grads.items() for k, g in group_grads.items()}
+            self._shared_state = partial_step(step, part, self._shared_state, tree, self._all_params())
+            return True
+        synced_states = {i: self._synced_state(i, self.param_groups[i]) for i in grads}  # every group checked first
+        if self._shared_tx is not None:
+            grads, self._shared_state = self._shared_update(grads)
+        for i, (state, synced, written) in synced_states.items():
+            group = self.param_groups[i]
+            new_state = partial_step(step, part, state, grads[i], _tree(group["params"]))
+            live = schedule_driven(state, new_state, written, i) if self._injected else {}
+            self._tx_states[i] = new_state
+            self._synced[i] = synced
+            if live:
+                values_now = {k: hyperparam_value(v) for k, v in live.items()}
+                group.update(values_now)
+                synced.update(values_now)
+        return True
 
     def _present_names(self) -> dict[int, list[str]]:
         """For each group with gradients, the names of its parameters that have one; checks them first."""
@@ -383,6 +427,7 @@ class TransformOptimizer(torch.optim.Optimizer):
         state["_synced"] = self._synced
         state["_recipe"] = self._recipe
         state["_injected"] = self._injected
+        state["in_place"] = self.in_place
         if self._recipe is None:
             try:
                 state["_transform_pickle"] = function_pickle.dumps((self.transform, self._shared_tx, self._group_tx))
@@ -400,44 +445,11 @@ class TransformOptimizer(torch.optim.Optimizer):
         recipe = ours.get("_recipe")
         if recipe is not None:
             self.transform = _as_transform(copy.deepcopy(recipe))
-            self._shared_tx, self._group_tx = _split_shared_prefix(self.transform)
+            self._shared_tx, self._group_tx = split_shared_prefix(self.transform)
         elif blob is not None:
             self.transform, self._shared_tx, self._group_tx = function_pickle.loads(blob)
         self.__dict__.update(ours)
         super().__setstate__(state)
-
-
-def _split_shared_prefix(
-    transform: GradientTransformation,
-) -> tuple[GradientTransformation | None, GradientTransformation]:
-    """Split off the leading transforms that hold no injected hyperparameters.
-
-    Those have nothing a param group could override, so they run once over all groups
-    together: ``chain(clip_by_global_norm(1.0), inject_hyperparams(adamw)(lr=...))``
-    clips by the norm of the whole model, as ``clip_grad_norm_`` would, while the
-    optimizer part runs per group with that group's ``lr``.
-    """
-    parts = chain_parts(transform) or (transform,)
-    n_shared = 0
-    for part in parts:
-        if _has_injected(part):
-            break
-        n_shared += 1
-    if n_shared == 0:
-        return None, transform
-    rest = parts[n_shared:]
-    shared = parts[0] if n_shared == 1 else chain(*parts[:n_shared])
-    if not rest:
-        return shared, identity()
-    return shared, (rest[0] if len(rest) == 1 else chain(*rest))
-
-
-def _has_injected(transform: GradientTransformation) -> bool:
-    try:
-        probe = probe_state(transform, 1)
-    except Exception:
-        return True
-    return any(isinstance(n, InjectHyperparamsState) for n in iter_nodes(probe))
 
 
 def _materialised_group(entry: Any) -> Any:

@@ -64,12 +64,13 @@ def check_grad(p: Tensor, group: int, index: int) -> None:
         )
 
 
-PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected")
+PICKLED = ("_tx_states", "_shared_state", "_synced", "_recipe", "_injected", "in_place")
 _SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "base_lr", "max_momentum", "base_momentum", "swa_lr"})
 _BOOKKEEPING_KEYS = frozenset(
     {"params", "name", "param_names"}
     | _SCHEDULER_KEYS
     | {"lr_mult", "decay_mult"}  # MMEngine-style groups record the multipliers already folded into lr / weight_decay
+    | {"lr_scale"}  # timm-style layer-decay groups: folded into lr, kept for timm's schedulers
 )
 _IMPLEMENTATION_FLAGS = frozenset({"foreach", "fused", "capturable", "differentiable"})  # no effect on results
 
@@ -147,8 +148,11 @@ def schedule_driven(old: State, new: State, written: set[str], index: int) -> di
     before, after = list(inject_nodes(old)), list(inject_nodes(new))
     if len(after) != 1 or len(before) != 1:  # none, or several injected transforms: nothing to report per group
         return {}
-    driven = {k: v for k, v in after[0].hyperparams.items() if v is not before[0].hyperparams.get(k)}
-    clash = sorted(written & driven.keys())
+    old_values = before[0].hyperparams
+    driven = {k: v for k, v in after[0].hyperparams.items() if v is not old_values.get(k)}
+    # Combinators that select between the old and new state (apply_if_finite, skip_if_spike) copy every value
+    # they keep: a value the group wrote that comes back unchanged was kept, not computed by a schedule.
+    clash = sorted(k for k in written & driven.keys() if not _same_value(driven[k], old_values.get(k)))
     if clash:
         raise ValueError(
             f"Param group {index} sets {clash}, but the transform computes them with a schedule, which would "
@@ -156,6 +160,13 @@ def schedule_driven(old: State, new: State, written: set[str], index: int) -> di
             "group (inject a float value), not both."
         )
     return driven
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether two hyperparameter values (0-d tensors or tuples of them) are equal (reads them on the host)."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    return isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape == b.shape and bool(torch.equal(a, b))
 
 
 WHOLE_TREE_STATES = {
