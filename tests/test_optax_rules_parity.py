@@ -111,10 +111,11 @@ def test_trajectory_matches_optax(case):
 def test_reference_covers_every_new_rule():
     """Every optax name exposed by the new-rules module has at least one stored trajectory (or is a helper)."""
     from optimtx.optax import _rules
-    from optimtx.optax.contrib import _muon, _schedule_free
+    from optimtx.optax.contrib import _muon, _reduce_on_plateau, _schedule_free
     from optimtx.optax.contrib import _rules as _contrib_rules
 
     modules = (("optax", _rules), ("contrib", _contrib_rules), ("contrib", _schedule_free), ("contrib", _muon))
+    modules += (("contrib", _reduce_on_plateau),)
     for namespace, rules in modules:
         covered = {c["factory"] for c in CASES if c["namespace"] == namespace and not c.get("torch")}
         assert set(rules.__all__) - covered <= set(rules.NOT_TRAJECTORIES), namespace

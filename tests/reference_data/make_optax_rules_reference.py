@@ -25,7 +25,7 @@ OUT = pathlib.Path(__file__).with_name("optax_rules_reference.json.gz")
 
 # Keyword arguments that name an optimizer: ``(optax name, kwargs)``, built on both sides.
 # The optimtx.optax.contrib modules whose names' signatures are stored.
-CONTRIB_MODULES = ("_rules", "_schedule_free", "_muon")
+CONTRIB_MODULES = ("_rules", "_schedule_free", "_muon", "_reduce_on_plateau")
 
 # Keyword arguments holding Muon's dimension numbers: ``{name: None | [reduction_axis, output_axis]}``.
 DIM_ARGS = ("weight_dimension_numbers", "muon_weight_dimension_numbers")
@@ -449,6 +449,34 @@ def _optax3_cases() -> None:
         steps=6,
     )
     _muon_cases()
+    # Gradient ascent on the test loss: the value rises, so the plateau logic reduces the scale.
+    case("reduce_on_plateau", "reduce_on_plateau", {}, source="quadratic", extras=("value",), ns="contrib", steps=8)
+    case(
+        "reduce_on_plateau_opts",
+        "reduce_on_plateau",
+        {
+            "factor": 0.5,
+            "patience": 2,
+            "rtol": 0.0,
+            "atol": 0.01,
+            "cooldown": 1,
+            "accumulation_size": 2,
+            "min_scale": 0.2,
+        },
+        source="quadratic",
+        extras=("value",),
+        ns="contrib",
+        steps=16,
+    )
+    case(
+        "reduce_on_plateau_fast",
+        "reduce_on_plateau",
+        {"factor": 0.5, "patience": 1, "cooldown": 2},
+        source="quadratic",
+        extras=("value",),
+        ns="contrib",
+        steps=10,
+    )
 
 
 def _muon_cases() -> None:
