@@ -201,7 +201,8 @@ def scale_by_muon(
 
     def init(params: Params) -> MuonState:
         mu = {k: torch.zeros_like(v, dtype=mu_dtype or v.dtype) for k, v in params.items()}
-        return MuonState(zero_counter(params), mu, table.clone())
+        count = zero_counter(params)
+        return MuonState(count, mu, table.to(count.device, copy=True))
 
     def update(updates: Updates, state: MuonState, params: Params | None = None, **extra: Any) -> Any:
         del params, extra
