@@ -95,7 +95,7 @@ def _axes(x: Tensor, dims: MuonDimensionNumbers) -> tuple[tuple[int, ...], tuple
 
 def _fans(x: Tensor, dims: MuonDimensionNumbers) -> tuple[int, int]:
     _, red, out = _axes(x, dims)
-    return math.prod(x.shape[a] for a in red), math.prod(x.shape[a] for a in out)
+    return math.prod([x.shape[a] for a in red]), math.prod([x.shape[a] for a in out])
 
 
 def _first_step_scale(x: Tensor, preconditioning: str, eps: Scalar) -> tuple[Tensor, Tensor | None]:

@@ -131,6 +131,6 @@ def reduce_on_plateau(
         checked = check(accumulated)
         due = count == accumulation_size
         new = ReduceLROnPlateauState(*(torch.where(due, c, a) for c, a in zip(checked, accumulated, strict=True)))
-        return {k: new.scale * g for k, g in updates.items()}, new
+        return {k: g * new.scale.to(g.dtype) for k, g in updates.items()}, new
 
     return GradientTransformation(init, update)
