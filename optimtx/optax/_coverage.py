@@ -120,19 +120,7 @@ REASONS: dict[str, str] = {
     "optax:power_iteration": "a linear-algebra helper, not a transform: use torch.linalg",
     "optax:matrix_inverse_pth_root": "a linear-algebra helper, not a transform: use torch.linalg",
     "optax:nnls": "a least-squares solver, not a transform: use torch.linalg.lstsq",
-    "optax:inject_stateful_hyperparams": "optax's StatefulSchedule protocol is not mirrored: use "
-    "inject_hyperparams with a step schedule, or optimtx.ReduceOnPlateauLR",
-    "optax:InjectStatefulHyperparamsState": "see inject_stateful_hyperparams",
-    "optax:WrappedSchedule": "see inject_stateful_hyperparams (a StatefulSchedule wrapper)",
-    "optax:rprop": "optax's rprop emits each step's update one step late (its first update is 0), unlike "
-    "torch.optim.Rprop: use optimtx.rprop (torch's rule)",
-    "optax:scale_by_rprop": "see rprop",
-    "optax:ScaleByRpropState": "see rprop",
     "optax:ScaleByLBFGSState": _RULES,
-    "optax.schedules:inject_stateful_hyperparams": "see optax:inject_stateful_hyperparams",
-    "optax.schedules:InjectStatefulHyperparamsState": "see optax:inject_stateful_hyperparams",
-    "optax.schedules:StatefulSchedule": "see optax:inject_stateful_hyperparams",
-    "optax.schedules:WrappedSchedule": "see optax:inject_stateful_hyperparams",
     "optax.contrib:ScheduleFreeState": "optimtx's schedule-free states (ScheduleFreeWrapperState) keep optax's "
     "averaging fields (b1, weight_sum, step_count, max_lr as lr_max, z) in a nested `schedule_free` field, so "
     "optax's flat field list is not offered under its name; read states with schedule_free_eval_params",
