@@ -14,12 +14,13 @@ import optimtx as otx
 import optimtx.optax as optax
 import optimtx.optax.contrib as contrib
 from optimtx.optax import _rules
+from optimtx.optax.contrib import _complex_valued as _contrib_complex
 from optimtx.optax.contrib import _muon as _contrib_muon
 from optimtx.optax.contrib import _reduce_on_plateau as _contrib_plateau
 from optimtx.optax.contrib import _rules as _contrib_rules
 from optimtx.optax.contrib import _schedule_free as _contrib_schedule_free
 
-CONTRIB_MODULES = (_contrib_rules, _contrib_schedule_free, _contrib_muon, _contrib_plateau)
+CONTRIB_MODULES = (_contrib_rules, _contrib_schedule_free, _contrib_muon, _contrib_plateau, _contrib_complex)
 
 with gzip.open(pathlib.Path(__file__).parent / "reference_data" / "optax_rules_reference.json.gz", "rt") as _f:
     SIGNATURES = json.load(_f)["signatures"]

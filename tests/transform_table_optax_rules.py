@@ -335,4 +335,10 @@ SPECS += [
         {"factor": 0.5, "patience": 1},
         ({"factor": 2.0}, ValueError, "factor"),
     ),
+    _case(
+        "optax_contrib_split_real_and_imaginary",
+        lambda **kw: _contrib.split_real_and_imaginary(otx.adam(**kw)),
+        {"lr": 1e-2},
+        ({"lr": -1.0}, ValueError, "lr"),
+    ),
 ]

@@ -25,12 +25,12 @@ OUT = pathlib.Path(__file__).with_name("optax_rules_reference.json.gz")
 
 # Keyword arguments that name an optimizer: ``(optax name, kwargs)``, built on both sides.
 # The optimtx.optax.contrib modules whose names' signatures are stored.
-CONTRIB_MODULES = ("_rules", "_schedule_free", "_muon", "_reduce_on_plateau")
+CONTRIB_MODULES = ("_rules", "_schedule_free", "_muon", "_reduce_on_plateau", "_complex_valued")
 
 # Keyword arguments holding Muon's dimension numbers: ``{name: None | [reduction_axis, output_axis]}``.
 DIM_ARGS = ("weight_dimension_numbers", "muon_weight_dimension_numbers")
 
-OPTIMIZER_ARGS = ("base_optimizer", "optimizer", "adv_optimizer", "linesearch", "hessian_diagonal_fn")
+OPTIMIZER_ARGS = ("inner", "base_optimizer", "optimizer", "adv_optimizer", "linesearch", "hessian_diagonal_fn")
 
 # (case name, namespace, factory, kwargs, gradient source, extra)
 CASES: list[tuple[str, str, str, dict, str, dict]] = []
@@ -449,6 +449,9 @@ def _optax3_cases() -> None:
         steps=6,
     )
     _muon_cases()
+    # Complex "m" and "t" (stored as {"complex": [real, imaginary]}); a per-tensor norm shows the split.
+    inner = ("chain", [("clip_by_block_rms", {"threshold": 0.5}), ("adam", {"learning_rate": 0.05})])
+    case("split_real_and_imaginary", "split_real_and_imaginary", {"inner": inner}, ns="contrib", complex=("m", "t"))
     # Gradient ascent on the test loss: the value rises, so the plateau logic reduces the scale.
     case("reduce_on_plateau", "reduce_on_plateau", {}, source="quadratic", extras=("value",), ns="contrib", steps=8)
     case(
@@ -565,7 +568,23 @@ def _inputs(seed: int, nan: bool, drop: tuple[str, ...] = ()):
 def _listed(tree):
     import numpy as np
 
-    return {k: np.asarray(v, dtype=np.float64).tolist() for k, v in tree.items()}
+    def one(v):
+        v = np.asarray(v)
+        if np.iscomplexobj(v):
+            return {"complex": [v.real.astype(np.float64).tolist(), v.imag.astype(np.float64).tolist()]}
+        return v.astype(np.float64).tolist()
+
+    return {k: one(v) for k, v in tree.items()}
+
+
+def _complexify(seed: int, keys: tuple[str, ...], params, grads):
+    """Give the entries ``keys`` of the params and of every gradient an imaginary part (from a second stream)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed + 10_000)
+    params = {k: v + 1j * rng.normal(size=v.shape) if k in keys else v for k, v in params.items()}
+    grads = [{k: v + 1j * rng.normal(size=v.shape) if k in keys else v for k, v in g.items()} for g in grads]
+    return params, grads
 
 
 def _run(tx, source, params, grads, curvature, target, extra):
@@ -671,6 +690,8 @@ def main(only: tuple[str, ...] = ()) -> None:
             k: dimension_numbers(v, optax.contrib.MuonDimensionNumbers) for k, v in kwargs.items() if k in DIM_ARGS
         }
         params, grads, curvature, target = _inputs(seed, extra.get("nan", False), extra.get("drop", ()))
+        if extra.get("complex"):
+            params, grads = _complexify(seed, extra["complex"], params, grads)
         trajectory, used, steps = _run(
             getattr(module, factory)(**{**kwargs, **built}), source, params, grads, curvature, target, extra
         )
