@@ -49,8 +49,10 @@ class MuonDimensionNumbers(NamedTuple):
     """Which axes of a tensor form Muon's matrix: rows (``reduction_axis``) and columns (``output_axis``).
 
     All other axes are batch axes, orthogonalised independently. optax's layout is JAX's
-    ``x @ W``: the defaults ``(0, 1)`` read a torch ``nn.Linear`` weight ``(out, in)`` transposed,
-    which Muon does not mind (the orthogonalisation commutes with transposition).
+    ``x @ W``: the defaults ``(0, 1)`` read a torch ``nn.Linear`` weight ``(out, in)`` transposed.
+    The orthogonalisation does not mind (it commutes with transposition), but ``muon``'s width
+    scaling reads ``fan_in`` from the reduction axes: for torch's ``(out, in)`` layout pass
+    ``MuonDimensionNumbers(reduction_axis=1, output_axis=0)``.
 
     Example:
         >>> MuonDimensionNumbers(reduction_axis=(1, 2), output_axis=0)
