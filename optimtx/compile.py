@@ -27,6 +27,7 @@ import torch.utils._pytree as pytree
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates, apply_updates
+from optimtx.core.inplace import StepFn, inplace_step
 from optimtx.core.tree import Tree, check_leaves
 
 __all__ = ["CompiledStep", "FlatLayout", "compile_step", "compile_update"]
@@ -149,7 +150,9 @@ class CompiledStep(NamedTuple):
     flat_step: Callable[[Tree, Tree, State], tuple[Tree, State]]
 
 
-def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_kwargs: Any) -> CompiledStep:
+def compile_step(
+    tx: GradientTransformation, *, donate: bool = False, in_place: bool = False, **compile_kwargs: Any
+) -> CompiledStep:
     """Compile ``update`` followed by ``apply_updates`` over flat buffers, for a fast pure training step.
 
     ``step(params, grads, state)`` returns what
@@ -163,6 +166,15 @@ def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_
     first touch, which on a CPU can cost more than the update itself. Then the ``params``
     and ``state`` passed to ``step`` are overwritten: use only the returned ones.
 
+    With ``in_place=True`` as well, the step is the transform's in-place step (see
+    [`inplace_step`][optimtx.inplace_step]) over the flat buffers instead of a compiled graph:
+    for the rules with a torch kernel (``adamw``, ``adam``, ``sgd``, ...) torch's fused or
+    foreach kernel runs once per flat buffer, nothing is compiled (no cold-start time), and the
+    results are torch's (equal to ``update`` up to float rounding for finite values). A chain
+    runs its leading parts' pure ``update`` eagerly. Where the step's kernel does not apply (a
+    learning-rate schedule, complex parameters) it falls back to the eager pure update, so
+    prefer the compiled step then. It needs ``donate=True`` and a transform that offers a step.
+
     Gradients that autograd computes for separate parameter tensors are gathered into
     the flat buffer, one read and one write of every value. A loop that takes gradients
     with respect to the flat buffers instead (``torch.func.grad`` of a loss of
@@ -171,6 +183,7 @@ def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_
     Args:
         tx: the pure transform, e.g. ``chain(clip_by_global_norm(1.0), adamw(1e-3))``.
         donate: reuse the input buffers for the outputs (see above).
+        in_place: run the transform's in-place step eagerly instead of compiling (see above).
         **compile_kwargs: passed to ``torch.compile`` (default ``fullgraph=True``; e.g.
             ``backend="eager"`` to check numerics quickly).
 
@@ -192,8 +205,16 @@ def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_
         True
     """
     holder: dict[str, Any] = {}
+    own_step = _in_place_step(tx, donate, in_place)
+    if own_step is not None and compile_kwargs:
+        raise ValueError(
+            f"compile_step(in_place=True) compiles nothing, so torch.compile options {sorted(compile_kwargs)} "
+            "would be ignored: drop them, or leave in_place=False."
+        )
 
     def flat_step(flat_params: Tree, flat_grads: Tree, state: State) -> tuple[Tree, State]:
+        if own_step is not None:  # torch's kernels write the donated buffers; nothing to compile
+            return flat_params, own_step(dict(flat_grads), state, flat_params)
         updates, new_state = tx.update(flat_grads, state, flat_params)
         new_params = apply_updates(flat_params, updates)
         if not donate:
@@ -205,7 +226,7 @@ def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_
             flat_params[key].copy_(new)
         return flat_params, state
 
-    compiled = torch.compile(flat_step, **{"fullgraph": True, **compile_kwargs})
+    compiled = flat_step if own_step is not None else torch.compile(flat_step, **{"fullgraph": True, **compile_kwargs})
 
     def init(params: Params) -> State:
         holder["layout"] = FlatLayout.of(params)
@@ -225,6 +246,26 @@ def compile_step(tx: GradientTransformation, *, donate: bool = False, **compile_
         return compiled(dict(flat_params), dict(flat_grads), state)
 
     return CompiledStep(init, step, lambda: _layout(holder), step_flat)
+
+
+def _in_place_step(tx: GradientTransformation, donate: bool, in_place: bool) -> StepFn | None:
+    """The in-place step ``compile_step(in_place=True)`` runs, or ``None``; refuses what cannot be honoured."""
+    if not isinstance(in_place, bool):
+        raise TypeError(f"compile_step's in_place must be True or False, got {in_place!r}.")
+    if not in_place:
+        return None
+    if donate is not True:
+        raise ValueError(
+            "compile_step(in_place=True) needs donate=True: the in-place step writes the new parameters and "
+            "state into the buffers passed in."
+        )
+    step = inplace_step(tx)
+    if step is None:
+        raise ValueError(
+            "compile_step(in_place=True): the transform offers no in-place step (see optimtx.inplace_step); "
+            "leave in_place=False to compile its update."
+        )
+    return step
 
 
 def _check_flat(layout: FlatLayout, flat: Mapping[str, Tensor], what: str) -> None:

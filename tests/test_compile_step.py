@@ -29,12 +29,8 @@ def _eager_run(steps: int, dtypes):
     return params
 
 
-@pytest.mark.parametrize("donate", [False, True])
-@pytest.mark.parametrize("dtypes", [(torch.float32,), (torch.float32, torch.float64)])
-def test_compile_step_matches_eager_chain(donate, dtypes):
-    fast = compile_step(_tx(), donate=donate, backend="eager")
-    params = _tree(0, dtypes)
-    state = fast.init(params)
+def _run_four_steps_and_compare(fast, params, state, dtypes):
+    """Four steps of ``fast``; the parameters must be the eager chain's (to rounding). Returns params, state."""
     for i in range(4):
         params, state = fast.step(params, _tree(10 + i, dtypes), state)
     want = _eager_run(4, dtypes)
@@ -42,6 +38,16 @@ def test_compile_step_matches_eager_chain(donate, dtypes):
     for key in want:
         assert params[key].dtype == want[key].dtype and params[key].shape == want[key].shape
         torch.testing.assert_close(params[key], want[key], rtol=1e-5, atol=1e-6)
+    return params, state
+
+
+@pytest.mark.parametrize("donate", [False, True])
+@pytest.mark.parametrize("dtypes", [(torch.float32,), (torch.float32, torch.float64)])
+def test_compile_step_matches_eager_chain(donate, dtypes):
+    fast = compile_step(_tx(), donate=donate, backend="eager")
+    params = _tree(0, dtypes)
+    state = fast.init(params)
+    params, state = _run_four_steps_and_compare(fast, params, state, dtypes)
     assert len(fast.layout().groups) == len(dtypes)
 
 
@@ -152,3 +158,26 @@ def test_compiled_adam_step_is_sync_free_and_computes_scalars_outside_the_loop()
     loops = [kernel.split(loop_header, 1)[1] for kernel in code.split("cpp_pybinding") if loop_header in kernel]
     assert loops, "no kernel loops over the parameters"
     assert all("std::pow" not in body and "std::sqrt" not in body for body in loops)
+
+
+@pytest.mark.parametrize("dtypes", [(torch.float32,), (torch.float32, torch.float64)])
+def test_in_place_compile_step_runs_the_transform_step_over_flat_buffers(dtypes):
+    """torch's kernel writes the donated flat buffers; the parameters are the eager chain's to rounding."""
+    fast = compile_step(_tx(), donate=True, in_place=True)
+    params = _tree(0, dtypes)
+    state = fast.init(params)
+    mu = state[1][0].mu  # adamw's first moment over the flat buffers
+    buffers = {name: t.data_ptr() for name, t in mu.items()}
+    params, state = _run_four_steps_and_compare(fast, params, state, dtypes)
+    assert {name: t.data_ptr() for name, t in state[1][0].mu.items()} == buffers  # written, not replaced
+
+
+def test_in_place_compile_step_refuses_what_it_cannot_honour():
+    with pytest.raises(ValueError, match="needs donate=True"):
+        compile_step(_tx(), in_place=True)
+    with pytest.raises(ValueError, match="offers no in-place step"):
+        compile_step(otx.lion(0.1), donate=True, in_place=True)
+    with pytest.raises(TypeError, match="in_place must be True or False, got 1"):
+        compile_step(_tx(), donate=True, in_place=1)
+    with pytest.raises(ValueError, match=r"options \['backend'\] would be ignored"):
+        compile_step(_tx(), donate=True, in_place=True, backend="eager")

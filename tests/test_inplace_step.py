@@ -14,6 +14,9 @@ from torch.utils._pytree import tree_leaves
 
 import optimtx as otx
 from optimtx.core.inplace import inplace_step, pure_step_, with_step_
+from optimtx.core.state_tree import find_one
+from optimtx.transforms.asgd import AsgdState
+from optimtx.transforms.rprop import ScaleByRpropState
 from tests.strategies import clone_tree
 
 LR = st.sampled_from([1e-3, 0.05, 0.5])
@@ -24,8 +27,17 @@ FLAG = st.booleans()
 @st.composite
 def rules(draw):
     """``(name, optimtx factory, torch class, kwargs)`` with drawn hyperparameters, shared by both sides."""
-    name = draw(st.sampled_from(["adam", "adamw", "sgd", "adagrad", "radam", "nadam", "adamax", "adadelta", "rmsprop"]))
-    kw = {"lr": draw(LR), "weight_decay": draw(DECAY), "maximize": draw(FLAG)}
+    names = ["adam", "adamw", "sgd", "adagrad", "radam", "nadam", "adamax", "adadelta", "rmsprop", "asgd", "rprop"]
+    name = draw(st.sampled_from(names))
+    kw = {"lr": draw(LR), "maximize": draw(FLAG)}
+    if name != "rprop":
+        kw["weight_decay"] = draw(DECAY)
+    if name == "asgd":
+        kw |= {"lambd": draw(st.sampled_from([0.0, 1e-4, 0.1])), "alpha": draw(st.sampled_from([0.0, 0.75, 1.0]))}
+        kw["t0"] = draw(st.sampled_from([0.0, 1.0, 1e6]))
+    if name == "rprop":
+        kw["etas"] = (draw(st.sampled_from([0.3, 0.5])), draw(st.sampled_from([1.2, 2.0])))
+        kw["step_sizes"] = (draw(st.sampled_from([1e-6, 0.01])), draw(st.sampled_from([0.05, 50.0])))
     if name in ("adam", "adamw", "radam", "nadam", "adamax"):
         kw |= {"betas": (draw(st.sampled_from([0.0, 0.5, 0.9])), draw(st.sampled_from([0.0, 0.9, 0.999])))}
         kw |= {"eps": draw(st.sampled_from([1e-8, 1e-3]))}
@@ -48,7 +60,7 @@ def rules(draw):
         kw |= {"lr_decay": draw(st.sampled_from([0.0, 0.1])), "eps": draw(st.sampled_from([1e-10, 1e-3]))}
         kw["initial_accumulator_value"] = draw(st.sampled_from([0.0, 0.5]))
     classes = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "adagrad": "Adagrad", "radam": "RAdam", "nadam": "NAdam"}
-    classes |= {"adamax": "Adamax", "adadelta": "Adadelta", "rmsprop": "RMSprop"}
+    classes |= {"adamax": "Adamax", "adadelta": "Adadelta", "rmsprop": "RMSprop", "asgd": "ASGD", "rprop": "Rprop"}
     return name, getattr(otx, name), getattr(torch.optim, classes[name]), kw
 
 
@@ -225,6 +237,28 @@ def test_in_place_must_be_a_bool():
 def test_with_step_keeps_a_chain_a_chain():
     tx = with_step_(otx.chain(otx.scale(2.0), otx.scale(-1.0)), pure_step_)
     assert len(tx.parts) == 2 and inplace_step(tx) is not None
+
+
+@pytest.mark.parametrize(
+    ("tx", "kind", "field"),
+    [
+        (otx.asgd(0.1, t0=0.0), AsgdState, "ax"),  # the rule alone (number hyperparameters)
+        (otx.asgd(0.1, weight_decay=torch.tensor(0.1), maximize=True), AsgdState, "ax"),  # a chain
+        (otx.rprop(0.1, maximize=True), ScaleByRpropState, "prev"),
+    ],
+)
+def test_asgd_and_rprop_step_write_the_donated_buffers(tx, kind, field):
+    """torch's kernel ran on the state's own buffers (no fallback to the pure update), with the pure result."""
+    w = torch.randn(3)
+    state, expected_w, expected_state = tx.init({"w": w}), w.clone(), tx.init({"w": w.clone()})
+    for _ in range(3):
+        g = {"w": torch.randn(3)}
+        updates, expected_state = tx.update(g, expected_state, {"w": expected_w})
+        expected_w = otx.apply_updates({"w": expected_w}, updates)["w"]
+        buffer = getattr(find_one(state, kind, "rule"), field)["w"]
+        state = inplace_step(tx)(g, state, {"w": w})
+        assert getattr(find_one(state, kind, "rule"), field)["w"] is buffer
+    torch.testing.assert_close(w, expected_w, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(

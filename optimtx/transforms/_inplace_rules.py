@@ -1,4 +1,5 @@
-"""In-place steps of the rules torch has kernels for: Adam(W), SGD, Adagrad, RMSprop, RAdam, NAdam, Adamax, Adadelta.
+"""In-place steps of the rules torch has kernels for: Adam(W), SGD, Adagrad, RMSprop, RAdam, NAdam, Adamax, Adadelta,
+ASGD, Rprop.
 
 The factories in ``optimizers.py`` attach these with `optimtx.core.inplace.with_step_`.
 A step runs torch's own functional optimizer (``torch.optim.adam.adam`` and friends) on the
@@ -24,9 +25,12 @@ from torch.optim.adadelta import adadelta as torch_adadelta
 from torch.optim.adagrad import adagrad as torch_adagrad
 from torch.optim.adam import adam as torch_adam
 from torch.optim.adamax import adamax as torch_adamax
+from torch.optim.asgd import asgd as torch_asgd
 from torch.optim.nadam import nadam as torch_nadam
+from torch.optim.optimizer import _get_scalar_dtype
 from torch.optim.radam import radam as torch_radam
 from torch.optim.rmsprop import rmsprop as torch_rmsprop
+from torch.optim.rprop import rprop as torch_rprop
 from torch.optim.sgd import sgd as torch_sgd
 from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
 
@@ -86,7 +90,18 @@ def _fused(params: list[Tensor], devices: list[str] | None = None) -> bool:
 
 def _steps(count: Tensor, n: int) -> list[Tensor]:
     """torch's per-parameter ``step`` tensors (float32, before the increment), from one shared count."""
-    return list(count.to(torch.float32).repeat(n).unbind(0))
+    return _copies(count, n, torch.float32)
+
+
+def _copies(value: Tensor, n: int, dtype: torch.dtype) -> list[Tensor]:
+    """``n`` separate 0-d tensors equal to ``value`` in ``dtype`` (torch's per-parameter scalars), on its device.
+
+    On the CPU the value is read once and the copies made from that number (half the time of
+    converting and repeating the tensor); elsewhere they are made on the device (no sync).
+    """
+    if value.device.type == "cpu":
+        return list(torch.full((n,), value.item(), dtype=dtype).unbind(0))
+    return list(value.to(dtype).repeat(n).unbind(0))
 
 
 Kernel = Callable[[Any, list[Tensor], list[Tensor], float], Any]
@@ -102,18 +117,22 @@ def rule_step(state_kind: type, like: str, lr: Hyper, kernel: Kernel) -> Step:
     """
 
     def step(grads: Updates, state: State, params: Params, update: UpdateFn) -> State:
-        index = _rule_index(state, state_kind)
+        bare = isinstance(state, state_kind)  # the rule alone, not in a chain (ASGD with number hyperparameters)
+        index = 0 if bare else _rule_index(state, state_kind)
         if index is None or callable(lr):
             return pure_step_(grads, state, params, update)
-        rule_state = state[index]
+        rule_state = state if bare else state[index]
         buffers: dict[str, Tensor] = getattr(rule_state, like)
         got = _tensors(grads, params, buffers)
         if got is None or any(b.dtype != q.dtype for b, q in zip(leaves(buffers), got[1], strict=True)):
             return pure_step_(grads, state, params, update)
         g, p = got
         with torch.no_grad():
-            new = list(state)
-            new[index] = kernel(rule_state, p, g, host_number(lr))
+            stepped = kernel(rule_state, p, g, host_number(lr))
+        if bare:
+            return stepped
+        new = list(state)
+        new[index] = stepped
         return tuple(new)
 
     return step
@@ -391,3 +410,70 @@ def rmsprop_step(
         return step
 
     return with_lr
+
+
+def asgd_step(
+    state_kind: type, lambd: Hyper, alpha: Hyper, t0: Hyper, weight_decay: Hyper, maximize: bool
+) -> Callable[[Hyper], Step]:
+    """The in-place step of ``asgd`` (whose rule state is ``state_kind``), given ``lr`` (torch's foreach kernel).
+
+    torch keeps ``eta`` and ``mu`` per parameter in its scalar dtype (float32 unless the default
+    dtype is float64); the state keeps one float64 value each. The kernel gets equal copies in
+    torch's dtype and the state takes back torch's values, so later steps are torch's bit for bit.
+
+    Example:
+        >>> from optimtx.core.inplace import inplace_step
+        >>> from optimtx.transforms.asgd import asgd, asgd_averaged_params
+        >>> w = torch.ones(1)
+        >>> tx = asgd(lr=0.1, lambd=0.0)
+        >>> state = inplace_step(tx)({"w": torch.ones(1)}, tx.init({"w": w}), {"w": w})
+        >>> w, asgd_averaged_params(state)
+        (tensor([0.9000]), {'w': tensor([0.9000])})
+    """
+
+    def kernel(state: Any, p: list[Tensor], g: list[Tensor], lr: float) -> Any:
+        scalar = _get_scalar_dtype()
+        # torch sets eta to the group's lr at the first step (the state's eta is read after it).
+        eta = state.eta.masked_fill(state.count == 0, lr)
+        etas, mus = _copies(eta, len(p), scalar), _copies(state.mu, len(p), scalar)
+        torch_asgd(
+            p, g, leaves(state.ax), mus, etas, _steps(state.count, len(p)), foreach=True, maximize=maximize,
+            lambd=host_number(lambd), lr=lr, t0=host_number(t0), alpha=host_number(alpha),
+            weight_decay=host_number(weight_decay),
+        )  # fmt: skip
+        wide = torch.float64
+        return state._replace(count=state.count + 1, eta=etas[0].to(wide), mu=mus[0].to(wide))
+
+    return lambda lr: rule_step(state_kind, "ax", lr, kernel)
+
+
+def rprop_step(
+    state_kind: type, etas: tuple[Hyper, Hyper], step_sizes: tuple[Hyper, Hyper], maximize: bool
+) -> Callable[[Hyper], Step]:
+    """The in-place step of ``rprop`` (whose rule state is ``state_kind``), given ``lr`` (torch's foreach kernel).
+
+    At the first update the step sizes are set to ``lr`` as it is then, as torch fills them at
+    its first step (the step reads the count from its device for that).
+
+    Example:
+        >>> from optimtx.core.inplace import inplace_step
+        >>> from optimtx.transforms.rprop import rprop
+        >>> w = torch.ones(2)
+        >>> tx = rprop(lr=0.1)
+        >>> state = inplace_step(tx)({"w": torch.tensor([2.0, -1.0])}, tx.init({"w": w}), {"w": w})
+        >>> w
+        tensor([0.9000, 1.1000])
+    """
+
+    def kernel(state: Any, p: list[Tensor], g: list[Tensor], lr: float) -> Any:
+        sizes = leaves(state.step_size)
+        if bool(state.count == 0):
+            torch._foreach_copy_(sizes, [torch.full_like(s, lr) for s in sizes])
+        torch_rprop(
+            p, g, leaves(state.prev), sizes, _steps(state.count, len(p)), foreach=True, maximize=maximize,
+            etaminus=host_number(etas[0]), etaplus=host_number(etas[1]),
+            step_size_min=host_number(step_sizes[0]), step_size_max=host_number(step_sizes[1]),
+        )  # fmt: skip
+        return state._replace(count=state.count + 1)
+
+    return lambda lr: rule_step(state_kind, "prev", lr, kernel)

@@ -8,9 +8,11 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.inplace import with_step_
 from optimtx.core.state_tree import begin_update, zero_counter
 from optimtx.core.tree import check_params, leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_etas, check_non_negative, check_step_sizes
+from optimtx.transforms._inplace_rules import rprop_step
 from optimtx.transforms.kernels import _per_tensor, add, add_scaled, mul
 from optimtx.transforms.optimizers import Hyper, _negate
 
@@ -163,6 +165,8 @@ def rprop(
 
     ``lr`` is the initial step size (its value at the first update counts: later changes to it have
     no effect, as in torch, so it cannot be a schedule). ``maximize=True`` negates the gradient first.
+    Its in-place step (for owners of the state, such as [`TransformOptimizer`][optimtx.TransformOptimizer])
+    runs torch's foreach Rprop kernel.
 
     Example:
         >>> tx = rprop(lr=0.1)
@@ -178,4 +182,5 @@ def rprop(
             f"rprop's lr must be a number or a 0-d tensor, got the schedule {lr!r}: Rprop only uses lr as the "
             "initial step size, then adapts the step sizes itself."
         )
-    return chain(*_negate(maximize), scale_by_rprop(lr, etas, step_sizes))
+    tx = chain(*_negate(maximize), scale_by_rprop(lr, etas, step_sizes))
+    return with_step_(tx, rprop_step(ScaleByRpropState, etas, step_sizes, maximize)(lr))
