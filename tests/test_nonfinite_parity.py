@@ -144,3 +144,67 @@ def test_every_torch_rule_gives_torch_non_finite_values_on_every_path(rule, run,
     _check(_optimizer_run(make(), params, runs, in_place=False), foreach, f"{name} in_place=False")
     in_place_ref = _torch_run(cls, kw, params, runs, "fused") if name in FUSED else foreach
     _check(_optimizer_run(make(), params, runs, in_place=True), in_place_ref, f"{name} in_place=True")
+
+
+def _foreach_and_pure(factory, cls, kw, grads, injected=False):
+    params = {"w": torch.tensor([1.0, -2.0, 0.5])}
+    runs = [{"w": g} for g in grads]
+    tx = otx.inject_hyperparams(factory)(**kw) if injected else factory(**kw)
+    return list(run_ours(tx, params, runs).values()), _torch_run(cls, kw, params, runs, "foreach")
+
+
+INF_THEN_FINITE = [torch.tensor([1.0, 2.0, 3.0]), torch.tensor([math.inf, 1.0, -1.0]), torch.tensor([1.0, 1.0, 1.0])]
+
+
+def test_an_injected_momentum_of_zero_does_not_multiply_the_trace():
+    """0 * inf in the trace gave nan; torch, without momentum, keeps the gradient's inf (issue 21's class)."""
+    ours, theirs = _foreach_and_pure(otx.sgd, torch.optim.SGD, {"lr": 0.1, "momentum": 0.0}, INF_THEN_FINITE, True)
+    assert torch.isneginf(theirs[0][0])
+    _check(ours, theirs, "sgd injected momentum 0")
+
+
+def test_an_injected_weight_decay_of_zero_leaves_an_inf_parameter_inf():
+    """0 * an inf parameter gave nan on the next step; torch skips a weight decay of 0."""
+    kw = {"lr": 0.1, "momentum": 0.0, "weight_decay": 0.0}
+    ours, theirs = _foreach_and_pure(otx.sgd, torch.optim.SGD, kw, INF_THEN_FINITE, True)
+    _check(ours, theirs, "sgd injected weight_decay 0")
+
+
+def test_radam_before_its_adaptive_steps_keeps_an_inf():
+    """While rho_t <= 5 the denominator is 1: 0 * sqrt(inf) gave nan where torch gives -inf."""
+    ours, theirs = _foreach_and_pure(otx.radam, torch.optim.RAdam, {"lr": 0.1}, INF_THEN_FINITE[:2])
+    assert torch.isneginf(theirs[0][0])
+    _check(ours, theirs, "radam")
+
+
+def test_adafactor_keeps_stepping_the_finite_entries_of_a_vector():
+    """torch floors a nan norm with Python's max (to 1 and eps2): only the inf entry turns nan."""
+    ours, theirs = _foreach_and_pure(otx.adafactor, torch.optim.Adafactor, {"lr": 0.1}, INF_THEN_FINITE)
+    assert bool(torch.isfinite(theirs[0][1:]).all())
+    _check(ours, theirs, "adafactor")
+
+
+def test_amsgrad_running_maximum_after_a_nan_follows_foreach_on_the_pure_path():
+    """torch's foreach maximum keeps a nan in ``max_exp_avg_sq``, its fused kernel keeps the earlier inf.
+
+    The parameter is nan from that step on either way (the nan gradient reaches it), so only the state
+    differs: the pure path gives the foreach state; ``TransformOptimizer``'s in-place step runs the fused
+    kernel (the class test above holds its parameters to the fused class).
+    """
+    kw = {"lr": 0.1, "amsgrad": True}
+    grads = [torch.tensor([math.inf, 1.0, -1.0]), torch.tensor([math.nan, 1.0, 1.0])]
+    params = {"w": torch.tensor([1.0, -2.0, 0.5])}
+    states = {}
+    for kind in ("foreach", "fused"):
+        ps = [torch.nn.Parameter(params["w"].clone())]
+        opt = torch.optim.Adam(ps, **kw, **{kind: True})
+        for g in grads:
+            ps[0].grad = g.clone()
+            opt.step()
+        states[kind] = opt.state[ps[0]]["max_exp_avg_sq"]
+    assert torch.isnan(states["foreach"][0]) and torch.isposinf(states["fused"][0])  # torch disagrees with itself
+    tx = otx.adam(**kw)
+    state = tx.init(params)
+    for g in grads:
+        _, state = tx.update({"w": g}, state, params)
+    torch.testing.assert_close(state[0].nu_max["w"], states["foreach"], equal_nan=True)
