@@ -225,3 +225,35 @@ def test_in_place_must_be_a_bool():
 def test_with_step_keeps_a_chain_a_chain():
     tx = with_step_(otx.chain(otx.scale(2.0), otx.scale(-1.0)), pure_step_)
     assert len(tx.parts) == 2 and inplace_step(tx) is not None
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda mask: otx.sgd(0.1, momentum=0.9, weight_decay=0.1, mask=mask),
+        lambda mask: otx.adam(0.1, weight_decay=0.1, mask=mask),
+        lambda mask: otx.adamw(0.1, weight_decay=0.1, mask=mask),
+        lambda mask: otx.adamax(0.1, weight_decay=0.1, mask=mask),
+        lambda mask: otx.rmsprop(0.1, weight_decay=0.1, mask=mask),
+        lambda mask: otx.adagrad(0.1, weight_decay=0.1, mask=mask),
+        lambda mask: otx.adam(0.1, nesterov=True),
+        lambda mask: otx.adamw(0.1, eps_root=1e-3),
+    ],
+)
+def test_options_torch_kernels_lack_step_the_pure_rule(make):
+    """A weight-decay mask, nesterov or eps_root must never be dropped by the in-place (torch kernel) step."""
+
+    def mask(tree):  # decay the second parameter only, whatever the keys (TransformOptimizer's are positions)
+        return {k: i == 1 for i, k in enumerate(tree)}
+
+    ws = [torch.nn.Parameter(torch.full((3,), 2.0)), torch.nn.Parameter(torch.full((2,), -1.0))]
+    opt = otx.TransformOptimizer(ws, make(mask), in_place=True)
+    pure = otx.TransformOptimizer([torch.nn.Parameter(w.detach().clone()) for w in ws], make(mask), in_place=False)
+    for step in range(3):
+        for o in (opt, pure):
+            for p in o.param_groups[0]["params"]:
+                p.grad = torch.full_like(p, 0.5 + step)
+            o.step()
+    for a, b in zip(opt.param_groups[0]["params"], pure.param_groups[0]["params"], strict=True):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=0, atol=0)
+    assert otx.inplace_step(make(mask)) is None  # refused up front, not silently dropped

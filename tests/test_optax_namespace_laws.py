@@ -154,10 +154,10 @@ def test_refused_options_name_the_value_and_what_is_accepted():
         optax.lookahead(optax.sgd(0.1), 2, 0.5, reset_state=True)
     with pytest.raises(ValueError, match="should_skip_update_fn"):
         optax.MultiSteps(optax.sgd(0.1), 2, should_skip_update_fn=optax.skip_not_finite)
-    with pytest.raises(TypeError, match="schedule"):
-        optax.add_decayed_weights(lambda step: 0.1)
-    with pytest.raises(ValueError, match="nesterov=True"):
-        optax.radam(0.1, nesterov=True)
+    with pytest.raises(ValueError, match="weight_decay"):
+        optax.add_decayed_weights(lambda step: -0.1)
+    with pytest.raises(TypeError, match="nesterov"):
+        optax.radam(0.1, nesterov=1)
     with pytest.raises(ValueError, match="mode"):
         optax.scale_by_lion(mode="soft")
 

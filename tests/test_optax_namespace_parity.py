@@ -18,6 +18,25 @@ import optimtx.optax as optax
 DATA = json.loads((pathlib.Path(__file__).parent / "reference_data" / "optax_ns_reference.json").read_text())
 CASES = DATA["cases"]
 FNS = {"step_ge_2": lambda step: step >= 2, "even_step": lambda step: step % 2 == 0}
+
+
+class Halving:
+    """The generator's stateful schedule (optax's protocol, plain Python floats): ``start * 0.5**step``."""
+
+    def __init__(self, start):
+        self.start = start
+
+    def init(self):
+        return 1.0
+
+    def update(self, state, **extra):
+        return state * 0.5
+
+    def __call__(self, state, **extra):
+        return self.start * state
+
+
+STATEFUL = {"halving": Halving(0.2)}
 RTOL = 1e-10  # float64: a few roundings apart (operations are grouped differently than in XLA)
 # optax evaluates a schedule (and adafactor's decay) inside a transform on its int32 counter, which JAX turns into
 # float32: there the reference itself is only float32-accurate (optimtx computes these in float64).
@@ -26,9 +45,9 @@ SCHEDULED_RTOL = 1e-6
 
 def _build(spec):
     if isinstance(spec, dict) and "tx" in spec:
-        if spec["tx"] == "inject_hyperparams":
+        if spec["tx"] in ("inject_hyperparams", "inject_stateful_hyperparams"):
             kwargs = {k: _build(v) for k, v in spec["kwargs"]["kwargs"].items()}
-            return optax.inject_hyperparams(getattr(optax, spec["args"][0]))(**kwargs)
+            return getattr(optax, spec["tx"])(getattr(optax, spec["args"][0]))(**kwargs)
         fn = getattr(optax, spec["tx"])
         return fn(*[_build(a) for a in spec["args"]], **{k: _build(v) for k, v in spec["kwargs"].items()})
     if isinstance(spec, dict) and "schedule" in spec:
@@ -38,6 +57,10 @@ def _build(spec):
         return getattr(optax.schedules, spec["schedule"])(**kwargs)
     if isinstance(spec, dict) and "fn" in spec:
         return FNS[spec["fn"]]
+    if isinstance(spec, dict) and "stateful" in spec:
+        return STATEFUL[spec["stateful"]]
+    if isinstance(spec, dict) and "wrapped" in spec:
+        return optax.WrappedSchedule(_build(spec["wrapped"]))
     if isinstance(spec, dict) and "dtype" in spec:
         return getattr(torch, spec["dtype"])
 

@@ -266,6 +266,12 @@ TABLE: list[TransformCase] = [
         ),
     ),
     TransformCase(
+        "scale_by_rprop_optax_form",
+        otx.scale_by_rprop,
+        {"lr": 1e-2, "etas": (0.4, 1.3), "step_sizes": (1e-4, 1.0), "optax_form": True},
+        invalid=(({"optax_form": 1}, TypeError, "optax_form"),),
+    ),
+    TransformCase(
         "asgd",
         otx.asgd,
         {"lr": 1e-2, "lambd": 1e-2, "t0": 1.0, "weight_decay": 1e-2, "maximize": True},

@@ -13,10 +13,10 @@ it in allocations. Such a caller may *donate* them to the transform's in-place s
 * ``grads`` may be overwritten (they are the caller's to donate);
 * every check runs before anything is written, so an error leaves all three as they were.
 
-A transform offers a step by carrying it (see :func:`with_step_`); :func:`inplace_step` finds
-it. A :func:`~optimtx.core.base.chain` offers one when its last part does: the leading parts
+A transform offers a step by carrying it (see `with_step_`); `inplace_step` finds
+it. A `optimtx.core.base.chain` offers one when its last part does: the leading parts
 run their pure ``update``, the last part steps in place. A step may fall back to the pure
-``update`` followed by an in-place add (:func:`pure_step_`) whenever its fast path does not
+``update`` followed by an in-place add (`pure_step_`) whenever its fast path does not
 apply to the inputs it got, so the results are those of ``update`` either way.
 """
 
@@ -37,9 +37,9 @@ StepFn = Callable[[Updates, State, Params], State]
 
 
 class InPlace(GradientTransformation):
-    """A :class:`~optimtx.core.base.GradientTransformation` that also carries an in-place step (``step_``).
+    """A `optimtx.core.base.GradientTransformation` that also carries an in-place step (``step_``).
 
-    Still a pair ``(init, update)``; ``update`` stays pure. Build one with :func:`with_step_`.
+    Still a pair ``(init, update)``; ``update`` stays pure. Build one with `with_step_`.
 
     Example:
         >>> tx = with_step_(GradientTransformation(lambda p: (), lambda u, s, p=None, **kw: (dict(u), s)), pure_step_)
@@ -62,7 +62,7 @@ def with_step_(transform: GradientTransformation, step_: Callable[..., State]) -
     """``transform`` carrying the in-place step ``step_`` (a chain stays a chain, with its parts).
 
     ``step_`` is called as ``step_(grads, state, params, transform.update)``: the last
-    argument lets a step fall back to the pure update (see :func:`pure_step_`).
+    argument lets a step fall back to the pure update (see `pure_step_`).
 
     Example:
         >>> from optimtx.core.base import identity

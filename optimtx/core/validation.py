@@ -32,6 +32,7 @@ __all__ = [
     "check_int_at_least",
     "check_int_list",
     "check_loss_scaling_args",
+    "check_mask",
     "check_non_negative",
     "check_non_negative_int",
     "check_norm_type",
@@ -170,6 +171,20 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r}.")
     return value
+
+
+def check_mask(name: str, mask: Any) -> Any:
+    """Return ``mask`` if it is ``None``, a dict of parameter name -> bool or a callable, else raise ``TypeError``.
+
+    Example:
+        >>> check_mask("mask", [True])
+        Traceback (most recent call last):
+        ...
+        TypeError: mask must be a dict of parameter name -> bool or a callable of the params, got [True].
+    """
+    if mask is not None and not (callable(mask) or isinstance(mask, Mapping)):
+        raise TypeError(f"{name} must be a dict of parameter name -> bool or a callable of the params, got {mask!r}.")
+    return mask
 
 
 def check_finite(name: str, value: Any) -> None:

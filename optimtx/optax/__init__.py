@@ -30,6 +30,8 @@ from optimtx.optax._base import *  # noqa: F403
 from optimtx.optax._base import __all__ as _base_all
 from optimtx.optax._blocks import *  # noqa: F403
 from optimtx.optax._blocks import __all__ as _blocks_all
+from optimtx.optax._rprop import *  # noqa: F403
+from optimtx.optax._rprop import __all__ as _rprop_all
 from optimtx.optax._rules import *  # noqa: F403
 from optimtx.optax._rules import __all__ as _rules_all
 from optimtx.optax._states import *  # noqa: F403
@@ -44,10 +46,11 @@ __all__: list[str] = sorted(
         *_aliases_all,
         *_base_all,
         *_blocks_all,
+        *_rprop_all,
         *_rules_all,
         *_states_all,
         *_wrappers_all,
-        *_schedules_all,
+        *(n for n in _schedules_all if n != "StatefulSchedule"),  # optax has it in optax.schedules only
         "contrib",
         "projections",
         "schedules",

@@ -16,6 +16,7 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, identity
 from optimtx.transforms import clipping, grad_filters, rms, scaling
 from optimtx.transforms.adadelta import scale_by_adadelta
+from optimtx.transforms.adafactor import scale_by_factored_rms
 from optimtx.transforms.adam import scale_by_adam as _scale_by_adam
 from optimtx.transforms.adam import scale_by_adamax
 from optimtx.transforms.constraining import (
@@ -26,8 +27,8 @@ from optimtx.transforms.constraining import (
     scale_by_param_block_rms,
 )
 from optimtx.transforms.ema import ema
-from optimtx.transforms.factored import scale_by_factored_rms
 from optimtx.transforms.freezing import as_mask
+from optimtx.transforms.hyperparams import inject_hyperparams
 from optimtx.transforms.lion import scale_by_lion as _scale_by_lion
 from optimtx.transforms.momentum import trace as _trace
 from optimtx.transforms.noise import add_noise as _add_noise
@@ -84,7 +85,8 @@ def scale_by_schedule(step_size_fn: Callable[[Any], Any]) -> GradientTransformat
 def add_decayed_weights(weight_decay: Hyper | Callable[[Any], Any] = 0.0, mask: Any = None) -> GradientTransformation:
     """optax's ``add_decayed_weights``: ``updates + weight_decay * params`` where ``mask`` holds.
 
-    ``weight_decay`` is a number or 0-d tensor; for a schedule, wrap the optimizer in ``inject_hyperparams``.
+    ``weight_decay`` is a number, a 0-d tensor or a schedule (read at the count of updates, as optax
+    does; the state is then [`inject_hyperparams`][optimtx.inject_hyperparams]'s).
 
     Example:
         >>> p = {"w": torch.ones(1), "b": torch.ones(1)}
@@ -92,12 +94,10 @@ def add_decayed_weights(weight_decay: Hyper | Callable[[Any], Any] = 0.0, mask: 
         >>> tx.update({"w": torch.zeros(1), "b": torch.zeros(1)}, tx.init(p), p)[0]
         {'w': tensor([0.1000]), 'b': tensor([0.])}
     """
-    if callable(weight_decay):
-        raise TypeError(
-            "A weight_decay schedule is not supported by optimtx.optax.add_decayed_weights (and the aliases using "
-            "it): pass a number, and schedule it with optax.inject_hyperparams(optimizer)(weight_decay=schedule)."
-        )
-    return _add_decayed_weights(weight_decay, None if mask is None else as_mask(mask))
+    mask = None if mask is None else as_mask(mask)
+    if callable(weight_decay):  # optax counts the updates and reads the schedule at the count: inject does that
+        return inject_hyperparams(_add_decayed_weights, ("mask",))(weight_decay, mask)
+    return _add_decayed_weights(weight_decay, mask)
 
 
 def trace(decay: Hyper, nesterov: bool = False, accumulator_dtype: Dtype = None) -> GradientTransformation:
@@ -322,7 +322,7 @@ def scale_by_radam(
     *,
     nesterov: bool = False,
 ) -> GradientTransformation:
-    """optax's ``scale_by_radam`` (``eps`` after the bias correction); ``nesterov=True`` is not supported.
+    """optax's ``scale_by_radam`` (``eps`` after the bias correction, optax's Nesterov form with ``nesterov=True``).
 
     Example:
         >>> tx = scale_by_radam()
@@ -330,6 +330,6 @@ def scale_by_radam(
         >>> tx.update(g, tx.init(g))[0]
         {'w': tensor([ 2.0000, -0.5000])}
     """
-    if nesterov is not False:
-        raise ValueError(f"nesterov={nesterov!r} is not supported by optimtx.optax's scale_by_radam/radam; pass False.")
-    return _scale_by_radam(b1, b2, eps, threshold=threshold, eps_after_correction=True, eps_root=eps_root)
+    return _scale_by_radam(
+        b1, b2, eps, threshold=threshold, eps_after_correction=True, eps_root=eps_root, nesterov=nesterov
+    )

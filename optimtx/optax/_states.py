@@ -9,11 +9,11 @@ from __future__ import annotations
 from optimtx.core.base import EmptyState
 from optimtx.transforms.accumulate import AccumulateState
 from optimtx.transforms.adadelta import ScaleByAdadeltaState
+from optimtx.transforms.adafactor import FactoredState
 from optimtx.transforms.adam import ScaleByAdamState
 from optimtx.transforms.clipping import ClipByGlobalNormState
 from optimtx.transforms.conditionality import ApplyEveryState, ConditionallyMaskState, ConditionallyTransformState
 from optimtx.transforms.ema import EmaState
-from optimtx.transforms.factored import FactoredState
 from optimtx.transforms.finite import ApplyIfFiniteState
 from optimtx.transforms.grad_filters import ZeroNansState
 from optimtx.transforms.hyperparams import InjectHyperparamsState

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, State, Updates
 from optimtx.core.tree import Tree, check_leaves
 from optimtx.core.validation import check_bool, check_positive_int
+from optimtx.optax._stateful import StatefulSchedule, inject_stateful_hyperparams
 from optimtx.transforms import finite, hyperparams, masking
 from optimtx.transforms import lookahead as _lookahead
 from optimtx.transforms.accumulate import AccumulateState, accumulate
@@ -101,7 +103,9 @@ def inject_hyperparams(
 ) -> Callable[..., GradientTransformation]:
     """optax's ``inject_hyperparams``: hyperparameters in ``state.hyperparams`` as tensors.
 
-    See [`inject_hyperparams`][optimtx.inject_hyperparams]; ``hyperparam_dtype`` is a torch dtype.
+    See [`inject_hyperparams`][optimtx.inject_hyperparams]; ``hyperparam_dtype`` is a torch dtype. Given a
+    [`StatefulSchedule`][optimtx.optax.StatefulSchedule] as an argument it builds
+    [`inject_stateful_hyperparams`][optimtx.optax.inject_stateful_hyperparams]'s transform, as optax does.
 
     Example:
         >>> from optimtx.optax import sgd
@@ -111,7 +115,16 @@ def inject_hyperparams(
         0.10000000149011612
     """
     names = (static_args,) if isinstance(static_args, str) else tuple(static_args)
-    return hyperparams.inject_hyperparams(inner_factory, names, hyperparam_dtype)
+    plain = hyperparams.inject_hyperparams(inner_factory, names, hyperparam_dtype)
+    stateful = inject_stateful_hyperparams(inner_factory, names, hyperparam_dtype)
+
+    @functools.wraps(plain)
+    def make(*args: Any, **kwargs: Any) -> GradientTransformation:
+        if any(isinstance(v, StatefulSchedule) for v in (*args, *kwargs.values())):  # optax 0.2.8 takes these too
+            return stateful(*args, **kwargs)
+        return plain(*args, **kwargs)
+
+    return make
 
 
 def lookahead(

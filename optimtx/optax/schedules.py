@@ -16,6 +16,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from optimtx import schedules as _s
+from optimtx.optax._stateful import (
+    InjectStatefulHyperparamsState,
+    StatefulSchedule,
+    WrappedSchedule,
+    inject_stateful_hyperparams,
+)
 from optimtx.optax._wrappers import inject_hyperparams
 from optimtx.schedules import Schedule
 from optimtx.transforms.hyperparams import InjectHyperparamsState
@@ -219,6 +225,10 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
 
 __all__ = [
     "InjectHyperparamsState",
+    "InjectStatefulHyperparamsState",
+    "StatefulSchedule",
+    "WrappedSchedule",
+    "inject_stateful_hyperparams",
     "Schedule",
     "constant_schedule",
     "cosine_decay_schedule",

@@ -46,7 +46,7 @@ SHAPES = st.lists(st.integers(1, 5), min_size=0, max_size=3).map(tuple)
 """Shapes of 0 to 3 dimensions, each of size 1 to 5 (``()`` is a 0-d tensor)."""
 
 LAYOUTS = ("contiguous", "transposed", "strided")
-"""Memory layouts :func:`trees` can draw: as allocated, a transposed view, every other element of a larger tensor."""
+"""Memory layouts `trees` can draw: as allocated, a transposed view, every other element of a larger tensor."""
 
 NONFINITE = (math.inf, -math.inf, math.nan)
 

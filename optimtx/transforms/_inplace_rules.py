@@ -1,13 +1,13 @@
 """In-place steps of the rules torch has kernels for: Adam(W), SGD, Adagrad, RMSprop, RAdam, NAdam, Adamax, Adadelta.
 
-The factories in ``optimizers.py`` attach these with :func:`optimtx.core.inplace.with_step_`.
+The factories in ``optimizers.py`` attach these with `optimtx.core.inplace.with_step_`.
 A step runs torch's own functional optimizer (``torch.optim.adam.adam`` and friends) on the
 donated parameters and state, with the fused kernel where torch has one for the device
 (``fused=True``) and the batched foreach kernels elsewhere, so the result is torch's result.
 Whenever the inputs fall outside what those kernels take (complex or mixed-dtype tensors,
 several devices, a stored ``mu_dtype``, a learning-rate schedule, a state that is not the
 chain's), the step falls back to the pure ``update`` plus an in-place add
-(:func:`optimtx.core.inplace.pure_step_`), which gives the same result more slowly.
+(`optimtx.core.inplace.pure_step_`), which gives the same result more slowly.
 
 Hyperparameters given as tensors (``inject_hyperparams``) are read to Python numbers, as
 torch's group values are; on an accelerator that read waits for the device.

@@ -29,6 +29,18 @@ from optimtx.transforms._moment_rules import Hyper, debiased, first_moment_estim
 from optimtx.transforms.kernels import add, decay_add_square, lerp, mul, to_dtype, to_dtypes_of
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = [
+    "ScaleByAmsgradState",
+    "ScaleByBeliefState",
+    "ScaleByYogiState",
+    "adabelief",
+    "amsgrad",
+    "scale_by_amsgrad",
+    "scale_by_belief",
+    "scale_by_yogi",
+    "yogi",
+]
+
 
 def _check_moments(b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
     check_unit_interval("b1", b1)
@@ -38,7 +50,7 @@ def _check_moments(b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
 
 
 class ScaleByBeliefState(NamedTuple):
-    """State of :func:`scale_by_belief`.
+    """State of `scale_by_belief`.
 
     Attributes:
         count: how many updates were made (int64 0-d tensor).
@@ -122,7 +134,7 @@ def adabelief(
 
 
 class ScaleByAmsgradState(NamedTuple):
-    """State of :func:`scale_by_amsgrad`.
+    """State of `scale_by_amsgrad`.
 
     Attributes:
         count: how many updates were made (int64 0-d tensor).
@@ -228,7 +240,7 @@ def amsgrad(
 
 
 class ScaleByYogiState(NamedTuple):
-    """State of :func:`scale_by_yogi` (optax keeps it in a ``ScaleByAdamState``; the fields are the same).
+    """State of `scale_by_yogi` (optax keeps it in a ``ScaleByAdamState``; the fields are the same).
 
     Attributes:
         count: how many updates were made (int64 0-d tensor).

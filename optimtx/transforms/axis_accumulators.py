@@ -14,9 +14,11 @@ from optimtx.core.validation import check_non_negative, check_unit_interval
 from optimtx.transforms._moment_rules import Hyper, real_grads
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = ["ScaleBySM3State", "scale_by_sm3", "sm3"]
+
 
 class ScaleBySM3State(NamedTuple):
-    """State of :func:`scale_by_sm3` (optax's field names).
+    """State of `scale_by_sm3` (optax's field names).
 
     Attributes:
         mu: per tensor, a tuple of one accumulator per axis (of that axis' length); a tensor with

@@ -18,9 +18,11 @@ from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights, require_params
 
+__all__ = ["COCOBState", "cocob", "scale_by_cocob"]
+
 
 class COCOBState(NamedTuple):
-    """State of :func:`scale_by_cocob` (optax's field names).
+    """State of `scale_by_cocob` (optax's field names).
 
     Attributes:
         init_particles: the initial parameters.

@@ -16,6 +16,8 @@ from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
 
+__all__ = ["adamaxw"]
+
 Hyper = float | Tensor
 
 

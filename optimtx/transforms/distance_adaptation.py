@@ -23,9 +23,22 @@ from optimtx.transforms.kernels import add, add_scaled, decay_add_square, mul
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights, require_params
 
+__all__ = [
+    "DAdaptAdamWState",
+    "DoGState",
+    "DoWGState",
+    "ProdigyState",
+    "dadapt_adamw",
+    "dog",
+    "dowg",
+    "prodigy",
+    "scale_by_dog",
+    "scale_by_dowg",
+]
+
 
 class DAdaptAdamWState(NamedTuple):
-    """State of :func:`dadapt_adamw` (optax's field names).
+    """State of `dadapt_adamw` (optax's field names).
 
     Attributes:
         exp_avg: first moment, already multiplied by the adapted learning rate.
@@ -138,7 +151,7 @@ def dadapt_adamw(
 
 
 class ProdigyState(NamedTuple):
-    """State of :func:`prodigy` (optax's field names).
+    """State of `prodigy` (optax's field names).
 
     Attributes:
         exp_avg: first moment of ``d * g``.
@@ -229,7 +242,7 @@ def prodigy(
 
 
 class DoGState(NamedTuple):
-    """State of :func:`scale_by_dog` (optax's field names).
+    """State of `scale_by_dog` (optax's field names).
 
     Attributes:
         is_init_step: whether no update was made yet (bool 0-d tensor).
@@ -329,7 +342,7 @@ def dog(
 
 
 class DoWGState(NamedTuple):
-    """State of :func:`scale_by_dowg` (optax's field names).
+    """State of `scale_by_dowg` (optax's field names).
 
     Attributes:
         init_params: the initial parameters.

@@ -17,9 +17,11 @@ from optimtx.transforms.kernels import add, add_scaled, decay_add_square, lerp
 from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.weight_decay import add_decayed_weights, require_params
 
+__all__ = ["MadgradState", "madgrad", "scale_by_madgrad"]
+
 
 class MadgradState(NamedTuple):
-    """State of :func:`scale_by_madgrad` (optax's field names).
+    """State of `scale_by_madgrad` (optax's field names).
 
     Attributes:
         count: how many updates were made (int64 0-d tensor).

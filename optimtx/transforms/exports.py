@@ -13,7 +13,9 @@ from optimtx.transforms.adadelta import ScaleByAdadeltaState as ScaleByAdadeltaS
 from optimtx.transforms.adadelta import adadelta as adadelta
 from optimtx.transforms.adadelta import scale_by_adadelta as scale_by_adadelta
 from optimtx.transforms.adafactor import AdafactorState as AdafactorState
+from optimtx.transforms.adafactor import FactoredState as FactoredState
 from optimtx.transforms.adafactor import adafactor as adafactor
+from optimtx.transforms.adafactor import scale_by_factored_rms as scale_by_factored_rms
 from optimtx.transforms.adam import ScaleByAdamaxState as ScaleByAdamaxState
 from optimtx.transforms.adam import ScaleByAdamState as ScaleByAdamState
 from optimtx.transforms.adam import scale_by_adam as scale_by_adam
@@ -73,8 +75,6 @@ from optimtx.transforms.ema import EmaState as EmaState
 from optimtx.transforms.ema import ema as ema
 from optimtx.transforms.ema import ema_params as ema_params
 from optimtx.transforms.ema import get_ema_params as get_ema_params
-from optimtx.transforms.factored import FactoredState as FactoredState
-from optimtx.transforms.factored import scale_by_factored_rms as scale_by_factored_rms
 from optimtx.transforms.finite import ApplyIfFiniteState as ApplyIfFiniteState
 from optimtx.transforms.finite import apply_if_finite as apply_if_finite
 from optimtx.transforms.freezing import freeze as freeze

@@ -17,9 +17,11 @@ from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.transforms.trust_ratio import scale_by_trust_ratio
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["FromageState", "fromage"]
+
 
 class FromageState(NamedTuple):
-    """State of :func:`fromage`'s step: the step count its learning-rate schedule reads (int64 0-d)."""
+    """State of `fromage`'s step: the step count its learning-rate schedule reads (int64 0-d)."""
 
     count: Tensor  # type: ignore[assignment]  # public field name; shadows tuple.count on purpose
 

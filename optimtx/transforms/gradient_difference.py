@@ -19,9 +19,11 @@ from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
 
+__all__ = ["ScaleByAdanState", "adan", "scale_by_adan"]
+
 
 class ScaleByAdanState(NamedTuple):
-    """State of :func:`scale_by_adan` (optax's field names).
+    """State of `scale_by_adan` (optax's field names).
 
     Attributes:
         m: moving average of the gradients.

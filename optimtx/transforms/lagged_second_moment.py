@@ -23,9 +23,19 @@ from optimtx.transforms.kernels import add, decay_add_square, lerp, mul, to_dtyp
 from optimtx.transforms.mixture_of_emas import _decayed
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = [
+    "ScaleByAcpropState",
+    "ScaleByAdoptState",
+    "acprop",
+    "adopt",
+    "quarter_power",
+    "scale_by_acprop",
+    "scale_by_adopt",
+]
+
 
 class ScaleByAdoptState(NamedTuple):
-    """State of :func:`scale_by_adopt` (optax keeps it in a ``ScaleByAdamState``; same fields).
+    """State of `scale_by_adopt` (optax keeps it in a ``ScaleByAdamState``; same fields).
 
     Attributes:
         count: how many updates were made (int64 0-d tensor).
@@ -151,7 +161,7 @@ def adopt(
 
 
 class ScaleByAcpropState(NamedTuple):
-    """State of :func:`scale_by_acprop` (optax keeps it in a ``ScaleByBeliefState``; same fields).
+    """State of `scale_by_acprop` (optax keeps it in a ``ScaleByBeliefState``; same fields).
 
     Attributes:
         count: how many updates were made (int64 0-d tensor).

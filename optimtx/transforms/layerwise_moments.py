@@ -19,9 +19,11 @@ from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["ScaleByNovogradState", "novograd", "scale_by_novograd"]
+
 
 class ScaleByNovogradState(NamedTuple):
-    """State of :func:`scale_by_novograd`.
+    """State of `scale_by_novograd`.
 
     Attributes:
         count: how many updates were made (int64 0-d tensor).

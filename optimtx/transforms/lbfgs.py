@@ -22,9 +22,11 @@ from optimtx.transforms.scaling import scale, scale_by_learning_rate
 from optimtx.transforms.weight_decay import require_params
 from optimtx.transforms.zoom_line_search import scale_by_zoom_linesearch
 
+__all__ = ["DEFAULT_LINESEARCH", "ScaleByLBFGSState", "lbfgs", "scale_by_lbfgs"]
+
 
 class ScaleByLBFGSState(NamedTuple):
-    """State of :func:`scale_by_lbfgs` (optax's field names).
+    """State of `scale_by_lbfgs` (optax's field names).
 
     Attributes:
         count: how many updates were made (int64 0-d tensor).

@@ -25,6 +25,14 @@ from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.transforms.polyak import loss_value
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = [
+    "BacktrackingLinesearchInfo",
+    "ScaleByBacktrackingLinesearchState",
+    "scale_by_backtracking_linesearch",
+    "split_value_fn_kwargs",
+    "value_and_grad_of",
+]
+
 
 class BacktrackingLinesearchInfo(NamedTuple):
     """What the last search did: how many trials it made and the decrease error it ended with."""
@@ -34,7 +42,7 @@ class BacktrackingLinesearchInfo(NamedTuple):
 
 
 class ScaleByBacktrackingLinesearchState(NamedTuple):
-    """State of :func:`scale_by_backtracking_linesearch` (optax's field names).
+    """State of `scale_by_backtracking_linesearch` (optax's field names).
 
     Attributes:
         learning_rate: the step size accepted last (the next search starts from it, increased).

@@ -1,8 +1,8 @@
 """Optimizer state in 8 or 4 bits: block-wise dynamic-range quantization of any optimizer's moments.
 
-:func:`quantize_state` wraps any transform: between steps, every per-parameter floating
+`quantize_state` wraps any transform: between steps, every per-parameter floating
 buffer of the inner state (Adam's ``mu`` and ``nu``, Lion's or SGD's momentum, Muon's
-momentum...) is stored as :class:`QuantizedTensor` codes; each step reads them back,
+momentum...) is stored as `QuantizedTensor` codes; each step reads them back,
 runs the inner update in full precision, and stores the new buffers quantized again.
 
 Quantization follows the block-wise dynamic scheme of Dettmers et al. (2022, the
@@ -39,6 +39,18 @@ from optimtx.core.state_tree import is_namedtuple, iter_nodes
 from optimtx.core.tree import Tree, check_params
 from optimtx.core.validation import check_non_negative_int
 from optimtx.transforms._dtensor import is_dtensor
+
+__all__ = [
+    "BITS",
+    "DEFAULT_BLOCK_SIZE",
+    "QuantizedTensor",
+    "dequantize_many",
+    "max_error",
+    "quantization_table",
+    "quantize_many",
+    "quantize_state",
+    "state_nbytes",
+]
 
 BITS = (8, 4)
 DEFAULT_BLOCK_SIZE = {8: 256, 4: 128}

@@ -15,9 +15,11 @@ from optimtx.transforms._moment_rules import Hyper, scalar_state, squared_norm, 
 from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["MechanicState", "mechanize"]
+
 
 class MechanicState(NamedTuple):
-    """State of :func:`mechanize` (optax's field names).
+    """State of `mechanize` (optax's field names).
 
     Attributes:
         base_optimizer_state: the state of the wrapped optimizer.

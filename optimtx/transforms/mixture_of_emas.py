@@ -18,9 +18,18 @@ from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights
 
+__all__ = [
+    "ScaleByAdemamixState",
+    "ScaleBySimplifiedAdEMAMixState",
+    "ademamix",
+    "scale_by_ademamix",
+    "scale_by_simplified_ademamix",
+    "simplified_ademamix",
+]
+
 
 class ScaleByAdemamixState(NamedTuple):
-    """State of :func:`scale_by_ademamix` (optax's field names).
+    """State of `scale_by_ademamix` (optax's field names).
 
     Attributes:
         count: how many updates were made (int64 0-d tensor).
@@ -140,7 +149,7 @@ def ademamix(
 
 
 class ScaleBySimplifiedAdEMAMixState(NamedTuple):
-    """State of :func:`scale_by_simplified_ademamix` (optax's field names).
+    """State of `scale_by_simplified_ademamix` (optax's field names).
 
     Attributes:
         t: how many updates were made (int64 0-d tensor).

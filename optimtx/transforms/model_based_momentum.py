@@ -18,12 +18,14 @@ from optimtx.transforms.kernels import add, add_scaled, decay_add_square, lerp, 
 from optimtx.transforms.polyak import loss_value
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["MomoAdamState", "MomoState", "momo", "momo_adam"]
+
 # optax compares against float64's machine epsilon (``jnp.finfo(float).eps``) whatever the dtype.
 _TINY = torch.finfo(torch.float64).eps
 
 
 class MomoState(NamedTuple):
-    """State of :func:`momo` (optax's field names).
+    """State of `momo` (optax's field names).
 
     Attributes:
         exp_avg: momentum of the gradients.
@@ -41,7 +43,7 @@ class MomoState(NamedTuple):
 
 
 class MomoAdamState(NamedTuple):
-    """State of :func:`momo_adam` (optax's field names): :class:`MomoState` plus Adam's second moment."""
+    """State of `momo_adam` (optax's field names): `MomoState` plus Adam's second moment."""
 
     exp_avg: dict[str, Tensor]
     exp_avg_sq: dict[str, Tensor]

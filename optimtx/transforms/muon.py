@@ -247,7 +247,7 @@ DEFAULT_EXCLUDE = ("embed", "head")
 
 
 class MuonRoute(NamedTuple):
-    """Where :func:`muon_labels` sends one parameter, and why.
+    """Where `muon_labels` sends one parameter, and why.
 
     Attributes:
         label: ``'muon'`` or ``'adamw'``.
@@ -263,7 +263,7 @@ def muon_routes(
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
     flatten_nd: bool = False,
 ) -> dict[str, MuonRoute]:
-    """Each parameter's :class:`MuonRoute`: Muon for hidden matrices (and kernels), AdamW for the rest.
+    """Each parameter's `MuonRoute`: Muon for hidden matrices (and kernels), AdamW for the rest.
 
     The rules, in order: a name matching an ``exclude`` pattern goes to AdamW (embeddings and the
     output head by default); a 2-D tensor goes to Muon; a tensor of more dimensions (a conv kernel)
@@ -310,7 +310,7 @@ def muon_labels(
     a conv kernel) and its name matches none of the ``exclude`` regular expressions (searched
     anywhere in the name; by default ``embed`` and ``head``, which catch ``embed_tokens``,
     ``embedding``, ``lm_head``, ``head.fc``...). Embeddings and the output head are matrices too,
-    but the recipe trains them with AdamW. :func:`muon_routes` gives the reason for each label.
+    but the recipe trains them with AdamW. `muon_routes` gives the reason for each label.
 
     Args:
         params: a module, a ``{name: tensor}`` dict, or ``named_parameters()`` pairs.

@@ -16,9 +16,11 @@ from optimtx.transforms._moment_rules import Hyper, real_grads
 from optimtx.transforms.kernels import mul
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = ["ScaleByOptimisticGradientState", "optimistic_gradient_descent", "scale_by_optimistic_gradient"]
+
 
 class ScaleByOptimisticGradientState(NamedTuple):
-    """State of :func:`scale_by_optimistic_gradient` (optax's field names).
+    """State of `scale_by_optimistic_gradient` (optax's field names).
 
     Attributes:
         is_initial_step: whether no update was made yet (bool 0-d tensor).

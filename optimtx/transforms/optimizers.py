@@ -20,7 +20,14 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, chain
 from optimtx.core.inplace import with_step_
 from optimtx.core.state_tree import wide_float
-from optimtx.core.validation import check_betas, check_bool, check_non_negative, check_state_dtype, is_number
+from optimtx.core.validation import (
+    check_betas,
+    check_bool,
+    check_mask,
+    check_non_negative,
+    check_state_dtype,
+    is_number,
+)
 from optimtx.transforms._fused_adamw import fuse_adamw
 from optimtx.transforms._inplace_rules import adagrad_step, adam_step, adamax_step, rmsprop_step, sgd_step
 from optimtx.transforms.adam import scale_by_adam, scale_by_adamax
@@ -28,7 +35,7 @@ from optimtx.transforms.lion import scale_by_lion
 from optimtx.transforms.momentum import check_nesterov, trace
 from optimtx.transforms.rms import scale_by_adagrad, scale_by_rms
 from optimtx.transforms.scaling import scale, scale_by_learning_rate
-from optimtx.transforms.weight_decay import add_decayed_weights
+from optimtx.transforms.weight_decay import Mask, add_decayed_weights
 
 __all__ = ["Hyper", "adagrad", "adam", "adamax", "adamw", "is_present", "lion", "rmsprop", "sgd"]
 
@@ -45,9 +52,11 @@ def is_present(value: Any) -> bool:
     return isinstance(value, Tensor) or value != 0
 
 
-def _decay(weight_decay: Hyper) -> list[GradientTransformation]:
+def _decay(weight_decay: Hyper, mask: Mask | None = None) -> list[GradientTransformation]:
+    """``[add_decayed_weights(weight_decay, mask)]`` when decay is present (a mask is checked either way)."""
     check_non_negative("weight_decay", weight_decay)
-    return [add_decayed_weights(weight_decay)] if is_present(weight_decay) else []
+    check_mask("mask", mask)
+    return [add_decayed_weights(weight_decay, mask)] if is_present(weight_decay) else []
 
 
 def _negate(maximize: bool) -> list[GradientTransformation]:
@@ -67,6 +76,8 @@ def sgd(
     nesterov: bool = False,
     maximize: bool = False,
     mu_dtype: torch.dtype | str | None = None,
+    *,
+    mask: Mask | None = None,
 ) -> GradientTransformation:
     """``torch.optim.SGD`` as a transform: decay, momentum, then ``-lr``.
 
@@ -88,11 +99,11 @@ def sgd(
     check_non_negative("lr", lr, schedule=True)
     check_non_negative("momentum", momentum)
     check_nesterov(momentum, dampening, nesterov)
-    blocks = [*_negate(maximize), *_decay(weight_decay)]
+    blocks = [*_negate(maximize), *_decay(weight_decay, mask)]
     if is_present(momentum):
         blocks.append(trace(momentum, dampening, nesterov, mu_dtype))
     tx = chain(*blocks, scale_by_learning_rate(lr))
-    if mu_dtype is not None:
+    if mu_dtype is not None or mask is not None:  # torch's kernel knows neither: the pure rule steps
         return tx
     return with_step_(tx, sgd_step(momentum, dampening, weight_decay, nesterov, maximize)(lr))
 
@@ -105,6 +116,10 @@ def adam(
     amsgrad: bool = False,
     maximize: bool = False,
     mu_dtype: torch.dtype | str | None = None,
+    *,
+    eps_root: Hyper = 0.0,
+    nesterov: bool = False,
+    mask: Mask | None = None,
 ) -> GradientTransformation:
     """``torch.optim.Adam``: L2 decay added to the gradient (coupled), then Adam, then ``-lr``.
 
@@ -126,12 +141,12 @@ def adam(
     b1, b2 = _betas(betas)
     tx = chain(
         *_negate(maximize),
-        *_decay(weight_decay),
-        scale_by_adam(b1, b2, eps, amsgrad, mu_dtype),
+        *_decay(weight_decay, mask),
+        scale_by_adam(b1, b2, eps, amsgrad, mu_dtype, eps_root=eps_root, nesterov=nesterov),
         scale_by_learning_rate(lr),
     )
-    if mu_dtype is not None:
-        return tx
+    if mu_dtype is not None or mask is not None or nesterov or not (is_number(eps_root) and eps_root == 0):
+        return tx  # options torch's kernel does not have: the pure rule steps
     return with_step_(tx, adam_step(b1, b2, eps, weight_decay, amsgrad, maximize, decoupled=False)(lr))
 
 
@@ -143,6 +158,10 @@ def adamw(
     amsgrad: bool = False,
     maximize: bool = False,
     mu_dtype: torch.dtype | str | None = None,
+    *,
+    eps_root: Hyper = 0.0,
+    nesterov: bool = False,
+    mask: Mask | None = None,
 ) -> GradientTransformation:
     """``torch.optim.AdamW``: Adam, then decoupled decay, both scaled by ``-lr``.
 
@@ -164,12 +183,16 @@ def adamw(
     b1, b2 = _betas(betas)
     negate = _negate(maximize)
     chained = chain(
-        *negate, scale_by_adam(b1, b2, eps, amsgrad, mu_dtype), *_decay(weight_decay), scale_by_learning_rate(lr)
+        *negate,
+        scale_by_adam(b1, b2, eps, amsgrad, mu_dtype, eps_root=eps_root, nesterov=nesterov),
+        *_decay(weight_decay, mask),
+        scale_by_learning_rate(lr),
     )
-    if is_number(lr) and is_number(weight_decay) and not negate:
+    plain = mask is None and not nesterov and is_number(eps_root) and eps_root == 0
+    if plain and is_number(lr) and is_number(weight_decay) and not negate:
         # Same state and results, two parameter-sized buffers fewer per step.
         chained = fuse_adamw(chained, b1, b2, eps, amsgrad, lr, weight_decay, check_state_dtype("mu_dtype", mu_dtype))
-    if mu_dtype is not None:
+    if mu_dtype is not None or not plain:  # options torch's kernel does not have: the pure rule steps
         return chained
     return with_step_(chained, adam_step(b1, b2, eps, weight_decay, amsgrad, maximize, decoupled=True)(lr))
 
@@ -180,6 +203,8 @@ def adamax(
     eps: Hyper = 1e-8,
     weight_decay: Hyper = 0,
     maximize: bool = False,
+    *,
+    mask: Mask | None = None,
 ) -> GradientTransformation:
     """``torch.optim.Adamax``: L2 decay added to the gradient, Adamax scaling, then ``-lr``.
 
@@ -197,7 +222,11 @@ def adamax(
     """
     check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
-    tx = chain(*_negate(maximize), *_decay(weight_decay), scale_by_adamax(b1, b2, eps), scale_by_learning_rate(lr))
+    tx = chain(
+        *_negate(maximize), *_decay(weight_decay, mask), scale_by_adamax(b1, b2, eps), scale_by_learning_rate(lr)
+    )
+    if mask is not None:
+        return tx
     return with_step_(tx, adamax_step(b1, b2, eps, weight_decay, maximize)(lr))
 
 
@@ -209,6 +238,8 @@ def rmsprop(
     momentum: Hyper = 0,
     centered: bool = False,
     maximize: bool = False,
+    *,
+    mask: Mask | None = None,
 ) -> GradientTransformation:
     """``torch.optim.RMSprop``: decay, RMS scaling, optional momentum, then ``-lr``.
 
@@ -228,10 +259,12 @@ def rmsprop(
     check_non_negative("lr", lr, schedule=True)
     check_non_negative("momentum", momentum)
     check_bool("centered", centered)
-    blocks = [*_negate(maximize), *_decay(weight_decay), scale_by_rms(alpha, eps, centered)]
+    blocks = [*_negate(maximize), *_decay(weight_decay, mask), scale_by_rms(alpha, eps, centered)]
     if is_present(momentum):
         blocks.append(trace(momentum))
     tx = chain(*blocks, scale_by_learning_rate(lr))
+    if mask is not None:  # torch's kernel decays every parameter: the pure rule steps
+        return tx
     return with_step_(tx, rmsprop_step(alpha, eps, weight_decay, momentum, centered, maximize)(lr))
 
 
@@ -242,6 +275,8 @@ def adagrad(
     initial_accumulator_value: float | Tensor = 0,
     eps: Hyper = 1e-10,
     maximize: bool = False,
+    *,
+    mask: Mask | None = None,
 ) -> GradientTransformation:
     """``torch.optim.Adagrad``: decay, Adagrad scaling, then ``-lr / (1 + (t - 1) * lr_decay)`` at step t.
 
@@ -264,10 +299,12 @@ def adagrad(
     rate = _decayed_rate(lr, lr_decay) if is_present(lr_decay) else lr
     tx = chain(
         *_negate(maximize),
-        *_decay(weight_decay),
+        *_decay(weight_decay, mask),
         scale_by_adagrad(initial_accumulator_value, eps),
         scale_by_learning_rate(rate),
     )
+    if mask is not None:  # torch's kernel decays every parameter: the pure rule steps
+        return tx
     return with_step_(tx, adagrad_step(lr, lr_decay, weight_decay, eps, maximize))
 
 
@@ -284,6 +321,8 @@ def lion(
     betas: tuple[Hyper, Hyper] = (0.9, 0.99),
     weight_decay: Hyper = 0.0,
     mu_dtype: torch.dtype | str | None = None,
+    *,
+    mask: Mask | None = None,
 ) -> GradientTransformation:
     """Lion (Chen et al., 2023): ``-lr * (sign(b1 * m + (1 - b1) * g) + weight_decay * p)``.
 
@@ -301,4 +340,4 @@ def lion(
     """
     check_non_negative("lr", lr, schedule=True)
     b1, b2 = _betas(betas)
-    return chain(scale_by_lion(b1, b2, mu_dtype), *_decay(weight_decay), scale_by_learning_rate(lr))
+    return chain(scale_by_lion(b1, b2, mu_dtype), *_decay(weight_decay, mask), scale_by_learning_rate(lr))

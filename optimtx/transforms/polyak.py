@@ -15,6 +15,8 @@ from optimtx.transforms._moment_rules import Hyper
 from optimtx.transforms.kernels import mul
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = ["loss_value", "polyak_sgd", "scale_by_polyak"]
+
 # optax compares against the machine epsilon of float64 (``jnp.finfo(float).eps``) whatever the dtype.
 _TINY = torch.finfo(torch.float64).eps
 

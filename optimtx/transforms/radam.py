@@ -14,7 +14,7 @@ from optimtx.core.tree import leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_finite, check_non_negative, check_unit_interval
 from optimtx.transforms._inplace_rules import radam_nadam_step
 from optimtx.transforms.adam import _first_moment_step, _step_scalar, bias_correction, checked_grads
-from optimtx.transforms.kernels import add_, decay_add_square, mul
+from optimtx.transforms.kernels import add_, add_scaled, decay_add_square, mul
 from optimtx.transforms.optimizers import Hyper, _betas, _decay, _negate
 from optimtx.transforms.scaling import scale_by_learning_rate
 
@@ -58,6 +58,7 @@ def scale_by_radam(
     threshold: float | Tensor = 5.0,
     eps_after_correction: bool = False,
     eps_root: float | Tensor = 0.0,
+    nesterov: bool = False,
 ) -> GradientTransformation:
     """Rescale updates by RAdam's rectified, bias-corrected moments, as ``torch.optim.RAdam`` does.
 
@@ -75,6 +76,7 @@ def scale_by_radam(
         eps_after_correction: optax's form: ``rect_t * m_hat / (sqrt(v / (1 - b2**t) + eps_root) + eps)``, switched on
             once ``rho_t >= threshold`` (torch adds ``eps`` to ``sqrt(v)`` before the bias correction).
         eps_root: added inside the square root in optax's form (>= 0).
+        nesterov: optax's Nesterov form: ``m_hat = b1 * m / (1 - b1**(t+1)) + (1 - b1) * g / (1 - b1**t)``.
 
     Example:
         >>> tx = scale_by_radam()
@@ -92,12 +94,19 @@ def scale_by_radam(
     check_finite("threshold", threshold)
     check_bool("eps_after_correction", eps_after_correction)
     check_non_negative("eps_root", eps_root)
-    variant = (threshold, eps_after_correction, eps_root)
+    check_bool("nesterov", nesterov)
+    variant = (threshold, eps_after_correction, eps_root, nesterov)
     return _radam_transform(b1, b2, eps, None, variant)
 
 
+def _nesterov_numerator(mu: list[Tensor], grads: list[Tensor], b1: Hyper, count: Tensor) -> list[Tensor]:
+    """``b1 * m * bc1(t) / bc1(t + 1) + (1 - b1) * g``: optax's Nesterov ``m_hat`` times ``bc1(t)``."""
+    weight = b1 * bias_correction(b1, count) / bias_correction(b1, count + 1)
+    return add_scaled(mul(mu, _step_scalar(weight, mu)), grads, 1 - b1)
+
+
 def _radam_transform(
-    b1: Hyper, b2: Hyper, eps: Hyper, lr: Any, variant: tuple[Any, bool, Any] = (5.0, False, 0.0)
+    b1: Hyper, b2: Hyper, eps: Hyper, lr: Any, variant: tuple[Any, bool, Any, bool] = (5.0, False, 0.0, False)
 ) -> GradientTransformation:
     """`scale_by_radam`, times ``-lr`` when ``lr`` is given (a number, tensor or schedule at the count).
 
@@ -117,7 +126,7 @@ def _radam_transform(
         if not grads:
             return {}, state._replace(count=count)
         nu = decay_add_square(leaves(state.nu), grads, b2, 1 - b2)
-        threshold, after, eps_root = variant
+        threshold, after, eps_root, nesterov = variant
         use, rect = _rectification(b2, count, threshold, inclusive=after)
         if after:  # optax: denominator sqrt(v / bc2 + eps_root) + eps while adaptive, else 1; scale rect / bc1.
             hat = mul(nu, _step_scalar(1 / bias_correction(b2, count), nu))
@@ -133,7 +142,8 @@ def _radam_transform(
         factor = torch.where(use, rescale, 1.0) / bias_correction(b1, count)
         if lr is not None:
             factor = factor * -torch.as_tensor(lr(state.count) if callable(lr) else lr, dtype=torch.float64)
-        out = list(torch._foreach_div(mu, denominator))  # fresh; div's backward needs only its inputs
+        numerator = _nesterov_numerator(mu, grads, b1, count) if nesterov else mu
+        out = list(torch._foreach_div(numerator, denominator))  # fresh; div's backward needs only its inputs
         torch._foreach_mul_(out, _step_scalar(factor, out))
         return rebuild(updates, out), ScaleByRadamState(count=count, mu=rebuild(updates, mu), nu=rebuild(updates, nu))
 

@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
 from optimtx.core.state_tree import begin_update, zero_counter
 from optimtx.core.tree import check_params, leaves, rebuild, zeros_like
-from optimtx.core.validation import check_etas, check_non_negative, check_step_sizes
+from optimtx.core.validation import check_bool, check_etas, check_non_negative, check_step_sizes
 from optimtx.transforms.kernels import _per_tensor, add, add_scaled, mul
 from optimtx.transforms.optimizers import Hyper, _negate
 
@@ -57,8 +57,20 @@ def _first_sizes(sizes: list[Tensor], lr: float | Tensor, count: Tensor) -> list
     return add(mul(sizes, 1 - first), lr * first)
 
 
+def _where_changed(sign: list[Tensor], new: list[Tensor], old: list[Tensor]) -> list[Tensor]:
+    """``new`` where ``sign != 0``, else ``old`` (both finite), as exact 0/1-weighted sums (no host sync)."""
+    changed = list(torch._foreach_abs(sign))  # 0 or 1
+    unchanged = list(torch._foreach_neg(changed))
+    torch._foreach_add_(unchanged, 1.0)
+    return list(torch._foreach_add(torch._foreach_mul(new, changed), torch._foreach_mul(old, unchanged)))
+
+
 def scale_by_rprop(
-    lr: float | Tensor = 1e-2, etas: tuple[Hyper, Hyper] = (0.5, 1.2), step_sizes: tuple[Hyper, Hyper] = (1e-6, 50)
+    lr: float | Tensor = 1e-2,
+    etas: tuple[Hyper, Hyper] = (0.5, 1.2),
+    step_sizes: tuple[Hyper, Hyper] = (1e-6, 50),
+    *,
+    optax_form: bool = False,
 ) -> GradientTransformation:
     """``torch.optim.Rprop``'s whole step, ``-sign(g) * step_size``, with per-element adaptive step sizes.
 
@@ -70,10 +82,17 @@ def scale_by_rprop(
     size is then clamped to ``step_sizes``. The choices are arithmetic on the sign (no
     ``torch.where`` per tensor, no host sync).
 
+    ``optax_form=True`` is ``optax.scale_by_rprop``'s variant (negated): each step returns the
+    *previous* step's move ``-sign(prev) * previous step size`` (so the first update is 0), zeroed
+    where the gradient's sign flipped now; the signs are compared with that previous move rather
+    than the previous gradient; and a step size is only clamped when it changes (where
+    ``g * prev == 0`` it is kept as it is, even outside ``step_sizes``). The step sizes evolve as above.
+
     Args:
         lr: the initial step size (>= 0); only its value at the first update matters, as in torch.
         etas: (decrease, increase) factors, ``0 < etas[0] < 1 < etas[1]``.
         step_sizes: (minimum, maximum) step size.
+        optax_form: optax's variant (see above) instead of torch's.
 
     Example:
         >>> tx = scale_by_rprop(lr=0.1)
@@ -87,6 +106,7 @@ def scale_by_rprop(
         Algorithm"; ``torch.optim.Rprop``; ``optax.rprop``.
     """
     check_non_negative("lr", lr)
+    check_bool("optax_form", optax_form)
     minus, plus = check_etas(etas)
     low, high = check_step_sizes(step_sizes)
 
@@ -104,7 +124,10 @@ def scale_by_rprop(
         if isinstance(grads, tuple):  # complex tensors (rerun on real views) or an empty tree: the result
             return grads
         sizes = _first_sizes(leaves(state.step_size), lr, state.count)
-        sign = list(torch._foreach_mul(grads, leaves(state.prev)))
+        moved = (
+            list(torch._foreach_mul(torch._foreach_sign(leaves(state.prev)), sizes)) if optax_form else []
+        )  # last move, + sign
+        sign = list(torch._foreach_mul(grads, moved if optax_form else leaves(state.prev)))
         torch._foreach_sign_(sign)  # in {-1, 0, 1}; fresh, and mul's backward needs only its inputs
         grew = torch._foreach_clamp_min(sign, 0.0)  # 1 where the sign held
         flipped = torch._foreach_clamp_max(sign, 0.0)  # -1 where it flipped
@@ -112,9 +135,15 @@ def scale_by_rprop(
         factor = add_scaled(mul(list(grew), plus - 1), list(flipped), 1 - minus)
         torch._foreach_add_(factor, 1.0)  # fresh, and add's backward needs nothing
         step_size = _clamp(list(torch._foreach_mul(sizes, factor)), low, high)
+        if optax_form:  # keep the unchanged sizes unclamped: size * changed + old * (1 - changed), exact
+            step_size = _where_changed(sign, step_size, sizes)
         kept = list(torch._foreach_add(flipped, 1.0))  # 0 where the sign flipped, else 1
         masked = list(torch._foreach_mul(grads, kept))
-        out = torch._foreach_mul(torch._foreach_sign(masked), step_size)
+        out = (
+            torch._foreach_mul(moved, kept)
+            if optax_form
+            else torch._foreach_mul(torch._foreach_sign(masked), step_size)
+        )
         torch._foreach_neg_(out)
         new_state = ScaleByRpropState(
             state.count + 1, prev=rebuild(updates, masked), step_size=rebuild(updates, step_size)

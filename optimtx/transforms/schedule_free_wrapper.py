@@ -29,9 +29,11 @@ from optimtx.transforms.schedule_free import (
 )
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["ScheduleFreeWrapperState", "schedule_free_wrapper"]
+
 
 class ScheduleFreeWrapperState(NamedTuple):
-    """State of :func:`schedule_free_wrapper`.
+    """State of `schedule_free_wrapper`.
 
     Attributes:
         schedule_free: the averaging state (``z``, step count, ``lr_max``, weight sum; no ``nu``),

@@ -21,6 +21,8 @@ from optimtx.transforms._moment_rules import squared_norm, step_factor
 from optimtx.transforms.kernels import mul
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["SAMState", "normalize_to_unit_norm", "sam"]
+
 
 def normalize_to_unit_norm() -> GradientTransformation:
     """Divide the updates by their global L2 norm (SAM's adversarial direction; NaN for all-zero updates).
@@ -48,7 +50,7 @@ def normalize_to_unit_norm() -> GradientTransformation:
 
 
 class SAMState(NamedTuple):
-    """State of :func:`sam` (optax's field names).
+    """State of `sam` (optax's field names).
 
     Attributes:
         steps_since_sync: the position in the ``sync_period`` cycle (int64 0-d tensor).

@@ -16,6 +16,8 @@ from optimtx.transforms._moment_rules import Hyper, real_grads
 from optimtx.transforms.kernels import lerp, to_dtype, to_dtypes_of
 from optimtx.transforms.scaling import scale_by_learning_rate
 
+__all__ = ["SignumState", "scale_by_sign", "scale_by_signum_momentum", "sign_sgd", "signum"]
+
 
 def scale_by_sign() -> GradientTransformation:
     """Replace every update by its sign (``-1``, ``0`` or ``1``; NaN stays NaN).
@@ -55,7 +57,7 @@ def sign_sgd(lr: float | Tensor | Schedule = 1e-3) -> GradientTransformation:
 
 
 class SignumState(NamedTuple):
-    """State of :func:`signum`'s momentum.
+    """State of `signum`'s momentum.
 
     Attributes:
         ema: the (not bias-corrected) moving average of the gradients, in ``accumulator_dtype``.

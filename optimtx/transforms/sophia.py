@@ -23,9 +23,11 @@ from optimtx.transforms.optimizers import is_present
 from optimtx.transforms.scaling import scale_by_learning_rate
 from optimtx.transforms.weight_decay import add_decayed_weights, require_params
 
+__all__ = ["HutchinsonState", "SophiaState", "hutchinson_estimator_diag_hessian", "scale_by_sophia", "sophia"]
+
 
 class HutchinsonState(NamedTuple):
-    """State of :func:`hutchinson_estimator_diag_hessian`: the seed and how many draws were made (int64)."""
+    """State of `hutchinson_estimator_diag_hessian`: the seed and how many draws were made (int64)."""
 
     key: Tensor
 
@@ -82,7 +84,7 @@ def hutchinson_estimator_diag_hessian(random_seed: int | None = None) -> Gradien
 
 
 class SophiaState(NamedTuple):
-    """State of :func:`scale_by_sophia` (optax's field names).
+    """State of `scale_by_sophia` (optax's field names).
 
     Attributes:
         count: how many updates were made (int64 0-d tensor).

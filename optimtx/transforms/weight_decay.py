@@ -11,7 +11,7 @@ from torch import Tensor
 from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates
 from optimtx.core.state_tree import check_state
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, resolve_per_name
-from optimtx.core.validation import check_non_negative
+from optimtx.core.validation import check_mask, check_non_negative
 from optimtx.transforms.kernels import add_scaled
 
 __all__ = ["Mask", "add_decayed_weights", "require_params", "resolve_mask"]
@@ -72,8 +72,7 @@ def add_decayed_weights(weight_decay: float | Tensor, mask: Mask | None = None) 
         {'w': tensor([0.1000, 0.1000]), 'b': tensor([0.])}
     """
     check_non_negative("weight_decay", weight_decay)
-    if mask is not None and not (callable(mask) or isinstance(mask, Mapping)):
-        raise TypeError(f"mask must be a dict of parameter name -> bool or a callable, got {mask!r}.")
+    check_mask("mask", mask)
 
     def init(params: Params) -> EmptyState:
         check_params(params)  # update() decays them, so refuse what cannot be a parameter now

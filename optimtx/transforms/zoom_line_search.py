@@ -23,6 +23,8 @@ from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.transforms.line_search import _extras, value_and_grad_of
 from optimtx.transforms.weight_decay import require_params
 
+__all__ = ["ScaleByZoomLinesearchState", "ZoomLinesearchInfo", "scale_by_zoom_linesearch"]
+
 
 class ZoomLinesearchInfo(NamedTuple):
     """What the last search did: its iterations and final decrease and curvature errors."""
@@ -33,7 +35,7 @@ class ZoomLinesearchInfo(NamedTuple):
 
 
 class ScaleByZoomLinesearchState(NamedTuple):
-    """State of :func:`scale_by_zoom_linesearch` (optax's field names).
+    """State of `scale_by_zoom_linesearch` (optax's field names).
 
     Attributes:
         learning_rate: the step size accepted last.

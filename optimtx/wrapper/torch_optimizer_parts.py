@@ -1,6 +1,6 @@
 """How ``TransformOptimizer`` splits its transform and runs it on the parameters that have gradients.
 
-Helpers of :mod:`optimtx.wrapper.torch_optimizer`: the split of a chain into the part that runs
+Helpers of `optimtx.wrapper.torch_optimizer`: the split of a chain into the part that runs
 over all groups at once and the part that runs per group, and the pure and in-place step
 restricted to the parameters present in a step.
 """

@@ -24,6 +24,25 @@ MASK = {"a": True, "b": False, "c": True, "d": False}
 LABELS = {"a": "x", "b": "y", "c": "x", "d": "y"}
 FNS = {"step_ge_2": lambda step: step >= 2, "even_step": lambda step: step % 2 == 0}
 STEPS = 6
+
+
+class Halving:
+    """A stateful schedule (optax's protocol) on plain Python floats, so JAX and torch run the same one."""
+
+    def __init__(self, start):
+        self.start = start
+
+    def init(self):
+        return 1.0
+
+    def update(self, state, **extra):
+        return state * 0.5
+
+    def __call__(self, state, **extra):
+        return self.start * state
+
+
+STATEFUL = {"halving": Halving(0.2)}
 F64 = {"dtype": "float64"}
 
 
@@ -71,6 +90,8 @@ TX_CASES = {
     ),
     "radam": _tx("radam", 0.1, b2=0.9),
     "radam_options": _tx("radam", 0.1, b1=0.8, b2=0.95, eps=1e-4, eps_root=1e-8, threshold=4.0),
+    "radam_nesterov": _tx("radam", 0.05, b1=0.8, b2=0.9, eps_root=1e-8, threshold=4.5, nesterov=True),
+    "scale_by_radam_nesterov": _tx("scale_by_radam", b1=0.7, b2=0.8, nesterov=True),
     "adafactor": _tx("adafactor", 0.1, min_dim_size_to_factor=3),
     "adafactor_options": _tx(
         "adafactor",
@@ -87,11 +108,20 @@ TX_CASES = {
     ),
     "adafactor_unfactored": _tx("adafactor", 0.05, multiply_by_parameter_scale=False, factored=False, eps=1e-3),
     "scale_by_factored_rms": _tx("scale_by_factored_rms", min_dim_size_to_factor=2, epsilon=1e-6),
+    "rprop": _tx("rprop", 0.1),
+    "rprop_options": _tx("rprop", 0.3, eta_minus=0.4, eta_plus=1.5, min_step_size=0.05, max_step_size=0.2),
+    "scale_by_rprop": _tx("scale_by_rprop", 1e-3, eta_minus=0.3, eta_plus=2.0, min_step_size=1e-4, max_step_size=3e-3),
     "scale": _tx("scale", -0.5),
     "scale_by_schedule": _tx(
         "scale_by_schedule", _sched("linear_schedule", init_value=-1.0, end_value=-0.1, transition_steps=4)
     ),
     "add_decayed_weights": _tx("add_decayed_weights", 0.5, MASK),
+    "add_decayed_weights_schedule": _tx(
+        "add_decayed_weights", _sched("linear_schedule", init_value=0.5, end_value=0.1, transition_steps=4), MASK
+    ),
+    "adamw_weight_decay_schedule": _tx(
+        "adamw", 0.05, weight_decay=_sched("cosine_decay_schedule", init_value=0.2, decay_steps=5)
+    ),
     "trace": _tx("trace", 0.9, nesterov=True),
     "ema": _tx("ema", 0.8),
     "ema_biased": _tx("ema", 0.7, debias=False),
@@ -133,6 +163,20 @@ TX_CASES = {
         "sgd",
         kwargs={"learning_rate": _sched("exponential_decay", init_value=0.5, transition_steps=2, decay_rate=0.5)},
     ),
+    "inject_stateful_hyperparams": _tx(
+        "inject_stateful_hyperparams", "sgd", kwargs={"learning_rate": {"stateful": "halving"}, "momentum": 0.9}
+    ),
+    "inject_stateful_wrapped": _tx(
+        "inject_stateful_hyperparams",
+        "adam",
+        kwargs={
+            "learning_rate": {
+                "wrapped": _sched("exponential_decay", init_value=0.5, transition_steps=2, decay_rate=0.5)
+            },
+            "b1": 0.8,
+        },
+    ),
+    "inject_hyperparams_stateful": _tx("inject_hyperparams", "lion", kwargs={"learning_rate": {"stateful": "halving"}}),
     "chain": _tx("chain", _tx("clip_by_global_norm", 1.0), _tx("adamw", 0.1, weight_decay=0.01)),
     "named_chain": _tx("named_chain", ["clip", _tx("clip", 0.3)], ["opt", _tx("sgd", 0.5)]),
 }
@@ -285,9 +329,9 @@ def main() -> None:
 
     def build(spec):
         if isinstance(spec, dict) and "tx" in spec:
-            if spec["tx"] == "inject_hyperparams":
+            if spec["tx"] in ("inject_hyperparams", "inject_stateful_hyperparams"):
                 kwargs = {k: build(v) for k, v in spec["kwargs"]["kwargs"].items()}
-                return optax.inject_hyperparams(getattr(optax, spec["args"][0]))(**kwargs)
+                return getattr(optax, spec["tx"])(getattr(optax, spec["args"][0]))(**kwargs)
             fn = getattr(optax, spec["tx"])
             made = fn(*[build(a) for a in spec["args"]], **{k: build(v) for k, v in spec["kwargs"].items()})
             return made
@@ -295,6 +339,10 @@ def main() -> None:
             return getattr(optax.schedules, spec["schedule"])(**{k: build(v) for k, v in spec["kwargs"].items()})
         if isinstance(spec, dict) and "fn" in spec:
             return FNS[spec["fn"]]
+        if isinstance(spec, dict) and "stateful" in spec:
+            return STATEFUL[spec["stateful"]]
+        if isinstance(spec, dict) and "wrapped" in spec:
+            return optax.WrappedSchedule(build(spec["wrapped"]))
         if isinstance(spec, dict) and "dtype" in spec:
             return getattr(jnp, spec["dtype"])
         if isinstance(spec, dict):
