@@ -130,7 +130,7 @@ def _check(got, expected, path):
         torch.testing.assert_close(a, b, rtol=2e-4, atol=2e-5, equal_nan=True, msg=msg)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(rules(), nonfinite_runs(), FLAG)
 def test_every_torch_rule_gives_torch_non_finite_values_on_every_path(rule, run, injected):
     name, kw = rule
@@ -208,3 +208,11 @@ def test_amsgrad_running_maximum_after_a_nan_follows_foreach_on_the_pure_path():
     for g in grads:
         _, state = tx.update({"w": g}, state, params)
     torch.testing.assert_close(state[0].nu_max["w"], states["foreach"], equal_nan=True)
+
+
+def test_an_injected_beta1_of_zero_gives_torch_lerp_nan():
+    """torch's lerp(m, inf, 1) is nan (it computes ``inf - 0 * inf``); ``m + 1 * (inf - m)`` gave inf instead."""
+    kw = {"lr": 0.1, "betas": (0.0, 0.9)}  # RAdam's first steps use the first moment alone: the lerp shows
+    ours, theirs = _foreach_and_pure(otx.radam, torch.optim.RAdam, kw, INF_THEN_FINITE[:2], True)
+    assert torch.isnan(theirs[0][0])
+    _check(ours, theirs, "radam injected b1 0")
