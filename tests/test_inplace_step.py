@@ -104,8 +104,8 @@ def test_transform_optimizer_equals_torch_bit_for_bit(rule, run, injected):
 def test_in_place_and_pure_paths_agree(rule, run):
     """Same parameters and the same state (to float rounding) with and without the in-place step.
 
-    Finite gradients only: with inf/nan the in-place path gives torch's result (tested above),
-    which the pure path does not always give (see the hand-off notes of issue 24).
+    Finite gradients only: with inf/nan the in-place path runs torch's fused kernel and the pure path follows
+    torch's foreach class, whose AMSGrad states differ after a nan (tests/test_nonfinite_parity.py).
     """
     _, factory, _, kw = rule
     params, runs = run

@@ -130,7 +130,7 @@ def _check(got, expected, path):
         torch.testing.assert_close(a, b, rtol=2e-4, atol=2e-5, equal_nan=True, msg=msg)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(rules(), nonfinite_runs(), FLAG)
 def test_every_torch_rule_gives_torch_non_finite_values_on_every_path(rule, run, injected):
     name, kw = rule
