@@ -24,7 +24,15 @@ from torch import Tensor
 
 from optimtx.core.namespace import public_dir
 from optimtx.core.state_tree import wide_float
-from optimtx.core.validation import check_bool, check_choice, check_non_negative_int, check_positive_int, check_real
+from optimtx.core.validation import (
+    check_bool,
+    check_choice,
+    check_non_negative_int,
+    check_number_in,
+    check_positive,
+    check_positive_int,
+    check_real,
+)
 
 __all__ = [
     "Schedule",
@@ -353,6 +361,15 @@ def _onecycle_length(transition_steps: int) -> int:
     return check_positive_int("transition_steps", transition_steps)
 
 
+def _onecycle_args(fractions: dict[str, Any], divisors: dict[str, Any]) -> None:
+    """Fractions of the cycle in [0, 1]; divisors finite numbers > 0 (so the cycle's values stay finite)."""
+    for name, value in fractions.items():
+        check_number_in(name, value, 0.0, 1.0)
+    for name, value in divisors.items():
+        check_real(name, value)
+        check_positive(name, value)
+
+
 def cosine_onecycle(
     transition_steps: int,
     peak_value: float,
@@ -371,6 +388,7 @@ def cosine_onecycle(
         [0.1, 0.55, 1.0, 0.55, 0.1]
     """
     n = _onecycle_length(transition_steps)
+    _onecycle_args({"pct_start": pct_start}, {"div_factor": div_factor, "final_div_factor": final_div_factor})
     table = {int(pct_start * n): div_factor, n: 1.0 / (div_factor * final_div_factor)}
     return piecewise_interpolate("cosine", check_real("peak_value", peak_value) / div_factor, table)
 
@@ -393,6 +411,8 @@ def linear_onecycle(
         [0.1, 0.55, 1.0, 0.55, 0.1, 0.1]
     """
     n = _onecycle_length(transition_steps)
+    fractions = {"pct_start": pct_start, "pct_final": pct_final}
+    _onecycle_args(fractions, {"div_factor": div_factor, "final_div_factor": final_div_factor})
     table = {int(pct_start * n): div_factor, int(pct_final * n): 1.0 / div_factor, n: 1.0 / final_div_factor}
     return piecewise_interpolate("linear", check_real("peak_value", peak_value) / div_factor, table)
 
@@ -404,7 +424,8 @@ def warmup_constant(init_value: float, peak_value: float, warmup_steps: int) -> 
         >>> [warmup_constant(0.0, 1.0, 2)(i) for i in range(4)]
         [0.0, 0.5, 1.0, 1.0]
     """
-    return linear(init_value, peak_value, warmup_steps)
+    check_real("peak_value", peak_value)  # named as the caller wrote it, not as linear's end_value
+    return linear(init_value, peak_value, check_positive_int("warmup_steps", warmup_steps))
 
 
 def warmup_exponential_decay(
@@ -424,6 +445,7 @@ def warmup_exponential_decay(
         >>> [s(i) for i in range(5)]
         [0.0, 0.5, 1.0, 0.5, 0.25]
     """
+    check_real("peak_value", peak_value)  # named as the caller wrote it, not as linear's end_value
     warm = linear(init_value, peak_value, max(check_non_negative_int("warmup_steps", warmup_steps), 1))
     decay = exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase, end_value)
     return join([warm, decay], [warmup_steps])

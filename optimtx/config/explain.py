@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,16 +11,13 @@ import torch
 from torch import nn
 
 from optimtx.config.builder import build_optim_wrapper, constructor_class
-from optimtx.config.config_check import check_paramwise_keys, check_wrapper_type
 from optimtx.config.constructor import (
     DefaultOptimWrapperConstructor,
     first_parameter_name,
     optimizer_class,
-    transform_hparam,
     unwrap_model,
 )
 from optimtx.config.multi_constructor import MultiOptimWrapperConstructor
-from optimtx.config.paramwise import decide_labels
 from optimtx.config.paramwise_rules import FROZEN
 from optimtx.config.registries import OPTIMIZERS
 from optimtx.transforms.muon import DEFAULT_EXCLUDE, muon_routes, muon_with_adamw, refuse_names_at_positions
@@ -87,8 +83,8 @@ def optimizer_defaults(optimizer_cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The ``lr`` and ``weight_decay`` an optimizer config ends up with (config value or default).
 
     Read from an optimizer built on a one-element probe tensor, so defaults of any
-    optimizer (``TransformOptimizer`` included) are exact; falls back to the class
-    signature when the probe cannot be built (e.g. ZeRO without a process group).
+    optimizer (``TransformOptimizer`` included) are exact; an optimizer that cannot be
+    built raises the error building it raises.
 
     Example:
         >>> optimizer_defaults(dict(type="AdamW", lr=0.1))
@@ -96,11 +92,7 @@ def optimizer_defaults(optimizer_cfg: Mapping[str, Any]) -> dict[str, Any]:
     """
     cls = optimizer_class(optimizer_cfg)
     probe_cfg = {**optimizer_cfg, first_parameter_name(cls): [torch.zeros(1, requires_grad=True)]}
-    try:
-        built = OPTIMIZERS.build(probe_cfg).defaults
-    except Exception:
-        parameters = inspect.signature(cls).parameters
-        built = {k: p.default for k, p in parameters.items() if p.default is not inspect.Parameter.empty}
+    built = OPTIMIZERS.build(probe_cfg).defaults  # built, never guessed from the class signature
     return {key: optimizer_cfg.get(key, built.get(key)) for key in ("lr", "weight_decay")}
 
 
@@ -158,29 +150,26 @@ def explain(model: nn.Module, cfg: Mapping[str, Any] | Any) -> Explanation | Exp
 
 
 def _explain_cfg(model: nn.Module, cfg: Mapping[str, Any], constructor: Any) -> Explanation | ExplanationDict:
-    if constructor is not DefaultOptimWrapperConstructor:  # a custom constructor: explain what it builds
-        return explain(model, build_optim_wrapper(model, cfg))
     if "optimizer" not in cfg:
         raise ValueError(f'explain() needs a config with an "optimizer" entry, got keys {sorted(cfg)!r}.')
-    check_wrapper_type(cfg)  # refused here as build_optim_wrapper refuses it, though nothing is built
-    check_paramwise_keys(cfg.get("paramwise_cfg") or {})
-    defaults = optimizer_defaults(cfg["optimizer"])
-    paramwise_cfg = cfg.get("paramwise_cfg") or {}
-    if not paramwise_cfg:
-        return Explanation(
-            ExplainRow(n, "default", defaults["lr"], defaults["weight_decay"], "default", not p.requires_grad)
-            for n, p in model.named_parameters()
-        )
-    base_lr = cfg["optimizer"].get("lr", transform_hparam(cfg["optimizer"], "lr"))
-    base_wd = cfg["optimizer"].get("weight_decay", transform_hparam(cfg["optimizer"], "weight_decay"))
-    decisions, labels, hparams = decide_labels(model, paramwise_cfg, base_lr, base_wd)
+    # One implementation: build what build_optim_wrapper builds and read its groups back (defaults, mults,
+    # label merging and frozen handling are the constructor's, never worked out again here).
+    built = build_optim_wrapper(model, cfg)
+    if constructor is not DefaultOptimWrapperConstructor:  # a custom constructor: explain what it builds
+        return explain(model, built)
+    return _explain_config(model, built)
+
+
+def _explain_config(model: nn.Module, wrapper: Any) -> Explanation:
+    """Rows of a wrapper built from a config: its groups' values, the rules' labels and reasons."""
+    reasons = getattr(wrapper, "paramwise_reasons", None) or {}
     rows = Explanation()
-    for d in decisions:
-        if d.name not in labels:
-            continue  # a repeated visit of a shared parameter (bypass_duplicate)
-        effective = {**defaults, **hparams.get(labels[d.name], {})}
-        lr, wd = (None, None) if d.skipped else (effective["lr"], effective["weight_decay"])
-        rows.append(ExplainRow(d.name, labels[d.name], lr, wd, d.rule, not d.param.requires_grad))
+    for row in _explain_built(model, wrapper):
+        if row.name in reasons:
+            label, rule = reasons[row.name]
+            rows.append(dataclasses.replace(row, label=label, rule=rule))
+        else:
+            rows.append(row)
     return rows
 
 

@@ -13,9 +13,11 @@ flags accept only ``True``/``False`` (``"no"`` is a ``TypeError``, not a truthy 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeGuard
 
 import torch
@@ -56,6 +58,32 @@ def is_number(value: Any) -> TypeGuard[float]:
         (True, False, False)
     """
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+@contextlib.contextmanager
+def prefixed_arguments(prefix: str) -> Iterator[None]:
+    """Re-raise the block's argument errors with ``prefix`` on the argument's name.
+
+    For a factory that passes its ``adamw_lr`` on as another factory's ``lr``: the error the
+    inner factory raises in this module's wording names ``adamw_lr``, the argument the user wrote.
+
+    Example:
+        >>> with prefixed_arguments("adamw_"):
+        ...     check_non_negative("lr", -1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Invalid adamw_lr: -1.0. It must be a number >= 0.
+    """
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        message = str(error)
+        renamed = re.sub(r"^Invalid (\w)", rf"Invalid {prefix}\1", message, count=1)
+        if renamed == message:
+            renamed = re.sub(r"^(\w+(\[\d+\])?) must be ", rf"{prefix}\1 must be ", message, count=1)
+        if renamed == message:
+            raise
+        raise type(error)(renamed) from error
 
 
 def _check_type(name: str, value: Any, schedule: bool) -> None:
@@ -339,8 +367,8 @@ def check_real(name: str, value: Any) -> float:
     return float(value)
 
 
-def check_betas(betas: Any, name: str = "betas") -> tuple[Any, Any]:
-    """Return ``betas`` as a pair after checking that it holds two numbers in [0, 1).
+def check_betas(betas: Any, name: str = "betas", *, count: int = 2) -> tuple[Any, ...]:
+    """Return ``betas`` as a tuple after checking that it holds ``count`` numbers in [0, 1).
 
     Example:
         >>> check_betas((0.9, 1.5))
@@ -348,12 +376,13 @@ def check_betas(betas: Any, name: str = "betas") -> tuple[Any, Any]:
         ...
         ValueError: Invalid betas[1]: 1.5. It must be in [0, 1).
     """
-    if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise ValueError(f"Invalid {name}: {betas!r}. It must be a pair (beta1, beta2), each in [0, 1).")
+    if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)) or len(betas) != count:
+        shape = "a pair (beta1, beta2)" if count == 2 else f"{count} numbers"
+        raise ValueError(f"Invalid {name}: {betas!r}. It must be {shape}, each in [0, 1).")
     _same_kind(name, betas)
-    check_unit_interval(f"{name}[0]", betas[0])
-    check_unit_interval(f"{name}[1]", betas[1])
-    return betas[0], betas[1]
+    for i, beta in enumerate(betas):
+        check_unit_interval(f"{name}[{i}]", beta)
+    return tuple(betas)
 
 
 def check_loss_scaling_args(init_scale: Any, growth_factor: Any, backoff_factor: Any, growth_interval: Any) -> None:
@@ -497,6 +526,11 @@ HYPERPARAMETER_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "max_norm": lambda name, value: check_non_negative(name, value, allow_inf=True),
     "clip_value": lambda name, value: check_non_negative(name, value, allow_inf=True),
     "betas": lambda name, value: check_betas(value, name),
+    # muon_with_adamw passes these on to adamw as lr, betas, eps, weight_decay: the same rules.
+    "adamw_lr": check_non_negative,
+    "adamw_eps": check_non_negative,
+    "adamw_weight_decay": check_non_negative,
+    "adamw_betas": lambda name, value: check_betas(value, name),
 }
 
 

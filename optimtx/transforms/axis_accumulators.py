@@ -117,4 +117,5 @@ def sm3(lr: float | Tensor = 1e-3, momentum: Hyper = 0.9) -> GradientTransformat
         {'w': tensor([[-0.1000,  0.1000],
                 [-0.1000, -0.1000]])}
     """
+    check_unit_interval("momentum", momentum)  # named as written, not as scale_by_sm3's b1
     return chain(scale_by_sm3(momentum), scale_by_learning_rate(lr))

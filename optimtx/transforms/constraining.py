@@ -13,7 +13,7 @@ from torch import Tensor
 from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, checked_empty_init
 from optimtx.core.state_tree import check_state, has_complex, on_real_view
 from optimtx.core.tree import Tree, check_params, global_norm, leaves, matched_leaves, rebuild
-from optimtx.core.validation import check_non_negative, check_positive
+from optimtx.core.validation import check_finite, check_non_negative, check_positive
 from optimtx.transforms._checks import matched_to_params
 from optimtx.transforms.kernels import loop_invariant
 from optimtx.transforms.weight_decay import require_params
@@ -115,6 +115,7 @@ def normalize_by_update_norm(scale_factor: float | Tensor = 1.0, eps: float | Te
         >>> tx.update({"w": torch.tensor([3.0, 4.0])}, tx.init({}))[0]
         {'w': tensor([0.6000, 0.8000])}
     """
+    check_finite("scale_factor", scale_factor)
     check_non_negative("eps", eps)
 
     def update(

@@ -11,7 +11,7 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
 from optimtx.core.state_tree import on_real_view, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
-from optimtx.core.validation import check_non_negative, check_unit_interval
+from optimtx.core.validation import check_betas, check_non_negative, check_unit_interval
 from optimtx.schedules import Schedule
 from optimtx.transforms._moment_rules import Hyper, debiased, real_grads, root_plus
 from optimtx.transforms.kernels import add_scaled, decay_add_square, lerp, mul
@@ -125,6 +125,6 @@ def adan(
     """
     if not isinstance(betas, Sequence) or len(betas) != 3:
         raise ValueError(f"betas must be three decay rates (b1, b2, b3), got {betas!r}.")
-    b1, b2, b3 = betas
+    b1, b2, b3 = check_betas(betas, count=3)
     decay = [add_decayed_weights(weight_decay, mask)] if is_present(weight_decay) else []
     return chain(scale_by_adan(b1, b2, b3, eps, eps_root), *decay, scale_by_learning_rate(lr))

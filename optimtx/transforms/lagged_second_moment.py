@@ -15,7 +15,7 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
 from optimtx.core.state_tree import on_real_view, wide_float, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
-from optimtx.core.validation import check_bool, check_non_negative, check_state_dtype, check_unit_interval
+from optimtx.core.validation import check_betas, check_bool, check_non_negative, check_state_dtype, check_unit_interval
 from optimtx.schedules import Schedule
 from optimtx.transforms._moment_rules import Hyper, real_grads, step_factor
 from optimtx.transforms.adam import bias_correction
@@ -153,7 +153,7 @@ def adopt(
         >>> tx.update({"w": torch.tensor([3.0])}, tx.init(p), p)[0]  # the first step moves nothing
         {'w': tensor([-0.])}
     """
-    b1, b2 = betas
+    b1, b2 = check_betas(betas)
     block = scale_by_adopt(
         b1, b2, eps, mu_dtype, nesterov=nesterov, use_clipping=use_clipping, clip_value_fn=clip_value_fn
     )
@@ -238,5 +238,5 @@ def acprop(
         >>> tx.update({"w": torch.tensor([3.0])}, tx.init(p), p)[0]
         {'w': tensor([-0.3000])}
     """
-    b1, b2 = betas
+    b1, b2 = check_betas(betas)
     return _decayed(scale_by_acprop(b1, b2, eps, eps_root), weight_decay, mask, lr)

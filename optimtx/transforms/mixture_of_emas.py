@@ -10,7 +10,13 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
 from optimtx.core.state_tree import on_real_view, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
-from optimtx.core.validation import check_non_negative, check_state_dtype, check_unit_interval
+from optimtx.core.validation import (
+    check_betas,
+    check_finite,
+    check_non_negative,
+    check_state_dtype,
+    check_unit_interval,
+)
 from optimtx.schedules import Schedule
 from optimtx.transforms._moment_rules import Hyper, at_step, debiased, real_grads, root_plus
 from optimtx.transforms.kernels import add_scaled, decay_add_square, lerp, to_dtype, to_dtypes_of
@@ -90,6 +96,8 @@ def scale_by_ademamix(
     _check(b1, b2, eps, eps_root)
     if not callable(b3):
         check_unit_interval("b3", b3)
+    if not callable(alpha):
+        check_finite("alpha", alpha)  # any finite weight (5-8 is usual); NaN or inf would poison every update
     mu_dtype = check_state_dtype("mu_dtype", mu_dtype)
 
     def init(params: Params) -> ScaleByAdemamixState:
@@ -144,7 +152,7 @@ def ademamix(
         >>> tx.update({"w": torch.tensor([3.0])}, tx.init(p), p)[0]
         {'w': tensor([-0.1000])}
     """
-    b1, b2, b3 = betas
+    b1, b2, b3 = check_betas(betas, count=3)
     return _decayed(scale_by_ademamix(b1, b2, b3, alpha, eps, eps_root, mu_dtype), weight_decay, mask, lr)
 
 
@@ -180,6 +188,9 @@ def scale_by_simplified_ademamix(
         {'w': tensor([ 1., -1.])}
     """
     _check(b1, b2, eps, eps_root)
+
+    if not callable(alpha):
+        check_finite("alpha", alpha)  # any finite weight; NaN or inf would poison every update
 
     def init(params: Params) -> ScaleBySimplifiedAdEMAMixState:
         check_params(params)
@@ -220,5 +231,5 @@ def simplified_ademamix(
         >>> tx.update({"w": torch.tensor([3.0])}, tx.init(p), p)[0]
         {'w': tensor([-0.1000])}
     """
-    b1, b2 = betas
+    b1, b2 = check_betas(betas)
     return _decayed(scale_by_simplified_ademamix(b1, b2, alpha, eps, eps_root), weight_decay, mask, lr)

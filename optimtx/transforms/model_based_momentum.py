@@ -10,7 +10,7 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates
 from optimtx.core.state_tree import check_state, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.core.validation import check_bool, check_finite, check_non_negative, check_unit_interval
+from optimtx.core.validation import check_betas, check_bool, check_finite, check_non_negative, check_unit_interval
 from optimtx.schedules import Schedule
 from optimtx.transforms._moment_rules import Hyper, at_step, scalar_state, squared_norm, step_factor, vdot
 from optimtx.transforms.adam import bias_correction
@@ -165,7 +165,7 @@ def momo_adam(
         {'w': tensor([-0.1000])}
     """
     _check(lr, lower_bound, weight_decay, adapt_lower_bound)
-    b1, b2 = betas
+    b1, b2 = check_betas(betas)
     check_unit_interval("b1", b1)
     check_unit_interval("b2", b2)
     check_non_negative("eps", eps)

@@ -13,7 +13,13 @@ from torch import Tensor
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
 from optimtx.core.state_tree import check_state
 from optimtx.core.tree import check_leaves, check_params, leaves, matched_leaves, rebuild, zeros_like
-from optimtx.core.validation import check_bool, check_finite, check_non_negative, check_positive_int
+from optimtx.core.validation import (
+    check_bool,
+    check_finite,
+    check_non_negative,
+    check_positive_int,
+    prefixed_arguments,
+)
 from optimtx.transforms._dtensor import on_whole
 from optimtx.transforms.kernels import lerp
 from optimtx.transforms.masking import multi_transform
@@ -391,11 +397,13 @@ def muon_with_adamw(
         tensor([-0.0010, -0.0010, -0.0010])
     """
     _patterns(exclude)
+    with prefixed_arguments("adamw_"):  # errors name adamw_lr, not AdamW's own lr
+        adamw_part = adamw(adamw_lr, adamw_betas, adamw_eps, adamw_weight_decay)
     transforms: dict[Hashable, GradientTransformation] = {
         "muon": _muon(
             lr, weight_decay, scale_by_muon(momentum, nesterov, adjust_lr_fn=adjust_lr_fn, flatten_nd=flatten_nd)
         ),
-        "adamw": adamw(adamw_lr, adamw_betas, adamw_eps, adamw_weight_decay),
+        "adamw": adamw_part,
     }
     if labels is not None:
         return multi_transform(transforms, _given_labels(dict(labels)))

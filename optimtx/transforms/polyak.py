@@ -98,4 +98,6 @@ def polyak_sgd(
         >>> tx.update({"w": torch.tensor([2.0])}, tx.init({}), value=torch.tensor(1.0))[0]
         {'w': tensor([-0.5000])}
     """
+    check_non_negative("scaling", scaling, schedule=True)  # named as written, not as the inner lr
+    check_positive("max_lr", max_lr, allow_inf=True)  # inf: no cap, as for max_learning_rate
     return chain(scale_by_learning_rate(scaling), scale_by_polyak(f_min, max_lr, eps, variant))

@@ -11,6 +11,7 @@ from optimtx.core.base import GradientTransformation, Params, State, Updates, ch
 from optimtx.core.state_tree import check_state, select, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import (
+    check_betas,
     check_int_at_least,
     check_non_negative,
     check_positive,
@@ -200,7 +201,7 @@ def sophia(
         >>> tx.update({"w": torch.tensor([0.5])}, tx.init(p), p, obj_fn=lambda q: (q["w"] ** 2).sum())[0]
         {'w': tensor([-0.1000])}
     """
-    b1, b2 = betas
+    b1, b2 = check_betas(betas)
     block = scale_by_sophia(b1, b2, eps, gamma, clip_threshold, update_interval, hessian_diagonal_fn, mu_dtype)
     decay = [add_decayed_weights(weight_decay, weight_decay_mask)] if is_present(weight_decay) else []
     return chain(block, *decay, scale_by_learning_rate(lr))

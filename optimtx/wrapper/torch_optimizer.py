@@ -24,6 +24,7 @@ from optimtx.core.inplace import inplace_step
 from optimtx.core.partial_state import extend_state
 from optimtx.core.state_io import load_state_dict as load_transform_state
 from optimtx.core.state_io import state_dict as transform_state_dict
+from optimtx.core.validation import check_bool
 from optimtx.transform_configs import build_injected_transform
 from optimtx.transforms.hyperparams import init_with_hyperparams, set_hyperparams
 from optimtx.wrapper.partial_update import partial_update
@@ -41,6 +42,7 @@ from optimtx.wrapper.torch_optimizer_groups import (
     warn_if_whole_tree,
 )
 from optimtx.wrapper.torch_optimizer_parts import IDENTITY, partial_step, split_shared_prefix
+from optimtx.wrapper.torch_state_view import state_property
 
 __all__ = ["TransformOptimizer"]
 
@@ -82,13 +84,12 @@ class TransformOptimizer(torch.optim.Optimizer):
     """
 
     in_place: bool = True  # see __init__; also what an optimizer pickled before the option existed gets
+    state = state_property()  # always empty: the state is per group, in transform_states()
 
     def __init__(
         self, params: Iterable[Tensor] | Iterable[dict[str, Any]], transform: Any, *, in_place: bool = True
     ) -> None:
-        if not isinstance(in_place, bool):
-            raise TypeError(f"in_place must be True or False, got {in_place!r}.")
-        self.in_place = in_place
+        self.in_place = check_bool("in_place", in_place)
         self._recipe = copy.deepcopy(dict(transform)) if isinstance(transform, Mapping) else None
         self.transform = _as_transform(transform)
         self._shared_tx, self._group_tx = split_shared_prefix(self.transform)
