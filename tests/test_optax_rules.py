@@ -14,12 +14,18 @@ import optimtx as otx
 import optimtx.optax as optax
 import optimtx.optax.contrib as contrib
 from optimtx.optax import _rules
+from optimtx.optax.contrib import _complex_valued as _contrib_complex
+from optimtx.optax.contrib import _muon as _contrib_muon
+from optimtx.optax.contrib import _reduce_on_plateau as _contrib_plateau
 from optimtx.optax.contrib import _rules as _contrib_rules
+from optimtx.optax.contrib import _schedule_free as _contrib_schedule_free
+
+CONTRIB_MODULES = (_contrib_rules, _contrib_schedule_free, _contrib_muon, _contrib_plateau, _contrib_complex)
 
 with gzip.open(pathlib.Path(__file__).parent / "reference_data" / "optax_rules_reference.json.gz", "rt") as _f:
     SIGNATURES = json.load(_f)["signatures"]
 
-NAMES = [("optax", n) for n in _rules.__all__] + [("contrib", n) for n in _contrib_rules.__all__]
+NAMES = [("optax", n) for n in _rules.__all__] + [("contrib", n) for m in CONTRIB_MODULES for n in m.__all__]
 
 
 def _same_default(ours, theirs) -> bool:
@@ -50,7 +56,8 @@ def test_signature_is_optax_s(namespace, name):
 
 def test_every_exported_name_has_a_stored_signature():
     assert set(_rules.__all__) <= set(SIGNATURES["optax"])
-    assert set(_contrib_rules.__all__) <= set(SIGNATURES["contrib"])
+    for module in CONTRIB_MODULES:
+        assert set(module.__all__) <= set(SIGNATURES["contrib"]), module.__name__
 
 
 def _model() -> torch.nn.Module:

@@ -19,12 +19,21 @@ import optimtx as otx
 import optimtx.optax as optax
 import optimtx.optax.contrib as contrib
 
+from .reference_data.make_optax_rules_reference import dimension_numbers
+
 with gzip.open(pathlib.Path(__file__).parent / "reference_data" / "optax_rules_reference.json.gz", "rt") as _f:
     CASES = json.load(_f)["cases"]
 
 
+def _tensor(v) -> torch.Tensor:
+    if isinstance(v, dict):  # {"complex": [real, imaginary]}
+        re, im = (torch.tensor(x, dtype=torch.float64) for x in v["complex"])
+        return torch.complex(re, im)
+    return torch.tensor(v, dtype=torch.float64)
+
+
 def _tree(listed: dict) -> dict[str, torch.Tensor]:
-    return {k: torch.tensor(v, dtype=torch.float64) for k, v in listed.items()}
+    return {k: _tensor(v) for k, v in listed.items()}
 
 
 def _quadratic(case):
@@ -57,9 +66,12 @@ def _optimizer(spec, module=optax):
 def _kwargs(kwargs: dict, module=optax) -> dict:
     """Keyword arguments; optimizer arguments (specs, see ``_optimizer``) are built from ``module``'s names."""
     kwargs = dict(kwargs)
-    for key in ("base_optimizer", "optimizer", "adv_optimizer", "linesearch", "hessian_diagonal_fn"):
+    for key in ("inner", "base_optimizer", "optimizer", "adv_optimizer", "linesearch", "hessian_diagonal_fn"):
         if kwargs.get(key):
             kwargs[key] = _optimizer(kwargs[key], module)
+    for key in ("weight_dimension_numbers", "muon_weight_dimension_numbers"):
+        if key in kwargs:
+            kwargs[key] = dimension_numbers(kwargs[key], contrib.MuonDimensionNumbers)
     return kwargs
 
 
@@ -106,8 +118,11 @@ def test_trajectory_matches_optax(case):
 def test_reference_covers_every_new_rule():
     """Every optax name exposed by the new-rules module has at least one stored trajectory (or is a helper)."""
     from optimtx.optax import _rules
+    from optimtx.optax.contrib import _complex_valued, _muon, _reduce_on_plateau, _schedule_free
     from optimtx.optax.contrib import _rules as _contrib_rules
 
-    for namespace, rules in (("optax", _rules), ("contrib", _contrib_rules)):
+    modules = (("optax", _rules), ("contrib", _contrib_rules), ("contrib", _schedule_free), ("contrib", _muon))
+    modules += (("contrib", _reduce_on_plateau), ("contrib", _complex_valued))
+    for namespace, rules in modules:
         covered = {c["factory"] for c in CASES if c["namespace"] == namespace and not c.get("torch")}
         assert set(rules.__all__) - covered <= set(rules.NOT_TRAJECTORIES), namespace

@@ -302,3 +302,43 @@ SPECS: list[dict[str, Any]] = [
         needs_params=True,
     ),
 ]
+
+# optax.contrib names with optax's signatures (optax3): the option layers over optimtx's rules.
+import optimtx.optax.contrib as _contrib  # noqa: E402
+
+SPECS += [
+    _case(
+        "optax_contrib_muon",
+        _contrib.muon,
+        {"learning_rate": 1e-2, "preconditioning": "aol", "consistent_rms": 0.2},
+        ({"learning_rate": 1e-2, "ns_coeffs": "fastest"}, ValueError, "preset"),
+        ({"learning_rate": 1e-2, "preconditioning": "qr"}, ValueError, "preconditioning"),
+        needs_params=True,
+    ),
+    _case(
+        "optax_contrib_schedule_free_adamw",
+        _contrib.schedule_free_adamw,
+        {"learning_rate": 1e-2, "warmup_steps": 2, "weight_decay": 0.1},
+        ({"warmup_steps": -1}, ValueError, "warmup_steps"),
+        needs_params=True,
+    ),
+    _case(
+        "optax_contrib_schedule_free_sgd",
+        _contrib.schedule_free_sgd,
+        {"learning_rate": 1e-2, "weight_decay": 0.1},
+        ({"b1": 0.0}, ValueError, "b1"),
+        needs_params=True,
+    ),
+    _case(
+        "optax_contrib_reduce_on_plateau",
+        with_value(_contrib.reduce_on_plateau),
+        {"factor": 0.5, "patience": 1},
+        ({"factor": 2.0}, ValueError, "factor"),
+    ),
+    _case(
+        "optax_contrib_split_real_and_imaginary",
+        lambda **kw: _contrib.split_real_and_imaginary(otx.adam(**kw)),
+        {"lr": 1e-2},
+        ({"lr": -1.0}, ValueError, "lr"),
+    ),
+]

@@ -71,7 +71,15 @@ def optax_pages() -> dict[str, str]:
     for module_name, (page, title) in OPTAX_MODULES.items():
         module = importlib.import_module(module_name)
         names = [n for n in getattr(module, "__all__", ()) if not inspect.ismodule(getattr(module, n))]
-        body = "\n\n".join(f"::: {module_name}.{name}" for name in sorted(names, key=str.lower))
+        top = importlib.import_module("optimtx")
+        # An object the main API already documents gets a link, not a second anchor (two anchors for one
+        # object leave autorefs unable to choose where a signature's cross-reference should point).
+        body = "\n\n".join(
+            f"`{module_name}.{name}`: the same object as [`optimtx.{name}`][optimtx.{name}]."
+            if getattr(top, name, None) is getattr(module, name) and name in top.__all__
+            else f"::: {module_name}.{name}"
+            for name in sorted(names, key=str.lower)
+        )
         pages[f"api/{page}.md"] = f"# {title}\n\nGenerated from `{module_name}.__all__`.\n\n{body or '(empty)'}\n"
     coverage = importlib.import_module("optimtx.optax._coverage")
     pages["api/optax_coverage.md"] = "# optax coverage\n\n" + coverage.markdown_table()

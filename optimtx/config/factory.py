@@ -71,7 +71,7 @@ def create_optimizer(
 
     Args:
         model_or_params: a model, or parameters / param-group dicts.
-        opt: a name of [`TIMM_OPTIMIZERS`][optimtx.config.factory.TIMM_OPTIMIZERS], optionally
+        opt: a name of `TIMM_OPTIMIZERS`, optionally
             prefixed ``lookahead_`` (wraps the rule in [`lookahead`][optimtx.lookahead], k=6, alpha=0.5).
         lr: the learning rate (the rule's default when None).
         weight_decay: the weight decay (of the decayed groups, for a model).

@@ -121,6 +121,9 @@ REASONS: dict[str, str] = {
     "optax:matrix_inverse_pth_root": "a linear-algebra helper, not a transform: use torch.linalg",
     "optax:nnls": "a least-squares solver, not a transform: use torch.linalg.lstsq",
     "optax:ScaleByLBFGSState": _RULES,
+    "optax.contrib:ScheduleFreeState": "optimtx's schedule-free states (ScheduleFreeWrapperState) keep optax's "
+    "averaging fields (b1, weight_sum, step_count, max_lr as lr_max, z) in a nested `schedule_free` field, so "
+    "optax's flat field list is not offered under its name; read states with schedule_free_eval_params",
     "optax.tree_utils:NamedTupleKey": "a JAX key-path class: tree_get/tree_set paths here are tuples of names",
     "optax.tree_utils:tree_map_params": "see optax:tree_map_params",
     "optax.tree_utils:tree_split_key_like": _PRNG,

@@ -49,7 +49,7 @@ def _refusing(what: str) -> Any:
 
 
 class no_host_reads(TorchDispatchMode):  # lower case: used like a function, `with no_host_reads():`
-    """Raise [`HostReadError`][optimtx.testing.host_reads.HostReadError] on any host read of a tensor value.
+    """Raise `HostReadError` on any host read of a tensor value.
 
     Example:
         >>> t = torch.tensor([1.0, 2.0])

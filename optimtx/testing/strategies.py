@@ -123,7 +123,7 @@ def trees(
         dtype: the dtype of every tensor (ignored when ``dtypes`` is given).
         min_ndim: the fewest dimensions of a tensor (0 allows 0-d tensors).
         dtypes: draw each tensor's dtype from these (e.g. ``(torch.float32, torch.bfloat16, torch.complex64)``).
-        layouts: draw each tensor's memory layout from these names in [`LAYOUTS`][optimtx.testing.strategies.LAYOUTS].
+        layouts: draw each tensor's memory layout from these names in `LAYOUTS`.
         shapes: a strategy of shape tuples.
 
     Example:
@@ -189,7 +189,7 @@ def hyperparameters(ranges: Mapping[str, Any]) -> Any:
     """A strategy of keyword-argument dicts, one value per name, drawn from each name's declared range.
 
     Args:
-        ranges: name -> a kind from [`RANGES`][optimtx.testing.strategies.RANGES] (``"positive"``,
+        ranges: name -> a kind from `RANGES` (``"positive"``,
             ``"unit_open"``, ``"bool"``, ...), a ``(low, high)`` pair of floats, a list of allowed
             values, or any hypothesis strategy.
 

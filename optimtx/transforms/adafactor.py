@@ -305,7 +305,7 @@ def _coefficients(ps: list[Tensor], direction: list[Tensor], rate: Tensor, t: Te
 
 
 class FactoredState(NamedTuple):
-    """State of :func:`scale_by_factored_rms`.
+    """State of `scale_by_factored_rms`.
 
     Attributes:
         count: how many updates were made (int64 0-d).
@@ -388,7 +388,7 @@ def scale_by_factored_rms(
         step_offset: subtracted from the step count in the schedule (>= 0).
         min_dim_size_to_factor: the smallest second-largest dimension that is factored (>= 0).
         epsilon: added to ``g * g`` (>= 0).
-        decay_rate_fn: ``(step, decay_rate) -> decay`` (a float64 0-d step tensor), :func:`decay_rate_pow` by default.
+        decay_rate_fn: ``(step, decay_rate) -> decay`` (a float64 0-d step tensor), `decay_rate_pow` by default.
 
     References:
         Shazeer & Stern, 2018, *Adafactor: Adaptive Learning Rates with Sublinear Memory Cost*.

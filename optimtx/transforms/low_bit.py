@@ -307,7 +307,7 @@ def quantize_state(
     injected hyperparameters and anything not shaped like a parameter are left as they are,
     so schedules, ``get_hyperparams`` and ``TransformOptimizer`` work as with ``inner``.
 
-    Each value read back is within [`max_error`][optimtx.transforms.low_bit.max_error]
+    Each value read back is within `max_error`
     ``(bits, signed)`` times its block's absolute maximum of the value stored: for 8 bits
     0.7 % (signed blocks) and 0.35 % (non-negative blocks), for 4 bits 11 % and 5.6 %.
     Buffers that hold copies of the parameters (``lookahead``'s slow weights, EMA or

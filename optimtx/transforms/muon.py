@@ -165,7 +165,7 @@ def scale_by_muon(
     ``lerp(g, buf, momentum)`` (``nesterov``) or ``buf``, times ``sqrt(max(1, rows / cols))``
     (``adjust_lr_fn=None`` or ``'original'``) or ``0.2 * sqrt(max(rows, cols))``
     (``'match_rms_adamw'``). Only 2-D tensors are accepted, unless ``flatten_nd``: then a tensor
-    of more dimensions (a conv kernel) is orthogonalised as the matrix [`as_matrix`][optimtx.transforms.muon.as_matrix]
+    of more dimensions (a conv kernel) is orthogonalised as the matrix `as_matrix`
     makes of it (first dimension by the rest) and reshaped back. The momentum is batched; the
     Newton-Schulz iteration runs per matrix (each has its own shape), in bfloat16 as in torch.
     Under FSDP2 (DTensor gradients) each matrix is gathered whole for the iteration and every

@@ -2,7 +2,9 @@
 
 Run with a Python that has JAX and optax (no torch needed; the test side loads the JSON):
 
-    /work/venv-jax/bin/python tests/reference_data/make_optax_rules_reference.py
+    /work/venv-jax/bin/python tests/reference_data/make_optax_rules_reference.py [CASE_NAME ...]
+
+(with case names, only those cases are recomputed; the others are kept from the stored file).
 
 Each case names an optax factory (``optax.<name>`` or ``optax.contrib.<name>``) and its keyword
 arguments; tests/test_optax_rules_parity.py builds the same name from ``optimtx.optax`` with the
@@ -22,7 +24,13 @@ STEPS = 5
 OUT = pathlib.Path(__file__).with_name("optax_rules_reference.json.gz")
 
 # Keyword arguments that name an optimizer: ``(optax name, kwargs)``, built on both sides.
-OPTIMIZER_ARGS = ("base_optimizer", "optimizer", "adv_optimizer", "linesearch", "hessian_diagonal_fn")
+# The optimtx.optax.contrib modules whose names' signatures are stored.
+CONTRIB_MODULES = ("_rules", "_schedule_free", "_muon", "_reduce_on_plateau", "_complex_valued")
+
+# Keyword arguments holding Muon's dimension numbers: ``{name: None | [reduction_axis, output_axis]}``.
+DIM_ARGS = ("weight_dimension_numbers", "muon_weight_dimension_numbers")
+
+OPTIMIZER_ARGS = ("inner", "base_optimizer", "optimizer", "adv_optimizer", "linesearch", "hessian_diagonal_fn")
 
 # (case name, namespace, factory, kwargs, gradient source, extra)
 CASES: list[tuple[str, str, str, dict, str, dict]] = []
@@ -418,6 +426,126 @@ def _cases() -> None:
     case("noisy_sgd_no_noise", "noisy_sgd", {"learning_rate": 0.05, "eta": 0.0, "key": 3})
     case("adabelief_nan", "adabelief", {"learning_rate": 0.05}, nan=True)
     case("yogi_nan", "yogi", {"learning_rate": 0.05}, nan=True)
+    _optax3_cases()
+
+
+def _optax3_cases() -> None:
+    """The names of the optax3 work (appended: earlier cases keep their seeds)."""
+    case("schedule_free_sgd", "schedule_free_sgd", {}, ns="contrib", steps=6)
+    case(
+        "schedule_free_sgd_opts",
+        "schedule_free_sgd",
+        # Warmup fractions exact in float32: optax evaluates schedules of its int32 count in float32.
+        {"learning_rate": 0.5, "warmup_steps": 4, "b1": 0.6, "weight_decay": 0.1, "weight_lr_power": 1.0},
+        ns="contrib",
+        steps=6,
+    )
+    case("schedule_free_adamw", "schedule_free_adamw", {"learning_rate": 0.05}, ns="contrib", steps=6)
+    case(
+        "schedule_free_adamw_opts",
+        "schedule_free_adamw",
+        {"learning_rate": 0.25, "warmup_steps": 2, "b1": 0.7, "b2": 0.9, "eps": 1e-4, "weight_decay": 0.2},
+        ns="contrib",
+        steps=6,
+    )
+    _muon_cases()
+    # Complex "m" and "t" (stored as {"complex": [real, imaginary]}); a per-tensor norm shows the split.
+    inner = ("chain", [("clip_by_block_rms", {"threshold": 0.5}), ("adam", {"learning_rate": 0.05})])
+    case("split_real_and_imaginary", "split_real_and_imaginary", {"inner": inner}, ns="contrib", complex=("m", "t"))
+    # Gradient ascent on the test loss: the value rises, so the plateau logic reduces the scale.
+    case("reduce_on_plateau", "reduce_on_plateau", {}, source="quadratic", extras=("value",), ns="contrib", steps=8)
+    case(
+        "reduce_on_plateau_opts",
+        "reduce_on_plateau",
+        {
+            "factor": 0.5,
+            "patience": 2,
+            "rtol": 0.0,
+            "atol": 0.01,
+            "cooldown": 1,
+            "accumulation_size": 2,
+            "min_scale": 0.2,
+        },
+        source="quadratic",
+        extras=("value",),
+        ns="contrib",
+        steps=16,
+    )
+    case(
+        "reduce_on_plateau_fast",
+        "reduce_on_plateau",
+        {"factor": 0.5, "patience": 1, "cooldown": 2},
+        source="quadratic",
+        extras=("value",),
+        ns="contrib",
+        steps=10,
+    )
+
+
+def _muon_cases() -> None:
+    nd = {"m": [0, 1], "t": [1, 2]}  # t: axis 0 is a batch axis
+    case("muon", "muon", {"learning_rate": 0.05}, ns="contrib")
+    case(
+        "muon_opts",
+        "muon",
+        {
+            "learning_rate": 0.02,
+            "ns_coeffs": "dion",
+            "beta": 0.9,
+            "weight_decay": 0.1,
+            "nesterov": False,
+            "adaptive": True,
+            "adam_b1": 0.8,
+            "adam_learning_rate": 0.01,
+            "adam_weight_decay": 0.05,
+            "consistent_rms": 0.2,
+            "muon_weight_dimension_numbers": {"s": None, "v": None, "m": [1, 0], "t": [[1], [0, 2]]},
+        },
+        ns="contrib",
+    )
+    case(
+        "muon_nd",
+        "muon",
+        {"learning_rate": 0.05, "muon_weight_dimension_numbers": {"s": None, "v": None, **nd}},
+        ns="contrib",
+    )
+    case("scale_by_muon", "scale_by_muon", {"weight_dimension_numbers": nd}, ns="contrib", drop=("s", "v"))
+    for pre in ("spectral", "aol", "schatten"):
+        case(
+            f"scale_by_muon_{pre}",
+            "scale_by_muon",
+            {
+                "ns_steps": 3,
+                "beta": 0.5,
+                "preconditioning": pre,
+                "adaptive": pre == "schatten",
+                "weight_dimension_numbers": nd,
+            },
+            ns="contrib",
+            drop=("s", "v"),
+        )
+    case(
+        "scale_by_muon_table",
+        "scale_by_muon",
+        {
+            "ns_coeffs": [[3.4445, -4.775, 2.0315], [2.0, -1.5, 0.5]],
+            "ns_steps": 4,
+            "nesterov": False,
+            "eps": 1e-3,
+            "weight_dimension_numbers": nd,
+        },
+        ns="contrib",
+        drop=("s", "v"),
+    )
+
+
+def dimension_numbers(spec, cls):
+    """``{name: None | [reduction_axis, output_axis]}`` as a dict of ``cls`` (optax's or optimtx's class)."""
+
+    def axes(a):
+        return tuple(a) if isinstance(a, list) else a
+
+    return {k: None if v is None else cls(axes(v[0]), axes(v[1])) for k, v in spec.items()}
 
 
 def _inputs(seed: int, nan: bool, drop: tuple[str, ...] = ()):
@@ -440,7 +568,23 @@ def _inputs(seed: int, nan: bool, drop: tuple[str, ...] = ()):
 def _listed(tree):
     import numpy as np
 
-    return {k: np.asarray(v, dtype=np.float64).tolist() for k, v in tree.items()}
+    def one(v):
+        v = np.asarray(v)
+        if np.iscomplexobj(v):
+            return {"complex": [v.real.astype(np.float64).tolist(), v.imag.astype(np.float64).tolist()]}
+        return v.astype(np.float64).tolist()
+
+    return {k: one(v) for k, v in tree.items()}
+
+
+def _complexify(seed: int, keys: tuple[str, ...], params, grads):
+    """Give the entries ``keys`` of the params and of every gradient an imaginary part (from a second stream)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed + 10_000)
+    params = {k: v + 1j * rng.normal(size=v.shape) if k in keys else v for k, v in params.items()}
+    grads = [{k: v + 1j * rng.normal(size=v.shape) if k in keys else v for k, v in g.items()} for g in grads]
+    return params, grads
 
 
 def _run(tx, source, params, grads, curvature, target, extra):
@@ -521,7 +665,8 @@ def _optimizer(spec):
     return getattr(module, name)(**inner)
 
 
-def main() -> None:
+def main(only: tuple[str, ...] = ()) -> None:
+    """Write every case, or with ``only`` recompute just those cases and keep the stored others."""
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -530,11 +675,23 @@ def main() -> None:
 
     _cases()
     out = []
+    stored = {}
+    if only:
+        with gzip.open(OUT, "rt") as f:
+            stored = {c["name"]: c for c in json.load(f)["cases"]}
     for seed, (name, ns, factory, kwargs, source, extra) in enumerate(CASES):
+        if only and name not in only and name in stored:
+            out.append(stored[name])
+            continue
         module = optax if ns == "optax" else optax.contrib
         kwargs = dict(kwargs)
         built = {k: _optimizer(v) for k, v in kwargs.items() if k in OPTIMIZER_ARGS and v}
+        built |= {
+            k: dimension_numbers(v, optax.contrib.MuonDimensionNumbers) for k, v in kwargs.items() if k in DIM_ARGS
+        }
         params, grads, curvature, target = _inputs(seed, extra.get("nan", False), extra.get("drop", ()))
+        if extra.get("complex"):
+            params, grads = _complexify(seed, extra["complex"], params, grads)
         trajectory, used, steps = _run(
             getattr(module, factory)(**{**kwargs, **built}), source, params, grads, curvature, target, extra
         )
@@ -558,7 +715,11 @@ def main() -> None:
     meta = {"optax": optax.__version__, "jax": jax.__version__, "steps": STEPS}
     signatures = {
         "optax": {n: _signature(getattr(optax, n)) for n in _exported("optimtx/optax/_rules.py")},
-        "contrib": {n: _signature(getattr(optax.contrib, n)) for n in _exported("optimtx/optax/contrib/_rules.py")},
+        "contrib": {
+            n: _signature(getattr(optax.contrib, n))
+            for module in CONTRIB_MODULES
+            for n in _exported(f"optimtx/optax/contrib/{module}.py")
+        },
     }
     with gzip.open(OUT, "wt") as f:
         json.dump({"meta": meta, "signatures": signatures, "cases": out}, f)
@@ -566,4 +727,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(tuple(sys.argv[1:]))
