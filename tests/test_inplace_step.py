@@ -46,8 +46,10 @@ def rules(draw):
     if name in ("radam", "nadam"):
         kw["decoupled_weight_decay"] = draw(FLAG)
     if name == "rmsprop":
-        kw |= {"alpha": draw(st.sampled_from([0.0, 0.99])), "eps": draw(st.sampled_from([1e-8, 1e-3]))}
-        kw |= {"momentum": draw(st.sampled_from([0.0, 0.9])), "centered": draw(FLAG)}
+        # centered with alpha 0 takes sqrt(g*g - g*g): one ulp decides nan or a 1/eps step (docs/reliability.md)
+        kw["centered"] = draw(FLAG)
+        kw |= {"alpha": draw(st.sampled_from([0.5, 0.99] if kw["centered"] else [0.0, 0.99]))}
+        kw |= {"eps": draw(st.sampled_from([1e-8, 1e-3])), "momentum": draw(st.sampled_from([0.0, 0.9]))}
     if name == "adadelta":
         kw |= {"rho": draw(st.sampled_from([0.0, 0.9])), "eps": draw(st.sampled_from([1e-6, 1e-3]))}
     if name == "nadam":
@@ -116,8 +118,8 @@ def test_transform_optimizer_equals_torch_bit_for_bit(rule, run, injected):
 def test_in_place_and_pure_paths_agree(rule, run):
     """Same parameters and the same state (to float rounding) with and without the in-place step.
 
-    Finite gradients only: with inf/nan the in-place path gives torch's result (tested above),
-    which the pure path does not always give (see the hand-off notes of issue 24).
+    Finite gradients only: with inf/nan the in-place path runs torch's fused kernel and the pure path follows
+    torch's foreach class, whose AMSGrad states differ after a nan (tests/test_nonfinite_parity.py).
     """
     _, factory, _, kw = rule
     params, runs = run

@@ -296,8 +296,11 @@ def _coefficients(ps: list[Tensor], direction: list[Tensor], rate: Tensor, t: Te
     """``-max(eps2, rms(p)) * min(lr, 1 / sqrt(t)) / max(1, rms(u) / d)`` for each tensor (float64)."""
     sizes = torch.tensor([math.sqrt(p.numel()) for p in ps], dtype=torch.float64, device=t.device)
     relative = torch.minimum(rate, t.rsqrt())
-    scale = torch.clamp(_norms(ps).to(torch.float64) / sizes, min=eps2) * relative
-    clip = torch.clamp(_norms(direction).to(torch.float64) / (sizes * d), min=1.0)
+    # fmax, not clamp: torch takes Python's max(floor, norm), which is the floor when the norm is nan (an inf
+    # gradient makes inf * rsqrt(inf) = nan): only that entry turns nan, the rest of the tensor still steps.
+    floor = torch.as_tensor(eps2, dtype=torch.float64, device=t.device)
+    scale = torch.fmax(_norms(ps).to(torch.float64) / sizes, floor) * relative
+    clip = torch.fmax(_norms(direction).to(torch.float64) / (sizes * d), torch.ones_like(floor))
     return loop_invariant(-scale / clip)
 
 

@@ -96,6 +96,11 @@ def lerp(xs: list[Tensor], ys: list[Tensor], weight: Scalar) -> list[Tensor]:
         >>> lerp([torch.zeros(2)], [torch.ones(2)], 0.25)
         [tensor([0.2500, 0.2500])]
     """
+    same = all(x.dtype == y.dtype and x.device == y.device for x, y in zip(xs, ys, strict=True))
+    if isinstance(weight, Tensor) and weight.ndim == 0 and xs and same:
+        # torch's own lerp, as torch's optimizers use it: with a weight >= 0.5 it computes y - (1 - w) * (y - x),
+        # so lerp(x, inf, 1) is nan there; x + w * (y - x) would give inf and differ from torch on inf gradients.
+        return list(torch._foreach_lerp(xs, ys, [weight.to(x.device, x.dtype) for x in xs]))
     if isinstance(weight, Tensor):
         return add_scaled(xs, list(torch._foreach_sub(ys, xs)), weight)
     return list(torch._foreach_lerp(xs, ys, weight))

@@ -109,6 +109,10 @@ def trace(
         keep = torch.where(restart, 0.0, momentum_t).to(like)
         take = torch.where(restart, 1.0, 1 - dampening_t).to(like)
         new_bufs = add_scaled(mul(bufs, keep), grads, take)
+        if not (is_number(momentum) and momentum > 0):
+            # A momentum that may be 0 (a tensor, or 0 itself) must not multiply the old buffer: 0 * inf is nan,
+            # where torch, which skips the buffer, gives the gradient's inf.
+            new_bufs = [torch.where(restart, g, b) for g, b in zip(grads, new_bufs, strict=True)]
         out = add_scaled(grads, new_bufs, momentum) if nesterov else new_bufs
         return rebuild(updates, out), TraceState(count=new_count, trace=rebuild(updates, to_dtype(new_bufs, mu_dtype)))
 

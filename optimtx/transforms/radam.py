@@ -128,7 +128,6 @@ def _radam_transform(
         nu = decay_add_square(leaves(state.nu), grads, b2, 1 - b2)
         threshold, after, eps_root, nesterov = variant
         use, rect = _rectification(b2, count, threshold, inclusive=after)
-        on = use.to(torch.float64)
         if after:  # optax: denominator sqrt(v / bc2 + eps_root) + eps while adaptive, else 1; scale rect / bc1.
             hat = mul(nu, _step_scalar(1 / bias_correction(b2, count), nu))
             add_(hat, eps_root)
@@ -137,8 +136,9 @@ def _radam_transform(
         else:  # torch: denominator sqrt(v) + eps while adaptive, else 1; scale rect * sqrt(bc2) / bc1.
             denominator = list(torch._foreach_pow(nu, 0.5))  # not sqrt: pow's backward does not keep its output
             rescale = rect * bias_correction(b2, count).sqrt()
-        torch._foreach_mul_(denominator, _step_scalar(on, nu))
-        add_(denominator, _step_scalar(on * eps + (1 - on), nu))
+        add_(denominator, _step_scalar(torch.as_tensor(eps, dtype=torch.float64), nu))
+        # Selected, not multiplied by 0: while not adaptive an inf second moment must not turn 0 * inf into nan.
+        denominator = [torch.where(use.to(d.device), d, 1.0) for d in denominator]
         factor = torch.where(use, rescale, 1.0) / bias_correction(b1, count)
         if lr is not None:
             factor = factor * -torch.as_tensor(lr(state.count) if callable(lr) else lr, dtype=torch.float64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import torch  # noqa: F401  (the doctests use it)
+import torch
 from torch import Tensor
 
 from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates
@@ -90,6 +90,9 @@ def add_decayed_weights(weight_decay: float | Tensor, mask: Mask | None = None) 
         out = list(us)
         if chosen:
             decayed = add_scaled([us[i] for i in chosen], [ps[i] for i in chosen], weight_decay)
+            if isinstance(weight_decay, Tensor):  # may be 0: then 0 * an inf parameter must not make a nan
+                off = weight_decay == 0
+                decayed = [torch.where(off, us[i], d) for i, d in zip(chosen, decayed, strict=True)]
             for i, d in zip(chosen, decayed, strict=True):
                 out[i] = d
         return rebuild(updates, out), state
