@@ -98,7 +98,7 @@ def scale_by_belief(
     def update(
         updates: Updates, state: ScaleByBeliefState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByBeliefState]:
-        grads = real_grads(updates, state, ScaleByBeliefState, state.mu, "scale_by_belief")
+        grads = real_grads(updates, state, ScaleByBeliefState, "mu", "scale_by_belief")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         count = state.count + 1
@@ -196,7 +196,7 @@ def scale_by_amsgrad(
     def update(
         updates: Updates, state: ScaleByAmsgradState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByAmsgradState]:
-        grads = real_grads(updates, state, ScaleByAmsgradState, state.nu, "scale_by_amsgrad")
+        grads = real_grads(updates, state, ScaleByAmsgradState, "nu", "scale_by_amsgrad")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         count = state.count + 1
@@ -292,7 +292,7 @@ def scale_by_yogi(
     def update(
         updates: Updates, state: ScaleByYogiState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByYogiState]:
-        grads = real_grads(updates, state, ScaleByYogiState, state.mu, "scale_by_yogi")
+        grads = real_grads(updates, state, ScaleByYogiState, "mu", "scale_by_yogi")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         count = state.count + 1

@@ -91,7 +91,7 @@ def scale_by_sm3(b1: Hyper = 0.9, b2: Hyper = 1.0, eps: Hyper = 1e-8) -> Gradien
     def update(
         updates: Updates, state: ScaleBySM3State, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleBySM3State]:
-        grads = real_grads(updates, state, ScaleBySM3State, state.nu, "scale_by_sm3")
+        grads = real_grads(updates, state, ScaleBySM3State, "nu", "scale_by_sm3")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         accums = [

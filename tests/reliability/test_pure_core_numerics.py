@@ -131,6 +131,7 @@ REFUSES_COMPLEX = {
     "schedule_free_adamw",
     "schedule_free_adamw_bf16_state",
     "schedule_free_sgd",
+    "schedule_free_wrapper",
     "inject_hyperparams_schedule_free_adamw",
     "adam_bf16_mu",
     "adamw_bf16_mu",
