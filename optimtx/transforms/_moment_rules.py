@@ -34,6 +34,16 @@ def real_grads(
     return None if has_complex(grads) else grads
 
 
+def filled(like: Tensor, value: float | Tensor) -> Tensor:
+    """``value`` everywhere; for a complex tensor in both the real and imaginary parts, as torch's Adagrad."""
+    if like.is_complex():
+        real = torch.zeros_like(torch.view_as_real(like.detach()), memory_format=torch.contiguous_format)
+        return torch.view_as_complex(real.add_(value))
+    if isinstance(value, Tensor):  # added on the device: no host read of the value (full_like would read it)
+        return torch.zeros_like(like).add_(value.detach())
+    return torch.full_like(like, value)
+
+
 def step_factor(value: Tensor, like: list[Tensor]) -> Tensor:
     """A per-step 0-d factor in the float width of ``like`` (at least float32), computed once per step."""
     return loop_invariant(value.to(torch.promote_types(like[0].dtype, torch.float32)))

@@ -25,7 +25,7 @@ from optimtx.core.validation import (
     check_unit_interval,
 )
 from optimtx.schedules import Schedule
-from optimtx.transforms._moment_rules import Hyper, debiased, first_moment_estimate, real_grads, root_plus
+from optimtx.transforms._moment_rules import Hyper, debiased, filled, first_moment_estimate, real_grads, root_plus
 from optimtx.transforms.kernels import add, decay_add_square, lerp, mul, to_dtype, to_dtypes_of
 from optimtx.transforms.scaling import scale_by_learning_rate
 
@@ -286,7 +286,7 @@ def scale_by_yogi(
 
     def init(params: Params) -> ScaleByYogiState:
         check_params(params)
-        start = [rebuild(params, add(leaves(zeros_like(params)), initial_accumulator_value)) for _ in range(2)]
+        start = [{k: filled(p, initial_accumulator_value) for k, p in params.items()} for _ in range(2)]
         return ScaleByYogiState(zero_counter(params), *start)
 
     def update(

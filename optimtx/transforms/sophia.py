@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, State, Updates, chain
-from optimtx.core.state_tree import check_state, select, zero_counter
+from optimtx.core.state_tree import check_state, has_complex, on_real_view, select, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import (
     check_betas,
@@ -152,6 +152,8 @@ def scale_by_sophia(
         check_state(state, SophiaState, "scale_by_sophia")
         params = require_params(params, "scale_by_sophia")
         grads = matched_leaves(updates, state.nu)
+        if has_complex(grads):  # torch's convention: a complex tensor is its real view
+            return on_real_view(update, updates, state, params, extra)
         count = state.count + 1
         mu = lerp(to_dtypes_of(leaves(state.mu), grads), grads, 1 - b1) if grads else []
         out = torch._foreach_div(debiased(mu, b1, count), _floor(mul(leaves(state.nu), gamma), eps)) if grads else []

@@ -143,6 +143,11 @@ REFUSES_COMPLEX = {
     # (MARS), and a Kronecker factor or eigenbasis of a real view is not a complex preconditioner
     *("scale_by_soap", "soap", "scale_by_shampoo", "shampoo", "scale_by_psgd_kron", "psgd_kron"),
     *("scale_by_mars", "mars"),
+    # a low-precision state dtype, as adam_bf16_mu above
+    *("amsgrad", "ademamix", "scale_by_signum_momentum"),
+    # SM3's axes of a real view are not the complex tensor's; a line search evaluates value_fn at complex trial
+    # points with a real slope it does not define (lbfgs_zoom ends in the zoom search)
+    *("scale_by_sm3", "sm3", "scale_by_backtracking_linesearch", "scale_by_zoom_linesearch", "lbfgs_zoom"),
 }
 NOT_REAL_VIEW |= REFUSES_COMPLEX
 REAL_VIEW_LAWS = [c for c in TABLE if c.name not in NOT_REAL_VIEW]
