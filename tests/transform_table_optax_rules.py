@@ -70,7 +70,7 @@ SPECS: list[dict[str, Any]] = [
         ({"b2": 1.0}, ValueError, "b2"),
         ({"bias_correction_mu": 1}, TypeError, "bias_correction_mu"),
     ),
-    _case("amsgrad", otx.amsgrad, {"lr": 1e-2, "mu_dtype": torch.bfloat16}),
+    _case("amsgrad", otx.amsgrad, {"lr": 1e-2, "mu_dtype": torch.bfloat16}, state_dtype=torch.bfloat16),
     _case(
         "scale_by_yogi",
         otx.scale_by_yogi,
@@ -97,6 +97,7 @@ SPECS: list[dict[str, Any]] = [
         otx.scale_by_signum_momentum,
         {"accumulator_dtype": "bfloat16"},
         ({"accumulator_dtype": "int"}, (TypeError, ValueError), "accumulator_dtype"),
+        state_dtype=torch.bfloat16,  # the average is kept in bfloat16 on purpose
     ),
     _case(
         "scale_by_novograd",
@@ -130,7 +131,13 @@ SPECS: list[dict[str, Any]] = [
         ({"b3": 1.0}, ValueError, "b3"),
         ({"mu_dtype": "int8"}, (TypeError, ValueError), "mu_dtype"),
     ),
-    _case("ademamix", otx.ademamix, {"lr": 1e-2, "weight_decay": 0.1, "mu_dtype": torch.bfloat16}, needs_params=True),
+    _case(
+        "ademamix",
+        otx.ademamix,
+        {"lr": 1e-2, "weight_decay": 0.1, "mu_dtype": torch.bfloat16},
+        needs_params=True,
+        state_dtype=torch.bfloat16,
+    ),
     _case(
         "scale_by_simplified_ademamix",
         otx.scale_by_simplified_ademamix,
