@@ -26,6 +26,7 @@ def with_value(factory: Any) -> Any:
 
         return otx.GradientTransformation(inner.init, update)
 
+    build.__name__ = factory.__name__  # the rule a case checks (the kit's coverage test reads it)
     return build
 
 
@@ -46,6 +47,7 @@ def with_loss(factory: Any, names: tuple[str, ...] = ("value", "grad", "value_fn
 
         return otx.GradientTransformation(inner.init, update)
 
+    build.__name__ = factory.__name__  # the rule a case checks (the kit's coverage test reads it)
     return build
 
 
@@ -292,6 +294,14 @@ SPECS: list[dict[str, Any]] = [
         ({"update_interval": 0}, ValueError, "update_interval"),
         ({"hessian_diagonal_fn": 3}, TypeError, "hessian_diagonal_fn"),
         needs_params=True,
+    ),
+    _case(
+        "hutchinson_estimator_diag_hessian",
+        with_loss(otx.hutchinson_estimator_diag_hessian, ("obj_fn",)),
+        {},
+        needs_params=True,
+        compilable=False,
+        differentiable=False,
     ),
     _case(
         "scale_by_sophia_hutchinson",

@@ -148,6 +148,8 @@ REFUSES_COMPLEX = {
     # SM3's axes of a real view are not the complex tensor's; a line search evaluates value_fn at complex trial
     # points with a real slope it does not define (lbfgs_zoom ends in the zoom search)
     *("scale_by_sm3", "sm3", "scale_by_backtracking_linesearch", "scale_by_zoom_linesearch", "lbfgs_zoom"),
+    # Sophia's Hessian estimate calls obj_fn on the parameters, which a real view would change
+    *("sophia", "scale_by_sophia_hutchinson", "hutchinson_estimator_diag_hessian"),
 }
 NOT_REAL_VIEW |= REFUSES_COMPLEX
 REAL_VIEW_LAWS = [c for c in TABLE if c.name not in NOT_REAL_VIEW]
