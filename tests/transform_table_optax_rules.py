@@ -26,6 +26,7 @@ def with_value(factory: Any) -> Any:
 
         return otx.GradientTransformation(inner.init, update)
 
+    build.__name__ = factory.__name__  # the rule a case checks (the kit's coverage test reads it)
     return build
 
 
@@ -46,6 +47,7 @@ def with_loss(factory: Any, names: tuple[str, ...] = ("value", "grad", "value_fn
 
         return otx.GradientTransformation(inner.init, update)
 
+    build.__name__ = factory.__name__  # the rule a case checks (the kit's coverage test reads it)
     return build
 
 
@@ -97,7 +99,7 @@ SPECS: list[dict[str, Any]] = [
         otx.scale_by_signum_momentum,
         {"accumulator_dtype": "bfloat16"},
         ({"accumulator_dtype": "int"}, (TypeError, ValueError), "accumulator_dtype"),
-        state_dtype=torch.bfloat16,
+        state_dtype=torch.bfloat16,  # the average is kept in bfloat16 on purpose
     ),
     _case(
         "scale_by_novograd",
@@ -294,6 +296,14 @@ SPECS: list[dict[str, Any]] = [
         needs_params=True,
     ),
     _case(
+        "hutchinson_estimator_diag_hessian",
+        with_loss(otx.hutchinson_estimator_diag_hessian, ("obj_fn",)),
+        {},
+        needs_params=True,
+        compilable=False,
+        differentiable=False,
+    ),
+    _case(
         "scale_by_sophia_hutchinson",
         with_loss(otx.scale_by_sophia, ("obj_fn",)),
         {"update_interval": 1},
@@ -307,45 +317,5 @@ SPECS: list[dict[str, Any]] = [
         {"lr": lambda count: 0.1 / (1.0 + count)},
         ({"min_norm": -1.0}, ValueError, "min_norm"),
         needs_params=True,
-    ),
-]
-
-# optax.contrib names with optax's signatures (optax3): the option layers over optimtx's rules.
-import optimtx.optax.contrib as _contrib  # noqa: E402
-
-SPECS += [
-    _case(
-        "optax_contrib_muon",
-        _contrib.muon,
-        {"learning_rate": 1e-2, "preconditioning": "aol", "consistent_rms": 0.2},
-        ({"learning_rate": 1e-2, "ns_coeffs": "fastest"}, ValueError, "preset"),
-        ({"learning_rate": 1e-2, "preconditioning": "qr"}, ValueError, "preconditioning"),
-        needs_params=True,
-    ),
-    _case(
-        "optax_contrib_schedule_free_adamw",
-        _contrib.schedule_free_adamw,
-        {"learning_rate": 1e-2, "warmup_steps": 2, "weight_decay": 0.1},
-        ({"warmup_steps": -1}, ValueError, "warmup_steps"),
-        needs_params=True,
-    ),
-    _case(
-        "optax_contrib_schedule_free_sgd",
-        _contrib.schedule_free_sgd,
-        {"learning_rate": 1e-2, "weight_decay": 0.1},
-        ({"b1": 0.0}, ValueError, "b1"),
-        needs_params=True,
-    ),
-    _case(
-        "optax_contrib_reduce_on_plateau",
-        with_value(_contrib.reduce_on_plateau),
-        {"factor": 0.5, "patience": 1},
-        ({"factor": 2.0}, ValueError, "factor"),
-    ),
-    _case(
-        "optax_contrib_split_real_and_imaginary",
-        lambda **kw: _contrib.split_real_and_imaginary(otx.adam(**kw)),
-        {"lr": 1e-2},
-        ({"lr": -1.0}, ValueError, "lr"),
     ),
 ]

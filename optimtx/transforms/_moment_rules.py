@@ -21,15 +21,27 @@ Hyper = float | Tensor
 
 
 def real_grads(
-    updates: Updates, state: Any, kind: type, reference: Any, who: str, keep_dtype: bool = False
+    updates: Updates, state: Any, kind: type, like: str, who: str, keep_dtype: bool = False
 ) -> list[Tensor] | None:
-    """``updates``' tensors matched against the state tree ``reference``; ``None`` when they are complex.
+    """``updates``' tensors matched against the state's field ``like``; ``None`` when they are complex.
 
-    ``None`` tells the caller to rerun itself on real views (``on_real_view``), torch's convention.
+    The state's kind is checked before the field is read, so another transform's state is refused
+    with a ``TypeError`` naming both. ``None`` tells the caller to rerun itself on real views
+    (``on_real_view``), torch's convention.
     """
     check_state(state, kind, who)
-    grads = matched_leaves(updates, reference, keep_dtype=keep_dtype)
+    grads = matched_leaves(updates, getattr(state, like), keep_dtype=keep_dtype)
     return None if has_complex(grads) else grads
+
+
+def filled(like: Tensor, value: float | Tensor) -> Tensor:
+    """``value`` everywhere; for a complex tensor in both the real and imaginary parts, as torch's Adagrad."""
+    if like.is_complex():
+        real = torch.zeros_like(torch.view_as_real(like.detach()), memory_format=torch.contiguous_format)
+        return torch.view_as_complex(real.add_(value))
+    if isinstance(value, Tensor):  # added on the device: no host read of the value (full_like would read it)
+        return torch.zeros_like(like).add_(value.detach())
+    return torch.full_like(like, value)
 
 
 def step_factor(value: Tensor, like: list[Tensor]) -> Tensor:

@@ -25,7 +25,7 @@ from optimtx.core.validation import (
     check_unit_interval,
 )
 from optimtx.schedules import Schedule
-from optimtx.transforms._moment_rules import Hyper, debiased, first_moment_estimate, real_grads, root_plus
+from optimtx.transforms._moment_rules import Hyper, debiased, filled, first_moment_estimate, real_grads, root_plus
 from optimtx.transforms.kernels import add, decay_add_square, lerp, mul, to_dtype, to_dtypes_of
 from optimtx.transforms.scaling import scale_by_learning_rate
 
@@ -98,7 +98,7 @@ def scale_by_belief(
     def update(
         updates: Updates, state: ScaleByBeliefState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByBeliefState]:
-        grads = real_grads(updates, state, ScaleByBeliefState, state.mu, "scale_by_belief")
+        grads = real_grads(updates, state, ScaleByBeliefState, "mu", "scale_by_belief")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         count = state.count + 1
@@ -196,7 +196,7 @@ def scale_by_amsgrad(
     def update(
         updates: Updates, state: ScaleByAmsgradState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByAmsgradState]:
-        grads = real_grads(updates, state, ScaleByAmsgradState, state.nu, "scale_by_amsgrad")
+        grads = real_grads(updates, state, ScaleByAmsgradState, "nu", "scale_by_amsgrad")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         count = state.count + 1
@@ -286,13 +286,13 @@ def scale_by_yogi(
 
     def init(params: Params) -> ScaleByYogiState:
         check_params(params)
-        start = [rebuild(params, add(leaves(zeros_like(params)), initial_accumulator_value)) for _ in range(2)]
+        start = [{k: filled(p, initial_accumulator_value) for k, p in params.items()} for _ in range(2)]
         return ScaleByYogiState(zero_counter(params), *start)
 
     def update(
         updates: Updates, state: ScaleByYogiState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByYogiState]:
-        grads = real_grads(updates, state, ScaleByYogiState, state.mu, "scale_by_yogi")
+        grads = real_grads(updates, state, ScaleByYogiState, "mu", "scale_by_yogi")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         count = state.count + 1

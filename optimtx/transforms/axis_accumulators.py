@@ -11,6 +11,7 @@ from optimtx.core.base import GradientTransformation, Params, Updates, chain
 from optimtx.core.state_tree import on_real_view
 from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
 from optimtx.core.validation import check_non_negative, check_unit_interval
+from optimtx.transforms._linalg import refuse_complex
 from optimtx.transforms._moment_rules import Hyper, real_grads
 from optimtx.transforms.scaling import scale_by_learning_rate
 
@@ -62,6 +63,8 @@ def scale_by_sm3(b1: Hyper = 0.9, b2: Hyper = 1.0, eps: Hyper = 1e-8) -> Gradien
     momentum ``m = lerp(m, ., 1 - b1)``, the output is ``m``, and each axis accumulator becomes the
     maximum of ``a`` over the other axes. Tensors of fewer than two dimensions keep a full
     accumulator (optax refuses 0-d tensors here; optimtx treats them like vectors of one entry).
+    Complex parameters are refused at ``init``: the axes of a real view are not the complex tensor's,
+    so neither choice of axes would be SM3's.
 
     Args:
         b1: decay of the momentum, in [0, 1).
@@ -86,12 +89,13 @@ def scale_by_sm3(b1: Hyper = 0.9, b2: Hyper = 1.0, eps: Hyper = 1e-8) -> Gradien
 
     def init(params: Params) -> ScaleBySM3State:
         check_params(params)
+        refuse_complex(params, "scale_by_sm3")
         return ScaleBySM3State({k: _axis_accumulators(p) for k, p in params.items()}, zeros_like(params))
 
     def update(
         updates: Updates, state: ScaleBySM3State, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleBySM3State]:
-        grads = real_grads(updates, state, ScaleBySM3State, state.nu, "scale_by_sm3")
+        grads = real_grads(updates, state, ScaleBySM3State, "nu", "scale_by_sm3")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         accums = [

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
-from optimtx.core.state_tree import check_state
+from optimtx.core.state_tree import check_state, has_complex, on_real_view
 from optimtx.core.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_non_negative, check_positive
 from optimtx.schedules import Schedule
@@ -74,6 +74,8 @@ def scale_by_cocob(alpha: Hyper = 100.0, eps: Hyper = 1e-8) -> GradientTransform
         check_state(state, COCOBState, "scale_by_cocob")
         gs = matched_leaves(updates, state.scale)
         ps = matched_leaves(require_params(params, "scale_by_cocob"), state.scale, "params")
+        if has_complex(gs):  # torch's convention: a complex tensor is its real view
+            return on_real_view(update, updates, state, params, extra)
         if not gs:
             return {}, state
         magnitude = list(torch._foreach_abs(gs))

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
-from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.state_tree import check_state, has_complex, on_real_view, zero_counter
 from optimtx.core.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_betas, check_bool, check_choice, check_non_negative, check_positive
 from optimtx.schedules import Schedule
@@ -126,6 +126,8 @@ def dadapt_adamw(
     ) -> tuple[Tree, DAdaptAdamWState]:
         check_state(state, DAdaptAdamWState, "dadapt_adamw")
         grads, ps = _matched_params(updates, params, state.exp_avg, "dadapt_adamw")
+        if has_complex(grads):  # torch's convention: a complex tensor is its real view
+            return on_real_view(update, updates, state, params, extra)
         count = state.count + 1
         if not grads:
             return {}, state._replace(count=count)
@@ -218,6 +220,8 @@ def prodigy(
     ) -> tuple[Tree, ProdigyState]:
         check_state(state, ProdigyState, "prodigy")
         grads, ps = _matched_params(updates, params, state.exp_avg, "prodigy")
+        if has_complex(grads):  # torch's convention: a complex tensor is its real view
+            return on_real_view(update, updates, state, params, extra)
         count = state.count + 1
         if not grads:
             return {}, state._replace(count=count)

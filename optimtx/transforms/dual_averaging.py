@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
-from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.state_tree import check_state, has_complex, on_real_view, zero_counter
 from optimtx.core.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_non_negative, check_unit_interval
 from optimtx.schedules import Schedule
@@ -74,6 +74,8 @@ def scale_by_madgrad(
         check_state(state, MadgradState, "scale_by_madgrad")
         gs = matched_leaves(updates, state.s)
         ps = matched_leaves(require_params(params, "scale_by_madgrad"), state.s, "params")
+        if has_complex(gs):  # torch's convention: a complex tensor is its real view
+            return on_real_view(update, updates, state, params, extra)
         if not gs:
             return {}, state._replace(count=state.count + 1)
         # optax takes sqrt(k + 1) of its int32 count in float32, and so the weight ``lam`` (with a number

@@ -80,7 +80,7 @@ def scale_by_adan(
     def update(
         updates: Updates, state: ScaleByAdanState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByAdanState]:
-        grads = real_grads(updates, state, ScaleByAdanState, state.m, "scale_by_adan")
+        grads = real_grads(updates, state, ScaleByAdanState, "m", "scale_by_adan")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         t = state.t + 1

@@ -110,7 +110,7 @@ def scale_by_adopt(
     def update(
         updates: Updates, state: ScaleByAdoptState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByAdoptState]:
-        grads = real_grads(updates, state, ScaleByAdoptState, state.nu, "scale_by_adopt")
+        grads = real_grads(updates, state, ScaleByAdoptState, "nu", "scale_by_adopt")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         if not grads:
@@ -204,7 +204,7 @@ def scale_by_acprop(
     def update(
         updates: Updates, state: ScaleByAcpropState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByAcpropState]:
-        grads = real_grads(updates, state, ScaleByAcpropState, state.mu, "scale_by_acprop")
+        grads = real_grads(updates, state, ScaleByAcpropState, "mu", "scale_by_acprop")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         if not grads:

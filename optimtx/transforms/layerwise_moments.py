@@ -84,7 +84,7 @@ def scale_by_novograd(
         updates: Updates, state: ScaleByNovogradState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByNovogradState]:
         grads = real_grads(
-            updates, state, ScaleByNovogradState, state.mu, "scale_by_novograd", keep_dtype=mu_dtype is not None
+            updates, state, ScaleByNovogradState, "mu", "scale_by_novograd", keep_dtype=mu_dtype is not None
         )
         if grads is None:
             return on_real_view(update, updates, state, params, extra)

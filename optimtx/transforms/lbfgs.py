@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates, chain, identity
-from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.state_tree import check_state, has_complex, on_real_view, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_int_at_least
 from optimtx.transforms._moment_rules import squared_norm, vdot
@@ -51,8 +51,8 @@ def _stacked(params: Params, size: int) -> dict[str, Tensor]:
 
 def _wide(params: Params) -> torch.dtype:
     dtype = torch.float32
-    for p in params.values():
-        dtype = torch.promote_types(dtype, p.dtype)
+    for p in params.values():  # a complex parameter counts as its real view (the weights are real)
+        dtype = torch.promote_types(dtype, p.real.dtype)
     return dtype
 
 
@@ -124,6 +124,8 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
         check_state(state, ScaleByLBFGSState, "scale_by_lbfgs")
         gs = matched_leaves(updates, state.params)
         ps = matched_leaves(require_params(params, "scale_by_lbfgs"), state.params, "params")
+        if has_complex(gs):  # torch's convention: a complex tensor is its real view
+            return on_real_view(update, updates, state, params, extra)
         if not gs:
             return {}, state._replace(count=state.count + 1)
         started = state.count > 0

@@ -20,6 +20,7 @@ from optimtx.core.base import GradientTransformation, Params, Updates
 from optimtx.core.state_tree import check_state, select
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_non_negative, check_non_negative_int, check_positive
+from optimtx.transforms._linalg import refuse_complex
 from optimtx.transforms._moment_rules import vdot
 from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.transforms.polyak import loss_value
@@ -113,6 +114,9 @@ def scale_by_backtracking_linesearch(
     at most ``max_backtracking_steps`` times; a step that only reaches non-finite values becomes 0.
     ``update`` needs ``params`` and the extras ``value``, ``grad`` and ``value_fn``.
 
+    Complex parameters are refused at ``init``: ``value_fn`` is evaluated at trial parameters and
+    the slope is a real inner product, which this search does not define for complex tensors.
+
     Args:
         max_backtracking_steps: the most reductions of the step size (>= 0).
         slope_rtol: the fraction of the linear decrease required (>= 0).
@@ -148,6 +152,7 @@ def scale_by_backtracking_linesearch(
 
     def init(params: Params) -> ScaleByBacktrackingLinesearchState:
         check_params(params)
+        refuse_complex(params, "scale_by_backtracking_linesearch")
         device = next(iter(params.values())).device if params else None
         dtype = next(iter(params.values())).dtype if params else torch.get_default_dtype()
         one, inf = (torch.tensor(v, dtype=dtype, device=device) for v in (1.0, float("inf")))

@@ -109,7 +109,7 @@ def scale_by_ademamix(
         updates: Updates, state: ScaleByAdemamixState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByAdemamixState]:
         grads = real_grads(
-            updates, state, ScaleByAdemamixState, state.m1, "scale_by_ademamix", keep_dtype=mu_dtype is not None
+            updates, state, ScaleByAdemamixState, "m1", "scale_by_ademamix", keep_dtype=mu_dtype is not None
         )
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
@@ -199,7 +199,7 @@ def scale_by_simplified_ademamix(
     def update(
         updates: Updates, state: ScaleBySimplifiedAdEMAMixState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleBySimplifiedAdEMAMixState]:
-        grads = real_grads(updates, state, ScaleBySimplifiedAdEMAMixState, state.m, "scale_by_simplified_ademamix")
+        grads = real_grads(updates, state, ScaleBySimplifiedAdEMAMixState, "m", "scale_by_simplified_ademamix")
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         t = state.t + 1

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates
-from optimtx.core.state_tree import check_state, zero_counter
+from optimtx.core.state_tree import check_state, has_complex, on_real_view, zero_counter
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_betas, check_bool, check_finite, check_non_negative, check_unit_interval
 from optimtx.schedules import Schedule
@@ -119,6 +119,8 @@ def momo(
     ) -> tuple[Tree, MomoState]:
         check_state(state, MomoState, "momo")
         value, gs, ps = _inputs(updates, state, params, extra, "momo")
+        if has_complex(gs):  # torch's convention: a complex tensor is its real view
+            return on_real_view(update, updates, state, params, extra)
         if not gs:
             return {}, state._replace(count=state.count + 1)
         bt = beta * (state.count > 0).to(state.barf.dtype)
@@ -181,6 +183,8 @@ def momo_adam(
     ) -> tuple[Tree, MomoAdamState]:
         check_state(state, MomoAdamState, "momo_adam")
         value, gs, ps = _inputs(updates, state, params, extra, "momo_adam")
+        if has_complex(gs):  # torch's convention: a complex tensor is its real view
+            return on_real_view(update, updates, state, params, extra)
         count = state.count + 1
         if not gs:
             return {}, state._replace(count=count)

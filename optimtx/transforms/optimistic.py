@@ -60,7 +60,7 @@ def scale_by_optimistic_gradient(alpha: Hyper = 1.0, beta: Hyper = 1.0) -> Gradi
         updates: Updates, state: ScaleByOptimisticGradientState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, ScaleByOptimisticGradientState]:
         grads = real_grads(
-            updates, state, ScaleByOptimisticGradientState, state.previous_gradient, "scale_by_optimistic_gradient"
+            updates, state, ScaleByOptimisticGradientState, "previous_gradient", "scale_by_optimistic_gradient"
         )
         if grads is None:
             return on_real_view(update, updates, state, params, extra)

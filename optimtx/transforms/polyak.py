@@ -7,10 +7,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, chain, empty_init
+from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, chain, checked_empty_init
 from optimtx.core.state_tree import check_state
-from optimtx.core.tree import Tree, check_leaves, rebuild
+from optimtx.core.tree import Tree, rebuild
 from optimtx.core.validation import check_choice, check_finite, check_non_negative, check_positive
+from optimtx.transforms._checks import matched_to_params
 from optimtx.transforms._moment_rules import Hyper
 from optimtx.transforms.kernels import mul
 from optimtx.transforms.scaling import scale_by_learning_rate
@@ -66,10 +67,9 @@ def scale_by_polyak(
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, EmptyState]:
-        del params
         check_state(state, EmptyState, "scale_by_polyak")
         value = loss_value(extra, "scale_by_polyak")
-        us = check_leaves(updates)
+        us = matched_to_params(updates, params)
         if not us:
             return {}, state
         norms = torch._foreach_norm(us)
@@ -82,7 +82,7 @@ def scale_by_polyak(
         )
         return rebuild(updates, mul(us, step)), state
 
-    return GradientTransformation(empty_init, update)
+    return GradientTransformation(checked_empty_init, update)
 
 
 def polyak_sgd(

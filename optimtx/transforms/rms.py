@@ -11,6 +11,7 @@ from optimtx.core.base import GradientTransformation, Params, Updates
 from optimtx.core.state_tree import begin_update
 from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_non_negative, check_unit_interval
+from optimtx.transforms._moment_rules import filled
 from optimtx.transforms.kernels import add, decay_add_square, lerp
 
 __all__ = ["ScaleByAdagradState", "ScaleByRmsState", "scale_by_adagrad", "scale_by_rms"]
@@ -78,7 +79,7 @@ def scale_by_rms(
 
     def init(params: Params) -> ScaleByRmsState:
         check_params(params)
-        nu = {k: _filled(v, initial_scale) for k, v in params.items()} if is_set(initial_scale) else zeros_like(params)
+        nu = {k: filled(v, initial_scale) for k, v in params.items()} if is_set(initial_scale) else zeros_like(params)
         return ScaleByRmsState(nu=nu, mu=zeros_like(params) if centered else {})
 
     def update(
@@ -113,16 +114,6 @@ def is_set(value: float | Tensor) -> bool:
     return isinstance(value, Tensor) or value != 0
 
 
-def _filled(like: Tensor, value: float | Tensor) -> Tensor:
-    """``value`` everywhere; for a complex tensor in both the real and imaginary parts, as torch's Adagrad."""
-    if like.is_complex():
-        real = torch.zeros_like(torch.view_as_real(like.detach()), memory_format=torch.contiguous_format)
-        return torch.view_as_complex(real.add_(value))
-    if isinstance(value, Tensor):  # added on the device: no host read of the value (full_like would read it)
-        return torch.zeros_like(like).add_(value.detach())
-    return torch.full_like(like, value)
-
-
 def scale_by_adagrad(
     initial_accumulator_value: float | Tensor = 0.0, eps: float | Tensor = 1e-10, *, eps_in_sqrt: bool = False
 ) -> GradientTransformation:
@@ -149,7 +140,7 @@ def scale_by_adagrad(
 
     def init(params: Params) -> ScaleByAdagradState:
         check_params(params)
-        sums = {k: _filled(v, initial_accumulator_value) for k, v in params.items()}
+        sums = {k: filled(v, initial_accumulator_value) for k, v in params.items()}
         return ScaleByAdagradState(sum=sums)
 
     def update(

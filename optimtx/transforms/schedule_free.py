@@ -16,7 +16,7 @@ from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, State, Updates
 from optimtx.core.state_tree import check_state, find_one, zero_counter
-from optimtx.core.tree import Tree, copy_tree, leaves, matched_leaves, rebuild
+from optimtx.core.tree import Tree, check_params, copy_tree, leaves, matched_leaves, rebuild
 from optimtx.core.validation import check_non_negative, check_non_negative_int, check_state_dtype, check_unit_interval
 from optimtx.transforms.kernels import add_scaled, decay_add_square, loop_invariant, mul, scalar_list
 from optimtx.transforms.optimizers import Hyper, _betas, is_present
@@ -215,6 +215,7 @@ def _schedule_free(
 
 
 def _refuse_complex(params: Params) -> None:
+    check_params(params)  # a missing, non-tensor or integer parameter is named first
     for key, p in params.items():
         if p.is_complex():
             raise TypeError(

@@ -59,6 +59,8 @@ def schedule_free_wrapper(
     where ``c = lr_max**p / sum(lr_max**p)`` averages with the largest ``lr`` seen so far
     (``lr`` may be a schedule of the step count, starting at 1). ``update`` needs ``params``;
     evaluate at [`schedule_free_eval_params`][optimtx.schedule_free_eval_params].
+    Complex parameters are refused at ``init``, as by the other schedule-free optimizers (the
+    schedulefree reference supports real parameters only): optimize their real views instead.
 
     Args:
         base_optimizer: the optimizer whose steps are averaged (e.g. ``sgd(1.0)``).

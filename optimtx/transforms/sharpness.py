@@ -15,8 +15,9 @@ from torch import Tensor
 
 from optimtx.core.base import EmptyState, GradientTransformation, Params, State, Updates, checked_empty_init
 from optimtx.core.state_tree import check_state, select, zero_counter
-from optimtx.core.tree import Tree, check_leaves, copy_tree, leaves, matched_leaves, rebuild
+from optimtx.core.tree import Tree, copy_tree, leaves, matched_leaves, rebuild
 from optimtx.core.validation import check_bool, check_int_at_least
+from optimtx.transforms._checks import matched_to_params
 from optimtx.transforms._moment_rules import squared_norm, step_factor
 from optimtx.transforms.kernels import mul
 from optimtx.transforms.weight_decay import require_params
@@ -39,9 +40,9 @@ def normalize_to_unit_norm() -> GradientTransformation:
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, EmptyState]:
-        del params, extra
+        del extra
         check_state(state, EmptyState, "normalize_to_unit_norm")
-        us = check_leaves(updates)
+        us = matched_to_params(updates, params)
         if not us:
             return {}, state
         return rebuild(updates, mul(us, step_factor(1 / squared_norm(us).sqrt(), us))), state

@@ -8,10 +8,11 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import EmptyState, GradientTransformation, Params, Updates, chain, checked_empty_init
-from optimtx.core.state_tree import check_state, on_real_view
-from optimtx.core.tree import Tree, check_leaves, check_params, leaves, rebuild, zeros_like
+from optimtx.core.state_tree import check_state, has_complex, on_real_view
+from optimtx.core.tree import Tree, check_params, leaves, rebuild, zeros_like
 from optimtx.core.validation import check_state_dtype, check_unit_interval
 from optimtx.schedules import Schedule
+from optimtx.transforms._checks import matched_to_params
 from optimtx.transforms._moment_rules import Hyper, real_grads
 from optimtx.transforms.kernels import lerp, to_dtype, to_dtypes_of
 from optimtx.transforms.scaling import scale_by_learning_rate
@@ -21,6 +22,9 @@ __all__ = ["SignumState", "scale_by_sign", "scale_by_signum_momentum", "sign_sgd
 
 def scale_by_sign() -> GradientTransformation:
     """Replace every update by its sign (``-1``, ``0`` or ``1``; NaN stays NaN).
+
+    A complex update is taken as its real view (torch's convention): the real and imaginary
+    parts each become their sign. With ``params``, the updates must match them by name and shape.
 
     References:
         Bernstein et al., 2018, *signSGD: Compressed Optimisation for Non-Convex Problems*;
@@ -35,11 +39,10 @@ def scale_by_sign() -> GradientTransformation:
     def update(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, EmptyState]:
-        del params, extra
         check_state(state, EmptyState, "scale_by_sign")
-        us = check_leaves(updates)
-        if any(u.is_complex() for u in us):
-            raise TypeError("scale_by_sign takes real updates; the sign of a complex number is not -1, 0 or 1.")
+        us = matched_to_params(updates, params)
+        if has_complex(us):  # the sign of each real and imaginary part, as torch's real-view convention
+            return on_real_view(update, updates, state, params, extra)
         return rebuild(updates, torch._foreach_sign(us) if us else []), state
 
     return GradientTransformation(checked_empty_init, update)
@@ -88,7 +91,7 @@ def scale_by_signum_momentum(
     def update(
         updates: Updates, state: SignumState, params: Params | None = None, **extra: Any
     ) -> tuple[Tree, SignumState]:
-        grads = real_grads(updates, state, SignumState, state.ema, "signum", keep_dtype=dtype is not None)
+        grads = real_grads(updates, state, SignumState, "ema", "signum", keep_dtype=dtype is not None)
         if grads is None:
             return on_real_view(update, updates, state, params, extra)
         ema = lerp(to_dtypes_of(leaves(state.ema), grads), grads, 1 - beta) if grads else []

@@ -18,6 +18,7 @@ from optimtx.core.validation import (
     check_state_dtype,
     check_unit_interval,
 )
+from optimtx.transforms._linalg import refuse_complex
 from optimtx.transforms._moment_rules import Hyper, debiased
 from optimtx.transforms.kernels import lerp, mul, to_dtype, to_dtypes_of
 from optimtx.transforms.optimizers import is_present
@@ -46,8 +47,9 @@ def _rademacher(shape: torch.Size, key: Tensor, salt: int, device: torch.device,
 def hutchinson_estimator_diag_hessian(random_seed: int | None = None) -> GradientTransformation:
     """Estimate the Hessian's diagonal as ``z * (H z)`` with random signs ``z`` (Hutchinson's estimator).
 
-    ``update`` ignores the updates and needs ``params`` and ``obj_fn=`` (the loss as a function of a
-    parameter dict, differentiable twice by ``torch.func``). The signs come from a counter-based hash
+    ``update`` does not read the updates (it still checks them against ``params`` by name and shape) and
+    needs ``params`` and ``obj_fn=`` (the loss as a function of a parameter dict, differentiable twice
+    by ``torch.func``). Complex parameters are refused at ``init``. The signs come from a counter-based hash
     of ``random_seed`` and the draw number (optax draws them from its JAX key instead, so the two
     estimates differ draw by draw and agree in expectation).
 
@@ -67,6 +69,7 @@ def hutchinson_estimator_diag_hessian(random_seed: int | None = None) -> Gradien
 
     def init(params: Params) -> HutchinsonState:
         check_params(params)
+        refuse_complex(params, "hutchinson_estimator_diag_hessian")
         return HutchinsonState(zero_counter(params) + seed * 1000003)
 
     def update(
@@ -74,6 +77,7 @@ def hutchinson_estimator_diag_hessian(random_seed: int | None = None) -> Gradien
     ) -> tuple[Tree, HutchinsonState]:
         check_state(state, HutchinsonState, "hutchinson_estimator_diag_hessian")
         params = dict(require_params(params, "hutchinson_estimator_diag_hessian"))
+        matched_leaves(updates, params)  # not read (the estimate replaces them), but checked by name and shape
         obj_fn = extra.get("obj_fn")
         if obj_fn is None:
             raise TypeError("hutchinson_estimator_diag_hessian needs the loss: update(..., obj_fn=loss_fn).")
@@ -115,7 +119,8 @@ def scale_by_sophia(
     ``h`` is a moving average (decay ``b2``) of ``hessian_diagonal_fn``'s estimates, refreshed every
     ``update_interval`` steps (the estimator runs every step and its result is kept only on those
     steps, so the step's work does not depend on the data). Extra ``update`` keywords (e.g.
-    ``obj_fn=``) go to the estimator; ``update`` needs ``params``.
+    ``obj_fn=``) go to the estimator; ``update`` needs ``params``. Complex parameters are refused at
+    ``init``: the estimator calls ``obj_fn`` on the parameters, which a real view would change.
 
     References:
         Liu et al., 2024, *Sophia: A Scalable Stochastic Second-order Optimizer* (ICLR);
@@ -142,6 +147,7 @@ def scale_by_sophia(
 
     def init(params: Params) -> SophiaState:
         check_params(params)
+        refuse_complex(params, "scale_by_sophia")  # its Hessian estimate calls obj_fn on the parameters
         return SophiaState(
             zero_counter(params), zeros_like(params, dtype=dtype), zeros_like(params), estimator.init(params)
         )

@@ -18,6 +18,7 @@ from optimtx.core.base import GradientTransformation, Params, Updates
 from optimtx.core.state_tree import check_state, select, wide_float
 from optimtx.core.tree import Tree, check_params, leaves, matched_leaves, rebuild, zeros_like
 from optimtx.core.validation import check_bool, check_choice, check_non_negative, check_non_negative_int, check_positive
+from optimtx.transforms._linalg import refuse_complex
 from optimtx.transforms._moment_rules import vdot
 from optimtx.transforms.kernels import add_scaled, mul
 from optimtx.transforms.line_search import _extras, value_and_grad_of
@@ -126,6 +127,9 @@ def scale_by_zoom_linesearch(
     within ``max_linesearch_steps`` evaluations, the best step with sufficient decrease is taken.
     ``update`` needs ``params`` and the extras ``value``, ``grad`` and ``value_fn``.
 
+    Complex parameters are refused at ``init``, as by
+    [`scale_by_backtracking_linesearch`][optimtx.scale_by_backtracking_linesearch].
+
     Args:
         max_linesearch_steps: how many loss evaluations at most (>= 0).
         max_learning_rate: the largest step size tried (``None``: no bound).
@@ -178,6 +182,7 @@ def scale_by_zoom_linesearch(
 
     def init(params: Params) -> ScaleByZoomLinesearchState:
         check_params(params)
+        refuse_complex(params, "scale_by_zoom_linesearch")
         device = next(iter(params.values())).device if params else None
         dtype = next(iter(params.values())).dtype if params else torch.get_default_dtype()
         one, inf = (torch.tensor(v, dtype=dtype, device=device) for v in (1.0, float("inf")))

@@ -131,6 +131,7 @@ REFUSES_COMPLEX = {
     "schedule_free_adamw",
     "schedule_free_adamw_bf16_state",
     "schedule_free_sgd",
+    "schedule_free_wrapper",
     "inject_hyperparams_schedule_free_adamw",
     "adam_bf16_mu",
     "adamw_bf16_mu",
@@ -142,6 +143,13 @@ REFUSES_COMPLEX = {
     # (MARS), and a Kronecker factor or eigenbasis of a real view is not a complex preconditioner
     *("scale_by_soap", "soap", "scale_by_shampoo", "shampoo", "scale_by_psgd_kron", "psgd_kron"),
     *("scale_by_mars", "mars"),
+    # a low-precision state dtype, as adam_bf16_mu above
+    *("amsgrad", "ademamix", "scale_by_signum_momentum"),
+    # SM3's axes of a real view are not the complex tensor's; a line search evaluates value_fn at complex trial
+    # points with a real slope it does not define (lbfgs_zoom ends in the zoom search)
+    *("scale_by_sm3", "sm3", "scale_by_backtracking_linesearch", "scale_by_zoom_linesearch", "lbfgs_zoom"),
+    # Sophia's Hessian estimate calls obj_fn on the parameters, which a real view would change
+    *("sophia", "scale_by_sophia_hutchinson", "hutchinson_estimator_diag_hessian"),
 }
 NOT_REAL_VIEW |= REFUSES_COMPLEX
 REAL_VIEW_LAWS = [c for c in TABLE if c.name not in NOT_REAL_VIEW]
