@@ -293,3 +293,23 @@ def test_options_torch_kernels_lack_step_the_pure_rule(make):
     for a, b in zip(opt.param_groups[0]["params"], pure.param_groups[0]["params"], strict=True):
         torch.testing.assert_close(a.detach(), b.detach(), rtol=0, atol=0)
     assert otx.inplace_step(make(mask)) is None  # refused up front, not silently dropped
+
+
+@pytest.mark.parametrize("make", [lambda: otx.sgd(0.1, momentum=0.9), lambda: otx.adamw(0.1), lambda: otx.adam(0.1)])
+def test_in_place_resume_through_state_dict_is_bitwise(make):
+    """The checkpoint path (state_dict / load_state_dict) resumes the in-place step exactly."""
+    torch.manual_seed(0)
+    params = [torch.nn.Parameter(torch.randn(3)), torch.nn.Parameter(torch.randn(2, 2))]
+    opt = otx.TransformOptimizer(params, make())
+    for p in params:
+        p.grad = torch.randn(p.shape)
+    opt.step()
+    params2 = [torch.nn.Parameter(p.detach().clone()) for p in params]
+    opt2 = otx.TransformOptimizer(params2, make())
+    opt2.load_state_dict(copy.deepcopy(opt.state_dict()))
+    for a, b in zip(params, params2, strict=True):
+        b.grad = a.grad.clone()
+    opt.step()
+    opt2.step()
+    for a, b in zip(params, params2, strict=True):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=0, atol=0)

@@ -285,7 +285,7 @@ TABLE: list[TransformCase] = [
     TransformCase(
         "muon_with_adamw",
         otx.muon_with_adamw,
-        {"lr": 0.02, "adamw_lr": 1e-3},
+        {"lr": 0.02, "adamw_lr": 1e-3, "exclude": ()},  # routed by shape: TransformOptimizer's keys are positions
         needs_params=True,
         invalid=(
             ({"lr": -1.0}, ValueError, "lr"),
@@ -358,7 +358,7 @@ TABLE: list[TransformCase] = [
     TransformCase(
         "muon_with_adamw_nd",
         otx.muon_with_adamw,
-        {"lr": 0.02, "adamw_lr": 1e-3, "flatten_nd": True},
+        {"lr": 0.02, "adamw_lr": 1e-3, "flatten_nd": True, "exclude": ()},
         needs_params=True,
         invalid=(({"flatten_nd": "yes"}, TypeError, "flatten_nd"),),
     ),
