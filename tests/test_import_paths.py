@@ -156,7 +156,11 @@ def test_no_package_attribute_hides_one_of_its_modules():
     for name in source_files():
         parent, _, leaf = name.rpartition(".")
         if parent and parent != "optimtx" and not leaf.startswith("__"):
-            module = importlib.import_module(name)
+            try:
+                module = importlib.import_module(name)
+            except ImportError:  # an integration whose framework (an optional extra) is not installed
+                assert name.startswith("optimtx.integrations."), name
+                continue
             if getattr(importlib.import_module(parent), leaf, None) is not module:
                 hidden.append(name)
     assert not hidden, f"package attributes that are not their modules: {hidden}"

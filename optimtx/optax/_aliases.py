@@ -193,8 +193,8 @@ def lars(
         >>> import torch
         >>> p = {"w": torch.tensor([3.0, 4.0])}
         >>> tx = lars(1.0, momentum=0.0)
-        >>> tx.update({"w": torch.tensor([0.0, 1.0])}, tx.init(p), p)[0]
-        {'w': tensor([ 0.0000, -0.0050])}
+        >>> tx.update({"w": torch.tensor([0.0, 1.0])}, tx.init(p), p)[0]  # -learning_rate * 0 is -0.0
+        {'w': tensor([-0.0000, -0.0050])}
     """
     return chain(
         add_decayed_weights(weight_decay, as_mask(weight_decay_mask, "weight_decay_mask")),

@@ -25,9 +25,7 @@ from torch.optim.adadelta import adadelta as torch_adadelta
 from torch.optim.adagrad import adagrad as torch_adagrad
 from torch.optim.adam import adam as torch_adam
 from torch.optim.adamax import adamax as torch_adamax
-from torch.optim.asgd import asgd as torch_asgd
 from torch.optim.nadam import nadam as torch_nadam
-from torch.optim.optimizer import _get_scalar_dtype
 from torch.optim.radam import radam as torch_radam
 from torch.optim.rmsprop import rmsprop as torch_rmsprop
 from torch.optim.rprop import rprop as torch_rprop
@@ -410,41 +408,6 @@ def rmsprop_step(
         return step
 
     return with_lr
-
-
-def asgd_step(
-    state_kind: type, lambd: Hyper, alpha: Hyper, t0: Hyper, weight_decay: Hyper, maximize: bool
-) -> Callable[[Hyper], Step]:
-    """The in-place step of ``asgd`` (whose rule state is ``state_kind``), given ``lr`` (torch's foreach kernel).
-
-    torch keeps ``eta`` and ``mu`` per parameter in its scalar dtype (float32 unless the default
-    dtype is float64); the state keeps one float64 value each. The kernel gets equal copies in
-    torch's dtype and the state takes back torch's values, so later steps are torch's bit for bit.
-
-    Example:
-        >>> from optimtx.core.inplace import inplace_step
-        >>> from optimtx.transforms.asgd import asgd, asgd_averaged_params
-        >>> w = torch.ones(1)
-        >>> tx = asgd(lr=0.1, lambd=0.0)
-        >>> state = inplace_step(tx)({"w": torch.ones(1)}, tx.init({"w": w}), {"w": w})
-        >>> w, asgd_averaged_params(state)
-        (tensor([0.9000]), {'w': tensor([0.9000])})
-    """
-
-    def kernel(state: Any, p: list[Tensor], g: list[Tensor], lr: float) -> Any:
-        scalar = _get_scalar_dtype()
-        # torch sets eta to the group's lr at the first step (the state's eta is read after it).
-        eta = state.eta.masked_fill(state.count == 0, lr)
-        etas, mus = _copies(eta, len(p), scalar), _copies(state.mu, len(p), scalar)
-        torch_asgd(
-            p, g, leaves(state.ax), mus, etas, _steps(state.count, len(p)), foreach=True, maximize=maximize,
-            lambd=host_number(lambd), lr=lr, t0=host_number(t0), alpha=host_number(alpha),
-            weight_decay=host_number(weight_decay),
-        )  # fmt: skip
-        wide = torch.float64
-        return state._replace(count=state.count + 1, eta=etas[0].to(wide), mu=mus[0].to(wide))
-
-    return lambda lr: rule_step(state_kind, "ax", lr, kernel)
 
 
 def rprop_step(

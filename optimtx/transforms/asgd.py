@@ -9,11 +9,9 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
-from optimtx.core.inplace import with_step_
 from optimtx.core.state_tree import check_state, find_one, has_complex, on_real_view, zero_counter
 from optimtx.core.tree import leaves, matched_leaves, rebuild
 from optimtx.core.validation import check_bool, check_non_negative
-from optimtx.transforms._inplace_rules import asgd_step
 from optimtx.transforms.kernels import add_scaled, loop_invariant, mul
 from optimtx.transforms.optimizers import Hyper, _decay, _negate
 from optimtx.transforms.weight_decay import require_params
@@ -78,13 +76,13 @@ def asgd(
     check_non_negative("alpha", alpha)
     check_non_negative("t0", t0)
     check_bool("maximize", maximize)
-    step_ = asgd_step(AsgdState, lambd, alpha, t0, weight_decay, maximize)(lr)
+    # No in-place step: torch's ASGD kernel reads eta from its own state, so a group's lr at the first step
+    # (and float64 eta/mu) would not be honoured; the pure rule is exact there (issue 21, item 1).
     if is_number(weight_decay) and is_number(lambd):
         # One pass: -eta * (±g + (lambd + weight_decay) * p), the same sum torch forms in two.
         check_non_negative("weight_decay", weight_decay)
-        return with_step_(_scale_by_asgd(lr, lambd, alpha, t0, weight_decay, maximize), step_)
-    tx = chain(*_negate(maximize), *_decay(weight_decay), _scale_by_asgd(lr, lambd, alpha, t0, 0.0, False))
-    return with_step_(tx, step_)
+        return _scale_by_asgd(lr, lambd, alpha, t0, weight_decay, maximize)
+    return chain(*_negate(maximize), *_decay(weight_decay), _scale_by_asgd(lr, lambd, alpha, t0, 0.0, False))
 
 
 def is_number(value: Any) -> bool:

@@ -228,8 +228,8 @@ class TransformOptimizer(torch.optim.Optimizer):
         results = {i: self._group_update(i, grads[i]) for i in present}
         self._shared_state = shared
         for i, (updates, state, synced, live) in results.items():
-            self._tx_states[i] = state
-            self._synced[i] = synced
+            self._tx_states[i], self._synced[i] = state, synced
+            self.__dict__.setdefault("_driven", {})[i] = set(live)
             group = self.param_groups[i]
             params = [group["params"][int(k)] for k in updates]
             values = [u if u.dtype == p.dtype else u.to(p.dtype) for p, u in zip(params, updates.values(), strict=True)]
@@ -241,12 +241,8 @@ class TransformOptimizer(torch.optim.Optimizer):
         return loss
 
     def _in_place_step(self, grads: dict[int, dict[str, Tensor]]) -> bool:
-        """Step through the transform's in-place step (see ``optimtx.core.inplace``), if it offers one.
-
-        The optimizer owns its parameters, the transform states and (for this step) the
-        gradients, so it donates them. Returns ``False``, having changed nothing, when the
-        transform offers no in-place step for the part that makes the updates.
-        """
+        """Step through the transform's in-place step (``optimtx.core.inplace``): the optimizer owns and donates
+        params, states and grads. ``False``, nothing changed, when there is none or the pure step must decide."""
         whole_shared = self._shared_tx is not None and self._group_tx is IDENTITY
         part = self._shared_tx if whole_shared else self._group_tx
         step = inplace_step(part) if part is not None else None
@@ -257,14 +253,16 @@ class TransformOptimizer(torch.optim.Optimizer):
             self._shared_state = partial_step(step, part, self._shared_state, tree, self._all_params())
             return True
         synced_states = {i: self._synced_state(i, self.param_groups[i]) for i in grads}  # every group checked first
+        driven = self.__dict__.setdefault("_driven", {})  # per group: the values its schedules computed last step
+        if any(w and (i not in driven or w & driven[i]) for i, (_, _, w) in synced_states.items()):
+            return False  # a written value a schedule may own: the pure step refuses it, with nothing changed
         if self._shared_tx is not None:
             grads, self._shared_state = self._shared_update(grads)
         for i, (state, synced, written) in synced_states.items():
             group = self.param_groups[i]
             new_state = partial_step(step, part, state, grads[i], _tree(group["params"]))
             live = schedule_driven(state, new_state, written, i) if self._injected else {}
-            self._tx_states[i] = new_state
-            self._synced[i] = synced
+            self._tx_states[i], self._synced[i], driven[i] = new_state, synced, set(live)
             if live:
                 values_now = {k: hyperparam_value(v) for k, v in live.items()}
                 group.update(values_now)

@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+__all__ = ["TorchStateView", "state_property"]
+
 _WHERE = (
     "A TransformOptimizer keeps no per-parameter state in optimizer.state: each param group's state is its "
     "transform state (optimizer.transform_states()[group index], saved as state_dict()['transform_state'])."
