@@ -20,11 +20,10 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.hyperparameter_rules import check_at_least_one, check_at_most_zero
 from optimtx.core.state_tree import check_state, zero_counter
 from optimtx.core.tree import Tree, check_leaves, check_params, check_same_keys, leaves, matched_leaves, rebuild
 from optimtx.core.validation import (
-    check_at_least_one,
-    check_at_most_zero,
     check_bool,
     check_non_negative,
     check_non_negative_int,

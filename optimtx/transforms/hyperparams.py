@@ -12,10 +12,10 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, State, Updates
+from optimtx.core.hyperparameter_rules import HYPERPARAMETER_CHECKS, check_hyperparameter
 from optimtx.core.inplace import inplace_step, pure_step_, with_step_
 from optimtx.core.state_tree import check_state, find_one, replace_node, zero_counter
 from optimtx.core.tree import Tree
-from optimtx.core.validation import HYPERPARAMETER_CHECKS, check_hyperparameter
 from optimtx.transforms.kernels import loop_invariant
 
 __all__ = ["Factory", "InjectHyperparamsState", "Value", "get_hyperparams", "inject_hyperparams", "set_hyperparams"]
@@ -307,7 +307,7 @@ def set_hyperparams(state: State, **values: Any) -> State:
     they are converted to the stored dtype and device (tensors stay differentiable).
     Numbers are checked by the rules the built-in factories apply at construction
     (``lr >= 0``, ``betas`` in [0, 1), no NaN, ...; see
-    `optimtx.core.validation.check_hyperparameter`); tensor values are checked for shape
+    `optimtx.core.hyperparameter_rules.check_hyperparameter`); tensor values are checked for shape
     only (reading them would sync). All values are checked before any is set.
 
     Example:

@@ -8,10 +8,11 @@ import torch
 from torch import Tensor
 
 from optimtx.core.base import GradientTransformation, Params, Updates, chain
+from optimtx.core.hyperparameter_rules import check_etas, check_step_sizes
 from optimtx.core.inplace import with_step_
 from optimtx.core.state_tree import begin_update, zero_counter
 from optimtx.core.tree import check_params, leaves, rebuild, zeros_like
-from optimtx.core.validation import check_bool, check_etas, check_non_negative, check_step_sizes
+from optimtx.core.validation import check_bool, check_non_negative
 from optimtx.transforms._inplace_rules import rprop_step
 from optimtx.transforms.kernels import _per_tensor, add, add_scaled, mul
 from optimtx.transforms.optimizers import Hyper, _negate

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from optimtx.core.validation import HYPERPARAMETER_CHECKS
+from optimtx.core.hyperparameter_rules import HYPERPARAMETER_CHECKS
 
 # Candidate numbers the declared rules are probed with; a rule that refuses one makes it hostile.
 _PROBES = (-1.0, -1e-12, 0.0, 0.5, 1.0, 1.5, 2.0, -math.inf, math.inf)
